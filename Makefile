@@ -1,0 +1,98 @@
+# azprep: see README.md.  GNU make.
+#
+# Each top-level folder may add a fragment (images/images.mk,
+# replicate/replicate.mk, tests/tests.mk): they are included below.
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DESTDIR ?=
+CC ?= gcc
+CFLAGS ?= -O2 -g
+PKG_CONFIG ?= pkg-config
+BUILD ?= build
+
+PKGS := libguestfs libxml-2.0 libpcre2-8 libcurl libcjson hivex libnbd libcrypto
+WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter \
+        -Wno-missing-field-initializers
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANITIZE) \
+             -I. -Iprep $(PKG_CFLAGS) -MMD -MP
+ALL_LDFLAGS = $(LDFLAGS) $(SANITIZE)
+LIBS = $(PKG_LIBS) -lpthread -lm
+
+SRC_DIRS := prep fixups distros windows replicate
+SRCS := $(filter-out %/main.c, \
+          $(filter-out $(foreach d,$(SRC_DIRS),$(d)/test-%.c $(d)/nbdkit-%.c), \
+            $(wildcard $(addsuffix /*.c,$(SRC_DIRS)))))
+OBJS := $(SRCS:%.c=$(BUILD)/obj/%.o)
+UNIT_SRCS := $(wildcard $(addsuffix /test-*.c,$(SRC_DIRS)))
+UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/unit/%)
+
+.PHONY: all check check-unit check-asan check-style bench demo install \
+        clean deps images man
+all: azprep man
+
+azprep: $(BUILD)/obj/prep/main.o $(OBJS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/unit/%: %.c $(OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(OBJS) $(LIBS)
+
+# The manual: one POD per command family, joined in a fixed order.
+MAN_PODS := prep/azprep.pod $(sort $(wildcard fixups/*.pod distros/*.pod \
+              windows/*.pod replicate/*.pod)) prep/azprep-end.pod
+man: $(BUILD)/azprep.1
+$(BUILD)/azprep.1: $(MAN_PODS)
+	@mkdir -p $(BUILD)
+	cat $(MAN_PODS) > $(BUILD)/azprep.pod
+	podchecker $(BUILD)/azprep.pod
+	pod2man --section=1 --center=azprep --release=azprep \
+	  --name=AZPREP $(BUILD)/azprep.pod > $@
+
+check-unit: $(UNIT_BINS)
+	@for t in $(UNIT_BINS); do echo "unit: $$t"; $$t || exit 1; done
+
+# Everything offline: unit tests, then the shell tests on real images.
+check: all $(UNIT_BINS) images
+	tests/run
+
+check-asan:
+	$(MAKE) clean
+	$(MAKE) SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer" \
+	  CFLAGS="-O1 -g" all
+	ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1 \
+	  $(MAKE) SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer" \
+	  CFLAGS="-O1 -g" check
+
+check-style:
+	tests/check-style
+
+bench: all
+	tests/bench/run
+
+demo: all
+	tests/demo
+
+deps:
+	.ci/install-deps
+
+install: all
+	install -D -m 0755 azprep $(DESTDIR)$(BINDIR)/azprep
+	install -D -m 0644 $(BUILD)/azprep.1 $(DESTDIR)$(MANDIR)/man1/azprep.1
+
+clean:
+	rm -rf $(BUILD)/obj $(BUILD)/unit $(BUILD)/azprep.1 $(BUILD)/azprep.pod \
+	  azprep
+
+-include $(sort $(wildcard images/*.mk replicate/*.mk tests/*.mk))
+-include $(OBJS:.o=.d) $(BUILD)/obj/prep/main.d

@@ -1,0 +1,114 @@
+/* Disks: probing with qemu-img info before anything else touches them,
+ * so that a corrupt or truncated image gets a one-line error naming it.
+ */
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "azprep.h"
+#include "guest.h"
+
+int
+disks_add (struct disk **disks, size_t *n, const char *path,
+           const char *format)
+{
+  struct disk *nd = realloc (*disks, (*n + 1) * sizeof *nd);
+  if (!nd) {
+    error ("out of memory");
+    return -1;
+  }
+  *disks = nd;
+  memset (&nd[*n], 0, sizeof nd[*n]);
+  nd[*n].path = xstrdup (path);
+  nd[*n].format = format ? xstrdup (format) : NULL;
+  if (!nd[*n].path)
+    return -1;
+  (*n)++;
+  return 0;
+}
+
+void
+disks_free (struct disk *disks, size_t n)
+{
+  for (size_t i = 0; i < n; i++) {
+    free (disks[i].path);
+    free (disks[i].format);
+    if (disks[i].overlay) {
+      unlink (disks[i].overlay);
+      free (disks[i].overlay);
+    }
+  }
+  free (disks);
+}
+
+static const char *const known_formats[] = {
+  "raw", "qcow2", "vmdk", "vpc", "vhdx", "qed", "vdi", NULL
+};
+
+/* Run qemu-img info and fill format and size.  The first line of
+ * qemu-img's error is kept for the message. */
+int
+disk_probe (struct disk *d)
+{
+  CLEANUP_FREE char *out = NULL, *err = NULL;
+  struct stat st;
+  cJSON *j, *fmt, *vsize;
+  int r;
+
+  if (stat (d->path, &st) == -1) {
+    error ("%s: %m", d->path);
+    return -1;
+  }
+  if (S_ISDIR (st.st_mode)) {
+    error ("%s: is a directory, not a disk image", d->path);
+    return -1;
+  }
+  if (d->format) {
+    bool ok = false;
+    for (size_t i = 0; known_formats[i]; i++)
+      ok |= !strcmp (known_formats[i], d->format);
+    if (!ok) {
+      error ("%s: unknown --format '%s' (raw, qcow2, vmdk, vpc, vhdx)",
+             d->path, d->format);
+      return -1;
+    }
+  }
+  {
+    const char *argv[] = { "qemu-img", "info", "--output=json", "-U",
+                           d->format ? "-f" : d->path,
+                           d->format ? d->format : NULL,
+                           d->format ? d->path : NULL, NULL };
+    r = run_command_full (&out, &err, argv);
+  }
+  if (r != 0) {
+    CLEANUP_FREE char *why = first_line (err);
+    error ("%s: not a readable disk image%s%s", d->path,
+           why && *why ? ": " : "", why ? why : "");
+    return -1;
+  }
+  j = cJSON_Parse (out);
+  if (!j) {
+    error ("%s: qemu-img info gave unreadable output", d->path);
+    return -1;
+  }
+  fmt = cJSON_GetObjectItem (j, "format");
+  vsize = cJSON_GetObjectItem (j, "virtual-size");
+  if (!cJSON_IsString (fmt) || !cJSON_IsNumber (vsize)) {
+    cJSON_Delete (j);
+    error ("%s: qemu-img info: no format or size", d->path);
+    return -1;
+  }
+  if (!d->format)
+    d->format = xstrdup (fmt->valuestring);
+  d->size = (int64_t) vsize->valuedouble;
+  cJSON_Delete (j);
+  if (!d->format)
+    return -1;
+  if (d->size < 512) {
+    error ("%s: disk is empty (%lld bytes)", d->path, (long long) d->size);
+    return -1;
+  }
+  debug ("%s: format %s, virtual size %lld", d->path, d->format,
+         (long long) d->size);
+  return 0;
+}

@@ -1,0 +1,216 @@
+/* The fixup registry and runner.  Fixups register with FIXUP() (fixup.h);
+ * the linker gathers them in one section.
+ *
+ * Order bands: 100 storage and boot-critical (drivers, fstab), 200
+ * network, 300 services and consoles, 400 agents and tools, 900
+ * bootloader and initramfs rebuilds (last, after every input changed).
+ */
+#include <string.h>
+
+#include "azprep.h"
+#include "fixup.h"
+#include "guest.h"
+
+/* Weak, so that a build with no fixup at all still links. */
+extern const struct fixup *const __start_azprep_fixups[] __attribute__((weak));
+extern const struct fixup *const __stop_azprep_fixups[] __attribute__((weak));
+
+static const struct fixup **sorted;
+static size_t nsorted;
+
+static int
+compare_fixups (const void *a, const void *b)
+{
+  const struct fixup *const *x = a, *const *y = b;
+  if ((*x)->order != (*y)->order)
+    return (*x)->order < (*y)->order ? -1 : 1;
+  return strcmp ((*x)->name, (*y)->name);
+}
+
+const struct fixup *const *
+fixup_all (size_t *n)
+{
+  if (!sorted) {
+    size_t count = 0;
+    if (__start_azprep_fixups)
+      count = __stop_azprep_fixups - __start_azprep_fixups;
+    sorted = malloc ((count ? count : 1) * sizeof *sorted);
+    if (!sorted) {
+      *n = 0;
+      return NULL;
+    }
+    memcpy (sorted, __start_azprep_fixups, count * sizeof *sorted);
+    qsort (sorted, count, sizeof *sorted, compare_fixups);
+    nsorted = count;
+  }
+  *n = nsorted;
+  return sorted;
+}
+
+const struct fixup *
+fixup_find (const char *name)
+{
+  size_t n;
+  const struct fixup *const *all = fixup_all (&n);
+  for (size_t i = 0; i < n; i++)
+    if (!strcmp (all[i]->name, name))
+      return all[i];
+  return NULL;
+}
+
+bool
+fixup_applies (const struct fixup *f, struct guest *gs)
+{
+  unsigned type = 0;
+
+  if (gs->type && !strcmp (gs->type, "linux"))
+    type = FIXUP_LINUX;
+  else if (gs->type && !strcmp (gs->type, "windows"))
+    type = FIXUP_WINDOWS;
+  if (!(f->guests & type))
+    return false;
+  return f->applies ? f->applies (gs) : true;
+}
+
+int
+fixup_selection_parse (char ***list, const char *arg)
+{
+  CLEANUP_FREE char *copy = xstrdup (arg);
+  char *save = NULL, *tok;
+  size_t n = count_strings (*list);
+
+  if (!copy)
+    return -1;
+  for (tok = strtok_r (copy, ",", &save); tok;
+       tok = strtok_r (NULL, ",", &save)) {
+    char **nl;
+    if (!fixup_find (tok)) {
+      error ("unknown fixup '%s' (see 'azprep fix --list')", tok);
+      return -1;
+    }
+    nl = realloc (*list, (n + 2) * sizeof *nl);
+    if (!nl) {
+      error ("out of memory");
+      return -1;
+    }
+    *list = nl;
+    nl[n++] = strdup (tok);
+    nl[n] = NULL;
+  }
+  return 0;
+}
+
+static bool
+in_list (char *const *list, const char *name)
+{
+  for (size_t i = 0; list && list[i]; i++)
+    if (!strcmp (list[i], name))
+      return true;
+  return false;
+}
+
+bool
+fixup_selected (const struct fixup_selection *s, const struct fixup *f)
+{
+  if (!s)
+    return true;
+  if (s->only && !in_list (s->only, f->name))
+    return false;
+  return !in_list (s->skip, f->name);
+}
+
+/* Run one fixup's check, attributing its findings to it.  Returns the
+ * number of fixable findings it added, or -1. */
+static int
+run_check (struct guest *gs, const struct fixup *f)
+{
+  size_t before = report_count_fixable (gs->report);
+  int r;
+
+  gs->report->current_fixup = f->name;
+  r = f->check (gs);
+  gs->report->current_fixup = NULL;
+  if (r == -1)
+    return -1;
+  return report_count_fixable (gs->report) - before;
+}
+
+int
+fixups_check (struct guest *gs, const struct fixup_selection *s)
+{
+  size_t n;
+  const struct fixup *const *all = fixup_all (&n);
+  int ret = 0;
+
+  for (size_t i = 0; i < n; i++) {
+    if (!fixup_applies (all[i], gs) || !fixup_selected (s, all[i]))
+      continue;
+    debug ("check: %s", all[i]->name);
+    if (run_check (gs, all[i]) == -1) {
+      error ("fixup %s: check failed", all[i]->name);
+      ret = -1;
+    }
+  }
+  return ret;
+}
+
+int
+fixups_apply (struct guest *gs, const struct fixup_selection *s)
+{
+  size_t n;
+  const struct fixup *const *all = fixup_all (&n);
+  struct report *verify;
+  int ret = 0;
+
+  for (size_t i = 0; i < n; i++) {
+    const struct fixup *f = all[i];
+    int needed;
+
+    if (!fixup_applies (f, gs) || !fixup_selected (s, f))
+      continue;
+    /* Check first: a fixup with nothing to do is not applied, which is
+     * what makes a second run change nothing. */
+    needed = run_check (gs, f);
+    if (needed == -1) {
+      error ("fixup %s: check failed; nothing was committed", f->name);
+      return -1;
+    }
+    if (needed == 0) {
+      debug ("fix: %s: nothing to do", f->name);
+      continue;
+    }
+    debug ("fix: %s: applying", f->name);
+    gs->report->current_fixup = f->name;
+    ret = f->apply (gs);
+    gs->report->current_fixup = NULL;
+    if (ret == -1) {
+      error ("fixup %s failed; nothing was committed", f->name);
+      return -1;
+    }
+  }
+
+  /* Verify: every check again, on the changed guest, into a scratch
+   * report.  Any fixable finding left means a fixup did not do its
+   * work: that fails the whole run. */
+  verify = report_new ();
+  if (!verify)
+    return -1;
+  {
+    struct report *saved = gs->report;
+    gs->report = verify;
+    ret = fixups_check (gs, s);
+    gs->report = saved;
+  }
+  for (size_t i = 0; ret == 0 && i < verify->nfindings; i++) {
+    const struct finding *f = &verify->findings[i];
+    if (f->fixup) {
+      error ("verification failed: fixup %s left %s%s%s: %s; "
+             "nothing was committed", f->fixup,
+             f->object ? f->object : "", f->object ? ": " : "",
+             f->id, f->message);
+      ret = -1;
+    }
+  }
+  report_free (verify);
+  return ret;
+}

@@ -1,0 +1,66 @@
+/* A fixup is a record, as virt-sysprep's operations: a name, a heading,
+ * which guests it applies to, a read-only check() and an apply().
+ * check, fix --dry-run and fix all run the same records.
+ *
+ * check() reports, with report_finding(..., fixable=true, ...), one
+ * finding per change it would make, and nothing when the guest is
+ * already right.  It must not write.  It may add non-fixable findings
+ * (blockers, warnings) for what it cannot repair.
+ *
+ * apply() makes the changes and reports each one with report_change()
+ * (the guest_* write helpers in guest.h do that).  fix runs every
+ * applicable check() again after all apply()s: any fixable finding left
+ * is a failed verification and nothing is committed.
+ *
+ * Each fixup file ends with FIXUP(its_record).
+ */
+#ifndef AZPREP_FIXUP_H
+#define AZPREP_FIXUP_H
+
+#include <stdbool.h>
+
+struct guest;
+
+enum {
+  FIXUP_LINUX = 1,
+  FIXUP_WINDOWS = 2,
+};
+
+struct fixup {
+  const char *name;          /* [a-z0-9-]+ */
+  const char *heading;       /* one line */
+  int order;                 /* lower runs first; see fixup.c for bands */
+  unsigned guests;           /* FIXUP_LINUX | FIXUP_WINDOWS */
+  /* Optional finer filter; NULL = applies to every guest of the type. */
+  bool (*applies) (struct guest *gs);
+  int (*check) (struct guest *gs);   /* 0 or -1 (error reported) */
+  int (*apply) (struct guest *gs);   /* 0 or -1 (error reported) */
+};
+
+#define FIXUP(f) \
+  static const struct fixup *const f##_fixup_ptr \
+  __attribute__((section ("azprep_fixups"), used)) = &(f)
+
+/* All registered fixups, sorted by order then name. */
+const struct fixup *const *fixup_all (size_t *n);
+const struct fixup *fixup_find (const char *name);
+/* Does f apply to this (inspected) guest? */
+bool fixup_applies (const struct fixup *f, struct guest *gs);
+
+/* Selection for --only / --skip: comma-separated names.  NULL = all.
+ * Returns -1 (error reported) for an unknown name.
+ */
+struct fixup_selection {
+  char **only;
+  char **skip;
+};
+int fixup_selection_parse (char ***list, const char *arg);
+bool fixup_selected (const struct fixup_selection *s, const struct fixup *f);
+
+/* Run check() of every applicable, selected fixup.  Returns 0 or -1. */
+int fixups_check (struct guest *gs, const struct fixup_selection *s);
+/* Run apply() of every applicable, selected fixup that check() found
+ * needed, then verify.  Returns 0 or -1. */
+int fixups_apply (struct guest *gs, const struct fixup_selection *s);
+
+#endif

@@ -1,0 +1,134 @@
+/* The guest handle: one per VM, reaching every layer.  It owns the
+ * libguestfs handle (one appliance for all the VM's disks), the
+ * inspection results, the report, and the options fixups read.
+ */
+#ifndef AZPREP_GUEST_H
+#define AZPREP_GUEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <guestfs.h>
+#include <cjson/cJSON.h>
+
+#include "report.h"
+
+struct distro_ops;              /* distros/distro.h */
+
+struct disk {
+  char *path;          /* as given on the command line */
+  char *format;        /* given (--format) or detected (qemu-img info) */
+  int64_t size;        /* virtual size in bytes */
+  char *overlay;       /* temporary qcow2 overlay when writing */
+};
+
+enum firmware { FIRMWARE_UNKNOWN = 0, FIRMWARE_BIOS, FIRMWARE_UEFI };
+
+struct guest {
+  guestfs_h *g;
+  struct disk *disks;
+  size_t ndisks;
+  bool readonly;
+  bool trace;
+
+  /* Inspection (guest_inspect), strings owned by the handle. */
+  char *root;                 /* root device, e.g. /dev/sda1 */
+  char *type;                 /* "linux", "windows", ... */
+  char *distro;               /* "debian", "rhel", "windows", ... */
+  int major, minor;
+  char *product_name;
+  char *product_variant;      /* Windows: "Server", "Client" */
+  char *arch;
+  char *hostname;
+  char *osinfo;
+  char *package_format;
+  char *package_management;
+  char *windows_systemroot;       /* e.g. /Windows */
+  char *windows_current_control_set;  /* e.g. ControlSet001 */
+  char *windows_system_hive;      /* guest path */
+  char *windows_software_hive;
+  enum firmware firmware;
+  char **esps;                    /* ESP devices, NULL-terminated, or NULL */
+  int generation;                 /* Azure: 1 (BIOS) or 2 (UEFI) */
+  bool mounted;
+
+  /* Linux distro family, chosen once (distros/). */
+  const struct distro_ops *distro_ops;
+  void *distro_data;
+
+  struct report *report;
+
+  /* Options fixups read. */
+  bool dry_run;
+  bool keep_static_ip;
+  bool no_backup;
+
+  /* Where fix --report / change records go. */
+  const char *name;               /* VM name for reports, or NULL */
+};
+
+/* How to open the disks. */
+enum {
+  GUEST_READONLY = 1,     /* add drives read-only, mount read-only */
+  GUEST_OVERLAY = 2,      /* write to temporary overlays (fix) */
+  GUEST_TRACE = 4,
+  GUEST_VERBOSE = 8,
+};
+
+/* Parse a DISK argument list: [--format FMT] DISK... is handled by the
+ * command; this appends one disk.  Returns 0 or -1. */
+int disks_add (struct disk **disks, size_t *n, const char *path,
+               const char *format);
+void disks_free (struct disk *disks, size_t n);
+/* qemu-img info: fill format (if not given) and size; clear error. */
+int disk_probe (struct disk *d);
+
+/* Probe each disk with qemu-img info (format, size, corruption), create
+ * overlays if asked, create the handle, add the drives, launch.
+ * Errors name the disk.  Returns NULL on error. */
+struct guest *guest_open (struct disk *disks, size_t ndisks, unsigned flags);
+
+/* Inspect: exactly one OS or a clear error ("no operating system",
+ * "2 operating systems").  Fills the inspection fields, firmware,
+ * generation.  Returns 0, or -1 with the error reported. */
+int guest_inspect (struct guest *gs);
+
+/* Mount the guest's filesystems (read-only if the handle is). */
+int guest_mount (struct guest *gs);
+
+/* Unmount, sync, shut the appliance down (flushing the overlays).
+ * Returns 0 or -1. */
+int guest_shutdown (struct guest *gs);
+
+/* Close the handle.  Removes overlays unless they were committed. */
+void guest_close (struct guest *gs);
+
+/* Write helpers for fixups.  Each one (unless dry_run) keeps one
+ * backup of the original as PATH.azprep-orig (the first original only),
+ * writes, and records a report_change().  Return 0 or -1. */
+int guest_write_file (struct guest *gs, const char *path,
+                      const char *content, size_t len);
+int guest_remove_file (struct guest *gs, const char *path);
+int guest_backup_file (struct guest *gs, const char *path);
+int guest_symlink (struct guest *gs, const char *target, const char *link);
+
+/* Read a guest file whole (bounded at max bytes; a larger file is an
+ * error naming it).  Returns a NUL-terminated buffer, or NULL. */
+char *guest_read_file (struct guest *gs, const char *path, size_t max,
+                       size_t *len_r);
+/* Does this guest path exist (any type, no error)? */
+bool guest_exists (struct guest *gs, const char *path);
+
+/* Inspection as JSON (schema in azprep(1)). */
+cJSON *guest_inspect_json (struct guest *gs);
+
+/* Commit the overlays into the disks atomically, or write them to
+ * output (one file per disk, output[i]), see prep/commit.c. */
+int guest_commit (struct guest *gs);
+int guest_write_output (struct guest *gs, char *const *outputs,
+                        const char *output_format);
+
+/* Roll back an interrupted commit of this disk, if any.  Called by
+ * guest_open for every disk.  Returns 0 or -1. */
+int commit_recover (const char *disk_path);
+
+#endif

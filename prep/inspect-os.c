@@ -1,0 +1,212 @@
+/* Find the one operating system, its firmware, and mount it. */
+#include <string.h>
+
+#include "azprep.h"
+#include "guest.h"
+
+#define ESP_GUID "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
+
+static char *
+dup_inspect (guestfs_h *g, char *(*fn) (guestfs_h *, const char *),
+             const char *root)
+{
+  char *s;
+  guestfs_push_error_handler (g, NULL, NULL);
+  s = fn (g, root);
+  guestfs_pop_error_handler (g);
+  if (s && (!strcmp (s, "unknown") || !*s)) {
+    free (s);
+    s = NULL;
+  }
+  return s;
+}
+
+static const char *
+disk_list (struct guest *gs)
+{
+  static __thread char buf[1024];
+  size_t off = 0;
+  buf[0] = '\0';
+  for (size_t i = 0; i < gs->ndisks && off < sizeof buf; i++)
+    off += snprintf (buf + off, sizeof buf - off, "%s%s", i ? ", " : "",
+                     gs->disks[i].path);
+  return buf;
+}
+
+/* Explain why there is no OS: an encrypted volume, or nothing at all. */
+static void
+explain_no_os (struct guest *gs)
+{
+  guestfs_h *g = gs->g;
+  CLEANUP_FREE_STRING_LIST char **fses = guestfs_list_filesystems (g);
+
+  for (size_t i = 0; fses && fses[i]; i += 2) {
+    if (!strcmp (fses[i + 1], "crypto_LUKS")) {
+      error ("%s: no operating system found: %s is a LUKS-encrypted "
+             "volume; azprep cannot prepare an encrypted root "
+             "(decrypt it on the source first)", disk_list (gs), fses[i]);
+      return;
+    }
+    if (!strcmp (fses[i + 1], "BitLocker")) {
+      error ("%s: no operating system found: %s is a BitLocker volume; "
+             "suspend or remove BitLocker on the source first",
+             disk_list (gs), fses[i]);
+      return;
+    }
+  }
+  error ("%s: no operating system found (%s)", disk_list (gs),
+         fses && fses[0] ? "filesystems, but no root filesystem"
+         : "no partitions or filesystems");
+}
+
+static void
+detect_firmware (struct guest *gs)
+{
+  guestfs_h *g = gs->g;
+  CLEANUP_FREE_STRING_LIST char **parts = NULL;
+  char **esps = NULL;
+  size_t n = 0;
+
+  gs->firmware = FIRMWARE_BIOS;
+  guestfs_push_error_handler (g, NULL, NULL);
+  parts = guestfs_list_partitions (g);
+  for (size_t i = 0; parts && parts[i]; i++) {
+    CLEANUP_FREE char *dev = guestfs_part_to_dev (g, parts[i]);
+    CLEANUP_FREE char *type = NULL;
+    CLEANUP_FREE char *guid = NULL;
+    int num;
+    if (!dev)
+      continue;
+    type = guestfs_part_get_parttype (g, dev);
+    if (!type || strcmp (type, "gpt"))
+      continue;
+    num = guestfs_part_to_partnum (g, parts[i]);
+    guid = guestfs_part_get_gpt_type (g, dev, num);
+    if (guid && !strcasecmp (guid, ESP_GUID)) {
+      char **ne = realloc (esps, (n + 2) * sizeof *ne);
+      if (!ne)
+        break;
+      esps = ne;
+      esps[n++] = strdup (parts[i]);
+      esps[n] = NULL;
+    }
+  }
+  guestfs_pop_error_handler (g);
+  if (esps) {
+    gs->firmware = FIRMWARE_UEFI;
+    gs->esps = esps;
+  }
+  gs->generation = gs->firmware == FIRMWARE_UEFI ? 2 : 1;
+}
+
+int
+guest_inspect (struct guest *gs)
+{
+  guestfs_h *g = gs->g;
+  CLEANUP_FREE_STRING_LIST char **roots = NULL;
+  size_t n;
+
+  guestfs_push_error_handler (g, NULL, NULL);
+  roots = guestfs_inspect_os (g);
+  guestfs_pop_error_handler (g);
+  if (!roots) {
+    error ("%s: inspection failed: %s", disk_list (gs),
+           guestfs_last_error (g));
+    return -1;
+  }
+  n = count_strings (roots);
+  if (n == 0) {
+    explain_no_os (gs);
+    return -1;
+  }
+  if (n > 1) {
+    char list[512] = "";
+    size_t off = 0;
+    for (size_t i = 0; i < n && off < sizeof list; i++)
+      off += snprintf (list + off, sizeof list - off, "%s%s",
+                       i ? ", " : "", roots[i]);
+    error ("%s: %zu operating systems found (%s): azprep prepares a VM "
+           "with one operating system", disk_list (gs), n, list);
+    return -1;
+  }
+  gs->root = strdup (roots[0]);
+  gs->type = dup_inspect (g, guestfs_inspect_get_type, gs->root);
+  gs->distro = dup_inspect (g, guestfs_inspect_get_distro, gs->root);
+  gs->product_name = dup_inspect (g, guestfs_inspect_get_product_name,
+                                  gs->root);
+  gs->product_variant = dup_inspect (g, guestfs_inspect_get_product_variant,
+                                     gs->root);
+  gs->arch = dup_inspect (g, guestfs_inspect_get_arch, gs->root);
+  gs->hostname = dup_inspect (g, guestfs_inspect_get_hostname, gs->root);
+  gs->osinfo = dup_inspect (g, guestfs_inspect_get_osinfo, gs->root);
+  gs->package_format = dup_inspect (g, guestfs_inspect_get_package_format,
+                                    gs->root);
+  gs->package_management =
+    dup_inspect (g, guestfs_inspect_get_package_management, gs->root);
+  gs->major = guestfs_inspect_get_major_version (g, gs->root);
+  gs->minor = guestfs_inspect_get_minor_version (g, gs->root);
+  if (gs->type && !strcmp (gs->type, "windows")) {
+    gs->windows_systemroot =
+      dup_inspect (g, guestfs_inspect_get_windows_systemroot, gs->root);
+    gs->windows_current_control_set =
+      dup_inspect (g, guestfs_inspect_get_windows_current_control_set,
+                   gs->root);
+    gs->windows_system_hive =
+      dup_inspect (g, guestfs_inspect_get_windows_system_hive, gs->root);
+    gs->windows_software_hive =
+      dup_inspect (g, guestfs_inspect_get_windows_software_hive, gs->root);
+  }
+  detect_firmware (gs);
+  debug ("inspected: root %s, %s %s %d.%d, %s, generation %d", gs->root,
+         gs->type ? gs->type : "?", gs->distro ? gs->distro : "?",
+         gs->major, gs->minor, gs->arch ? gs->arch : "?", gs->generation);
+  return 0;
+}
+
+static int
+compare_mp (const void *a, const void *b)
+{
+  const char *const *x = a, *const *y = b;
+  size_t lx = strlen (x[0]), ly = strlen (y[0]);
+  return lx < ly ? -1 : lx > ly ? 1 : strcmp (x[0], y[0]);
+}
+
+int
+guest_mount (struct guest *gs)
+{
+  guestfs_h *g = gs->g;
+  CLEANUP_FREE_STRING_LIST char **mps = NULL;
+  size_t n;
+
+  mps = guestfs_inspect_get_mountpoints (g, gs->root);
+  if (!mps) {
+    error ("%s: %s", gs->root, guestfs_last_error (g));
+    return -1;
+  }
+  n = count_strings (mps) / 2;
+  /* Pairs (mountpoint, device): sort by mountpoint length so / first. */
+  qsort (mps, n, 2 * sizeof (char *), compare_mp);
+  for (size_t i = 0; i < n; i++) {
+    const char *mp = mps[2 * i], *dev = mps[2 * i + 1];
+    int r;
+    guestfs_push_error_handler (g, NULL, NULL);
+    r = gs->readonly ? guestfs_mount_ro (g, dev, mp)
+                     : guestfs_mount (g, dev, mp);
+    guestfs_pop_error_handler (g);
+    if (r == -1) {
+      if (!strcmp (mp, "/")) {
+        error ("%s: cannot mount the root filesystem %s: %s",
+               gs->disks[0].path, dev, guestfs_last_error (g));
+        return -1;
+      }
+      /* A data filesystem that does not mount is reported, not fatal:
+       * its fstab line is what fixups look at. */
+      report_finding (gs->report, SEV_WARNING, "filesystem-not-mounted",
+                      dev, "check the filesystem on the source", false,
+                      "%s (%s) could not be mounted: %s", dev, mp,
+                      guestfs_last_error (g));
+    }
+  }
+  gs->mounted = true;
+  return 0;
+}
