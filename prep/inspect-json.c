@@ -51,7 +51,13 @@ guest_inspect_json (struct guest *gs)
     for (size_t i = 0; gs->esps && gs->esps[i]; i++)
       cJSON_AddItemToArray (esps, cJSON_CreateString (gs->esps[i]));
   }
-  if (inspect_storage_json (gs, j) == -1) {
+  /* The per-OS sections live in their own files; a build without one
+   * of them reports no such section rather than failing to link. */
+  if (inspect_storage_json (gs, j) == -1 ||
+      (gs->type && !strcmp (gs->type, "linux") && inspect_linux_json &&
+       inspect_linux_json (gs, j) == -1) ||
+      (gs->type && !strcmp (gs->type, "windows") && inspect_windows_json &&
+       inspect_windows_json (gs, j) == -1)) {
     cJSON_Delete (j);
     return NULL;
   }
