@@ -145,6 +145,12 @@ crc64_nvme_base64 (const void *data, size_t len, char out[13])
 char *
 url_encode (const char *s)
 {
+  return url_encode_keep (s, "");
+}
+
+char *
+url_encode_keep (const char *s, const char *keep)
+{
   static const char hex[] = "0123456789ABCDEF";
   char *out = malloc (strlen (s) * 3 + 1), *o = out;
 
@@ -154,7 +160,7 @@ url_encode (const char *s)
   }
   for (; *s; s++) {
     unsigned char c = *s;
-    if (isalnum (c) || c == '-' || c == '_' || c == '.' || c == '~')
+    if (isalnum (c) || strchr ("-_.~", c) || (c && strchr (keep, c)))
       *o++ = c;
     else {
       *o++ = '%';

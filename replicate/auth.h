@@ -60,6 +60,8 @@ void crc64_nvme_base64 (const void *data, size_t len, char out[13]);
 
 /* Percent-encode everything except unreserved characters. */
 char *url_encode (const char *s);
+/* The same, also keeping the characters of keep (e.g. "/" for paths). */
+char *url_encode_keep (const char *s, const char *keep);
 /* Percent-decode (and '+' as space).  NULL on bad input. */
 char *url_decode (const char *s);
 

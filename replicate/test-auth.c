@@ -5,24 +5,9 @@
 #include <string.h>
 
 #include "azprep.h"
+#include "replicate/unit.h"
 #include "replicate/auth.h"
 
-static int failures;
-
-#define CHECK(cond) do {                                                 \
-    if (!(cond)) {                                                       \
-      fprintf (stderr, "%s:%d: FAIL: %s\n", __FILE__, __LINE__, #cond);  \
-      failures++;                                                        \
-    }                                                                    \
-  } while (0)
-#define CHECK_STR(a, b) do {                                             \
-    const char *_a = (a), *_b = (b);                                     \
-    if (!_a || strcmp (_a, _b) != 0) {                                   \
-      fprintf (stderr, "%s:%d: FAIL: got \"%s\", want \"%s\"\n",         \
-               __FILE__, __LINE__, _a ? _a : "(null)", _b);              \
-      failures++;                                                        \
-    }                                                                    \
-  } while (0)
 
 static const char devkey[] =
   "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/"
@@ -186,10 +171,5 @@ main (void)
   test_digests ();
   test_creds ();
   test_urls ();
-  if (failures) {
-    fprintf (stderr, "test-auth: %d failure(s)\n", failures);
-    return 1;
-  }
-  printf ("test-auth: ok\n");
-  return 0;
+  return UNIT_RESULT ("test-auth");
 }

@@ -2,15 +2,9 @@
 #include <string.h>
 
 #include "azprep.h"
+#include "replicate/unit.h"
 #include "replicate/ranges.h"
 
-static int failures;
-#define CHECK(cond) do {                                                 \
-    if (!(cond)) {                                                       \
-      fprintf (stderr, "%s:%d: FAIL: %s\n", __FILE__, __LINE__, #cond);  \
-      failures++;                                                        \
-    }                                                                    \
-  } while (0)
 
 static int
 parse (const char *xml, struct rangelist *p, struct rangelist *c, char **m)
@@ -88,8 +82,5 @@ main (void)
   free (code);
   free (msg);
 
-  if (failures)
-    return 1;
-  printf ("test-ranges: ok\n");
-  return 0;
+  return UNIT_RESULT ("test-ranges");
 }

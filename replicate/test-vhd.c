@@ -4,15 +4,9 @@
 #include <string.h>
 
 #include "azprep.h"
+#include "replicate/unit.h"
 #include "replicate/vhd.h"
 
-static int failures;
-#define CHECK(cond) do {                                                 \
-    if (!(cond)) {                                                       \
-      fprintf (stderr, "%s:%d: FAIL: %s\n", __FILE__, __LINE__, #cond);  \
-      failures++;                                                        \
-    }                                                                    \
-  } while (0)
 
 static void
 geom (uint64_t size, uint16_t c, uint8_t h, uint8_t s)
@@ -65,8 +59,5 @@ main (void)
   CHECK (vhd_virtual_size (1048576) == 1048576);
   CHECK (vhd_virtual_size (1048577) == 2097152);
 
-  if (failures)
-    return 1;
-  printf ("test-vhd: ok\n");
-  return 0;
+  return UNIT_RESULT ("test-vhd");
 }
