@@ -19,6 +19,11 @@ struct disk {
   char *format;        /* given (--format) or detected (qemu-img info) */
   int64_t size;        /* virtual size in bytes */
   char *overlay;       /* temporary qcow2 overlay when writing */
+  /* An NBD export ("unix:/path/to/socket" or "host:port") serving the
+   * disk, raw, instead of a local file: path is then only its name in
+   * messages, size must be set by the caller, and writes go straight
+   * to the export (no overlay, no commit). */
+  char *nbd_server;
 };
 
 enum firmware { FIRMWARE_UNKNOWN = 0, FIRMWARE_BIOS, FIRMWARE_UEFI };
