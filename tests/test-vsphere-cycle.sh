@@ -7,7 +7,7 @@
 source tests/functions.sh
 source tests/vcsim.sh
 requires nbdkit curl mkfs.ext4
-[ -x "$BUILD/vsphere-cycle" ] || make -s "$BUILD/vsphere-cycle" >/dev/null ||
+make -s "$BUILD/vsphere-cycle" >/dev/null ||
   fail "cannot build $BUILD/vsphere-cycle"
 vcsim_start
 vcsim_test_disk "$T/disk.img"
@@ -29,6 +29,7 @@ assert_contains "$T/err" 'snapshot azprep-cycle-[0-9]+ created'
 assert_contains "$T/err" 'snapshot azprep-cycle-[0-9]+ removed'
 assert_contains "$T/err" 'the VM has 1 snapshot of its own'
 assert_contains "$T/err" 'the VM is poweredOn: a final cycle'
+assert_contains "$T/err" '\-\-source-shutdown says the VM is shut down, but vCenter reports it poweredOn'
 
 grep '^folder ' "$T/cookies" | sort | uniq -c
 grep -q '^folder vmware_soap_session=.' "$T/cookies" ||
