@@ -5,6 +5,8 @@
  * refused; a final cycle of a running VM needs --source-shutdown.
  *
  * Usage: vsphere-cycle URI IMAGE
+ *        vsphere-cycle --open URI IMAGE   (read in place, as inspect and
+ *                                          check do: compare the bytes)
  */
 #include <string.h>
 #include <libnbd.h>
@@ -77,6 +79,19 @@ main (int argc, char **argv)
   struct vsphere_cycle *c;
   char *s, *snap;
 
+  if (argc == 4 && !strcmp (argv[1], "--open")) {
+    int64_t size;
+    struct vsphere_source *src = vsphere_source_open (argv[2], &size);
+    CLEANUP_FREE char *nbd_uri = NULL;
+    if (!src)
+      FAIL ("open %s", argv[2]);
+    nbd_uri = xasprintf ("nbd+unix:///?socket=%s",
+                         vsphere_source_socket (src));
+    compare (nbd_uri, size, argv[3]);
+    vsphere_source_close (src);
+    printf ("ok\n");
+    return 0;
+  }
   if (argc != 3)
     FAIL ("usage: vsphere-cycle URI IMAGE");
   if (vsphere_uri_parse (argv[1], &u) == -1 ||
