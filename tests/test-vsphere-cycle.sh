@@ -12,7 +12,15 @@ requires nbdkit curl mkfs.ext4
 vcsim_start
 vcsim_test_disk "$T/disk.img"
 vcsim_put "$T/disk.img" DC0_H0_VM1
-uri="vsphere://$VCSIM_HOST/DC0/DC0_H0_VM1/0?http=1"
+# Through a proxy that records cookies: the datastore requests nbdkit
+# makes must carry the session cookie of a login.
+node tests/vsphere-proxy.js pass "$VCSIM_BASE" "$T/cookies" > "$T/port" &
+pid=$!
+on_exit "kill $pid"
+for i in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done
+port=$(cat "$T/port")
+[ -n "$port" ] || fail "the proxy did not start"
+uri="vsphere://127.0.0.1:$port/DC0/DC0_H0_VM1/0?http=1"
 expect_exit 0 "$BUILD/vsphere-cycle" "$uri" "$T/disk.img"
 cat "$T/out" "$T/err"
 assert_contains "$T/out" '^ok$'
@@ -21,3 +29,12 @@ assert_contains "$T/err" 'snapshot azprep-cycle-[0-9]+ created'
 assert_contains "$T/err" 'snapshot azprep-cycle-[0-9]+ removed'
 assert_contains "$T/err" 'the VM has 1 snapshot of its own'
 assert_contains "$T/err" 'the VM is poweredOn: a final cycle'
+
+grep '^folder ' "$T/cookies" | sort | uniq -c
+grep -q '^folder vmware_soap_session=.' "$T/cookies" ||
+  fail "datastore requests carried no session cookie"
+while read -r kind cookie; do
+  [ "$kind" = folder ] || continue
+  grep -qxF "set $cookie" "$T/cookies" ||
+    fail "a datastore request carried '$cookie', not a login's cookie"
+done < "$T/cookies"
