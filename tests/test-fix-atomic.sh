@@ -11,7 +11,7 @@ source tests/functions.sh
 requires qemu-img guestfish virt-cat
 src=$(require_image debian-bios.img)
 srcdata=$(require_image debian-bios-data.img)
-fixup=persistent-net-rules
+fixup=linux-persistent-net
 rules=/etc/udev/rules.d/70-persistent-net.rules
 
 cp --sparse=always "$src" "$T/root.img"
