@@ -39,21 +39,36 @@ explain_no_os (struct guest *gs)
 {
   guestfs_h *g = gs->g;
   CLEANUP_FREE_STRING_LIST char **fses = guestfs_list_filesystems (g);
+  CLEANUP_FREE_STRING_LIST char **parts = NULL, **devs = NULL;
 
-  for (size_t i = 0; fses && fses[i]; i += 2) {
-    if (!strcmp (fses[i + 1], "crypto_LUKS")) {
-      error ("%s: no operating system found: %s is a LUKS-encrypted "
-             "volume; azprep cannot prepare an encrypted root "
-             "(decrypt it on the source first)", disk_list (gs), fses[i]);
-      return;
-    }
-    if (!strcmp (fses[i + 1], "BitLocker")) {
-      error ("%s: no operating system found: %s is a BitLocker volume; "
-             "suspend or remove BitLocker on the source first",
-             disk_list (gs), fses[i]);
-      return;
+  /* list_filesystems leaves out encrypted volumes: ask blkid about every
+   * partition and whole disk. */
+  guestfs_push_error_handler (g, NULL, NULL);
+  parts = guestfs_list_partitions (g);
+  devs = guestfs_list_devices (g);
+  for (int pass = 0; pass < 2; pass++) {
+    char **list = pass == 0 ? parts : devs;
+    for (size_t i = 0; list && list[i]; i++) {
+      CLEANUP_FREE char *type = guestfs_vfs_type (g, list[i]);
+      if (!type)
+        continue;
+      if (!strcmp (type, "crypto_LUKS")) {
+        guestfs_pop_error_handler (g);
+        error ("%s: no operating system found: %s is a LUKS-encrypted "
+               "volume; azprep cannot prepare an encrypted root "
+               "(decrypt it on the source first)", disk_list (gs), list[i]);
+        return;
+      }
+      if (!strcmp (type, "BitLocker")) {
+        guestfs_pop_error_handler (g);
+        error ("%s: no operating system found: %s is a BitLocker volume; "
+               "suspend or remove BitLocker on the source first",
+               disk_list (gs), list[i]);
+        return;
+      }
     }
   }
+  guestfs_pop_error_handler (g);
   error ("%s: no operating system found (%s)", disk_list (gs),
          fses && fses[0] ? "filesystems, but no root filesystem"
          : "no partitions or filesystems");
