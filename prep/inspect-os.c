@@ -33,30 +33,51 @@ disk_list (struct guest *gs)
   return buf;
 }
 
+/* Report a reason the guest cannot be prepared: an error, or for
+ * check (gs->inspect_findings) a blocker finding with a stable id. */
+static void
+inspect_problem (struct guest *gs, const char *id, const char *object,
+                 const char *remedy, const char *msg)
+{
+  if (gs->inspect_findings)
+    report_finding (gs->report, SEV_BLOCKER, id, object, remedy, false,
+                    "%s", msg);
+  else
+    error ("%s: %s%s%s", disk_list (gs), msg, remedy ? "; " : "",
+           remedy ? remedy : "");
+}
+
 /* Explain why there is no OS: an encrypted volume, or nothing at all. */
 static void
 explain_no_os (struct guest *gs)
 {
   guestfs_h *g = gs->g;
   CLEANUP_FREE_STRING_LIST char **fses = guestfs_list_filesystems (g);
+  CLEANUP_FREE char *msg = NULL;
 
   for (size_t i = 0; fses && fses[i]; i += 2) {
     if (!strcmp (fses[i + 1], "crypto_LUKS")) {
-      error ("%s: no operating system found: %s is a LUKS-encrypted "
-             "volume; azprep cannot prepare an encrypted root "
-             "(decrypt it on the source first)", disk_list (gs), fses[i]);
+      msg = xasprintf ("no operating system found: %s is a LUKS-encrypted "
+                       "volume; azprep cannot prepare an encrypted root",
+                       fses[i]);
+      inspect_problem (gs, "root-encrypted", fses[i],
+                       "decrypt it on the source first", msg);
       return;
     }
     if (!strcmp (fses[i + 1], "BitLocker")) {
-      error ("%s: no operating system found: %s is a BitLocker volume; "
-             "suspend or remove BitLocker on the source first",
-             disk_list (gs), fses[i]);
+      msg = xasprintf ("no operating system found: %s is a BitLocker "
+                       "volume", fses[i]);
+      inspect_problem (gs, "root-encrypted", fses[i],
+                       "suspend or remove BitLocker on the source first",
+                       msg);
       return;
     }
   }
-  error ("%s: no operating system found (%s)", disk_list (gs),
-         fses && fses[0] ? "filesystems, but no root filesystem"
-         : "no partitions or filesystems");
+  msg = xasprintf ("no operating system found (%s)",
+                   fses && fses[0] ? "filesystems, but no root filesystem"
+                   : "no partitions or filesystems");
+  inspect_problem (gs, "os-none", NULL,
+                   "give all of the VM's disks, the OS disk first", msg);
 }
 
 static void
@@ -125,8 +146,11 @@ guest_inspect (struct guest *gs)
     for (size_t i = 0; i < n && off < sizeof list; i++)
       off += snprintf (list + off, sizeof list - off, "%s%s",
                        i ? ", " : "", roots[i]);
-    error ("%s: %zu operating systems found (%s): azprep prepares a VM "
-           "with one operating system", disk_list (gs), n, list);
+    CLEANUP_FREE char *msg =
+      xasprintf ("%zu operating systems found (%s): azprep prepares a VM "
+                 "with one operating system", n, list);
+    inspect_problem (gs, "os-multiple", list,
+                     "give only the disks of one VM", msg);
     return -1;
   }
   gs->root = strdup (roots[0]);
