@@ -10,6 +10,7 @@
 #include "azprep.h"
 #include "guest.h"
 #include "report.h"
+#include "replicate/vsphere.h"
 
 static int
 make_overlay (struct disk *d)
@@ -60,7 +61,13 @@ guest_open (struct disk *disks, size_t ndisks, unsigned flags)
     return NULL;
   }
   for (size_t i = 0; i < ndisks; i++) {
-    if (commit_recover (disks[i].path) == -1)
+    if (vsphere_uri_p (disks[i].path) && (flags & GUEST_OVERLAY)) {
+      error ("%s: vsphere:// disks are read in place, read-only; "
+             "replicate the VM and fix the copy", disks[i].path);
+      return NULL;
+    }
+    if (!disks[i].nbd_server && !vsphere_uri_p (disks[i].path) &&
+        commit_recover (disks[i].path) == -1)
       return NULL;
     if (disk_probe (&disks[i]) == -1)
       return NULL;
@@ -81,7 +88,7 @@ guest_open (struct disk *disks, size_t ndisks, unsigned flags)
 
   if (flags & GUEST_OVERLAY) {
     for (size_t i = 0; i < ndisks; i++)
-      if (make_overlay (&disks[i]) == -1)
+      if (!disks[i].nbd_server && make_overlay (&disks[i]) == -1)
         goto fail;
   }
 
@@ -101,7 +108,17 @@ guest_open (struct disk *disks, size_t ndisks, unsigned flags)
   for (size_t i = 0; i < ndisks; i++) {
     struct disk *d = &disks[i];
     int r;
-    if (d->overlay)
+    if (d->nbd_server) {
+      const char *server[] = { d->nbd_server, NULL };
+      r = guestfs_add_drive_opts (gs->g, "",
+                                  GUESTFS_ADD_DRIVE_OPTS_PROTOCOL, "nbd",
+                                  GUESTFS_ADD_DRIVE_OPTS_SERVER, server,
+                                  GUESTFS_ADD_DRIVE_OPTS_FORMAT, "raw",
+                                  GUESTFS_ADD_DRIVE_OPTS_READONLY,
+                                  gs->readonly,
+                                  -1);
+    }
+    else if (d->overlay)
       r = guestfs_add_drive_opts (gs->g, d->overlay,
                                   GUESTFS_ADD_DRIVE_OPTS_FORMAT, "qcow2",
                                   GUESTFS_ADD_DRIVE_OPTS_CACHEMODE, "unsafe",
