@@ -95,5 +95,5 @@ clean:
 	rm -rf $(BUILD)/obj $(BUILD)/unit $(BUILD)/azprep.1 $(BUILD)/azprep.pod \
 	  azprep
 
--include $(sort $(wildcard images/*.mk replicate/*.mk tests/*.mk))
+-include $(sort $(wildcard images/*.mk prep/*.mk replicate/*.mk tests/*.mk))
 -include $(OBJS:.o=.d) $(BUILD)/obj/prep/main.d

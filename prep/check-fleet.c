@@ -42,10 +42,13 @@ fleet_free (struct fleet_vm *vms, size_t n)
   free (vms);
 }
 
+/* A path relative to the fleet file's directory; URIs
+ * (vsphere://...) as they are. */
 static char *
 resolve (const char *dir, const char *p)
 {
-  return p[0] == '/' ? xstrdup (p) : xasprintf ("%s/%s", dir, p);
+  return p[0] == '/' || strstr (p, "://") ? xstrdup (p)
+    : xasprintf ("%s/%s", dir, p);
 }
 
 static bool
