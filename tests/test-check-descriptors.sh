@@ -148,6 +148,10 @@ xmllint --noout "$T/out.xml" || fail "JUnit XML is not well-formed"
 # libxml2's HTML parser knows HTML 4 only: <details> and <summary> are
 # "invalid" tags to it, anything else it says is a real problem.  The
 # page is also well-formed XML.
+if [ -d tests/node/node_modules/junit2json ]; then
+  node tests/node/junit-consume.mjs "$T/out.xml" > "$T/junit.txt" ||
+    { cat "$T/junit.txt"; fail "junit2json disagrees with the report"; }
+fi
 xmllint --html --noout "$T/out.html" 2>"$T/html.err" || { cat "$T/html.err"; fail "HTML is not well-formed"; }
 grep -E 'error|warning' "$T/html.err" | grep -Ev 'Tag (details|summary) invalid' && fail "HTML parser errors"
 xmllint --noout "$T/out.html" || fail "HTML is not well-formed XML"
