@@ -166,36 +166,49 @@ size=20MiB, type=83
   put_part "$D/mystery.img" 1 "$T/r.fs"
   rm -rf "$r"
 
-  # noos: a filesystem, no OS.
-  echo data > "$T/empty/readme"
-  mkfs_ext4 "$T/r.fs" 32 "$T/empty" f0000000-0000-4000-8000-000000000001 data
-  new_disk "$D/noos.img" 40 dos 'start=2048, type=83
+  # The bad inputs: the images developer's (make images, or the
+  # published $IMAGES/bad) when they are there, else our own.
+  local B=$IMAGES/bad noos twoos luks corrupt
+  if [ -e "$B/no-os.img" ] && [ -e "$B/two-os.img" ] &&
+     [ -e "$B/luks-root.img" ] && [ -e "$B/truncated.qcow2" ]; then
+    noos='"'$B/no-os.img'"'
+    twoos='"'$B/two-os.img'"'
+    luks='"'$B/luks-root.img'"'
+    corrupt='"'$B/truncated.qcow2'"'
+  else
+    noos='"noos.img"' twoos='"twoos-1.img", "twoos-2.img"'
+    luks='"luksroot.img"' corrupt='"corrupt.qcow2"'
+    # noos: a filesystem, no OS.
+    echo data > "$T/empty/readme"
+    mkfs_ext4 "$T/r.fs" 32 "$T/empty" f0000000-0000-4000-8000-000000000001 data
+    new_disk "$D/noos.img" 40 dos 'start=2048, type=83
 '
-  put_part "$D/noos.img" 1 "$T/r.fs"
+    put_part "$D/noos.img" 1 "$T/r.fs"
 
-  # twoos: two disks, a Debian on each.
-  cp "$D/good.img" "$D/twoos-1.img"
-  r=$(mktemp -d "$T/root.XXXXXX")
-  phony_root "$r" debian 11 x86_64 f1000000-0000-4000-8000-000000000001
-  mkfs_ext4 "$T/r.fs" 280 "$r" f1000000-0000-4000-8000-000000000001
-  new_disk "$D/twoos-2.img" 300 dos 'start=2048, type=83
+    # twoos: two disks, a Debian on each.
+    cp "$D/good.img" "$D/twoos-1.img"
+    r=$(mktemp -d "$T/root.XXXXXX")
+    phony_root "$r" debian 11 x86_64 f1000000-0000-4000-8000-000000000001
+    mkfs_ext4 "$T/r.fs" 280 "$r" f1000000-0000-4000-8000-000000000001
+    new_disk "$D/twoos-2.img" 300 dos 'start=2048, type=83
 '
-  put_part "$D/twoos-2.img" 1 "$T/r.fs"
-  rm -rf "$r"
+    put_part "$D/twoos-2.img" 1 "$T/r.fs"
+    rm -rf "$r"
 
-  # luksroot: only a LUKS volume.
-  truncate -s 20M "$T/l.fs"
-  cryptsetup luksFormat -q --type luks1 --pbkdf-force-iterations 1000 \
-    --key-file "$T/key" "$T/l.fs"
-  new_disk "$D/luksroot.img" 30 dos 'start=2048, type=83
+    # luksroot: only a LUKS volume.
+    truncate -s 20M "$T/l.fs"
+    cryptsetup luksFormat -q --type luks1 --pbkdf-force-iterations 1000 \
+      --key-file "$T/key" "$T/l.fs"
+    new_disk "$D/luksroot.img" 30 dos 'start=2048, type=83
 '
-  put_part "$D/luksroot.img" 1 "$T/l.fs"
+    put_part "$D/luksroot.img" 1 "$T/l.fs"
 
-  # corrupt: a truncated qcow2; missing: no such file.
-  qemu-img create -q -f qcow2 "$T/c.qcow2" 1G
-  qemu-img convert -O qcow2 "$D/noos.img" "$T/c.qcow2"
-  head -c 100 "$T/c.qcow2" > "$D/corrupt.qcow2"
-  rm -f "$T"/*.fs "$T/c.qcow2"
+    # corrupt: a truncated qcow2; missing: no such file.
+    qemu-img create -q -f qcow2 "$T/c.qcow2" 1G
+    qemu-img convert -O qcow2 "$D/noos.img" "$T/c.qcow2"
+    head -c 100 "$T/c.qcow2" > "$D/corrupt.qcow2"
+    rm -f "$T"/*.fs "$T/c.qcow2"
+  fi
 
   cat > "$D/fleet.json" <<'JSON'
 [
@@ -205,11 +218,14 @@ size=20MiB, type=83
   { "name": "old32", "disks": ["old32.img"] },
   { "name": "arch", "disks": ["arch.img"] },
   { "name": "mystery", "disks": ["mystery.img"] },
-  { "name": "noos", "disks": ["noos.img"] },
-  { "name": "twoos", "disks": ["twoos-1.img", "twoos-2.img"] },
-  { "name": "luksroot", "disks": ["luksroot.img"] },
-  { "name": "corrupt", "disks": ["corrupt.qcow2"] },
+  { "name": "noos", "disks": [@NOOS@] },
+  { "name": "twoos", "disks": [@TWOOS@] },
+  { "name": "luksroot", "disks": [@LUKS@] },
+  { "name": "corrupt", "disks": [@CORRUPT@] },
   { "name": "missing", "disks": ["no-such-disk.img"] }
 ]
 JSON
+  # (paths of published images have no "|" or "&")
+  sed -i -e "s|@NOOS@|$noos|" -e "s|@TWOOS@|$twoos|" -e "s|@LUKS@|$luks|" \
+    -e "s|@CORRUPT@|$corrupt|" "$D/fleet.json"
 }

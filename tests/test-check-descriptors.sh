@@ -164,4 +164,11 @@ expect_exit 3 "$AZPREP" check --vms "$T/fleet.txt"
 assert_contains "$T/out" '^vm-trunc: NOT READY'
 assert_contains "$T/out" '^verdict: NOT READY: 3 VMs: 0 ready, 0 with warnings, 3 not ready, 0 could not be checked$'
 assert_not_contains "$T/out" $'\033'
+# On a terminal, in colour (unless NO_COLOR).
+if command -v script >/dev/null; then
+  script -qec "'$AZPREP' check --vms '$T/fleet.txt'" /dev/null > "$T/tty" || true
+  assert_contains "$T/tty" $'\033\\[1;31mNOT READY'
+  NO_COLOR=1 script -qec "'$AZPREP' check --vms '$T/fleet.txt'" /dev/null > "$T/tty" || true
+  assert_not_contains "$T/tty" $'\033'
+fi
 echo PASS

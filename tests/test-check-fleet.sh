@@ -16,13 +16,19 @@
 #   mystery   no release file: os-unknown
 #   noos      os-none;  twoos: os-multiple;  luksroot: root-encrypted
 #   corrupt, missing: disk-unreadable (no appliance)
+# noos, twoos, luksroot and corrupt are $IMAGES/bad/* when the images
+# developer's images are there (make images, or IMAGES=/work/cache/images).
 source tests/functions.sh
 source tests/check-guests.sh
 requires node xmllint qemu-img sfdisk mkfs.ext4 mkswap debugfs mkfs.vfat cryptsetup
 F=$T/fleet
 build_fleet "$F"
 
-( cd "$F" && sha256sum -- *.img *.qcow2 ) > "$T/sums"
+# Every disk of the fleet (ours and the published bad images).
+( cd "$F" && sha256sum -- *.img *.qcow2 $(node -e '
+    const l = JSON.parse(require("fs").readFileSync("fleet.json", "utf8"));
+    console.log(l.flatMap(v => v.disks || []).filter(p => p[0] == "/").join(" "));
+  ') ) > "$T/sums"
 rc=0
 "$AZPREP" check --vms "$F/fleet.json" --jobs 2 --json --junit "$T/out.xml" \
   --html "$T/out.html" > "$T/out.json" 2> "$T/err" || rc=$?
