@@ -257,7 +257,7 @@ check_vm (struct disk *disks, size_t ndisks, struct vm_desc *desc,
 {
   struct guest pre = { .disks = disks, .ndisks = ndisks, .readonly = true };
   struct guest *gs = &pre, *opened = NULL;
-  struct check_ctx ctx = { .desc = desc };
+  struct check_ctx ctx = { .gs = &pre, .desc = desc };
   struct size_table *sizes = NULL;
   const char *name = o->name;
   char *basename_buf = NULL;
