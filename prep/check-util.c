@@ -227,3 +227,44 @@ check_clean_json (const cJSON *j)
   }
   return d;
 }
+
+char **
+check_list_filesystems (guestfs_h *g)
+{
+  CLEANUP_FREE_STRING_LIST char **parts = NULL, **devs = NULL;
+  char **fses;
+  size_t n;
+
+  guestfs_push_error_handler (g, NULL, NULL);
+  fses = guestfs_list_filesystems (g);
+  parts = guestfs_list_partitions (g);
+  devs = guestfs_list_devices (g);
+  n = count_strings (fses);
+  for (size_t k = 0; fses && k < 2; k++) {
+    char **list = k == 0 ? parts : devs;
+    for (size_t i = 0; list && list[i]; i++) {
+      bool listed = false;
+      char *t, **nf;
+      for (size_t j = 0; j < n && !listed; j += 2)
+        listed = !strcmp (fses[j], list[i]);
+      if (listed)
+        continue;
+      t = guestfs_vfs_type (g, list[i]);
+      if (!t || (strcmp (t, "crypto_LUKS") && strcmp (t, "BitLocker"))) {
+        free (t);
+        continue;
+      }
+      nf = realloc (fses, (n + 3) * sizeof *nf);
+      if (!nf) {
+        free (t);
+        break;
+      }
+      fses = nf;
+      fses[n++] = xstrdup (list[i]);
+      fses[n++] = t;
+      fses[n] = NULL;
+    }
+  }
+  guestfs_pop_error_handler (g);
+  return fses;
+}

@@ -357,11 +357,8 @@ check_vm (struct disk *disks, size_t ndisks, struct vm_desc *desc,
   }
 
  rules:
-  if (stage >= RULE_NEEDS_GUEST) {
-    guestfs_push_error_handler (gs->g, NULL, NULL);
-    ctx.fses = guestfs_list_filesystems (gs->g);
-    guestfs_pop_error_handler (gs->g);
-  }
+  if (stage >= RULE_NEEDS_GUEST)
+    ctx.fses = check_list_filesystems (gs->g);
   if (!generation && desc && desc->firmware != FIRMWARE_UNKNOWN)
     generation = desc->firmware == FIRMWARE_UEFI ? 2 : 1;
   if (!ctx.target && desc && desc->cpus > 0)

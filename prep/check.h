@@ -130,6 +130,9 @@ char *check_device_disk (guestfs_h *g, const char *dev);
 struct fstab_entry { char *spec, *mp, *type, *opts; };
 ssize_t check_fstab_read (struct guest *gs, struct fstab_entry **out);
 void check_fstab_free (struct fstab_entry *e, ssize_t n);
+/* guestfs_list_filesystems plus the encrypted volumes (crypto_LUKS,
+ * BitLocker) it leaves out, found with vfs_type.  Pairs device, type. */
+char **check_list_filesystems (guestfs_h *g);
 /* Resolve an fstab spec (UUID=, LABEL=, PARTUUID=, /dev/...) to an
  * appliance device, or NULL. */
 char *check_resolve_spec (guestfs_h *g, const char *spec);

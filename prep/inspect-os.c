@@ -47,31 +47,56 @@ inspect_problem (struct guest *gs, const char *id, const char *object,
            remedy ? remedy : "");
 }
 
+/* The first encrypted volume (LUKS, BitLocker) on the disks, or NULL.
+ * guestfs_list_filesystems leaves encrypted volumes out: ask vfs_type
+ * about every partition and whole device. */
+static char *
+find_encrypted (guestfs_h *g, char **type_r)
+{
+  CLEANUP_FREE_STRING_LIST char **parts = NULL, **devs = NULL;
+  char *ret = NULL;
+
+  guestfs_push_error_handler (g, NULL, NULL);
+  parts = guestfs_list_partitions (g);
+  devs = guestfs_list_devices (g);
+  for (size_t k = 0; k < 2 && !ret; k++) {
+    char **list = k == 0 ? parts : devs;
+    for (size_t i = 0; list && list[i] && !ret; i++) {
+      char *t = guestfs_vfs_type (g, list[i]);
+      if (t && (!strcmp (t, "crypto_LUKS") || !strcmp (t, "BitLocker"))) {
+        ret = strdup (list[i]);
+        *type_r = t;
+      }
+      else
+        free (t);
+    }
+  }
+  guestfs_pop_error_handler (g);
+  return ret;
+}
+
 /* Explain why there is no OS: an encrypted volume, or nothing at all. */
 static void
 explain_no_os (struct guest *gs)
 {
   guestfs_h *g = gs->g;
   CLEANUP_FREE_STRING_LIST char **fses = guestfs_list_filesystems (g);
-  CLEANUP_FREE char *msg = NULL;
+  CLEANUP_FREE char *msg = NULL, *type = NULL;
+  CLEANUP_FREE char *enc = find_encrypted (g, &type);
 
-  for (size_t i = 0; fses && fses[i]; i += 2) {
-    if (!strcmp (fses[i + 1], "crypto_LUKS")) {
-      msg = xasprintf ("no operating system found: %s is a LUKS-encrypted "
-                       "volume; azprep cannot prepare an encrypted root",
-                       fses[i]);
-      inspect_problem (gs, "root-encrypted", fses[i],
-                       "decrypt it on the source first", msg);
-      return;
-    }
-    if (!strcmp (fses[i + 1], "BitLocker")) {
-      msg = xasprintf ("no operating system found: %s is a BitLocker "
-                       "volume", fses[i]);
-      inspect_problem (gs, "root-encrypted", fses[i],
-                       "suspend or remove BitLocker on the source first",
-                       msg);
-      return;
-    }
+  if (enc && !strcmp (type, "crypto_LUKS")) {
+    msg = xasprintf ("no operating system found: %s is a LUKS-encrypted "
+                     "volume; azprep cannot prepare an encrypted root", enc);
+    inspect_problem (gs, "root-encrypted", enc,
+                     "decrypt it on the source first", msg);
+    return;
+  }
+  if (enc) {
+    msg = xasprintf ("no operating system found: %s is a BitLocker "
+                     "volume", enc);
+    inspect_problem (gs, "root-encrypted", enc,
+                     "suspend or remove BitLocker on the source first", msg);
+    return;
   }
   msg = xasprintf ("no operating system found (%s)",
                    fses && fses[0] ? "filesystems, but no root filesystem"

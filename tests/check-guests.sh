@@ -110,6 +110,7 @@ nas.example.com:/export /mnt/nas nfs defaults 0 0
 '
   echo 'secret UUID=b0000000-0000-4000-8000-000000000004 none luks,tpm2-device=auto' \
     > "$r/etc/crypttab"
+  mkdir -p "$r/data" "$r/mnt/nas"
   head -c $((40 * MiB)) /dev/urandom > "$r/var/filler"
   mkfs_ext4 "$T/bad-root.fs" 80 "$r" b0000000-0000-4000-8000-000000000001
   truncate -s 16M "$T/bad-swap.fs"
