@@ -164,6 +164,19 @@ expect_exit 3 "$AZPREP" check --vms "$T/fleet.txt"
 assert_contains "$T/out" '^vm-trunc: NOT READY'
 assert_contains "$T/out" '^verdict: NOT READY: 3 VMs: 0 ready, 0 with warnings, 3 not ready, 0 could not be checked$'
 assert_not_contains "$T/out" $'\033'
+# A VM whose check fails outright (here: a size not in the table, the
+# child exits with a usage error) gets verdict "error"; the others are
+# still checked, and the fleet's verdict is the worst: exit 1.
+cat > "$T/f4.json" <<EOT
+[ { "name": "broken", "disks": ["trunc.qcow2"], "size": "Standard_Nope" },
+  { "name": "fine", "disks": ["trunc.qcow2"] } ]
+EOT
+expect_exit 1 "$AZPREP" check --vms "$T/f4.json" --json
+node tests/check-schema.js "$T/out" >/dev/null || fail "schema: broken fleet"
+[ "$(json 'd.vms.map(v => v.name + "=" + v.verdict).join(" ")')" = "broken=error fine=not-ready" ] ||
+  fail "a broken VM stops the others"
+json 'd.vms[0].error' | grep -q 'Standard_Nope: not in the size table' || fail "broken: reason"
+
 # On a terminal, in colour (unless NO_COLOR).
 if command -v script >/dev/null; then
   script -qec "'$AZPREP' check --vms '$T/fleet.txt'" /dev/null > "$T/tty" || true
