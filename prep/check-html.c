@@ -78,7 +78,14 @@ write_vm (FILE *fp, const cJSON *vm)
   esc (fp, v);
   fprintf (fp, "\">%s</span></td><td>", verdict_label (v));
   if (cJSON_IsObject (os)) {
-    esc (fp, str (os, "product_name"));
+    /* A product name without a letter ("12") says less than the distro. */
+    if (strpbrk (str (os, "product_name"), "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                 "abcdefghijklmnopqrstuvwxyz"))
+      esc (fp, str (os, "product_name"));
+    else {
+      esc (fp, str (os, "distro"));
+      fprintf (fp, " %d.%d", num (os, "major"), num (os, "minor"));
+    }
     fprintf (fp, " (");
     esc (fp, str (os, "arch"));
     fprintf (fp, ")");
