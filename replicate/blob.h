@@ -130,6 +130,7 @@ int blob_set_metadata (struct blob *b, const char *const *metadata);
  */
 int blob_lease_acquire (struct blob *b, const char *proposed_id,
                         int duration, char **lease_id);
+int blob_lease_renew (struct blob *b);
 int blob_lease_release (struct blob *b);
 int blob_lease_break (struct blob *b);
 /* Resize a page blob (size multiple of 512). */

@@ -68,15 +68,18 @@ main (void)
   write_text (path, "{\"version\": 2, \"name\": \"vm\", \"disks\": []}");
   CHECK (journal_load (&k, path, &exists) == -1);
   journal_free (&k);
-  write_text (path, "{\"version\": 1, \"name\": \"vm\", \"disks\": [{\"source\": 1}]}");
+  write_text (path, "{\"version\": 1, \"name\": \"vm\", "
+              "\"disks\": [{\"source\": 1}]}");
   CHECK (journal_load (&k, path, &exists) == -1);
   journal_free (&k);
   write_text (path, "[1, 2");
   CHECK (journal_load (&k, path, &exists) == -1);
   journal_free (&k);
-  write_text (path, "{\"version\": 1, \"name\": \"vm\", \"disks\": [{\"source\": \"s\","
+  write_text (path, "{\"version\": 1, \"name\": \"vm\", "
+              "\"disks\": [{\"source\": \"s\","
               "\"blob\": \"b\", \"state\": \"idle\", \"manifest\": \"../x\","
-              "\"uuid\": \"00000000000000000000000000000000\", \"size\": 1048576}]}");
+              "\"uuid\": \"00000000000000000000000000000000\", "
+              "\"size\": 1048576}]}");
   CHECK (journal_load (&k, path, &exists) == -1);
   journal_free (&k);
 
