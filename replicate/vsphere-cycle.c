@@ -49,14 +49,46 @@ vsphere_cycle_snapshot_name (const struct vsphere_cycle *c)
 int
 vsphere_check_final_cycle (const struct vsphere_vm *vm, bool source_shutdown)
 {
-  if (!source_shutdown && vm->power_state &&
-      strcmp (vm->power_state, "poweredOff")) {
-    error ("%s: the VM is %s: a final cycle of a running VM loses what it "
-           "writes afterwards; shut it down first or give "
-           "--source-shutdown", vm->name, vm->power_state);
+  if (!vm->power_state || !strcmp (vm->power_state, "poweredOff"))
+    return 0;
+  if (source_shutdown)
+    error ("%s: --source-shutdown says the VM is shut down, but vCenter "
+           "reports it %s: shut it down first, or the final cycle misses "
+           "what it writes afterwards", vm->name, vm->power_state);
+  else
+    error ("%s: the VM is %s: a final cycle of a running VM misses what it "
+           "writes afterwards; shut it down and give --source-shutdown",
+           vm->name, vm->power_state);
+  return -1;
+}
+
+int
+vsphere_check_final_cycle_uri (const char *uri, bool source_shutdown)
+{
+  struct vsphere_uri u;
+  struct vsphere_opts o;
+  struct vsphere *v = NULL;
+  struct vsphere_inventory *inv = NULL;
+  const struct vsphere_vm *vm;
+  int ret = -1;
+
+  if (vsphere_uri_parse (uri, &u) == -1)
+    return -1;
+  if (!u.vm) {
+    error ("%s: name the VM (vsphere://HOST/[DC/]VM/DISK) to check its "
+           "power state", uri);
+    vsphere_uri_free (&u);
     return -1;
   }
-  return 0;
+  if (vsphere_opts_from_uri (&u, &o) == 0 && (v = vsphere_connect (&o)) &&
+      (inv = vsphere_get_inventory (v)) &&
+      (vm = vsphere_find_vm (inv, u.dcpath, u.vm, vsphere_host (v))))
+    ret = vsphere_check_final_cycle (vm, source_shutdown);
+  vsphere_inventory_free (inv);
+  vsphere_close (v);
+  vsphere_opts_free (&o);
+  vsphere_uri_free (&u);
+  return ret;
 }
 
 /* What a cycle refuses, for every disk of the VM it reads. */

@@ -308,9 +308,12 @@ const char *vsphere_cycle_snapshot_name (const struct vsphere_cycle *c);
  * snapshot could not be removed: reported; the next cycle retries). */
 int vsphere_cycle_end (struct vsphere_cycle *c);
 
-/* For migrate's final cycle: refuse a powered-on VM unless the source
- * is to be shut down (--source-shutdown).  0 or -1 (reported). */
+/* For migrate's final cycle: a VM that vCenter reports powered on is
+ * refused (its later writes would be lost), whether or not
+ * --source-shutdown (source_shutdown) claims otherwise.  0 or -1
+ * (reported).  The _uri form logs in and looks the VM up. */
 int vsphere_check_final_cycle (const struct vsphere_vm *vm,
                                bool source_shutdown);
+int vsphere_check_final_cycle_uri (const char *uri, bool source_shutdown);
 
 #endif /* AZPREP_VSPHERE_H */
