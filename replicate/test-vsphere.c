@@ -327,6 +327,9 @@ test_uris (void)
   CHECK (vsphere_uri_parse ("vsphere://vc/w%zz/0", &u) == -1);
   CHECK (vsphere_uri_parse ("vsphere://vc/w%00/0", &u) == -1);
   CHECK (vsphere_uri_parse ("vsphere://vc/web/0?bogus=1", &u) == -1);
+  CHECK (vsphere_uri_parse ("vsphere://vc/web/0?quiesce=1", &u) == 0);
+  CHECK (u.quiesce);
+  vsphere_uri_free (&u);
   CHECK (vsphere_uri_parse ("vsphere://vc/[ds] x.vmdk", &u) == -1);
 }
 

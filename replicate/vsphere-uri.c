@@ -88,9 +88,11 @@ parse_query (const char *uri, const char *q, struct vsphere_uri *u)
       u->insecure = !strcmp (val, "1") || !strcmp (val, "true");
     else if (!strcmp (key, "http"))
       u->http = !strcmp (val, "1") || !strcmp (val, "true");
+    else if (!strcmp (key, "quiesce"))
+      u->quiesce = !strcmp (val, "1") || !strcmp (val, "true");
     else {
-      error ("%s: unknown option '%s' (cacert, credentials, insecure, http)",
-             uri, key);
+      error ("%s: unknown option '%s' (cacert, credentials, insecure, http, "
+             "quiesce)", uri, key);
       return -1;
     }
     q = amp ? amp + 1 : NULL;
