@@ -138,6 +138,8 @@ const char *guest_first_existing (struct guest *gs, const char *const *paths);
 /* Services (services.c): systemd links or SysV rc links. */
 /* Is unit (e.g. "ssh.service"; SysV: the init script name) enabled? */
 bool service_enabled (struct guest *gs, const char *unit);
+/* Services of other hypervisors' guest tools (NULL-terminated). */
+extern const char *const hypervisor_tools[];
 /* Is the unit installed at all (unit file or init script)? */
 bool service_installed (struct guest *gs, const char *unit);
 int service_enable (struct guest *gs, const char *unit);

@@ -15,6 +15,16 @@ static const char *const unit_dirs[] = {
 };
 static const char *const sysv_levels = "2345";
 
+/* Other hypervisors' guest tools (linux-vmware-tools, inspection). */
+const char *const hypervisor_tools[] = {
+  /* VMware */
+  "open-vm-tools", "vmtoolsd", "vmware-tools", "vmware-tools-thinprint",
+  "vgauth", "vgauthd", "run-vmblock\\x2dfuse", "vmware-vmblock-fuse",
+  /* VirtualBox, Parallels, Xen */
+  "vboxadd", "vboxadd-service", "prltoolsd", "xe-linux-distribution",
+  NULL
+};
+
 static bool
 use_systemd (struct guest *gs)
 {

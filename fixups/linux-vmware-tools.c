@@ -10,34 +10,25 @@
 #include "guest.h"
 #include "distros/distro.h"
 
-static const char *const services[] = {
-  /* VMware */
-  "open-vm-tools", "vmtoolsd", "vmware-tools", "vmware-tools-thinprint",
-  "vgauth", "vgauthd", "run-vmblock\\x2dfuse", "vmware-vmblock-fuse",
-  /* VirtualBox, Parallels, Xen */
-  "vboxadd", "vboxadd-service", "prltoolsd", "xe-linux-distribution",
-  NULL
-};
-
 static int
 run (struct guest *gs, bool fix)
 {
-  for (size_t i = 0; services[i]; i++) {
-    if (!service_installed (gs, services[i]) ||
-        !service_enabled (gs, services[i]))
+  for (size_t i = 0; hypervisor_tools[i]; i++) {
+    if (!service_installed (gs, hypervisor_tools[i]) ||
+        !service_enabled (gs, hypervisor_tools[i]))
       continue;
     if (fix) {
-      if (service_disable (gs, services[i]) == -1)
+      if (service_disable (gs, hypervisor_tools[i]) == -1)
         return -1;
       continue;
     }
     {
-      CLEANUP_FREE_STRING_LIST char **links = service_links (gs, services[i]);
+      CLEANUP_FREE_STRING_LIST char **links = service_links (gs, hypervisor_tools[i]);
       for (size_t j = 0; links && links[j]; j++)
         if (report_finding (gs->report, SEV_WARNING, "linux-hypervisor-tools",
                             links[j], "uninstall the package after the "
                             "migration", true, "%s (another hypervisor's "
-                            "tools) starts at boot", services[i]) == -1)
+                            "tools) starts at boot", hypervisor_tools[i]) == -1)
           return -1;
     }
   }

@@ -67,7 +67,16 @@ for g in "${GUESTS[@]}"; do
     for k in $(kernels_of "$g"); do
       echo "download $(initrd_of "$g" "$k") $T/$g-$k.initrd"
     done
-    echo "glob cat /etc/sysconfig/network-scripts/ifcfg-* /etc/sysconfig/network/ifcfg-* /etc/netplan/*.yaml /etc/NetworkManager/system-connections/* /etc/waagent.conf /etc/cloud/cloud.cfg.d/91-azure_datasource.cfg /boot/loader/entries/*.conf /boot/grub2/grubenv /etc/sysconfig/kernel /etc/dracut.conf.d/*.conf /etc/initramfs-tools/modules"
+    echo "echo === configs"
+    for p in '/etc/sysconfig/network-scripts/ifcfg-*' \
+             '/etc/sysconfig/network/ifcfg-*' '/etc/netplan/*.yaml' \
+             '/etc/NetworkManager/system-connections/*' /etc/waagent.conf \
+             /etc/cloud/cloud.cfg.d/91-azure_datasource.cfg \
+             '/boot/loader/entries/*.conf' /boot/grub2/grubenv \
+             /etc/sysconfig/kernel '/etc/dracut.conf.d/*.conf' \
+             /etc/initramfs-tools/modules; do
+      echo "-glob cat $p"
+    done
     echo "umount-all"
   } >> "$script"
   i=$((i + 1))

@@ -7,7 +7,6 @@ GUESTS=(rhel7 rhel8 rhel9)
 source tests/linux-phony.sh
 
 # RHEL 7: ifcfg renamed to eth0, DHCP, no HWADDR; backup kept aside.
-section rhel7 /etc/sysconfig/network-scripts/ifcfg-* > /dev/null
 assert_contains "$T/rhel7.find" '^etc/sysconfig/network-scripts/ifcfg-eth0$' "rhel7 ifcfg-eth0"
 assert_not_contains "$T/rhel7.find" '^etc/sysconfig/network-scripts/ifcfg-ens192' "rhel7 old ifcfg"
 assert_contains "$T/rhel7.find" '^var/lib/azprep/backup/etc/sysconfig/network-scripts/ifcfg-ens192$' "rhel7 backup"
