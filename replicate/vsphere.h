@@ -284,8 +284,11 @@ const struct vsphere_vm *vsphere_find_vm (const struct vsphere_inventory *inv,
                                           const char *dcpath,
                                           const char *name,
                                           const char *vcenter);
-/* Can this disk be read in place?  Reports why not (RDM, sparse,
- * unreadable datastore); 0 or -1. */
+/* Can this disk be read in place?  Why not (RDM, sparse, vSAN/vVols,
+ * inaccessible datastore), as a new string, or NULL if it can. */
+char *vsphere_disk_unreadable (const struct vsphere_inventory *inv,
+                               const struct vsphere_vm *vm, size_t i);
+/* The same, reported with error() naming the VM; 0 or -1. */
 int vsphere_disk_readable (const struct vsphere_inventory *inv,
                            const struct vsphere_vm *vm, size_t i);
 
