@@ -97,9 +97,11 @@ blob_client_new (const struct creds *creds, const struct blob_opts *opts)
   curl_share_setopt (c->share, CURLSHOPT_LOCKFUNC, share_lock);
   curl_share_setopt (c->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
   curl_share_setopt (c->share, CURLSHOPT_USERDATA, c);
+  /* Not the connection cache: libcurl does not support sharing it
+   * between threads.  Each pooled handle keeps its own connection.
+   */
   curl_share_setopt (c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
   curl_share_setopt (c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-  curl_share_setopt (c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
   return c;
  fail:
   error ("out of memory");
