@@ -535,8 +535,8 @@ hint_for (long status, const char *code)
       "that this machine's clock is right)" },
     { "AuthorizationPermissionMismatch", "the SAS lacks a permission: "
       "replication needs r, c and w (and d to delete old recovery points)" },
-    { "AuthorizationFailure", "the credentials may not do this (SAS "
-      "permissions, IP range, or network rules)" },
+    { "AuthorizationFailure", "check the account key or SAS token (its "
+      "permissions and expiry), and the account's network rules" },
     { "AuthorizationResourceTypeMismatch", "the account SAS needs resource "
       "types s, c and o" },
     { "ContainerNotFound", "create the container first or check its name" },

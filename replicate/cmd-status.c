@@ -75,8 +75,8 @@ show (const char *dir, const char *name, bool json, cJSON *arr, int *failed)
     journal_free (&j);
     return -1;
   }
-  cJSON *job = cJSON_CreateObject (), *disks = cJSON_AddArrayToObject (job,
-                                                                        "disks");
+  cJSON *job = cJSON_CreateObject ();
+  cJSON *disks = cJSON_AddArrayToObject (job, "disks");
   cJSON_AddStringToObject (job, "name", j.name);
   for (size_t i = 0; i < j.ndisks; i++) {
     cJSON_AddItemToArray (disks, disk_json (&j.disks[i], i));
