@@ -745,7 +745,8 @@ blob_request (struct blob *b, const struct blob_request *r,
       free (rp->body);
     {
       struct blob_reply fresh = {
-        .body = fixed, .body_cap = rp->body_cap, .body_max = rp->body_max,
+        .body = fixed, .body_cap = fixed ? rp->body_cap : 0,
+        .body_max = rp->body_max,
         .body_fixed = rp->body_fixed, .retry_after = -1,
       };
       *rp = fresh;
