@@ -65,7 +65,7 @@ check-unit: $(UNIT_BINS)
 	  rc=$$?; [ $$rc = 0 ] || [ $$rc = 77 ] || exit 1; done
 
 # Everything offline: unit tests, then the shell tests on real images.
-check: all $(UNIT_BINS) images
+check: deps all $(UNIT_BINS) images
 	tests/run
 
 check-asan:
@@ -82,7 +82,7 @@ check-style:
 bench: all
 	tests/bench/run
 
-demo: all
+demo: deps all
 	tests/demo
 
 deps:
