@@ -7,21 +7,25 @@
 #include "replicate/hydrate.h"
 
 char *
-hydrate_copy_name (const char *replica, const char *suffix)
+hydrate_copy_url (const char *replica, const char *suffix)
 {
   size_t n = strlen (replica);
 
+  if (strchr (replica, '?')) {
+    error ("replica blob URL with a query: cannot name its copy");
+    return NULL;
+  }
   if (n > 4 && !strcasecmp (replica + n - 4, ".vhd"))
     n -= 4;
   return xasprintf ("%.*s-%s.vhd", (int) n, replica, suffix);
 }
 
 void
-hydrate_lease_id (const char *container, const char *copy, char out[37])
+hydrate_lease_id (const char *copy, char out[37])
 {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  CLEANUP_FREE char *s = xasprintf ("azprep-hydrate:%s/%s", container, copy);
+  CLEANUP_FREE char *s = xasprintf ("azprep-hydrate:%s", copy);
 
   memset (md, 0, sizeof md);
   if (s)
@@ -51,7 +55,7 @@ mark (struct blob *b, const struct hydrate_disk *d, const char *state)
 static struct blob *
 open_copy (struct blob_client *c, const struct hydrate_disk *d)
 {
-  struct blob *b = blob_open (c, d->container, d->copy);
+  struct blob *b = blob_open_url (c, d->copy);
 
   if (b && blob_set_lease_id (b, d->lease_id) == -1) {
     blob_close (b);
@@ -61,10 +65,47 @@ open_copy (struct blob_client *c, const struct hydrate_disk *d)
 }
 
 int
-hydrate_delete_copy (struct blob_client *c, const char *container,
-                     const char *copy)
+hydrate_copy_state (struct blob_client *c, const char *copy, char **state)
 {
-  struct blob *b = blob_open (c, container, copy);
+  struct blob *b = blob_open_url (c, copy);
+  struct blob_props p = { 0 };
+  int r = -1;
+
+  *state = NULL;
+  if (!b)
+    return -1;
+  if (blob_get_properties (b, NULL, &p) == 0) {
+    const char *s = blob_props_meta (&p, "azprephydration");
+    r = 0;
+    if (p.exists && !(*state = xstrdup (s ? s : "")))
+      r = -1;
+  }
+  blob_props_free (&p);
+  blob_close (b);
+  return r;
+}
+
+int
+hydrate_release (struct blob_client *c, const char *copy)
+{
+  struct blob *b = blob_open_url (c, copy);
+  char id[37];
+  int r;
+
+  if (!b)
+    return -1;
+  hydrate_lease_id (copy, id);
+  r = blob_set_lease_id (b, id);
+  if (r == 0)
+    r = blob_lease_release (b);
+  blob_close (b);
+  return r;
+}
+
+int
+hydrate_delete_copy (struct blob_client *c, const char *copy)
+{
+  struct blob *b = blob_open_url (c, copy);
   struct blob_props p = { 0 };
   int r = -1;
 
@@ -96,17 +137,18 @@ hydrate_copy (struct blob_client *c, struct hydrate_disk *d)
   CLEANUP_FREE char *lease = NULL;
   int r = -1;
 
-  if (!d->copy && !(d->copy = hydrate_copy_name (d->replica, "test")))
+  if (!d->copy && !(d->copy = hydrate_copy_url (d->replica, "test")))
     return -1;
-  hydrate_lease_id (d->container, d->copy, d->lease_id);
-  if (hydrate_delete_copy (c, d->container, d->copy) == -1)
+  hydrate_lease_id (d->copy, d->lease_id);
+  if (hydrate_delete_copy (c, d->copy) == -1)
     return -1;
-  src = blob_open (c, d->container, d->replica);
-  dst = blob_open (c, d->container, d->copy);
+  src = blob_open_url (c, d->replica);
+  dst = blob_open_url (c, d->copy);
   if (!src || !dst)
     goto out;
-  info ("copying %s%s%s to %s (server-side)", d->replica,
-        d->snapshot ? " at " : "", d->snapshot ? d->snapshot : "", d->copy);
+  info ("copying %s%s%s to %s (server-side)", blob_name (src),
+        d->snapshot ? " at " : "", d->snapshot ? d->snapshot : "",
+        blob_name (dst));
   if (blob_copy_from (dst, src, d->snapshot) == -1)
     goto out;
   if (blob_get_properties (dst, NULL, &p) == -1)
@@ -117,10 +159,6 @@ hydrate_copy (struct blob_client *c, struct hydrate_disk *d)
     goto out;
   }
   d->blob_size = p.size;
-  free (d->url);
-  d->url = xstrdup (blob_name (dst));
-  if (!d->url)
-    goto out;
   if (blob_lease_acquire (dst, d->lease_id, -1, &lease) == -1)
     goto out;
   r = mark (dst, d, "running");
@@ -176,10 +214,8 @@ hydrate_guest (struct blob_client *c, struct hydrate_disk *disks, size_t n,
   for (size_t i = 0; i < n; i++) {
     struct bridge_opts bo = { o->creds_file, o->cacert, disks[i].lease_id,
                               false };
-    CLEANUP_FREE char *name = xasprintf ("%s/%s", disks[i].container,
-                                         disks[i].copy);
-    br[i] = bridge_start (disks[i].container, disks[i].copy, &bo);
-    if (!br[i] || !name || disks_add (&gd, &ngd, name, "raw") == -1)
+    br[i] = bridge_start (disks[i].copy, &bo);
+    if (!br[i] || disks_add (&gd, &ngd, disks[i].copy, "raw") == -1)
       goto out;
     gd[i].nbd_server = xstrdup (bridge_server (br[i]));
     gd[i].size = disks[i].blob_size - 512;
@@ -232,12 +268,10 @@ hydrate_disk_json (const struct hydrate_disk *d)
 {
   cJSON *j = cJSON_CreateObject (), *b;
 
-  cJSON_AddStringToObject (j, "container", d->container);
   cJSON_AddStringToObject (j, "replica", d->replica);
   if (d->snapshot)
     cJSON_AddStringToObject (j, "recovery_point", d->snapshot);
   cJSON_AddStringToObject (j, "copy", d->copy ? d->copy : "");
-  cJSON_AddStringToObject (j, "url", d->url ? d->url : "");
   cJSON_AddNumberToObject (j, "blob_size", d->blob_size);
   b = cJSON_AddObjectToObject (j, "bridge");
   cJSON_AddNumberToObject (b, "bytes_read", d->stats.bytes_read);

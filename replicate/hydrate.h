@@ -23,11 +23,9 @@
 #include "replicate/bridge.h"
 
 struct hydrate_disk {
-  const char *container;
-  const char *replica;        /* the replica blob */
+  const char *replica;        /* the replica blob's URL (no SAS) */
   const char *snapshot;       /* its recovery point (NULL: the blob) */
-  char *copy;                 /* <replica without .vhd>-SUFFIX.vhd */
-  char *url;                  /* the copy's URL (no secret) */
+  char *copy;                 /* URL of <replica without .vhd>-SUFFIX.vhd */
   char lease_id[37];
   uint64_t blob_size;
   struct bridge_stats stats;
@@ -50,14 +48,16 @@ struct hydrate_opts {
   const struct fixup_selection *sel;
 };
 
-/* The copy's name for a replica blob and a suffix ("test", "migrated"). */
-char *hydrate_copy_name (const char *replica, const char *suffix);
+/* The copy's URL for a replica blob URL and a suffix ("test",
+ * "migrated"): NAME.vhd -> NAME-SUFFIX.vhd.  NULL if the URL has a
+ * query. */
+char *hydrate_copy_url (const char *replica, const char *suffix);
 /* The deterministic lease id (a GUID) of a copy. */
-void hydrate_lease_id (const char *container, const char *copy,
-                       char out[37]);
+void hydrate_lease_id (const char *copy, char out[37]);
 
-/* Replace the copy (break its lease, delete) with a fresh server-side
- * copy of the recovery point, lease it, mark it running.  0 or -1. */
+/* Replace the copy d->copy (break its lease, delete) with a fresh
+ * server-side copy of the recovery point, lease it, mark it running.
+ * 0 or -1. */
 int hydrate_copy (struct blob_client *c, struct hydrate_disk *d);
 
 /* Prepare the guest made of the copies (in order, OS disk first)
@@ -69,8 +69,14 @@ int hydrate_guest (struct blob_client *c, struct hydrate_disk *disks,
 void hydrate_result_free (struct hydrate_result *r);
 
 /* Break the copy's lease and delete it; a missing copy is fine. */
-int hydrate_delete_copy (struct blob_client *c, const char *container,
-                         const char *copy);
+int hydrate_delete_copy (struct blob_client *c, const char *copy);
+/* The copy's hydration state ("running", "done", "failed"; "" if not
+ * marked) into *state (malloc'd, NULL if the copy
+ * does not exist).  0 or -1. */
+int hydrate_copy_state (struct blob_client *c, const char *copy,
+                        char **state);
+/* Release the lease on a finished copy (it stays). */
+int hydrate_release (struct blob_client *c, const char *copy);
 
 /* JSON of one disk: replica, snapshot, copy, bridge counters. */
 cJSON *hydrate_disk_json (const struct hydrate_disk *d);

@@ -21,7 +21,7 @@ mig put "$T/d.vhd" vms d0.vhd
 footer=$(mig tail vms d0.vhd 512)
 
 nbdkit -U "$T/sock" -P "$T/pid" --exit-with-parent \
-  build/nbdkit-azblob.so container=vms blob=d0.vhd stats="$T/stats" &
+  build/nbdkit-azblob.so url="$AZURITE_ENDPOINT/vms/d0.vhd" stats="$T/stats" &
 nb=$!
 on_exit "kill $nb 2>/dev/null"
 for i in $(seq 1 100); do [ -e "$T/pid" ] && break; sleep 0.1; done
