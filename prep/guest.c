@@ -10,6 +10,7 @@
 #include "azprep.h"
 #include "guest.h"
 #include "report.h"
+#include "replicate/vsphere.h"
 
 static int
 make_overlay (struct disk *d)
@@ -60,7 +61,13 @@ guest_open (struct disk *disks, size_t ndisks, unsigned flags)
     return NULL;
   }
   for (size_t i = 0; i < ndisks; i++) {
-    if (!disks[i].nbd_server && commit_recover (disks[i].path) == -1)
+    if (vsphere_uri_p (disks[i].path) && (flags & GUEST_OVERLAY)) {
+      error ("%s: vsphere:// disks are read in place, read-only; "
+             "replicate the VM and fix the copy", disks[i].path);
+      return NULL;
+    }
+    if (!disks[i].nbd_server && !vsphere_uri_p (disks[i].path) &&
+        commit_recover (disks[i].path) == -1)
       return NULL;
     if (disk_probe (&disks[i]) == -1)
       return NULL;

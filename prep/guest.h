@@ -13,6 +13,7 @@
 #include "report.h"
 
 struct distro_ops;              /* distros/distro.h */
+struct vsphere_source;          /* replicate/vsphere.h */
 
 struct disk {
   char *path;          /* as given on the command line */
@@ -24,6 +25,8 @@ struct disk {
    * messages, size must be set by the caller, and writes go straight
    * to the export (no overlay, no commit). */
   char *nbd_server;
+  /* A vsphere:// disk: the session and bridge behind nbd_server. */
+  struct vsphere_source *remote;
 };
 
 enum firmware { FIRMWARE_UNKNOWN = 0, FIRMWARE_BIOS, FIRMWARE_UEFI };
