@@ -7,6 +7,8 @@
 //   migtool.js snapshot CONTAINER BLOB     prints the snapshot id
 //   migtool.js tail CONTAINER BLOB N       hex of the last N bytes
 //   migtool.js names CONTAINER             blob names (and @snapshot), one a line
+//   migtool.js meta CONTAINER BLOB NAME    a metadata value ("" if none)
+//   migtool.js break-lease CONTAINER BLOB  break its lease now
 "use strict";
 const fs = require("fs");
 const { BlobServiceClient } = require("@azure/storage-blob");
@@ -42,6 +44,12 @@ async function main() {
     const n = Number(a[2]);
     const buf = await bc.downloadToBuffer(p.contentLength - n, n);
     console.log(buf.toString("hex"));
+  } else if (cmd === "meta") {
+    const p = await svc.getContainerClient(a[0]).getBlobClient(a[1]).getProperties();
+    console.log((p.metadata || {})[a[2]] || "");
+  } else if (cmd === "break-lease") {
+    const bc = svc.getContainerClient(a[0]).getBlobClient(a[1]);
+    await bc.getBlobLeaseClient().breakLease(0);
   } else if (cmd === "names") {
     for await (const b of svc.getContainerClient(a[0]).listBlobsFlat({ includeSnapshots: true }))
       console.log(b.snapshot ? `${b.name}@${b.snapshot}` : b.name);
