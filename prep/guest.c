@@ -2,7 +2,9 @@
  * mount.  Writes go to temporary overlays (GUEST_OVERLAY) so that the
  * disks are untouched until guest_commit().
  */
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <limits.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,6 +13,32 @@
 #include "guest.h"
 #include "report.h"
 #include "replicate/vsphere.h"
+
+/* Overlays of runs that were killed (kill -9 leaves them): their names
+ * carry the pid, so an overlay whose process is gone can go. */
+static void
+remove_stale_overlays (const char *tmpdir)
+{
+  DIR *dir = opendir (tmpdir);
+  struct dirent *e;
+
+  if (!dir)
+    return;
+  while ((e = readdir (dir)) != NULL) {
+    int pid;
+    char path[PATH_MAX];
+    if (sscanf (e->d_name, "azprep-overlay-%d-", &pid) != 1 || pid <= 0)
+      continue;
+    if (kill (pid, 0) == 0 || errno != ESRCH)
+      continue;
+    if (snprintf (path, sizeof path, "%s/%s", tmpdir, e->d_name)
+        < (int) sizeof path) {
+      debug ("removing stale overlay %s", path);
+      unlink (path);
+    }
+  }
+  closedir (dir);
+}
 
 static int
 make_overlay (struct disk *d)
@@ -25,8 +53,9 @@ make_overlay (struct disk *d)
     error ("%s: %m", d->path);
     return -1;
   }
-  if (snprintf (tmpl, sizeof tmpl, "%s/azprep-overlay-XXXXXX", tmpdir)
-      >= (int) sizeof tmpl) {
+  remove_stale_overlays (tmpdir);
+  if (snprintf (tmpl, sizeof tmpl, "%s/azprep-overlay-%d-XXXXXX", tmpdir,
+                (int) getpid ()) >= (int) sizeof tmpl) {
     error ("TMPDIR is too long");
     return -1;
   }

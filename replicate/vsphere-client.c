@@ -7,23 +7,11 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 #include <curl/curl.h>
 
 #include "azprep.h"
-#include "vsphere.h"
-
-struct vsphere {
-  CURL *curl;
-  struct vsphere_opts opts;
-  char *sdk;                  /* https://HOST[:PORT]/sdk */
-  char *base;                 /* https://HOST[:PORT] */
-  char *host;                 /* HOST[:PORT], for messages */
-  char *cookie;               /* vmware_soap_session=... */
-  char *root_folder, *property_collector, *view_manager, *session_manager;
-  bool logged_in;
-};
+#include "vsphere-internal.h"
 
 struct buf {
   char *data;
@@ -52,9 +40,8 @@ write_cb (char *ptr, size_t size, size_t n, void *opaque)
   return len;
 }
 
-/* A clear message for a transport error. */
-static void
-curl_failed (const char *what, CURLcode rc, const char *errbuf)
+void
+vsphere_curl_failed (const char *what, CURLcode rc, const char *errbuf)
 {
   const char *why = errbuf[0] ? errbuf : curl_easy_strerror (rc);
 
@@ -74,9 +61,8 @@ curl_failed (const char *what, CURLcode rc, const char *errbuf)
   }
 }
 
-/* Options every request shares: TLS, protocols, timeouts. */
-static int
-setup_curl (CURL *c, const struct vsphere_opts *o, bool http)
+void
+vsphere_setup_curl (CURL *c, const struct vsphere_opts *o, bool http)
 {
   curl_easy_setopt (c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt (c, CURLOPT_PROTOCOLS_STR, http ? "http,https" : "https");
@@ -91,7 +77,6 @@ setup_curl (CURL *c, const struct vsphere_opts *o, bool http)
     curl_easy_setopt (c, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt (c, CURLOPT_SSL_VERIFYHOST, 0L);
   }
-  return 0;
 }
 
 /* Parse the vCenter URL: https://HOST[:PORT][/sdk], or a bare host. */
@@ -261,7 +246,7 @@ vsphere_call_fault (struct vsphere *v, const char *body, const char *what,
   }
   if (rc != CURLE_OK) {
     CLEANUP_FREE char *w = xasprintf ("%s: %s", v->host, what);
-    curl_failed (w ? w : what, rc, errbuf);
+    vsphere_curl_failed (w ? w : what, rc, errbuf);
     free (b.data);
     return NULL;
   }
@@ -403,7 +388,7 @@ vsphere_connect (const struct vsphere_opts *o)
     error ("cannot initialise libcurl");
     goto fail;
   }
-  setup_curl (v->curl, o, !strncmp (v->base, "http:", 5));
+  vsphere_setup_curl (v->curl, o, !strncmp (v->base, "http:", 5));
   curl_easy_setopt (v->curl, CURLOPT_COOKIEFILE, "");
 
   doc = vsphere_call (v, "<RetrieveServiceContent xmlns=\"urn:vim25\">"
@@ -476,397 +461,4 @@ const struct vsphere_opts *
 vsphere_options (const struct vsphere *v)
 {
   return &v->opts;
-}
-
-/* The properties each type of object contributes. */
-static const char inventory_spec[] =
-  "<propSet><type>VirtualMachine</type>"
-  "<pathSet>name</pathSet><pathSet>parent</pathSet>"
-  "<pathSet>config.instanceUuid</pathSet><pathSet>config.uuid</pathSet>"
-  "<pathSet>runtime.powerState</pathSet><pathSet>config.guestId</pathSet>"
-  "<pathSet>config.firmware</pathSet><pathSet>config.hardware.numCPU</pathSet>"
-  "<pathSet>config.hardware.memoryMB</pathSet>"
-  "<pathSet>config.hardware.device</pathSet><pathSet>snapshot</pathSet>"
-  "<pathSet>config.changeTrackingEnabled</pathSet>"
-  "<pathSet>runtime.host</pathSet></propSet>"
-  "<propSet><type>Datastore</type><pathSet>name</pathSet>"
-  "<pathSet>summary</pathSet><pathSet>parent</pathSet></propSet>"
-  "<propSet><type>Datacenter</type><pathSet>name</pathSet>"
-  "<pathSet>parent</pathSet></propSet>"
-  "<propSet><type>Folder</type><pathSet>name</pathSet>"
-  "<pathSet>parent</pathSet></propSet>"
-  "<propSet><type>HostSystem</type><pathSet>name</pathSet></propSet>"
-  "<propSet><type>Network</type><pathSet>name</pathSet></propSet>";
-
-struct vsphere_inventory *
-vsphere_get_inventory (struct vsphere *v)
-{
-  struct vsphere_inventory *inv = NULL;
-  CLEANUP_FREE char *body = NULL, *view = NULL, *token = NULL;
-  xmlDocPtr doc;
-  xmlNodePtr rv;
-
-  body = xasprintf ("<CreateContainerView xmlns=\"urn:vim25\">"
-                    "<_this type=\"ViewManager\">%s</_this>"
-                    "<container type=\"Folder\">%s</container>"
-                    "<type>VirtualMachine</type><type>Datastore</type>"
-                    "<type>Datacenter</type><type>Folder</type>"
-                    "<type>HostSystem</type><type>Network</type>"
-                    "<recursive>true</recursive></CreateContainerView>",
-                    v->view_manager, v->root_folder);
-  if (!body)
-    return NULL;
-  doc = vsphere_call (v, body, "CreateContainerView", &rv);
-  if (!doc)
-    return NULL;
-  view = vsphere_child_text (rv, "returnval");
-  xmlFreeDoc (doc);
-  if (!view)
-    return NULL;
-  inv = vsphere_inventory_new ();
-  if (!inv)
-    goto out;
-
-  free (body);
-  {
-    CLEANUP_FREE char *ev = vsphere_xml_escape (view);
-    body = ev ? xasprintf ("<RetrievePropertiesEx xmlns=\"urn:vim25\">"
-                           "<_this type=\"PropertyCollector\">%s</_this>"
-                           "<specSet>%s<objectSet>"
-                           "<obj type=\"ContainerView\">%s</obj>"
-                           "<skip>true</skip>"
-                           "<selectSet xsi:type=\"TraversalSpec\">"
-                           "<name>view</name><type>ContainerView</type>"
-                           "<path>view</path><skip>false</skip></selectSet>"
-                           "</objectSet></specSet>"
-                           "<options><maxObjects>500</maxObjects></options>"
-                           "</RetrievePropertiesEx>",
-                           v->property_collector, inventory_spec, ev)
-      : NULL;
-  }
-  for (int page = 0; body && page < 100000; page++) {
-    doc = vsphere_call (v, body, "RetrievePropertiesEx", &rv);
-    if (!doc)
-      goto fail;
-    free (token);
-    if (vsphere_inventory_add (inv, vsphere_child (rv, "returnval"),
-                               &token) == -1) {
-      xmlFreeDoc (doc);
-      goto fail;
-    }
-    xmlFreeDoc (doc);
-    free (body);
-    body = NULL;
-    if (!token)
-      break;
-    {
-      CLEANUP_FREE char *et = vsphere_xml_escape (token);
-      body = et ? xasprintf ("<ContinueRetrievePropertiesEx "
-                             "xmlns=\"urn:vim25\">"
-                             "<_this type=\"PropertyCollector\">%s</_this>"
-                             "<token>%s</token>"
-                             "</ContinueRetrievePropertiesEx>",
-                             v->property_collector, et) : NULL;
-    }
-    if (!body)
-      goto fail;
-  }
-  vsphere_inventory_resolve (inv);
-  goto out;
-
- fail:
-  vsphere_inventory_free (inv);
-  inv = NULL;
- out:
-  free (body);
-  {
-    CLEANUP_FREE char *ev = vsphere_xml_escape (view);
-    body = ev ? xasprintf ("<DestroyView xmlns=\"urn:vim25\">"
-                           "<_this type=\"ContainerView\">%s</_this>"
-                           "</DestroyView>", ev) : NULL;
-  }
-  if (body && (doc = vsphere_call (v, body, "DestroyView", &rv)))
-    xmlFreeDoc (doc);
-  return inv;
-}
-
-char *
-vsphere_wait_task (struct vsphere *v, const char *task_ref, const char *what)
-{
-  CLEANUP_FREE char *etask = vsphere_xml_escape (task_ref);
-  CLEANUP_FREE char *body = NULL;
-  useconds_t delay = 100000;
-  time_t deadline = time (NULL) + 3600;
-
-  if (!etask)
-    return NULL;
-  body = xasprintf ("<RetrievePropertiesEx xmlns=\"urn:vim25\">"
-                    "<_this type=\"PropertyCollector\">%s</_this>"
-                    "<specSet><propSet><type>Task</type>"
-                    "<pathSet>info.state</pathSet>"
-                    "<pathSet>info.error</pathSet>"
-                    "<pathSet>info.result</pathSet></propSet>"
-                    "<objectSet><obj type=\"Task\">%s</obj></objectSet>"
-                    "</specSet><options/></RetrievePropertiesEx>",
-                    v->property_collector, etask);
-  if (!body)
-    return NULL;
-  while (time (NULL) < deadline) {
-    xmlNodePtr rv, objects;
-    CLEANUP_FREE char *state = NULL;
-    char *result = NULL;
-    xmlDocPtr doc = vsphere_call (v, body, what, &rv);
-    if (!doc)
-      return NULL;
-    objects = vsphere_child (vsphere_child (rv, "returnval"), "objects");
-    for (xmlNodePtr p = objects ? objects->children : NULL; p; p = p->next) {
-      CLEANUP_FREE char *name = NULL;
-      if (p->type != XML_ELEMENT_NODE || strcmp ((const char *) p->name,
-                                                 "propSet"))
-        continue;
-      name = vsphere_child_text (p, "name");
-      if (!name)
-        continue;
-      if (!strcmp (name, "info.state"))
-        state = vsphere_child_text (p, "val");
-      else if (!strcmp (name, "info.result")) {
-        free (result);
-        result = vsphere_child_text (p, "val");
-      }
-      else if (!strcmp (name, "info.error")) {
-        struct vsphere_fault f = { 0 };
-        CLEANUP_FREE char *msg = NULL;
-        vsphere_fault_from_node (vsphere_child (p, "val"), &f);
-        msg = vsphere_fault_message (&f, what);
-        error ("%s", msg ? msg : what);
-        vsphere_fault_clear (&f);
-        xmlFreeDoc (doc);
-        free (result);
-        return NULL;
-      }
-    }
-    xmlFreeDoc (doc);
-    if (!state) {
-      error ("%s: task %s has no state", what, task_ref);
-      free (result);
-      return NULL;
-    }
-    if (!strcmp (state, "success"))
-      return result ? result : xstrdup ("");
-    free (result);
-    if (!strcmp (state, "error")) {
-      error ("%s: the task failed", what);
-      return NULL;
-    }
-    usleep (delay);
-    if (delay < 2000000)
-      delay *= 2;
-  }
-  error ("%s: task %s did not finish within an hour", what, task_ref);
-  return NULL;
-}
-
-/* Start a task: body returns <returnval type="Task">task-N</returnval>. */
-static char *
-run_task (struct vsphere *v, const char *body, const char *what)
-{
-  xmlNodePtr rv;
-  xmlDocPtr doc = vsphere_call (v, body, what, &rv);
-  CLEANUP_FREE char *task = NULL;
-
-  if (!doc)
-    return NULL;
-  task = vsphere_child_text (rv, "returnval");
-  xmlFreeDoc (doc);
-  if (!task) {
-    error ("%s: no task returned", what);
-    return NULL;
-  }
-  return vsphere_wait_task (v, task, what);
-}
-
-char *
-vsphere_create_snapshot (struct vsphere *v, const struct vsphere_vm *vm,
-                         const char *name, bool quiesce)
-{
-  CLEANUP_FREE char *ename = vsphere_xml_escape (name);
-  CLEANUP_FREE char *eref = vsphere_xml_escape (vm->ref);
-  CLEANUP_FREE char *body = NULL, *what = NULL;
-  char *snap;
-
-  if (!ename || !eref)
-    return NULL;
-  body = xasprintf ("<CreateSnapshot_Task xmlns=\"urn:vim25\">"
-                    "<_this type=\"VirtualMachine\">%s</_this>"
-                    "<name>%s</name>"
-                    "<description>azprep replication cycle</description>"
-                    "<memory>false</memory><quiesce>%s</quiesce>"
-                    "</CreateSnapshot_Task>",
-                    eref, ename, quiesce ? "true" : "false");
-  what = xasprintf ("%s: create snapshot %s", vm->name, name);
-  if (!body || !what)
-    return NULL;
-  snap = run_task (v, body, what);
-  if (snap && !*snap) {
-    error ("%s: no snapshot returned", what);
-    free (snap);
-    return NULL;
-  }
-  if (snap)
-    debug ("%s: snapshot %s (%s)", vm->name, name, snap);
-  return snap;
-}
-
-int
-vsphere_remove_snapshot (struct vsphere *v, const char *snap_ref,
-                         const char *what)
-{
-  CLEANUP_FREE char *eref = vsphere_xml_escape (snap_ref);
-  CLEANUP_FREE char *body = NULL;
-  char *r;
-
-  if (!eref)
-    return -1;
-  body = xasprintf ("<RemoveSnapshot_Task xmlns=\"urn:vim25\">"
-                    "<_this type=\"VirtualMachineSnapshot\">%s</_this>"
-                    "<removeChildren>false</removeChildren>"
-                    "<consolidate>true</consolidate>"
-                    "</RemoveSnapshot_Task>", eref);
-  if (!body)
-    return -1;
-  r = run_task (v, body, what);
-  if (!r)
-    return -1;
-  free (r);
-  return 0;
-}
-
-int
-vsphere_remove_stale_snapshots (struct vsphere *v,
-                                const struct vsphere_vm *vm)
-{
-  int n = 0;
-
-  for (size_t i = 0; i < vm->nsnapshots; i++) {
-    const struct vsphere_snapshot *s = &vm->snapshots[i];
-    CLEANUP_FREE char *what = NULL;
-    if (!s->name || !s->ref ||
-        strncmp (s->name, VSPHERE_SNAPSHOT_PREFIX,
-                 strlen (VSPHERE_SNAPSHOT_PREFIX)))
-      continue;
-    what = xasprintf ("%s: remove stale snapshot %s", vm->name, s->name);
-    if (!what)
-      return -1;
-    info ("%s: removing snapshot %s left by an interrupted run", vm->name,
-          s->name);
-    if (vsphere_remove_snapshot (v, s->ref, what) == -1)
-      return -1;
-    n++;
-  }
-  return n;
-}
-
-/* Range probe: the status and Content-Range, and nothing of a 200. */
-struct probe {
-  CURL *curl;
-  long status;
-  int64_t total;
-  size_t got;
-};
-
-static size_t
-probe_header (char *ptr, size_t size, size_t n, void *opaque)
-{
-  struct probe *p = opaque;
-  size_t len = size * n;
-  static const char cr[] = "content-range:";
-  char line[256];
-
-  if (len < sizeof line && len > sizeof cr - 1 &&
-      !strncasecmp (ptr, cr, sizeof cr - 1)) {
-    const char *slash;
-    memcpy (line, ptr, len);
-    line[len] = '\0';
-    slash = strchr (line, '/');
-    if (slash) {
-      char *end;
-      long long t;
-      errno = 0;
-      t = strtoll (slash + 1, &end, 10);
-      if (!errno && end != slash + 1 && t > 0)
-        p->total = t;
-    }
-  }
-  return len;
-}
-
-static size_t
-probe_write (char *ptr, size_t size, size_t n, void *opaque)
-{
-  struct probe *p = opaque;
-
-  curl_easy_getinfo (p->curl, CURLINFO_RESPONSE_CODE, &p->status);
-  p->got += size * n;
-  /* A server that ignores Range sends the whole disk: stop at once. */
-  if (p->status != 206 || p->got > 4096)
-    return 0;
-  return size * n;
-}
-
-int
-vsphere_probe_range (struct vsphere *v, const char *url, int64_t *size)
-{
-  CURL *c = curl_easy_init ();
-  struct probe p = { .curl = c, .total = -1 };
-  char errbuf[CURL_ERROR_SIZE] = "";
-  CURLcode rc;
-
-  if (!c) {
-    error ("cannot initialise libcurl");
-    return -1;
-  }
-  setup_curl (c, &v->opts, !strncmp (v->base, "http:", 5));
-  curl_easy_setopt (c, CURLOPT_URL, url);
-  curl_easy_setopt (c, CURLOPT_COOKIE, v->cookie);
-  curl_easy_setopt (c, CURLOPT_RANGE, "0-0");
-  curl_easy_setopt (c, CURLOPT_HEADERFUNCTION, probe_header);
-  curl_easy_setopt (c, CURLOPT_HEADERDATA, &p);
-  curl_easy_setopt (c, CURLOPT_WRITEFUNCTION, probe_write);
-  curl_easy_setopt (c, CURLOPT_WRITEDATA, &p);
-  curl_easy_setopt (c, CURLOPT_ERRORBUFFER, errbuf);
-  rc = curl_easy_perform (c);
-  curl_easy_getinfo (c, CURLINFO_RESPONSE_CODE, &p.status);
-  curl_easy_cleanup (c);
-  /* The URL has no secret in it; the cookie travels in a header. */
-  if (rc != CURLE_OK && rc != CURLE_WRITE_ERROR) {
-    curl_failed (url, rc, errbuf);
-    return -1;
-  }
-  switch (p.status) {
-  case 206:
-    if (p.total < 0) {
-      error ("%s: the server sent no Content-Range total", url);
-      return -1;
-    }
-    *size = p.total;
-    return 0;
-  case 200:
-    error ("%s: the server ignores HTTP Range requests (it answered with "
-           "the whole file): the disk cannot be read in place; nothing was "
-           "downloaded", url);
-    return -1;
-  case 401: case 403:
-    error ("%s: access denied (HTTP %ld): the vCenter user needs the "
-           "Datastore.Browse privilege", url, p.status);
-    return -1;
-  case 404:
-    error ("%s: not found on the datastore (HTTP 404)", url);
-    return -1;
-  case 416:
-    error ("%s: the disk file is empty", url);
-    return -1;
-  default:
-    error ("%s: HTTP %ld", url, p.status);
-    return -1;
-  }
 }

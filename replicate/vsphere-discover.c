@@ -210,7 +210,7 @@ print_text (FILE *fp, cJSON *vm)
 static int
 write_vms_file (const char *path, cJSON *vms)
 {
-  cJSON *list = cJSON_CreateArray(), *vm;
+  cJSON *list = cJSON_CreateArray (), *vm;
   char *s;
   int r;
 

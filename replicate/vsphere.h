@@ -284,4 +284,36 @@ const struct vsphere_vm *vsphere_find_vm (const struct vsphere_inventory *inv,
 int vsphere_disk_readable (const struct vsphere_inventory *inv,
                            const struct vsphere_vm *vm, size_t i);
 
+/* ---- Replication cycles (vsphere-cycle.c) ----
+ *
+ * A cycle reads a VM's disks frozen by a snapshot: begin removes the
+ * azprep snapshots an interrupted run left (by name), creates the cycle
+ * snapshot (memory off, quiesce if asked), and serves each disk's base
+ * (now frozen: the VM writes to the snapshot's delta) read-only over
+ * NBD.  end stops the bridges and removes the snapshot, whether the
+ * cycle succeeded or not.  All the URIs must name disks of one VM.
+ * Refused: VMs with snapshots of their own (the base would be stale and
+ * the current state is in deltas that cannot be read in place),
+ * independent disks (snapshots do not cover them), RDMs, non-flat disks.
+ */
+struct vsphere_cycle;
+struct vsphere_cycle *vsphere_cycle_begin (char *const *uris, size_t n,
+                                           bool quiesce);
+size_t vsphere_cycle_ndisks (const struct vsphere_cycle *c);
+/* "nbd+unix:///?socket=..." of disk i, and its size in bytes. */
+const char *vsphere_cycle_nbd_uri (const struct vsphere_cycle *c, size_t i);
+int64_t vsphere_cycle_disk_size (const struct vsphere_cycle *c, size_t i);
+const char *vsphere_cycle_snapshot_name (const struct vsphere_cycle *c);
+/* Stop the bridges, remove the snapshot, log out, free.  0 or -1 (the
+ * snapshot could not be removed: reported; the next cycle retries). */
+int vsphere_cycle_end (struct vsphere_cycle *c);
+
+/* For migrate's final cycle: a VM that vCenter reports powered on is
+ * refused (its later writes would be lost), whether or not
+ * --source-shutdown (source_shutdown) claims otherwise.  0 or -1
+ * (reported).  The _uri form logs in and looks the VM up. */
+int vsphere_check_final_cycle (const struct vsphere_vm *vm,
+                               bool source_shutdown);
+int vsphere_check_final_cycle_uri (const char *uri, bool source_shutdown);
+
 #endif /* AZPREP_VSPHERE_H */

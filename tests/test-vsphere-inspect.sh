@@ -17,7 +17,17 @@ vcsim_test_disk "$T/disk.img"
 vcsim_put "$T/disk.img" DC0_H0_VM0
 before=$(sum_of "$T/disk.img")
 size=$(stat -c %s "$T/disk.img")
-uri="vsphere://$VCSIM_HOST/DC0/DC0_H0_VM0/0?cacert=$T/ca/ca.pem"
+
+# discover over TLS: verified with --cacert, refused without it, and
+# --insecure only when asked.
+expect_exit 0 "$AZPREP" discover --vcenter "https://$VCSIM_HOST" \
+  --cacert "$T/ca/ca.pem" --vm DC0_H0_VM0 --vms-file "$T/vms.json"
+assert_contains "$T/out" "uri: +vsphere://$VCSIM_HOST/DC0/DC0_H0_VM0/0\\?cacert=$T/ca/ca.pem"
+expect_exit 1 "$AZPREP" discover --vcenter "https://$VCSIM_HOST"
+assert_contains "$T/err" "$VCSIM_HOST: RetrieveServiceContent: the server's TLS certificate is not trusted"
+expect_exit 0 "$AZPREP" discover --vcenter "https://$VCSIM_HOST" --insecure \
+  --vm DC0_H0_VM0
+assert_contains "$T/out" "uri: +vsphere://$VCSIM_HOST/DC0/DC0_H0_VM0/0\\?insecure=1"
 
 # Without the CA: TLS verification fails, clearly (no appliance).
 expect_exit 1 "$AZPREP" inspect "vsphere://$VCSIM_HOST/DC0/DC0_H0_VM0/0"
@@ -38,8 +48,9 @@ expect_exit 1 "$AZPREP" fix \
   "vsphere://$VCSIM_HOST/DC0_H0_VM0/0?cacert=$T/ca/ca.pem"
 assert_contains "$T/err" 'read-only'
 
-AZPREP_NBDKIT_STATS="$T/stats" expect_exit 0 "$AZPREP" inspect --json \
-  "vsphere://$VCSIM_HOST/DC0/DC0_H0_VM0/0?cacert=$T/ca/ca.pem"
+# The URI discover wrote in the VM list.
+uri=$(json_get "$T/vms.json" 'd[0].disks[0]')
+AZPREP_NBDKIT_STATS="$T/stats" expect_exit 0 "$AZPREP" inspect --json "$uri"
 cp "$T/out" "$T/inspect.json"
 assert_contains "$T/err" 'DC0_H0_VM0: the VM is powered on'
 [ "$(json_get "$T/inspect.json" 'd.os.distro')" = debian ] ||

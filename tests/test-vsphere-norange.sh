@@ -6,7 +6,7 @@ source tests/functions.sh
 source tests/vcsim.sh
 requires node curl nbdkit
 vcsim_start
-node tests/vsphere-norange.js "$VCSIM_BASE" "$T/sent" > "$T/port" &
+node tests/vsphere-proxy.js norange "$VCSIM_BASE" "$T/sent" > "$T/port" &
 pid=$!
 on_exit "kill $pid"
 for i in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done

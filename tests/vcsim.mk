@@ -7,3 +7,8 @@ $(BUILD)/vcsim: tests/vcsim/main.go
 	  GOCACHE=$(abspath $(BUILD))/vcsim-gopath/cache \
 	  go build -o $@ ./tests/vcsim
 .PHONY: vcsim
+
+# A driver for replication cycles on the simulator (tests/test-vsphere-cycle.sh).
+$(BUILD)/vsphere-cycle: tests/vsphere-cycle.c $(OBJS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(OBJS) $(LIBS)
+check: $(BUILD)/vcsim $(BUILD)/vsphere-cycle
