@@ -83,7 +83,8 @@ bridge_start (const char *url, const struct bridge_opts *o)
 {
   const char *tmpdir = getenv ("TMPDIR") ? getenv ("TMPDIR") : "/tmp";
   CLEANUP_FREE char *plugin = bridge_plugin_path ();
-  CLEANUP_FREE char *sock = NULL, *pidf = NULL, *a_url = NULL, *a_stats = NULL, *a_lease = NULL, *a_creds = NULL,
+  CLEANUP_FREE char *sock = NULL, *pidf = NULL, *a_url = NULL,
+    *a_stats = NULL, *a_lease = NULL, *a_creds = NULL,
     *a_ca = NULL;
   struct bridge *b;
   const char *argv[20];

@@ -98,7 +98,8 @@ azblob_unload (void)
   }
   blob_close (blob);
   blob_client_free (client);
-  free (url); free (container); free (blob_arg); free (lease); free (stats_path);
+  free (url); free (container); free (blob_arg); free (lease);
+  free (stats_path);
   free (creds_file); free (cacert);
 }
 
