@@ -192,7 +192,8 @@ url_decode (const char *s)
     if (*s == '+')
       *o++ = ' ';
     else if (*s == '%') {
-      int h = s[1] ? hexval (s[1]) : -1, l = h >= 0 && s[2] ? hexval (s[2]) : -1;
+      int h = s[1] ? hexval (s[1]) : -1;
+      int l = h >= 0 && s[2] ? hexval (s[2]) : -1;
       if (h < 0 || l < 0) {
         free (out);
         return NULL;
@@ -354,7 +355,8 @@ sharedkey_string_to_sign (const struct sign_request *r, const char *account)
     params = calloc (strlen (q) + 2, sizeof *params);
     if (!params)
       goto oom;
-    for (char *t = strtok_r (q, "&", &save); t; t = strtok_r (NULL, "&", &save)) {
+    for (char *t = strtok_r (q, "&", &save); t;
+         t = strtok_r (NULL, "&", &save)) {
       char *eq = strchr (t, '=');
       CLEANUP_FREE char *name = NULL, *val = NULL;
       if (eq)

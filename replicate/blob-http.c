@@ -591,7 +591,8 @@ status_retryable (long s)
 static void
 backoff (const struct blob_client *c, int attempt, long retry_after)
 {
-  uint64_t cap = (uint64_t) c->opts.retry_base_ms << (attempt < 16 ? attempt : 16);
+  uint64_t cap =
+    (uint64_t) c->opts.retry_base_ms << (attempt < 16 ? attempt : 16);
   uint32_t rnd = 0;
   uint64_t ms;
   struct timespec ts;
@@ -652,7 +653,8 @@ attempt (struct blob *b, CURL *h, const struct blob_request *r,
     url = q ? xasprintf ("%s?%s&%s", b->url, q, b->sas)
       : xasprintf ("%s?%s", b->url, b->sas);
   else {
-    struct sign_request sr = { r->method, b->path, q, (const char *const *) hv };
+    struct sign_request sr = { r->method, b->path, q,
+                               (const char *const *) hv };
     auth = sharedkey_authorization (&sr, &c->creds);
     if (!auth)
       return CURLE_ABORTED_BY_CALLBACK;
@@ -788,7 +790,8 @@ blob_request (struct blob *b, const struct blob_request *r,
     last_status = 0;
     hcopy (last_code, sizeof last_code, "", 0);
     error ("%s: %s failed: %s%s", b->name, r->method, curl_easy_strerror (rc),
-           rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE
+           rc == CURLE_PEER_FAILED_VERIFICATION ||
+           rc == CURLE_SSL_CACERT_BADFILE
            ? " (certificate not trusted: give its CA with --cacert)" : "");
   }
   else {

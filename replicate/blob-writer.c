@@ -14,6 +14,7 @@
 struct item {
   uint64_t offset, len;
   void *buf;                  /* NULL: clear */
+  void *tag;
   bool busy;                  /* taken by a worker */
 };
 
@@ -65,13 +66,19 @@ worker (void *arg)
       pthread_mutex_unlock (&w->lock);
       ok = (it.buf ? blob_put_page (w->b, it.offset, it.buf, it.len)
             : blob_clear_pages (w->b, it.offset, it.len)) == 0;
-      if (w->done)
-        w->done (w->opaque, it.offset, it.len, ok);
       free (it.buf);
+      if (w->done)
+        w->done (w->opaque, it.tag, it.offset, it.len, ok);
       pthread_mutex_lock (&w->lock);
     }
-    else
+    else {
       free (it.buf);
+      if (w->done) {
+        pthread_mutex_unlock (&w->lock);
+        w->done (w->opaque, it.tag, it.offset, it.len, false);
+        pthread_mutex_lock (&w->lock);
+      }
+    }
     if (!ok)
       w->failed = true;
     /* Remove the item (find it again: the array may have moved). */
@@ -131,7 +138,7 @@ blob_writer_new (struct blob *b, int parallel, blob_write_done done,
 
 int
 blob_writer_put (struct blob_writer *w, uint64_t offset, void *buf,
-                 size_t len)
+                 size_t len, void *tag)
 {
   int r = 0;
 
@@ -143,7 +150,7 @@ blob_writer_put (struct blob_writer *w, uint64_t offset, void *buf,
     r = -1;
   }
   else {
-    w->items[w->nitems++] = (struct item) { offset, len, buf, false };
+    w->items[w->nitems++] = (struct item) { offset, len, buf, tag, false };
     pthread_cond_broadcast (&w->cond);
   }
   pthread_mutex_unlock (&w->lock);

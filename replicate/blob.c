@@ -456,9 +456,15 @@ lease_op (struct blob *b, const char *action, const long *ok)
     return -1;
   ret = blob_request (b, &r, &rp);
   blob_reply_free (&rp);
-  if (ret == 0)
+  if (ret == 0 && strcmp (action, "renew") != 0)
     blob_set_lease_id (b, NULL);
   return ret;
+}
+
+int
+blob_lease_renew (struct blob *b)
+{
+  return lease_op (b, "renew", ok200);
 }
 
 int

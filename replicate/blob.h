@@ -130,6 +130,7 @@ int blob_set_metadata (struct blob *b, const char *const *metadata);
  */
 int blob_lease_acquire (struct blob *b, const char *proposed_id,
                         int duration, char **lease_id);
+int blob_lease_renew (struct blob *b);
 int blob_lease_release (struct blob *b);
 int blob_lease_break (struct blob *b);
 /* Resize a page blob (size multiple of 512). */
@@ -139,18 +140,19 @@ int blob_resize (struct blob *b, uint64_t size);
  * offset (buf is owned by the writer afterwards and freed; buf NULL
  * means clear), waiting while the queue is full and while an earlier
  * write to an overlapping range is still queued or in flight.  done (if
- * not NULL) is called from a worker thread after each write with ok
- * true or false.  Once a write fails, the writer stops sending; put
- * returns -1.  blob_writer_finish waits for everything, frees the
- * writer and returns 0 if every write succeeded.
+ * not NULL) is called from a worker thread after each write with the
+ * put's tag and ok true or false.  Once a write fails, the writer stops
+ * sending (later queued writes complete with ok false) and put returns
+ * -1.  blob_writer_finish waits for everything, frees the writer and
+ * returns 0 if every write succeeded.
  */
 struct blob_writer;
-typedef void (*blob_write_done) (void *opaque, uint64_t offset,
+typedef void (*blob_write_done) (void *opaque, void *tag, uint64_t offset,
                                  uint64_t len, bool ok);
 struct blob_writer *blob_writer_new (struct blob *b, int parallel,
                                      blob_write_done done, void *opaque);
 int blob_writer_put (struct blob_writer *w, uint64_t offset, void *buf,
-                     size_t len);
+                     size_t len, void *tag);
 int blob_writer_finish (struct blob_writer *w);
 
 #endif

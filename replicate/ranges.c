@@ -99,6 +99,22 @@ rangelist_covers (const struct rangelist *l, uint64_t start, uint64_t end)
   return lo > 0 && l->r[lo - 1].end >= end;
 }
 
+bool
+rangelist_overlaps (const struct rangelist *l, uint64_t start, uint64_t end)
+{
+  size_t lo = 0, hi = l->n;
+
+  /* The first range whose end > start. */
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (l->r[mid].end <= start)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < l->n && l->r[lo].start < end;
+}
+
 static const int xml_flags =
   XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
   XML_PARSE_NOBLANKS | XML_PARSE_NOCDATA;

@@ -24,6 +24,10 @@ uint64_t rangelist_bytes (const struct rangelist *l);
 bool rangelist_covers (const struct rangelist *l, uint64_t start,
                        uint64_t end);
 
+/* Does the normalized list overlap [start, end)? */
+bool rangelist_overlaps (const struct rangelist *l, uint64_t start,
+                         uint64_t end);
+
 /* Parse a Get Page Ranges body (<PageList> with <PageRange> and
  * <ClearRange> elements, inclusive Start/End) into pages (and clears if
  * not NULL); *next_marker gets <NextMarker> if non-empty.  At most

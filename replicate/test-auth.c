@@ -28,31 +28,40 @@ test_sharedkey (void)
     "x-ms-range: bytes=0-511", "Content-Length: 512",
     "x-ms-date: Mon, 01 Jan 2024 00:00:00 GMT", NULL
   };
-  struct sign_request r1 = { "PUT", "/devstoreaccount1/vhds/disk0.vhd", NULL, h1 };
-  struct sign_request r2 = { "PUT", "/devstoreaccount1/vhds/disk0.vhd", "comp=page", h2 };
+  const char *path = "/devstoreaccount1/vhds/disk0.vhd";
+  struct sign_request r1 = { "PUT", path, NULL, h1 };
+  struct sign_request r2 = { "PUT", path, "comp=page", h2 };
   CLEANUP_FREE char *s1 = NULL, *a1 = NULL, *s2 = NULL, *a2 = NULL;
   CLEANUP_FREE char *s3 = NULL;
 
   c.account = strdup ("devstoreaccount1");
   CHECK (creds_set_key (&c, devkey) == 0);
   s1 = sharedkey_string_to_sign (&r1, c.account);
-  CHECK_STR (s1, "PUT\n\n\n\n\n\n\n\n\n\n\n\nx-ms-blob-content-length:10737418752\n"
-             "x-ms-blob-type:PageBlob\nx-ms-date:Mon, 01 Jan 2024 00:00:00 GMT\n"
-             "x-ms-version:2025-11-05\n/devstoreaccount1/devstoreaccount1/vhds/disk0.vhd");
+  CHECK_STR (s1, "PUT\n\n\n\n\n\n\n\n\n\n\n\n"
+             "x-ms-blob-content-length:10737418752\n"
+             "x-ms-blob-type:PageBlob\n"
+             "x-ms-date:Mon, 01 Jan 2024 00:00:00 GMT\n"
+             "x-ms-version:2025-11-05\n"
+             "/devstoreaccount1/devstoreaccount1/vhds/disk0.vhd");
   a1 = sharedkey_authorization (&r1, &c);
-  CHECK_STR (a1, "SharedKey devstoreaccount1:/k+W34HI0ZhBnOcIG0YZBVVtQu5U8GNt4vc3ELGzUFc=");
+  CHECK_STR (a1, "SharedKey devstoreaccount1:"
+             "/k+W34HI0ZhBnOcIG0YZBVVtQu5U8GNt4vc3ELGzUFc=");
   s2 = sharedkey_string_to_sign (&r2, c.account);
-  CHECK_STR (s2, "PUT\n\n\n512\n\n\n\n\n\n\n\n\nx-ms-date:Mon, 01 Jan 2024 00:00:00 GMT\n"
-             "x-ms-page-write:update\nx-ms-range:bytes=0-511\nx-ms-version:2025-11-05\n"
+  CHECK_STR (s2, "PUT\n\n\n512\n\n\n\n\n\n\n\n\n"
+             "x-ms-date:Mon, 01 Jan 2024 00:00:00 GMT\n"
+             "x-ms-page-write:update\nx-ms-range:bytes=0-511\n"
+             "x-ms-version:2025-11-05\n"
              "/devstoreaccount1/devstoreaccount1/vhds/disk0.vhd\ncomp:page");
   a2 = sharedkey_authorization (&r2, &c);
-  CHECK_STR (a2, "SharedKey devstoreaccount1:h2WXyeEfRzQTx6WZDAyNs7HFjb40p7itxrFiyigdKjM=");
+  CHECK_STR (a2, "SharedKey devstoreaccount1:"
+             "h2WXyeEfRzQTx6WZDAyNs7HFjb40p7itxrFiyigdKjM=");
 
   /* Query parameters: lowercased, sorted, decoded; Content-MD5 slot. */
   {
     const char *h[] = { "Content-MD5: abc==", "X-MS-Date: d", NULL };
     struct sign_request r = { "GET", "/a/c/b",
-                              "snapshot=2024-01-01T00%3A00%3A00Z&Comp=pagelist", h };
+                              "snapshot=2024-01-01T00%3A00%3A00Z"
+                              "&Comp=pagelist", h };
     s3 = sharedkey_string_to_sign (&r, "a");
     CHECK_STR (s3, "GET\n\n\n\nabc==\n\n\n\n\n\n\n\nx-ms-date:d\n/a/a/c/b\n"
                "comp:pagelist\nsnapshot:2024-01-01T00:00:00Z");
@@ -72,10 +81,12 @@ test_sas (void)
   c.account = strdup ("devstoreaccount1");
   CHECK (creds_set_key (&c, devkey) == 0);
   sts = sas_string_to_sign (&p, c.account, "vhds", "disk0.vhd");
-  CHECK_STR (sts, "rcw\n\n2030-01-01T00:00:00Z\n/blob/devstoreaccount1/vhds/disk0.vhd"
+  CHECK_STR (sts, "rcw\n\n2030-01-01T00:00:00Z\n"
+             "/blob/devstoreaccount1/vhds/disk0.vhd"
              "\n\n\nhttps,http\n2022-11-02\nb\n\n\n\n\n\n\n");
   q = sas_service_blob (&p, &c, "vhds", "disk0.vhd");
-  CHECK (q && strstr (q, "sig=3VasoJwqY12r7CK4dfbOmTdjr8k0%2FXARTSRZhHc0NTg%3D"));
+  CHECK (q && strstr (q, "sig=3VasoJwqY12r7CK4dfbOmTdjr8k0%2FXARTSRZhHc0"
+                         "NTg%3D"));
   CHECK (q && strstr (q, "sr=b") && strstr (q, "se=2030-01-01T00%3A00%3A00Z"));
 }
 
@@ -121,7 +132,8 @@ test_creds (void)
   {
     CLEANUP_CREDS struct creds c = { 0 };
     CHECK (creds_parse_connection_string (
-             &c, "AccountName=acct;SharedAccessSignature=?sv=2022-11-02&sig=x%3D",
+             &c, "AccountName=acct;"
+             "SharedAccessSignature=?sv=2022-11-02&sig=x%3D",
              "test") == 0);
     CHECK_STR (c.endpoint, "https://acct.blob.core.windows.net");
     CHECK_STR (c.sas, "sv=2022-11-02&sig=x%3D");

@@ -85,9 +85,10 @@ main (void)
     for (int i = 0; i < 8; i++) {
       void *m = malloc (1 << 20);
       memset (m, i + 1, 1 << 20);
-      CHECK (blob_writer_put (w, (uint64_t) (8 + i) << 20, m, 1 << 20) == 0);
+      CHECK (blob_writer_put (w, (uint64_t) (8 + i) << 20, m, 1 << 20,
+                              NULL) == 0);
     }
-    CHECK (blob_writer_put (w, 0, NULL, 512) == 0);
+    CHECK (blob_writer_put (w, 0, NULL, 512, NULL) == 0);
     CHECK (blob_writer_finish (w) == 0);
     CHECK (blob_get_range (b, NULL, 15 << 20, back, 512) == 0 && back[0] == 8);
     CHECK (blob_get_range (b, NULL, 0, back, 512) == 0 && back[1] == 0);

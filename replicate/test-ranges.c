@@ -20,11 +20,15 @@ main (void)
   char *code, *msg;
 
   CHECK (parse ("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<PageList>"
-                "<PageRange><Start>4194304</Start><End>4194815</End></PageRange>"
+                "<PageRange><Start>4194304</Start><End>4194815</End>"
+                "</PageRange>"
                 "<PageRange><Start>0</Start><End>4194303</End></PageRange>"
-                "<ClearRange><Start>8388608</Start><End>8389119</End></ClearRange>"
-                "<PageRange><Start>10485760</Start><End>10486271</End></PageRange>"
-                "<NextMarker>abc</NextMarker></PageList>", &p, &c, &marker) == 0);
+                "<ClearRange><Start>8388608</Start><End>8389119</End>"
+                "</ClearRange>"
+                "<PageRange><Start>10485760</Start><End>10486271</End>"
+                "</PageRange>"
+                "<NextMarker>abc</NextMarker></PageList>", &p, &c,
+                &marker) == 0);
   CHECK (p.n == 2 && p.r[0].start == 0 && p.r[0].end == 4194816);
   CHECK (p.r[1].start == 10485760 && p.r[1].end == 10486272);
   CHECK (c.n == 1 && c.r[0].start == 8388608);
@@ -71,6 +75,11 @@ main (void)
   CHECK (rangelist_add (&l, 40, 120) == 0);
   rangelist_normalize (&l);
   CHECK (l.n == 1 && l.r[0].start == 0 && l.r[0].end == 300);
+  CHECK (rangelist_add (&l, 400, 500) == 0);
+  CHECK (rangelist_overlaps (&l, 299, 301));
+  CHECK (!rangelist_overlaps (&l, 300, 400));
+  CHECK (rangelist_overlaps (&l, 350, 401));
+  CHECK (!rangelist_overlaps (&l, 500, 600));
 
   {
     const char *e = "<?xml version=\"1.0\"?><Error><Code>AuthenticationFailed"

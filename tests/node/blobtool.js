@@ -3,7 +3,8 @@
 // from AZURE_STORAGE_CONNECTION_STRING (the tests use Azurite's public
 // development account).
 //
-//   blobtool.js sha256 CONTAINER BLOB [SNAPSHOT] [LENGTH]
+//   blobtool.js digest CONTAINER BLOB SNAPSHOT|- LENGTH
+//   blobtool.js filedigest FILE LENGTH
 //   blobtool.js download CONTAINER BLOB FILE [SNAPSHOT]
 //   blobtool.js props CONTAINER BLOB            (JSON)
 //   blobtool.js list CONTAINER                  (JSON, with snapshots)
@@ -31,26 +32,90 @@ function parseCs() {
   return m;
 }
 
+// A digest of a disk that skips zeros, so that sparse multi-GiB disks
+// compare quickly: sha256 over "index:sha256(block)" lines of the
+// non-zero 64 KiB blocks of the first LENGTH bytes.  The blob side reads
+// only the pages the service lists (unlisted pages read as zeros).
+const BLK = 65536;
+const ZERO = Buffer.alloc(BLK);
+function digestBlock(h, idx, buf) {
+  if (buf.equals(ZERO.subarray(0, buf.length))) return;
+  h.update(idx + ":" + crypto.createHash("sha256").update(buf).digest("hex") + "\n");
+}
+
+// Inclusive {start, end} page ranges from an SDK getPageRanges reply
+// (whose ranges are {offset, count} with count = end - offset).
+function ranges(pr) {
+  return (pr.pageRange || []).map((r) => r.start !== undefined ? r
+    : { start: r.offset, end: r.offset + r.count });
+}
+
+async function blobDigest(container, name, snap, length) {
+  let bc = svc.getContainerClient(container).getPageBlobClient(name);
+  if (snap && snap !== "-") bc = bc.withSnapshot(snap);
+  const pr = await bc.getPageRanges(0, length);
+  const blocks = new Set();
+  for (const r of ranges(pr))
+    for (let b = Math.floor(r.start / BLK); b * BLK <= r.end && b * BLK < length; b++) blocks.add(b);
+  const list = [...blocks].sort((a, b) => a - b);
+  const h = crypto.createHash("sha256");
+  for (let i = 0; i < list.length;) {
+    let j = i;
+    while (j + 1 < list.length && list[j + 1] === list[j] + 1 && j - i < 127) j++;
+    const off = list[i] * BLK, n = Math.min((list[j] + 1) * BLK, length) - off;
+    const buf = await bc.downloadToBuffer(off, n);
+    for (let k = i; k <= j; k++)
+      digestBlock(h, list[k], buf.subarray((list[k] - list[i]) * BLK, Math.min((list[k] - list[i] + 1) * BLK, n)));
+    i = j + 1;
+  }
+  return h.digest("hex");
+}
+
+// The local side reads only the data extents of a (sparse) raw file, as
+// qemu-img map reports them; holes are zeros.
+function fileDigest(file, length) {
+  const map = JSON.parse(require("child_process").execFileSync(
+    "qemu-img", ["map", "-f", "raw", "--output=json", file], { maxBuffer: 1 << 28 }));
+  const blocks = new Set();
+  for (const e of map)
+    if (e.data)
+      for (let b = Math.floor(e.start / BLK); b * BLK < e.start + e.length && b * BLK < length; b++)
+        blocks.add(b);
+  const fd = fs.openSync(file, "r");
+  const h = crypto.createHash("sha256");
+  const buf = Buffer.alloc(BLK);
+  for (const b of [...blocks].sort((x, y) => x - y)) {
+    const full = Math.min(BLK, length - b * BLK);
+    const n = fs.readSync(fd, buf, 0, full, b * BLK);
+    if (n < full) buf.fill(0, n, full);
+    digestBlock(h, b, buf.subarray(0, full));
+  }
+  fs.closeSync(fd);
+  return h.digest("hex");
+}
+
 async function main() {
   const [cmd, ...a] = process.argv.slice(2);
-  if (cmd === "sha256" || cmd === "download") {
-    const [container, name] = a;
-    const snap = cmd === "sha256" ? a[2] : a[3];
+  if (cmd === "digest") {
+    console.log(await blobDigest(a[0], a[1], a[2], Number(a[3])));
+  } else if (cmd === "filedigest") {
+    console.log(fileDigest(a[0], Number(a[1])));
+  } else if (cmd === "download") {
+    // Sparse: a file of the blob's size with only its listed pages written.
+    const [container, name, file, snap] = a;
     let bc = svc.getContainerClient(container).getPageBlobClient(name);
     if (snap && snap !== "-") bc = bc.withSnapshot(snap);
-    const props = await bc.getProperties();
-    const total = cmd === "sha256" && a[3] ? Number(a[3]) : props.contentLength;
-    const h = crypto.createHash("sha256");
-    const out = cmd === "download" ? fs.openSync(a[2], "w") : null;
-    const step = 8 << 20;
-    for (let off = 0; off < total; off += step) {
-      const n = Math.min(step, total - off);
-      const buf = await bc.downloadToBuffer(off, n);
-      if (out !== null) fs.writeSync(out, buf, 0, buf.length, off);
-      else h.update(buf);
-    }
-    if (out !== null) fs.closeSync(out);
-    else console.log(h.digest("hex"));
+    const size = (await bc.getProperties()).contentLength;
+    const fd = fs.openSync(file, "w");
+    fs.ftruncateSync(fd, size);
+    const pr = await bc.getPageRanges(0, size);
+    for (const r of ranges(pr))
+      for (let off = r.start; off <= r.end; off += 8 << 20) {
+        const n = Math.min(8 << 20, r.end + 1 - off);
+        const buf = await bc.downloadToBuffer(off, n);
+        fs.writeSync(fd, buf, 0, buf.length, off);
+      }
+    fs.closeSync(fd);
   } else if (cmd === "props") {
     const p = await svc.getContainerClient(a[0]).getBlobClient(a[1]).getProperties();
     console.log(JSON.stringify({
