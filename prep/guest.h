@@ -70,6 +70,11 @@ struct guest {
   bool keep_static_ip;
   bool no_backup;
 
+  /* check: guest_inspect reports no OS, several OSes and an encrypted
+   * root as blocker findings (ids os-none, os-multiple, root-encrypted)
+   * instead of printing an error; it still returns -1. */
+  bool inspect_findings;
+
   /* Where fix --report / change records go. */
   const char *name;               /* VM name for reports, or NULL */
 };
