@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include "azprep.h"
+#include "check.h"
 #include "guest.h"
 #include "replicate/hydrate.h"
 
@@ -103,7 +104,7 @@ hydrate_release (struct blob_client *c, const char *copy)
 }
 
 int
-hydrate_delete_copy (struct blob_client *c, const char *copy)
+hydrate_delete_blob (struct blob_client *c, const char *copy)
 {
   struct blob *b = blob_open_url (c, copy);
   struct blob_props p = { 0 };
@@ -140,7 +141,7 @@ hydrate_copy (struct blob_client *c, struct hydrate_disk *d)
   if (!d->copy && !(d->copy = hydrate_copy_url (d->replica, "test")))
     return -1;
   hydrate_lease_id (d->copy, d->lease_id);
-  if (hydrate_delete_copy (c, d->copy) == -1)
+  if (hydrate_delete_blob (c, d->copy) == -1)
     return -1;
   src = blob_open_url (c, d->replica);
   dst = blob_open_url (c, d->copy);
@@ -179,6 +180,61 @@ mark_all (struct blob_client *c, struct hydrate_disk *disks, size_t n,
       mark (b, &disks[i], state);
     blob_close (b);
   }
+}
+
+/* azprep check's readiness rules, on the prepared guest: they only
+ * read.  The size: --size, else the smallest of the table with 2 vCPUs
+ * and 4 GiB for the generation and the data disks (a replica carries no
+ * CPU or memory figures: the VM's descriptor is not replicated). */
+static int
+check_rules (struct guest *gs, const struct hydrate_opts *o,
+             struct hydrate_result *r)
+{
+  struct size_table *sizes = sizes_load (NULL);
+  struct check_ctx ctx = { .gs = gs, .sizes = sizes, .inspected = true };
+  size_t n;
+  const struct rule *const *all = rule_all (&n);
+  int ret = 0;
+
+  if (!sizes)
+    return -1;
+  if (o->size) {
+    ctx.target = sizes_find (sizes, o->size);
+    ctx.target_given = ctx.target != NULL;
+    if (!ctx.target)
+      warning ("--size %s is not in the size table %s: not checked",
+               o->size, sizes->source ? sizes->source : "");
+  }
+  else
+    ctx.target = sizes_suggest (sizes, 2, 4096, gs->generation ? gs->generation
+                                : 1, (int) gs->ndisks - 1);
+  r->size = o->size ? xstrdup (o->size)
+    : ctx.target ? xstrdup (ctx.target->name) : NULL;
+  r->size_suggested = !o->size && ctx.target;
+  guestfs_push_error_handler (gs->g, NULL, NULL);
+  ctx.fses = guestfs_list_filesystems (gs->g);
+  guestfs_pop_error_handler (gs->g);
+  r->rules = cJSON_CreateArray ();
+  for (size_t i = 0; i < n; i++) {
+    size_t before = gs->report->nfindings;
+    const char *result = "pass";
+    cJSON *o1;
+    if (all[i]->check && all[i]->check (&ctx) == -1) {
+      result = "error";
+      ret = -1;
+    }
+    else
+      for (size_t k = before; k < gs->report->nfindings; k++)
+        if (!strcmp (gs->report->findings[k].id, all[i]->id))
+          result = "fail";
+    o1 = cJSON_CreateObject ();
+    cJSON_AddStringToObject (o1, "id", all[i]->id);
+    cJSON_AddStringToObject (o1, "result", result);
+    cJSON_AddItemToArray (r->rules, o1);
+  }
+  free_string_list (ctx.fses);
+  sizes_free (sizes);
+  return ret;
 }
 
 static void
@@ -228,6 +284,8 @@ hydrate_guest (struct blob_client *c, struct hydrate_disk *disks, size_t n,
     goto out;
   if (fixups_apply (gs, o->sel) == -1)
     goto out;
+  if (check_rules (gs, o, r) == -1)
+    goto out;
   fill_result (gs, r);
   if (r->blockers > 0) {
     for (size_t i = 0; i < gs->report->nfindings; i++) {
@@ -247,7 +305,8 @@ hydrate_guest (struct blob_client *c, struct hydrate_disk *disks, size_t n,
     if (br[i] && bridge_stop (br[i], &disks[i].stats) == -1)
       ret = -1;
   disks_free (gd, ngd);
-  mark_all (c, disks, n, ret == 0 ? "done" : "failed");
+  mark_all (c, disks, n, ret == 0 ? "done"
+            : r->blockers ? "refused" : "failed");
   return ret;
 }
 
@@ -257,6 +316,8 @@ hydrate_result_free (struct hydrate_result *r)
   free (r->distro);
   free (r->product);
   free (r->variant);
+  free (r->size);
+  cJSON_Delete (r->rules);
   cJSON_Delete (r->inspection);
   cJSON_Delete (r->changes);
   cJSON_Delete (r->findings);

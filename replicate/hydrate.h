@@ -37,8 +37,11 @@ struct hydrate_result {
   int generation;
   char *distro, *product, *variant;
   cJSON *inspection;          /* guest_inspect_json */
-  cJSON *changes, *findings;  /* the fixups' report */
+  cJSON *changes, *findings;  /* the fixups' and the check rules' report */
+  cJSON *rules;               /* each check rule: id, result */
   size_t blockers, warnings;
+  char *size;                 /* the VM size: given or suggested */
+  bool size_suggested;
 };
 
 struct hydrate_opts {
@@ -46,6 +49,7 @@ struct hydrate_opts {
   const char *cacert;
   bool trace;
   const struct fixup_selection *sel;
+  const char *size;           /* --size, or NULL: suggest one */
 };
 
 /* The copy's URL for a replica blob URL and a suffix ("test",
@@ -61,15 +65,18 @@ void hydrate_lease_id (const char *copy, char out[37]);
 int hydrate_copy (struct blob_client *c, struct hydrate_disk *d);
 
 /* Prepare the guest made of the copies (in order, OS disk first)
- * through the bridges; mark each copy done (or failed).  0, or -1
- * (reported; the copies are marked failed if they could be). */
+ * through the bridges, then run azprep check's readiness rules on the
+ * prepared guest (the same appliance); mark each copy done, refused (a
+ * blocker: the guest would not boot) or failed.  0, or -1 (reported;
+ * r->blockers says if it was a refusal). */
 int hydrate_guest (struct blob_client *c, struct hydrate_disk *disks,
                    size_t n, const struct hydrate_opts *o,
                    struct hydrate_result *r);
 void hydrate_result_free (struct hydrate_result *r);
 
-/* Break the copy's lease and delete it; a missing copy is fine. */
-int hydrate_delete_copy (struct blob_client *c, const char *copy);
+/* Break the blob's lease (if any) and delete it with its snapshots (a
+ * copy, or a replica); a missing blob is fine. */
+int hydrate_delete_blob (struct blob_client *c, const char *copy);
 /* The copy's hydration state ("running", "done", "failed"; "" if not
  * marked) into *state (malloc'd, NULL if the copy
  * does not exist).  0 or -1. */

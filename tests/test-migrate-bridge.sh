@@ -44,7 +44,7 @@ write /hello "hello through the bridge"
 EOF
 kill "$nb"; wait "$nb" || fail "nbdkit exited with an error"
 
-blobtool download vms d0.vhd "$T/back.vhd"
+mig download vms d0.vhd "$T/back.vhd"
 [ "$(debugfs -R 'cat /hello' "$T/back.vhd" 2>/dev/null)" = "hello through the bridge" ] ||
   fail "the file is not in the blob"
 [ "$(dd if="$T/back.vhd" bs=1 skip=998 count=14 status=none | od -An -tx1 | tr -d ' \n')" = \
