@@ -21,7 +21,8 @@ t1=$(now)
 ./azprep fix "$tmp/b.img" >/dev/null
 t2=$(now)
 
-awk -v g="$(echo "$t1 - $t0" | bc)" -v f="$(echo "$t2 - $t1" | bc)" 'BEGIN {
+awk -v t0="$t0" -v t1="$t1" -v t2="$t2" 'BEGIN {
+  g = t1 - t0; f = t2 - t1
   printf "windows: guestfish -a DISK -i run: %.1f s\n", g
   printf "windows: azprep fix (Server 2022, BIOS): %.1f s\n", f
   printf "windows: ratio fix/guestfish: %.2f (target <= 1.5)\n", f / g
