@@ -55,3 +55,22 @@ before=$(sum_of "$img")
 expect_exit 0 "$AZPREP" fix "$img"
 assert_contains "$T/out" 'nothing to change'
 [ "$(sum_of "$img")" = "$before" ] || fail "second fix changed the disk"
+
+# The inspection's Windows section shows the fixed state.
+expect_exit 0 "$AZPREP" inspect --json "$img"
+j="$T/out"
+[ "$(json_get "$j" d.windows.control_set)" = ControlSet001 ] || fail "control set"
+[ "$(json_get "$j" d.windows.san_policy)" = 1 ] || fail "san_policy"
+[ "$(json_get "$j" \
+  'd.windows.storage_drivers.find(x => x.name === "storvsc").start')" = 0 ] \
+  || fail "storvsc start"
+[ "$(json_get "$j" \
+  'd.windows.storage_drivers.find(x => x.name === "storvsc").start_override')" = false ] \
+  || fail "storvsc StartOverride"
+[ "$(json_get "$j" d.windows.rdp.deny_connections)" = 0 ] || fail "rdp deny"
+[ "$(json_get "$j" d.windows.hibernation.fast_startup)" = 0 ] || fail "fast startup"
+[ "$(json_get "$j" d.windows.hibernation.hiberfil)" = clean ] || fail "hiberfil"
+[ "$(json_get "$j" d.windows.hives.system_clean)" = true ] || fail "hive clean"
+[ "$(json_get "$j" d.windows.bcd.path)" = /EFI/Microsoft/Boot/BCD ] || fail "bcd path"
+[ "$(json_get "$j" d.windows.bcd.device)" = /dev/sda1 ] || fail "bcd device"
+[ "$(json_get "$j" d.windows.bcd.ems)" = true ] || fail "bcd ems"
