@@ -105,6 +105,9 @@ int guest_shutdown (struct guest *gs);
 
 /* Close the handle.  Removes overlays unless they were committed. */
 void guest_close (struct guest *gs);
+/* When inspection fails: name a damaged Windows hive, if that is the
+ * cause (windows/explain.c).  1 if it reported an error, else 0. */
+int windows_explain_inspect (struct guest *gs) __attribute__((weak));
 /* Frees gs->windows (windows/hive.c). */
 void windows_free (struct guest *gs) __attribute__((weak));
 
