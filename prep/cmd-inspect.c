@@ -20,7 +20,8 @@ static const char usage[] =
   "  -v, --verbose  debug messages;  -x, --trace  trace libguestfs calls\n"
   "  --help         this text\n"
   "\n"
-  "Exit: 0 inspected, 1 error (unreadable disk, no OS, several OSes), 2 usage.\n";
+  "Exit: 0 inspected, 1 error (unreadable disk, no OS, several OSes),\n"
+  "      2 usage.\n";
 
 static int
 inspect_run (int argc, char **argv)

@@ -7,6 +7,7 @@
 
 #include "azprep.h"
 #include "guest.h"
+#include "replicate/vsphere.h"
 
 int
 disks_add (struct disk **disks, size_t *n, const char *path,
@@ -33,6 +34,8 @@ disks_free (struct disk *disks, size_t n)
   for (size_t i = 0; i < n; i++) {
     free (disks[i].path);
     free (disks[i].format);
+    free (disks[i].nbd_server);
+    vsphere_source_close (disks[i].remote);
     if (disks[i].overlay) {
       unlink (disks[i].overlay);
       free (disks[i].overlay);
@@ -55,6 +58,23 @@ disk_probe (struct disk *d)
   cJSON *j, *fmt, *vsize;
   int r;
 
+  /* A disk in vCenter, read in place: becomes an NBD disk. */
+  if (vsphere_uri_p (d->path) && !d->nbd_server &&
+      vsphere_disk_attach (d) == -1)
+    return -1;
+  if (d->nbd_server) {
+    if (d->format && strcmp (d->format, "raw")) {
+      error ("%s: an NBD export is read as raw, not %s", d->path, d->format);
+      return -1;
+    }
+    if (d->size < 512) {
+      error ("%s: NBD export %s: unknown size", d->path, d->nbd_server);
+      return -1;
+    }
+    if (!d->format)
+      d->format = xstrdup ("raw");
+    return d->format ? 0 : -1;
+  }
   if (stat (d->path, &st) == -1) {
     error ("%s: %m", d->path);
     return -1;

@@ -39,7 +39,8 @@ fixup_all (size_t *n)
       *n = 0;
       return NULL;
     }
-    memcpy (sorted, __start_azprep_fixups, count * sizeof *sorted);
+    if (count)
+      memcpy (sorted, __start_azprep_fixups, count * sizeof *sorted);
     qsort (sorted, count, sizeof *sorted, compare_fixups);
     nsorted = count;
   }

@@ -2,7 +2,9 @@
  * mount.  Writes go to temporary overlays (GUEST_OVERLAY) so that the
  * disks are untouched until guest_commit().
  */
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <limits.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,6 +12,33 @@
 #include "azprep.h"
 #include "guest.h"
 #include "report.h"
+#include "replicate/vsphere.h"
+
+/* Overlays of runs that were killed (kill -9 leaves them): their names
+ * carry the pid, so an overlay whose process is gone can go. */
+static void
+remove_stale_overlays (const char *tmpdir)
+{
+  DIR *dir = opendir (tmpdir);
+  struct dirent *e;
+
+  if (!dir)
+    return;
+  while ((e = readdir (dir)) != NULL) {
+    int pid;
+    char path[PATH_MAX];
+    if (sscanf (e->d_name, "azprep-overlay-%d-", &pid) != 1 || pid <= 0)
+      continue;
+    if (kill (pid, 0) == 0 || errno != ESRCH)
+      continue;
+    if (snprintf (path, sizeof path, "%s/%s", tmpdir, e->d_name)
+        < (int) sizeof path) {
+      debug ("removing stale overlay %s", path);
+      unlink (path);
+    }
+  }
+  closedir (dir);
+}
 
 static int
 make_overlay (struct disk *d)
@@ -24,8 +53,9 @@ make_overlay (struct disk *d)
     error ("%s: %m", d->path);
     return -1;
   }
-  if (snprintf (tmpl, sizeof tmpl, "%s/azprep-overlay-XXXXXX", tmpdir)
-      >= (int) sizeof tmpl) {
+  remove_stale_overlays (tmpdir);
+  if (snprintf (tmpl, sizeof tmpl, "%s/azprep-overlay-%d-XXXXXX", tmpdir,
+                (int) getpid ()) >= (int) sizeof tmpl) {
     error ("TMPDIR is too long");
     return -1;
   }
@@ -60,7 +90,13 @@ guest_open (struct disk *disks, size_t ndisks, unsigned flags)
     return NULL;
   }
   for (size_t i = 0; i < ndisks; i++) {
-    if (commit_recover (disks[i].path) == -1)
+    if (vsphere_uri_p (disks[i].path) && (flags & GUEST_OVERLAY)) {
+      error ("%s: vsphere:// disks are read in place, read-only; "
+             "replicate the VM and fix the copy", disks[i].path);
+      return NULL;
+    }
+    if (!disks[i].nbd_server && !vsphere_uri_p (disks[i].path) &&
+        commit_recover (disks[i].path) == -1)
       return NULL;
     if (disk_probe (&disks[i]) == -1)
       return NULL;
@@ -81,7 +117,7 @@ guest_open (struct disk *disks, size_t ndisks, unsigned flags)
 
   if (flags & GUEST_OVERLAY) {
     for (size_t i = 0; i < ndisks; i++)
-      if (make_overlay (&disks[i]) == -1)
+      if (!disks[i].nbd_server && make_overlay (&disks[i]) == -1)
         goto fail;
   }
 
@@ -101,7 +137,17 @@ guest_open (struct disk *disks, size_t ndisks, unsigned flags)
   for (size_t i = 0; i < ndisks; i++) {
     struct disk *d = &disks[i];
     int r;
-    if (d->overlay)
+    if (d->nbd_server) {
+      const char *server[] = { d->nbd_server, NULL };
+      r = guestfs_add_drive_opts (gs->g, "",
+                                  GUESTFS_ADD_DRIVE_OPTS_PROTOCOL, "nbd",
+                                  GUESTFS_ADD_DRIVE_OPTS_SERVER, server,
+                                  GUESTFS_ADD_DRIVE_OPTS_FORMAT, "raw",
+                                  GUESTFS_ADD_DRIVE_OPTS_READONLY,
+                                  gs->readonly,
+                                  -1);
+    }
+    else if (d->overlay)
       r = guestfs_add_drive_opts (gs->g, d->overlay,
                                   GUESTFS_ADD_DRIVE_OPTS_FORMAT, "qcow2",
                                   GUESTFS_ADD_DRIVE_OPTS_CACHEMODE, "unsafe",

@@ -14,12 +14,20 @@
 
 struct distro_ops;              /* distros/distro.h */
 struct windows_state;           /* windows/windows.h */
+struct vsphere_source;          /* replicate/vsphere.h */
 
 struct disk {
   char *path;          /* as given on the command line */
   char *format;        /* given (--format) or detected (qemu-img info) */
   int64_t size;        /* virtual size in bytes */
   char *overlay;       /* temporary qcow2 overlay when writing */
+  /* An NBD export ("unix:/path/to/socket" or "host:port") serving the
+   * disk, raw, instead of a local file: path is then only its name in
+   * messages, size must be set by the caller, and writes go straight
+   * to the export (no overlay, no commit). */
+  char *nbd_server;
+  /* A vsphere:// disk: the session and bridge behind nbd_server. */
+  struct vsphere_source *remote;
 };
 
 enum firmware { FIRMWARE_UNKNOWN = 0, FIRMWARE_BIOS, FIRMWARE_UEFI };
@@ -65,6 +73,11 @@ struct guest {
   bool dry_run;
   bool keep_static_ip;
   bool no_backup;
+
+  /* check: guest_inspect reports no OS, several OSes and an encrypted
+   * root as blocker findings (ids os-none, os-multiple, root-encrypted)
+   * instead of printing an error; it still returns -1. */
+  bool inspect_findings;
 
   /* Where fix --report / change records go. */
   const char *name;               /* VM name for reports, or NULL */

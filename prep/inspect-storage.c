@@ -35,8 +35,8 @@ inspect_storage_json (struct guest *gs, cJSON *j)
   guestfs_h *g = gs->g;
   CLEANUP_FREE_STRING_LIST char **fses = NULL, **mps = NULL, **lvs = NULL;
   CLEANUP_FREE_STRING_LIST char **parts = NULL;
-  cJSON *fsa = cJSON_AddArrayToObject (j, "filesystems");
   cJSON *pa = cJSON_AddArrayToObject (j, "partitions");
+  cJSON *fsa = cJSON_AddArrayToObject (j, "filesystems");
   cJSON *la = cJSON_AddArrayToObject (j, "lvm_logical_volumes");
   cJSON *enc = cJSON_AddArrayToObject (j, "encrypted_volumes");
 

@@ -29,7 +29,7 @@ struct finding {
 
 struct change {
   char *fixup;
-  char *kind;        /* "file", "registry", "link", "service", "initramfs" ... */
+  char *kind;        /* "file", "registry", "link", "initramfs", ... */
   char *object;      /* path, or HIVE\key\value */
   char *before;      /* NULL when it did not exist */
   char *after;       /* NULL when it was removed */

@@ -5,7 +5,7 @@ requires guestfish hivexsh hivexregedit
 # win_image NAME: a scratch copy of a phony Windows image (or skip).
 win_image () {
   local src
-  src=$(require_image "$1.img")
+  src=$(require_image "windows/$1.img")
   cp --sparse=always "$src" "$T/$1.img"
   echo "$T/$1.img"
 }

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 : "${IMAGES:=$PWD/build/images}"
 export LIBGUESTFS_BACKEND_SETTINGS="${LIBGUESTFS_BACKEND_SETTINGS-force_tcg}"
-src="$IMAGES/win2022-bios.img"
+src="$IMAGES/windows/win2022-bios.img"
 [ -e "$src" ] || { echo "windows: $src not built (make images)"; exit 0; }
 tmp=$(mktemp -d "${TMPDIR:-/var/tmp}/azprep-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT

@@ -1,0 +1,50 @@
+/* The replication job: state directory, journal, sources, blobs. */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "azprep.h"
+#include "replicate/replicate.h"
+
+char *
+replicate_default_state_dir (void)
+{
+  const char *x = getenv ("XDG_STATE_HOME"), *h = getenv ("HOME");
+  if (x && *x == '/')
+    return xasprintf ("%s/azprep", x);
+  if (h && *h == '/')
+    return xasprintf ("%s/.local/state/azprep", h);
+  return xstrdup ("azprep-state");
+}
+
+char *
+replicate_journal_path (const char *dir, const char *name)
+{
+  return xasprintf ("%s/%s.json", dir, name);
+}
+
+int
+rdisk_open_source (struct job *job, struct rdisk *d)
+{
+  struct jdisk *jd = d->jd;
+  bool uri = strstr (jd->source, "://") != NULL;
+  const char *bitmap = job->use_bitmap ? jd->bitmap : NULL;
+  CLEANUP_FREE char *ctx = NULL;
+
+  if (uri && bitmap && !(ctx = xasprintf ("qemu:dirty-bitmap:%s", bitmap)))
+    return -1;
+  d->src = uri ? source_open_nbd (jd->source, ctx)
+    : source_open_local (jd->source, jd->format, bitmap);
+  return d->src ? 0 : -1;
+}
+
+int
+rdisk_open_manifest (struct job *job, struct rdisk *d)
+{
+  CLEANUP_FREE char *path = xasprintf ("%s/%s", job->state_dir,
+                                       d->jd->manifest);
+  if (!path)
+    return -1;
+  d->man = manifest_open (path, d->jd->size);
+  return d->man ? 0 : -1;
+}

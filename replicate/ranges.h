@@ -1,0 +1,48 @@
+/* azprep replicate: byte range lists and the Get Page Ranges reply
+ * (pure functions).  Ranges are [start, end) with end exclusive.
+ */
+#ifndef AZPREP_REPLICATE_RANGES_H
+#define AZPREP_REPLICATE_RANGES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct range { uint64_t start, end; };
+struct rangelist { struct range *r; size_t n, cap; };
+
+void rangelist_free (struct rangelist *l);
+void rangelist_cleanup (void *ptr);
+#define CLEANUP_RANGELIST __attribute__((cleanup (rangelist_cleanup)))
+/* Append [start, end); merges with the last range when they touch. */
+int rangelist_add (struct rangelist *l, uint64_t start, uint64_t end);
+/* Sort and merge overlapping or adjacent ranges. */
+void rangelist_normalize (struct rangelist *l);
+/* Total bytes (of a normalized list). */
+uint64_t rangelist_bytes (const struct rangelist *l);
+/* Does the normalized list cover all of [start, end)? */
+bool rangelist_covers (const struct rangelist *l, uint64_t start,
+                       uint64_t end);
+
+/* Does the normalized list overlap [start, end)? */
+bool rangelist_overlaps (const struct rangelist *l, uint64_t start,
+                         uint64_t end);
+
+/* Parse a Get Page Ranges body (<PageList> with <PageRange> and
+ * <ClearRange> elements, inclusive Start/End) into pages (and clears if
+ * not NULL); *next_marker gets <NextMarker> if non-empty.  At most
+ * max_ranges ranges are accepted.  Network input: parsed with
+ * XML_PARSE_NONET, no entity substitution, no DTD loading.  what names
+ * the blob for messages.  0 or -1 after error().
+ */
+int pagelist_parse (const char *xml, size_t len, const char *what,
+                    size_t max_ranges, struct rangelist *pages,
+                    struct rangelist *clears, char **next_marker);
+
+/* The <Code> and <Message> of an error reply body, or NULL.  The
+ * results are malloc'd and at most 256 bytes.
+ */
+void storage_error_parse (const char *xml, size_t len, char **code,
+                          char **message);
+
+#endif

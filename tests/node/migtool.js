@@ -1,0 +1,53 @@
+// Independent helper for the migration tests (@azure/storage-blob), beside
+// blobtool.js.  Credentials from AZURE_STORAGE_CONNECTION_STRING.
+//
+//   migtool.js put FILE CONTAINER BLOB     page blob of exactly FILE's size
+//                                          (a multiple of 512), non-zero
+//                                          4 MiB chunks uploaded
+//   migtool.js snapshot CONTAINER BLOB     prints the snapshot id
+//   migtool.js tail CONTAINER BLOB N       hex of the last N bytes
+//   migtool.js names CONTAINER             blob names (and @snapshot), one a line
+"use strict";
+const fs = require("fs");
+const { BlobServiceClient } = require("@azure/storage-blob");
+
+const cs = process.env.AZURE_STORAGE_CONNECTION_STRING;
+if (!cs) { console.error("migtool: AZURE_STORAGE_CONNECTION_STRING unset"); process.exit(2); }
+const svc = BlobServiceClient.fromConnectionString(cs);
+
+async function main() {
+  const [cmd, ...a] = process.argv.slice(2);
+  if (cmd === "put") {
+    const [file, container, name] = a;
+    const size = fs.statSync(file).size;
+    if (size % 512) throw new Error(`${file}: size ${size} is not a multiple of 512`);
+    const cc = svc.getContainerClient(container);
+    await cc.createIfNotExists();
+    const pb = cc.getPageBlobClient(name);
+    await pb.create(size);
+    const fd = fs.openSync(file, "r");
+    const chunk = 4 << 20, buf = Buffer.alloc(chunk);
+    for (let off = 0; off < size; off += chunk) {
+      const n = fs.readSync(fd, buf, 0, Math.min(chunk, size - off), off);
+      if (buf.subarray(0, n).every((b) => b === 0)) continue;
+      await pb.uploadPages(Buffer.from(buf.subarray(0, n)), off, n);
+    }
+    fs.closeSync(fd);
+  } else if (cmd === "snapshot") {
+    const r = await svc.getContainerClient(a[0]).getBlobClient(a[1]).createSnapshot();
+    console.log(r.snapshot);
+  } else if (cmd === "tail") {
+    const bc = svc.getContainerClient(a[0]).getBlobClient(a[1]);
+    const p = await bc.getProperties();
+    const n = Number(a[2]);
+    const buf = await bc.downloadToBuffer(p.contentLength - n, n);
+    console.log(buf.toString("hex"));
+  } else if (cmd === "names") {
+    for await (const b of svc.getContainerClient(a[0]).listBlobsFlat({ includeSnapshots: true }))
+      console.log(b.snapshot ? `${b.name}@${b.snapshot}` : b.name);
+  } else {
+    console.error("migtool: unknown command " + cmd);
+    process.exit(2);
+  }
+}
+main().catch((e) => { console.error("migtool: " + (e.code || "") + " " + e.message); process.exit(1); });
