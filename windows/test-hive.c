@@ -118,7 +118,8 @@ main (void)
   gs.report = report_new ();
   st = win_state (&gs);
   st->hives[HIVE_SYSTEM].local = xstrdup (sys);
-  st->hives[HIVE_SYSTEM].guest_path = xstrdup ("/Windows/System32/config/SYSTEM");
+  st->hives[HIVE_SYSTEM].guest_path =
+    xstrdup ("/Windows/System32/config/SYSTEM");
   {
     const struct win_reg good[] = {
       { "t", HIVE_SYSTEM, "Services\\good", "Start", WIN_DWORD, 0,
