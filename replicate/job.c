@@ -5,6 +5,7 @@
 
 #include "azprep.h"
 #include "replicate/replicate.h"
+#include "replicate/vsphere.h"
 
 char *
 replicate_default_state_dir (void)
@@ -31,6 +32,8 @@ rdisk_open_source (struct job *job, struct rdisk *d)
   const char *bitmap = job->use_bitmap ? jd->bitmap : NULL;
   CLEANUP_FREE char *ctx = NULL;
 
+  if (vsphere_uri_p (jd->source))
+    return vsphere_job_open_source (job, d);
   if (uri && bitmap && !(ctx = xasprintf ("qemu:dirty-bitmap:%s", bitmap)))
     return -1;
   d->src = uri ? source_open_nbd (jd->source, ctx)

@@ -32,6 +32,8 @@ struct job {
   int parallel;
   bool json, tty;
   bool use_bitmap;              /* delta cycles may use dirty bitmaps */
+  struct vsphere_cycle *vsphere;  /* vsphere:// disks: this cycle's
+                                   * snapshot (replicate/vsphere.h) */
 };
 
 /* Default state directory ($XDG_STATE_HOME/azprep or
