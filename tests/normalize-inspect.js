@@ -20,6 +20,12 @@ function walk(v) {
 }
 const out = walk(d);
 for (const disk of out.disks || []) disk.path = path.basename(disk.path);
+// The phony Windows images get random NTFS and FAT serial numbers.
+for (const fs of out.filesystems || []) {
+  if (fs.type === 'ntfs' || (out.os && out.os.type === 'windows' &&
+                             fs.type === 'vfat'))
+    fs.uuid = '<serial>';
+}
 // Debian's point release follows the mirror on the day the image is built.
 if (out.os && out.os.distro === 'debian') {
   out.os.minor = '<point release>';
