@@ -728,7 +728,7 @@ replicate_run (int argc, char **argv)
     goto out;
 
   for (;;) {
-    double secs;
+    double secs = 0;
     bool initial;
     r = run_cycle (&job, &a, &secs, &initial);
     /* vsphere:// disks: remove the cycle's snapshot now, not after the
