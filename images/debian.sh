@@ -152,6 +152,9 @@ method=auto
 [proxy]
 EOT
   chmod 600 "$f"
+  # As NetworkManager-config-server does on RHEL: no automatic DHCP
+  # "Wired connection 1" for a NIC without a profile.
+  printf '[main]\nno-auto-default=*\n' > "$tree/etc/NetworkManager/conf.d/00-server.conf"
 else
   cat > "$tree/etc/network/interfaces" <<EOT
 # This file describes the network interfaces available on your system

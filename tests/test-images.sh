@@ -181,6 +181,8 @@ assert_contains "$T/nm" '^mac-address=00:50:56:'
 assert_contains "$T/nm" '^method=manual$'
 debugfs -R 'cat /etc/dracut.conf.d/10-vmware.conf' "$dracut_root" > "$T/dracut" 2>/dev/null
 assert_contains "$T/dracut" '^hostonly="yes"$'
+debugfs -R "cat /etc/NetworkManager/conf.d/00-server.conf" "$dracut_root" > "$T/nmconf" 2>/dev/null
+assert_contains "$T/nmconf" "^no-auto-default=\\*$"
 for f in /usr/bin/dracut /usr/sbin/NetworkManager /etc/udev/rules.d/70-persistent-net.rules; do
   debugfs -R "stat $f" "$dracut_root" 2>&1 | grep -q 'Inode:' ||
     fail "debian-dracut.img: no $f"
