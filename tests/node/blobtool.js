@@ -9,14 +9,14 @@
 //   blobtool.js props CONTAINER BLOB            (JSON)
 //   blobtool.js list CONTAINER                  (JSON, with snapshots)
 //   blobtool.js create-page CONTAINER BLOB SIZE
-//   blobtool.js sas-url CONTAINER BLOB PERMS    (a service SAS URL)
+//   blobtool.js sas-url CONTAINER BLOB|- PERMS  (a service SAS URL)
 //   blobtool.js upload-pages FILE CONTAINER BLOB PARALLEL
 "use strict";
 const fs = require("fs");
 const crypto = require("crypto");
 const {
   BlobServiceClient, StorageSharedKeyCredential,
-  generateBlobSASQueryParameters, BlobSASPermissions,
+  generateBlobSASQueryParameters, BlobSASPermissions, ContainerSASPermissions,
 } = require("@azure/storage-blob");
 
 const cs = process.env.AZURE_STORAGE_CONNECTION_STRING;
@@ -134,12 +134,16 @@ async function main() {
   } else if (cmd === "sas-url") {
     const m = parseCs();
     const cred = new StorageSharedKeyCredential(m.AccountName, m.AccountKey);
-    const bc = svc.getContainerClient(a[0]).getBlobClient(a[1]);
+    // BLOB "-": a container SAS (sr=c) for the container URL.
+    const cont = a[1] === "-";
+    const url = cont ? svc.getContainerClient(a[0]).url
+      : svc.getContainerClient(a[0]).getBlobClient(a[1]).url;
     const q = generateBlobSASQueryParameters({
-      containerName: a[0], blobName: a[1], permissions: BlobSASPermissions.parse(a[2]),
+      containerName: a[0], blobName: cont ? undefined : a[1],
+      permissions: (cont ? ContainerSASPermissions : BlobSASPermissions).parse(a[2]),
       expiresOn: new Date(Date.now() + 3600 * 1000), version: "2022-11-02",
     }, cred).toString();
-    console.log(bc.url + "?" + q);
+    console.log(url + "?" + q);
   } else if (cmd === "upload-pages") {
     // The SDK peer for the benchmark: 4 MiB Put Pages (Content-MD5) of
     // the non-zero chunks of the raw FILE, PARALLEL in flight.  Like
