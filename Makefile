@@ -50,7 +50,8 @@ $(BUILD)/unit/%: %.c $(OBJS)
 
 # The manual: one POD per command family, joined in a fixed order.
 MAN_PODS := prep/azprep.pod $(sort $(wildcard fixups/*.pod distros/*.pod \
-              windows/*.pod replicate/*.pod)) prep/azprep-end.pod
+              windows/*.pod replicate/*.pod)) prep/check.pod \
+              prep/azprep-end.pod
 man: $(BUILD)/azprep.1
 $(BUILD)/azprep.1: $(MAN_PODS)
 	@mkdir -p $(BUILD)
@@ -94,5 +95,5 @@ clean:
 	rm -rf $(BUILD)/obj $(BUILD)/unit $(BUILD)/azprep.1 $(BUILD)/azprep.pod \
 	  azprep
 
--include $(sort $(wildcard images/*.mk replicate/*.mk tests/*.mk))
+-include $(sort $(wildcard images/*.mk prep/*.mk replicate/*.mk tests/*.mk))
 -include $(OBJS:.o=.d) $(BUILD)/obj/prep/main.d

@@ -49,6 +49,9 @@ void error (const char *fmt, ...) __attribute__((format (printf, 1, 2)));
 void warning (const char *fmt, ...) __attribute__((format (printf, 1, 2)));
 void info (const char *fmt, ...) __attribute__((format (printf, 1, 2)));
 void debug (const char *fmt, ...) __attribute__((format (printf, 1, 2)));
+/* The text of the last error() (without the prefix), "" if none: for
+ * check, which turns errors into findings. */
+const char *log_last_error (void);
 
 /* Options every command accepts (prep/options.c). */
 struct common_opts {

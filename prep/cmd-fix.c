@@ -99,6 +99,16 @@ print_text (struct guest *gs, bool dry_run)
   }
 }
 
+static size_t
+unfixable_blockers (const struct report *r)
+{
+  size_t n = 0;
+  for (size_t i = 0; i < r->nfindings; i++)
+    if (r->findings[i].severity == SEV_BLOCKER && !r->findings[i].fixup)
+      n++;
+  return n;
+}
+
 static cJSON *
 result_json (struct guest *gs, bool dry_run, const char *status)
 {
@@ -220,11 +230,12 @@ fix_run (int argc, char **argv)
   else if (fixups_apply (gs, &sel) == -1)
     goto out;
 
-  /* A fixup may refuse the guest: a blocker it cannot repair. */
-  if (report_count (gs->report, SEV_BLOCKER) > 0) {
+  /* A fixup may refuse the guest: a blocker no fixup repairs (a
+   * fixable blocker is what fix is for). */
+  if (unfixable_blockers (gs->report) > 0) {
     for (size_t i = 0; i < gs->report->nfindings; i++) {
       const struct finding *f = &gs->report->findings[i];
-      if (f->severity == SEV_BLOCKER)
+      if (f->severity == SEV_BLOCKER && !f->fixup)
         error ("refused: %s%s%s", f->object ? f->object : "",
                f->object ? ": " : "", f->message);
     }

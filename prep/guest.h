@@ -13,6 +13,7 @@
 #include "report.h"
 
 struct distro_ops;              /* distros/distro.h */
+struct windows_state;           /* windows/windows.h */
 struct vsphere_source;          /* replicate/vsphere.h */
 
 struct disk {
@@ -63,12 +64,20 @@ struct guest {
   const struct distro_ops *distro_ops;
   void *distro_data;
 
+  /* Windows state (hive copies, refusals, BCD), windows/. */
+  struct windows_state *windows;
+
   struct report *report;
 
   /* Options fixups read. */
   bool dry_run;
   bool keep_static_ip;
   bool no_backup;
+
+  /* check: guest_inspect reports no OS, several OSes and an encrypted
+   * root as blocker findings (ids os-none, os-multiple, root-encrypted)
+   * instead of printing an error; it still returns -1. */
+  bool inspect_findings;
 
   /* Where fix --report / change records go. */
   const char *name;               /* VM name for reports, or NULL */
@@ -109,6 +118,11 @@ int guest_shutdown (struct guest *gs);
 
 /* Close the handle.  Removes overlays unless they were committed. */
 void guest_close (struct guest *gs);
+/* When inspection fails: name a damaged Windows hive, if that is the
+ * cause (windows/explain.c).  1 if it reported an error, else 0. */
+int windows_explain_inspect (struct guest *gs) __attribute__((weak));
+/* Frees gs->windows (windows/hive.c). */
+void windows_free (struct guest *gs) __attribute__((weak));
 
 /* Write helpers for fixups.  Each one (unless dry_run) keeps one
  * backup of the original as PATH.azprep-orig (the first original only),

@@ -33,30 +33,76 @@ disk_list (struct guest *gs)
   return buf;
 }
 
+/* Report a reason the guest cannot be prepared: an error, or for
+ * check (gs->inspect_findings) a blocker finding with a stable id. */
+static void
+inspect_problem (struct guest *gs, const char *id, const char *object,
+                 const char *remedy, const char *msg)
+{
+  if (gs->inspect_findings)
+    report_finding (gs->report, SEV_BLOCKER, id, object, remedy, false,
+                    "%s", msg);
+  else
+    error ("%s: %s%s%s", disk_list (gs), msg, remedy ? "; " : "",
+           remedy ? remedy : "");
+}
+
+/* The first encrypted volume (LUKS, BitLocker) on the disks, or NULL.
+ * guestfs_list_filesystems leaves encrypted volumes out: ask vfs_type
+ * about every partition and whole device. */
+static char *
+find_encrypted (guestfs_h *g, char **type_r)
+{
+  CLEANUP_FREE_STRING_LIST char **parts = NULL, **devs = NULL;
+  char *ret = NULL;
+
+  guestfs_push_error_handler (g, NULL, NULL);
+  parts = guestfs_list_partitions (g);
+  devs = guestfs_list_devices (g);
+  for (size_t k = 0; k < 2 && !ret; k++) {
+    char **list = k == 0 ? parts : devs;
+    for (size_t i = 0; list && list[i] && !ret; i++) {
+      char *t = guestfs_vfs_type (g, list[i]);
+      if (t && (!strcmp (t, "crypto_LUKS") || !strcmp (t, "BitLocker"))) {
+        ret = strdup (list[i]);
+        *type_r = t;
+      }
+      else
+        free (t);
+    }
+  }
+  guestfs_pop_error_handler (g);
+  return ret;
+}
+
 /* Explain why there is no OS: an encrypted volume, or nothing at all. */
 static void
 explain_no_os (struct guest *gs)
 {
   guestfs_h *g = gs->g;
   CLEANUP_FREE_STRING_LIST char **fses = guestfs_list_filesystems (g);
+  CLEANUP_FREE char *msg = NULL, *type = NULL;
+  CLEANUP_FREE char *enc = find_encrypted (g, &type);
 
-  for (size_t i = 0; fses && fses[i]; i += 2) {
-    if (!strcmp (fses[i + 1], "crypto_LUKS")) {
-      error ("%s: no operating system found: %s is a LUKS-encrypted "
-             "volume; azprep cannot prepare an encrypted root "
-             "(decrypt it on the source first)", disk_list (gs), fses[i]);
-      return;
-    }
-    if (!strcmp (fses[i + 1], "BitLocker")) {
-      error ("%s: no operating system found: %s is a BitLocker volume; "
-             "suspend or remove BitLocker on the source first",
-             disk_list (gs), fses[i]);
-      return;
-    }
+  if (enc && !strcmp (type, "crypto_LUKS")) {
+    msg = xasprintf ("no operating system found: %s is a LUKS-encrypted "
+                     "volume; azprep cannot prepare an encrypted root", enc);
+    inspect_problem (gs, "root-encrypted", enc,
+                     "decrypt it on the source first", msg);
+    return;
   }
-  error ("%s: no operating system found (%s)", disk_list (gs),
-         fses && fses[0] ? "filesystems, but no root filesystem"
-         : "no partitions or filesystems");
+  if (enc) {
+    msg = xasprintf ("no operating system found: %s is a BitLocker "
+                     "volume", enc);
+    inspect_problem (gs, "root-encrypted", enc,
+                     "suspend or remove BitLocker on the source first", msg);
+    return;
+  }
+  msg = xasprintf ("no operating system found (%s)",
+                   fses && fses[0] ? "filesystems, but no root filesystem"
+                   : "no partitions or filesystems");
+  inspect_problem (gs, "os-none", NULL,
+                   "give all of the VM's disks, the OS disk first", msg);
 }
 
 static void
@@ -110,8 +156,10 @@ guest_inspect (struct guest *gs)
   roots = guestfs_inspect_os (g);
   guestfs_pop_error_handler (g);
   if (!roots) {
-    error ("%s: inspection failed: %s", disk_list (gs),
-           guestfs_last_error (g));
+    CLEANUP_FREE char *why = xstrdup (guestfs_last_error (g));
+    if (!(windows_explain_inspect && why && strstr (why, "Hivex")
+          && windows_explain_inspect (gs) == 1))
+      error ("%s: inspection failed: %s", disk_list (gs), why ? why : "");
     return -1;
   }
   n = count_strings (roots);
@@ -125,8 +173,11 @@ guest_inspect (struct guest *gs)
     for (size_t i = 0; i < n && off < sizeof list; i++)
       off += snprintf (list + off, sizeof list - off, "%s%s",
                        i ? ", " : "", roots[i]);
-    error ("%s: %zu operating systems found (%s): azprep prepares a VM "
-           "with one operating system", disk_list (gs), n, list);
+    CLEANUP_FREE char *msg =
+      xasprintf ("%zu operating systems found (%s): azprep prepares a VM "
+                 "with one operating system", n, list);
+    inspect_problem (gs, "os-multiple", list,
+                     "give only the disks of one VM", msg);
     return -1;
   }
   gs->root = strdup (roots[0]);

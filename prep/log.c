@@ -5,6 +5,7 @@
 #include "azprep.h"
 
 static int verbose_level;
+static char last_error[1024];
 
 void
 log_set_verbose (int level)
@@ -33,8 +34,17 @@ error (const char *fmt, ...)
 {
   va_list ap;
   va_start (ap, fmt);
+  vsnprintf (last_error, sizeof last_error, fmt, ap);
+  va_end (ap);
+  va_start (ap, fmt);
   vlog ("error: ", fmt, ap);
   va_end (ap);
+}
+
+const char *
+log_last_error (void)
+{
+  return last_error;
 }
 
 void

@@ -1,0 +1,55 @@
+/* modprobe.d lines that stop Hyper-V (and boot) modules from loading. */
+#include <string.h>
+
+#include "azprep.h"
+#include "distros/distro.h"
+
+static const char *const hv_modules[] = {
+  "hv_vmbus", "hv_storvsc", "hv_netvsc", "hv_utils", "hv_balloon",
+  "hid_hyperv", "hyperv_keyboard", "hyperv_fb", "hv_sock", "pci_hyperv",
+  "nvme", "nvme_core", "udf", "vfat", NULL
+};
+
+static bool
+hv_module (const char *w, size_t len)
+{
+  char name[64];
+  if (len >= sizeof name)
+    return false;
+  for (size_t i = 0; i < len; i++)
+    name[i] = w[i] == '-' ? '_' : w[i];
+  name[len] = '\0';
+  for (size_t i = 0; hv_modules[i]; i++)
+    if (!strcmp (name, hv_modules[i]))
+      return true;
+  return false;
+}
+
+/* "blacklist M" or "install M /bin/true|/bin/false|false|true" */
+bool
+modprobe_line_blocks_hv (const char *l)
+{
+  const char *p = l + line_indent (l);
+  size_t len;
+  bool install = false;
+
+  if (!strncmp (p, "blacklist", 9) && (p[9] == ' ' || p[9] == '\t'))
+    p += 9;
+  else if (!strncmp (p, "install", 7) && (p[7] == ' ' || p[7] == '\t')) {
+    p += 7;
+    install = true;
+  }
+  else
+    return false;
+  p += strspn (p, " \t");
+  len = strcspn (p, " \t");
+  if (!hv_module (p, len))
+    return false;
+  if (!install)
+    return true;
+  p += len + strspn (p + len, " \t");
+  return strstr (p, "/bin/true") || strstr (p, "/bin/false") ||
+    !strncmp (p, "true", 4) || !strncmp (p, "false", 5) ||
+    strstr (p, "/dev/null");
+}
+

@@ -1,0 +1,83 @@
+/* The kernel command line policy shared by linux-boot-params and
+ * linux-grub-config (see bootparams.h). */
+#include <string.h>
+
+#include "azprep.h"
+#include "guest.h"
+#include "distros/distro.h"
+#include "fixups/bootparams.h"
+
+/* root=/dev/sda2 -> root=UUID=...; the word or NULL when unchanged. */
+static char *
+stable_param (struct guest *gs, const char *word, const char *key)
+{
+  size_t kl = strlen (key);
+  CLEANUP_FREE char *dev = NULL, *uuid = NULL;
+
+  if (strncmp (word, key, kl) || !device_unstable (word + kl))
+    return NULL;
+  dev = device_resolve (gs, word + kl, NULL);
+  uuid = dev ? device_uuid (gs, dev) : NULL;
+  return uuid ? xasprintf ("%sUUID=%s", key, uuid) : NULL;
+}
+
+/* The new command line (always a new string). */
+char *
+boot_cmdline_fix (struct guest *gs, const char *old, bool add)
+{
+  static const char *const addp[] = BOOT_ADD_PARAMS;
+  static const char *const rmp[] = BOOT_REMOVE_PARAMS;
+  char *s = xstrdup (old ? old : ""), *t;
+
+  for (size_t i = 0; s && rmp[i]; i++) {
+    t = words_remove (s, rmp[i]);
+    free (s);
+    s = t;
+  }
+  for (size_t i = 0; s && add && addp[i]; i++) {
+    t = words_set (s, addp[i]);
+    free (s);
+    s = t;
+  }
+  /* root= and resume= on device names. */
+  if (s) {
+    char *copy = xstrdup (s), *save = NULL;
+    for (char *w = copy ? strtok_r (copy, " \t", &save) : NULL; w;
+         w = strtok_r (NULL, " \t", &save)) {
+      CLEANUP_FREE char *nw = stable_param (gs, w, "root=");
+      CLEANUP_FREE char *nr = nw ? NULL : stable_param (gs, w, "resume=");
+      if (nw || nr) {
+        char *a = words_remove (s, w), *b = a ? words_set (a, nw ? nw : nr)
+          : NULL;
+        free (a);
+        free (s);
+        s = b;
+        if (!s)
+          break;
+      }
+    }
+    free (copy);
+  }
+  return s;
+}
+
+/* What is wrong with one kernel command line, or NULL. */
+const char *
+boot_cmdline_problem (const char *words)
+{
+  static const char *const addp[] = BOOT_ADD_PARAMS;
+  static const char *const rmp[] = BOOT_REMOVE_PARAMS;
+  for (size_t i = 0; addp[i]; i++)
+    if (!words_has (words, addp[i]))
+      return addp[i];
+  for (size_t i = 0; rmp[i]; i++)
+    if (words_has (words, rmp[i]))
+      return rmp[i];
+  for (const char *p = words; (p = strstr (p, "=/dev/")); p++)
+    if ((p - words >= 4 && !strncmp (p - 4, "root", 4)) ||
+        (p - words >= 6 && !strncmp (p - 6, "resume", 6)))
+      if (device_unstable (p + 1))
+        return "root= or resume= on a device name";
+  return NULL;
+}
+

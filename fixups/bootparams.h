@@ -1,0 +1,27 @@
+/* The kernel command line and GRUB terminal azprep wants, shared by
+ * linux-boot-params (the settings) and linux-grub-config (the
+ * generated configuration). */
+#ifndef AZPREP_BOOTPARAMS_H
+#define AZPREP_BOOTPARAMS_H
+
+#include <stdbool.h>
+
+/* Added to GRUB_CMDLINE_LINUX (a KEY= word replaces another KEY=,
+ * except console=, which may repeat). */
+#define BOOT_ADD_PARAMS { "console=tty1", "console=ttyS0,115200n8", \
+    "earlyprintk=ttyS0,115200", "rootdelay=300", "net.ifnames=0", NULL }
+/* Removed from GRUB_CMDLINE_LINUX and GRUB_CMDLINE_LINUX_DEFAULT. */
+#define BOOT_REMOVE_PARAMS { "rhgb", "quiet", "splash", "splash=silent", NULL }
+#define GRUB_SERIAL "serial --speed=115200 --unit=0 --word=8 --parity=no " \
+  "--stop=1"
+#define GRUB_TERMINAL_VALUE "serial console"
+
+struct guest;
+
+/* The command line with the parameters added (when add) and removed,
+ * root= and resume= on UUIDs.  A new string, or NULL. */
+char *boot_cmdline_fix (struct guest *gs, const char *old, bool add);
+/* What is wrong with a command line (static string), or NULL. */
+const char *boot_cmdline_problem (const char *words);
+
+#endif

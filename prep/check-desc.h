@@ -1,0 +1,17 @@
+/* Internal helpers of the descriptor readers (check-desc.c). */
+#ifndef AZPREP_CHECK_DESC_H
+#define AZPREP_CHECK_DESC_H
+
+#include "check.h"
+
+/* The whole file, at most DESC_MAX_SIZE bytes, NUL-terminated. */
+char *desc_slurp (const char *path, size_t *len_r);
+/* A relative path with no ".." component (no escaping the VM's dir). */
+bool desc_safe_relative (const char *p);
+struct vm_desc *desc_new (const char *kind, const char *source);
+char *desc_dirname (const char *path);
+/* Append dir/file (file as is if absolute). */
+int desc_add_disk (struct vm_desc *d, const char *dir, const char *file,
+                   int64_t capacity);
+
+#endif

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Benchmark: azprep check.
+#  1. check of the Debian guest against a bare read-only appliance launch
+#     (guestfish --ro -a DISK run), in the same run.  Target: <= 1.2x.
+#  2. a fleet of 8 VMs with --jobs 2 against 8 sequential single checks.
+#     Target: <= 0.6x.
+# Figures and ratios only: nothing passes or fails on time.
+cd "$(dirname "$0")/../.."
+export AZPREP="$PWD/azprep" BUILD="$PWD/build"
+export IMAGES="${IMAGES:-$PWD/build/images}"
+export LIBGUESTFS_CACHEDIR="${LIBGUESTFS_CACHEDIR:-$PWD/build/appliance-cache}"
+source tests/functions.sh
+source tests/check-guests.sh
+requires guestfish mkfs.ext4 sfdisk
+
+# The Debian guest of make images if it is there, else a phony one.
+disk=$IMAGES/debian-bios.img
+if [ ! -e "$disk" ]; then
+  disk=$T/debian.img
+  good_debian "$disk"
+  echo "(no $IMAGES/debian-bios.img: a phony Debian guest instead)"
+fi
+now () { date +%s.%N; }
+
+# Warm the appliance cache so neither side pays for building it.
+guestfish --ro -a "$disk" run >/dev/null 2>&1
+
+t0=$(now)
+guestfish --ro -a "$disk" run
+t1=$(now)
+"$AZPREP" check "$disk" >/dev/null 2>&1 || true
+t2=$(now)
+
+# Eight VMs: copies of the guest (sparse).
+mkdir "$T/fleet"
+: > "$T/fleet/fleet.txt"
+for i in 1 2 3 4 5 6 7 8; do
+  cp --sparse=always "$disk" "$T/fleet/vm$i.img"
+  echo "vm$i vm$i.img" >> "$T/fleet/fleet.txt"
+done
+t3=$(now)
+for i in 1 2 3 4 5 6 7 8; do
+  "$AZPREP" check "$T/fleet/vm$i.img" >/dev/null 2>&1 || true
+done
+t4=$(now)
+"$AZPREP" check --vms "$T/fleet/fleet.txt" --jobs 2 >/dev/null 2>&1 || true
+t5=$(now)
+
+awk -v a="$t0" -v b="$t1" -v c="$t2" -v d="$t3" -v e="$t4" -v f="$t5" \
+    -v cores="$(nproc)" 'BEGIN {
+  bare = b - a; chk = c - b; seq = e - d; fleet = f - e;
+  printf "check: one guest (%d cores)\n", cores;
+  printf "  guestfish --ro run:        %6.1f s\n", bare;
+  printf "  azprep check:              %6.1f s  (ratio %.2fx, target <= 1.2x)\n",
+         chk, chk / bare;
+  printf "check: 8 VMs\n";
+  printf "  8 sequential checks:       %6.1f s\n", seq;
+  printf "  --vms, --jobs 2:           %6.1f s  (ratio %.2fx, target <= 0.6x)\n",
+         fleet, fleet / seq;
+}'
