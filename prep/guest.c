@@ -53,7 +53,6 @@ make_overlay (struct disk *d)
     error ("%s: %m", d->path);
     return -1;
   }
-  remove_stale_overlays (tmpdir);
   if (snprintf (tmpl, sizeof tmpl, "%s/azprep-overlay-%d-XXXXXX", tmpdir,
                 (int) getpid ()) >= (int) sizeof tmpl) {
     error ("TMPDIR is too long");
