@@ -88,6 +88,8 @@ guest_open (struct disk *disks, size_t ndisks, unsigned flags)
     error ("no disk given");
     return NULL;
   }
+  remove_stale_overlays (getenv ("TMPDIR") ? getenv ("TMPDIR")
+                                            : "/var/tmp");
   for (size_t i = 0; i < ndisks; i++) {
     if (vsphere_uri_p (disks[i].path) && (flags & GUEST_OVERLAY)) {
       error ("%s: vsphere:// disks are read in place, read-only; "
