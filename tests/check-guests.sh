@@ -225,11 +225,11 @@ size=20MiB, type=83
 ]
 JSON
   # The real Debian guest of make images, when it is there.
-  if [ -e "$IMAGES/debian-bios.img" ]; then
+  if [ -e "$IMAGES/debian-bios.img" ] && [ -e "$IMAGES/debian-bios-data.img" ]; then
     sed -i '$d' "$D/fleet.json"
     sed -i '$ s/$/,/' "$D/fleet.json"
-    printf '  { "name": "debian", "disks": ["%s"] }\n]\n' \
-      "$IMAGES/debian-bios.img" >> "$D/fleet.json"
+    printf '  { "name": "debian", "disks": ["%s", "%s"] }\n]\n' \
+      "$IMAGES/debian-bios.img" "$IMAGES/debian-bios-data.img" >> "$D/fleet.json"
   fi
   # (paths of published images have no "|" or "&")
   sed -i -e "s|@NOOS@|$noos|" -e "s|@TWOOS@|$twoos|" -e "s|@LUKS@|$luks|" \
