@@ -7,6 +7,7 @@
 
 #include "azprep.h"
 #include "replicate/migrate.h"
+#include "replicate/vsphere.h"
 
 static const char usage[] =
   "Usage: azprep migrate --source-shutdown [OPTIONS] --vnet VNET\n"
@@ -158,6 +159,12 @@ migrate_run_cmd (int argc, char **argv)
   if (migrate_open (&m, name) == -1)
     goto out;
   if (!a.no_sync) {
+    /* A vSphere source: vCenter says whether the VM is really off. */
+    if (m.j.ndisks > 0 && vsphere_uri_p (m.j.disks[0].source) &&
+        vsphere_check_final_cycle_uri (m.j.disks[0].source, true) == -1) {
+      ret = EXIT_NOTREADY;
+      goto out;
+    }
     if (final_cycle (&m, a.o.json) == -1)
       goto out;
     /* Reload: the cycle added the final recovery point. */

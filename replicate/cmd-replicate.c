@@ -727,10 +727,8 @@ replicate_run (int argc, char **argv)
   if (journal_save (&job.j) == -1)
     goto out;
 
-  signal (SIGINT, on_signal);
-  signal (SIGTERM, on_signal);
   for (;;) {
-    double secs;
+    double secs = 0;
     bool initial;
     r = run_cycle (&job, &a, &secs, &initial);
     /* vsphere:// disks: remove the cycle's snapshot now, not after the
@@ -748,15 +746,21 @@ replicate_run (int argc, char **argv)
       break;
     {
       double wait = a.interval >= 0 ? a.interval
-        : initial ? 0 : secs / 2 < 3600 ? 3600 : secs / 2 > 43200 ? 43200
-        : secs / 2;
+        : replicate_next_wait (secs, initial);
       if (wait > 0) {
         if (job.json)
           printf ("{\"event\":\"wait\",\"seconds\":%.0f}\n", wait);
         else
           info ("next cycle in %.0f s", wait);
         fflush (stdout);
+        /* A signal while waiting ends the job cleanly; during a cycle it
+         * kills the process, which the journal makes safe.
+         */
+        signal (SIGINT, on_signal);
+        signal (SIGTERM, on_signal);
         wait_interval (wait);
+        signal (SIGINT, SIG_DFL);
+        signal (SIGTERM, SIG_DFL);
       }
     }
     if (stop_requested)

@@ -24,6 +24,15 @@ replicate_journal_path (const char *dir, const char *name)
   return xasprintf ("%s/%s.json", dir, name);
 }
 
+double
+replicate_next_wait (double cycle_seconds, bool was_initial)
+{
+  double w = cycle_seconds / 2;
+  if (was_initial)
+    return 0;
+  return w < 3600 ? 3600 : w > 43200 ? 43200 : w;
+}
+
 int
 rdisk_open_source (struct job *job, struct rdisk *d)
 {

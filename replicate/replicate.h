@@ -43,6 +43,12 @@ char *replicate_default_state_dir (void);
 /* Journal path for job name in dir. */
 char *replicate_journal_path (const char *dir, const char *name);
 
+/* Azure Migrate's interval rule: the wait before the next delta cycle
+ * (seconds) after a cycle of the given duration; 0 after the initial
+ * copy, else half the duration, clamped to 1 h .. 12 h.
+ */
+double replicate_next_wait (double cycle_seconds, bool was_initial);
+
 /* Open the disk's source (from jd->source/format/bitmap). */
 int rdisk_open_source (struct job *job, struct rdisk *d);
 int rdisk_open_manifest (struct job *job, struct rdisk *d);

@@ -51,3 +51,11 @@ want=$(blobtool filedigest "$T/disk.img" "$size")
 [ "$(blobtool digest vms vm1-disk0.vhd - "$size")" = "$want" ] ||
   fail "the blob does not hold the changed disk"
 [ -z "$(snapshots)" ] || fail "snapshots left: $(snapshots)"
+
+# migrate's final cycle: vCenter says the VM is still on, whatever
+# --source-shutdown claims: refused before anything is sent.
+expect_exit 3 "$AZPREP" migrate --source-shutdown --state "$T/state" \
+  --vnet v --subnet s --output-dir "$T" vm1
+assert_contains "$T/err" \
+  'DC0_H0_VM1: --source-shutdown says the VM is shut down, but vCenter reports it poweredOn'
+[ -z "$(snapshots)" ] || fail "snapshots left: $(snapshots)"
