@@ -1,7 +1,7 @@
 /* azprep boot-test: boot a prepared guest under qemu, on a temporary
- * overlay, with its disks on another controller (virtio-blk: the guest
- * sees /dev/vdX where VMware gave it /dev/sdX) and a NIC with a new
- * MAC, as on Azure.  Passes when the serial console shows the default
+ * overlay, with its disks on another controller than VMware's
+ * (virtio-scsi, or virtio-blk where /dev/sdX become /dev/vdX) and a
+ * NIC with a new MAC, as on Azure.  Passes when the serial console shows the default
  * target, and sshd answers with its banner through user-mode
  * networking's port forward to 10.0.2.15, the address slirp's DHCP
  * server leases (a guest without a DHCP lease cannot answer there).
@@ -36,8 +36,8 @@
 static const char usage[] =
   "Usage: azprep boot-test [OPTIONS] [--format FMT] DISK...\n"
   "Boot a prepared VM under qemu and check that it comes up as it must on\n"
-  "Azure: the disks on another controller (virtio-blk, so /dev/sdX names\n"
-  "change), a NIC with a new MAC, user-mode networking with DHCP.  The\n"
+  "Azure: the disks on another controller (virtio-scsi or virtio-blk), a\n"
+  "NIC with a new MAC, user-mode networking with DHCP.  The\n"
   "disks are never written: the guest runs on temporary overlays.\n"
   "Passes when the serial console shows the default target, and sshd\n"
   "answers with its banner on a forwarded port (the guest is reachable\n"
@@ -50,6 +50,9 @@ static const char usage[] =
   "  --firmware bios|uefi   default: uefi if the first disk has an EFI\n"
   "                         system partition, else bios (OVMF for uefi)\n"
   "  --timeout SECS         give up after SECS (default 600)\n"
+  "  --controller virtio-scsi|virtio-blk\n"
+  "                         where the disks go (default virtio-scsi; with\n"
+  "                         virtio-blk /dev/sdX names become /dev/vdX)\n"
   "  --memory MIB           guest memory (default 1024)\n"
   "  --console FILE         keep the serial console log in FILE\n"
   "  --format FMT           format of the disks that follow\n"
@@ -246,9 +249,10 @@ add (struct argv *a, char *s)
 
 static int
 build_argv (struct argv *a, const char *accel, bool uefi, int memory,
-            struct disk *disks, size_t ndisks, char **overlays,
+            const char *controller, size_t ndisks, char **overlays,
             const char *vars, const char *log, int port)
 {
+  bool blk = !strcmp (controller, "virtio-blk");
   unsigned char mac[3];
   int fd = open ("/dev/urandom", O_RDONLY | O_CLOEXEC);
 
@@ -284,12 +288,21 @@ build_argv (struct argv *a, const char *accel, bool uefi, int memory,
        add (a, xstrdup ("-drive")) == -1 ||
        add (a, xasprintf ("if=pflash,format=raw,unit=1,file=%s", vars)) == -1))
     return -1;
-  for (size_t i = 0; i < ndisks; i++)
+  if (!blk && (add (a, xstrdup ("-device")) == -1 ||
+               add (a, xstrdup ("virtio-scsi-pci,id=scsi0")) == -1))
+    return -1;
+  for (size_t i = 0; i < ndisks; i++) {
     if (add (a, xstrdup ("-drive")) == -1 ||
-        add (a, xasprintf ("file=%s,format=qcow2,if=virtio,cache=unsafe%s",
-                           overlays[i], i == 0 ? ",index=0" : "")) == -1)
+        add (a, xasprintf ("file=%s,format=qcow2,if=none,id=d%zu,"
+                           "cache=unsafe", overlays[i], i)) == -1 ||
+        add (a, xstrdup ("-device")) == -1)
       return -1;
-  (void) disks;
+    if (blk ? add (a, xasprintf ("virtio-blk-pci,drive=d%zu%s", i,
+                                 i == 0 ? ",bootindex=0" : "")) == -1
+        : add (a, xasprintf ("scsi-hd,drive=d%zu,bus=scsi0.0,scsi-id=%zu%s",
+                             i, i, i == 0 ? ",bootindex=0" : "")) == -1)
+      return -1;
+  }
   return 0;
 }
 
@@ -334,6 +347,7 @@ now (void)
 /* Boot and watch.  Returns 0 (ran, see r), -1 error. */
 static int
 boot (const char *accel, bool uefi, int memory, int timeout,
+      const char *controller,
       struct disk *disks, size_t ndisks, const char *dir, const char *log,
       struct result *r)
 {
@@ -360,8 +374,8 @@ boot (const char *accel, bool uefi, int memory, int timeout,
   }
   port = free_port ();
   if (port == -1 ||
-      build_argv (&a, accel, uefi, memory, disks, ndisks, overlays, vars, log,
-                  port) == -1)
+      build_argv (&a, accel, uefi, memory, controller, ndisks, overlays, vars,
+                  log, port) == -1)
     goto out;
   if (log_verbose ()) {
     for (size_t i = 0; i < a.n; i++)
@@ -426,7 +440,7 @@ static int
 boot_test_run (int argc, char **argv)
 {
   enum { OPT_ACCEL = OPT_FIRST_COMMAND_SPECIFIC, OPT_FIRMWARE, OPT_TIMEOUT,
-         OPT_MEMORY, OPT_CONSOLE };
+         OPT_MEMORY, OPT_CONSOLE, OPT_CONTROLLER };
   static const struct option longopts[] = {
     COMMON_LONG_OPTIONS,
     { "format", required_argument, NULL, OPT_FORMAT },
@@ -435,13 +449,14 @@ boot_test_run (int argc, char **argv)
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
     { "memory", required_argument, NULL, OPT_MEMORY },
     { "console", required_argument, NULL, OPT_CONSOLE },
+    { "controller", required_argument, NULL, OPT_CONTROLLER },
     { NULL, 0, NULL, 0 }
   };
   struct common_opts o = { 0 };
   struct disk *disks = NULL;
   size_t ndisks = 0;
   const char *format = NULL, *accel = NULL, *firmware = NULL;
-  const char *console = NULL;
+  const char *console = NULL, *controller = "virtio-scsi";
   int64_t timeout = 600, memory = 1024;
   char dir[] = "/var/tmp/azprep-boot-XXXXXX";
   CLEANUP_FREE char *log = NULL, *text = NULL;
@@ -478,6 +493,12 @@ boot_test_run (int argc, char **argv)
         return usage_error ("boot-test", "--memory: MiB, 256 to 65536");
       break;
     case OPT_CONSOLE: console = optarg; break;
+    case OPT_CONTROLLER:
+      if (strcmp (optarg, "virtio-scsi") && strcmp (optarg, "virtio-blk"))
+        return usage_error ("boot-test", "--controller: virtio-scsi or "
+                            "virtio-blk");
+      controller = optarg;
+      break;
     case 1:
       if (ndisks >= 32)
         return usage_error ("boot-test", "too many disks (32 at most)");
@@ -515,7 +536,8 @@ boot_test_run (int argc, char **argv)
     }
     close (fd);
   }
-  if (boot (accel, uefi, memory, timeout, disks, ndisks, dir, log, &r) == -1)
+  if (boot (accel, uefi, memory, timeout, controller, disks, ndisks, dir, log,
+            &r) == -1)
     goto out;
   text = read_log (log);
   if (text)
