@@ -31,8 +31,7 @@ head -c 16M /dev/zero |
 
 # no-os.img: an MBR with one Linux partition holding an empty ext4.
 new_disk "$tmp/no-os.img" 64 dos 0x0e0e0001 'start=2048, type=83'
-mkfs_ext4 "$tmp/p.ext4" "$(part_bytes "$tmp/no-os.img" 1)" $UUID_NOOS data
-put_part "$tmp/no-os.img" 1 "$tmp/p.ext4"
+mkfs_ext4_part "$tmp/no-os.img" 1 $UUID_NOOS data
 
 # truncated.qcow2: no-os.img as qcow2, cut in the middle of its L2 table:
 # the header and L1 table are whole, half the L2 entries and every data
@@ -57,10 +56,8 @@ minimal_linux "$tmp/a" debian 12 "Debian GNU/Linux 12 (bookworm)" two-os-a \
   UUID=$UUID_TWO_A
 minimal_linux "$tmp/b" ubuntu 22.04 "Ubuntu 22.04.4 LTS" two-os-b \
   UUID=$UUID_TWO_B
-mkfs_ext4 "$tmp/p.ext4" "$(part_bytes "$tmp/two-os.img" 1)" $UUID_TWO_A root-a "$tmp/a"
-put_part "$tmp/two-os.img" 1 "$tmp/p.ext4"
-mkfs_ext4 "$tmp/p.ext4" "$(part_bytes "$tmp/two-os.img" 2)" $UUID_TWO_B root-b "$tmp/b"
-put_part "$tmp/two-os.img" 2 "$tmp/p.ext4"
+mkfs_ext4_part "$tmp/two-os.img" 1 $UUID_TWO_A root-a "$tmp/a"
+mkfs_ext4_part "$tmp/two-os.img" 2 $UUID_TWO_B root-b "$tmp/b"
 
 # luks-root.img: plain /boot (p1) and a LUKS2 container (p2) holding the
 # root file system, the layout of an encrypted Debian install.
@@ -76,8 +73,7 @@ minimal_linux "$tmp/root" debian 12 "Debian GNU/Linux 12 (bookworm)" luks-root \
 printf 'UUID=%s\t/boot\text4\tdefaults\t0\t2\n' $UUID_LUKS_BOOT >> "$tmp/root/etc/fstab"
 printf 'sda2_crypt UUID=%s none luks,discard\n' $UUID_LUKS_CONTAINER \
   > "$tmp/root/etc/crypttab"
-mkfs_ext4 "$tmp/p.ext4" "$(part_bytes "$tmp/luks-root.img" 1)" $UUID_LUKS_BOOT boot "$tmp/boot"
-put_part "$tmp/luks-root.img" 1 "$tmp/p.ext4"
+mkfs_ext4_part "$tmp/luks-root.img" 1 $UUID_LUKS_BOOT boot "$tmp/boot"
 printf '%s' "$LUKS_KEY" > "$tmp/luks-root.key"
 truncate -s "$(part_bytes "$tmp/luks-root.img" 2)" "$tmp/luks.part"
 cryptsetup luksFormat -q --type luks1 --key-file "$tmp/luks-root.key" \

@@ -51,6 +51,34 @@ mkfs_ext4 () {
     ${dir:+-d "$dir"} "$img" || die "$img: mkfs.ext4 failed"
 }
 
+# mkfs_ext4_part DISK N UUID LABEL [DIR]: make the ext4 file system right
+# in partition N of DISK (mke2fs -E offset=), filled from DIR when given.
+mkfs_ext4_part () {
+  local disk=$1 n=$2 uuid=$3 label=$4 dir=${5:-} start size
+  start=$(part_field "$disk" "$n" start)
+  size=$(part_field "$disk" "$n" size)
+  mkfs.ext4 -q -F -U "$uuid" -L "$label" \
+    -E "offset=$((start * 512)),root_owner=0:0" ${dir:+-d "$dir"} \
+    "$disk" "$((size / 2))k" || die "$disk: mkfs.ext4 of partition $n failed"
+}
+
+# scratch_tree DIR: make DIR a tmpfs when possible: dpkg's fsyncs and
+# the unpacking of ~1 GiB cost minutes on a busy disk, nothing in RAM.
+# Falls back to a plain directory.  Undo with drop_tree DIR.
+scratch_tree () {
+  mkdir -p "$1"
+  mount -t tmpfs -o size=4G,mode=0755 azprep-images "$1" 2>/dev/null || true
+}
+drop_tree () {
+  local m
+  [ -d "$1" ] || return 0
+  for m in proc sys dev/pts dev; do
+    mountpoint -q "$1/$m" 2>/dev/null && umount -l "$1/$m"
+  done
+  mountpoint -q "$1" && umount -l "$1"
+  rm -rf "$1"
+}
+
 # minimal_linux DIR ID VERSION NAME HOSTNAME ROOTSPEC: the smallest tree
 # libguestfs inspection takes for a Linux root (no kernel, no binaries).
 minimal_linux () {

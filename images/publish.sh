@@ -13,13 +13,13 @@ mkdir -p "$to/bad"
 n=0
 while IFS= read -r f; do
   rel=${f#"$from"/}
-  case $rel in work/*|*/.tmp/*|.tmp/*|PUBLISHED) continue ;; esac
+  case $rel in PUBLISHED|*.tmp) continue ;; esac
   mkdir -p "$(dirname "$to/$rel")"
-  cp --sparse=always "$f" "$to/$rel.tmp"
+  cp --sparse=always -p "$f" "$to/$rel.tmp"
   mv -f "$to/$rel.tmp" "$to/$rel"
   n=$((n + 1))
-done < <(find "$from" -type f \( -name '*.img' -o -name '*.qcow2' \
-           -o -name '*.fd' -o -name '*.key' \) | sort)
+done < <(find "$from" \( -path "$from/work" -o -name .tmp \) -prune -o \
+           -type f -print | sort)
 {
   echo "Published test images: do not rebuild here (see images/README.md)."
   echo "date: $(date -u +%FT%TZ)"

@@ -120,15 +120,22 @@ check_dirty (const struct check_ctx *ctx)
       }
     }
     else if (!strcmp (type, "ntfs")) {
+      /* ntfs-3g.probe's status: 13 corrupt, 14 hibernated, 15 unclean
+       * (Fast Startup, or not shut down); 16 "locked" is only our own
+       * read-only mount, and the others say nothing about the volume. */
       int r;
+      const char *why;
       guestfs_push_error_handler (g, NULL, NULL);
       r = guestfs_ntfs_3g_probe (g, 1, dev);
       guestfs_pop_error_handler (g);
-      if (r != 0 && rule_finding (ctx, &filesystem_dirty, SEV_BLOCKER, dev,
-                                  "run chkdsk /f on the source and shut "
-                                  "Windows down fully (no Fast Startup)",
-                                  "NTFS is not clean (dirty, hibernated or "
-                                  "Fast Startup): it cannot be written") == -1)
+      why = r == 13 ? "is corrupt"
+        : r == 14 ? "is hibernated (Windows hibernation or Fast Startup)"
+        : r == 15 ? "was not cleanly unmounted (Fast Startup, or a crash)"
+        : NULL;
+      if (why && rule_finding (ctx, &filesystem_dirty, SEV_BLOCKER, dev,
+                               "run chkdsk /f on the source and shut "
+                               "Windows down fully (no Fast Startup)",
+                               "NTFS %s: it cannot be written", why) == -1)
         return -1;
     }
   }

@@ -212,6 +212,8 @@ guest_close (struct guest *gs)
 {
   if (!gs)
     return;
+  if (windows_free)
+    windows_free (gs);
   if (gs->g)
     guestfs_close (gs->g);
   for (size_t i = 0; i < gs->ndisks; i++)

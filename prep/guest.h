@@ -13,6 +13,7 @@
 #include "report.h"
 
 struct distro_ops;              /* distros/distro.h */
+struct windows_state;           /* windows/windows.h */
 struct vsphere_source;          /* replicate/vsphere.h */
 
 struct disk {
@@ -62,6 +63,9 @@ struct guest {
   /* Linux distro family, chosen once (distros/). */
   const struct distro_ops *distro_ops;
   void *distro_data;
+
+  /* Windows state (hive copies, refusals, BCD), windows/. */
+  struct windows_state *windows;
 
   struct report *report;
 
@@ -114,6 +118,11 @@ int guest_shutdown (struct guest *gs);
 
 /* Close the handle.  Removes overlays unless they were committed. */
 void guest_close (struct guest *gs);
+/* When inspection fails: name a damaged Windows hive, if that is the
+ * cause (windows/explain.c).  1 if it reported an error, else 0. */
+int windows_explain_inspect (struct guest *gs) __attribute__((weak));
+/* Frees gs->windows (windows/hive.c). */
+void windows_free (struct guest *gs) __attribute__((weak));
 
 /* Write helpers for fixups.  Each one (unless dry_run) keeps one
  * backup of the original as PATH.azprep-orig (the first original only),

@@ -156,8 +156,10 @@ guest_inspect (struct guest *gs)
   roots = guestfs_inspect_os (g);
   guestfs_pop_error_handler (g);
   if (!roots) {
-    error ("%s: inspection failed: %s", disk_list (gs),
-           guestfs_last_error (g));
+    CLEANUP_FREE char *why = xstrdup (guestfs_last_error (g));
+    if (!(windows_explain_inspect && why && strstr (why, "Hivex")
+          && windows_explain_inspect (gs) == 1))
+      error ("%s: inspection failed: %s", disk_list (gs), why ? why : "");
     return -1;
   }
   n = count_strings (roots);

@@ -13,10 +13,9 @@
 #include "azprep.h"
 #include "arm.h"
 
-#define SCHEMA \
-  "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
-#define PARAMS_SCHEMA \
-  "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#"
+#define SCHEMA_BASE "https://schema.management.azure.com/schemas/2019-04-01/"
+#define SCHEMA SCHEMA_BASE "deploymentTemplate.json#"
+#define PARAMS_SCHEMA SCHEMA_BASE "deploymentParameters.json#"
 #define API_DISKS "2023-04-02"
 #define API_NICS "2023-09-01"
 #define API_VMS "2023-09-01"
@@ -132,7 +131,8 @@ disk_resource (const struct arm_vm *vm, size_t i)
   cJSON_AddStringToObject (sku, "name", "[parameters('diskSku')]");
   props = cJSON_AddObjectToObject (r, "properties");
   if (i == 0) {
-    cJSON_AddStringToObject (props, "osType", vm->windows ? "Windows" : "Linux");
+    cJSON_AddStringToObject (props, "osType",
+                             vm->windows ? "Windows" : "Linux");
     cJSON_AddStringToObject (props, "hyperVGeneration",
                              vm->generation == 2 ? "V2" : "V1");
   }
@@ -291,7 +291,8 @@ arm_template (const struct arm_vm *vm)
                              vm->storage_account_id);
   else
     cJSON_AddStringToObject (vars, "storageAccountId",
-                             "[resourceId(parameters('storageAccountResourceGroup'), "
+                             "[resourceId("
+                             "parameters('storageAccountResourceGroup'), "
                              "'Microsoft.Storage/storageAccounts', "
                              "parameters('storageAccountName'))]");
   if (vm->vnet[0] == '/') {
@@ -303,12 +304,14 @@ arm_template (const struct arm_vm *vm)
     cJSON_AddStringToObject (vars, "subnetId",
                              "[resourceId(parameters('vnetResourceGroup'), "
                              "'Microsoft.Network/virtualNetworks/subnets', "
-                             "parameters('vnetName'), parameters('subnetName'))]");
+                             "parameters('vnetName'), "
+                             "parameters('subnetName'))]");
   if (vm->availability_set && vm->availability_set[0] == '/')
     cJSON_AddStringToObject (vars, "availabilitySetId", vm->availability_set);
   else if (vm->availability_set)
     cJSON_AddStringToObject (vars, "availabilitySetId",
-                             "[resourceId('Microsoft.Compute/availabilitySets', "
+                             "[resourceId("
+                             "'Microsoft.Compute/availabilitySets', "
                              "parameters('availabilitySetName'))]");
 
   res = cJSON_AddArrayToObject (t, "resources");

@@ -97,9 +97,11 @@ blob_client_new (const struct creds *creds, const struct blob_opts *opts)
   curl_share_setopt (c->share, CURLSHOPT_LOCKFUNC, share_lock);
   curl_share_setopt (c->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
   curl_share_setopt (c->share, CURLSHOPT_USERDATA, c);
+  /* Not the connection cache: libcurl does not support sharing it
+   * between threads.  Each pooled handle keeps its own connection.
+   */
   curl_share_setopt (c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
   curl_share_setopt (c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-  curl_share_setopt (c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
   return c;
  fail:
   error ("out of memory");
@@ -533,8 +535,8 @@ hint_for (long status, const char *code)
       "that this machine's clock is right)" },
     { "AuthorizationPermissionMismatch", "the SAS lacks a permission: "
       "replication needs r, c and w (and d to delete old recovery points)" },
-    { "AuthorizationFailure", "the credentials may not do this (SAS "
-      "permissions, IP range, or network rules)" },
+    { "AuthorizationFailure", "check the account key or SAS token (its "
+      "permissions and expiry), and the account's network rules" },
     { "AuthorizationResourceTypeMismatch", "the account SAS needs resource "
       "types s, c and o" },
     { "ContainerNotFound", "create the container first or check its name" },
@@ -743,7 +745,8 @@ blob_request (struct blob *b, const struct blob_request *r,
       free (rp->body);
     {
       struct blob_reply fresh = {
-        .body = fixed, .body_cap = rp->body_cap, .body_max = rp->body_max,
+        .body = fixed, .body_cap = fixed ? rp->body_cap : 0,
+        .body_max = rp->body_max,
         .body_fixed = rp->body_fixed, .retry_after = -1,
       };
       *rp = fresh;

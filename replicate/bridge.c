@@ -22,7 +22,7 @@ struct bridge {
   pid_t pid;
   char *dir;            /* private directory: sock, pid, stats */
   char *server;         /* unix:DIR/sock */
-  char *name;           /* container/blob, for messages */
+  char *name;           /* the blob URL, for messages */
 };
 
 char *
@@ -79,13 +79,12 @@ bridge_free (struct bridge *b)
 }
 
 struct bridge *
-bridge_start (const char *container, const char *blob,
-              const struct bridge_opts *o)
+bridge_start (const char *url, const struct bridge_opts *o)
 {
   const char *tmpdir = getenv ("TMPDIR") ? getenv ("TMPDIR") : "/tmp";
   CLEANUP_FREE char *plugin = bridge_plugin_path ();
-  CLEANUP_FREE char *sock = NULL, *pidf = NULL, *a_cont = NULL,
-    *a_blob = NULL, *a_stats = NULL, *a_lease = NULL, *a_creds = NULL,
+  CLEANUP_FREE char *sock = NULL, *pidf = NULL, *a_url = NULL,
+    *a_stats = NULL, *a_lease = NULL, *a_creds = NULL,
     *a_ca = NULL;
   struct bridge *b;
   const char *argv[20];
@@ -100,7 +99,12 @@ bridge_start (const char *container, const char *blob,
     return NULL;
   }
   b->pid = -1;
-  b->name = xasprintf ("%s/%s", container, blob);
+  if (strchr (url, '?')) {
+    error ("bridge: a blob URL with a query (SAS) would go on nbdkit's "
+           "command line: give the credentials in the environment");
+    goto fail;
+  }
+  b->name = xstrdup (url);
   b->dir = xasprintf ("%s/azprep-nbd-XXXXXX", tmpdir);
   if (!b->name || !b->dir)
     goto fail;
@@ -113,10 +117,9 @@ bridge_start (const char *container, const char *blob,
   sock = xasprintf ("%s/sock", b->dir);
   pidf = xasprintf ("%s/pid", b->dir);
   b->server = xasprintf ("unix:%s", sock);
-  a_cont = xasprintf ("container=%s", container);
-  a_blob = xasprintf ("blob=%s", blob);
+  a_url = xasprintf ("url=%s", url);
   a_stats = xasprintf ("stats=%s/stats", b->dir);
-  if (!sock || !pidf || !b->server || !a_cont || !a_blob || !a_stats)
+  if (!sock || !pidf || !b->server || !a_url || !a_stats)
     goto fail;
 
   argv[i++] = "nbdkit";
@@ -130,8 +133,7 @@ bridge_start (const char *container, const char *blob,
   if (log_verbose () > 1)
     argv[i++] = "-v";
   argv[i++] = plugin;
-  argv[i++] = a_cont;
-  argv[i++] = a_blob;
+  argv[i++] = a_url;
   argv[i++] = a_stats;
   if (o->lease_id && (a_lease = xasprintf ("lease=%s", o->lease_id)))
     argv[i++] = a_lease;

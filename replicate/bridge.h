@@ -30,10 +30,10 @@ struct bridge;
  * none exists. */
 char *bridge_plugin_path (void);
 
-/* Start nbdkit for container/blob and wait until it serves.  NULL
+/* Start nbdkit for the blob URL (no SAS: credentials come from the
+ * environment or o->creds_file) and wait until it serves.  NULL
  * (reported, with nbdkit's own error on stderr) on failure. */
-struct bridge *bridge_start (const char *container, const char *blob,
-                             const struct bridge_opts *o);
+struct bridge *bridge_start (const char *url, const struct bridge_opts *o);
 /* "unix:/path/to/socket", for guestfs_add_drive_opts' server list. */
 const char *bridge_server (const struct bridge *b);
 /* Stop nbdkit, wait for it, read its counters into st (if not NULL),

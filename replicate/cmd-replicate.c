@@ -14,6 +14,7 @@
 #include "azprep.h"
 #include "replicate/replicate.h"
 #include "replicate/vhd.h"
+#include "replicate/vsphere.h"
 
 static const char usage[] =
   "Usage: azprep replicate [OPTIONS] --container NAME | --to URL DISK...\n"
@@ -306,12 +307,20 @@ job_create (struct job *job, const struct args *a, const char *container_url)
       return -1;
 
     /* The source's size decides V; its bitmaps decide delta tracking. */
-    s = strstr (jd->source, "://") ? source_open_nbd (jd->source, NULL)
-      : source_open_local (jd->source, jd->format, NULL);
-    if (!s)
-      return -1;
-    jd->size = vhd_virtual_size (source_size (s));
-    source_close (s);
+    if (vsphere_uri_p (jd->source)) {
+      int64_t vs;
+      if (vsphere_uri_size (jd->source, &vs) == -1)
+        return -1;
+      jd->size = vhd_virtual_size (vs);
+    }
+    else {
+      s = strstr (jd->source, "://") ? source_open_nbd (jd->source, NULL)
+        : source_open_local (jd->source, jd->format, NULL);
+      if (!s)
+        return -1;
+      jd->size = vhd_virtual_size (source_size (s));
+      source_close (s);
+    }
     if (jd->size + VHD_FOOTER_SIZE > VHD_MAX_PAGE_BLOB && !jd->managed) {
       error ("%s: %" PRIu64 " bytes is over the page blob limit (8 TiB)",
              jd->source, jd->size);
@@ -360,6 +369,7 @@ job_check_disks (struct job *job, const struct args *a)
 static void
 job_close (struct job *job)
 {
+  vsphere_job_end_cycle (job);
   for (size_t i = 0; job->disks && i < job->j.ndisks; i++) {
     source_close (job->disks[i].src);
     blob_close (job->disks[i].blob);
@@ -717,12 +727,15 @@ replicate_run (int argc, char **argv)
   if (journal_save (&job.j) == -1)
     goto out;
 
-  signal (SIGINT, on_signal);
-  signal (SIGTERM, on_signal);
   for (;;) {
-    double secs;
+    double secs = 0;
     bool initial;
-    if (run_cycle (&job, &a, &secs, &initial) == -1) {
+    r = run_cycle (&job, &a, &secs, &initial);
+    /* vsphere:// disks: remove the cycle's snapshot now, not after the
+     * wait. */
+    if (vsphere_job_end_cycle (&job) == -1 && r == 0 && !a.continuous)
+      goto out;
+    if (r == -1) {
       if (!a.continuous)
         goto out;
       warning ("the cycle failed; the next one resends what is missing");
@@ -733,15 +746,21 @@ replicate_run (int argc, char **argv)
       break;
     {
       double wait = a.interval >= 0 ? a.interval
-        : initial ? 0 : secs / 2 < 3600 ? 3600 : secs / 2 > 43200 ? 43200
-        : secs / 2;
+        : replicate_next_wait (secs, initial);
       if (wait > 0) {
         if (job.json)
           printf ("{\"event\":\"wait\",\"seconds\":%.0f}\n", wait);
         else
           info ("next cycle in %.0f s", wait);
         fflush (stdout);
+        /* A signal while waiting ends the job cleanly; during a cycle it
+         * kills the process, which the journal makes safe.
+         */
+        signal (SIGINT, on_signal);
+        signal (SIGTERM, on_signal);
         wait_interval (wait);
+        signal (SIGINT, SIG_DFL);
+        signal (SIGTERM, SIG_DFL);
       }
     }
     if (stop_requested)

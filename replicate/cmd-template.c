@@ -121,7 +121,7 @@ template_run (int argc, char **argv)
     return EXIT_ERROR;
   if (o.json)
     j = cJSON_CreateObject ();
-  if (vmdef_emit (&vm, &vo, dir, j) == -1)
+  if (vmdef_emit (&vm, &vo, dir, j, !o.json) == -1)
     goto out;
   if (j) {
     char *s = cJSON_Print (j);

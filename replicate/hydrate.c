@@ -3,25 +3,30 @@
 #include <openssl/evp.h>
 
 #include "azprep.h"
+#include "check.h"
 #include "guest.h"
 #include "replicate/hydrate.h"
 
 char *
-hydrate_copy_name (const char *replica, const char *suffix)
+hydrate_copy_url (const char *replica, const char *suffix)
 {
   size_t n = strlen (replica);
 
+  if (strchr (replica, '?')) {
+    error ("replica blob URL with a query: cannot name its copy");
+    return NULL;
+  }
   if (n > 4 && !strcasecmp (replica + n - 4, ".vhd"))
     n -= 4;
   return xasprintf ("%.*s-%s.vhd", (int) n, replica, suffix);
 }
 
 void
-hydrate_lease_id (const char *container, const char *copy, char out[37])
+hydrate_lease_id (const char *copy, char out[37])
 {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  CLEANUP_FREE char *s = xasprintf ("azprep-hydrate:%s/%s", container, copy);
+  CLEANUP_FREE char *s = xasprintf ("azprep-hydrate:%s", copy);
 
   memset (md, 0, sizeof md);
   if (s)
@@ -51,7 +56,7 @@ mark (struct blob *b, const struct hydrate_disk *d, const char *state)
 static struct blob *
 open_copy (struct blob_client *c, const struct hydrate_disk *d)
 {
-  struct blob *b = blob_open (c, d->container, d->copy);
+  struct blob *b = blob_open_url (c, d->copy);
 
   if (b && blob_set_lease_id (b, d->lease_id) == -1) {
     blob_close (b);
@@ -61,10 +66,47 @@ open_copy (struct blob_client *c, const struct hydrate_disk *d)
 }
 
 int
-hydrate_delete_copy (struct blob_client *c, const char *container,
-                     const char *copy)
+hydrate_copy_state (struct blob_client *c, const char *copy, char **state)
 {
-  struct blob *b = blob_open (c, container, copy);
+  struct blob *b = blob_open_url (c, copy);
+  struct blob_props p = { 0 };
+  int r = -1;
+
+  *state = NULL;
+  if (!b)
+    return -1;
+  if (blob_get_properties (b, NULL, &p) == 0) {
+    const char *s = blob_props_meta (&p, "azprephydration");
+    r = 0;
+    if (p.exists && !(*state = xstrdup (s ? s : "")))
+      r = -1;
+  }
+  blob_props_free (&p);
+  blob_close (b);
+  return r;
+}
+
+int
+hydrate_release (struct blob_client *c, const char *copy)
+{
+  struct blob *b = blob_open_url (c, copy);
+  char id[37];
+  int r;
+
+  if (!b)
+    return -1;
+  hydrate_lease_id (copy, id);
+  r = blob_set_lease_id (b, id);
+  if (r == 0)
+    r = blob_lease_release (b);
+  blob_close (b);
+  return r;
+}
+
+int
+hydrate_delete_blob (struct blob_client *c, const char *copy)
+{
+  struct blob *b = blob_open_url (c, copy);
   struct blob_props p = { 0 };
   int r = -1;
 
@@ -96,17 +138,18 @@ hydrate_copy (struct blob_client *c, struct hydrate_disk *d)
   CLEANUP_FREE char *lease = NULL;
   int r = -1;
 
-  if (!d->copy && !(d->copy = hydrate_copy_name (d->replica, "test")))
+  if (!d->copy && !(d->copy = hydrate_copy_url (d->replica, "test")))
     return -1;
-  hydrate_lease_id (d->container, d->copy, d->lease_id);
-  if (hydrate_delete_copy (c, d->container, d->copy) == -1)
+  hydrate_lease_id (d->copy, d->lease_id);
+  if (hydrate_delete_blob (c, d->copy) == -1)
     return -1;
-  src = blob_open (c, d->container, d->replica);
-  dst = blob_open (c, d->container, d->copy);
+  src = blob_open_url (c, d->replica);
+  dst = blob_open_url (c, d->copy);
   if (!src || !dst)
     goto out;
-  info ("copying %s%s%s to %s (server-side)", d->replica,
-        d->snapshot ? " at " : "", d->snapshot ? d->snapshot : "", d->copy);
+  info ("copying %s%s%s to %s (server-side)", blob_name (src),
+        d->snapshot ? " at " : "", d->snapshot ? d->snapshot : "",
+        blob_name (dst));
   if (blob_copy_from (dst, src, d->snapshot) == -1)
     goto out;
   if (blob_get_properties (dst, NULL, &p) == -1)
@@ -117,10 +160,6 @@ hydrate_copy (struct blob_client *c, struct hydrate_disk *d)
     goto out;
   }
   d->blob_size = p.size;
-  free (d->url);
-  d->url = xstrdup (blob_name (dst));
-  if (!d->url)
-    goto out;
   if (blob_lease_acquire (dst, d->lease_id, -1, &lease) == -1)
     goto out;
   r = mark (dst, d, "running");
@@ -141,6 +180,61 @@ mark_all (struct blob_client *c, struct hydrate_disk *disks, size_t n,
       mark (b, &disks[i], state);
     blob_close (b);
   }
+}
+
+/* azprep check's readiness rules, on the prepared guest: they only
+ * read.  The size: --size, else the smallest of the table with 2 vCPUs
+ * and 4 GiB for the generation and the data disks (a replica carries no
+ * CPU or memory figures: the VM's descriptor is not replicated). */
+static int
+check_rules (struct guest *gs, const struct hydrate_opts *o,
+             struct hydrate_result *r)
+{
+  struct size_table *sizes = sizes_load (NULL);
+  struct check_ctx ctx = { .gs = gs, .sizes = sizes, .inspected = true };
+  size_t n;
+  const struct rule *const *all = rule_all (&n);
+  int ret = 0;
+
+  if (!sizes)
+    return -1;
+  if (o->size) {
+    ctx.target = sizes_find (sizes, o->size);
+    ctx.target_given = ctx.target != NULL;
+    if (!ctx.target)
+      warning ("--size %s is not in the size table %s: not checked",
+               o->size, sizes->source ? sizes->source : "");
+  }
+  else
+    ctx.target = sizes_suggest (sizes, 2, 4096, gs->generation ? gs->generation
+                                : 1, (int) gs->ndisks - 1);
+  r->size = o->size ? xstrdup (o->size)
+    : ctx.target ? xstrdup (ctx.target->name) : NULL;
+  r->size_suggested = !o->size && ctx.target;
+  guestfs_push_error_handler (gs->g, NULL, NULL);
+  ctx.fses = guestfs_list_filesystems (gs->g);
+  guestfs_pop_error_handler (gs->g);
+  r->rules = cJSON_CreateArray ();
+  for (size_t i = 0; i < n; i++) {
+    size_t before = gs->report->nfindings;
+    const char *result = "pass";
+    cJSON *o1;
+    if (all[i]->check && all[i]->check (&ctx) == -1) {
+      result = "error";
+      ret = -1;
+    }
+    else
+      for (size_t k = before; k < gs->report->nfindings; k++)
+        if (!strcmp (gs->report->findings[k].id, all[i]->id))
+          result = "fail";
+    o1 = cJSON_CreateObject ();
+    cJSON_AddStringToObject (o1, "id", all[i]->id);
+    cJSON_AddStringToObject (o1, "result", result);
+    cJSON_AddItemToArray (r->rules, o1);
+  }
+  free_string_list (ctx.fses);
+  sizes_free (sizes);
+  return ret;
 }
 
 static void
@@ -176,10 +270,8 @@ hydrate_guest (struct blob_client *c, struct hydrate_disk *disks, size_t n,
   for (size_t i = 0; i < n; i++) {
     struct bridge_opts bo = { o->creds_file, o->cacert, disks[i].lease_id,
                               false };
-    CLEANUP_FREE char *name = xasprintf ("%s/%s", disks[i].container,
-                                         disks[i].copy);
-    br[i] = bridge_start (disks[i].container, disks[i].copy, &bo);
-    if (!br[i] || !name || disks_add (&gd, &ngd, name, "raw") == -1)
+    br[i] = bridge_start (disks[i].copy, &bo);
+    if (!br[i] || disks_add (&gd, &ngd, disks[i].copy, "raw") == -1)
       goto out;
     gd[i].nbd_server = xstrdup (bridge_server (br[i]));
     gd[i].size = disks[i].blob_size - 512;
@@ -191,6 +283,8 @@ hydrate_guest (struct blob_client *c, struct hydrate_disk *disks, size_t n,
   if (!gs || guest_inspect (gs) == -1 || guest_mount (gs) == -1)
     goto out;
   if (fixups_apply (gs, o->sel) == -1)
+    goto out;
+  if (check_rules (gs, o, r) == -1)
     goto out;
   fill_result (gs, r);
   if (r->blockers > 0) {
@@ -211,7 +305,8 @@ hydrate_guest (struct blob_client *c, struct hydrate_disk *disks, size_t n,
     if (br[i] && bridge_stop (br[i], &disks[i].stats) == -1)
       ret = -1;
   disks_free (gd, ngd);
-  mark_all (c, disks, n, ret == 0 ? "done" : "failed");
+  mark_all (c, disks, n, ret == 0 ? "done"
+            : r->blockers ? "refused" : "failed");
   return ret;
 }
 
@@ -221,6 +316,8 @@ hydrate_result_free (struct hydrate_result *r)
   free (r->distro);
   free (r->product);
   free (r->variant);
+  free (r->size);
+  cJSON_Delete (r->rules);
   cJSON_Delete (r->inspection);
   cJSON_Delete (r->changes);
   cJSON_Delete (r->findings);
@@ -232,12 +329,10 @@ hydrate_disk_json (const struct hydrate_disk *d)
 {
   cJSON *j = cJSON_CreateObject (), *b;
 
-  cJSON_AddStringToObject (j, "container", d->container);
   cJSON_AddStringToObject (j, "replica", d->replica);
   if (d->snapshot)
     cJSON_AddStringToObject (j, "recovery_point", d->snapshot);
   cJSON_AddStringToObject (j, "copy", d->copy ? d->copy : "");
-  cJSON_AddStringToObject (j, "url", d->url ? d->url : "");
   cJSON_AddNumberToObject (j, "blob_size", d->blob_size);
   b = cJSON_AddObjectToObject (j, "bridge");
   cJSON_AddNumberToObject (b, "bytes_read", d->stats.bytes_read);

@@ -5,6 +5,7 @@
 
 #include "azprep.h"
 #include "replicate/replicate.h"
+#include "replicate/vsphere.h"
 
 char *
 replicate_default_state_dir (void)
@@ -23,6 +24,15 @@ replicate_journal_path (const char *dir, const char *name)
   return xasprintf ("%s/%s.json", dir, name);
 }
 
+double
+replicate_next_wait (double cycle_seconds, bool was_initial)
+{
+  double w = cycle_seconds / 2;
+  if (was_initial)
+    return 0;
+  return w < 3600 ? 3600 : w > 43200 ? 43200 : w;
+}
+
 int
 rdisk_open_source (struct job *job, struct rdisk *d)
 {
@@ -31,6 +41,8 @@ rdisk_open_source (struct job *job, struct rdisk *d)
   const char *bitmap = job->use_bitmap ? jd->bitmap : NULL;
   CLEANUP_FREE char *ctx = NULL;
 
+  if (vsphere_uri_p (jd->source))
+    return vsphere_job_open_source (job, d);
   if (uri && bitmap && !(ctx = xasprintf ("qemu:dirty-bitmap:%s", bitmap)))
     return -1;
   d->src = uri ? source_open_nbd (jd->source, ctx)

@@ -5,8 +5,9 @@
  * The device is the blob without its 512-byte footer (replicate/pageio.c).
  *
  *   nbdkit -U SOCK --exit-with-parent build/nbdkit-azblob.so \
- *     container=vms blob=web01-disk0-test.vhd [lease=ID] [stats=FILE] \
- *     [credentials=FILE] [cacert=FILE]
+ *     url=https://ACCOUNT.blob.core.windows.net/vms/web01-disk0-test.vhd \
+ *     [lease=ID] [stats=FILE] [credentials=FILE] [cacert=FILE]
+ *   (or container=NAME blob=NAME in the credentials' account)
  *
  * Credentials come from the environment (AZURE_STORAGE_*) or the file,
  * never from the command line: a blob URL with a SAS query is refused.
@@ -27,7 +28,7 @@
 #include "replicate/blob.h"
 #include "replicate/pageio.h"
 
-static char *container, *blob_arg, *lease, *stats_path, *creds_file,
+static char *url, *container, *blob_arg, *lease, *stats_path, *creds_file,
   *cacert;
 static struct blob_client *client;
 static struct blob *blob;
@@ -68,8 +69,7 @@ write_stats (void)
   cJSON *j = cJSON_CreateObject ();
   CLEANUP_FREE char *s = NULL;
 
-  cJSON_AddStringToObject (j, "container", container);
-  cJSON_AddStringToObject (j, "blob", blob_arg);
+  cJSON_AddStringToObject (j, "blob", blob_name (blob));
   cJSON_AddNumberToObject (j, "size", pio.size);
   cJSON_AddNumberToObject (j, "bytes_read", pio.bytes_read);
   cJSON_AddNumberToObject (j, "reads", pio.reads);
@@ -87,9 +87,9 @@ static void
 azblob_unload (void)
 {
   if (pio_ready) {
-    nbdkit_debug ("azblob: %s/%s: read %" PRIu64 " bytes in %" PRIu64
+    nbdkit_debug ("azblob: %s: read %" PRIu64 " bytes in %" PRIu64
                   " requests, wrote %" PRIu64 " in %" PRIu64 ", cleared %"
-                  PRIu64 " in %" PRIu64, container, blob_arg,
+                  PRIu64 " in %" PRIu64, blob_name (blob),
                   pio.bytes_read, pio.reads, pio.bytes_written, pio.writes,
                   pio.bytes_cleared, pio.clears);
     if (stats_path)
@@ -98,7 +98,8 @@ azblob_unload (void)
   }
   blob_close (blob);
   blob_client_free (client);
-  free (container); free (blob_arg); free (lease); free (stats_path);
+  free (url); free (container); free (blob_arg); free (lease);
+  free (stats_path);
   free (creds_file); free (cacert);
 }
 
@@ -107,7 +108,8 @@ azblob_config (const char *key, const char *value)
 {
   char **dst;
 
-  if (!strcmp (key, "container")) dst = &container;
+  if (!strcmp (key, "url")) dst = &url;
+  else if (!strcmp (key, "container")) dst = &container;
   else if (!strcmp (key, "blob")) dst = &blob_arg;
   else if (!strcmp (key, "lease")) dst = &lease;
   else if (!strcmp (key, "stats")) dst = &stats_path;
@@ -117,9 +119,9 @@ azblob_config (const char *key, const char *value)
     nbdkit_error ("unknown parameter '%s'", key);
     return -1;
   }
-  if (dst == &blob_arg && strchr (value, '?')) {
-    nbdkit_error ("blob=: no query allowed (a SAS goes in the environment "
-                  "or credentials=FILE, never on the command line)");
+  if ((dst == &blob_arg || dst == &url) && strchr (value, '?')) {
+    nbdkit_error ("%s=: no query allowed (a SAS goes in the environment "
+                  "or credentials=FILE, never on the command line)", key);
     return -1;
   }
   free (*dst);
@@ -159,8 +161,8 @@ azblob_config_complete (void)
   struct blob_props props = { 0 };
   int r;
 
-  if (!container || !blob_arg) {
-    nbdkit_error ("container= and blob= are required");
+  if (!url && (!container || !blob_arg)) {
+    nbdkit_error ("url= (or container= and blob=) is required");
     return -1;
   }
   if (creds_load (&creds, creds_file) == -1)
@@ -170,7 +172,8 @@ azblob_config_complete (void)
   creds_free (&creds);
   if (!client)
     return -1;
-  blob = blob_open (client, container, blob_arg);
+  blob = url ? blob_open_url (client, url)
+    : blob_open (client, container, blob_arg);
   if (!blob)
     return -1;
   if (lease && blob_set_lease_id (blob, lease) == -1)
@@ -269,8 +272,9 @@ static struct nbdkit_plugin plugin = {
   .longname = "azprep Azure page blob plugin",
   .description = "Serve an Azure page blob (fixed VHD) as a block device",
   .config_help =
-    "container=NAME   (required) the blob's container\n"
-    "blob=NAME        (required) the page blob\n"
+    "url=URL          the page blob (no query: no SAS here)\n"
+    "container=NAME   or the blob's container in the account\n"
+    "blob=NAME        and the page blob's name\n"
     "lease=ID         lease id to send on writes\n"
     "stats=FILE       write the bytes read and written here at exit\n"
     "credentials=FILE connection string or AZURE_STORAGE_* lines\n"

@@ -32,6 +32,8 @@ struct job {
   int parallel;
   bool json, tty;
   bool use_bitmap;              /* delta cycles may use dirty bitmaps */
+  struct vsphere_cycle *vsphere;  /* vsphere:// disks: this cycle's
+                                   * snapshot (replicate/vsphere.h) */
 };
 
 /* Default state directory ($XDG_STATE_HOME/azprep or
@@ -40,6 +42,12 @@ struct job {
 char *replicate_default_state_dir (void);
 /* Journal path for job name in dir. */
 char *replicate_journal_path (const char *dir, const char *name);
+
+/* Azure Migrate's interval rule: the wait before the next delta cycle
+ * (seconds) after a cycle of the given duration; 0 after the initial
+ * copy, else half the duration, clamped to 1 h .. 12 h.
+ */
+double replicate_next_wait (double cycle_seconds, bool was_initial);
 
 /* Open the disk's source (from jd->source/format/bitmap). */
 int rdisk_open_source (struct job *job, struct rdisk *d);

@@ -5,6 +5,7 @@
 #include "azprep.h"
 #include "replicate/unit.h"
 #include "replicate/journal.h"
+#include "replicate/replicate.h"
 
 static void
 write_text (const char *path, const char *s)
@@ -82,6 +83,12 @@ main (void)
               "\"size\": 1048576}]}");
   CHECK (journal_load (&k, path, &exists) == -1);
   journal_free (&k);
+
+  /* Azure Migrate's interval rule. */
+  CHECK (replicate_next_wait (5000, true) == 0);
+  CHECK (replicate_next_wait (600, false) == 3600);
+  CHECK (replicate_next_wait (4 * 3600, false) == 2 * 3600);
+  CHECK (replicate_next_wait (30 * 3600, false) == 12 * 3600);
 
   journal_free (&j);
   unlink (path);

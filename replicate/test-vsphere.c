@@ -256,8 +256,8 @@ test_inventory_edge (void)
     CHECK_STR (vm->snapshots[1].ref, "snapshot-31");
     CHECK (vm->snapshots[1].quiesced);
   }
-  CHECK (vm->ndisks == 3);
-  if (vm->ndisks == 3) {
+  CHECK (vm->ndisks == 4);
+  if (vm->ndisks == 4) {
     /* A snapshot chain: the base is at the bottom. */
     CHECK_STR (vm->disks[0].file, "[ds 1] web/web-000002.vmdk");
     CHECK_STR (vm->disks[0].base_file, "[ds 1] web/web.vmdk");
@@ -272,6 +272,8 @@ test_inventory_edge (void)
     CHECK_STR (vm->disks[2].controller, "sata");
     CHECK_STR (vm->disks[2].mode, "independent_nonpersistent");
     CHECK (vsphere_disk_readable (inv, vm, 2) == -1);   /* inaccessible */
+    CHECK_STR (vm->disks[3].datastore, "vsanDatastore");
+    CHECK (vsphere_disk_readable (inv, vm, 3) == -1);   /* vSAN */
   }
   CHECK (vm->nnics == 1);
   if (vm->nnics == 1) {
@@ -327,6 +329,9 @@ test_uris (void)
   CHECK (vsphere_uri_parse ("vsphere://vc/w%zz/0", &u) == -1);
   CHECK (vsphere_uri_parse ("vsphere://vc/w%00/0", &u) == -1);
   CHECK (vsphere_uri_parse ("vsphere://vc/web/0?bogus=1", &u) == -1);
+  CHECK (vsphere_uri_parse ("vsphere://vc/web/0?quiesce=1", &u) == 0);
+  CHECK (u.quiesce);
+  vsphere_uri_free (&u);
   CHECK (vsphere_uri_parse ("vsphere://vc/[ds] x.vmdk", &u) == -1);
 }
 

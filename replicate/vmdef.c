@@ -109,7 +109,7 @@ vmdef_fill (struct arm_vm *vm, const struct vmdef_opts *o)
 
 int
 vmdef_emit (const struct arm_vm *vm, const struct vmdef_opts *o,
-            const char *dir, cJSON *json)
+            const char *dir, cJSON *json, bool print)
 {
   CLEANUP_FREE char *tp = NULL, *pp = NULL, *cmd = NULL;
 
@@ -125,7 +125,7 @@ vmdef_emit (const struct arm_vm *vm, const struct vmdef_opts *o,
     cJSON_AddStringToObject (d, "parameters", pp);
     cJSON_AddStringToObject (d, "deploy", cmd);
   }
-  else {
+  if (print) {
     printf ("VM definition for %s:\n  template:   %s\n  parameters: %s\n"
             "Deploy it with (azprep writes the template, Azure deploys "
             "it):\n  %s\n", vm->name, tp, pp, cmd);

@@ -78,9 +78,10 @@ char *vmdef_account_from_url (const char *url);
  * size (if not given) come from the caller.  0 or -1. */
 int vmdef_fill (struct arm_vm *vm, const struct vmdef_opts *o);
 
-/* Write the template and parameters into dir, print where and the az
- * command (text), or add them to json.  0 or -1. */
+/* Write the template and parameters into dir; add where and the az
+ * command to json (if not NULL) as "vm_definition", print them if
+ * print.  0 or -1. */
 int vmdef_emit (const struct arm_vm *vm, const struct vmdef_opts *o,
-                const char *dir, cJSON *json);
+                const char *dir, cJSON *json, bool print);
 
 #endif

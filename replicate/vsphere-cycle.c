@@ -240,7 +240,8 @@ vsphere_cycle_begin (char *const *uris, size_t n, bool quiesce)
                             (long long) time (NULL));
   if (!c->snap_name)
     goto fail;
-  c->snap_ref = vsphere_create_snapshot (c->v, vm, c->snap_name, quiesce);
+  c->snap_ref = vsphere_create_snapshot (c->v, vm, c->snap_name,
+                                         quiesce || u.quiesce);
   if (!c->snap_ref)
     goto fail;
   info ("%s: snapshot %s created", c->vm_name, c->snap_name);

@@ -75,19 +75,13 @@ vm_warnings (const struct vsphere_inventory *inv, const struct vsphere_vm *vm)
          vm->nsnapshots, vm->nsnapshots > 1 ? "s" : "");
   for (size_t i = 0; i < vm->ndisks; i++) {
     const struct vsphere_disk *d = &vm->disks[i];
-    const struct vsphere_datastore *ds =
-      vsphere_inventory_datastore (inv, vm->datacenter, d->datastore);
-    if (!strcmp (d->backing, "rdm"))
-      ADD ("disk %zu is a raw device mapping (RDM): not readable over the "
-           "datastore endpoint", i);
-    else if (strcmp (d->backing, "flat"))
-      ADD ("disk %zu is a %s disk: only flat disks can be read in place",
-           i, d->backing);
+    char *why = vsphere_disk_unreadable (inv, vm, i);
+    if (why)
+      ADD ("%s", why);
+    free (why);
     if (d->mode && !strncmp (d->mode, "independent", 11))
       ADD ("disk %zu is independent (%s): snapshots do not cover it", i,
            d->mode);
-    if (ds && !ds->accessible)
-      ADD ("disk %zu: datastore %s is not accessible", i, ds->name);
   }
 #undef ADD
   return w;

@@ -38,7 +38,8 @@ warn_consistency (const struct vsphere_vm *vm, const struct vsphere_disk *d,
 
 /* The datastore URL of the disk a URI names, after checking it. */
 static char *
-disk_url (struct vsphere *v, const struct vsphere_uri *u, const char *uri)
+disk_url (struct vsphere *v, const struct vsphere_uri *u, const char *uri,
+          bool warn)
 {
   struct vsphere_inventory *inv = NULL;
   const struct vsphere_vm *vm;
@@ -66,7 +67,8 @@ disk_url (struct vsphere *v, const struct vsphere_uri *u, const char *uri)
   if (vsphere_disk_readable (inv, vm, u->disk) == -1)
     goto out;
   d = &vm->disks[u->disk];
-  warn_consistency (vm, d, u->disk);
+  if (warn)
+    warn_consistency (vm, d, u->disk);
   if (!vm->datacenter) {
     error ("%s: cannot tell the datacenter of VM %s", uri, vm->name);
     goto out;
@@ -103,7 +105,7 @@ vsphere_source_open (const char *uri, int64_t *size)
   s->v = vsphere_connect (&o);
   if (!s->v)
     goto fail;
-  url = disk_url (s->v, &u, uri);
+  url = disk_url (s->v, &u, uri, true);
   if (!url)
     goto fail;
   debug ("%s: reading %s", uri, url);
@@ -125,6 +127,26 @@ vsphere_source_open (const char *uri, int64_t *size)
   vsphere_uri_free (&u);
   vsphere_opts_free (&o);
   return NULL;
+}
+
+int
+vsphere_uri_size (const char *uri, int64_t *size)
+{
+  struct vsphere_uri u;
+  struct vsphere_opts o;
+  struct vsphere *v = NULL;
+  CLEANUP_FREE char *url = NULL;
+  int ret = -1;
+
+  if (vsphere_uri_parse (uri, &u) == -1)
+    return -1;
+  if (vsphere_opts_from_uri (&u, &o) == 0 && (v = vsphere_connect (&o)) &&
+      (url = disk_url (v, &u, uri, false)))
+    ret = vsphere_probe_range (v, url, size);
+  vsphere_close (v);
+  vsphere_opts_free (&o);
+  vsphere_uri_free (&u);
+  return ret;
 }
 
 const char *

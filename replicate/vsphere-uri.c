@@ -5,6 +5,7 @@
  *   vsphere://HOST[:PORT]/DCPATH/[DATASTORE] PATH/disk.vmdk[?OPTIONS]
  */
 #include <string.h>
+#include <strings.h>
 
 #include "azprep.h"
 #include "vsphere.h"
@@ -88,9 +89,11 @@ parse_query (const char *uri, const char *q, struct vsphere_uri *u)
       u->insecure = !strcmp (val, "1") || !strcmp (val, "true");
     else if (!strcmp (key, "http"))
       u->http = !strcmp (val, "1") || !strcmp (val, "true");
+    else if (!strcmp (key, "quiesce"))
+      u->quiesce = !strcmp (val, "1") || !strcmp (val, "true");
     else {
-      error ("%s: unknown option '%s' (cacert, credentials, insecure, http)",
-             uri, key);
+      error ("%s: unknown option '%s' (cacert, credentials, insecure, http, "
+             "quiesce)", uri, key);
       return -1;
     }
     q = amp ? amp + 1 : NULL;
@@ -312,33 +315,45 @@ vsphere_find_vm (const struct vsphere_inventory *inv, const char *dcpath,
   return found;
 }
 
-int
-vsphere_disk_readable (const struct vsphere_inventory *inv,
-                       const struct vsphere_vm *vm, size_t i)
+char *
+vsphere_disk_unreadable (const struct vsphere_inventory *inv,
+                         const struct vsphere_vm *vm, size_t i)
 {
   const struct vsphere_disk *d = &vm->disks[i];
   const struct vsphere_datastore *ds;
 
-  if (!strcmp (d->backing, "rdm")) {
-    error ("%s: disk %zu (%s) is a raw device mapping (RDM): it has no "
-           "file on a datastore to read; migrate the LUN separately",
-           vm->name, i, d->label ? d->label : "?");
-    return -1;
-  }
-  if (strcmp (d->backing, "flat")) {
-    error ("%s: disk %zu (%s) is a %s disk: only flat disks can be read "
-           "over the datastore endpoint", vm->name, i,
-           d->label ? d->label : "?", d->backing);
-    return -1;
-  }
-  if (!d->base_file || !d->datastore) {
-    error ("%s: disk %zu has no datastore file", vm->name, i);
-    return -1;
-  }
+  if (!strcmp (d->backing, "rdm"))
+    return xasprintf ("disk %zu (%s) is a raw device mapping (RDM): it has "
+                      "no file on a datastore to read; migrate the LUN "
+                      "separately", i, d->label ? d->label : "?");
+  if (strcmp (d->backing, "flat"))
+    return xasprintf ("disk %zu (%s) is a %s disk: only flat disks can be "
+                      "read over the datastore endpoint", i,
+                      d->label ? d->label : "?", d->backing);
+  if (!d->base_file || !d->datastore)
+    return xasprintf ("disk %zu has no datastore file", i);
   ds = vsphere_inventory_datastore (inv, vm->datacenter, d->datastore);
-  if (ds && !ds->accessible) {
-    error ("%s: disk %zu is on datastore %s, which is not accessible",
-           vm->name, i, d->datastore);
+  if (ds && !ds->accessible)
+    return xasprintf ("disk %zu is on datastore %s, which is not accessible",
+                      i, d->datastore);
+  /* vSAN and vVols keep disks as objects: no -flat.vmdk to GET. */
+  if (ds && ds->type && (!strcasecmp (ds->type, "vsan") ||
+                         !strcasecmp (ds->type, "VVOL")))
+    return xasprintf ("disk %zu is on %s datastore %s, whose disks have no "
+                      "flat file the datastore endpoint can serve; Storage "
+                      "vMotion it to a VMFS or NFS datastore first", i,
+                      ds->type, ds->name);
+  return NULL;
+}
+
+int
+vsphere_disk_readable (const struct vsphere_inventory *inv,
+                       const struct vsphere_vm *vm, size_t i)
+{
+  CLEANUP_FREE char *why = vsphere_disk_unreadable (inv, vm, i);
+
+  if (why) {
+    error ("%s: %s", vm->name, why);
     return -1;
   }
   return 0;

@@ -169,7 +169,8 @@ vsphere_inventory_datastore (const struct vsphere_inventory *inv,
  *
  * DISKINDEX counts from 0 in the order "discover" lists the disks.
  * Segments are percent-decoded.  OPTIONS: cacert=FILE, insecure=1 (do
- * not verify TLS), http=1 (plain HTTP), credentials=FILE.
+ * not verify TLS), http=1 (plain HTTP), credentials=FILE, quiesce=1
+ * (replicate: quiesce the guest's file systems for each snapshot).
  */
 struct vsphere_uri {
   char *host;                 /* host[:port] */
@@ -179,6 +180,7 @@ struct vsphere_uri {
   char *ds, *ds_path;         /* datastore path form */
   char *cacert, *credentials;
   bool insecure, http;
+  bool quiesce;               /* replicate: quiesced snapshots */
 };
 
 bool vsphere_uri_p (const char *s);
@@ -262,6 +264,9 @@ struct vsphere_source;
  * bridge.  Warnings: existing snapshots, independent disks. */
 struct vsphere_source *vsphere_source_open (const char *uri, int64_t *size);
 const char *vsphere_source_socket (const struct vsphere_source *s);
+/* The size of the disk a URI names (login, one ranged request), without
+ * a bridge or a snapshot.  0 or -1. */
+int vsphere_uri_size (const char *uri, int64_t *size);
 void vsphere_source_close (struct vsphere_source *s);
 
 /* For prep/disk.c: open d->path (a vsphere:// URI), set d->remote,
@@ -279,8 +284,11 @@ const struct vsphere_vm *vsphere_find_vm (const struct vsphere_inventory *inv,
                                           const char *dcpath,
                                           const char *name,
                                           const char *vcenter);
-/* Can this disk be read in place?  Reports why not (RDM, sparse,
- * unreadable datastore); 0 or -1. */
+/* Can this disk be read in place?  Why not (RDM, sparse, vSAN/vVols,
+ * inaccessible datastore), as a new string, or NULL if it can. */
+char *vsphere_disk_unreadable (const struct vsphere_inventory *inv,
+                               const struct vsphere_vm *vm, size_t i);
+/* The same, reported with error() naming the VM; 0 or -1. */
 int vsphere_disk_readable (const struct vsphere_inventory *inv,
                            const struct vsphere_vm *vm, size_t i);
 
@@ -307,6 +315,15 @@ const char *vsphere_cycle_snapshot_name (const struct vsphere_cycle *c);
 /* Stop the bridges, remove the snapshot, log out, free.  0 or -1 (the
  * snapshot could not be removed: reported; the next cycle retries). */
 int vsphere_cycle_end (struct vsphere_cycle *c);
+
+/* For replicate (replicate/vsphere-replicate.c): open disk d of the job
+ * from the job's cycle, beginning it (the snapshot) if needed; end the
+ * cycle: close the job's sources, remove the snapshot.  No-op for jobs
+ * without vsphere:// disks.  0 or -1. */
+struct job;
+struct rdisk;
+int vsphere_job_open_source (struct job *job, struct rdisk *d);
+int vsphere_job_end_cycle (struct job *job);
 
 /* For migrate's final cycle: a VM that vCenter reports powered on is
  * refused (its later writes would be lost), whether or not

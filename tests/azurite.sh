@@ -84,3 +84,32 @@ azurite_restart () {
 blobtool () {
   node "$PWD/tests/node/blobtool.js" "$@"
 }
+
+# faultproxy_start [--every N] [--slow MS]: a fault-injecting proxy in
+# front of Azurite; sets PROXY_PORT, PROXY_ENDPOINT and PROXY_STATS (a
+# JSON file: requests, faults).
+faultproxy_start () {
+  PROXY_STATS=$T/proxy-stats.json
+  rm -f "$T/proxy.port"
+  node "$PWD/tests/node/faultproxy.js" "$T/proxy.port" "$AZURITE_PORT" \
+    "$PROXY_STATS" "$@" >"$T/proxy.log" 2>&1 &
+  PROXY_PID=$!
+  on_exit "kill $PROXY_PID"
+  local i
+  for i in $(seq 1 100); do
+    [ -s "$T/proxy.port" ] && break
+    sleep 0.1
+  done
+  PROXY_PORT=$(cat "$T/proxy.port")
+  PROXY_ENDPOINT="http://127.0.0.1:$PROXY_PORT/$AZURITE_ACCOUNT"
+}
+
+faultproxy_stop () {
+  kill "$PROXY_PID" 2>/dev/null || true
+  wait "$PROXY_PID" 2>/dev/null || true
+}
+
+# The connection string for an endpoint (e.g. the proxy's).
+connection_string () {
+  echo "DefaultEndpointsProtocol=http;AccountName=$AZURITE_ACCOUNT;AccountKey=${2:-$AZURITE_KEY};BlobEndpoint=$1;"
+}

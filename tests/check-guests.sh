@@ -86,8 +86,9 @@ build_fleet () {
   local D=$1 r
   mkdir -p "$D"
 
-  # good: clean Debian 12 BIOS; swap on the data disk (not the OS disk).
-  good_debian "$D/good.img" bios \
+  # good: clean Debian 12, UEFI, swap on its data disk (not the OS
+  # disk), described by an OVF (EFI, 2 CPUs, 4 GiB, two disks).
+  good_debian "$D/good.img" uefi \
     'UUID=a0000000-0000-4000-8000-0000000000aa none swap sw 0 0
 '
   new_disk "$D/good-data.img" 64 dos 'start=2048, type=82
@@ -95,11 +96,9 @@ build_fleet () {
   truncate -s 32M "$T/swap.fs"
   mkswap -q -U a0000000-0000-4000-8000-0000000000aa "$T/swap.fs" >/dev/null
   put_part "$D/good-data.img" 1 "$T/swap.fs"
-
-  # uefi: clean Debian 12 UEFI, described by an OVF (EFI, 2 CPUs, 4 GiB).
-  good_debian "$D/uefi.img" uefi
-  sed -e 's/@DISK@/uefi.img/' -e 's/@FIRMWARE@/efi/' \
-    tests/data/check/template.ovf > "$D/uefi.ovf"
+  sed -e 's/"os.vmdk"/"good.img"/' -e 's/"data disk.vmdk"/"good-data.img"/' \
+    -e 's/vmw:key="firmware" vmw:value="bios"/vmw:key="firmware" vmw:value="efi"/' \
+    tests/data/check/multi-disk.ovf > "$D/good.ovf"
 
   # bad: one VM for many rules (see the test).
   r=$(mktemp -d "$T/root.XXXXXX")
@@ -213,8 +212,7 @@ size=20MiB, type=83
 
   cat > "$D/fleet.json" <<'JSON'
 [
-  { "name": "good", "disks": ["good.img", "good-data.img"], "format": "raw" },
-  { "name": "uefi", "ovf": "uefi.ovf" },
+  { "name": "good", "ovf": "good.ovf" },
   { "name": "bad", "vmx": "bad.vmx", "size": "Standard_B1s" },
   { "name": "old32", "disks": ["old32.img"] },
   { "name": "arch", "disks": ["arch.img"] },

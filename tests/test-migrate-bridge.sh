@@ -21,7 +21,7 @@ mig put "$T/d.vhd" vms d0.vhd
 footer=$(mig tail vms d0.vhd 512)
 
 nbdkit -U "$T/sock" -P "$T/pid" --exit-with-parent \
-  build/nbdkit-azblob.so container=vms blob=d0.vhd stats="$T/stats" &
+  build/nbdkit-azblob.so url="$AZURITE_ENDPOINT/vms/d0.vhd" stats="$T/stats" &
 nb=$!
 on_exit "kill $nb 2>/dev/null"
 for i in $(seq 1 100); do [ -e "$T/pid" ] && break; sleep 0.1; done
@@ -44,7 +44,7 @@ write /hello "hello through the bridge"
 EOF
 kill "$nb"; wait "$nb" || fail "nbdkit exited with an error"
 
-blobtool download vms d0.vhd "$T/back.vhd"
+mig download vms d0.vhd "$T/back.vhd"
 [ "$(debugfs -R 'cat /hello' "$T/back.vhd" 2>/dev/null)" = "hello through the bridge" ] ||
   fail "the file is not in the blob"
 [ "$(dd if="$T/back.vhd" bs=1 skip=998 count=14 status=none | od -An -tx1 | tr -d ' \n')" = \

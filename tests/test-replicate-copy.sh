@@ -78,3 +78,19 @@ blobtool list vms >"$T/list.json"
   fail "--keep 2 did not prune the recovery points"
 [ "$(json_get "$T/list.json" 'd.find(b=>!b.snapshot).metadata.cycle')" = 3 ] ||
   fail "blob metadata does not record cycle 3"
+
+# status and verify read the journal; verify compares blob and source.
+expect_exit 0 "$AZPREP" status --state "$T/state" --json
+[ "$(json_get "$T/out" 'd[0].disks[0].state')" = idle ] || fail "status: state"
+[ "$(json_get "$T/out" 'd[0].disks[0].cycles')" = 3 ] || fail "status: cycles"
+[ "$(json_get "$T/out" 'd[0].disks[0].recovery_points')" = 2 ] || fail "status: rps"
+expect_exit 0 "$AZPREP" status --state "$T/state"
+assert_contains "$T/out" 'state idle, 3 cycle'
+expect_exit 0 "$AZPREP" verify --state "$T/state" vm1
+assert_contains "$T/out" 'matches'
+expect_exit 0 "$AZPREP" verify --state "$T/state" --recovery-point latest vm1
+# A change in the source not yet replicated is found.
+qemu-io -f qcow2 -c 'write -P 0x99 2000M 4k' "$img" >/dev/null
+expect_exit 3 "$AZPREP" verify --state "$T/state" --json vm1
+[ "$(json_get "$T/out" 'd.offset')" = $((2000 * 1024 * 1024)) ] ||
+  fail "verify did not find the difference at 2000 MiB"

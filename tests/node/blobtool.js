@@ -9,14 +9,14 @@
 //   blobtool.js props CONTAINER BLOB            (JSON)
 //   blobtool.js list CONTAINER                  (JSON, with snapshots)
 //   blobtool.js create-page CONTAINER BLOB SIZE
-//   blobtool.js sas-url CONTAINER BLOB PERMS    (a service SAS URL)
+//   blobtool.js sas-url CONTAINER BLOB|- PERMS  (a service SAS URL)
 //   blobtool.js upload-pages FILE CONTAINER BLOB PARALLEL
 "use strict";
 const fs = require("fs");
 const crypto = require("crypto");
 const {
   BlobServiceClient, StorageSharedKeyCredential,
-  generateBlobSASQueryParameters, BlobSASPermissions,
+  generateBlobSASQueryParameters, BlobSASPermissions, ContainerSASPermissions,
 } = require("@azure/storage-blob");
 
 const cs = process.env.AZURE_STORAGE_CONNECTION_STRING;
@@ -134,15 +134,21 @@ async function main() {
   } else if (cmd === "sas-url") {
     const m = parseCs();
     const cred = new StorageSharedKeyCredential(m.AccountName, m.AccountKey);
-    const bc = svc.getContainerClient(a[0]).getBlobClient(a[1]);
+    // BLOB "-": a container SAS (sr=c) for the container URL.
+    const cont = a[1] === "-";
+    const url = cont ? svc.getContainerClient(a[0]).url
+      : svc.getContainerClient(a[0]).getBlobClient(a[1]).url;
     const q = generateBlobSASQueryParameters({
-      containerName: a[0], blobName: a[1], permissions: BlobSASPermissions.parse(a[2]),
+      containerName: a[0], blobName: cont ? undefined : a[1],
+      permissions: (cont ? ContainerSASPermissions : BlobSASPermissions).parse(a[2]),
       expiresOn: new Date(Date.now() + 3600 * 1000), version: "2022-11-02",
     }, cred).toString();
-    console.log(bc.url + "?" + q);
+    console.log(url + "?" + q);
   } else if (cmd === "upload-pages") {
-    // The SDK peer for the benchmark: 4 MiB Put Pages of the non-zero
-    // chunks of FILE, PARALLEL in flight (the SDK has no page uploader).
+    // The SDK peer for the benchmark: 4 MiB Put Pages (Content-MD5) of
+    // the non-zero chunks of the raw FILE, PARALLEL in flight.  Like
+    // azprep it skips holes (qemu-img map) and all-zero chunks; the SDK
+    // has no page-blob uploader of its own.
     const [file, container, name, par] = a;
     const size = fs.statSync(file).size;
     const vsize = Math.ceil(size / 1048576) * 1048576;
@@ -150,21 +156,26 @@ async function main() {
     await cc.createIfNotExists();
     const pb = cc.getPageBlobClient(name);
     await pb.create(vsize + 512);
-    const fd = fs.openSync(file, "r");
     const chunk = 4 << 20;
+    const map = JSON.parse(require("child_process").execFileSync(
+      "qemu-img", ["map", "-f", "raw", "--output=json", file], { maxBuffer: 1 << 28 }));
+    const chunks = new Set();
+    for (const e of map)
+      if (e.data)
+        for (let c = Math.floor(e.start / chunk); c * chunk < e.start + e.length; c++) chunks.add(c);
+    const todo = [...chunks].sort((x, y) => x - y);
+    const fd = fs.openSync(file, "r");
+    const zero = Buffer.alloc(chunk);
     let next = 0, sent = 0;
     async function worker() {
       const buf = Buffer.alloc(chunk);
-      for (;;) {
-        const off = next; next += chunk;
-        if (off >= size) return;
+      while (next < todo.length) {
+        const off = todo[next++] * chunk;
         const n = fs.readSync(fd, buf, 0, Math.min(chunk, size - off), off);
-        let zero = true;
-        for (let i = 0; i < n; i += 8) if (buf.readBigUInt64LE(i) !== 0n) { zero = false; break; }
-        if (zero) continue;
         const len = Math.ceil(n / 512) * 512;
         if (len > n) buf.fill(0, n, len);
-        const body = Buffer.from(buf.subarray(0, len));
+        const body = buf.subarray(0, len);
+        if (body.equals(zero.subarray(0, len))) continue;
         await pb.uploadPages(body, off, len, {
           transactionalContentMD5: crypto.createHash("md5").update(body).digest(),
         });

@@ -5,10 +5,16 @@
 //                                          (a multiple of 512), non-zero
 //                                          4 MiB chunks uploaded
 //   migtool.js snapshot CONTAINER BLOB     prints the snapshot id
+//   migtool.js sha256 CONTAINER BLOB [SNAPSHOT]   of the whole blob
+//   migtool.js download CONTAINER BLOB FILE
+//   migtool.js props CONTAINER BLOB        JSON: size, metadata, lease
 //   migtool.js tail CONTAINER BLOB N       hex of the last N bytes
 //   migtool.js names CONTAINER             blob names (and @snapshot), one a line
+//   migtool.js meta CONTAINER BLOB NAME    a metadata value ("" if none)
+//   migtool.js break-lease CONTAINER BLOB  break its lease now
 "use strict";
 const fs = require("fs");
+const crypto = require("crypto");
 const { BlobServiceClient } = require("@azure/storage-blob");
 
 const cs = process.env.AZURE_STORAGE_CONNECTION_STRING;
@@ -33,6 +39,24 @@ async function main() {
       await pb.uploadPages(Buffer.from(buf.subarray(0, n)), off, n);
     }
     fs.closeSync(fd);
+  } else if (cmd === "sha256" || cmd === "download") {
+    let bc = svc.getContainerClient(a[0]).getPageBlobClient(a[1]);
+    if (cmd === "sha256" && a[2]) bc = bc.withSnapshot(a[2]);
+    const size = (await bc.getProperties()).contentLength;
+    const h = crypto.createHash("sha256");
+    const out = cmd === "download" ? fs.openSync(a[2], "w") : null;
+    const step = 8 << 20;
+    for (let off = 0; off < size; off += step) {
+      const buf = await bc.downloadToBuffer(off, Math.min(step, size - off));
+      if (out === null) h.update(buf);
+      else if (!buf.every((b) => b === 0)) fs.writeSync(out, buf, 0, buf.length, off);
+    }
+    if (out === null) console.log(h.digest("hex"));
+    else { fs.ftruncateSync(out, size); fs.closeSync(out); }
+  } else if (cmd === "props") {
+    const p = await svc.getContainerClient(a[0]).getBlobClient(a[1]).getProperties();
+    console.log(JSON.stringify({ size: p.contentLength, metadata: p.metadata,
+      leaseState: p.leaseState, leaseStatus: p.leaseStatus }));
   } else if (cmd === "snapshot") {
     const r = await svc.getContainerClient(a[0]).getBlobClient(a[1]).createSnapshot();
     console.log(r.snapshot);
@@ -42,6 +66,12 @@ async function main() {
     const n = Number(a[2]);
     const buf = await bc.downloadToBuffer(p.contentLength - n, n);
     console.log(buf.toString("hex"));
+  } else if (cmd === "meta") {
+    const p = await svc.getContainerClient(a[0]).getBlobClient(a[1]).getProperties();
+    console.log((p.metadata || {})[a[2]] || "");
+  } else if (cmd === "break-lease") {
+    const bc = svc.getContainerClient(a[0]).getBlobClient(a[1]);
+    await bc.getBlobLeaseClient().breakLease(0);
   } else if (cmd === "names") {
     for await (const b of svc.getContainerClient(a[0]).listBlobsFlat({ includeSnapshots: true }))
       console.log(b.snapshot ? `${b.name}@${b.snapshot}` : b.name);

@@ -1,0 +1,64 @@
+// A fault-injecting HTTP proxy for the replication tests: forwards
+// requests to a target (Azurite) and, deterministically by request
+// number, answers some with 500, some with 503 + Retry-After, drops some
+// connections (before or after forwarding the request), and delays
+// responses.  Counts requests and faults into a stats file.
+//
+//   faultproxy.js PORTFILE TARGET_PORT STATSFILE [options]
+//     --every N      inject a fault every N-th request (default 0: none)
+//     --slow MS      delay every response by MS milliseconds
+//   The fault cycles through: 500, 503 (Retry-After: 1), drop before
+//   forwarding, drop after forwarding (the write may have landed).
+"use strict";
+const http = require("http");
+const fs = require("fs");
+
+const [portfile, targetPort, statsfile, ...opts] = process.argv.slice(2);
+let every = 0, slow = 0;
+for (let i = 0; i < opts.length; i += 2) {
+  if (opts[i] === "--every") every = Number(opts[i + 1]);
+  else if (opts[i] === "--slow") slow = Number(opts[i + 1]);
+}
+const stats = { requests: 0, faults: { 500: 0, 503: 0, drop_before: 0, drop_after: 0 } };
+let nfault = 0;
+function save() { fs.writeFileSync(statsfile, JSON.stringify(stats)); }
+
+const agent = new http.Agent({ keepAlive: true });
+const server = http.createServer((req, res) => {
+  const n = ++stats.requests;
+  const chunks = [];
+  req.on("data", (c) => chunks.push(c));
+  req.on("end", () => {
+    const body = Buffer.concat(chunks);
+    let fault = null;
+    if (every > 0 && n % every === 0)
+      fault = ["500", "503", "drop_before", "drop_after"][nfault++ % 4];
+    if (fault) stats.faults[fault]++;
+    save();
+    const delay = (f) => (slow ? setTimeout(f, slow) : f());
+    if (fault === "500" || fault === "503") {
+      return delay(() => {
+        const h = { "Content-Type": "application/xml", "x-ms-error-code": fault === "500" ? "InternalError" : "ServerBusy" };
+        if (fault === "503") h["Retry-After"] = "1";
+        res.writeHead(Number(fault), h);
+        res.end("<?xml version=\"1.0\"?><Error><Code>" + h["x-ms-error-code"] + "</Code></Error>");
+      });
+    }
+    if (fault === "drop_before") return req.socket.destroy();
+    const up = http.request({ host: "127.0.0.1", port: targetPort, method: req.method,
+                              path: req.url, headers: req.headers, agent }, (ur) => {
+      const rc = [];
+      ur.on("data", (c) => rc.push(c));
+      ur.on("end", () => {
+        if (fault === "drop_after") return req.socket.destroy();
+        delay(() => { res.writeHead(ur.statusCode, ur.headers); res.end(Buffer.concat(rc)); });
+      });
+    });
+    up.on("error", () => req.socket.destroy());
+    up.end(body);
+  });
+});
+server.listen(0, "127.0.0.1", () => {
+  save();
+  fs.writeFileSync(portfile, String(server.address().port));
+});

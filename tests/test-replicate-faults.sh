@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# A fault-injecting proxy between azprep and Azurite (500, 503 with
+# Retry-After, connections dropped before and after the request reached
+# Azurite, slow responses): the replica is still identical to the source.
+source tests/functions.sh
+source tests/azurite.sh
+requires qemu-img qemu-io qemu-nbd
+azurite_start
+direct=$AZURE_STORAGE_CONNECTION_STRING
+faultproxy_start --every 3 --slow 20
+
+img=$T/vm.qcow2
+V=$((1024 * 1024 * 1024))
+qemu-img create -q -f qcow2 "$img" 1G
+cmds=()
+for i in $(seq 0 11); do cmds+=(-c "write -P $((i + 1)) $((i * 80 + 3))M 1M"); done
+qemu-io -f qcow2 "${cmds[@]}" "$img" >/dev/null
+
+AZURE_STORAGE_CONNECTION_STRING=$(connection_string "$PROXY_ENDPOINT") \
+  expect_exit 0 "$AZPREP" replicate --container vms --name vm1 \
+    --state "$T/state" --parallel 4 -v "$img"
+node -e '
+  const s = require(process.argv[1]);
+  console.log(JSON.stringify(s));
+  for (const k of ["500", "503", "drop_before", "drop_after"])
+    if (!(s.faults[k] > 0)) { console.error("no " + k + " fault injected"); process.exit(1); }
+' "$PROXY_STATS" || fail "the proxy did not inject every kind of fault"
+assert_contains "$T/err" 'retrying'
+
+qemu-img convert -O raw "$img" "$T/v.raw"
+want=$(blobtool filedigest "$T/v.raw" $V)
+[ "$(blobtool digest vms vm1-disk0.vhd - $V)" = "$want" ] ||
+  fail "blob differs from the source after faults"
+expect_exit 0 "$AZPREP" verify --state "$T/state" vm1

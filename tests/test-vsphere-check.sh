@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# check --vms with the VM list discover writes: the simulated VM's disk
+# is checked in place over the datastore endpoint, read-only, fetching a
+# small part of the disk.  One appliance.
+source tests/functions.sh
+source tests/vcsim.sh
+requires nbdkit curl mkfs.ext4
+nbdkit --filter=stats null --dump-plugin >/dev/null 2>&1 ||
+  skip "nbdkit stats filter missing"
+vcsim_start
+vcsim_test_disk "$T/disk.img"
+vcsim_put "$T/disk.img" DC0_C0_RP0_VM0
+size=$(stat -c %s "$T/disk.img")
+
+expect_exit 0 "$AZPREP" discover --vcenter "$VCSIM_BASE" \
+  --vm DC0_C0_RP0_VM0 --vms-file "$T/vms.json"
+rc=0
+AZPREP_NBDKIT_STATS="$T/stats" "$AZPREP" check --json --vms "$T/vms.json" \
+  >"$T/check.json" 2>"$T/err" || rc=$?
+cat "$T/err"
+# Ready, ready with warnings or not ready: checked, in any case.
+case $rc in 0|3|4) ;; *) cat "$T/check.json"; fail "check exited $rc";; esac
+json_get "$T/check.json" 'JSON.stringify(d)' | grep -q DC0_C0_RP0_VM0 ||
+  fail "the report does not name the VM"
+json_get "$T/check.json" 'JSON.stringify(d)' | grep -qi debian ||
+  fail "the guest was not recognised"
+
+read=$(awk '/^read:/ { for (i = 2; i < NF; i++) if ($(i+1) ~ /^(B|KiB|MiB|GiB),?$/) {
+  u = $(i+1); m = u ~ /^GiB/ ? 1073741824 : u ~ /^MiB/ ? 1048576 : u ~ /^KiB/ ? 1024 : 1;
+  printf "%d", $i * m; exit } }' "$T/stats")
+echo "check fetched $read bytes of $size"
+[ -n "$read" ] && [ "$read" -gt 0 ] || fail "no bytes read? $(cat "$T/stats")"
+[ "$read" -lt $((size / 5)) ] || fail "check read $read bytes of $size"

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# azprep fix on phony VMware-born Windows guests: every seeded trap is
+# fixed, every hive value is read back and compared with the expected
+# dump, every hive still opens in hivexsh, the changes are reported, and
+# a second fix changes nothing.  BIOS (System Reserved \Boot\BCD) and
+# UEFI (ESP \EFI\Microsoft\Boot\BCD); ControlSet002 on win2019-bios.
+# AZPREP_TESTS_FULL=1 adds every other version (about a minute each).
+source tests/functions.sh
+source tests/windows-functions.sh
+
+guests=(win2019-bios win2022-uefi)
+if [ "${AZPREP_TESTS_FULL:-0}" = 1 ]; then
+  guests+=(win2012-bios win2012r2-uefi win2016-uefi win2022-bios
+           win2025-uefi win10-bios win11-uefi)
+fi
+
+for g in "${guests[@]}"; do
+  img=$(win_image "$g")
+  expect_exit 0 "$AZPREP" fix --json --report "$T/$g.report" "$img"
+  cp "$T/out" "$T/$g.json"
+  [ "$(json_get "$T/$g.json" d.status)" = fixed ] || fail "$g: not fixed"
+done
+
+# The change records name the inspected control set, never
+# CurrentControlSet, and carry before/after.
+assert_contains "$T/win2019-bios.json" 'HKLM\\\\SYSTEM\\\\ControlSet002\\\\Services\\\\storvsc\\\\Start'
+assert_not_contains "$T/win2019-bios.json" 'CurrentControlSet'
+[ "$(json_get "$T/win2019-bios.json" \
+  'd.changes.find(c => c.object.endsWith("storvsc\\Start")).before')" = 3 ] \
+  || fail "storvsc Start before is not 3"
+[ "$(json_get "$T/win2022-uefi.json" \
+  'd.changes.find(c => c.object.endsWith("partmgr\\Parameters\\SanPolicy")).after')" = 1 ] \
+  || fail "SanPolicy after is not 1"
+# Warnings and next steps on the guest that has them.
+for id in windows-group-policy windows-antivirus windows-rdp-firewall-block \
+          windows-next-vmware-tools windows-next-azure-agent windows-next-chkdsk; do
+  [ "$(json_get "$T/win2019-bios.json" \
+    "d.findings.filter(f => f.id === '$id').length")" -ge 1 ] \
+    || fail "win2019-bios: no $id finding"
+done
+[ "$(json_get "$T/win2022-uefi.json" \
+  "d.findings.filter(f => f.id === 'windows-group-policy').length")" = 0 ] \
+  || fail "win2022-uefi: Group Policy warning without Group Policy"
+# The next steps are findings, never changes.
+assert_not_contains "$T/win2019-bios.json" '"kind":\s*"(agent|chkdsk)'
+
+win_readback "${guests[@]}"
+for g in "${guests[@]}"; do
+  win_compare "$g"
+done
+
+# A second fix changes nothing, and leaves the disk as it was.
+img="$T/win2022-uefi.img"
+before=$(sum_of "$img")
+expect_exit 0 "$AZPREP" fix "$img"
+assert_contains "$T/out" 'nothing to change'
+[ "$(sum_of "$img")" = "$before" ] || fail "second fix changed the disk"
+
+# The inspection's Windows section shows the fixed state.
+expect_exit 0 "$AZPREP" inspect --json "$img"
+j="$T/out"
+[ "$(json_get "$j" d.windows.control_set)" = ControlSet001 ] || fail "control set"
+[ "$(json_get "$j" d.windows.san_policy)" = 1 ] || fail "san_policy"
+[ "$(json_get "$j" \
+  'd.windows.storage_drivers.find(x => x.name === "storvsc").start')" = 0 ] \
+  || fail "storvsc start"
+[ "$(json_get "$j" \
+  'd.windows.storage_drivers.find(x => x.name === "storvsc").start_override')" = false ] \
+  || fail "storvsc StartOverride"
+[ "$(json_get "$j" d.windows.rdp.deny_connections)" = 0 ] || fail "rdp deny"
+[ "$(json_get "$j" d.windows.hibernation.fast_startup)" = 0 ] || fail "fast startup"
+[ "$(json_get "$j" d.windows.hibernation.hiberfil)" = clean ] || fail "hiberfil"
+[ "$(json_get "$j" d.windows.hives.system_clean)" = true ] || fail "hive clean"
+[ "$(json_get "$j" d.windows.bcd.path)" = /EFI/Microsoft/Boot/BCD ] || fail "bcd path"
+[ "$(json_get "$j" d.windows.bcd.device)" = /dev/sda1 ] || fail "bcd device"
+[ "$(json_get "$j" d.windows.bcd.ems)" = true ] || fail "bcd ems"

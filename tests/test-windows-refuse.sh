@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Refusals: fix exits 3 and changes nothing (disk checksum) for a
+# hibernated Windows (hiberfil.sys signature; ntfs-3g's silent
+# read-only fallback is detected too), a BitLocker volume, a dirty hive
+# (header sequence numbers differ), 32-bit Windows and Windows older
+# than Server 2008 R2.  win-refuse-all carries all of them at once (one
+# appliance); AZPREP_TESTS_FULL=1 also runs each single-trap image.
+source tests/functions.sh
+source tests/windows-functions.sh
+
+# refused IMAGE ID...: fix refuses with exactly these blocker ids.
+refused () {
+  local name=$1 img before id; shift
+  img=$(win_image "$name")
+  before=$(sum_of "$img")
+  expect_exit 3 "$AZPREP" fix --json "$img"
+  [ "$(json_get "$T/out" d.status)" = refused ] || fail "$name: not refused"
+  for id; do
+    [ "$(json_get "$T/out" \
+      "d.findings.filter(f => f.id === '$id' && f.severity === 'blocker').length")" -ge 1 ] \
+      || { cat "$T/out"; fail "$name: no $id blocker"; }
+  done
+  [ "$(json_get "$T/out" 'd.changes.length')" = 0 ] || fail "$name: changes"
+  [ "$(sum_of "$img")" = "$before" ] || fail "$name: the disk changed"
+  assert_contains "$T/err" 'nothing was changed'
+  rm -f "$img"
+}
+
+refused win-refuse-all windows-too-old windows-32bit windows-bitlocker \
+  windows-hive-dirty windows-hibernated windows-ntfs-unclean
+# The BitLocker object is the encrypted partition, the dirty hive's its path.
+assert_contains "$T/out" '"object":\s*"/dev/sda3"'
+assert_contains "$T/out" '"object":\s*"/Windows/System32/config/SYSTEM"'
+
+if [ "${AZPREP_TESTS_FULL:-0}" = 1 ]; then
+  refused win-hibernated windows-hibernated
+  refused win-bitlocker windows-bitlocker
+  refused win-dirty-hive windows-hive-dirty
+  refused win-x86 windows-32bit
+  refused win2008 windows-too-old
+fi

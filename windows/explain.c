@@ -1,0 +1,76 @@
+/* When libguestfs inspection itself fails on a Windows guest (a damaged
+ * SYSTEM or SOFTWARE hive makes it throw "Hivex.Error"), find the hive
+ * and name it, so that the error says what to repair. */
+#include <string.h>
+#include <unistd.h>
+
+#include "azprep.h"
+#include "windows.h"
+
+static const char *const hives[] = { "SYSTEM", "SOFTWARE" };
+
+/* Check one hive file in the filesystem mounted at /.  1 reported, 0
+ * fine or absent. */
+static int
+check_one (struct guest *gs, const char *dev, const char *name)
+{
+  CLEANUP_FREE char *p = xasprintf ("/Windows/System32/config/%s", name);
+  CLEANUP_FREE char *real = NULL, *label = NULL;
+  char tmp[] = "/var/tmp/azprep-hive-XXXXXX";
+  CLEANUP_CLOSE int fd = -1;
+  bool dirty;
+  hive_h *h;
+  int r = 0;
+
+  if (!p)
+    return 0;
+  guestfs_push_error_handler (gs->g, NULL, NULL);
+  real = guestfs_case_sensitive_path (gs->g, p);
+  if (real && guestfs_is_file (gs->g, real) != 1) {
+    free (real);
+    real = NULL;
+  }
+  guestfs_pop_error_handler (gs->g);
+  if (!real || (fd = mkstemp (tmp)) == -1)
+    return 0;
+  label = xasprintf ("%s: %s hive %s:%s", gs->disks[0].path, name, dev,
+                     real);
+  if (label && guestfs_download (gs->g, real, tmp) == 0) {
+    if (win_hive_check_header (label, tmp, &dirty) == -1)
+      r = 1;
+    else if (!(h = hivex_open (tmp, 0))) {
+      error ("%s: corrupted registry hive (%m)", label);
+      r = 1;
+    }
+    else
+      hivex_close (h);
+  }
+  unlink (tmp);
+  return r;
+}
+
+int
+windows_explain_inspect (struct guest *gs)
+{
+  CLEANUP_FREE_STRING_LIST char **parts = NULL;
+  int found = 0;
+
+  guestfs_push_error_handler (gs->g, NULL, NULL);
+  parts = guestfs_list_partitions (gs->g);
+  guestfs_pop_error_handler (gs->g);
+  for (size_t i = 0; !found && parts && parts[i]; i++) {
+    CLEANUP_FREE char *vfs = NULL;
+    int r;
+    guestfs_push_error_handler (gs->g, NULL, NULL);
+    vfs = guestfs_vfs_type (gs->g, parts[i]);
+    r = vfs && !strcmp (vfs, "ntfs")
+      ? guestfs_mount_ro (gs->g, parts[i], "/") : -1;
+    guestfs_pop_error_handler (gs->g);
+    if (r == -1)
+      continue;
+    for (size_t k = 0; !found && k < 2; k++)
+      found = check_one (gs, parts[i], hives[k]);
+    guestfs_umount_all (gs->g);
+  }
+  return found;
+}

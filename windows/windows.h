@@ -1,0 +1,181 @@
+/* Windows guests: the per-guest state, hive copies, the registry table
+ * applier and the BCD.  Internal to windows/.
+ *
+ * Hives are edited with libhivex on a local copy: downloaded once per
+ * run (guestfs_download), opened, edited, committed, uploaded back
+ * (guestfs_upload), one hive at a time.  Checks read the same copy, so
+ * each hive crosses the appliance boundary once each way.
+ */
+#ifndef AZPREP_WINDOWS_H
+#define AZPREP_WINDOWS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <hivex.h>
+
+#include "guest.h"
+
+enum win_hive { HIVE_SYSTEM = 0, HIVE_SOFTWARE, HIVE_BCD, HIVE_COUNT };
+
+struct win_hive_copy {
+  char *guest_path;     /* path inside the mounted filesystem */
+  char *local;          /* host copy, or NULL before the download */
+  bool dirty_header;    /* sequence numbers differ (unreplayed log) */
+};
+
+struct windows_state {
+  char *tmpdir;                         /* host directory for copies */
+  struct win_hive_copy hives[HIVE_COUNT];
+  /* Refusal reasons, found once (win_refusals); each is a blocker. */
+  bool probed;
+  bool probe_failed;
+  char **refusals;      /* pairs: object, message; NULL-terminated */
+  /* The BCD: which filesystem holds it (NULL = the mounted root) and
+   * its path there. */
+  bool bcd_searched;
+  char *bcd_device;
+  char *bcd_path;
+};
+
+/* The guest's Windows state, created on first use (NULL on ENOMEM). */
+struct windows_state *win_state (struct guest *gs);
+
+/* Hive names for messages: "SYSTEM", "SOFTWARE", "BCD". */
+const char *win_hive_name (enum win_hive which);
+
+/* Open the local copy of a hive, downloading it first if needed.
+ * Errors (missing, corrupted, truncated hive) are reported naming the
+ * hive and return NULL.  A hive with differing sequence numbers is
+ * opened (for reading) and flagged dirty_header. */
+hive_h *win_hive_open (struct guest *gs, enum win_hive which, bool write);
+/* Commit an opened-for-write hive to the local copy and upload it back
+ * into the guest (keeping one backup unless --no-backup).  Closes h.
+ * 0 or -1. */
+int win_hive_commit (struct guest *gs, enum win_hive which, hive_h *h);
+/* Move a hive copy: download into a fresh copy, or upload it back
+ * (hive.c; for the BCD, bcd.c mounts its filesystem around it). */
+int win_hive_transfer (struct guest *gs, enum win_hive which, bool upload);
+int win_bcd_transfer (struct guest *gs, bool upload);
+/* Check a hive file's base block; 0 fine, -1 error (reported); sets
+ * *dirty when the sequence numbers differ. */
+int win_hive_check_header (const char *label, const char *file, bool *dirty);
+
+/* Key lookup relative to a node: path components separated by '\'.
+ * Returns the node, 0 when a component is missing, -1 on error
+ * (reported, naming the hive and key). */
+int64_t win_key_lookup (hive_h *h, const char *hive, hive_node_h from,
+                        const char *path);
+/* The same, creating missing keys. */
+int64_t win_key_create (hive_h *h, const char *hive, hive_node_h from,
+                        const char *path);
+
+/* A registry value read: type, raw bytes (malloc'd, NUL-padded), or
+ * present = false. */
+struct win_value {
+  bool present;
+  hive_type type;
+  char *data;
+  size_t len;
+};
+void win_value_free (struct win_value *v);
+/* Read value name under node; object names it in errors.  Values
+ * larger than 1 MiB are an error.  0 or -1. */
+int win_value_get (hive_h *h, hive_node_h node, const char *name,
+                   const char *object, struct win_value *v);
+/* The data as text for reports: DWORD decimal, strings as text,
+ * MULTI_SZ joined with ';', others as hex bytes.  NULL if absent. */
+char *win_value_text (const struct win_value *v);
+/* A DWORD value: 0, 1 absent, -1 wrong type or size (reported). */
+int win_value_dword (const struct win_value *v, const char *object,
+                     uint32_t *r);
+/* Set / delete one value (other values of the key kept).  0 or -1. */
+int win_value_set (hive_h *h, hive_node_h node, const char *name,
+                   hive_type type, const void *data, size_t len,
+                   const char *object);
+int win_value_delete (hive_h *h, hive_node_h node, const char *name,
+                      const char *object);
+/* Encode UTF-8 text as UTF-16LE with the terminating NUL(s): for
+ * REG_SZ/REG_EXPAND_SZ one string; for REG_MULTI_SZ strings[] (n).
+ * Returns malloc'd bytes and *len, or NULL. */
+char *win_utf16 (const char *const *strings, size_t n, bool multi,
+                 size_t *len);
+
+/* "HKLM\SYSTEM\ControlSet001\<rest>" etc. */
+char *win_object (struct guest *gs, enum win_hive which, const char *path,
+                  const char *value);
+
+/* The declarative registry table. */
+enum win_op {
+  WIN_DWORD,          /* set DWORD data */
+  WIN_SZ,             /* set REG_SZ str */
+  WIN_EXPAND_SZ,      /* set REG_EXPAND_SZ str */
+  WIN_BINARY,         /* set REG_BINARY bin/binlen */
+  WIN_DELETE,         /* delete the value if present */
+  WIN_DELETE_ALL,     /* delete every value of the key */
+  WIN_DELETE_KEY,     /* delete the key (path) with its subkeys */
+};
+enum {
+  WIN_IF_KEY = 1,       /* only when the key exists (never create it) */
+  WIN_IF_DISABLED = 2,  /* DWORD: only when the current data is 4 */
+  WIN_IF_VALUE = 4,     /* only when the value exists */
+  WIN_QWORD_OK = 8,     /* DWORD: a REG_QWORD of the same data is fine */
+};
+struct win_reg {
+  const char *id;               /* finding id */
+  enum win_hive hive;
+  const char *path;             /* in SYSTEM, relative to ControlSet00N */
+  const char *value;            /* value name; NULL for WIN_DELETE_ALL */
+  enum win_op op;
+  uint32_t dword;
+  const char *str;
+  const void *bin;
+  size_t binlen;
+  unsigned flags;
+  const char *why;              /* finding message */
+  const void *alt;              /* WIN_BINARY: other data also fine */
+  size_t altlen;
+};
+
+/* Check: one fixable finding per value that differs.  0 or -1. */
+int win_table_check (struct guest *gs, const struct win_reg *t, size_t n);
+/* Apply: every differing value, one hive at a time, each change
+ * recorded.  0 or -1. */
+int win_table_apply (struct guest *gs, const struct win_reg *t, size_t n);
+
+/* check() and apply() of a fixup that is one static table. */
+#define WIN_TABLE_FIXUP_FUNCS(prefix, rows)                              \
+  static int prefix##_check (struct guest *gs)                           \
+  { return win_table_check (gs, rows, sizeof rows / sizeof rows[0]); }  \
+  static int prefix##_apply (struct guest *gs)                           \
+  { return win_table_apply (gs, rows, sizeof rows / sizeof rows[0]); }
+
+/* Root node for table paths: the control set key in SYSTEM, the root
+ * otherwise.  Returns the node, or -1 (reported). */
+int64_t win_table_base (struct guest *gs, hive_h *h, enum win_hive which);
+
+/* Refusals and the gate every other Windows fixup uses as applies(). */
+int win_probe (struct guest *gs);
+/* "hibernated", "clean" or "absent" (hiberfil.sys); *path_r if given
+ * gets its real path (or NULL). */
+const char *win_hiberfil_state (struct guest *gs, char **path_r);
+/* A DWORD at path\value under node: 0 read, 1 absent, -1 wrong type
+ * or error (reported). */
+int win_get_dword (hive_h *h, const char *hive, hive_node_h node,
+                   const char *path, const char *value, uint32_t *r);
+bool win_not_refused (struct guest *gs);
+
+/* The BCD (bcd.c).  It lives on the System Reserved partition
+ * (\Boot\BCD, BIOS), on the ESP (\EFI\Microsoft\Boot\BCD, UEFI) or
+ * on C: itself.  Those partitions are not among the mounted guest
+ * filesystems: to reach one, bcd.c unmounts the guest, mounts that
+ * partition alone at /, moves the hive copy and mounts the guest back,
+ * so that no mountpoint directory is ever created inside the guest.
+ * win_hive_open (HIVE_BCD) and win_hive_commit do this.  Returns 0
+ * found, 1 no BCD (st->bcd_path NULL), -1 error. */
+int win_bcd_locate (struct guest *gs);
+
+#define WIN_BOOTMGR "{9dea862c-5cdd-4e70-acc1-f32b344d4795}"
+#define WIN_EMSSETTINGS "{0ce4991b-e6b3-4b16-b23c-5e0d9250e5d9}"
+
+#endif
