@@ -138,12 +138,15 @@ free_port (void)
   return port;
 }
 
-/* Connect to the forwarded port and read the SSH banner (2 s). */
+/* Connect to the forwarded port and read the SSH banner.  sshd forks a
+ * child that sends it, which takes long in a slow TCG guest: wait up to
+ * 20 s, so as not to pile up unfinished connections (sshd then answers
+ * "Exceeded MaxStartups"). */
 static bool
 ssh_banner (int port, char *banner, size_t len)
 {
   struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons (port) };
-  struct timeval tv = { 2, 0 };
+  struct timeval tv = { 20, 0 };
   int s = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   ssize_t n = -1;
 
@@ -175,11 +178,25 @@ read_log (const char *path)
   if (!buf)
     return NULL;
   n = fread (buf, 1, (8 << 20) - 1, fp);
+  /* Colour escape sequences (systemd: "Reached target ESC[0;1;39m
+   * multi-user.target"), carriage returns and NULs must not hide
+   * matches: drop them. */
+  {
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+      if (buf[i] == '\033' && i + 1 < n && buf[i + 1] == '[') {
+        i += 2;
+        while (i < n && ((buf[i] >= '0' && buf[i] <= '9') || buf[i] == ';'))
+          i++;
+        continue;               /* the final letter goes too */
+      }
+      if (buf[i] == '\r')
+        continue;
+      buf[o++] = buf[i] ? buf[i] : ' ';
+    }
+    n = o;
+  }
   buf[n] = '\0';
-  /* Escape sequences and NULs must not hide matches. */
-  for (size_t i = 0; i < n; i++)
-    if (buf[i] == '\0')
-      buf[i] = ' ';
   return buf;
 }
 
@@ -354,7 +371,7 @@ boot (const char *accel, bool uefi, int memory, int timeout,
   char *overlays[32] = { NULL };
   CLEANUP_FREE char *vars = NULL;
   struct argv a = { .n = 0 };
-  double start = now ();
+  double start = now (), last_knock = 0;
   int port, ret = -1, status;
   pid_t pid = -1;
 
@@ -410,8 +427,12 @@ boot (const char *accel, bool uefi, int memory, int timeout,
       r->target = r->target || target_reached (text);
       r->dhcp_seen = r->dhcp_seen || dhcp_seen (text);
     }
-    if (!r->ssh && ssh_banner (port, r->banner, sizeof r->banner))
-      r->ssh = true;
+    /* Knock on sshd only once the guest is up, every 10 s at most. */
+    if (!r->ssh && (r->target || r->dhcp_seen || now () - last_knock > 10)) {
+      last_knock = now ();
+      if (ssh_banner (port, r->banner, sizeof r->banner))
+        r->ssh = true;
+    }
     if (r->target && r->ssh)
       break;
     nanosleep (&ts, NULL);
