@@ -47,7 +47,7 @@ glob download /boot/initrd.img-*-amd64 $T/bios.initrd
 -readlink /etc/systemd/system/multi-user.target.wants/ssh.service
 umount-all
 mount-ro /dev/sdc2 /
-mount-ro /dev/sdc1 /boot/efi
+-mount-ro /dev/sdc1 /boot/efi
 echo ==== uefi
 cat /etc/fstab
 cat /etc/default/grub
