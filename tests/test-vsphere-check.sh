@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # check --vms with the VM list discover writes: the simulated VM's disk
-# is checked in place over the datastore endpoint, read-only, fetching a
-# small part of the disk.  One appliance.
+# is checked in place over the datastore endpoint (libguestfs on the
+# nbdkit bridge, as inspect does), read-only, fetching a small part of
+# the disk.  One appliance.
 source tests/functions.sh
 source tests/vcsim.sh
 requires nbdkit curl mkfs.ext4
@@ -11,6 +12,7 @@ vcsim_start
 vcsim_test_disk "$T/disk.img"
 vcsim_put "$T/disk.img" DC0_C0_RP0_VM0
 size=$(stat -c %s "$T/disk.img")
+before=$(sum_of "$T/disk.img")
 
 expect_exit 0 "$AZPREP" discover --vcenter "$VCSIM_BASE" \
   --vm DC0_C0_RP0_VM0 --vms-file "$T/vms.json"
@@ -31,3 +33,9 @@ read=$(awk '/^read:/ { for (i = 2; i < NF; i++) if ($(i+1) ~ /^(B|KiB|MiB|GiB),?
 echo "check fetched $read bytes of $size"
 [ -n "$read" ] && [ "$read" -gt 0 ] || fail "no bytes read? $(cat "$T/stats")"
 [ "$read" -lt $((size / 5)) ] || fail "check read $read bytes of $size"
+
+# Read-only: the disk on the datastore is unchanged.
+curl -sS -o "$T/after.img" \
+  "$VCSIM_BASE/folder/DC0_C0_RP0_VM0/disk1-flat.vmdk?dcPath=DC0&dsName=LocalDS_0"
+[ "$(sum_of "$T/after.img")" = "$before" ] || fail "the disk was modified"
+! pgrep -f "nbdkit.*$VCSIM_HOST" >/dev/null || fail "nbdkit still running"
