@@ -1,9 +1,9 @@
 /* azprep replicate: the manifest, what the blob holds, as one 16-byte
- * digest per 64 KiB block (MD5 of the block).  An all-zero entry means
- * the blob reads zeros there; all-ones means unknown (a write was
- * attempted and its outcome is not known), which never matches.  It is
- * a sparse file mapped shared, so entries written survive a kill -9 and
- * memory holds only the touched pages.
+ * digest per 64 KiB block (SHA-256 of the block, truncated).  An
+ * all-zero entry means the blob reads zeros there; all-ones means
+ * unknown (a write was attempted and its outcome is not known), which
+ * never matches.  It is a sparse file mapped shared, so entries written
+ * survive a kill -9 and memory holds only the touched pages.
  */
 #ifndef AZPREP_REPLICATE_MANIFEST_H
 #define AZPREP_REPLICATE_MANIFEST_H

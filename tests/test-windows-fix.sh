@@ -4,15 +4,11 @@
 # dump, every hive still opens in hivexsh, the changes are reported, and
 # a second fix changes nothing.  BIOS (System Reserved \Boot\BCD) and
 # UEFI (ESP \EFI\Microsoft\Boot\BCD); ControlSet002 on win2019-bios.
-# AZPREP_TESTS_FULL=1 adds every other version (about a minute each).
+# test-windows-versions.sh does the same for every other version.
 source tests/functions.sh
 source tests/windows-functions.sh
 
 guests=(win2019-bios win2022-uefi)
-if [ "${AZPREP_TESTS_FULL:-0}" = 1 ]; then
-  guests+=(win2012-bios win2012r2-uefi win2016-uefi win2022-bios
-           win2025-uefi win10-bios win11-uefi)
-fi
 
 for g in "${guests[@]}"; do
   img=$(win_image "$g")

@@ -44,20 +44,23 @@ is_vmware (const struct vmw *v, const char *name)
   return false;
 }
 
-static bool
-text_says_vmware (hive_h *h, hive_node_h node, const char *value,
-                  bool path)
+/* Does the service's value name VMware?  1 yes, 0 no, -1 error. */
+static int
+says_vmware (hive_h *h, hive_node_h node, const char *service,
+             const char *value, bool path)
 {
-  struct win_value v;
+  CLEANUP_FREE char *object = xasprintf ("SYSTEM hive: Services\\%s\\%s",
+                                         service, value);
   CLEANUP_FREE char *t = NULL;
+  struct win_value v;
 
-  if (win_value_get (h, node, value, value, &v) == -1)
-    return false;
+  if (!object || win_value_get (h, node, value, object, &v) == -1)
+    return -1;
   if (v.type == hive_t_REG_SZ || v.type == hive_t_REG_EXPAND_SZ)
     t = win_value_text (&v);
   win_value_free (&v);
   if (!t)
-    return false;
+    return 0;
   return path ? strcasestr (t, "\\VMware\\") != NULL
     : strncasecmp (t, "VMware", 6) == 0 || strcasestr (t, " VMware ");
 }
@@ -74,7 +77,7 @@ find_services (hive_h *h, hive_node_h services, struct vmw *v)
   }
   for (size_t i = 0; kids[i] && v->n < MAX_SERVICES; i++) {
     char *name = hivex_node_name (h, kids[i]);
-    bool hit = false;
+    int hit = 0;
     if (!name) {
       error ("SYSTEM hive: Services: %m");
       return -1;
@@ -82,11 +85,18 @@ find_services (hive_h *h, hive_node_h services, struct vmw *v)
     for (size_t k = 0; known[k] && !hit; k++)
       hit = !strcasecmp (known[k], name);
     if (!strcasecmp (name, "pvscsi"))
-      hit = false;
-    else if (!hit)
-      hit = text_says_vmware (h, kids[i], "ImagePath", true)
-        || text_says_vmware (h, kids[i], "DisplayName", false)
-        || text_says_vmware (h, kids[i], "Description", false);
+      hit = 0;
+    else if (!hit) {
+      hit = says_vmware (h, kids[i], name, "ImagePath", true);
+      if (hit == 0)
+        hit = says_vmware (h, kids[i], name, "DisplayName", false);
+      if (hit == 0)
+        hit = says_vmware (h, kids[i], name, "Description", false);
+    }
+    if (hit == -1) {
+      free (name);
+      return -1;
+    }
     if (hit)
       v->names[v->n++] = name;
     else
@@ -197,15 +207,16 @@ run (struct guest *gs, bool apply)
         goto out;
     }
   }
-  if (changed && win_hive_commit (gs, HIVE_SYSTEM, h) == -1) {
+  {
+    int r = 0;
+    if (changed)
+      r = win_hive_commit (gs, HIVE_SYSTEM, h);
+    else
+      hivex_close (h);
     h = NULL;
-    goto out;
+    if (r == -1)
+      goto out;
   }
-  if (changed)
-    h = NULL;
-  else
-    hivex_close (h);
-  h = NULL;
 
   /* Then Start = 4, declaratively. */
   for (size_t i = 0; i < v.n; i++) {

@@ -94,7 +94,7 @@ build () {
   local cs=1 arch=AMD64 pe=pe64 san='"SanPolicy"=dword:00000003'
   local storvsc=dword:00000003 enum= block= uninst= gpo= bootmgr=yes
   local hiber=clean bitlocker= dirty= system=yes corrupt= truncate=
-  local big= t
+  local big= nodriver= t
   for t; do
     case $t in
       cs2) cs=2 ;;
@@ -129,6 +129,7 @@ build () {
       nobootmgr) bootmgr= ;;
       badtype) storvsc='"3"' ;;
       bigvalue) big=yes ;;
+      nodriver) nodriver=yes ;;
       *) echo "unknown trap $t" >&2; exit 1 ;;
     esac
   done
@@ -201,6 +202,7 @@ PT
   cp "$soft" "$mnt/Windows/System32/config/SOFTWARE"
   "$phony" "$pe" "$mnt/Windows/System32/cmd.exe"
   for d in vmbus storvsc storflt intelide atapi pvscsi vmrawdsk vmmouse vmci; do
+    [ -n "$nodriver" ] && [ $d = storflt ] && continue
     printf 'phony %s driver' "$d" > "$mnt/Windows/System32/drivers/$d.sys"
   done
   { if [ "$hiber" = HIBR ]; then printf 'HIBR'; else printf '\0\0\0\0'; fi
@@ -236,6 +238,7 @@ all=(
   "win-x86 10 bios x86"
   "win2008 2008 bios"
   "win-refuse-all 2008 bios x86 bitlocker dirty hibernated"
+  "win-no-driver 2022 uefi nodriver"
   "win-bad-corrupt 2022 bios corrupt"
   "win-bad-truncated 2022 bios truncated"
   "win-bad-nosystem 2022 bios nosystem"
