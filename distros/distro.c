@@ -189,9 +189,11 @@ distro_get (struct guest *gs)
   return d;
 }
 
+/* The fixups run only on a guest linux-distro does not refuse: a known
+ * family, a kernel, an initramfs tool. */
 bool
 distro_supported (struct guest *gs)
 {
   struct distro_data *d = distro_get (gs);
-  return d && d->ops;
+  return d && d->ops && d->nkernels > 0 && d->initramfs;
 }

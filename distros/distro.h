@@ -61,6 +61,7 @@ struct net_ops {
 struct initramfs_ops {
   const char *name;               /* "initramfs-tools", "dracut", "mkinitrd" */
   const char *const *tools;       /* guest paths where the tool may be */
+  bool rootdelay_sleeps;          /* rootdelay=N sleeps N s, always */
   /* The file that makes future rebuilds include the drivers, and its new
    * content (NULL: already right).  0 or -1. */
   int (*persist) (struct guest *gs, char *const *drivers, const char **path,

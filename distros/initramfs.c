@@ -113,6 +113,8 @@ itools_rebuild (struct guest *gs, const char *tool, const struct kernel *k,
 const struct initramfs_ops initramfs_tools_ops = {
   .name = "initramfs-tools",
   .tools = itools,
+  /* Its init: if [ "$ROOTDELAY" ]; then sleep $ROOTDELAY; fi */
+  .rootdelay_sleeps = true,
   .persist = itools_persist,
   .rebuild = itools_rebuild,
 };

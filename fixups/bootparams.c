@@ -22,10 +22,27 @@ stable_param (struct guest *gs, const char *word, const char *key)
 }
 
 /* The new command line (always a new string). */
+const char *const *
+boot_params_wanted (struct guest *gs)
+{
+  static const char *const all[] = BOOT_ADD_PARAMS;
+  static const char *without_delay[sizeof all / sizeof all[0]];
+  struct distro_data *d = distro_get (gs);
+  size_t n = 0;
+
+  if (!d || !d->initramfs || !d->initramfs->rootdelay_sleeps)
+    return all;
+  for (size_t i = 0; all[i]; i++)
+    if (strncmp (all[i], "rootdelay=", 10))
+      without_delay[n++] = all[i];
+  without_delay[n] = NULL;
+  return without_delay;
+}
+
 char *
 boot_cmdline_fix (struct guest *gs, const char *old, bool add)
 {
-  static const char *const addp[] = BOOT_ADD_PARAMS;
+  const char *const *addp = boot_params_wanted (gs);
   static const char *const rmp[] = BOOT_REMOVE_PARAMS;
   char *s = xstrdup (old ? old : ""), *t;
 
@@ -63,9 +80,9 @@ boot_cmdline_fix (struct guest *gs, const char *old, bool add)
 
 /* What is wrong with one kernel command line, or NULL. */
 const char *
-boot_cmdline_problem (const char *words)
+boot_cmdline_problem (struct guest *gs, const char *words)
 {
-  static const char *const addp[] = BOOT_ADD_PARAMS;
+  const char *const *addp = boot_params_wanted (gs);
   static const char *const rmp[] = BOOT_REMOVE_PARAMS;
   for (size_t i = 0; addp[i]; i++)
     if (!words_has (words, addp[i]))

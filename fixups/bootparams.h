@@ -7,9 +7,12 @@
 #include <stdbool.h>
 
 /* Added to GRUB_CMDLINE_LINUX (a KEY= word replaces another KEY=,
- * except console=, which may repeat). */
+ * except console=, which may repeat).  rootdelay=300 (Azure's advice
+ * for slow storage) only where the initramfs takes it as the longest
+ * wait for the root device: initramfs-tools sleeps that long
+ * unconditionally (initramfs_ops.rootdelay_sleeps). */
 #define BOOT_ADD_PARAMS { "console=tty1", "console=ttyS0,115200n8", \
-    "earlyprintk=ttyS0,115200", "rootdelay=300", "net.ifnames=0", NULL }
+    "earlyprintk=ttyS0,115200", "net.ifnames=0", "rootdelay=300", NULL }
 /* Removed from GRUB_CMDLINE_LINUX and GRUB_CMDLINE_LINUX_DEFAULT. */
 #define BOOT_REMOVE_PARAMS { "rhgb", "quiet", "splash", "splash=silent", NULL }
 #define GRUB_SERIAL "serial --speed=115200 --unit=0 --word=8 --parity=no " \
@@ -18,10 +21,12 @@
 
 struct guest;
 
+/* The parameters this guest gets (NULL-terminated, static). */
+const char *const *boot_params_wanted (struct guest *gs);
 /* The command line with the parameters added (when add) and removed,
  * root= and resume= on UUIDs.  A new string, or NULL. */
 char *boot_cmdline_fix (struct guest *gs, const char *old, bool add);
 /* What is wrong with a command line (static string), or NULL. */
-const char *boot_cmdline_problem (const char *words);
+const char *boot_cmdline_problem (struct guest *gs, const char *words);
 
 #endif

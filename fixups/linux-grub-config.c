@@ -59,7 +59,7 @@ cfg_problem (struct guest *gs, const char *cfg, bool need_kernels, int *err)
         strncmp (l, "linux16", 7) && strncmp (l, "linuxefi", 8))
       continue;
     nk++;
-    if ((p = boot_cmdline_problem (p))) {
+    if ((p = boot_cmdline_problem (gs, p))) {
       snprintf (why, sizeof why, "line %zu: %s", i + 1, p);
       r = why;
     }
@@ -124,7 +124,7 @@ bls_problems (struct guest *gs, char ***bad)
     CLEANUP_FREE char *opts = entry_options (gs, entries[i], kopts, &err);
     if (err)
       return -1;
-    if (opts && !boot_cmdline_problem (opts))
+    if (opts && !boot_cmdline_problem (gs, opts))
       continue;
     if (strv_add (bad, entries[i]) == -1)
       return -1;
@@ -196,7 +196,7 @@ run_mkconfig (struct guest *gs, struct distro_data *d)
 static int
 run_grubby (struct guest *gs, struct distro_data *d)
 {
-  static const char *const addp[] = BOOT_ADD_PARAMS;
+  const char *const *addp = boot_params_wanted (gs);
   static const char *const rmp[] = BOOT_REMOVE_PARAMS;
   CLEANUP_FREE_STRING_LIST char **bad = NULL;
   CLEANUP_FREE char *args = NULL, *rm = NULL, *kopts = NULL;

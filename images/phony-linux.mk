@@ -3,7 +3,11 @@
 # every Linux fixup, traps seeded, stub tools that log their arguments.
 # Built without an appliance in a few seconds.
 PHONY_LINUX := rhel7 rhel8 rhel9 sles12 sles15 ubuntu2004 ubuntu2204
-PHONY_LINUX_IMGS := $(PHONY_LINUX:%=$(BUILD)/images/phony-%.img)
+# Bad inputs (each a good guest with one thing broken, families.sh).
+PHONY_LINUX_BAD := bad_distro bad_nokernel bad_notool bad_tool bad_fstab \
+  bad_full
+PHONY_LINUX_IMGS := $(PHONY_LINUX:%=$(BUILD)/images/phony-%.img) \
+  $(PHONY_LINUX_BAD:%=$(BUILD)/images/phony-%.img)
 PHONY_STUB := $(BUILD)/images/phony-linux-stub
 
 .PHONY: phony-linux-images

@@ -8,8 +8,8 @@
  *   warnings, information and what "azprep fix" repairs: the testcase
  *   passes, the findings are in its <system-out> (JUnit has no
  *   "warning" state; the VM's verdict is a testsuite property).
- * A VM that could not be checked at all has one testcase "check" with
- * an <error>.
+ * A VM that could not be checked (verdict "error" with a reason) also
+ * has a testcase "check" with an <error> giving the reason.
  */
 #include <string.h>
 #include <libxml/xmlwriter.h>
@@ -86,8 +86,7 @@ write_vm (xmlTextWriterPtr w, const cJSON *vm)
 {
   const char *name = str (vm, "name");
   const cJSON *rules = cJSON_GetObjectItem (vm, "rules"), *r;
-  bool error_vm = !strcmp (str (vm, "verdict"), "error") &&
-    cJSON_GetArraySize (rules) == 0;
+  bool error_vm = *str (vm, "error") != '\0';
   int failures = 0;
   CLEANUP_FREE char *classname = xasprintf ("azprep.check.%s", name);
 
@@ -97,13 +96,13 @@ write_vm (xmlTextWriterPtr w, const cJSON *vm)
   CK (xmlTextWriterStartElement (w, BAD_CAST "testsuite"));
   CK (xmlTextWriterWriteAttribute (w, BAD_CAST "name", BAD_CAST name));
   CK (xmlTextWriterWriteFormatAttribute (w, BAD_CAST "tests", "%d",
-                                         error_vm ? 1
-                                         : cJSON_GetArraySize (rules)));
+                                         error_vm +
+                                         cJSON_GetArraySize (rules)));
   CK (xmlTextWriterWriteFormatAttribute (w, BAD_CAST "failures", "%d",
                                          failures));
   CK (xmlTextWriterWriteFormatAttribute (w, BAD_CAST "errors", "%d",
-                                         error_vm ? 1
-                                         : count_result (vm, "error")));
+                                         error_vm +
+                                         count_result (vm, "error")));
   CK (xmlTextWriterWriteFormatAttribute (w, BAD_CAST "skipped", "%d",
                                          count_result (vm, "skipped")));
   CK (xmlTextWriterStartElement (w, BAD_CAST "properties"));
@@ -188,8 +187,9 @@ check_write_junit (const char *path, const cJSON *report_in)
   }
   cJSON_ArrayForEach (vm, vms) {
     int n = cJSON_GetArraySize (cJSON_GetObjectItem (vm, "rules"));
-    tests += n ? n : 1;
-    errors += n ? count_result (vm, "error") : 1;
+    bool error_vm = *str (vm, "error") != '\0';
+    tests += n + error_vm;
+    errors += count_result (vm, "error") + error_vm;
     {
       const cJSON *r;
       cJSON_ArrayForEach (r, cJSON_GetObjectItem (vm, "rules"))

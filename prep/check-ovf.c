@@ -389,6 +389,8 @@ read_ova (const char *path)
   {
     const char *argv[] = { "tar", "-xf", path, "-C", dir, "--no-same-owner",
                            "--no-same-permissions", "--", ovf, NULL };
+    free (err);
+    err = NULL;
     r = run_command_full (NULL, &err, argv);
   }
   ovfpath = xasprintf ("%s/%s", dir, ovf);
@@ -416,6 +418,8 @@ read_ova (const char *path)
     argv[k++] = "--no-same-permissions"; argv[k++] = "--";
     for (size_t i = 0; i < n; i++)
       argv[k++] = hrefs[i];
+    free (err);
+    err = NULL;
     r = run_command_full (NULL, &err, argv);
     free (argv);
   }

@@ -1,7 +1,7 @@
 /* azprep boot-test: boot a prepared guest under qemu, on a temporary
- * overlay, with its disks on another controller (virtio-blk: the guest
- * sees /dev/vdX where VMware gave it /dev/sdX) and a NIC with a new
- * MAC, as on Azure.  Passes when the serial console shows the default
+ * overlay, with its disks on another controller than VMware's
+ * (virtio-scsi, or virtio-blk where /dev/sdX become /dev/vdX) and a
+ * NIC with a new MAC, as on Azure.  Passes when the serial console shows the default
  * target, and sshd answers with its banner through user-mode
  * networking's port forward to 10.0.2.15, the address slirp's DHCP
  * server leases (a guest without a DHCP lease cannot answer there).
@@ -36,8 +36,8 @@
 static const char usage[] =
   "Usage: azprep boot-test [OPTIONS] [--format FMT] DISK...\n"
   "Boot a prepared VM under qemu and check that it comes up as it must on\n"
-  "Azure: the disks on another controller (virtio-blk, so /dev/sdX names\n"
-  "change), a NIC with a new MAC, user-mode networking with DHCP.  The\n"
+  "Azure: the disks on another controller (virtio-scsi or virtio-blk), a\n"
+  "NIC with a new MAC, user-mode networking with DHCP.  The\n"
   "disks are never written: the guest runs on temporary overlays.\n"
   "Passes when the serial console shows the default target, and sshd\n"
   "answers with its banner on a forwarded port (the guest is reachable\n"
@@ -50,6 +50,9 @@ static const char usage[] =
   "  --firmware bios|uefi   default: uefi if the first disk has an EFI\n"
   "                         system partition, else bios (OVMF for uefi)\n"
   "  --timeout SECS         give up after SECS (default 600)\n"
+  "  --controller virtio-scsi|virtio-blk\n"
+  "                         where the disks go (default virtio-scsi; with\n"
+  "                         virtio-blk /dev/sdX names become /dev/vdX)\n"
   "  --memory MIB           guest memory (default 1024)\n"
   "  --console FILE         keep the serial console log in FILE\n"
   "  --format FMT           format of the disks that follow\n"
@@ -135,12 +138,15 @@ free_port (void)
   return port;
 }
 
-/* Connect to the forwarded port and read the SSH banner (2 s). */
+/* Connect to the forwarded port and read the SSH banner.  sshd forks a
+ * child that sends it, which takes long in a slow TCG guest: wait up to
+ * 20 s, so as not to pile up unfinished connections (sshd then answers
+ * "Exceeded MaxStartups"). */
 static bool
 ssh_banner (int port, char *banner, size_t len)
 {
   struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons (port) };
-  struct timeval tv = { 2, 0 };
+  struct timeval tv = { 20, 0 };
   int s = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   ssize_t n = -1;
 
@@ -172,11 +178,25 @@ read_log (const char *path)
   if (!buf)
     return NULL;
   n = fread (buf, 1, (8 << 20) - 1, fp);
+  /* Colour escape sequences (systemd: "Reached target ESC[0;1;39m
+   * multi-user.target"), carriage returns and NULs must not hide
+   * matches: drop them. */
+  {
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+      if (buf[i] == '\033' && i + 1 < n && buf[i + 1] == '[') {
+        i += 2;
+        while (i < n && ((buf[i] >= '0' && buf[i] <= '9') || buf[i] == ';'))
+          i++;
+        continue;               /* the final letter goes too */
+      }
+      if (buf[i] == '\r')
+        continue;
+      buf[o++] = buf[i] ? buf[i] : ' ';
+    }
+    n = o;
+  }
   buf[n] = '\0';
-  /* Escape sequences and NULs must not hide matches. */
-  for (size_t i = 0; i < n; i++)
-    if (buf[i] == '\0')
-      buf[i] = ' ';
   return buf;
 }
 
@@ -246,9 +266,10 @@ add (struct argv *a, char *s)
 
 static int
 build_argv (struct argv *a, const char *accel, bool uefi, int memory,
-            struct disk *disks, size_t ndisks, char **overlays,
+            const char *controller, size_t ndisks, char **overlays,
             const char *vars, const char *log, int port)
 {
+  bool blk = !strcmp (controller, "virtio-blk");
   unsigned char mac[3];
   int fd = open ("/dev/urandom", O_RDONLY | O_CLOEXEC);
 
@@ -284,12 +305,21 @@ build_argv (struct argv *a, const char *accel, bool uefi, int memory,
        add (a, xstrdup ("-drive")) == -1 ||
        add (a, xasprintf ("if=pflash,format=raw,unit=1,file=%s", vars)) == -1))
     return -1;
-  for (size_t i = 0; i < ndisks; i++)
+  if (!blk && (add (a, xstrdup ("-device")) == -1 ||
+               add (a, xstrdup ("virtio-scsi-pci,id=scsi0")) == -1))
+    return -1;
+  for (size_t i = 0; i < ndisks; i++) {
     if (add (a, xstrdup ("-drive")) == -1 ||
-        add (a, xasprintf ("file=%s,format=qcow2,if=virtio,cache=unsafe%s",
-                           overlays[i], i == 0 ? ",index=0" : "")) == -1)
+        add (a, xasprintf ("file=%s,format=qcow2,if=none,id=d%zu,"
+                           "cache=unsafe", overlays[i], i)) == -1 ||
+        add (a, xstrdup ("-device")) == -1)
       return -1;
-  (void) disks;
+    if (blk ? add (a, xasprintf ("virtio-blk-pci,drive=d%zu%s", i,
+                                 i == 0 ? ",bootindex=0" : "")) == -1
+        : add (a, xasprintf ("scsi-hd,drive=d%zu,bus=scsi0.0,scsi-id=%zu%s",
+                             i, i, i == 0 ? ",bootindex=0" : "")) == -1)
+      return -1;
+  }
   return 0;
 }
 
@@ -334,13 +364,14 @@ now (void)
 /* Boot and watch.  Returns 0 (ran, see r), -1 error. */
 static int
 boot (const char *accel, bool uefi, int memory, int timeout,
+      const char *controller,
       struct disk *disks, size_t ndisks, const char *dir, const char *log,
       struct result *r)
 {
   char *overlays[32] = { NULL };
   CLEANUP_FREE char *vars = NULL;
   struct argv a = { .n = 0 };
-  double start = now ();
+  double start = now (), last_knock = 0;
   int port, ret = -1, status;
   pid_t pid = -1;
 
@@ -360,8 +391,8 @@ boot (const char *accel, bool uefi, int memory, int timeout,
   }
   port = free_port ();
   if (port == -1 ||
-      build_argv (&a, accel, uefi, memory, disks, ndisks, overlays, vars, log,
-                  port) == -1)
+      build_argv (&a, accel, uefi, memory, controller, ndisks, overlays, vars,
+                  log, port) == -1)
     goto out;
   if (log_verbose ()) {
     for (size_t i = 0; i < a.n; i++)
@@ -396,8 +427,12 @@ boot (const char *accel, bool uefi, int memory, int timeout,
       r->target = r->target || target_reached (text);
       r->dhcp_seen = r->dhcp_seen || dhcp_seen (text);
     }
-    if (!r->ssh && ssh_banner (port, r->banner, sizeof r->banner))
-      r->ssh = true;
+    /* Knock on sshd only once the guest is up, every 10 s at most. */
+    if (!r->ssh && (r->target || r->dhcp_seen || now () - last_knock > 10)) {
+      last_knock = now ();
+      if (ssh_banner (port, r->banner, sizeof r->banner))
+        r->ssh = true;
+    }
     if (r->target && r->ssh)
       break;
     nanosleep (&ts, NULL);
@@ -426,7 +461,7 @@ static int
 boot_test_run (int argc, char **argv)
 {
   enum { OPT_ACCEL = OPT_FIRST_COMMAND_SPECIFIC, OPT_FIRMWARE, OPT_TIMEOUT,
-         OPT_MEMORY, OPT_CONSOLE };
+         OPT_MEMORY, OPT_CONSOLE, OPT_CONTROLLER };
   static const struct option longopts[] = {
     COMMON_LONG_OPTIONS,
     { "format", required_argument, NULL, OPT_FORMAT },
@@ -435,13 +470,14 @@ boot_test_run (int argc, char **argv)
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
     { "memory", required_argument, NULL, OPT_MEMORY },
     { "console", required_argument, NULL, OPT_CONSOLE },
+    { "controller", required_argument, NULL, OPT_CONTROLLER },
     { NULL, 0, NULL, 0 }
   };
   struct common_opts o = { 0 };
   struct disk *disks = NULL;
   size_t ndisks = 0;
   const char *format = NULL, *accel = NULL, *firmware = NULL;
-  const char *console = NULL;
+  const char *console = NULL, *controller = "virtio-scsi";
   int64_t timeout = 600, memory = 1024;
   char dir[] = "/var/tmp/azprep-boot-XXXXXX";
   CLEANUP_FREE char *log = NULL, *text = NULL;
@@ -478,6 +514,12 @@ boot_test_run (int argc, char **argv)
         return usage_error ("boot-test", "--memory: MiB, 256 to 65536");
       break;
     case OPT_CONSOLE: console = optarg; break;
+    case OPT_CONTROLLER:
+      if (strcmp (optarg, "virtio-scsi") && strcmp (optarg, "virtio-blk"))
+        return usage_error ("boot-test", "--controller: virtio-scsi or "
+                            "virtio-blk");
+      controller = optarg;
+      break;
     case 1:
       if (ndisks >= 32)
         return usage_error ("boot-test", "too many disks (32 at most)");
@@ -515,7 +557,8 @@ boot_test_run (int argc, char **argv)
     }
     close (fd);
   }
-  if (boot (accel, uefi, memory, timeout, disks, ndisks, dir, log, &r) == -1)
+  if (boot (accel, uefi, memory, timeout, controller, disks, ndisks, dir, log,
+            &r) == -1)
     goto out;
   text = read_log (log);
   if (text)

@@ -237,6 +237,18 @@ check_rules (struct guest *gs, const struct hydrate_opts *o,
   return ret;
 }
 
+/* Findings of a severity that no fixup repaired (fixable ones were
+ * applied and verified by fixups_apply), as fix counts them. */
+static size_t
+count_unfixed (const struct report *rep, enum severity sev)
+{
+  size_t n = 0;
+  for (size_t i = 0; i < rep->nfindings; i++)
+    if (rep->findings[i].severity == sev && !rep->findings[i].fixup)
+      n++;
+  return n;
+}
+
 static void
 fill_result (struct guest *gs, struct hydrate_result *r)
 {
@@ -248,8 +260,8 @@ fill_result (struct guest *gs, struct hydrate_result *r)
   r->inspection = guest_inspect_json (gs);
   r->changes = report_changes_json (gs->report);
   r->findings = report_findings_json (gs->report);
-  r->blockers = report_count (gs->report, SEV_BLOCKER);
-  r->warnings = report_count (gs->report, SEV_WARNING);
+  r->blockers = count_unfixed (gs->report, SEV_BLOCKER);
+  r->warnings = count_unfixed (gs->report, SEV_WARNING);
 }
 
 int
@@ -290,7 +302,7 @@ hydrate_guest (struct blob_client *c, struct hydrate_disk *disks, size_t n,
   if (r->blockers > 0) {
     for (size_t i = 0; i < gs->report->nfindings; i++) {
       const struct finding *f = &gs->report->findings[i];
-      if (f->severity == SEV_BLOCKER)
+      if (f->severity == SEV_BLOCKER && !f->fixup)
         error ("refused: %s%s%s", f->object ? f->object : "",
                f->object ? ": " : "", f->message);
     }

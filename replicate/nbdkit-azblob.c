@@ -168,6 +168,10 @@ azblob_config_complete (void)
   if (creds_load (&creds, creds_file) == -1)
     return -1;
   opts.cacert = cacert;
+  /* A guest waits on every request: retry for about 15 s, not minutes,
+   * so that a storage outage fails the hydration (which is rerun from
+   * the recovery point) and a dead azprep's nbdkit does not linger. */
+  opts.max_tries = 6;
   client = blob_client_new (&creds, &opts);
   creds_free (&creds);
   if (!client)

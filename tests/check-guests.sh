@@ -224,6 +224,13 @@ size=20MiB, type=83
   { "name": "missing", "disks": ["no-such-disk.img"] }
 ]
 JSON
+  # The real Debian guest of make images, when it is there.
+  if [ -e "$IMAGES/debian-bios.img" ] && [ -e "$IMAGES/debian-bios-data.img" ]; then
+    sed -i '$d' "$D/fleet.json"
+    sed -i '$ s/$/,/' "$D/fleet.json"
+    printf '  { "name": "debian", "disks": ["%s", "%s"] }\n]\n' \
+      "$IMAGES/debian-bios.img" "$IMAGES/debian-bios-data.img" >> "$D/fleet.json"
+  fi
   # (paths of published images have no "|" or "&")
   sed -i -e "s|@NOOS@|$noos|" -e "s|@TWOOS@|$twoos|" -e "s|@LUKS@|$luks|" \
     -e "s|@CORRUPT@|$corrupt|" "$D/fleet.json"

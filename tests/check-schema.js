@@ -91,6 +91,12 @@ check(doc, REPORT, '$');
   if (exits[vm.verdict] !== vm.exit) errors.push(`$.vms[${i}]: verdict ${vm.verdict} with exit ${vm.exit}`);
   for (const f of vm.findings)
     if (f.fixable !== (f.fixup !== null)) errors.push(`$.vms[${i}]: finding ${f.id}: fixable and fixup disagree`);
+  // The verdict follows from the findings (check.pod, "Verdicts").
+  const blocks = vm.findings.some((f) => f.severity === 'blocker' && !f.fixable);
+  const failed = vm.error !== null || vm.rules.some((r) => r.result === 'error');
+  const warns = vm.findings.some((f) => f.severity !== 'info' || f.fixable);
+  const want = blocks ? 'not-ready' : failed ? 'error' : warns ? 'warnings' : 'ready';
+  if (vm.verdict !== want) errors.push(`$.vms[${i}]: verdict ${vm.verdict}, but the findings say ${want}`);
 });
 if (errors.length) { console.log(errors.join('\n')); process.exit(1); }
 console.log('valid');

@@ -171,8 +171,11 @@ cat > "$T/f4.json" <<EOT
 [ { "name": "broken", "disks": ["trunc.qcow2"], "size": "Standard_Nope" },
   { "name": "fine", "disks": ["trunc.qcow2"] } ]
 EOT
-expect_exit 1 "$AZPREP" check --vms "$T/f4.json" --json
+expect_exit 1 "$AZPREP" check --vms "$T/f4.json" --json --junit "$T/f4.xml"
 node tests/check-schema.js "$T/out" >/dev/null || fail "schema: broken fleet"
+xmllint --xpath 'string(/testsuites/testsuite[@name="broken"]/testcase[@name="check"]/error/@message)' "$T/f4.xml" |
+  grep -q 'Standard_Nope' || fail "junit: the broken VM's error"
+[ "$(xmllint --xpath 'string(/testsuites/@errors)' "$T/f4.xml")" = 1 ] || fail "junit: one error"
 [ "$(json 'd.vms.map(v => v.name + "=" + v.verdict).join(" ")')" = "broken=error fine=not-ready" ] ||
   fail "a broken VM stops the others"
 json 'd.vms[0].error' | grep -q 'Standard_Nope: not in the size table' || fail "broken: reason"

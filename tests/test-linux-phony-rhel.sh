@@ -20,7 +20,7 @@ for g in rhel7 rhel8 rhel9; do
 done
 
 # RHEL 8: BLS via $kernelopts in grubenv, waagent, lvm.conf filter.
-assert_contains "$T/rhel8.log" "^grubby '--update-kernel=ALL' '--args=console=tty1 console=ttyS0,115200n8 earlyprintk=ttyS0,115200 rootdelay=300 net.ifnames=0 resume=UUID=01234567-0123-0123-0123-0123456789b2' '--remove-args=rhgb quiet splash splash=silent'$" "rhel8 grubby"
+assert_contains "$T/rhel8.log" "^grubby '--update-kernel=ALL' '--args=console=tty1 console=ttyS0,115200n8 earlyprintk=ttyS0,115200 net.ifnames=0 rootdelay=300 resume=UUID=01234567-0123-0123-0123-0123456789b2' '--remove-args=rhgb quiet splash splash=silent'$" "rhel8 grubby"
 assert_contains "$T/rhel8.txt" '^kernelopts=.*console=ttyS0,115200n8' "rhel8 grubenv"
 assert_not_contains "$T/rhel8.txt" '^kernelopts=.*(rhgb|quiet)' "rhel8 grubenv"
 assert_contains "$T/rhel8.txt" '^Provisioning.Agent=disabled$' "rhel8 waagent"

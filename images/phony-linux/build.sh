@@ -148,7 +148,20 @@ swap_uuid=01234567-0123-0123-0123-0123456789b$idx
 # Assemble: MBR, p1 root ext4, p2 swap.
 fs=$work/root.ext4 sw=$work/swap
 truncate -s 300M "$fs"
-mkfs.ext4 -q -F -U "$root_uuid" -L root -E root_owner=0:0 -d "$r" "$fs"
+if [ -n "${fill_root:-}" ]; then
+  # A 40 MiB root with (almost) no free block and no reserve: fix's
+  # writes fail with ENOSPC.
+  truncate -s 40M "$fs"
+  mkfs.ext4 -q -F -m 0 -U "$root_uuid" -L root -E root_owner=0:0 -d "$r" "$fs"
+  free=$(dumpe2fs -h "$fs" 2>/dev/null | awk -F: '/^Free blocks/ { print $2 + 0 }')
+  for slack in 3 6 12 24 48; do
+    { tr "\\0" x < /dev/zero || true; } | head -c $(( (free - slack) * 1024 )) > "$r/var/filler"
+    mkfs.ext4 -q -F -m 0 -U "$root_uuid" -L root -E root_owner=0:0 \
+      -d "$r" "$fs" 2>/dev/null && break
+  done
+else
+  mkfs.ext4 -q -F -U "$root_uuid" -L root -E root_owner=0:0 -d "$r" "$fs"
+fi
 truncate -s 16M "$sw"
 mkswap -q -U "$swap_uuid" "$sw" >/dev/null
 rm -f "$out.tmp"

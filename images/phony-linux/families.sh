@@ -241,3 +241,41 @@ LOGLEVEL=low
 EOT
   }
 }
+
+# Bad inputs, each from a good guest with one thing broken.
+family_bad_distro () {          # a distribution azprep does not know
+  family_rhel9; idx=8 hostname=bad-distro pretty="Alpine Linux v3.18"
+  os_release="NAME=\"Alpine Linux\"
+ID=alpine
+VERSION_ID=3.18.4
+PRETTY_NAME=\"$pretty\"
+"
+  release_files=([/etc/alpine-release]="3.18.4")
+}
+family_bad_nokernel () {        # no kernel installed
+  family_rhel9; idx=9 hostname=bad-nokernel; kernels=()
+}
+family_bad_notool () {          # no initramfs tool
+  family_rhel9; hostname=bad-notool; tools=(/usr/sbin/grub2-mkconfig /usr/sbin/grubby)
+}
+family_bad_tool () {            # dracut fails
+  family_rhel9; hostname=bad-tool
+  local base_extra; base_extra=$(declare -f family_extra)
+  eval "${base_extra/family_extra/family_extra_base}"
+  family_extra () { family_extra_base; printf 'dracut\n' | put /etc/azprep-stub-fail; }
+}
+family_bad_fstab () {           # an fstab line that does not parse
+  family_ubuntu2204; hostname=bad-fstab
+  local base_extra; base_extra=$(declare -f family_extra)
+  eval "${base_extra/family_extra/family_extra_base}"
+  family_extra () {
+    family_extra_base
+    printf '/dev/sda1 / ext4 defaults 0 1\n/dev/sdb1\n' | put /etc/fstab
+  }
+}
+family_bad_full () {            # a root file system with no space left
+  family_ubuntu2204; hostname=bad-full
+  local base_extra; base_extra=$(declare -f family_extra)
+  eval "${base_extra/family_extra/family_extra_base}"
+  family_extra () { family_extra_base; fill_root=1; }
+}

@@ -25,11 +25,17 @@ now () { date +%s.%N; }
 # Warm the appliance cache so neither side pays for building it.
 guestfish --ro -a "$disk" run >/dev/null 2>&1
 
+ratio () { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b / a }'; }
+secs () { awk -v a="$1" -v b="$2" 'BEGIN { printf "%6.1f", b - a }'; }
+
+echo "check: one guest ($(nproc) cores)"
 t0=$(now)
 guestfish --ro -a "$disk" run
 t1=$(now)
 "$AZPREP" check "$disk" >/dev/null 2>&1 || true
 t2=$(now)
+echo "  guestfish --ro run:        $(secs "$t0" "$t1") s"
+echo "  azprep check:              $(secs "$t1" "$t2") s  (ratio $(ratio "$(secs "$t0" "$t1")" "$(secs "$t1" "$t2")")x, target <= 1.2x)"
 
 # Eight VMs: copies of the guest (sparse).
 mkdir "$T/fleet"
@@ -38,23 +44,13 @@ for i in 1 2 3 4 5 6 7 8; do
   cp --sparse=always "$disk" "$T/fleet/vm$i.img"
   echo "vm$i vm$i.img" >> "$T/fleet/fleet.txt"
 done
+echo "check: 8 VMs"
 t3=$(now)
 for i in 1 2 3 4 5 6 7 8; do
   "$AZPREP" check "$T/fleet/vm$i.img" >/dev/null 2>&1 || true
 done
 t4=$(now)
+echo "  8 sequential checks:       $(secs "$t3" "$t4") s"
 "$AZPREP" check --vms "$T/fleet/fleet.txt" --jobs 2 >/dev/null 2>&1 || true
 t5=$(now)
-
-awk -v a="$t0" -v b="$t1" -v c="$t2" -v d="$t3" -v e="$t4" -v f="$t5" \
-    -v cores="$(nproc)" 'BEGIN {
-  bare = b - a; chk = c - b; seq = e - d; fleet = f - e;
-  printf "check: one guest (%d cores)\n", cores;
-  printf "  guestfish --ro run:        %6.1f s\n", bare;
-  printf "  azprep check:              %6.1f s  (ratio %.2fx, target <= 1.2x)\n",
-         chk, chk / bare;
-  printf "check: 8 VMs\n";
-  printf "  8 sequential checks:       %6.1f s\n", seq;
-  printf "  --vms, --jobs 2:           %6.1f s  (ratio %.2fx, target <= 0.6x)\n",
-         fleet, fleet / seq;
-}'
+echo "  --vms, --jobs 2:           $(secs "$t4" "$t5") s  (ratio $(ratio "$(secs "$t3" "$t4")" "$(secs "$t4" "$t5")")x, target <= 0.6x)"

@@ -5,7 +5,7 @@
 //                                          (a multiple of 512), non-zero
 //                                          4 MiB chunks uploaded
 //   migtool.js snapshot CONTAINER BLOB     prints the snapshot id
-//   migtool.js sha256 CONTAINER BLOB [SNAPSHOT]   of the whole blob
+//   migtool.js sha256 CONTAINER BLOB [SNAPSHOT]   of the contents
 //   migtool.js download CONTAINER BLOB FILE
 //   migtool.js props CONTAINER BLOB        JSON: size, metadata, lease
 //   migtool.js tail CONTAINER BLOB N       hex of the last N bytes
@@ -40,16 +40,30 @@ async function main() {
     }
     fs.closeSync(fd);
   } else if (cmd === "sha256" || cmd === "download") {
+    // Only the pages the blob holds (Get Page Ranges) are read: the rest
+    // reads as zeros by definition.  The digest covers the size and
+    // every non-zero range with its offset, so equal digests mean equal
+    // contents.
     let bc = svc.getContainerClient(a[0]).getPageBlobClient(a[1]);
     if (cmd === "sha256" && a[2]) bc = bc.withSnapshot(a[2]);
     const size = (await bc.getProperties()).contentLength;
+    const pr = await bc.getPageRanges(0, size);
     const h = crypto.createHash("sha256");
+    h.update(`size ${size}\n`);
     const out = cmd === "download" ? fs.openSync(a[2], "w") : null;
     const step = 8 << 20;
-    for (let off = 0; off < size; off += step) {
-      const buf = await bc.downloadToBuffer(off, Math.min(step, size - off));
-      if (out === null) h.update(buf);
-      else if (!buf.every((b) => b === 0)) fs.writeSync(out, buf, 0, buf.length, off);
+    for (const r of pr.pageRange || []) {
+      // The SDK gives {offset, count} with count = last byte - offset.
+      const start = r.start !== undefined ? r.start : r.offset;
+      const last = r.end !== undefined ? r.end : r.offset + r.count;
+      for (let off = start; off <= last; off += step) {
+        const n = Math.min(step, last + 1 - off);
+        const buf = await bc.downloadToBuffer(off, n);
+        if (out !== null) { fs.writeSync(out, buf, 0, buf.length, off); continue; }
+        if (buf.every((b) => b === 0)) continue;
+        h.update(`${off} ${n}\n`);
+        h.update(buf);
+      }
     }
     if (out === null) console.log(h.digest("hex"));
     else { fs.ftruncateSync(out, size); fs.closeSync(out); }

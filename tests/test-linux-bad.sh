@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# azprep fix on bad Linux guests: an unknown distribution, no kernel, no
+# initramfs tool, a tool that fails, an fstab that does not parse, a
+# full root file system.  Each: a clear error naming the guest file or
+# tool, the documented exit code, and the disk unchanged (checksum).
+source tests/functions.sh
+P=$BUILD/images
+for b in bad_distro bad_nokernel bad_notool bad_tool bad_fstab bad_full; do
+  [ -e "$P/phony-$b.img" ] || skip "phony-$b.img not built (make images)"
+done
+
+# bad NAME EXIT REGEX: fix a copy, expect EXIT and REGEX on stderr, and
+# the disk byte for byte as it was.
+bad () {
+  cp --sparse=always "$P/phony-$1.img" "$T/$1.img"
+  local before; before=$(sum_of "$T/$1.img")
+  expect_exit "$2" "$AZPREP" fix "$T/$1.img"
+  assert_contains "$T/err" "$3" "$1: stderr"
+  [ "$(sum_of "$T/$1.img")" = "$before" ] || fail "$1: the disk was changed"
+  [ ! -e "$T/$1.img.azprep-undo" ] || fail "$1: an undo journal was left"
+}
+
+bad bad_distro 3 'refused: /etc/os-release: distribution .* is not supported'
+bad bad_nokernel 3 'refused: /boot: no installed kernel'
+bad bad_notool 3 'refused: /usr/sbin: no initramfs tool in the guest'
+bad bad_tool 1 '/usr/bin/dracut \(run in the guest\) failed: .*failing as /etc/azprep-stub-fail asks'
+assert_contains "$T/err" 'kernel 5\.14\.0-.*: rebuilding /boot/initramfs-.*\.img with /usr/bin/dracut failed; nothing was committed'
+# libguestfs inspection (augeas) refuses it before any fixup runs; azprep's
+# own parser says "/etc/fstab: line N cannot be parsed" when it gets there.
+bad bad_fstab 1 '/etc/fstab.*(line 2 cannot be parsed|augeas parse failure)'
+bad bad_full 1 '(No space left on device|ENOSPC)'
+assert_contains "$T/err" 'nothing was committed'
