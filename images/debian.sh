@@ -112,7 +112,7 @@ echo "root:$ROOT_PASSWORD" | in_guest chpasswd
   esac
   echo '/dev/sr0        /media/cdrom0   udf,iso9660 user,noauto     0       0'
 } > "$tree/etc/fstab"
-mkdir -p "$tree/data" "$tree/media/cdrom0"
+mkdir -p "$tree/data" "$tree/media/cdrom0" "$tree/boot/efi"
 
 # eth0 pinned to the VMware MAC (udev's old persistent-net generator).
 cat > "$tree/etc/udev/rules.d/70-persistent-net.rules" <<EOT

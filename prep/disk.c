@@ -50,6 +50,38 @@ static const char *const known_formats[] = {
 
 /* Run qemu-img info and fill format and size.  The first line of
  * qemu-img's error is kept for the message. */
+/* A truncated or damaged qcow2 (vhdx, vdi, qed) can still have a good
+ * header: qemu-img check walks its tables.  Exit 2 is corruption, 3
+ * leaked clusters only (harmless for reading), 63 no check for this
+ * format. */
+static int
+disk_check_metadata (struct disk *d)
+{
+  CLEANUP_FREE char *out = NULL, *err = NULL;
+  const char *argv[] = { "qemu-img", "check", "-U", "-q", "-f", d->format,
+                         d->path, NULL };
+  int r;
+
+  if (strcmp (d->format, "qcow2") && strcmp (d->format, "vhdx") &&
+      strcmp (d->format, "vdi") && strcmp (d->format, "qed"))
+    return 0;
+  r = run_command_full (&out, &err, argv);
+  if (r == 0 || r == 3 || r == 63)
+    return 0;
+  {
+    /* The first ERROR line says what is wrong. */
+    const char *e = out && strstr (out, "ERROR: ") ? strstr (out, "ERROR: ")
+                  : err && strstr (err, "ERROR: ") ? strstr (err, "ERROR: ")
+                  : err;
+    if (e && !strncmp (e, "ERROR: ", 7))
+      e += 7;
+    CLEANUP_FREE char *why = first_line (e);
+    error ("%s: not a readable disk image: damaged %s metadata%s%s",
+           d->path, d->format, why && *why ? ": " : "", why ? why : "");
+  }
+  return -1;
+}
+
 int
 disk_probe (struct disk *d)
 {
@@ -128,6 +160,8 @@ disk_probe (struct disk *d)
     error ("%s: disk is empty (%lld bytes)", d->path, (long long) d->size);
     return -1;
   }
+  if (disk_check_metadata (d) == -1)
+    return -1;
   debug ("%s: format %s, virtual size %lld", d->path, d->format,
          (long long) d->size);
   return 0;

@@ -53,7 +53,6 @@ make_overlay (struct disk *d)
     error ("%s: %m", d->path);
     return -1;
   }
-  remove_stale_overlays (tmpdir);
   if (snprintf (tmpl, sizeof tmpl, "%s/azprep-overlay-%d-XXXXXX", tmpdir,
                 (int) getpid ()) >= (int) sizeof tmpl) {
     error ("TMPDIR is too long");
@@ -89,6 +88,8 @@ guest_open (struct disk *disks, size_t ndisks, unsigned flags)
     error ("no disk given");
     return NULL;
   }
+  remove_stale_overlays (getenv ("TMPDIR") ? getenv ("TMPDIR")
+                                            : "/var/tmp");
   for (size_t i = 0; i < ndisks; i++) {
     if (vsphere_uri_p (disks[i].path) && (flags & GUEST_OVERLAY)) {
       error ("%s: vsphere:// disks are read in place, read-only; "

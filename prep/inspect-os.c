@@ -243,6 +243,14 @@ guest_mount (struct guest *gs)
     guestfs_push_error_handler (g, NULL, NULL);
     r = gs->readonly ? guestfs_mount_ro (g, dev, mp)
                      : guestfs_mount (g, dev, mp);
+    /* A mountpoint missing from the guest (systemd creates it at boot)
+     * can be made when writing: the change is in the overlay. */
+    if (r == -1 && !gs->readonly && strcmp (mp, "/") &&
+        guestfs_is_dir (g, mp) == 0 && guestfs_exists (g, mp) == 0 &&
+        guestfs_mkdir_p (g, mp) == 0) {
+      report_change (gs->report, "directory", mp, NULL, "mountpoint");
+      r = guestfs_mount (g, dev, mp);
+    }
     guestfs_pop_error_handler (g);
     if (r == -1) {
       if (!strcmp (mp, "/")) {

@@ -69,19 +69,22 @@ inspect_storage_json (struct guest *gs, cJSON *j)
       guestfs_pop_error_handler (g);
     }
     cJSON_AddItemToArray (pa, p);
+    /* list_filesystems leaves encrypted volumes out: blkid sees them. */
+    guestfs_push_error_handler (g, NULL, NULL);
+    CLEANUP_FREE char *vt = guestfs_vfs_type (g, parts[i]);
+    guestfs_pop_error_handler (g);
+    if (vt && (!strcmp (vt, "crypto_LUKS") || !strcmp (vt, "BitLocker"))) {
+      cJSON *e = cJSON_CreateObject ();
+      cJSON_AddStringToObject (e, "device", parts[i]);
+      cJSON_AddStringToObject (e, "type", !strcmp (vt, "BitLocker")
+                               ? "bitlocker" : "luks");
+      cJSON_AddItemToArray (enc, e);
+    }
   }
 
   for (size_t i = 0; fses && fses[i]; i += 2) {
     cJSON *f;
     const char *mp = NULL;
-    if (!strcmp (fses[i + 1], "crypto_LUKS") ||
-        !strcmp (fses[i + 1], "BitLocker")) {
-      cJSON *e = cJSON_CreateObject ();
-      cJSON_AddStringToObject (e, "device", fses[i]);
-      cJSON_AddStringToObject (e, "type", !strcmp (fses[i + 1], "BitLocker")
-                               ? "bitlocker" : "luks");
-      cJSON_AddItemToArray (enc, e);
-    }
     if (!strcmp (fses[i + 1], "unknown"))
       continue;
     for (size_t k = 0; mps && mps[k]; k += 2)

@@ -25,7 +25,7 @@ for c in "${cases[@]}"; do
     grep -v '^azprep: rolled back' "$T/err" > "$T/err1"
     [ "$(wc -l < "$T/err1")" -eq 1 ] ||
       { cat "$T/err"; fail "$name: error is not one line"; }
-    assert_contains "$T/err1" "^azprep: error: .*$(basename "$img").*: ?$re" "$name"
+    assert_contains "$T/err1" "^azprep: error: .*$(basename "$img"): .*$re" "$name"
     assert_not_contains "$T/err1" 'Segmentation|Aborted|AddressSanitizer'
   done
   [ "$(sum_of "$img")" = "$before" ] || fail "$name was changed"
