@@ -82,7 +82,8 @@ src_sum=$(sum_of "$src")
 expect_exit 0 "$AZPREP" fix --only "$fixup" --output "$T/out.vhd" \
   --output "$T/out-data.vhd" "$src" "$srcdata"
 [ "$(sum_of "$src")" = "$src_sum" ] || fail "--output changed the input"
-qemu-img info --output=json "$T/out.vhd" > "$T/info.json"
+# A fixed VHD has its footer only at the end: qemu probes it as raw.
+qemu-img info -f vpc --output=json "$T/out.vhd" > "$T/info.json"
 [ "$(json_get "$T/info.json" 'd.format')" = vpc ] || fail "not a VHD"
 vsize=$(json_get "$T/info.json" 'd["virtual-size"]')
 [ $((vsize % 1048576)) = 0 ] || fail "VHD size $vsize is not a whole MiB"
