@@ -172,8 +172,13 @@ netplan_fix (struct guest *gs, const struct net_iface *ifc, size_t index)
       size_t ind = line_indent (ls.l[j]);
       lines_delete (&ls, j);
       f->end--;
+      /* The sub-block: deeper lines, and a sequence written at the
+       * key's own indent ("addresses:\n- 10.0.0.5/24", as subiquity
+       * writes it). */
       while (j < f->end && (line_blank_or_comment (ls.l[j], '#') ||
-                            line_indent (ls.l[j]) > ind)) {
+                            line_indent (ls.l[j]) > ind ||
+                            (line_indent (ls.l[j]) == ind &&
+                             ls.l[j][ind] == '-'))) {
         lines_delete (&ls, j);
         f->end--;
       }
