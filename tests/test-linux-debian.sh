@@ -83,7 +83,7 @@ assert_not_contains "$R" '(ens192|address 192\.168)' "bios static"
 assert_not_contains "$R" '^/etc/udev/rules.d/70-persistent-net.rules$' "bios udev"
 assert_contains "$R" '^/lib/systemd/system/ssh.service$' "bios sshd"
 assert_not_contains "$R" 'multi-user.target.wants/open-vm-tools.service$' "bios vmtools"
-assert_contains "$T/uefi.rb" '^EFI/BOOT/BOOTX64.EFI$' "uefi fallback"
+assert_contains "$T/uefi.rb" '^/?EFI/BOOT/BOOTX64.EFI$' "uefi fallback"
 assert_contains "$T/uefi.rb" $'^UUID=0E0E-0102 +/boot/efi' "uefi esp fstab"
 
 # 4. After: both boot, on a new controller with a new MAC, blank NVRAM.
