@@ -73,6 +73,10 @@ struct guest {
   bool dry_run;
   bool keep_static_ip;
   bool no_backup;
+  /* The Azure generation the user asked for (fix/check --generation),
+   * 0 if not given.  Inspection still decides gs->generation; a
+   * request the firmware cannot boot is a warning. */
+  int requested_generation;
 
   /* check: guest_inspect reports no OS, several OSes and an encrypted
    * root as blocker findings (ids os-none, os-multiple, root-encrypted)
@@ -123,6 +127,9 @@ void guest_close (struct guest *gs);
 int windows_explain_inspect (struct guest *gs) __attribute__((weak));
 /* Frees gs->windows (windows/hive.c). */
 void windows_free (struct guest *gs) __attribute__((weak));
+/* Uploads the Windows hives the fixups changed (windows/hive.c);
+ * fixups_apply calls it once after every apply().  0 or -1. */
+int windows_flush (struct guest *gs) __attribute__((weak));
 
 /* Write helpers for fixups.  Each one (unless dry_run) keeps one
  * backup of the original as PATH.azprep-orig (the first original only),

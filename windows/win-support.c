@@ -47,7 +47,7 @@ win_hiberfil_state (struct guest *gs, char **path_r)
 
   guestfs_push_error_handler (gs->g, NULL, NULL);
   path = guestfs_case_sensitive_path (gs->g, "/hiberfil.sys");
-  if (path && guestfs_is_file (gs->g, path) == 1)
+  if (path)                     /* fails unless a regular file */
     buf = guestfs_pread (gs->g, path, 4, 0, &len);
   guestfs_pop_error_handler (gs->g);
   if (buf && len == 4) {
@@ -261,6 +261,30 @@ next_vmware (struct guest *gs, const char *name, const char *cmd)
                          "not removed)", name);
 }
 
+/* The generation asked for (--generation) against the firmware: a
+ * BIOS guest (MBR, System Reserved, no ESP) has no UEFI boot manager
+ * for a generation 2 VM, and a UEFI one nothing a generation 1 VM's
+ * BIOS can start. */
+static int
+warn_generation (struct guest *gs)
+{
+  bool uefi = gs->firmware == FIRMWARE_UEFI;
+
+  if (gs->requested_generation == 2 && !uefi)
+    return report_finding (gs->report, SEV_WARNING, "windows-gen2-bios",
+                           gs->root, "create the VM as generation 1, or "
+                           "convert the disk to GPT/UEFI on the source "
+                           "first (mbr2gpt /convert /allowFullOS)", false,
+                           "generation 2 requested for a BIOS guest (no "
+                           "EFI system partition): it will not boot");
+  if (gs->requested_generation == 1 && uefi)
+    return report_finding (gs->report, SEV_WARNING, "windows-gen1-uefi",
+                           gs->root, "create the VM as generation 2",
+                           false, "generation 1 requested for a UEFI guest "
+                           "(GPT, EFI system partition): it will not boot");
+  return 0;
+}
+
 static int
 support_check (struct guest *gs)
 {
@@ -285,6 +309,8 @@ support_check (struct guest *gs)
       return -1;
   if (st->refusals)
     return 0;
+  if (warn_generation (gs) == -1)
+    return -1;
 
   h = win_hive_open (gs, HIVE_SOFTWARE, false);
   if (!h)
