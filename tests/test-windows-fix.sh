@@ -13,6 +13,12 @@ source tests/windows-functions.sh
 
 guests=(win2019-bios win2022-uefi)
 
+# --generation takes 1 or 2 (fix and check), before any appliance.
+expect_exit 2 "$AZPREP" fix --generation 3 "$T/none.img"
+assert_contains "$T/err" 'generation must be 1 or 2'
+expect_exit 2 "$AZPREP" check --generation=0 "$T/none.img"
+assert_contains "$T/err" 'generation must be 1 or 2'
+
 for g in "${guests[@]}"; do
   img=$(win_image "$g")
   gen=; [ "$g" = win2019-bios ] && gen=--generation=2
