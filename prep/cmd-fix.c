@@ -230,8 +230,11 @@ fix_run (int argc, char **argv)
   gs->keep_static_ip = keep_static;
   gs->no_backup = no_backup;
   gs->requested_generation = generation;
-  if (guest_inspect (gs) == -1 || guest_mount (gs) == -1)
+  if (guest_inspect (gs) == -1 || guest_mount (gs) == -1) {
+    if (gs->refused)
+      ret = EXIT_NOTREADY;
     goto out;
+  }
 
   if (dry_run) {
     if (fixups_check (gs, &sel) == -1)
