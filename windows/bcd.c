@@ -81,7 +81,6 @@ static int
 search (struct guest *gs)
 {
   struct windows_state *st = gs->windows;
-  CLEANUP_FREE_STRING_LIST char **parts = NULL;
   int found = 0;
 
   st->bcd_searched = true;
@@ -91,27 +90,19 @@ search (struct guest *gs)
     if (st->bcd_path)
       return 0;
   }
-  parts = guestfs_list_partitions (gs->g);
-  if (!parts) {
-    error ("%s: cannot list partitions: %s", gs->root,
-           guestfs_last_error (gs->g));
-    return -1;
-  }
-  if (unmount_guest (gs) == -1)
+  if (guest_scan_storage (gs) == -1 || unmount_guest (gs) == -1)
     return -1;
   if (gs->firmware == FIRMWARE_UEFI)
     for (size_t i = 0; !found && gs->esps && gs->esps[i]; i++)
       found = try_device (gs, gs->esps[i], UEFI_BCD);
-  for (size_t i = 0; !found && parts[i]; i++) {
-    CLEANUP_FREE char *vfs = NULL;
-    if (!strcmp (parts[i], gs->root))
+  /* Then every other NTFS or FAT partition (types as blkid saw them). */
+  for (size_t i = 0; !found && i < gs->nbdevs; i++) {
+    const struct guest_blockdev *b = &gs->bdevs[i];
+    if (b->kind != BDEV_PARTITION || !b->type || !strcmp (b->device, gs->root)
+        || (strcmp (b->type, "ntfs") && strcmp (b->type, "vfat")))
       continue;
-    guestfs_push_error_handler (gs->g, NULL, NULL);
-    vfs = guestfs_vfs_type (gs->g, parts[i]);
-    guestfs_pop_error_handler (gs->g);
-    if (vfs && (!strcmp (vfs, "ntfs") || !strcmp (vfs, "vfat")))
-      found = try_device (gs, parts[i], gs->firmware == FIRMWARE_UEFI
-                          ? UEFI_BCD : BIOS_BCD);
+    found = try_device (gs, b->device, gs->firmware == FIRMWARE_UEFI
+                        ? UEFI_BCD : BIOS_BCD);
   }
   if (remount_guest (gs, false) == -1 || found == -1)
     return -1;

@@ -118,7 +118,6 @@ int
 win_probe (struct guest *gs)
 {
   struct windows_state *st = win_state (gs);
-  CLEANUP_FREE_STRING_LIST char **parts = NULL;
 
   if (!st)
     return -1;
@@ -143,18 +142,13 @@ win_probe (struct guest *gs)
     if (!msg || refuse (st, "windows-too-old", gs->root, msg) == -1)
       return -1;
   }
-  /* blkid on each partition: list_filesystems would mount them all,
-   * which is slow under TCG. */
-  guestfs_push_error_handler (gs->g, NULL, NULL);
-  parts = guestfs_list_partitions (gs->g);
-  guestfs_pop_error_handler (gs->g);
-  for (size_t i = 0; parts && parts[i]; i++) {
-    CLEANUP_FREE char *vfs = NULL;
-    guestfs_push_error_handler (gs->g, NULL, NULL);
-    vfs = guestfs_vfs_type (gs->g, parts[i]);
-    guestfs_pop_error_handler (gs->g);
-    if (vfs && !strcmp (vfs, "BitLocker")
-        && refuse (st, "windows-bitlocker", parts[i],
+  /* The filesystem types blkid found once, for inspection. */
+  if (guest_scan_storage (gs) == -1)
+    return -1;
+  for (size_t i = 0; i < gs->nbdevs; i++) {
+    const struct guest_blockdev *b = &gs->bdevs[i];
+    if (b->type && !strcmp (b->type, "BitLocker")
+        && refuse (st, "windows-bitlocker", b->device,
                    "BitLocker-encrypted volume: it cannot be prepared "
                    "offline without its key, and Azure needs it "
                    "decrypted; run 'manage-bde -off' on the source") == -1)
