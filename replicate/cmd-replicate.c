@@ -88,6 +88,27 @@ struct args {
  */
 static volatile sig_atomic_t stop_requested;
 
+/* Children (qemu-nbd, nbdkit, qemu-img) get the mask azprep had, plus
+ * SIGINT blocked: a Ctrl-C on the terminal reaches the whole process
+ * group, and the source servers must keep serving until azprep has
+ * stopped cleanly and closes them (with SIGTERM, left deliverable).
+ */
+static sigset_t child_mask;
+static volatile sig_atomic_t stopper_active;
+
+static void
+stopper_atfork_child (void)
+{
+  if (stopper_active)
+    pthread_sigmask (SIG_SETMASK, &child_mask, NULL);
+}
+
+static void
+stopper_atfork_register (void)
+{
+  pthread_atfork (NULL, NULL, stopper_atfork_child);
+}
+
 struct stopper {
   sigset_t set, old;
   pthread_t thread;
@@ -117,12 +138,17 @@ stop_thread (void *arg)
 static int
 stopper_start (struct stopper *st)
 {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
   int e;
 
+  pthread_once (&once, stopper_atfork_register);
   sigemptyset (&st->set);
   sigaddset (&st->set, SIGINT);
   sigaddset (&st->set, SIGTERM);
   pthread_sigmask (SIG_BLOCK, &st->set, &st->old);
+  child_mask = st->old;
+  sigaddset (&child_mask, SIGINT);
+  sigdelset (&child_mask, SIGTERM);
   e = pthread_create (&st->thread, NULL, stop_thread, st);
   if (e) {
     errno = e;
@@ -130,6 +156,7 @@ stopper_start (struct stopper *st)
     pthread_sigmask (SIG_SETMASK, &st->old, NULL);
     return -1;
   }
+  stopper_active = 1;
   st->running = true;
   return 0;
 }
@@ -139,6 +166,7 @@ stopper_end (struct stopper *st)
 {
   if (!st->running)
     return;
+  stopper_active = 0;
   pthread_cancel (st->thread);
   pthread_join (st->thread, NULL);
   pthread_sigmask (SIG_SETMASK, &st->old, NULL);
