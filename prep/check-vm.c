@@ -331,6 +331,7 @@ check_vm (struct disk *disks, size_t ndisks, struct vm_desc *desc,
   pre.report = NULL;
   gs = opened;
   gs->inspect_findings = true;
+  gs->requested_generation = o->generation;
   stage = RULE_NEEDS_GUEST;
 
   /* Stage 2: one OS, mounted. */
