@@ -1,10 +1,10 @@
 /* azprep boot-test: boot a prepared guest under qemu, on a temporary
  * overlay, with its disks on another controller than VMware's
  * (virtio-scsi, or virtio-blk where /dev/sdX become /dev/vdX) and a
- * NIC with a new MAC, as on Azure.  Passes when the serial console shows the default
- * target, and sshd answers with its banner through user-mode
- * networking's port forward to 10.0.2.15, the address slirp's DHCP
- * server leases (a guest without a DHCP lease cannot answer there).
+ * NIC with a new MAC, as on Azure.  Passes when the serial console
+ * shows the default target, and sshd answers with its banner through
+ * user-mode networking's port forward to 10.0.2.15, the address slirp's
+ * DHCP server leases (a guest without a DHCP lease cannot answer there).
  *
  * It fails early, without waiting for --timeout, when the console shows
  * the guest cannot get there: a rescue shell, emergency mode, a kernel
