@@ -16,8 +16,9 @@ in_list (char *const *list, const char *s)
 
 /* The disk of the first PV of the VG holding this LV. */
 static char *
-lv_disk (guestfs_h *g, const char *lv)
+lv_disk (const struct check_ctx *ctx, const char *lv)
 {
+  guestfs_h *g = ctx->gs->g;
   CLEANUP_FREE char *canon = guestfs_lvm_canonical_lv_name (g, lv);
   CLEANUP_FREE_STRING_LIST char **uuids = NULL;
   struct guestfs_lvm_pv_list *pvs = NULL;
@@ -38,7 +39,7 @@ lv_disk (guestfs_h *g, const char *lv)
   for (size_t i = 0; uuids && uuids[0] && pvs && i < pvs->len; i++) {
     if (strlen (uuids[0]) >= 32 &&
         !memcmp (pvs->val[i].pv_uuid, uuids[0], 32)) {
-      ret = check_device_disk (g, pvs->val[i].pv_name);
+      ret = check_device_disk (ctx, pvs->val[i].pv_name);
       break;
     }
   }
@@ -48,20 +49,18 @@ lv_disk (guestfs_h *g, const char *lv)
 }
 
 char *
-check_device_disk (guestfs_h *g, const char *dev)
+check_device_disk (const struct check_ctx *ctx, const char *dev)
 {
-  CLEANUP_FREE_STRING_LIST char **devices = NULL, **parts = NULL;
+  guestfs_h *g = ctx->gs->g;
   char *ret = NULL;
 
   guestfs_push_error_handler (g, NULL, NULL);
-  devices = guestfs_list_devices (g);
-  parts = guestfs_list_partitions (g);
-  if (in_list (devices, dev))
+  if (in_list (ctx->devices, dev))
     ret = xstrdup (dev);
-  else if (in_list (parts, dev))
+  else if (in_list (ctx->parts, dev))
     ret = guestfs_part_to_dev (g, dev);
   else if (guestfs_is_lv (g, dev) == 1)
-    ret = lv_disk (g, dev);
+    ret = lv_disk (ctx, dev);
   guestfs_pop_error_handler (g);
   return ret;
 }
@@ -118,8 +117,9 @@ check_fstab_read (struct guest *gs, struct fstab_entry **out)
 }
 
 char *
-check_resolve_spec (guestfs_h *g, const char *spec)
+check_resolve_spec (const struct check_ctx *ctx, const char *spec)
 {
+  guestfs_h *g = ctx->gs->g;
   char *ret = NULL;
 
   guestfs_push_error_handler (g, NULL, NULL);
@@ -131,15 +131,11 @@ check_resolve_spec (guestfs_h *g, const char *spec)
     ret = guestfs_findfs_uuid (g, spec + 18);
   else if (!strncmp (spec, "/dev/disk/by-label/", 19))
     ret = guestfs_findfs_label (g, spec + 19);
+  else if (in_list (ctx->devices, spec) || in_list (ctx->parts, spec))
+    ret = xstrdup (spec);
   else if (!strncmp (spec, "/dev/mapper/", 12) ||
-           guestfs_is_lv (g, spec) == 1)
+           (!strncmp (spec, "/dev/", 5) && guestfs_is_lv (g, spec) == 1))
     ret = guestfs_lvm_canonical_lv_name (g, spec);
-  else if (!strncmp (spec, "/dev/", 5)) {
-    CLEANUP_FREE_STRING_LIST char **devices = guestfs_list_devices (g);
-    CLEANUP_FREE_STRING_LIST char **parts = guestfs_list_partitions (g);
-    if (in_list (devices, spec) || in_list (parts, spec))
-      ret = xstrdup (spec);
-  }
   guestfs_pop_error_handler (g);
   return ret;
 }
@@ -228,43 +224,108 @@ check_clean_json (const cJSON *j)
   return d;
 }
 
-char **
-check_list_filesystems (guestfs_h *g)
+/* Add device, type to the pairs list *l of *n strings. */
+static int
+add_pair (char ***l, size_t *n, const char *a, char *b)
 {
-  CLEANUP_FREE_STRING_LIST char **parts = NULL, **devs = NULL;
-  char **fses;
-  size_t n;
+  char **nl = realloc (*l, (*n + 3) * sizeof *nl);
+  if (!nl) {
+    error ("out of memory");
+    free (b);
+    return -1;
+  }
+  *l = nl;
+  nl[(*n)++] = xstrdup (a);
+  nl[(*n)++] = b;
+  nl[*n] = NULL;
+  return 0;
+}
 
+/* Is dev a whole device that has partitions (/dev/sda of /dev/sda1)? */
+static bool
+has_partitions (const char *dev, char *const *parts)
+{
+  size_t len = strlen (dev);
+  for (size_t i = 0; parts && parts[i]; i++)
+    if (!strncmp (parts[i], dev, len) && parts[i][len] >= '0' &&
+        parts[i][len] <= '9')
+      return true;
+  return false;
+}
+
+/* Not guestfs_list_filesystems: it probes far more than the rules need
+ * (MD, LDM, btrfs subvolumes, mbr ids) and took a third of a check's
+ * own time.  One vfs_type per partition, unpartitioned device and LV;
+ * blkid names encrypted volumes and swap too. */
+char **
+check_list_filesystems (guestfs_h *g, char *const *devices,
+                        char *const *parts)
+{
+  CLEANUP_FREE_STRING_LIST char **lvs = NULL;
+  char **fses = calloc (1, sizeof *fses);
+  size_t n = 0;
+
+  if (!fses) {
+    error ("out of memory");
+    return NULL;
+  }
   guestfs_push_error_handler (g, NULL, NULL);
-  fses = guestfs_list_filesystems (g);
-  parts = guestfs_list_partitions (g);
-  devs = guestfs_list_devices (g);
-  n = count_strings (fses);
-  for (size_t k = 0; fses && k < 2; k++) {
-    char **list = k == 0 ? parts : devs;
+  lvs = guestfs_lvs (g);
+  for (size_t k = 0; k < 3; k++) {
+    char *const *list = k == 0 ? devices : k == 1 ? parts : lvs;
     for (size_t i = 0; list && list[i]; i++) {
-      bool listed = false;
-      char *t, **nf;
-      for (size_t j = 0; j < n && !listed; j += 2)
-        listed = !strcmp (fses[j], list[i]);
-      if (listed)
+      char *t;
+      if (k == 0 && has_partitions (list[i], parts))
         continue;
       t = guestfs_vfs_type (g, list[i]);
-      if (!t || (strcmp (t, "crypto_LUKS") && strcmp (t, "BitLocker"))) {
+      if (!t || !*t || !strcmp (t, "LVM2_member")) {
         free (t);
         continue;
       }
-      nf = realloc (fses, (n + 3) * sizeof *nf);
-      if (!nf) {
-        free (t);
+      if (add_pair (&fses, &n, list[i], t) == -1)
         break;
-      }
-      fses = nf;
-      fses[n++] = xstrdup (list[i]);
-      fses[n++] = t;
-      fses[n] = NULL;
     }
   }
   guestfs_pop_error_handler (g);
   return fses;
+}
+
+void
+check_ctx_prepare (struct check_ctx *ctx)
+{
+  struct guest *gs = ctx->gs;
+  guestfs_h *g = gs ? gs->g : NULL;
+
+  if (!g)
+    return;
+  guestfs_push_error_handler (g, NULL, NULL);
+  if (!ctx->devices)
+    ctx->devices = guestfs_list_devices (g);
+  if (!ctx->parts)
+    ctx->parts = guestfs_list_partitions (g);
+  guestfs_pop_error_handler (g);
+  if (!ctx->fses)
+    ctx->fses = check_list_filesystems (g, ctx->devices, ctx->parts);
+  if (!ctx->dirty)
+    ctx->dirty = check_probe_dirty (g, ctx->fses);
+  if (!ctx->fstab_read && gs->mounted && gs->type &&
+      !strcmp (gs->type, "linux")) {
+    ctx->nfstab = check_fstab_read (gs, &ctx->fstab);
+    ctx->fstab_read = true;
+  }
+}
+
+void
+check_ctx_release (struct check_ctx *ctx)
+{
+  free_string_list (ctx->fses);
+  free_string_list (ctx->devices);
+  free_string_list (ctx->parts);
+  free_string_list (ctx->dirty);
+  if (ctx->nfstab > 0)
+    check_fstab_free (ctx->fstab, ctx->nfstab);
+  ctx->fses = ctx->devices = ctx->parts = ctx->dirty = NULL;
+  ctx->fstab = NULL;
+  ctx->nfstab = 0;
+  ctx->fstab_read = false;
 }

@@ -332,6 +332,8 @@ check_vm (struct disk *disks, size_t ndisks, struct vm_desc *desc,
   gs = opened;
   gs->inspect_findings = true;
   stage = RULE_NEEDS_GUEST;
+  ctx.gs = gs;
+  check_ctx_prepare (&ctx);          /* before inspection mounts */
 
   /* Stage 2: one OS, mounted. */
   if (guest_inspect (gs) == -1) {
@@ -349,6 +351,7 @@ check_vm (struct disk *disks, size_t ndisks, struct vm_desc *desc,
   }
   stage = RULE_NEEDS_OS;
   ctx.inspected = true;
+  check_ctx_prepare (&ctx);          /* the fstab */
 
   for (size_t i = 0; i < nfixups; i++) {
     if (fixup_applies (all_fixups[i], gs) &&
@@ -357,8 +360,6 @@ check_vm (struct disk *disks, size_t ndisks, struct vm_desc *desc,
   }
 
  rules:
-  if (stage >= RULE_NEEDS_GUEST)
-    ctx.fses = check_list_filesystems (gs->g);
   if (!generation && desc && desc->firmware != FIRMWARE_UNKNOWN)
     generation = desc->firmware == FIRMWARE_UEFI ? 2 : 1;
   if (!ctx.target && desc && desc->cpus > 0)
@@ -441,7 +442,7 @@ check_vm (struct disk *disks, size_t ndisks, struct vm_desc *desc,
  out:
   cJSON_Delete (rules);
   free (at.fixup);
-  free_string_list (ctx.fses);
+  check_ctx_release (&ctx);
   if (opened)
     guest_close (opened);      /* frees the report it holds */
   else
