@@ -296,7 +296,11 @@ check_vm (struct disk *disks, size_t ndisks, struct vm_desc *desc,
 
   /* Stage 0: every disk readable. */
   for (size_t i = 0; i < ndisks; i++) {
-    if (commit_interrupted (disks[i].path))
+    if (desc && desc->disk_error && i < desc->ndisks && desc->disk_error[i])
+      report_finding (pre.report, SEV_BLOCKER, "disk-unreadable",
+                      disks[i].path, "export the VM again", false,
+                      "%s: %s", disks[i].path, desc->disk_error[i]);
+    else if (commit_interrupted (disks[i].path))
       report_finding (pre.report, SEV_BLOCKER, "disk-unreadable",
                       disks[i].path, "run 'azprep inspect' on it once to "
                       "roll the interrupted fix back", false,

@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <cjson/cJSON.h>
 
 #include "guest.h"
@@ -38,15 +39,24 @@ struct vm_desc {
   char *guest_os;            /* VMware guest id (vmw:osType, guestOS) */
   bool secure_boot;
   bool vtpm;
-  char *tmpdir;              /* OVA: where the disks were extracted */
+  /* OVA: each disk is a tar member served, decoded, by a read-only
+   * qemu-nbd (prep/check-ova.c): per disk, its NBD server
+   * ("unix:SOCKET") and virtual size, or why it cannot be read; all
+   * NULL for other descriptors. */
+  char **nbd_server;
+  int64_t *nbd_size;
+  char **disk_error;
+  pid_t *nbd_pid;
+  char *ova_dir;             /* the sockets' temporary directory */
 };
 
 /* Largest descriptor accepted (bytes). */
 #define DESC_MAX_SIZE (4 * 1024 * 1024)
 
-/* Parse a descriptor.  OVA disks are extracted into a temporary
- * directory under $TMPDIR, removed by desc_free.  NULL after a clear
- * error naming the file and what is wrong. */
+/* Parse a descriptor.  OVA disks are read in place, each through a
+ * read-only qemu-nbd (sockets in a temporary directory under $TMPDIR)
+ * that desc_free stops.  NULL after a clear error naming the file and
+ * what is wrong. */
 struct vm_desc *desc_read_ovf (const char *path);
 struct vm_desc *desc_read_vmx (const char *path);
 void desc_free (struct vm_desc *d);

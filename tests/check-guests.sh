@@ -104,7 +104,7 @@ build_fleet () {
   mkdir -p "$D"
 
   # good: clean Debian 12, UEFI, swap on its data disk (not the OS
-  # disk), described by an OVF (EFI, 2 CPUs, 4 GiB, two disks).
+  # disk), exported as an OVA (EFI, 2 CPUs, 4 GiB, two disks).
   good_debian "$D/good.img" uefi \
     'UUID=a0000000-0000-4000-8000-0000000000aa none swap sw 0 0
 '
@@ -113,9 +113,16 @@ build_fleet () {
   truncate -s 32M "$T/swap.fs"
   mkswap -q -U a0000000-0000-4000-8000-0000000000aa "$T/swap.fs" >/dev/null
   put_part "$D/good-data.img" 1 "$T/swap.fs"
-  sed -e 's/"os.vmdk"/"good.img"/' -e 's/"data disk.vmdk"/"good-data.img"/' \
-    -e 's/vmw:key="firmware" vmw:value="bios"/vmw:key="firmware" vmw:value="efi"/' \
-    tests/data/check/multi-disk.ovf > "$D/good.ovf"
+  # An OVA as ovftool exports it: the .ovf first, then streamOptimized
+  # VMDKs (one with a space in its name), read in place by check.
+  mkdir -p "$T/ova"
+  sed -e 's/vmw:key="firmware" vmw:value="bios"/vmw:key="firmware" vmw:value="efi"/' \
+    tests/data/check/multi-disk.ovf > "$T/ova/good.ovf"
+  qemu-img convert -O vmdk -o subformat=streamOptimized "$D/good.img" "$T/ova/os.vmdk"
+  qemu-img convert -O vmdk -o subformat=streamOptimized "$D/good-data.img" \
+    "$T/ova/data disk.vmdk"
+  (cd "$T/ova" && tar -cf "$D/good.ova" good.ovf os.vmdk "data disk.vmdk")
+  rm -rf "$T/ova"
 
   # bad: one VM for many rules (see the test).
   r=$(mktemp -d "$T/root.XXXXXX")
@@ -236,7 +243,7 @@ size=20MiB, type=83
 
   cat > "$D/fleet.json" <<'JSON'
 [
-  { "name": "good", "ovf": "good.ovf" },
+  { "name": "good", "ovf": "good.ova" },
   { "name": "bad", "vmx": "bad.vmx", "size": "Standard_B1s" },
   { "name": "old32", "disks": ["old32.img"] },
   { "name": "arch", "disks": ["arch.img"] },

@@ -4,9 +4,9 @@
 # an XML parser, HTML structure; the disks are not changed.
 #
 # The VMs (built on the host by tests/check-guests.sh):
-#   good      clean Debian 12, UEFI, swap on its data disk, from an OVF
-#             (EFI, 2 CPUs, 4 GiB): generation 2, a suggested size; no
-#             rule fires
+#   good      clean Debian 12, UEFI, swap on its data disk, from an OVA
+#             of streamOptimized VMDKs read in place (EFI, 2 CPUs,
+#             4 GiB): generation 2, a suggested size; no rule fires
 #   bad       from a .vmx, --size Standard_B1s: disk-size-mib,
 #             os-disk-size, data-disk-size, data-disk-count, free-space,
 #             swap-on-os-disk, hibernation, filesystem-dirty (ext4, and
@@ -28,7 +28,7 @@ F=$T/fleet
 build_fleet "$F"
 
 # Every disk of the fleet (ours and the published bad images).
-( cd "$F" && sha256sum -- *.img *.qcow2 $(node -e '
+( cd "$F" && sha256sum -- *.img *.qcow2 *.ova $(node -e '
     const l = JSON.parse(require("fs").readFileSync("fleet.json", "utf8"));
     console.log(l.flatMap(v => v.disks || []).filter(p => p[0] == "/").join(" "));
   ') ) > "$T/sums"
@@ -68,7 +68,7 @@ if [ "$(j 'd.vms.some(v => v.name == "debian")')" = true ]; then
 else
   echo "no $IMAGES/debian-bios.img: the real-guest verdict is not checked"
 fi
-[ "$(j "$(vm good).azure.generation + ' ' + $(vm good).firmware + ' ' + $(vm good).descriptor.kind")" = "2 uefi ovf" ] ||
+[ "$(j "$(vm good).azure.generation + ' ' + $(vm good).firmware + ' ' + $(vm good).descriptor.kind")" = "2 uefi ova" ] ||
   fail "good: generation"
 [ "$(j "$(vm good).azure.size.chosen + ' ' + ($(vm good).azure.size.vcpus >= 2)")" = "suggested true" ] ||
   fail "good: a suggested size"
