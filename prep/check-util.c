@@ -5,15 +5,6 @@
 #include "azprep.h"
 #include "check.h"
 
-static bool
-in_list (char *const *list, const char *s)
-{
-  for (size_t i = 0; list && list[i]; i++)
-    if (!strcmp (list[i], s))
-      return true;
-  return false;
-}
-
 /* The disk of the first PV of the VG holding this LV. */
 static char *
 lv_disk (const struct check_ctx *ctx, const char *lv)
@@ -51,17 +42,18 @@ lv_disk (const struct check_ctx *ctx, const char *lv)
 char *
 check_device_disk (const struct check_ctx *ctx, const char *dev)
 {
-  guestfs_h *g = ctx->gs->g;
+  struct guest *gs = ctx->gs;
+  const struct guest_blockdev *b = guest_blockdev (gs, dev);
   char *ret = NULL;
 
-  guestfs_push_error_handler (g, NULL, NULL);
-  if (in_list (ctx->devices, dev))
-    ret = xstrdup (dev);
-  else if (in_list (ctx->parts, dev))
-    ret = guestfs_part_to_dev (g, dev);
-  else if (guestfs_is_lv (g, dev) == 1)
+  if (b && b->kind == BDEV_DISK)
+    return xstrdup (dev);
+  if (b && b->kind == BDEV_PARTITION)
+    return b->disk ? xstrdup (b->disk) : NULL;
+  guestfs_push_error_handler (gs->g, NULL, NULL);
+  if (guestfs_is_lv (gs->g, dev) == 1)
     ret = lv_disk (ctx, dev);
-  guestfs_pop_error_handler (g);
+  guestfs_pop_error_handler (gs->g);
   return ret;
 }
 
@@ -119,25 +111,7 @@ check_fstab_read (struct guest *gs, struct fstab_entry **out)
 char *
 check_resolve_spec (const struct check_ctx *ctx, const char *spec)
 {
-  guestfs_h *g = ctx->gs->g;
-  char *ret = NULL;
-
-  guestfs_push_error_handler (g, NULL, NULL);
-  if (!strncmp (spec, "UUID=", 5))
-    ret = guestfs_findfs_uuid (g, spec + 5);
-  else if (!strncmp (spec, "LABEL=", 6))
-    ret = guestfs_findfs_label (g, spec + 6);
-  else if (!strncmp (spec, "/dev/disk/by-uuid/", 18))
-    ret = guestfs_findfs_uuid (g, spec + 18);
-  else if (!strncmp (spec, "/dev/disk/by-label/", 19))
-    ret = guestfs_findfs_label (g, spec + 19);
-  else if (in_list (ctx->devices, spec) || in_list (ctx->parts, spec))
-    ret = xstrdup (spec);
-  else if (!strncmp (spec, "/dev/mapper/", 12) ||
-           (!strncmp (spec, "/dev/", 5) && guestfs_is_lv (g, spec) == 1))
-    ret = guestfs_lvm_canonical_lv_name (g, spec);
-  guestfs_pop_error_handler (g);
-  return ret;
+  return guest_resolve_spec (ctx->gs, spec);
 }
 
 /* Length of the valid UTF-8 sequence at s, or 0. */
@@ -224,69 +198,28 @@ check_clean_json (const cJSON *j)
   return d;
 }
 
-/* Add device, type to the pairs list *l of *n strings. */
-static int
-add_pair (char ***l, size_t *n, const char *a, char *b)
-{
-  char **nl = realloc (*l, (*n + 3) * sizeof *nl);
-  if (!nl) {
-    error ("out of memory");
-    free (b);
-    return -1;
-  }
-  *l = nl;
-  nl[(*n)++] = xstrdup (a);
-  nl[(*n)++] = b;
-  nl[*n] = NULL;
-  return 0;
-}
-
-/* Is dev a whole device that has partitions (/dev/sda of /dev/sda1)? */
-static bool
-has_partitions (const char *dev, char *const *parts)
-{
-  size_t len = strlen (dev);
-  for (size_t i = 0; parts && parts[i]; i++)
-    if (!strncmp (parts[i], dev, len) && parts[i][len] >= '0' &&
-        parts[i][len] <= '9')
-      return true;
-  return false;
-}
-
-/* Not guestfs_list_filesystems: it probes far more than the rules need
- * (MD, LDM, btrfs subvolumes, mbr ids) and took a third of a check's
- * own time.  One vfs_type per partition, unpartitioned device and LV;
- * blkid names encrypted volumes and swap too. */
+/* Every filesystem, swap area and encrypted volume with its type, from
+ * the block devices inspection read once with blkid (not
+ * guestfs_list_filesystems: it probes far more than the rules need
+ * and took a third of a check's own time).  Pairs device, type. */
 char **
-check_list_filesystems (guestfs_h *g, char *const *devices,
-                        char *const *parts)
+check_list_filesystems (struct guest *gs)
 {
-  CLEANUP_FREE_STRING_LIST char **lvs = NULL;
-  char **fses = calloc (1, sizeof *fses);
+  char **fses = calloc (2 * gs->nbdevs + 1, sizeof *fses);
   size_t n = 0;
 
   if (!fses) {
     error ("out of memory");
     return NULL;
   }
-  guestfs_push_error_handler (g, NULL, NULL);
-  lvs = guestfs_lvs (g);
-  for (size_t k = 0; k < 3; k++) {
-    char *const *list = k == 0 ? devices : k == 1 ? parts : lvs;
-    for (size_t i = 0; list && list[i]; i++) {
-      char *t;
-      if (k == 0 && has_partitions (list[i], parts))
-        continue;
-      t = guestfs_vfs_type (g, list[i]);
-      if (!t || !*t || !strcmp (t, "LVM2_member")) {
-        free (t);
-        continue;
-      }
-      if (add_pair (&fses, &n, list[i], t) == -1)
-        break;
-    }
+  for (size_t i = 0; i < gs->nbdevs; i++) {
+    const struct guest_blockdev *b = &gs->bdevs[i];
+    if (!b->type || strstr (b->type, "_member"))
+      continue;
+    fses[n++] = xstrdup (b->device);
+    fses[n++] = xstrdup (b->type);
   }
-  guestfs_pop_error_handler (g);
+  fses[n] = NULL;
   return fses;
 }
 
@@ -296,16 +229,10 @@ check_ctx_prepare (struct check_ctx *ctx)
   struct guest *gs = ctx->gs;
   guestfs_h *g = gs ? gs->g : NULL;
 
-  if (!g)
+  if (!g || guest_scan_storage (gs) == -1)
     return;
-  guestfs_push_error_handler (g, NULL, NULL);
-  if (!ctx->devices)
-    ctx->devices = guestfs_list_devices (g);
-  if (!ctx->parts)
-    ctx->parts = guestfs_list_partitions (g);
-  guestfs_pop_error_handler (g);
   if (!ctx->fses)
-    ctx->fses = check_list_filesystems (g, ctx->devices, ctx->parts);
+    ctx->fses = check_list_filesystems (gs);
   if (!ctx->dirty)
     ctx->dirty = check_probe_dirty (g, ctx->fses);
   if (!ctx->fstab_read && gs->mounted && gs->type &&
@@ -319,12 +246,10 @@ void
 check_ctx_release (struct check_ctx *ctx)
 {
   free_string_list (ctx->fses);
-  free_string_list (ctx->devices);
-  free_string_list (ctx->parts);
   free_string_list (ctx->dirty);
   if (ctx->nfstab > 0)
     check_fstab_free (ctx->fstab, ctx->nfstab);
-  ctx->fses = ctx->devices = ctx->parts = ctx->dirty = NULL;
+  ctx->fses = ctx->dirty = NULL;
   ctx->fstab = NULL;
   ctx->nfstab = 0;
   ctx->fstab_read = false;

@@ -251,6 +251,24 @@ commit_interrupted (const char *path)
   return undo && access (undo, F_OK) == 0;
 }
 
+/* The rules read the mounted guest: a fixup's check that unmounts to
+ * look elsewhere (the Windows BCD on the boot partition) may leave
+ * nothing mounted, with root_mounted still saying the root is. */
+static int
+ensure_mounted (struct guest *gs)
+{
+  CLEANUP_FREE_STRING_LIST char **mps = NULL;
+
+  guestfs_push_error_handler (gs->g, NULL, NULL);
+  mps = guestfs_mountpoints (gs->g);
+  guestfs_pop_error_handler (gs->g);
+  if (mps && mps[0])
+    return 0;
+  debug ("the guest was left unmounted: mounting it again");
+  gs->root_mounted = false;
+  return guest_mount (gs);
+}
+
 cJSON *
 check_vm (struct disk *disks, size_t ndisks, struct vm_desc *desc,
           const struct check_opts *o)
@@ -362,6 +380,8 @@ check_vm (struct disk *disks, size_t ndisks, struct vm_desc *desc,
         run_fixup (gs, all_fixups[i], rules, &at) == -1)
       failed = true;
   }
+  if (ensure_mounted (gs) == -1)
+    failed = true;
 
  rules:
   if (!generation && desc && desc->firmware != FIRMWARE_UNKNOWN)

@@ -99,11 +99,9 @@ struct check_ctx {
    * type (encrypted volumes and swap included); NULL before
    * RULE_NEEDS_GUEST. */
   char **fses;
-  /* Also filled by check_ctx_prepare, so that rules do not ask the
-   * appliance the same question twice: its whole devices and
-   * partitions, and the guest's /etc/fstab once an OS is mounted
-   * (nfstab -1 if it could not be read, 0 if there is none). */
-  char **devices, **parts;
+  /* Also filled by check_ctx_prepare, so that rules do not read it
+   * twice: the guest's /etc/fstab once an OS is mounted (nfstab -1 if
+   * it could not be read, 0 if there is none). */
   struct fstab_entry *fstab;
   ssize_t nfstab;
   bool fstab_read;
@@ -143,8 +141,7 @@ const struct rule *rule_find (const char *id);
   report_finding ((ctx)->gs->report, (sev), (rule)->id, (object),      \
                   (remedy), false, __VA_ARGS__)
 
-/* Fill what ctx lacks of fses, devices, parts and dirty (once the
- * appliance runs) and fstab (once a Linux OS is mounted): call it after
+/* Fill what ctx lacks of fses and dirty (once the appliance runs) and fstab (once a Linux OS is mounted): call it after
  * opening and again after mounting.  check_ctx_release frees them. */
 void check_ctx_prepare (struct check_ctx *ctx);
 void check_ctx_release (struct check_ctx *ctx);
@@ -162,12 +159,11 @@ char *check_device_disk (const struct check_ctx *ctx, const char *dev);
 struct fstab_entry { char *spec, *mp, *type, *opts; };
 ssize_t check_fstab_read (struct guest *gs, struct fstab_entry **out);
 void check_fstab_free (struct fstab_entry *e, ssize_t n);
-/* Every filesystem with its type (vfs_type of each partition, whole
- * device without partitions and LV): pairs device, type. */
-char **check_list_filesystems (guestfs_h *g, char *const *devices,
-                               char *const *parts);
-/* Resolve an fstab spec (UUID=, LABEL=, /dev/...) to an appliance
- * device, or NULL. */
+/* Every filesystem, swap area and encrypted volume with its blkid
+ * type (guest_scan_storage's): pairs device, type. */
+char **check_list_filesystems (struct guest *gs);
+/* Resolve an fstab spec to an appliance device (guest_resolve_spec),
+ * or NULL. */
 char *check_resolve_spec (const struct check_ctx *ctx, const char *spec);
 
 /* A copy of s with invalid UTF-8 and control characters (but tab and
