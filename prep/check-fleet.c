@@ -313,6 +313,8 @@ spawn (const struct fleet_vm *v, const struct check_opts *o,
     argv[k++] = "--sizes";
     argv[k++] = o->sizes_file;
   }
+  if (o->generation)
+    argv[k++] = o->generation == 2 ? "--generation=2" : "--generation=1";
   if (o->trace)
     argv[k++] = "-x";
   for (int i = 0; i < log_verbose () && i < 2; i++)

@@ -353,6 +353,7 @@ check_vm (struct disk *disks, size_t ndisks, struct vm_desc *desc,
   pre.report = NULL;
   gs = opened;
   gs->inspect_findings = true;
+  gs->requested_generation = o->generation;
   stage = RULE_NEEDS_GUEST;
   ctx.gs = gs;
   check_ctx_prepare (&ctx);          /* before inspection mounts */

@@ -177,6 +177,7 @@ struct check_opts {
   const char *name;            /* VM name (default: first disk) */
   const char *size;            /* --size */
   const char *sizes_file;      /* --sizes */
+  int generation;              /* --generation, 0 if not given */
   bool trace;
 };
 

@@ -191,6 +191,12 @@ fixups_apply (struct guest *gs, const struct fixup_selection *s)
     }
   }
 
+  /* Windows hives are edited on host copies: write them back once. */
+  if (windows_flush && windows_flush (gs) == -1) {
+    error ("nothing was committed");
+    return -1;
+  }
+
   /* Verify: every check again, on the changed guest, into a scratch
    * report.  Any fixable finding left means a fixup did not do its
    * work: that fails the whole run. */
