@@ -17,6 +17,7 @@
 # Figures and ratios only: nothing passes or fails on time.
 source tests/bench/functions.sh
 source tests/functions.sh
+on_exit 'rm -rf "$B"'    # tests/functions.sh replaced the bench's trap
 source tests/azurite.sh
 requires qemu-img qemu-io bc
 P=${BENCH_PARALLEL:-8}
