@@ -22,8 +22,8 @@ static const char usage[] =
   "Options:\n"
   "  --vms FILE         check a fleet: a JSON list [{\"name\": N, \"disks\":\n"
   "                     [D...]}] or one VM per line \"NAME DISK...\"\n"
-  "  --jobs N           VMs checked at once (default: from cores and\n"
-  "                     memory, about 1 GiB per appliance)\n"
+  "  --jobs N           VMs checked at once (default: the cores, at most\n"
+  "                     the GiB of available memory less one)\n"
   "  --ovf FILE         disks, firmware, CPUs, memory from an OVF or OVA\n"
   "  --vmx FILE         the same from a VMware .vmx file\n"
   "  --name NAME        the VM's name in reports (default: descriptor or\n"
@@ -201,9 +201,17 @@ check_run (int argc, char **argv)
                                                    log_last_error ()));
         goto report;
       }
-      for (size_t i = 0; i < desc->ndisks; i++)
+      for (size_t i = 0; i < desc->ndisks; i++) {
         if (disks_add (&disks, &ndisks, desc->disks[i], format) == -1)
           return EXIT_ERROR;
+        /* An OVA member, served decoded (raw) by qemu-nbd. */
+        if (desc->nbd_server && desc->nbd_server[i]) {
+          free (disks[i].format);
+          disks[i].format = NULL;
+          disks[i].nbd_server = xstrdup (desc->nbd_server[i]);
+          disks[i].size = desc->nbd_size[i];
+        }
+      }
     }
     cJSON_AddItemToArray (vms, check_vm (disks, ndisks, desc, &co));
   }
