@@ -28,9 +28,10 @@ static char *
 shell_value (const char *text, const char *key)
 {
   size_t kl = strlen (key);
-  for (const char *p = text; p && *p; p = strchr (p, '\n') ? strchr (p, '\n') + 1 : NULL) {
+  for (const char *p = text, *nl; p && *p; p = nl ? nl + 1 : NULL) {
     const char *e;
     size_t l;
+    nl = strchr (p, '\n');
     while (*p == ' ' || *p == '\t')
       p++;
     if (strncmp (p, key, kl) || p[kl] != '=')
@@ -134,7 +135,7 @@ legacy_release (struct guest *gs)
     if (!strcmp (d, "sles")) {
       CLEANUP_FREE char *pl = shell_value (t, "PATCHLEVEL");
       if (pl)
-        gs->minor = atoi (pl);
+        gs->minor = (int) strtol (pl, NULL, 10);
     }
   }
 }

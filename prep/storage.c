@@ -102,7 +102,7 @@ add_bdev (struct guest *gs, const char *dev, int kind, const char *disk)
     (strtol (v, NULL, 16) & 0x80);
   v = kv_get (kv, "PART_ENTRY_NUMBER");
   if (v)
-    b->partnum = atoi (v);
+    b->partnum = (int) strtol (v, NULL, 10);
 
   /* blkid says nothing of a partition it cannot probe (an empty one, an
    * extended container): ask parted, as libguestfs would. */

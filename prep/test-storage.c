@@ -40,7 +40,8 @@ test_resolve (void)
   };
   struct guest gs = { .bdevs = b, .nbdevs = 3, .storage_scanned = true };
   static const char *const cases[][2] = {
-    { "UUID=0E0E0E0E-AAAA", "/dev/sda1" }, { "UUID=\"0e0e-0102\"", "/dev/sda2" },
+    { "UUID=0E0E0E0E-AAAA", "/dev/sda1" },
+    { "UUID=\"0e0e-0102\"", "/dev/sda2" },
     { "LABEL=EFI", "/dev/sda2" }, { "PARTUUID=1234-01", "/dev/sda1" },
     { "PARTLABEL=root part", "/dev/sda1" },
     { "/dev/disk/by-uuid/0e0e-0102", "/dev/sda2" },

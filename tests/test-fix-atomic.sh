@@ -8,7 +8,7 @@
 #  - --output writes a new fixed VHD (a whole MiB) and leaves the input.
 # One cheap fixup (--only) keeps the appliance runs short.
 source tests/functions.sh
-requires qemu-img guestfish virt-cat
+requires qemu-img guestfish
 src=$(require_image debian-bios.img)
 srcdata=$(require_image debian-bios-data.img)
 fixup=linux-persistent-net
@@ -69,15 +69,7 @@ expect_exit 0 "$AZPREP" fix --only "$fixup" --json "$T/root.img" "$T/data.img"
 [ "$(json_get "$T/out" 'd.status')" = unchanged ] || fail "second run changed something"
 [ "$(sum_of "$T/root.img")" = "$fixed_root" ] || fail "second run wrote the disk"
 
-# 5. Reversible: the backup in the guest is the original file.
-virt-cat -a "$src" -a "$srcdata" "$rules" > "$T/orig-rules"
-virt-cat -a "$T/root.img" -a "$T/data.img" "$rules.azprep-orig" > "$T/backup-rules"
-cmp "$T/orig-rules" "$T/backup-rules" || fail "backup differs from the original"
-if virt-cat -a "$T/root.img" -a "$T/data.img" "$rules" >/dev/null 2>&1; then
-  fail "$rules still there"
-fi
-
-# 6. --output: a new fixed VHD rounded to a whole MiB; the input untouched.
+# 5. --output: a new fixed VHD rounded to a whole MiB; the input untouched.
 src_sum=$(sum_of "$src")
 expect_exit 0 "$AZPREP" fix --only "$fixup" --output "$T/out.vhd" \
   --output "$T/out-data.vhd" "$src" "$srcdata"
@@ -93,6 +85,28 @@ fsize=$(stat -c %s "$T/out.vhd")
 tail -c 512 "$T/out.vhd" | head -c 8 | grep -q conectix || fail "no VHD footer"
 [ "$(tail -c 512 "$T/out.vhd" | od -An -tu1 -j63 -N1 | tr -d ' ')" = 2 ] ||
   fail "VHD disk type is not fixed"
-if virt-cat -a "$T/out.vhd" -a "$T/out-data.vhd" "$rules" >/dev/null 2>&1; then
+
+# 6. Read back in one appliance: the original guest (sda), the fixed
+# one (sdc) and the --output VHD (sde).  The backup in the fixed guest
+# is the original file (reversible); the file is gone from both.
+guestfish --ro --format=raw -a "$src" -a "$srcdata" -a "$T/root.img" \
+  -a "$T/data.img" --format=vpc -a "$T/out.vhd" -a "$T/out-data.vhd" \
+  > "$T/readback" 2>&1 <<EOF || { cat "$T/readback"; fail "read-back"; }
+run
+mount-ro /dev/sda1 /
+download $rules $T/orig-rules
+umount-all
+mount-ro /dev/sdc1 /
+download $rules.azprep-orig $T/backup-rules
+echo fixed-has-rules:
+exists $rules
+umount-all
+mount-ro /dev/sde1 /
+echo output-has-rules:
+exists $rules
+EOF
+cmp "$T/orig-rules" "$T/backup-rules" || fail "backup differs from the original"
+grep -A1 '^fixed-has-rules:' "$T/readback" | grep -qx false ||
+  fail "$rules still there"
+grep -A1 '^output-has-rules:' "$T/readback" | grep -qx false ||
   fail "the output guest still has $rules"
-fi

@@ -109,8 +109,10 @@ read_arch (struct guest *gs)
   guestfs_pop_error_handler (gs->g);
   if (!hdr || len < 64 || memcmp (hdr, "MZ", 2))
     return;
-  pe = (unsigned char) hdr[0x3c] | (unsigned char) hdr[0x3d] << 8 |
-    (unsigned char) hdr[0x3e] << 16 | (uint32_t) (unsigned char) hdr[0x3f] << 24;
+  pe = (uint32_t) (unsigned char) hdr[0x3c] |
+    (uint32_t) (unsigned char) hdr[0x3d] << 8 |
+    (uint32_t) (unsigned char) hdr[0x3e] << 16 |
+    (uint32_t) (unsigned char) hdr[0x3f] << 24;
   if (pe > len - 6 || memcmp (hdr + pe, "PE\0\0", 4))
     return;
   m = (unsigned char) hdr[pe + 4] | (unsigned char) hdr[pe + 5] << 8;
