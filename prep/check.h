@@ -88,6 +88,10 @@ struct check_ctx {
   /* guestfs_list_filesystems, listed once (it probes every device,
    * which is slow): pairs device, type; NULL before RULE_NEEDS_GUEST. */
   char **fses;
+  /* The fixups already ran on this guest and verified their work
+   * (test-migrate, migrate): rules about what they need before they
+   * run (free space) are settled. */
+  bool after_fixups;
 };
 
 enum {
