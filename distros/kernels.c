@@ -7,6 +7,7 @@
 #include "distros/distro.h"
 
 #define BUILTIN_MAX (4 << 20)
+#define MODULES_DEP_MAX (32 << 20)
 
 static const char *const other_initrd_names[] = {
   "/boot/initrd.img-%s", "/boot/initramfs-%s.img", "/boot/initrd-%s",
@@ -33,6 +34,21 @@ module_name (const char *path)
   return name;
 }
 
+/* Add path's module to *modules if it is one azprep asks about. */
+static int
+note_module (char ***modules, const char *path)
+{
+  static const char *const required[] = HV_REQUIRED_DRIVERS;
+  static const char *const optional[] = HV_OPTIONAL_DRIVERS;
+  CLEANUP_FREE char *m = module_name (path);
+
+  if (!m || strv_has (*modules, m) ||
+      (!strv_has ((char *const *) required, m) &&
+       !strv_has ((char *const *) optional, m)))
+    return 0;
+  return strv_add (modules, m);
+}
+
 static int
 add_kernel_drivers (struct guest *gs, struct kernel *k)
 {
@@ -42,20 +58,35 @@ add_kernel_drivers (struct guest *gs, struct kernel *k)
   CLEANUP_FREE char *bpath = NULL;
   CLEANUP_FREE_STRING_LIST char **files = NULL, **modules = NULL;
   CLEANUP_FREE_STRING_LIST char **builtin = NULL;
-  CLEANUP_FREE char *btxt = NULL;
+  CLEANUP_FREE char *btxt = NULL, *dtxt = NULL, *dpath = NULL;
 
   if (!dir)
     return -1;
-  files = guestfs_find (gs->g, dir);
-  if (!files) {
+  /* modules.dep lists every module modprobe and the initramfs tools
+   * can load (one read); without it (depmod never ran), list the
+   * tree. */
+  dpath = xasprintf ("%s/modules.dep", dir);
+  if (dpath && guest_exists (gs, dpath)) {
+    char *save = NULL;
+    dtxt = guest_read_file (gs, dpath, MODULES_DEP_MAX, NULL);
+    if (!dtxt)
+      return -1;
+    for (char *l = strtok_r (dtxt, "\n", &save); l;
+         l = strtok_r (NULL, "\n", &save)) {
+      char *colon = strchr (l, ':');
+      if (colon)
+        *colon = '\0';
+      if (note_module (&modules, l) == -1)
+        return -1;
+    }
+  }
+  else if (!(files = guestfs_find (gs->g, dir))) {
     error ("%s: %s", dir, guestfs_last_error (gs->g));
     return -1;
   }
-  for (size_t i = 0; files[i]; i++) {
-    CLEANUP_FREE char *m = module_name (files[i]);
-    if (m && !strv_has (modules, m) && strv_add (&modules, m) == -1)
+  for (size_t i = 0; files && files[i]; i++)
+    if (note_module (&modules, files[i]) == -1)
       return -1;
-  }
   bpath = xasprintf ("%s/modules.builtin", dir);
   if (bpath && guest_exists (gs, bpath)) {
     char *save = NULL;

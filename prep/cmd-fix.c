@@ -220,8 +220,11 @@ fix_run (int argc, char **argv)
   gs->dry_run = dry_run;
   gs->keep_static_ip = keep_static;
   gs->no_backup = no_backup;
-  if (guest_inspect (gs) == -1 || guest_mount (gs) == -1)
+  if (guest_inspect (gs) == -1 || guest_mount (gs) == -1) {
+    if (gs->refused)
+      ret = EXIT_NOTREADY;
     goto out;
+  }
 
   if (dry_run) {
     if (fixups_check (gs, &sel) == -1)

@@ -63,8 +63,11 @@ inspect_run (int argc, char **argv)
                    (o.trace ? GUEST_TRACE : 0));
   if (!gs)
     goto out;
-  if (guest_inspect (gs) == -1 || guest_mount (gs) == -1)
+  if (guest_inspect (gs) == -1 || guest_mount (gs) == -1) {
+    if (gs->refused)
+      ret = EXIT_NOTREADY;
     goto out_close;
+  }
   j = guest_inspect_json (gs);
   if (!j)
     goto out_close;

@@ -230,6 +230,8 @@ guest_close (struct guest *gs)
   free (gs->windows_current_control_set); free (gs->windows_system_hive);
   free (gs->windows_software_hive);
   free_string_list (gs->esps);
+  free_string_list (gs->mountpoints);
+  guest_storage_free (gs);
   report_free (gs->report);
   free (gs);
 }

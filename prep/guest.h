@@ -32,6 +32,24 @@ struct disk {
 
 enum firmware { FIRMWARE_UNKNOWN = 0, FIRMWARE_BIOS, FIRMWARE_UEFI };
 
+/* One block device of the appliance (whole disk, partition or LV), as
+ * blkid sees it: read once by guest_scan_storage, used by inspection,
+ * the fixups and check instead of asking the appliance again. */
+struct guest_blockdev {
+  char *device;        /* /dev/sda, /dev/sda1, /dev/vg/lv */
+  enum { BDEV_DISK, BDEV_PARTITION, BDEV_LV } kind;
+  char *type;          /* blkid TYPE (ext4, ntfs, swap, crypto_LUKS, ...)
+                          or NULL */
+  char *uuid, *label;  /* filesystem UUID and label, or NULL */
+  char *partuuid, *partlabel;  /* partition entry UUID, name, or NULL */
+  char *disk;          /* partitions: the whole disk; else NULL */
+  int partnum;         /* partitions: number; else 0 */
+  char *table;         /* partitions: "msdos" or "gpt", or NULL */
+  char *gpt_type;      /* GPT partition type GUID, upper case */
+  int mbr_id;          /* MBR partition type, or -1 */
+  bool bootable;       /* MBR active flag */
+};
+
 struct guest {
   guestfs_h *g;
   struct disk *disks;
@@ -59,6 +77,17 @@ struct guest {
   char **esps;                    /* ESP devices, NULL-terminated, or NULL */
   int generation;                 /* Azure: 1 (BIOS) or 2 (UEFI) */
   bool mounted;
+
+  /* Block devices (guest_scan_storage) and the root's mountpoints:
+   * pairs (mountpoint, appliance device), "/" first, NULL-terminated. */
+  struct guest_blockdev *bdevs;
+  size_t nbdevs;
+  bool storage_scanned;
+  bool root_mounted;              /* read-only: inspection left / mounted */
+  char **mountpoints;
+  /* guest_inspect refused the guest (an encrypted root): commands exit
+   * with EXIT_NOTREADY rather than EXIT_ERROR. */
+  bool refused;
 
   /* Linux distro family, chosen once (distros/). */
   const struct distro_ops *distro_ops;
@@ -109,6 +138,21 @@ struct guest *guest_open (struct disk *disks, size_t ndisks, unsigned flags);
  * generation.  Returns 0, or -1 with the error reported. */
 int guest_inspect (struct guest *gs);
 
+/* Read every block device once with blkid (prep/storage.c).  0 or -1.
+ * guest_blockdev: the entry of an appliance device, or NULL. */
+int guest_scan_storage (struct guest *gs);
+const struct guest_blockdev *guest_blockdev (struct guest *gs,
+                                             const char *device);
+/* The appliance device a guest's fstab spec names (UUID=, LABEL=,
+ * PARTUUID=, PARTLABEL=, /dev/disk/by-*, /dev/mapper/VG-LV, /dev/VG/LV,
+ * or a device name such as /dev/sdb1, /dev/vda2, /dev/nvme0n1p1 mapped
+ * by disk order), or NULL.  Needs guest_scan_storage. */
+char *guest_resolve_spec (struct guest *gs, const char *spec);
+/* A guest device name (sdX, vdX, hdX, xvdX, nvmeNnM[pP]) as the
+ * appliance names it (/dev/sdX...), by disk order; NULL if not one. */
+char *device_map_by_index (const char *spec);
+void guest_storage_free (struct guest *gs);
+
 /* Mount the guest's filesystems (read-only if the handle is). */
 int guest_mount (struct guest *gs);
 
@@ -121,6 +165,14 @@ void guest_close (struct guest *gs);
 /* When inspection fails: name a damaged Windows hive, if that is the
  * cause (windows/explain.c).  1 if it reported an error, else 0. */
 int windows_explain_inspect (struct guest *gs) __attribute__((weak));
+/* With a Windows root mounted at / and gs->windows_systemroot and the
+ * hive paths set: product, version, variant, arch, hostname, control
+ * set, osinfo from the registry (windows/os-windows.c).  0 or -1
+ * (reported, naming the hive). */
+int windows_inspect_os (struct guest *gs) __attribute__((weak));
+/* The same for Linux (prep/os-linux.c): os-release and friends, arch,
+ * hostname, and the mountpoints from /etc/fstab. */
+int linux_inspect_os (struct guest *gs);
 /* Frees gs->windows (windows/hive.c). */
 void windows_free (struct guest *gs) __attribute__((weak));
 

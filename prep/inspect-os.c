@@ -1,4 +1,13 @@
-/* Find the one operating system, its firmware, and mount it. */
+/* Find the one operating system, its firmware, and mount it.
+ *
+ * azprep inspects by itself rather than with guestfs_inspect_os: one
+ * blkid per block device (prep/storage.c), then each filesystem that
+ * could hold an OS is mounted and its top directory listed, and only
+ * the root found is read further (os-release, the registry).  That is
+ * a handful of appliance round trips where libguestfs's inspection
+ * mounts and probes everything (about 12 s under TCG for the Debian
+ * guest).  Guests it does not cover (btrfs subvolumes, MD RAID, LDM)
+ * go to guestfs_inspect_os as before. */
 #include <string.h>
 
 #include "azprep.h"
@@ -47,59 +56,47 @@ inspect_problem (struct guest *gs, const char *id, const char *object,
            remedy ? remedy : "");
 }
 
-/* The first encrypted volume (LUKS, BitLocker) on the disks, or NULL.
- * guestfs_list_filesystems leaves encrypted volumes out: ask vfs_type
- * about every partition and whole device. */
-static char *
-find_encrypted (guestfs_h *g, char **type_r)
+/* The first encrypted volume (LUKS, BitLocker) on the disks, or NULL. */
+static const struct guest_blockdev *
+find_encrypted (struct guest *gs)
 {
-  CLEANUP_FREE_STRING_LIST char **parts = NULL, **devs = NULL;
-  char *ret = NULL;
-
-  guestfs_push_error_handler (g, NULL, NULL);
-  parts = guestfs_list_partitions (g);
-  devs = guestfs_list_devices (g);
-  for (size_t k = 0; k < 2 && !ret; k++) {
-    char **list = k == 0 ? parts : devs;
-    for (size_t i = 0; list && list[i] && !ret; i++) {
-      char *t = guestfs_vfs_type (g, list[i]);
-      if (t && (!strcmp (t, "crypto_LUKS") || !strcmp (t, "BitLocker"))) {
-        ret = strdup (list[i]);
-        *type_r = t;
-      }
-      else
-        free (t);
-    }
+  for (size_t i = 0; i < gs->nbdevs; i++) {
+    const char *t = gs->bdevs[i].type;
+    if (t && (!strcmp (t, "crypto_LUKS") || !strcmp (t, "BitLocker")))
+      return &gs->bdevs[i];
   }
-  guestfs_pop_error_handler (g);
-  return ret;
+  return NULL;
 }
 
 /* Explain why there is no OS: an encrypted volume, or nothing at all. */
 static void
 explain_no_os (struct guest *gs)
 {
-  guestfs_h *g = gs->g;
-  CLEANUP_FREE_STRING_LIST char **fses = guestfs_list_filesystems (g);
-  CLEANUP_FREE char *msg = NULL, *type = NULL;
-  CLEANUP_FREE char *enc = find_encrypted (g, &type);
+  const struct guest_blockdev *enc = find_encrypted (gs);
+  CLEANUP_FREE char *msg = NULL;
+  bool any = false;
 
-  if (enc && !strcmp (type, "crypto_LUKS")) {
+  if (enc && !strcmp (enc->type, "crypto_LUKS")) {
     msg = xasprintf ("no operating system found: %s is a LUKS-encrypted "
-                     "volume; azprep cannot prepare an encrypted root", enc);
-    inspect_problem (gs, "root-encrypted", enc,
+                     "volume; azprep cannot prepare an encrypted root",
+                     enc->device);
+    gs->refused = true;
+    inspect_problem (gs, "root-encrypted", enc->device,
                      "decrypt it on the source first", msg);
     return;
   }
   if (enc) {
     msg = xasprintf ("no operating system found: %s is a BitLocker "
-                     "volume", enc);
-    inspect_problem (gs, "root-encrypted", enc,
+                     "volume", enc->device);
+    gs->refused = true;
+    inspect_problem (gs, "root-encrypted", enc->device,
                      "suspend or remove BitLocker on the source first", msg);
     return;
   }
+  for (size_t i = 0; i < gs->nbdevs; i++)
+    any = any || gs->bdevs[i].type != NULL;
   msg = xasprintf ("no operating system found (%s)",
-                   fses && fses[0] ? "filesystems, but no root filesystem"
+                   any ? "filesystems, but no root filesystem"
                    : "no partitions or filesystems");
   inspect_problem (gs, "os-none", NULL,
                    "give all of the VM's disks, the OS disk first", msg);
@@ -108,36 +105,22 @@ explain_no_os (struct guest *gs)
 static void
 detect_firmware (struct guest *gs)
 {
-  guestfs_h *g = gs->g;
-  CLEANUP_FREE_STRING_LIST char **parts = NULL;
   char **esps = NULL;
   size_t n = 0;
 
   gs->firmware = FIRMWARE_BIOS;
-  guestfs_push_error_handler (g, NULL, NULL);
-  parts = guestfs_list_partitions (g);
-  for (size_t i = 0; parts && parts[i]; i++) {
-    CLEANUP_FREE char *dev = guestfs_part_to_dev (g, parts[i]);
-    CLEANUP_FREE char *type = NULL;
-    CLEANUP_FREE char *guid = NULL;
-    int num;
-    if (!dev)
+  for (size_t i = 0; i < gs->nbdevs; i++) {
+    const struct guest_blockdev *b = &gs->bdevs[i];
+    char **ne;
+    if (!b->gpt_type || strcasecmp (b->gpt_type, ESP_GUID))
       continue;
-    type = guestfs_part_get_parttype (g, dev);
-    if (!type || strcmp (type, "gpt"))
-      continue;
-    num = guestfs_part_to_partnum (g, parts[i]);
-    guid = guestfs_part_get_gpt_type (g, dev, num);
-    if (guid && !strcasecmp (guid, ESP_GUID)) {
-      char **ne = realloc (esps, (n + 2) * sizeof *ne);
-      if (!ne)
-        break;
-      esps = ne;
-      esps[n++] = strdup (parts[i]);
-      esps[n] = NULL;
-    }
+    ne = realloc (esps, (n + 2) * sizeof *ne);
+    if (!ne)
+      break;
+    esps = ne;
+    esps[n++] = xstrdup (b->device);
+    esps[n] = NULL;
   }
-  guestfs_pop_error_handler (g);
   if (esps) {
     gs->firmware = FIRMWARE_UEFI;
     gs->esps = esps;
@@ -145,13 +128,47 @@ detect_firmware (struct guest *gs)
   gs->generation = gs->firmware == FIRMWARE_UEFI ? 2 : 1;
 }
 
-int
-guest_inspect (struct guest *gs)
+static int
+compare_mp (const void *a, const void *b)
+{
+  const char *const *x = a, *const *y = b;
+  size_t lx = strlen (x[0]), ly = strlen (y[0]);
+  return lx < ly ? -1 : lx > ly ? 1 : strcmp (x[0], y[0]);
+}
+
+/* Sort the (mountpoint, device) pairs so that parents come first. */
+static void
+sort_mountpoints (char **mps)
+{
+  qsort (mps, count_strings (mps) / 2, 2 * sizeof (char *), compare_mp);
+}
+
+static void
+too_many_roots (struct guest *gs, char *const *roots)
+{
+  size_t n = count_strings (roots);
+  char list[512] = "";
+  size_t off = 0;
+  CLEANUP_FREE char *msg = NULL;
+
+  for (size_t i = 0; i < n && off < sizeof list; i++)
+    off += snprintf (list + off, sizeof list - off, "%s%s",
+                     i ? ", " : "", roots[i]);
+  msg = xasprintf ("%zu operating systems found (%s): azprep prepares a VM "
+                   "with one operating system", n, list);
+  inspect_problem (gs, "os-multiple", list,
+                   "give only the disks of one VM", msg);
+}
+
+/* libguestfs's own inspection, for what ours does not cover. */
+static int
+inspect_with_libguestfs (struct guest *gs)
 {
   guestfs_h *g = gs->g;
   CLEANUP_FREE_STRING_LIST char **roots = NULL;
   size_t n;
 
+  debug ("inspecting with guestfs_inspect_os");
   guestfs_push_error_handler (g, NULL, NULL);
   roots = guestfs_inspect_os (g);
   guestfs_pop_error_handler (g);
@@ -168,16 +185,7 @@ guest_inspect (struct guest *gs)
     return -1;
   }
   if (n > 1) {
-    char list[512] = "";
-    size_t off = 0;
-    for (size_t i = 0; i < n && off < sizeof list; i++)
-      off += snprintf (list + off, sizeof list - off, "%s%s",
-                       i ? ", " : "", roots[i]);
-    CLEANUP_FREE char *msg =
-      xasprintf ("%zu operating systems found (%s): azprep prepares a VM "
-                 "with one operating system", n, list);
-    inspect_problem (gs, "os-multiple", list,
-                     "give only the disks of one VM", msg);
+    too_many_roots (gs, roots);
     return -1;
   }
   gs->root = strdup (roots[0]);
@@ -207,39 +215,218 @@ guest_inspect (struct guest *gs)
     gs->windows_software_hive =
       dup_inspect (g, guestfs_inspect_get_windows_software_hive, gs->root);
   }
+  gs->mountpoints = guestfs_inspect_get_mountpoints (g, gs->root);
+  if (!gs->mountpoints) {
+    error ("%s: %s", gs->root, guestfs_last_error (g));
+    return -1;
+  }
+  sort_mountpoints (gs->mountpoints);
+  return 0;
+}
+
+/* Filesystem types that can hold a Linux or Windows root. */
+static bool
+root_capable (const char *type)
+{
+  static const char *const types[] = {
+    "ext2", "ext3", "ext4", "xfs", "ntfs", "jfs", "reiserfs", "f2fs",
+    "btrfs", NULL
+  };
+  for (size_t i = 0; type && types[i]; i++)
+    if (!strcmp (type, types[i]))
+      return true;
+  return false;
+}
+
+/* What libguestfs's inspection is still needed for. */
+static bool
+needs_libguestfs (struct guest *gs)
+{
+  static const char *const types[] = {
+    "btrfs", "linux_raid_member", "isw_raid_member", "ddf_raid_member",
+    "zfs_member", NULL
+  };
+  for (size_t i = 0; i < gs->nbdevs; i++)
+    for (size_t k = 0; gs->bdevs[i].type && types[k]; k++)
+      if (!strcmp (gs->bdevs[i].type, types[k]))
+        return true;
+  /* LDM (Windows dynamic disks) partitions. */
+  for (size_t i = 0; i < gs->nbdevs; i++)
+    if (gs->bdevs[i].mbr_id == 0x42 || (gs->bdevs[i].gpt_type &&
+        !strcasecmp (gs->bdevs[i].gpt_type,
+                     "5808C8AA-7E8F-42E0-85D2-E1E90434CFB3")))
+      return true;
+  return false;
+}
+
+static bool
+has_entry (char *const *names, const char *name)
+{
+  for (size_t i = 0; names && names[i]; i++)
+    if (!strcasecmp (names[i], name))
+      return true;
+  return false;
+}
+
+enum root_kind { ROOT_NONE = 0, ROOT_LINUX, ROOT_WINDOWS };
+
+/* With a filesystem mounted at /: is it a root, and of what?  For
+ * Windows, *sysroot_r gets the real-case system directory. */
+static enum root_kind
+classify_mounted (guestfs_h *g, char **sysroot_r)
+{
+  CLEANUP_FREE_STRING_LIST char **top = guestfs_ls (g, "/");
+
+  if (!top)
+    return ROOT_NONE;
+  if (has_entry (top, "etc") &&
+      (has_entry (top, "usr") || has_entry (top, "bin") ||
+       has_entry (top, "sbin")) &&
+      guestfs_is_dir (g, "/etc") == 1)
+    return ROOT_LINUX;
+  for (size_t i = 0; top[i]; i++) {
+    CLEANUP_FREE char *want = NULL, *real = NULL;
+    if (strcasecmp (top[i], "windows") && strcasecmp (top[i], "winnt"))
+      continue;
+    /* A missing SYSTEM hive is still Windows: the error names it. */
+    want = xasprintf ("/%s/system32", top[i]);
+    real = want ? guestfs_case_sensitive_path (g, want) : NULL;
+    if (real && guestfs_is_dir (g, real) == 1) {
+      *sysroot_r = xasprintf ("/%s", top[i]);
+      return ROOT_WINDOWS;
+    }
+  }
+  return ROOT_NONE;
+}
+
+/* Set the Windows paths libguestfs would: the hives in real case. */
+static int
+windows_paths (struct guest *gs, char *sysroot)
+{
+  static const char *const names[] = { "system", "software" };
+  char **dest[] = { &gs->windows_system_hive, &gs->windows_software_hive };
+
+  gs->windows_systemroot = sysroot;
+  for (size_t i = 0; i < 2; i++) {
+    CLEANUP_FREE char *want =
+      xasprintf ("%s/system32/config/%s", sysroot, names[i]);
+    guestfs_push_error_handler (gs->g, NULL, NULL);
+    *dest[i] = want ? guestfs_case_sensitive_path (gs->g, want) : NULL;
+    if (*dest[i] && guestfs_is_file (gs->g, *dest[i]) != 1) {
+      free (*dest[i]);
+      *dest[i] = NULL;
+    }
+    guestfs_pop_error_handler (gs->g);
+  }
+  gs->type = xstrdup ("windows");
+  gs->distro = xstrdup ("windows");
+  gs->mountpoints = calloc (3, sizeof (char *));
+  if (!gs->type || !gs->distro || !gs->mountpoints)
+    return -1;
+  gs->mountpoints[0] = xstrdup ("/");
+  gs->mountpoints[1] = xstrdup (gs->root);
+  if (!windows_inspect_os) {
+    error ("%s: Windows support is not built in", gs->root);
+    return -1;
+  }
+  return windows_inspect_os (gs);
+}
+
+int
+guest_inspect (struct guest *gs)
+{
+  guestfs_h *g = gs->g;
+  CLEANUP_FREE_STRING_LIST char **roots = NULL;
+  enum root_kind kind = ROOT_NONE;
+  char *sysroot = NULL;
+  size_t n = 0;
+  int r;
+
+  if (guest_scan_storage (gs) == -1)
+    return -1;
   detect_firmware (gs);
+  if (needs_libguestfs (gs)) {
+    if (inspect_with_libguestfs (gs) == -1)
+      return -1;
+    goto done;
+  }
+
+  roots = calloc (gs->nbdevs + 1, sizeof (char *));
+  if (!roots)
+    return -1;
+  for (size_t i = 0; i < gs->nbdevs; i++) {
+    const struct guest_blockdev *b = &gs->bdevs[i];
+    enum root_kind k;
+    char *sr = NULL;
+    if (!root_capable (b->type))
+      continue;
+    guestfs_push_error_handler (g, NULL, NULL);
+    if (guestfs_mount_ro (g, b->device, "/") == -1) {
+      guestfs_pop_error_handler (g);
+      debug ("%s: does not mount: %s", b->device, guestfs_last_error (g));
+      continue;
+    }
+    k = classify_mounted (g, &sr);
+    guestfs_umount_all (g);
+    guestfs_pop_error_handler (g);
+    if (k == ROOT_NONE)
+      continue;
+    roots[n++] = xstrdup (b->device);
+    if (n == 1) {
+      kind = k;
+      sysroot = sr;
+    }
+    else
+      free (sr);
+  }
+  if (n == 0) {
+    explain_no_os (gs);
+    return -1;
+  }
+  if (n > 1) {
+    free (sysroot);
+    too_many_roots (gs, roots);
+    return -1;
+  }
+
+  gs->root = xstrdup (roots[0]);
+  if (!gs->root || guestfs_mount_ro (g, gs->root, "/") == -1) {
+    free (sysroot);
+    return -1;
+  }
+  r = kind == ROOT_WINDOWS ? windows_paths (gs, sysroot)
+    : linux_inspect_os (gs);
+  /* A read-only run keeps the root mounted for guest_mount. */
+  if (r == -1 || !gs->readonly) {
+    guestfs_push_error_handler (g, NULL, NULL);
+    guestfs_umount_all (g);
+    guestfs_pop_error_handler (g);
+  }
+  else
+    gs->root_mounted = true;
+  if (r == -1)
+    return -1;
+  sort_mountpoints (gs->mountpoints);
+
+ done:
   debug ("inspected: root %s, %s %s %d.%d, %s, generation %d", gs->root,
          gs->type ? gs->type : "?", gs->distro ? gs->distro : "?",
          gs->major, gs->minor, gs->arch ? gs->arch : "?", gs->generation);
   return 0;
 }
 
-static int
-compare_mp (const void *a, const void *b)
-{
-  const char *const *x = a, *const *y = b;
-  size_t lx = strlen (x[0]), ly = strlen (y[0]);
-  return lx < ly ? -1 : lx > ly ? 1 : strcmp (x[0], y[0]);
-}
-
 int
 guest_mount (struct guest *gs)
 {
   guestfs_h *g = gs->g;
-  CLEANUP_FREE_STRING_LIST char **mps = NULL;
-  size_t n;
+  char **mps = gs->mountpoints;
+  size_t n = count_strings (mps) / 2;
 
-  mps = guestfs_inspect_get_mountpoints (g, gs->root);
-  if (!mps) {
-    error ("%s: %s", gs->root, guestfs_last_error (g));
-    return -1;
-  }
-  n = count_strings (mps) / 2;
-  /* Pairs (mountpoint, device): sort by mountpoint length so / first. */
-  qsort (mps, n, 2 * sizeof (char *), compare_mp);
   for (size_t i = 0; i < n; i++) {
     const char *mp = mps[2 * i], *dev = mps[2 * i + 1];
     int r;
+    if (gs->root_mounted && !strcmp (mp, "/") && !strcmp (dev, gs->root))
+      continue;
     guestfs_push_error_handler (g, NULL, NULL);
     r = gs->readonly ? guestfs_mount_ro (g, dev, mp)
                      : guestfs_mount (g, dev, mp);

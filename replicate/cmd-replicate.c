@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/random.h>
@@ -40,7 +41,7 @@ static const char usage[] =
   "Cycles:\n"
   "  --cycles N        run N cycles (default 1: the initial copy, or one\n"
   "                    delta when it is done)\n"
-  "  --continuous      run cycles until stopped\n"
+  "  --continuous      run cycles until stopped (SIGINT, SIGTERM)\n"
   "  --interval SECS   wait between delta cycles (default: Azure Migrate's\n"
   "                    rule, half the last cycle's duration, 1 h to 12 h;\n"
   "                    the first delta right after the initial copy)\n"
@@ -56,8 +57,11 @@ static const char usage[] =
   "  -v, --verbose     debug messages\n"
   "  --help            this text\n"
   "\n"
-  "Credentials are never taken from the command line.\n"
-  "Exit: 0 done, 1 error, 2 usage, 3 refused (blob not created by azprep).\n";
+  "Credentials are never taken from the command line.  SIGINT or SIGTERM\n"
+  "stops cleanly: writes in flight finish, the journal records them, leases\n"
+  "are released; a cycle cut short resumes with the same command.\n"
+  "Exit: 0 done (or stopped between cycles), 1 error (or stopped during a\n"
+  "cycle), 2 usage, 3 refused (blob not created by azprep).\n";
 
 enum {
   OPT_CONTAINER = OPT_FIRST_COMMAND_SPECIFIC, OPT_TO, OPT_NAME, OPT_PARALLEL,
@@ -76,12 +80,97 @@ struct args {
   bool continuous, allow_http;
 };
 
+/* SIGINT and SIGTERM stop the job cleanly.  They are blocked in every
+ * thread (so that no system call in libcurl or libnbd is interrupted)
+ * and taken by one thread, which sets the flag the cycle loop checks;
+ * a second signal kills at once.  The flag is process-wide because
+ * signals are.
+ */
 static volatile sig_atomic_t stop_requested;
 
+/* Children (qemu-nbd, nbdkit, qemu-img) get the mask azprep had, plus
+ * SIGINT blocked: a Ctrl-C on the terminal reaches the whole process
+ * group, and the source servers must keep serving until azprep has
+ * stopped cleanly and closes them (with SIGTERM, left deliverable).
+ */
+static sigset_t child_mask;
+static volatile sig_atomic_t stopper_active;
+
 static void
-on_signal (int sig)
+stopper_atfork_child (void)
 {
-  stop_requested = 1;
+  if (stopper_active)
+    pthread_sigmask (SIG_SETMASK, &child_mask, NULL);
+}
+
+static void
+stopper_atfork_register (void)
+{
+  pthread_atfork (NULL, NULL, stopper_atfork_child);
+}
+
+struct stopper {
+  sigset_t set, old;
+  pthread_t thread;
+  bool running;
+};
+
+static void *
+stop_thread (void *arg)
+{
+  struct stopper *st = arg;
+  int sig;
+
+  if (sigwait (&st->set, &sig) != 0)
+    return NULL;
+  stop_requested = sig;
+  info ("%s: stopping after the writes in flight (the journal records "
+        "them; send it again to stop at once)", strsignal (sig));
+  if (sigwait (&st->set, &sig) != 0)
+    return NULL;
+  signal (sig, SIG_DFL);
+  pthread_sigmask (SIG_UNBLOCK, &st->set, NULL);
+  raise (sig);
+  return NULL;
+}
+
+/* Before any other thread starts (they inherit the mask). */
+static int
+stopper_start (struct stopper *st)
+{
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  int e;
+
+  pthread_once (&once, stopper_atfork_register);
+  sigemptyset (&st->set);
+  sigaddset (&st->set, SIGINT);
+  sigaddset (&st->set, SIGTERM);
+  pthread_sigmask (SIG_BLOCK, &st->set, &st->old);
+  child_mask = st->old;
+  sigaddset (&child_mask, SIGINT);
+  sigdelset (&child_mask, SIGTERM);
+  e = pthread_create (&st->thread, NULL, stop_thread, st);
+  if (e) {
+    errno = e;
+    error ("pthread_create: %m");
+    pthread_sigmask (SIG_SETMASK, &st->old, NULL);
+    return -1;
+  }
+  stopper_active = 1;
+  st->running = true;
+  return 0;
+}
+
+static void
+stopper_end (struct stopper *st)
+{
+  if (!st->running)
+    return;
+  stopper_active = 0;
+  pthread_cancel (st->thread);
+  pthread_join (st->thread, NULL);
+  pthread_sigmask (SIG_SETMASK, &st->old, NULL);
+  st->running = false;
 }
 
 static bool
@@ -496,6 +585,7 @@ run_cycle (struct job *job, const struct args *a, double *seconds,
     free (jd->state);
     jd->state = xstrdup (jd->cycles == 0 ? "initial" : "delta");
   }
+  job->j.next_cycle = 0;
   if (journal_save (&job->j) == -1)
     return -1;
   for (size_t i = 0; i < job->j.ndisks && r == 0; i++)
@@ -503,6 +593,21 @@ run_cycle (struct job *job, const struct args *a, double *seconds,
   clock_gettime (CLOCK_MONOTONIC, &t1);
   *seconds = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
   *was_initial = initial;
+  if (r == 1) {
+    /* Stopped by a signal: the cycle stays open (the journal and the
+     * manifest record what landed); the last recovery point is intact.
+     */
+    for (size_t i = 0; i < job->j.ndisks; i++) {
+      struct jdisk *jd = job->disks[i].jd;
+      free (jd->error);
+      jd->error = xasprintf ("cycle %" PRId64 " stopped by %s; the next run "
+                             "resumes it", jd->cycles + 1,
+                             strsignal (stop_requested));
+    }
+    if (journal_save (&job->j) == -1)
+      return -1;
+    return 1;
+  }
   if (r == 0)
     r = finish_cycle (job, a, *seconds);
   if (r == -1) {
@@ -529,6 +634,31 @@ wait_interval (double secs)
   time_t end = time (NULL) + (time_t) secs;
   while (!stop_requested && time (NULL) < end)
     sleep (1);
+}
+
+/* Record and announce when the next cycle is due. */
+static int
+announce_wait (struct job *job, double wait, const char *rule)
+{
+  time_t at = time (NULL) + (time_t) wait;
+  struct tm tm;
+  char when[32];
+
+  job->j.next_cycle = at;
+  if (journal_save (&job->j) == -1)
+    return -1;
+  gmtime_r (&at, &tm);
+  strftime (when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (job->json)
+    printf ("{\"event\":\"wait\",\"seconds\":%.0f,\"next_cycle\":%lld,"
+            "\"at\":\"%s\",\"rule\":\"%s\"}\n", wait, (long long) at, when,
+            rule);
+  else if (wait > 0)
+    info ("next cycle in %.0f s, at %s (%s)", wait, when, rule);
+  else
+    info ("next cycle now (%s)", rule);
+  fflush (stdout);
+  return 0;
 }
 
 static int
@@ -626,7 +756,8 @@ replicate_run (int argc, char **argv)
   CLEANUP_CREDS struct creds cr = { 0 };
   CLEANUP_FREE char *name = NULL, *jpath = NULL, *container_url = NULL;
   struct blob_opts bo = { 0 };
-  bool exists;
+  struct stopper stopper = { 0 };
+  bool exists, stopped_in_cycle = false;
   int ret = EXIT_ERROR, r;
   int64_t done_cycles = 0;
 
@@ -656,6 +787,10 @@ replicate_run (int argc, char **argv)
   }
   if (creds_load (&cr, a.credentials) == -1)
     goto out_args;
+  stop_requested = 0;
+  if (stopper_start (&stopper) == -1)
+    goto out;
+  job.stop = &stop_requested;
 
   job.parallel = a.parallel;
   job.json = a.o.json;
@@ -728,13 +863,21 @@ replicate_run (int argc, char **argv)
     goto out;
 
   for (;;) {
-    double secs = 0;
+    double secs = 0, wait;
     bool initial;
+    const char *rule;
+
+    if (stop_requested)
+      break;
     r = run_cycle (&job, &a, &secs, &initial);
     /* vsphere:// disks: remove the cycle's snapshot now, not after the
      * wait. */
     if (vsphere_job_end_cycle (&job) == -1 && r == 0 && !a.continuous)
       goto out;
+    if (r == 1) {
+      stopped_in_cycle = true;
+      break;
+    }
     if (r == -1) {
       if (!a.continuous)
         goto out;
@@ -744,45 +887,60 @@ replicate_run (int argc, char **argv)
     done_cycles++;
     if (stop_requested || (!a.continuous && done_cycles >= a.cycles))
       break;
-    {
-      double wait = a.interval >= 0 ? a.interval
-        : replicate_next_wait (secs, initial);
-      if (wait > 0) {
-        if (job.json)
-          printf ("{\"event\":\"wait\",\"seconds\":%.0f}\n", wait);
-        else
-          info ("next cycle in %.0f s", wait);
-        fflush (stdout);
-        /* A signal while waiting ends the job cleanly; during a cycle it
-         * kills the process, which the journal makes safe.
-         */
-        signal (SIGINT, on_signal);
-        signal (SIGTERM, on_signal);
-        wait_interval (wait);
-        signal (SIGINT, SIG_DFL);
-        signal (SIGTERM, SIG_DFL);
-      }
-    }
-    if (stop_requested)
-      break;
-    /* Sources may have changed size or been reopened: reconnect. */
+    /* The sources stay closed while waiting (a qcow2 image is then not
+     * locked); they may have changed size by the next cycle.
+     */
     for (size_t i = 0; i < job.j.ndisks; i++) {
       source_close (job.disks[i].src);
       job.disks[i].src = NULL;
+    }
+    if (a.interval >= 0) {
+      wait = a.interval;
+      rule = "interval";
+    }
+    else {
+      wait = replicate_next_wait (secs, initial);
+      rule = initial ? "first delta right after the initial copy"
+        : "half the last cycle, 1 h to 12 h";
+    }
+    if (announce_wait (&job, wait, rule) == -1)
+      goto out;
+    wait_interval (wait);
+    if (stop_requested)
+      break;
+    job.j.next_cycle = 0;
+    if (journal_save (&job.j) == -1)
+      goto out;
+    for (size_t i = 0; i < job.j.ndisks; i++)
       if (rdisk_open_source (&job, &job.disks[i]) == -1)
         goto out;
-    }
   }
-  ret = EXIT_OK;
+  if (stop_requested) {
+    if (job.json)
+      printf ("{\"event\":\"stopped\",\"signal\":\"%s\","
+              "\"in_cycle\":%s}\n", sigabbrev_np (stop_requested),
+              stopped_in_cycle ? "true" : "false");
+    if (stopped_in_cycle)
+      info ("stopped during a cycle: run the same command to resume it");
+    else
+      info ("stopped between cycles");
+    fflush (stdout);
+  }
+  ret = stopped_in_cycle ? EXIT_ERROR : EXIT_OK;
  out:
   /* Leave the blobs unleased on a clean exit; after a failure keep the
    * lease so no one else writes a half-replicated disk.
    */
-  if (ret == EXIT_OK)
+  if (ret == EXIT_OK || stopped_in_cycle)
     for (size_t i = 0; job.disks && i < job.j.ndisks; i++)
       if (job.disks[i].blob && !job.j.disks[i].managed)
         blob_lease_release (job.disks[i].blob);
+  if (job.j.next_cycle) {
+    job.j.next_cycle = 0;       /* no process waits for it any more */
+    journal_save (&job.j);
+  }
   job_close (&job);
+  stopper_end (&stopper);
  out_args:
   free (a.disks);
   free (a.formats);

@@ -78,6 +78,10 @@ show (const char *dir, const char *name, bool json, cJSON *arr, int *failed)
   cJSON *job = cJSON_CreateObject ();
   cJSON *disks = cJSON_AddArrayToObject (job, "disks");
   cJSON_AddStringToObject (job, "name", j.name);
+  if (j.next_cycle)
+    cJSON_AddNumberToObject (job, "next_cycle", j.next_cycle);
+  else
+    cJSON_AddNullToObject (job, "next_cycle");
   for (size_t i = 0; i < j.ndisks; i++) {
     cJSON_AddItemToArray (disks, disk_json (&j.disks[i], i));
     if (!strcmp (j.disks[i].state, "failed"))
@@ -85,6 +89,14 @@ show (const char *dir, const char *name, bool json, cJSON *arr, int *failed)
   }
   if (!json) {
     printf ("%s\n", j.name);
+    if (j.next_cycle) {
+      time_t t = j.next_cycle;
+      struct tm tm;
+      char when[32];
+      gmtime_r (&t, &tm);
+      strftime (when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+      printf ("  waiting: next cycle at %s\n", when);
+    }
     for (size_t i = 0; i < j.ndisks; i++) {
       const struct jdisk *d = &j.disks[i];
       size_t ns = count_strings (d->snapshots);

@@ -244,6 +244,8 @@ cycle_copy_disk (struct job *job, size_t i, bool initial)
   bool use_bitmap = !initial && job->use_bitmap && jd->bitmap &&
     source_has_bitmap (d->src);
   time_t last_save = time (NULL);
+  bool stopped = false;
+  uint64_t scanned = 0;
   int r = 0, fr;
 
   if (use_bitmap)
@@ -264,6 +266,10 @@ cycle_copy_disk (struct job *job, size_t i, bool initial)
     bool skip;
     uint64_t end = jd->size - off < CHUNK ? jd->size : off + CHUNK;
 
+    if (job->stop && *job->stop) {
+      stopped = true;
+      break;
+    }
     pthread_mutex_lock (&cs.lock);
     rangelist_normalize (&jd->done);
     skip = rangelist_covers (&jd->done, off, end);
@@ -278,6 +284,7 @@ cycle_copy_disk (struct job *job, size_t i, bool initial)
       pthread_mutex_unlock (&cs.lock);
       progress_update (p, end, jd->cycle_bytes + sent, false);
     }
+    scanned = end;
     if (time (NULL) - last_save >= 2) {
       pthread_mutex_lock (&cs.lock);
       jd->cycle_bytes += cs.sent;
@@ -297,12 +304,13 @@ cycle_copy_disk (struct job *job, size_t i, bool initial)
   jd->cycle_bytes += cs.sent;
   jd->bytes_sent += cs.sent;
   if (p) {
-    progress_update (p, r == 0 ? jd->size : 0, jd->cycle_bytes, true);
+    progress_update (p, r == 0 && !stopped ? jd->size : scanned,
+                     jd->cycle_bytes, true);
     progress_free (p);
   }
   if (save_progress (job, &cs, d) == -1)
     r = -1;
   pthread_mutex_destroy (&cs.lock);
   free (buf);
-  return r;
+  return r == 0 && stopped ? 1 : r;
 }

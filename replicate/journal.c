@@ -145,6 +145,7 @@ journal_save (const struct journal *j)
     goto oom;
   if (add_u64 (o, "version", JOURNAL_VERSION) || add_str (o, "name", j->name)
       || add_u64 (o, "created", j->created) ||
+      add_u64 (o, "next_cycle", j->next_cycle) ||
       !(disks = cJSON_AddArrayToObject (o, "disks")))
     goto oom;
   for (size_t i = 0; i < j->ndisks; i++) {
@@ -324,6 +325,7 @@ journal_load (struct journal *j, const char *path, bool *exists)
   }
   j->name = get_str (o, "name", &bad);
   j->created = get_u64 (o, "created", &bad);
+  j->next_cycle = get_u64 (o, "next_cycle", &bad);
   disks = cJSON_GetObjectItemCaseSensitive (o, "disks");
   if (!cJSON_IsArray (disks) || cJSON_GetArraySize (disks) > 64)
     bad = true;

@@ -37,6 +37,8 @@ struct journal {
   char *path;            /* the file */
   char *name;            /* job name */
   int64_t created;
+  int64_t next_cycle;    /* Unix time the next cycle is due while a
+                          * running job waits for it, else 0 */
   size_t ndisks;
   struct jdisk *disks;
 };

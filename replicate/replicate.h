@@ -4,6 +4,7 @@
 #ifndef AZPREP_REPLICATE_REPLICATE_H
 #define AZPREP_REPLICATE_REPLICATE_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -32,6 +33,7 @@ struct job {
   int parallel;
   bool json, tty;
   bool use_bitmap;              /* delta cycles may use dirty bitmaps */
+  volatile sig_atomic_t *stop;  /* non-zero: stop the cycle (a signal) */
   struct vsphere_cycle *vsphere;  /* vsphere:// disks: this cycle's
                                    * snapshot (replicate/vsphere.h) */
 };
@@ -55,7 +57,8 @@ int rdisk_open_manifest (struct job *job, struct rdisk *d);
 
 /* Send what differs between the source and the blob (per the
  * manifest) for one disk; resumes from jd->done.  Saves the journal as
- * it goes.  0 or -1.
+ * it goes.  0 done, -1 error, 1 stopped early (*job->stop): the writes
+ * in flight have finished and the journal records them.
  */
 int cycle_copy_disk (struct job *job, size_t i, bool initial);
 

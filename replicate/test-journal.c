@@ -29,6 +29,7 @@ main (void)
   CHECK (journal_load (&j, path, &exists) == 0 && !exists);
   j.name = strdup ("vm");
   j.created = 1700000000;
+  j.next_cycle = 1700003600;
   d = journal_add_disk (&j);
   d->source = strdup ("/images/disk 0.qcow2");
   d->blob = strdup ("http://127.0.0.1:1/devstoreaccount1/c/vm-disk0.vhd");
@@ -50,6 +51,7 @@ main (void)
 
   CHECK (journal_load (&k, path, &exists) == 0 && exists);
   CHECK (k.ndisks == 1 && !strcmp (k.name, "vm"));
+  CHECK (k.next_cycle == 1700003600);
   CHECK (!strcmp (k.disks[0].source, "/images/disk 0.qcow2"));
   CHECK (k.disks[0].size == 10ULL << 30 && k.disks[0].open);
   CHECK (k.disks[0].bytes_sent == 123456789012ULL);

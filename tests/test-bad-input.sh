@@ -11,7 +11,7 @@ cases=(
   "bad/truncated.qcow2|1|not a readable disk image"
   "bad/no-os.img|1|no operating system found \\(filesystems"
   "bad/two-os.img|1|2 operating systems found"
-  "bad/luks-root.img|1|LUKS-encrypted"
+  "bad/luks-root.img|3|LUKS-encrypted"
 )
 for c in "${cases[@]}"; do
   IFS='|' read -r name want re <<<"$c"

@@ -19,7 +19,7 @@ bad () {
   rm -f "$img"
 }
 
-bad win-bad-corrupt 'SYSTEM hive /dev/sda2:/Windows/System32/config/SYSTEM: corrupted registry hive'
+bad win-bad-corrupt 'SYSTEM hive (/dev/sda2:)?/Windows/System32/config/SYSTEM: corrupted registry hive'
 bad win-bad-nosystem 'no SYSTEM hive \(expected /Windows/System32/config/SYSTEM\)'
 bad win-bad-nobootmgr 'BCD .*/EFI/Microsoft/Boot/BCD: no \{bootmgr\} object \(Objects\\\{9dea862c-5cdd-4e70-acc1-f32b344d4795\}\)'
 

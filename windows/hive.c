@@ -224,7 +224,7 @@ win_hive_open (struct guest *gs, enum win_hive which, bool write)
   c = &gs->windows->hives[which];
   h = hivex_open (c->local, write ? HIVEX_OPEN_WRITE : 0);
   if (!h) {
-    error ("%s hive %s: cannot open (corrupted?): %m", names[which],
+    error ("%s hive %s: corrupted registry hive (%m)", names[which],
            c->guest_path);
     return NULL;
   }
