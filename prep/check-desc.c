@@ -125,11 +125,7 @@ desc_free (struct vm_desc *d)
 {
   if (!d)
     return;
-  if (d->tmpdir) {
-    const char *argv[] = { "rm", "-rf", "--", d->tmpdir, NULL };
-    run_command (NULL, argv);
-    free (d->tmpdir);
-  }
+  ova_stop (d);
   free (d->kind); free (d->source); free (d->name);
   free_string_list (d->disks);
   free (d->capacity);

@@ -14,4 +14,11 @@ char *desc_dirname (const char *path);
 int desc_add_disk (struct vm_desc *d, const char *dir, const char *file,
                    int64_t capacity);
 
+/* OVA archives (check-ova.c): the .ovf member's text; serving the
+ * disk members hrefs (in the order of d->disks) through qemu-nbd;
+ * stopping them. */
+char *ova_read_ovf (const char *path, char **member_r, size_t *len_r);
+int ova_serve_disks (struct vm_desc *d, const char *path, char *const *hrefs);
+void ova_stop (struct vm_desc *d);
+
 #endif

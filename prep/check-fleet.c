@@ -260,11 +260,17 @@ fleet_default_jobs (void)
       break;
   if (fp)
     fclose (fp);
+  /* One appliance per core: each has one vCPU (guest.c), and under
+   * TCG it keeps its core busy.  Each takes about 1 GiB (its memsize,
+   * 1024 MiB, is what the guest kernel may touch; qemu adds little),
+   * and 1 GiB stays spare for the host. */
   jobs = cores > 0 ? cores : 1;
-  /* About 1 GiB per appliance (its memsize), keeping 1 GiB spare. */
   if (avail_kib > 0 && avail_kib / (1024 * 1024) - 1 < jobs)
     jobs = avail_kib / (1024 * 1024) - 1;
-  return jobs < 1 ? 1 : jobs > 64 ? 64 : (int) jobs;
+  jobs = jobs < 1 ? 1 : jobs > 64 ? 64 : jobs;
+  debug ("--jobs %ld: %ld cores, %lld MiB of memory available",
+         jobs, cores, avail_kib / 1024);
+  return (int) jobs;
 }
 
 struct child {
@@ -307,6 +313,8 @@ spawn (const struct fleet_vm *v, const struct check_opts *o,
     argv[k++] = "--sizes";
     argv[k++] = o->sizes_file;
   }
+  if (o->generation)
+    argv[k++] = o->generation == 2 ? "--generation=2" : "--generation=1";
   if (o->trace)
     argv[k++] = "-x";
   for (int i = 0; i < log_verbose () && i < 2; i++)

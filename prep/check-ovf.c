@@ -9,7 +9,7 @@
  * and vTPM, CPUs, memory, NICs, the guest OS id.
  *
  * An OVA is a tar: its .ovf member is read, and the disks it refers to
- * are extracted (only those members) into a temporary directory.
+ * are read in place (prep/check-ova.c).
  */
 #include <ctype.h>
 #include <string.h>
@@ -354,88 +354,26 @@ is_tar (const char *path)
 static struct vm_desc *
 read_ova (const char *path)
 {
-  const char *tmp = getenv ("TMPDIR") ? getenv ("TMPDIR") : "/var/tmp";
-  CLEANUP_FREE char *list = NULL, *err = NULL, *ovf = NULL;
-  CLEANUP_FREE char *tmpl = xasprintf ("%s/azprep-ova-XXXXXX", tmp);
-  CLEANUP_FREE char *ovfpath = NULL, *text = NULL;
+  CLEANUP_FREE char *member = NULL, *text = NULL, *label = NULL;
   CLEANUP_FREE_STRING_LIST char **hrefs = NULL;
-  char *save = NULL, *m, *dir;
-  struct vm_desc *d = NULL;
-  size_t len;
-  int r;
+  struct vm_desc *d;
+  size_t len = 0;
 
-  {
-    const char *argv[] = { "tar", "-tf", path, NULL };
-    r = run_command_full (&list, &err, argv);
-  }
-  if (r != 0) {
-    CLEANUP_FREE char *why = first_line (err);
-    error ("%s: not a readable OVA (tar): %s", path, why ? why : "");
+  text = ova_read_ovf (path, &member, &len);
+  if (!text)
     return NULL;
-  }
-  for (m = strtok_r (list, "\n", &save); m; m = strtok_r (NULL, "\n", &save))
-    if (strlen (m) > 4 && !strcasecmp (m + strlen (m) - 4, ".ovf")) {
-      ovf = xstrdup (m);
-      break;
-    }
-  if (!ovf || !desc_safe_relative (ovf)) {
-    error ("%s: no .ovf member in the OVA", path);
-    return NULL;
-  }
-  if (!tmpl || !(dir = mkdtemp (tmpl))) {
-    error ("%s: cannot create a temporary directory: %m", tmp);
-    return NULL;
-  }
-  {
-    const char *argv[] = { "tar", "-xf", path, "-C", dir, "--no-same-owner",
-                           "--no-same-permissions", "--", ovf, NULL };
-    free (err);
-    err = NULL;
-    r = run_command_full (NULL, &err, argv);
-  }
-  ovfpath = xasprintf ("%s/%s", dir, ovf);
-  if (r != 0 || !ovfpath || !(text = desc_slurp (ovfpath, &len))) {
-    error ("%s: cannot read %s from the OVA", path, ovf);
-    goto fail;
-  }
-  {
-    CLEANUP_FREE char *label = xasprintf ("%s:%s", path, ovf);
-    d = parse_ovf (label ? label : path, "ova", text, len, dir, &hrefs);
-  }
+  label = xasprintf ("%s:%s", path, member);
+  /* The disks are named OVA/MEMBER in reports. */
+  d = parse_ovf (label ? label : path, "ova", text, len, path, &hrefs);
   if (!d)
-    goto fail;
+    return NULL;
   free (d->source);
   d->source = xstrdup (path);
-  d->tmpdir = xstrdup (dir);
-  {
-    size_t n = count_strings (hrefs);
-    const char **argv = calloc (n + 9, sizeof *argv);
-    size_t k = 0;
-    if (!argv)
-      goto fail;
-    argv[k++] = "tar"; argv[k++] = "-xf"; argv[k++] = path;
-    argv[k++] = "-C"; argv[k++] = dir; argv[k++] = "--no-same-owner";
-    argv[k++] = "--no-same-permissions"; argv[k++] = "--";
-    for (size_t i = 0; i < n; i++)
-      argv[k++] = hrefs[i];
-    free (err);
-    err = NULL;
-    r = run_command_full (NULL, &err, argv);
-    free (argv);
-  }
-  if (r != 0) {
-    CLEANUP_FREE char *why = first_line (err);
-    error ("%s: cannot extract the disks: %s", path, why ? why : "");
+  if (ova_serve_disks (d, path, hrefs) == -1) {
     desc_free (d);
     return NULL;
   }
   return d;
- fail:
-  {
-    const char *argv[] = { "rm", "-rf", "--", dir, NULL };
-    run_command (NULL, argv);
-  }
-  return NULL;
 }
 
 struct vm_desc *

@@ -5,19 +5,11 @@
 #include "azprep.h"
 #include "check.h"
 
-static bool
-in_list (char *const *list, const char *s)
-{
-  for (size_t i = 0; list && list[i]; i++)
-    if (!strcmp (list[i], s))
-      return true;
-  return false;
-}
-
 /* The disk of the first PV of the VG holding this LV. */
 static char *
-lv_disk (guestfs_h *g, const char *lv)
+lv_disk (const struct check_ctx *ctx, const char *lv)
 {
+  guestfs_h *g = ctx->gs->g;
   CLEANUP_FREE char *canon = guestfs_lvm_canonical_lv_name (g, lv);
   CLEANUP_FREE_STRING_LIST char **uuids = NULL;
   struct guestfs_lvm_pv_list *pvs = NULL;
@@ -38,7 +30,7 @@ lv_disk (guestfs_h *g, const char *lv)
   for (size_t i = 0; uuids && uuids[0] && pvs && i < pvs->len; i++) {
     if (strlen (uuids[0]) >= 32 &&
         !memcmp (pvs->val[i].pv_uuid, uuids[0], 32)) {
-      ret = check_device_disk (g, pvs->val[i].pv_name);
+      ret = check_device_disk (ctx, pvs->val[i].pv_name);
       break;
     }
   }
@@ -48,21 +40,20 @@ lv_disk (guestfs_h *g, const char *lv)
 }
 
 char *
-check_device_disk (guestfs_h *g, const char *dev)
+check_device_disk (const struct check_ctx *ctx, const char *dev)
 {
-  CLEANUP_FREE_STRING_LIST char **devices = NULL, **parts = NULL;
+  struct guest *gs = ctx->gs;
+  const struct guest_blockdev *b = guest_blockdev (gs, dev);
   char *ret = NULL;
 
-  guestfs_push_error_handler (g, NULL, NULL);
-  devices = guestfs_list_devices (g);
-  parts = guestfs_list_partitions (g);
-  if (in_list (devices, dev))
-    ret = xstrdup (dev);
-  else if (in_list (parts, dev))
-    ret = guestfs_part_to_dev (g, dev);
-  else if (guestfs_is_lv (g, dev) == 1)
-    ret = lv_disk (g, dev);
-  guestfs_pop_error_handler (g);
+  if (b && b->kind == BDEV_DISK)
+    return xstrdup (dev);
+  if (b && b->kind == BDEV_PARTITION)
+    return b->disk ? xstrdup (b->disk) : NULL;
+  guestfs_push_error_handler (gs->g, NULL, NULL);
+  if (guestfs_is_lv (gs->g, dev) == 1)
+    ret = lv_disk (ctx, dev);
+  guestfs_pop_error_handler (gs->g);
   return ret;
 }
 
@@ -118,30 +109,9 @@ check_fstab_read (struct guest *gs, struct fstab_entry **out)
 }
 
 char *
-check_resolve_spec (guestfs_h *g, const char *spec)
+check_resolve_spec (const struct check_ctx *ctx, const char *spec)
 {
-  char *ret = NULL;
-
-  guestfs_push_error_handler (g, NULL, NULL);
-  if (!strncmp (spec, "UUID=", 5))
-    ret = guestfs_findfs_uuid (g, spec + 5);
-  else if (!strncmp (spec, "LABEL=", 6))
-    ret = guestfs_findfs_label (g, spec + 6);
-  else if (!strncmp (spec, "/dev/disk/by-uuid/", 18))
-    ret = guestfs_findfs_uuid (g, spec + 18);
-  else if (!strncmp (spec, "/dev/disk/by-label/", 19))
-    ret = guestfs_findfs_label (g, spec + 19);
-  else if (!strncmp (spec, "/dev/mapper/", 12) ||
-           guestfs_is_lv (g, spec) == 1)
-    ret = guestfs_lvm_canonical_lv_name (g, spec);
-  else if (!strncmp (spec, "/dev/", 5)) {
-    CLEANUP_FREE_STRING_LIST char **devices = guestfs_list_devices (g);
-    CLEANUP_FREE_STRING_LIST char **parts = guestfs_list_partitions (g);
-    if (in_list (devices, spec) || in_list (parts, spec))
-      ret = xstrdup (spec);
-  }
-  guestfs_pop_error_handler (g);
-  return ret;
+  return guest_resolve_spec (ctx->gs, spec);
 }
 
 /* Length of the valid UTF-8 sequence at s, or 0. */
@@ -228,43 +198,59 @@ check_clean_json (const cJSON *j)
   return d;
 }
 
+/* Every filesystem, swap area and encrypted volume with its type, from
+ * the block devices inspection read once with blkid (not
+ * guestfs_list_filesystems: it probes far more than the rules need
+ * and took a third of a check's own time).  Pairs device, type. */
 char **
-check_list_filesystems (guestfs_h *g)
+check_list_filesystems (struct guest *gs)
 {
-  CLEANUP_FREE_STRING_LIST char **parts = NULL, **devs = NULL;
-  char **fses;
-  size_t n;
+  char **fses = calloc (2 * gs->nbdevs + 1, sizeof *fses);
+  size_t n = 0;
 
-  guestfs_push_error_handler (g, NULL, NULL);
-  fses = guestfs_list_filesystems (g);
-  parts = guestfs_list_partitions (g);
-  devs = guestfs_list_devices (g);
-  n = count_strings (fses);
-  for (size_t k = 0; fses && k < 2; k++) {
-    char **list = k == 0 ? parts : devs;
-    for (size_t i = 0; list && list[i]; i++) {
-      bool listed = false;
-      char *t, **nf;
-      for (size_t j = 0; j < n && !listed; j += 2)
-        listed = !strcmp (fses[j], list[i]);
-      if (listed)
-        continue;
-      t = guestfs_vfs_type (g, list[i]);
-      if (!t || (strcmp (t, "crypto_LUKS") && strcmp (t, "BitLocker"))) {
-        free (t);
-        continue;
-      }
-      nf = realloc (fses, (n + 3) * sizeof *nf);
-      if (!nf) {
-        free (t);
-        break;
-      }
-      fses = nf;
-      fses[n++] = xstrdup (list[i]);
-      fses[n++] = t;
-      fses[n] = NULL;
-    }
+  if (!fses) {
+    error ("out of memory");
+    return NULL;
   }
-  guestfs_pop_error_handler (g);
+  for (size_t i = 0; i < gs->nbdevs; i++) {
+    const struct guest_blockdev *b = &gs->bdevs[i];
+    if (!b->type || strstr (b->type, "_member"))
+      continue;
+    fses[n++] = xstrdup (b->device);
+    fses[n++] = xstrdup (b->type);
+  }
+  fses[n] = NULL;
   return fses;
+}
+
+void
+check_ctx_prepare (struct check_ctx *ctx)
+{
+  struct guest *gs = ctx->gs;
+  guestfs_h *g = gs ? gs->g : NULL;
+
+  if (!g || guest_scan_storage (gs) == -1)
+    return;
+  if (!ctx->fses)
+    ctx->fses = check_list_filesystems (gs);
+  if (!ctx->dirty)
+    ctx->dirty = check_probe_dirty (g, ctx->fses);
+  if (!ctx->fstab_read && gs->mounted && gs->type &&
+      !strcmp (gs->type, "linux")) {
+    ctx->nfstab = check_fstab_read (gs, &ctx->fstab);
+    ctx->fstab_read = true;
+  }
+}
+
+void
+check_ctx_release (struct check_ctx *ctx)
+{
+  free_string_list (ctx->fses);
+  free_string_list (ctx->dirty);
+  if (ctx->nfstab > 0)
+    check_fstab_free (ctx->fstab, ctx->nfstab);
+  ctx->fses = ctx->dirty = NULL;
+  ctx->fstab = NULL;
+  ctx->nfstab = 0;
+  ctx->fstab_read = false;
 }

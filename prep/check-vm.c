@@ -251,6 +251,24 @@ commit_interrupted (const char *path)
   return undo && access (undo, F_OK) == 0;
 }
 
+/* The rules read the mounted guest: a fixup's check that unmounts to
+ * look elsewhere (the Windows BCD on the boot partition) may leave
+ * nothing mounted, with root_mounted still saying the root is. */
+static int
+ensure_mounted (struct guest *gs)
+{
+  CLEANUP_FREE_STRING_LIST char **mps = NULL;
+
+  guestfs_push_error_handler (gs->g, NULL, NULL);
+  mps = guestfs_mountpoints (gs->g);
+  guestfs_pop_error_handler (gs->g);
+  if (mps && mps[0])
+    return 0;
+  debug ("the guest was left unmounted: mounting it again");
+  gs->root_mounted = false;
+  return guest_mount (gs);
+}
+
 cJSON *
 check_vm (struct disk *disks, size_t ndisks, struct vm_desc *desc,
           const struct check_opts *o)
@@ -296,7 +314,11 @@ check_vm (struct disk *disks, size_t ndisks, struct vm_desc *desc,
 
   /* Stage 0: every disk readable. */
   for (size_t i = 0; i < ndisks; i++) {
-    if (commit_interrupted (disks[i].path))
+    if (desc && desc->disk_error && i < desc->ndisks && desc->disk_error[i])
+      report_finding (pre.report, SEV_BLOCKER, "disk-unreadable",
+                      disks[i].path, "export the VM again", false,
+                      "%s: %s", disks[i].path, desc->disk_error[i]);
+    else if (commit_interrupted (disks[i].path))
       report_finding (pre.report, SEV_BLOCKER, "disk-unreadable",
                       disks[i].path, "run 'azprep inspect' on it once to "
                       "roll the interrupted fix back", false,
@@ -331,7 +353,10 @@ check_vm (struct disk *disks, size_t ndisks, struct vm_desc *desc,
   pre.report = NULL;
   gs = opened;
   gs->inspect_findings = true;
+  gs->requested_generation = o->generation;
   stage = RULE_NEEDS_GUEST;
+  ctx.gs = gs;
+  check_ctx_prepare (&ctx);          /* before inspection mounts */
 
   /* Stage 2: one OS, mounted. */
   if (guest_inspect (gs) == -1) {
@@ -349,16 +374,17 @@ check_vm (struct disk *disks, size_t ndisks, struct vm_desc *desc,
   }
   stage = RULE_NEEDS_OS;
   ctx.inspected = true;
+  check_ctx_prepare (&ctx);          /* the fstab */
 
   for (size_t i = 0; i < nfixups; i++) {
     if (fixup_applies (all_fixups[i], gs) &&
         run_fixup (gs, all_fixups[i], rules, &at) == -1)
       failed = true;
   }
+  if (ensure_mounted (gs) == -1)
+    failed = true;
 
  rules:
-  if (stage >= RULE_NEEDS_GUEST)
-    ctx.fses = check_list_filesystems (gs->g);
   if (!generation && desc && desc->firmware != FIRMWARE_UNKNOWN)
     generation = desc->firmware == FIRMWARE_UEFI ? 2 : 1;
   if (!ctx.target && desc && desc->cpus > 0)
@@ -441,7 +467,7 @@ check_vm (struct disk *disks, size_t ndisks, struct vm_desc *desc,
  out:
   cJSON_Delete (rules);
   free (at.fixup);
-  free_string_list (ctx.fses);
+  check_ctx_release (&ctx);
   if (opened)
     guest_close (opened);      /* frees the report it holds */
   else

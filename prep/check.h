@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <cjson/cJSON.h>
 
 #include "guest.h"
@@ -38,15 +39,24 @@ struct vm_desc {
   char *guest_os;            /* VMware guest id (vmw:osType, guestOS) */
   bool secure_boot;
   bool vtpm;
-  char *tmpdir;              /* OVA: where the disks were extracted */
+  /* OVA: each disk is a tar member served, decoded, by a read-only
+   * qemu-nbd (prep/check-ova.c): per disk, its NBD server
+   * ("unix:SOCKET") and virtual size, or why it cannot be read; all
+   * NULL for other descriptors. */
+  char **nbd_server;
+  int64_t *nbd_size;
+  char **disk_error;
+  pid_t *nbd_pid;
+  char *ova_dir;             /* the sockets' temporary directory */
 };
 
 /* Largest descriptor accepted (bytes). */
 #define DESC_MAX_SIZE (4 * 1024 * 1024)
 
-/* Parse a descriptor.  OVA disks are extracted into a temporary
- * directory under $TMPDIR, removed by desc_free.  NULL after a clear
- * error naming the file and what is wrong. */
+/* Parse a descriptor.  OVA disks are read in place, each through a
+ * read-only qemu-nbd (sockets in a temporary directory under $TMPDIR)
+ * that desc_free stops.  NULL after a clear error naming the file and
+ * what is wrong. */
 struct vm_desc *desc_read_ovf (const char *path);
 struct vm_desc *desc_read_vmx (const char *path);
 void desc_free (struct vm_desc *d);
@@ -85,9 +95,20 @@ struct check_ctx {
   const struct azure_size *target;  /* given or suggested, or NULL */
   bool target_given;          /* --size, rather than suggested */
   bool inspected;             /* one OS found, filesystems mounted */
-  /* guestfs_list_filesystems, listed once (it probes every device,
-   * which is slow): pairs device, type; NULL before RULE_NEEDS_GUEST. */
+  /* Filesystems, listed once by check_ctx_prepare: pairs device,
+   * type (encrypted volumes and swap included); NULL before
+   * RULE_NEEDS_GUEST. */
   char **fses;
+  /* Also filled by check_ctx_prepare, so that rules do not read it
+   * twice: the guest's /etc/fstab once an OS is mounted (nfstab -1 if
+   * it could not be read, 0 if there is none). */
+  struct fstab_entry *fstab;
+  ssize_t nfstab;
+  bool fstab_read;
+  /* filesystem-dirty decided before inspection mounts anything (a
+   * read-only mount still replays an XFS or ext4 journal into the
+   * appliance's overlay, which would hide it): check_probe_dirty. */
+  char **dirty;
   /* The fixups already ran on this guest and verified their work
    * (test-migrate, migrate): rules about what they need before they
    * run (free space) are settled. */
@@ -124,22 +145,30 @@ const struct rule *rule_find (const char *id);
   report_finding ((ctx)->gs->report, (sev), (rule)->id, (object),      \
                   (remedy), false, __VA_ARGS__)
 
+/* Fill what ctx lacks of fses and dirty (once the appliance runs) and fstab (once a Linux OS is mounted): call it after
+ * opening and again after mounting.  check_ctx_release frees them. */
+void check_ctx_prepare (struct check_ctx *ctx);
+void check_ctx_release (struct check_ctx *ctx);
+/* Which filesystems were not cleanly unmounted: triples device,
+ * severity ("blocker" or "warning"), why (prep/check-rules-storage.c). */
+char **check_probe_dirty (guestfs_h *g, char *const *fses);
+
 /* Helpers for rules (prep/check-util.c). */
 /* The whole-disk device (/dev/sdX) holding a partition, LV or whole
  * device; NULL if unknown.  LVs map to the disk of their VG's first PV. */
-char *check_device_disk (guestfs_h *g, const char *dev);
+char *check_device_disk (const struct check_ctx *ctx, const char *dev);
 /* The guest's /etc/fstab as (spec, mountpoint, type, options) lines;
  * returns the number of entries or -1, entries in *out (free with
  * check_fstab_free). */
 struct fstab_entry { char *spec, *mp, *type, *opts; };
 ssize_t check_fstab_read (struct guest *gs, struct fstab_entry **out);
 void check_fstab_free (struct fstab_entry *e, ssize_t n);
-/* guestfs_list_filesystems plus the encrypted volumes (crypto_LUKS,
- * BitLocker) it leaves out, found with vfs_type.  Pairs device, type. */
-char **check_list_filesystems (guestfs_h *g);
-/* Resolve an fstab spec (UUID=, LABEL=, PARTUUID=, /dev/...) to an
- * appliance device, or NULL. */
-char *check_resolve_spec (guestfs_h *g, const char *spec);
+/* Every filesystem, swap area and encrypted volume with its blkid
+ * type (guest_scan_storage's): pairs device, type. */
+char **check_list_filesystems (struct guest *gs);
+/* Resolve an fstab spec to an appliance device (guest_resolve_spec),
+ * or NULL. */
+char *check_resolve_spec (const struct check_ctx *ctx, const char *spec);
 
 /* A copy of s with invalid UTF-8 and control characters (but tab and
  * newline) replaced by '?': safe for XML and HTML.  NULL on OOM. */
@@ -152,6 +181,7 @@ struct check_opts {
   const char *name;            /* VM name (default: first disk) */
   const char *size;            /* --size */
   const char *sizes_file;      /* --sizes */
+  int generation;              /* --generation, 0 if not given */
   bool trace;
 };
 

@@ -1,10 +1,15 @@
 /* azprep boot-test: boot a prepared guest under qemu, on a temporary
  * overlay, with its disks on another controller than VMware's
  * (virtio-scsi, or virtio-blk where /dev/sdX become /dev/vdX) and a
- * NIC with a new MAC, as on Azure.  Passes when the serial console shows the default
- * target, and sshd answers with its banner through user-mode
- * networking's port forward to 10.0.2.15, the address slirp's DHCP
- * server leases (a guest without a DHCP lease cannot answer there).
+ * NIC with a new MAC, as on Azure.  Passes when the serial console
+ * shows the default target, and sshd answers with its banner through
+ * user-mode networking's port forward to 10.0.2.15, the address slirp's
+ * DHCP server leases (a guest without a DHCP lease cannot answer there).
+ *
+ * It fails early, without waiting for --timeout, when the console shows
+ * the guest cannot get there: a rescue shell, emergency mode, a kernel
+ * panic, the firmware with nothing to boot (stuck_signs), or no new
+ * console output for --silence seconds before the default target.
  *
  * Limits: qemu has no VMBus, so the Hyper-V drivers are not exercised
  * by the boot; their presence is proven by listing each initramfs
@@ -32,6 +37,7 @@
 #define OVMF_CODE "/usr/share/OVMF/OVMF_CODE_4M.fd"
 #define OVMF_VARS "/usr/share/OVMF/OVMF_VARS_4M.fd"
 #define LOG_TAIL 4000
+#define STUCK_GRACE 3           /* seconds of console kept after a sign */
 
 static const char usage[] =
   "Usage: azprep boot-test [OPTIONS] [--format FMT] DISK...\n"
@@ -50,6 +56,9 @@ static const char usage[] =
   "  --firmware bios|uefi   default: uefi if the first disk has an EFI\n"
   "                         system partition, else bios (OVMF for uefi)\n"
   "  --timeout SECS         give up after SECS (default 600)\n"
+  "  --silence SECS         fail when the console prints nothing for SECS\n"
+  "                         before the default target (default 120; 0:\n"
+  "                         never)\n"
   "  --controller virtio-scsi|virtio-blk\n"
   "                         where the disks go (default virtio-scsi; with\n"
   "                         virtio-blk /dev/sdX names become /dev/vdX)\n"
@@ -59,14 +68,50 @@ static const char usage[] =
   "  --json                 print the result as JSON\n"
   "  -v, --help             debug, this text\n"
   "\n"
+  "It fails at once, before the timeout, when the console shows that\n"
+  "the guest is stuck: an initramfs or emergency shell, a kernel panic,\n"
+  "the firmware's shell or no bootable device, or silence.\n"
+  "\n"
   "Exit: 0 booted, 1 error (qemu could not start), 2 usage,\n"
   "      3 the guest did not boot as required (console log printed).\n";
 
 struct result {
   bool target, ssh, dhcp_seen;
   char banner[256];
+  char stuck[128];              /* why it cannot boot, or "" */
   double seconds;
 };
+
+/* What a guest that will not reach its default target prints on the
+ * serial console.  Each one ends the wait at once. */
+static const struct { const char *text, *why; } stuck_signs[] = {
+  { "Gave up waiting for root", "the initramfs gave up waiting for the "
+    "root device" },
+  { "Dropping to a shell", "the initramfs dropped to a shell" },
+  { "Entering emergency mode", "systemd entered emergency mode" },
+  { "You are in emergency mode", "systemd entered emergency mode" },
+  { "Give root password for maintenance", "the guest is in emergency or "
+    "rescue mode" },
+  { "Kernel panic - not syncing", "the kernel panicked" },
+  { "grub rescue> ", "GRUB could not find its modules or configuration "
+    "(grub rescue prompt)" },
+  { "Minimal BASH-like line editing is supported", "GRUB found no "
+    "configuration and started its shell" },
+  { "UEFI Interactive Shell", "the UEFI firmware found no boot loader and "
+    "started its shell" },
+  { "No bootable option or device was found", "the UEFI firmware found no "
+    "boot loader" },
+  { "No bootable device", "the BIOS found no bootable disk" },
+};
+
+static const char *
+stuck_sign (const char *log)
+{
+  for (size_t i = 0; i < sizeof stuck_signs / sizeof stuck_signs[0]; i++)
+    if (strstr (log, stuck_signs[i].text))
+      return stuck_signs[i].why;
+  return NULL;
+}
 
 static bool
 kvm_usable (void)
@@ -363,7 +408,7 @@ now (void)
 
 /* Boot and watch.  Returns 0 (ran, see r), -1 error. */
 static int
-boot (const char *accel, bool uefi, int memory, int timeout,
+boot (const char *accel, bool uefi, int memory, int timeout, int silence,
       const char *controller,
       struct disk *disks, size_t ndisks, const char *dir, const char *log,
       struct result *r)
@@ -371,7 +416,8 @@ boot (const char *accel, bool uefi, int memory, int timeout,
   char *overlays[32] = { NULL };
   CLEANUP_FREE char *vars = NULL;
   struct argv a = { .n = 0 };
-  double start = now (), last_knock = 0;
+  double start = now (), last_knock = 0, last_output, stuck_at = 0;
+  size_t last_len = 0;
   int port, ret = -1, status;
   pid_t pid = -1;
 
@@ -404,6 +450,7 @@ boot (const char *accel, bool uefi, int memory, int timeout,
   pid = start_qemu (a.v);
   if (pid == -1)
     goto out;
+  last_output = now ();
   while (now () - start < timeout) {
     CLEANUP_FREE char *text = NULL;
     struct timespec ts = { 2, 0 };
@@ -424,9 +471,28 @@ boot (const char *accel, bool uefi, int memory, int timeout,
     }
     text = read_log (log);
     if (text) {
+      size_t len = strlen (text);
+      const char *why = stuck_sign (text);
       r->target = r->target || target_reached (text);
       r->dhcp_seen = r->dhcp_seen || dhcp_seen (text);
+      if (len != last_len) {
+        last_len = len;
+        last_output = now ();
+      }
+      if (why && !r->stuck[0]) {
+        snprintf (r->stuck, sizeof r->stuck, "%s", why);
+        stuck_at = now ();
+      }
     }
+    if (!r->target && !r->stuck[0] && silence > 0 &&
+        now () - last_output > silence) {
+      snprintf (r->stuck, sizeof r->stuck, "no console output for %d s",
+                silence);
+      break;
+    }
+    /* Keep a few more seconds of console after the sign, then stop. */
+    if (r->stuck[0] && now () - stuck_at >= STUCK_GRACE)
+      break;
     /* Knock on sshd only once the guest is up, every 10 s at most. */
     if (!r->ssh && (r->target || r->dhcp_seen || now () - last_knock > 10)) {
       last_knock = now ();
@@ -461,13 +527,14 @@ static int
 boot_test_run (int argc, char **argv)
 {
   enum { OPT_ACCEL = OPT_FIRST_COMMAND_SPECIFIC, OPT_FIRMWARE, OPT_TIMEOUT,
-         OPT_MEMORY, OPT_CONSOLE, OPT_CONTROLLER };
+         OPT_MEMORY, OPT_CONSOLE, OPT_CONTROLLER, OPT_SILENCE };
   static const struct option longopts[] = {
     COMMON_LONG_OPTIONS,
     { "format", required_argument, NULL, OPT_FORMAT },
     { "accel", required_argument, NULL, OPT_ACCEL },
     { "firmware", required_argument, NULL, OPT_FIRMWARE },
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
+    { "silence", required_argument, NULL, OPT_SILENCE },
     { "memory", required_argument, NULL, OPT_MEMORY },
     { "console", required_argument, NULL, OPT_CONSOLE },
     { "controller", required_argument, NULL, OPT_CONTROLLER },
@@ -478,7 +545,7 @@ boot_test_run (int argc, char **argv)
   size_t ndisks = 0;
   const char *format = NULL, *accel = NULL, *firmware = NULL;
   const char *console = NULL, *controller = "virtio-scsi";
-  int64_t timeout = 600, memory = 1024;
+  int64_t timeout = 600, memory = 1024, silence = 120;
   char dir[] = "/var/tmp/azprep-boot-XXXXXX";
   CLEANUP_FREE char *log = NULL, *text = NULL;
   struct result r = { 0 };
@@ -507,6 +574,11 @@ boot_test_run (int argc, char **argv)
       if (parse_int64 (optarg, &timeout) == -1 || timeout < 1 ||
           timeout > 86400)
         return usage_error ("boot-test", "--timeout: seconds, 1 to 86400");
+      break;
+    case OPT_SILENCE:
+      if (parse_int64 (optarg, &silence) == -1 || silence < 0 ||
+          silence > 86400)
+        return usage_error ("boot-test", "--silence: seconds, 0 to 86400");
       break;
     case OPT_MEMORY:
       if (parse_int64 (optarg, &memory) == -1 || memory < 256 ||
@@ -557,13 +629,13 @@ boot_test_run (int argc, char **argv)
     }
     close (fd);
   }
-  if (boot (accel, uefi, memory, timeout, controller, disks, ndisks, dir, log,
-            &r) == -1)
+  if (boot (accel, uefi, memory, timeout, silence, controller, disks, ndisks,
+            dir, log, &r) == -1)
     goto out;
   text = read_log (log);
   if (text)
     r.dhcp_seen = r.dhcp_seen || dhcp_seen (text);
-  ret = r.target && r.ssh ? EXIT_OK : EXIT_NOTREADY;
+  ret = r.target && r.ssh && !r.stuck[0] ? EXIT_OK : EXIT_NOTREADY;
   if (o.json) {
     cJSON *j = cJSON_CreateObject ();
     char *s;
@@ -575,6 +647,10 @@ boot_test_run (int argc, char **argv)
     cJSON_AddBoolToObject (j, "ssh_banner_received", r.ssh);
     cJSON_AddBoolToObject (j, "dhcp_on_console", r.dhcp_seen);
     cJSON_AddStringToObject (j, "ssh_banner", r.banner);
+    if (r.stuck[0])
+      cJSON_AddStringToObject (j, "stuck", r.stuck);
+    else
+      cJSON_AddNullToObject (j, "stuck");
     cJSON_AddNumberToObject (j, "seconds", (int) r.seconds);
     if (console)
       cJSON_AddStringToObject (j, "console_log", console);
@@ -588,8 +664,10 @@ boot_test_run (int argc, char **argv)
             "(sshd answered at 10.0.2.15 via the forward), %s\n",
             (int) r.seconds, r.banner);
   if (ret != EXIT_OK) {
-    error ("%s: boot test failed after %d s: %s%s%s", disks[0].path,
+    error ("%s: boot test failed after %d s: %s%s%s%s%s%s", disks[0].path,
            (int) r.seconds,
+           r.stuck[0] ? "the guest is stuck: " : "", r.stuck,
+           r.stuck[0] ? "; " : "",
            r.target ? "" : "default target not reached on the serial "
            "console; ",
            r.ssh ? "" : "no SSH banner on the forwarded port (no DHCP "

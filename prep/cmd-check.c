@@ -22,8 +22,8 @@ static const char usage[] =
   "Options:\n"
   "  --vms FILE         check a fleet: a JSON list [{\"name\": N, \"disks\":\n"
   "                     [D...]}] or one VM per line \"NAME DISK...\"\n"
-  "  --jobs N           VMs checked at once (default: from cores and\n"
-  "                     memory, about 1 GiB per appliance)\n"
+  "  --jobs N           VMs checked at once (default: the cores, at most\n"
+  "                     the GiB of available memory less one)\n"
   "  --ovf FILE         disks, firmware, CPUs, memory from an OVF or OVA\n"
   "  --vmx FILE         the same from a VMware .vmx file\n"
   "  --name NAME        the VM's name in reports (default: descriptor or\n"
@@ -32,6 +32,8 @@ static const char usage[] =
   "                     the descriptor's CPUs and memory)\n"
   "  --sizes FILE       the Azure size table (default: the one installed\n"
   "                     with azprep, azure-sizes.json)\n"
+  "  --generation 1|2   the Azure generation the VM will be created as\n"
+  "                     (a warning if the guest's firmware cannot boot it)\n"
   "  --json             print the report as JSON (schema in azprep(1))\n"
   "  --junit FILE       also write a JUnit XML report (one testsuite per\n"
   "                     VM, one testcase per rule and fixup)\n"
@@ -79,7 +81,8 @@ static int
 check_run (int argc, char **argv)
 {
   enum { OPT_VMS = OPT_FIRST_COMMAND_SPECIFIC, OPT_JOBS, OPT_OVF, OPT_VMX,
-         OPT_NAME, OPT_SIZE, OPT_SIZES, OPT_JUNIT, OPT_HTML, OPT_LIST };
+         OPT_NAME, OPT_SIZE, OPT_SIZES, OPT_JUNIT, OPT_HTML, OPT_LIST,
+         OPT_GENERATION };
   static const struct option longopts[] = {
     COMMON_LONG_OPTIONS,
     { "format", required_argument, NULL, OPT_FORMAT },
@@ -94,6 +97,7 @@ check_run (int argc, char **argv)
     { "junit", required_argument, NULL, OPT_JUNIT },
     { "html", required_argument, NULL, OPT_HTML },
     { "list", no_argument, NULL, OPT_LIST },
+    { "generation", required_argument, NULL, OPT_GENERATION },
     { NULL, 0, NULL, 0 }
   };
   struct common_opts o = { 0 };
@@ -131,6 +135,13 @@ check_run (int argc, char **argv)
     case OPT_JUNIT: junit = optarg; break;
     case OPT_HTML: html = optarg; break;
     case OPT_LIST: list = true; break;
+    case OPT_GENERATION: {
+      int64_t g;
+      if (parse_int64 (optarg, &g) == -1 || (g != 1 && g != 2))
+        return usage_error ("check", "--generation must be 1 or 2");
+      co.generation = g;
+      break;
+    }
     case 1:
       if (disks_add (&disks, &ndisks, optarg, format) == -1)
         return EXIT_ERROR;
@@ -190,9 +201,17 @@ check_run (int argc, char **argv)
                                                    log_last_error ()));
         goto report;
       }
-      for (size_t i = 0; i < desc->ndisks; i++)
+      for (size_t i = 0; i < desc->ndisks; i++) {
         if (disks_add (&disks, &ndisks, desc->disks[i], format) == -1)
           return EXIT_ERROR;
+        /* An OVA member, served decoded (raw) by qemu-nbd. */
+        if (desc->nbd_server && desc->nbd_server[i]) {
+          free (disks[i].format);
+          disks[i].format = NULL;
+          disks[i].nbd_server = xstrdup (desc->nbd_server[i]);
+          disks[i].size = desc->nbd_size[i];
+        }
+      }
     }
     cJSON_AddItemToArray (vms, check_vm (disks, ndisks, desc, &co));
   }

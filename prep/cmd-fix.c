@@ -26,6 +26,8 @@ static const char usage[] =
   "  --output-format FMT  format of --output (raw, qcow2, vpc, vhdx, vmdk)\n"
   "  --keep-static-ip     keep static addresses (MAC bindings still go)\n"
   "  --no-backup          do not keep NAME.azprep-orig backups in the guest\n"
+  "  --generation 1|2     the Azure generation the VM will be created as\n"
+  "                       (a warning if the guest's firmware cannot boot it)\n"
   "  --format FMT         format of the disks that follow\n"
   "  --json               print the result as JSON\n"
   "  -v, -x, --help       debug, trace libguestfs, this text\n"
@@ -138,7 +140,7 @@ fix_run (int argc, char **argv)
 {
   enum { OPT_DRY_RUN = OPT_FIRST_COMMAND_SPECIFIC, OPT_LIST, OPT_ONLY,
          OPT_SKIP, OPT_REPORT, OPT_OUTPUT, OPT_OUTPUT_FORMAT,
-         OPT_KEEP_STATIC_IP, OPT_NO_BACKUP };
+         OPT_KEEP_STATIC_IP, OPT_NO_BACKUP, OPT_GENERATION };
   static const struct option longopts[] = {
     COMMON_LONG_OPTIONS,
     { "format", required_argument, NULL, OPT_FORMAT },
@@ -151,6 +153,7 @@ fix_run (int argc, char **argv)
     { "output-format", required_argument, NULL, OPT_OUTPUT_FORMAT },
     { "keep-static-ip", no_argument, NULL, OPT_KEEP_STATIC_IP },
     { "no-backup", no_argument, NULL, OPT_NO_BACKUP },
+    { "generation", required_argument, NULL, OPT_GENERATION },
     { NULL, 0, NULL, 0 }
   };
   struct common_opts o = { 0 };
@@ -162,6 +165,7 @@ fix_run (int argc, char **argv)
   bool dry_run = false, list = false, keep_static = false, no_backup = false;
   struct guest *gs = NULL;
   const char *status = "error";
+  int64_t generation = 0;
   int c, ret = EXIT_ERROR;
 
   while ((c = getopt_long (argc, argv, "-" COMMON_SHORT_OPTIONS, longopts,
@@ -191,6 +195,11 @@ fix_run (int argc, char **argv)
     case OPT_OUTPUT_FORMAT: output_format = optarg; break;
     case OPT_KEEP_STATIC_IP: keep_static = true; break;
     case OPT_NO_BACKUP: no_backup = true; break;
+    case OPT_GENERATION:
+      if (parse_int64 (optarg, &generation) == -1
+          || (generation != 1 && generation != 2))
+        return usage_error ("fix", "--generation must be 1 or 2");
+      break;
     case 1:
       if (disks_add (&disks, &ndisks, optarg, format) == -1)
         return EXIT_ERROR;
@@ -220,6 +229,7 @@ fix_run (int argc, char **argv)
   gs->dry_run = dry_run;
   gs->keep_static_ip = keep_static;
   gs->no_backup = no_backup;
+  gs->requested_generation = generation;
   if (guest_inspect (gs) == -1 || guest_mount (gs) == -1) {
     if (gs->refused)
       ret = EXIT_NOTREADY;

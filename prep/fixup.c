@@ -144,7 +144,8 @@ fixups_check (struct guest *gs, const struct fixup_selection *s)
   int ret = 0;
 
   for (size_t i = 0; i < n; i++) {
-    if (!fixup_applies (all[i], gs) || !fixup_selected (s, all[i]))
+    /* Selection first: applies() may ask the appliance. */
+    if (!fixup_selected (s, all[i]) || !fixup_applies (all[i], gs))
       continue;
     debug ("check: %s", all[i]->name);
     if (run_check (gs, all[i]) == -1) {
@@ -167,7 +168,7 @@ fixups_apply (struct guest *gs, const struct fixup_selection *s)
     const struct fixup *f = all[i];
     int needed;
 
-    if (!fixup_applies (f, gs) || !fixup_selected (s, f))
+    if (!fixup_selected (s, f) || !fixup_applies (f, gs))
       continue;
     /* Check first: a fixup with nothing to do is not applied, which is
      * what makes a second run change nothing. */
@@ -188,6 +189,12 @@ fixups_apply (struct guest *gs, const struct fixup_selection *s)
       error ("fixup %s failed; nothing was committed", f->name);
       return -1;
     }
+  }
+
+  /* Windows hives are edited on host copies: write them back once. */
+  if (windows_flush && windows_flush (gs) == -1) {
+    error ("nothing was committed");
+    return -1;
   }
 
   /* Verify: every check again, on the changed guest, into a scratch

@@ -102,6 +102,10 @@ struct guest {
   bool dry_run;
   bool keep_static_ip;
   bool no_backup;
+  /* The Azure generation the user asked for (fix/check --generation),
+   * 0 if not given.  Inspection still decides gs->generation; a
+   * request the firmware cannot boot is a warning. */
+  int requested_generation;
 
   /* check: guest_inspect reports no OS, several OSes and an encrypted
    * root as blocker findings (ids os-none, os-multiple, root-encrypted)
@@ -175,6 +179,9 @@ int windows_inspect_os (struct guest *gs) __attribute__((weak));
 int linux_inspect_os (struct guest *gs);
 /* Frees gs->windows (windows/hive.c). */
 void windows_free (struct guest *gs) __attribute__((weak));
+/* Uploads the Windows hives the fixups changed (windows/hive.c);
+ * fixups_apply calls it once after every apply().  0 or -1. */
+int windows_flush (struct guest *gs) __attribute__((weak));
 
 /* Write helpers for fixups.  Each one (unless dry_run) keeps one
  * backup of the original as PATH.azprep-orig (the first original only),

@@ -685,6 +685,22 @@ parse_args (int argc, char **argv, struct args *a)
   const char *format = NULL;
   int c;
 
+  /* --parallel default, by measurement (tests/bench/replicate.sh with
+   * BENCH_SWEEP=1; 2 shared Xeon CPUs, 23 GiB, load average 9 to 14,
+   * 2026-11-26; 128 MiB of data, best of two, MiB/s):
+   *   in flight          1     2     4     8    16    32
+   *   Azurite direct    55    78    44    59    85    74
+   *   +200 ms/response  12    15    17    13    23    22
+   * Azurite is one node.js thread: past 2 in flight it is noise.  With
+   * latency added (a WAN round trip plus the service time of a 4 MiB
+   * Put Page) throughput grows to ~16 and then flattens, at this
+   * load's noise.  For Azure, Little's law: a standard page blob's
+   * target is 60 MiB/s (15 Put Pages of 4 MiB per second); at 0.3 to
+   * 0.6 s per request that is 5 to 9 in flight, so 8 reaches it, and
+   * more only costs memory ((N + 3) x 4 MiB of buffers).  Premium or
+   * managed-disk targets (up to 500 MiB/s) and long round trips want a
+   * higher --parallel.
+   */
   a->parallel = 8;
   a->cycles = 1;
   a->interval = -1;

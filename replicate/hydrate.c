@@ -213,9 +213,7 @@ check_rules (struct guest *gs, const struct hydrate_opts *o,
   r->size = o->size ? xstrdup (o->size)
     : ctx.target ? xstrdup (ctx.target->name) : NULL;
   r->size_suggested = !o->size && ctx.target;
-  guestfs_push_error_handler (gs->g, NULL, NULL);
-  ctx.fses = guestfs_list_filesystems (gs->g);
-  guestfs_pop_error_handler (gs->g);
+  check_ctx_prepare (&ctx);
   r->rules = cJSON_CreateArray ();
   for (size_t i = 0; i < n; i++) {
     size_t before = gs->report->nfindings;
@@ -234,7 +232,7 @@ check_rules (struct guest *gs, const struct hydrate_opts *o,
     cJSON_AddStringToObject (o1, "result", result);
     cJSON_AddItemToArray (r->rules, o1);
   }
-  free_string_list (ctx.fses);
+  check_ctx_release (&ctx);
   sizes_free (sizes);
   return ret;
 }

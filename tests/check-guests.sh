@@ -80,6 +80,23 @@ start=34816, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4
   rm -rf "$d" "$d.fs" "$d.esp"
 }
 
+# dirty_xfs FILE: a 300 MiB XFS whose log holds changes not replayed
+# (written, then the filesystem shut down before unmounting).  Needs
+# root, a loop device and the xfs module; fails (1) without them.
+dirty_xfs () {
+  local mnt=$T/xfs-mnt rc=0
+  command -v mkfs.xfs >/dev/null && command -v xfs_io >/dev/null || return 1
+  rm -f "$1"
+  truncate -s 300M "$1"
+  mkfs.xfs -q "$1" || return 1
+  mkdir -p "$mnt"
+  mount -o loop "$1" "$mnt" 2>/dev/null || return 1
+  { mkdir "$mnt/d" && echo data > "$mnt/d/f" && sync &&
+      xfs_io -x -c shutdown "$mnt"; } || rc=1
+  umount "$mnt" || rc=1
+  return $rc
+}
+
 # build_fleet DIR: the VMs of the fleet test (see test-check-fleet.sh
 # for what each one triggers) and DIR/fleet.json.
 build_fleet () {
@@ -87,7 +104,7 @@ build_fleet () {
   mkdir -p "$D"
 
   # good: clean Debian 12, UEFI, swap on its data disk (not the OS
-  # disk), described by an OVF (EFI, 2 CPUs, 4 GiB, two disks).
+  # disk), exported as an OVA (EFI, 2 CPUs, 4 GiB, two disks).
   good_debian "$D/good.img" uefi \
     'UUID=a0000000-0000-4000-8000-0000000000aa none swap sw 0 0
 '
@@ -96,20 +113,28 @@ build_fleet () {
   truncate -s 32M "$T/swap.fs"
   mkswap -q -U a0000000-0000-4000-8000-0000000000aa "$T/swap.fs" >/dev/null
   put_part "$D/good-data.img" 1 "$T/swap.fs"
-  sed -e 's/"os.vmdk"/"good.img"/' -e 's/"data disk.vmdk"/"good-data.img"/' \
-    -e 's/vmw:key="firmware" vmw:value="bios"/vmw:key="firmware" vmw:value="efi"/' \
-    tests/data/check/multi-disk.ovf > "$D/good.ovf"
+  # An OVA as ovftool exports it: the .ovf first, then streamOptimized
+  # VMDKs (one with a space in its name), read in place by check.
+  mkdir -p "$T/ova"
+  sed -e 's/vmw:key="firmware" vmw:value="bios"/vmw:key="firmware" vmw:value="efi"/' \
+    tests/data/check/multi-disk.ovf > "$T/ova/good.ovf"
+  qemu-img convert -O vmdk -o subformat=streamOptimized "$D/good.img" "$T/ova/os.vmdk"
+  qemu-img convert -O vmdk -o subformat=streamOptimized "$D/good-data.img" \
+    "$T/ova/data disk.vmdk"
+  (cd "$T/ova" && tar -cf "$D/good.ova" good.ovf os.vmdk "data disk.vmdk")
+  rm -rf "$T/ova"
 
   # bad: one VM for many rules (see the test).
   r=$(mktemp -d "$T/root.XXXXXX")
   phony_root "$r" debian 12 x86_64 b0000000-0000-4000-8000-000000000001 \
 'UUID=b0000000-0000-4000-8000-000000000002 none swap sw 0 0
 UUID=b0000000-0000-4000-8000-000000000003 /data ext4 defaults 0 2
+UUID=b0000000-0000-4000-8000-000000000005 /srv ext4 defaults 0 2
 nas.example.com:/export /mnt/nas nfs defaults 0 0
 '
   echo 'secret UUID=b0000000-0000-4000-8000-000000000004 none luks,tpm2-device=auto' \
     > "$r/etc/crypttab"
-  mkdir -p "$r/data" "$r/mnt/nas"
+  mkdir -p "$r/data" "$r/srv" "$r/mnt/nas"
   head -c $((40 * MiB)) /dev/urandom > "$r/var/filler"
   mkfs_ext4 "$T/bad-root.fs" 80 "$r" b0000000-0000-4000-8000-000000000001
   truncate -s 16M "$T/bad-swap.fs"
@@ -135,7 +160,13 @@ size=20MiB, type=83
   # 2 TiB + 1 MiB + 512 bytes: too big for gen 1, not a whole MiB.
   qemu-img resize -q "$D/bad-os.qcow2" $((2 * 1024 * 1024 * MiB + MiB + 512))
   qemu-img create -q -f qcow2 "$D/bad-d1.qcow2" 33T
-  truncate -s 8M "$D/bad-d2.img" "$D/bad-d3.img"
+  # d2: an ext4 with a feature no kernel knows: blkid sees ext4, mount
+  # fails (filesystem-not-mounted).  d3: an XFS whose log was not
+  # replayed (filesystem-dirty), when this host can make one.
+  mkfs.ext4 -q -F -O ^metadata_csum -U b0000000-0000-4000-8000-000000000005 \
+    "$D/bad-d2.img" 8M >/dev/null
+  debugfs -w -R 'feature FEATURE_I31' "$D/bad-d2.img" >/dev/null 2>&1
+  dirty_xfs "$D/bad-d3.img" || truncate -s 8M "$D/bad-d3.img"
   cp tests/data/check/bad.vmx "$D/bad.vmx"
   rm -rf "$r" "$T"/bad*.fs "$T/bad.raw"
 
@@ -212,7 +243,7 @@ size=20MiB, type=83
 
   cat > "$D/fleet.json" <<'JSON'
 [
-  { "name": "good", "ovf": "good.ovf" },
+  { "name": "good", "ovf": "good.ova" },
   { "name": "bad", "vmx": "bad.vmx", "size": "Standard_B1s" },
   { "name": "old32", "disks": ["old32.img"] },
   { "name": "arch", "disks": ["arch.img"] },

@@ -55,8 +55,9 @@ bad_ovf "$T/notxml.ovf" "not well-formed XML"
 echo '<html/>' > "$T/html.ovf"
 bad_ovf "$T/html.ovf" "not an OVF descriptor"
 
-# OVA: a tar holding the .ovf and its disk; only the disk is extracted,
-# into a temporary directory that is gone afterwards.
+# OVA: a tar holding the .ovf and its disk, read in place (nothing is
+# extracted); a damaged member is an unreadable disk named OVA/MEMBER.
+# (A good OVA, with streamOptimized VMDKs, is the fleet test's "good".)
 mkdir "$T/ova"
 sed -e 's/@DISK@/disk1.qcow2/' -e 's/@FIRMWARE@/efi/' "$D/template.ovf" > "$T/ova/vm.ovf"
 qemu-img create -q -f qcow2 "$T/ova/full.qcow2" 64M
@@ -67,11 +68,28 @@ expect_exit 3 "$AZPREP" check --json --ovf "$T/vm.ova"
 unset TMPDIR
 [ "$(json 'd.vms[0].descriptor.kind')" = ova ] || fail "ova: kind"
 [ "$(json 'd.vms[0].findings[0].id')" = disk-unreadable ] || fail "ova: disk finding"
-json 'd.vms[0].findings[0].object' | grep -q '/azprep-ova-.*/disk1.qcow2$' ||
-  fail "ova: the finding names the extracted disk"
+[ "$(json 'd.vms[0].findings[0].object')" = "$T/vm.ova/disk1.qcow2" ] ||
+  fail "ova: the finding names the member"
 [ -z "$(ls "$T/tmp")" ] || fail "ova: temporary directory left behind"
+# A member the OVF names but the archive lacks; a descriptor-only VMDK
+# (its extent is another file); an archive cut short; not a tar.
+(cd "$T/ova" && tar -cf ../nodisk.ova vm.ovf)
+expect_exit 3 "$AZPREP" check --json --ovf "$T/nodisk.ova"
+json 'd.vms[0].findings[0].message' | grep -q '"disk1.qcow2" is not a member of the OVA' ||
+  fail "ova: missing member"
+printf '# Disk DescriptorFile\nversion=1\n' > "$T/ova/disk1.qcow2"
+truncate -s 4096 "$T/ova/disk1.qcow2"
+(cd "$T/ova" && tar -cf ../desc.ova vm.ovf disk1.qcow2)
+expect_exit 3 "$AZPREP" check --json --ovf "$T/desc.ova"
+json 'd.vms[0].findings[0].message' | grep -q 'VMDK descriptor whose extents are other files' ||
+  fail "ova: descriptor-only VMDK"
+head -c 3000 "$T/desc.ova" > "$T/cut.ova"
+bad_ovf "$T/cut.ova" "cut.ova: tar member at byte [0-9]+ runs past the end of the archive"
 echo notatar > "$T/bad.ova"
 bad_ovf "$T/bad.ova" "not an OVF descriptor|not well-formed"
+head -c 1024 /dev/urandom > "$T/rnd.ova"
+printf 'ustar' | dd of="$T/rnd.ova" bs=1 seek=257 conv=notrunc status=none
+bad_ovf "$T/rnd.ova" "rnd.ova: not an OVA: bad tar header at byte 0"
 
 # .vmx: controller order (scsi0:0, 0:1, 0:2, sata0:0), CD-ROM skipped,
 # |22 escapes, EFI, Secure Boot, vTPM, CPUs, memory, NICs.
@@ -179,6 +197,30 @@ xmllint --xpath 'string(/testsuites/testsuite[@name="broken"]/testcase[@name="ch
 [ "$(json 'd.vms.map(v => v.name + "=" + v.verdict).join(" ")')" = "broken=error fine=not-ready" ] ||
   fail "a broken VM stops the others"
 json 'd.vms[0].error' | grep -q 'Standard_Nope: not in the size table' || fail "broken: reason"
+
+# The pipeline command of the README, as written there.
+cat > "$T/fleet.json" <<EOT
+[ { "name": "web1", "disks": ["trunc.qcow2"] },
+  { "name": "db1", "ovf": "vm.ova" } ]
+EOT
+(cd "$T" && expect_exit 3 "$AZPREP" check --vms fleet.json --junit out.xml --html out.html)
+grep -q '^azprep check --vms fleet.json --junit out.xml --html out.html$' README.md ||
+  fail "the README no longer shows the pipeline command"
+assert_contains "$T/out" '^verdict: NOT READY: 2 VMs: 0 ready, 0 with warnings, 2 not ready, 0 could not be checked$'
+[ "$(xmllint --xpath 'count(/testsuites/testsuite)' "$T/out.xml")" = 2 ] || fail "README: junit"
+[ "$(xmllint --html --xpath 'count(//tr[@class="vm"])' "$T/out.html" 2>/dev/null)" = 2 ] || fail "README: html"
+
+# The default --jobs: the cores, at most the GiB available less one.
+expect_exit 3 "$AZPREP" check -v --vms "$T/fleet.txt"
+read -r jobs cores mib < <(sed -n 's/.*debug: --jobs \([0-9]*\): \([0-9]*\) cores, \([0-9]*\) MiB of memory available$/\1 \2 \3/p' "$T/err")
+[ -n "$jobs" ] || fail "-v does not say how --jobs was chosen"
+[ "$cores" = "$(getconf _NPROCESSORS_ONLN)" ] || fail "--jobs: $cores cores"
+avail=$(awk '/^MemAvailable:/ { print int($2 / 1024) }' /proc/meminfo)
+[ $((mib - avail)) -lt 1024 ] && [ $((avail - mib)) -lt 1024 ] ||
+  fail "--jobs: $mib MiB available, /proc/meminfo says $avail"
+want=$(( cores < mib / 1024 - 1 ? cores : mib / 1024 - 1 ))
+[ "$want" -ge 1 ] || want=1
+[ "$jobs" = "$want" ] || fail "--jobs $jobs, expected $want ($cores cores, $mib MiB)"
 
 # On a terminal, in colour (unless NO_COLOR).
 if command -v script >/dev/null; then

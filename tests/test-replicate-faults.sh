@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A fault-injecting proxy between azprep and Azurite (500, 503 with
 # Retry-After, connections dropped before and after the request reached
-# Azurite, slow responses): the replica is still identical to the source.
+# Azurite, slow responses): the replica is still identical to the source,
+# and every retry of a 503 waited for its Retry-After.
 source tests/functions.sh
 source tests/azurite.sh
 requires qemu-img qemu-io qemu-nbd
@@ -24,7 +25,12 @@ node -e '
   console.log(JSON.stringify(s));
   for (const k of ["500", "503", "drop_before", "drop_after"])
     if (!(s.faults[k] > 0)) { console.error("no " + k + " fault injected"); process.exit(1); }
-' "$PROXY_STATS" || fail "the proxy did not inject every kind of fault"
+  // Retry-After: 1 on every 503: each retry came at least 1 s later
+  // (the back-off alone would retry after 0.25 to 0.5 s).
+  const g = s.retry_after_gaps_ms;
+  if (g.length === 0) { console.error("no retry of a 503 seen"); process.exit(1); }
+  if (Math.min(...g) < 990) { console.error("Retry-After not honoured: " + g); process.exit(1); }
+' "$PROXY_STATS" || fail "the proxy did not inject every kind of fault, or Retry-After was ignored"
 assert_contains "$T/err" 'retrying'
 
 qemu-img convert -O raw "$img" "$T/v.raw"

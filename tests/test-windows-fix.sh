@@ -3,16 +3,26 @@
 # fixed, every hive value is read back and compared with the expected
 # dump, every hive still opens in hivexsh, the changes are reported, and
 # a second fix changes nothing.  BIOS (System Reserved \Boot\BCD) and
-# UEFI (ESP \EFI\Microsoft\Boot\BCD); ControlSet002 on win2019-bios.
-# test-windows-versions.sh does the same for every other version.
+# UEFI (ESP \EFI\Microsoft\Boot\BCD); ControlSet002 on win2019-bios,
+# which also carries Group Policy (with a firewall rule blocking RDP),
+# an antivirus and a local Block rule, and is fixed with --generation 2
+# (a BIOS guest: warning).  test-windows-versions.sh does the same for
+# every other version.
 source tests/functions.sh
 source tests/windows-functions.sh
 
 guests=(win2019-bios win2022-uefi)
 
+# --generation takes 1 or 2 (fix and check), before any appliance.
+expect_exit 2 "$AZPREP" fix --generation 3 "$T/none.img"
+assert_contains "$T/err" 'generation must be 1 or 2'
+expect_exit 2 "$AZPREP" check --generation=0 "$T/none.img"
+assert_contains "$T/err" 'generation must be 1 or 2'
+
 for g in "${guests[@]}"; do
   img=$(win_image "$g")
-  expect_exit 0 "$AZPREP" fix --json --report "$T/$g.report" "$img"
+  gen=; [ "$g" = win2019-bios ] && gen=--generation=2
+  expect_exit 0 "$AZPREP" fix --json $gen --report "$T/$g.report" "$img"
   cp "$T/out" "$T/$g.json"
   [ "$(json_get "$T/$g.json" d.status)" = fixed ] || fail "$g: not fixed"
 done
@@ -29,14 +39,24 @@ assert_not_contains "$T/win2019-bios.json" 'CurrentControlSet'
   || fail "SanPolicy after is not 1"
 # Warnings and next steps on the guest that has them.
 for id in windows-group-policy windows-antivirus windows-rdp-firewall-block \
+          windows-rdp-firewall-policy-block windows-gen2-bios \
           windows-next-vmware-tools windows-next-azure-agent windows-next-chkdsk; do
   [ "$(json_get "$T/win2019-bios.json" \
     "d.findings.filter(f => f.id === '$id').length")" -ge 1 ] \
     || fail "win2019-bios: no $id finding"
 done
-[ "$(json_get "$T/win2022-uefi.json" \
-  "d.findings.filter(f => f.id === 'windows-group-policy').length")" = 0 ] \
-  || fail "win2022-uefi: Group Policy warning without Group Policy"
+# The Block rules: the local one and the domain's, by name; the
+# domain's Allow rule is not reported.
+[ "$(json_get "$T/win2019-bios.json" \
+  "d.findings.filter(f => f.id.startsWith('windows-rdp-firewall') && f.id.endsWith('block')).map(f => f.object).sort().join(' ')")" \
+  = 'HKLM\SOFTWARE\Policies\Microsoft\WindowsFirewall\FirewallRules\{3A1F6C2E-0B7D-4E51-9F0A-6D2C8B4E1A73} HKLM\SYSTEM\ControlSet002\Services\SharedAccess\Parameters\FirewallPolicy\FirewallRules\AzprepTest-Block-RDP' ] \
+  || fail "win2019-bios: the Block rule findings"
+for id in windows-group-policy windows-rdp-firewall-policy-block \
+          windows-gen2-bios windows-gen1-uefi windows-bcd-no-ems; do
+  [ "$(json_get "$T/win2022-uefi.json" \
+    "d.findings.filter(f => f.id === '$id').length")" = 0 ] \
+    || fail "win2022-uefi: $id without its cause"
+done
 # The next steps are findings, never changes.
 assert_not_contains "$T/win2019-bios.json" '"kind":\s*"(agent|chkdsk)'
 
@@ -45,11 +65,13 @@ for g in "${guests[@]}"; do
   win_compare "$g"
 done
 
-# A second fix changes nothing, and leaves the disk as it was.
+# A second fix changes nothing, and leaves the disk as it was; asked
+# for generation 1, the UEFI guest is a warning.
 img="$T/win2022-uefi.img"
 before=$(sum_of "$img")
-expect_exit 0 "$AZPREP" fix "$img"
+expect_exit 0 "$AZPREP" fix --generation 1 "$img"
 assert_contains "$T/out" 'nothing to change'
+assert_contains "$T/out" 'warning: /dev/sda2: generation 1 requested for a UEFI guest'
 [ "$(sum_of "$img")" = "$before" ] || fail "second fix changed the disk"
 
 # The inspection's Windows section shows the fixed state.

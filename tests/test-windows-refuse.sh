@@ -3,8 +3,9 @@
 # hibernated Windows (hiberfil.sys signature; ntfs-3g's silent
 # read-only fallback is detected too), a BitLocker volume, a dirty hive
 # (header sequence numbers differ), 32-bit Windows and Windows older
-# than Server 2008 R2; a missing Hyper-V boot driver.  win-refuse-all carries all of them at once (one
-# appliance); AZPREP_TESTS_FULL=1 also runs each single-trap image.
+# than Server 2008 R2; a missing Hyper-V boot driver; BitLocker on the
+# Windows volume itself.  win-refuse-all carries the first five at once
+# (one appliance); AZPREP_TESTS_FULL=1 also runs each single-trap image.
 source tests/functions.sh
 source tests/windows-functions.sh
 
@@ -35,9 +36,22 @@ assert_contains "$T/out" '"object":\s*"/dev/sda3"'
 assert_contains "$T/out" '"object":\s*"/Windows/System32/config/SYSTEM"'
 
 # A Hyper-V boot driver missing: the other fixups ran (in the overlay),
-# but nothing is committed.
+# but nothing is committed.  The same guest has no BCD store at all: a
+# warning (the serial console is not configured), not an error.
 ALLOW_CHANGES=1 refused win-no-driver windows-boot-driver-missing
 assert_contains "$T/out" 'storflt.sys is missing'
+[ "$(json_get "$T/out" \
+  "d.findings.filter(f => f.id === 'windows-bcd-not-found' && f.severity === 'warning').length")" = 1 ] \
+  || fail "win-no-driver: no windows-bcd-not-found warning"
+
+# BitLocker on C: itself: no Windows to inspect, refused (exit 3, the
+# documented "refused"), not an error.
+img=$(win_image win-bitlocker-root)
+before=$(sum_of "$img")
+expect_exit 3 "$AZPREP" fix "$img"
+assert_contains "$T/err" 'BitLocker'
+[ "$(sum_of "$img")" = "$before" ] || fail "win-bitlocker-root: the disk changed"
+rm -f "$img"
 
 if [ "${AZPREP_TESTS_FULL:-0}" = 1 ]; then
   refused win-hibernated windows-hibernated

@@ -35,10 +35,13 @@ unmount_guest (struct guest *gs)
   return 0;
 }
 
+/* Unmount the boot partition (synced first if it was written) and
+ * mount the guest back. */
 static int
-remount_guest (struct guest *gs)
+remount_guest (struct guest *gs, bool written)
 {
-  guestfs_sync (gs->g);
+  if (written)
+    guestfs_sync (gs->g);
   if (guestfs_umount_all (gs->g) == -1) {
     error ("unmount: %s", guestfs_last_error (gs->g));
     return -1;
@@ -46,7 +49,10 @@ remount_guest (struct guest *gs)
   return guest_mount (gs);
 }
 
-/* Try one candidate filesystem (already unmounted guest). */
+/* Try one candidate filesystem (guest unmounted; the candidate stays
+ * mounted for remount_guest to unmount).  When the BCD is there, it is
+ * downloaded at once: that saves mounting the partition again.
+ * 1 found, 0 not, -1 error. */
 static int
 try_device (struct guest *gs, const char *dev, const char *path)
 {
@@ -60,19 +66,21 @@ try_device (struct guest *gs, const char *dev, const char *path)
   if (r == -1)
     return 0;
   real = find_file (gs, path);
-  if (real) {
-    st->bcd_device = xstrdup (dev);
-    st->bcd_path = real;
+  if (!real) {
+    guestfs_umount_all (gs->g);
+    return 0;
   }
-  guestfs_umount_all (gs->g);
-  return real ? 1 : 0;
+  st->bcd_device = xstrdup (dev);
+  st->bcd_path = real;
+  if (!st->bcd_device)
+    return -1;
+  return win_hive_transfer (gs, HIVE_BCD, false) == -1 ? -1 : 1;
 }
 
 static int
 search (struct guest *gs)
 {
   struct windows_state *st = gs->windows;
-  CLEANUP_FREE_STRING_LIST char **parts = NULL;
   int found = 0;
 
   st->bcd_searched = true;
@@ -82,29 +90,21 @@ search (struct guest *gs)
     if (st->bcd_path)
       return 0;
   }
-  parts = guestfs_list_partitions (gs->g);
-  if (!parts) {
-    error ("%s: cannot list partitions: %s", gs->root,
-           guestfs_last_error (gs->g));
-    return -1;
-  }
-  if (unmount_guest (gs) == -1)
+  if (guest_scan_storage (gs) == -1 || unmount_guest (gs) == -1)
     return -1;
   if (gs->firmware == FIRMWARE_UEFI)
     for (size_t i = 0; !found && gs->esps && gs->esps[i]; i++)
       found = try_device (gs, gs->esps[i], UEFI_BCD);
-  for (size_t i = 0; !found && parts[i]; i++) {
-    CLEANUP_FREE char *vfs = NULL;
-    if (!strcmp (parts[i], gs->root))
+  /* Then every other NTFS or FAT partition (types as blkid saw them). */
+  for (size_t i = 0; !found && i < gs->nbdevs; i++) {
+    const struct guest_blockdev *b = &gs->bdevs[i];
+    if (b->kind != BDEV_PARTITION || !b->type || !strcmp (b->device, gs->root)
+        || (strcmp (b->type, "ntfs") && strcmp (b->type, "vfat")))
       continue;
-    guestfs_push_error_handler (gs->g, NULL, NULL);
-    vfs = guestfs_vfs_type (gs->g, parts[i]);
-    guestfs_pop_error_handler (gs->g);
-    if (vfs && (!strcmp (vfs, "ntfs") || !strcmp (vfs, "vfat")))
-      found = try_device (gs, parts[i], gs->firmware == FIRMWARE_UEFI
-                          ? UEFI_BCD : BIOS_BCD);
+    found = try_device (gs, b->device, gs->firmware == FIRMWARE_UEFI
+                        ? UEFI_BCD : BIOS_BCD);
   }
-  if (remount_guest (gs) == -1)
+  if (remount_guest (gs, false) == -1 || found == -1)
     return -1;
   return found ? 0 : 1;
 }
@@ -149,6 +149,6 @@ win_bcd_transfer (struct guest *gs, bool upload)
            guestfs_last_error (gs->g));
   else
     r = win_hive_transfer (gs, HIVE_BCD, upload);
-  r2 = remount_guest (gs);
+  r2 = remount_guest (gs, upload);
   return r == -1 || r2 == -1 ? -1 : 0;
 }

@@ -48,6 +48,7 @@ windows_free (struct guest *gs)
     rmdir (st->tmpdir);
   free (st->tmpdir);
   free_string_list (st->refusals);
+  free_string_list (st->drivers);
   free (st->bcd_device);
   free (st->bcd_path);
   free (st);
@@ -165,8 +166,15 @@ fetch (struct guest *gs, enum win_hive which)
   c = &st->hives[which];
   if (c->local)
     return 0;
-  if (which == HIVE_BCD)
+  if (which == HIVE_BCD) {
+    /* Locating the BCD downloads it when it is on another partition. */
+    int r = win_bcd_locate (gs);
+    if (r == 1)
+      return win_bcd_transfer (gs, false);  /* the error: no BCD */
+    if (r == -1 || c->local)
+      return r;
     return win_bcd_transfer (gs, false);
+  }
   if (!hive_guest_path (gs, which)) {
     error ("%s: no %s hive (expected %s/System32/config/%s)", gs->root,
            names[which], gs->windows_systemroot ? gs->windows_systemroot
@@ -242,9 +250,32 @@ win_hive_commit (struct guest *gs, enum win_hive which, hive_h *h)
     return -1;
   }
   hivex_close (h);
-  if (which == HIVE_BCD)
-    return win_bcd_transfer (gs, true);
-  return win_hive_transfer (gs, which, true);
+  c->pending = true;
+  return 0;
+}
+
+/* Called by fixups_apply (weak in guest.h). */
+int
+windows_flush (struct guest *gs)
+{
+  struct windows_state *st = gs->windows;
+
+  if (!st)
+    return 0;
+  for (int w = 0; w < HIVE_COUNT; w++) {
+    struct win_hive_copy *c = &st->hives[w];
+    int r;
+
+    if (!c->pending)
+      continue;
+    debug ("windows: uploading the %s hive", names[w]);
+    r = w == HIVE_BCD ? win_bcd_transfer (gs, true)
+      : win_hive_transfer (gs, w, true);
+    if (r == -1)
+      return -1;
+    c->pending = false;
+  }
+  return 0;
 }
 
 /* Walk (or create) a '\'-separated path. */

@@ -4,6 +4,7 @@
  * from emulated IDE (intelide, atapi).  Services are never created:
  * a missing service key or .sys file is a blocker. */
 #include <string.h>
+#include <strings.h>
 
 #include "azprep.h"
 #include "fixup.h"
@@ -50,6 +51,56 @@ build (struct guest *gs, struct rows *t)
   }
 }
 
+/* One listing of System32\drivers serves every driver, in check()
+ * and in the verification after apply(). */
+static int
+list_drivers (struct guest *gs, struct windows_state *st)
+{
+  CLEANUP_FREE char *dir = xasprintf ("%s/System32/drivers",
+                                      gs->windows_systemroot);
+  CLEANUP_FREE char *real = NULL;
+  struct guestfs_dirent_list *l = NULL;
+  size_t n = 0;
+
+  st->drivers_listed = true;
+  if (!dir)
+    return -1;
+  guestfs_push_error_handler (gs->g, NULL, NULL);
+  real = guestfs_case_sensitive_path (gs->g, dir);
+  if (real)
+    l = guestfs_readdir (gs->g, real);
+  guestfs_pop_error_handler (gs->g);
+  if (!l)
+    return 0;                   /* no directory: every driver missing */
+  st->drivers = calloc (l->len + 1, sizeof *st->drivers);
+  if (!st->drivers) {
+    error ("out of memory");
+    guestfs_free_dirent_list (l);
+    return -1;
+  }
+  for (size_t i = 0; i < l->len; i++)
+    if (l->val[i].ftyp == 'r'
+        && !(st->drivers[n++] = xstrdup (l->val[i].name))) {
+      guestfs_free_dirent_list (l);
+      return -1;
+    }
+  guestfs_free_dirent_list (l);
+  return 0;
+}
+
+int
+win_driver_file (struct guest *gs, const char *name)
+{
+  struct windows_state *st = win_state (gs);
+
+  if (!st || (!st->drivers_listed && list_drivers (gs, st) == -1))
+    return -1;
+  for (size_t i = 0; st->drivers && st->drivers[i]; i++)
+    if (!strcasecmp (st->drivers[i], name))
+      return 1;
+  return 0;
+}
+
 /* Each driver needs its service key and its .sys. */
 static int
 check_present (struct guest *gs)
@@ -66,8 +117,8 @@ check_present (struct guest *gs)
     CLEANUP_FREE char *key = xasprintf ("Services\\%s", d[i]);
     CLEANUP_FREE char *sys = xasprintf ("%s/System32/drivers/%s.sys",
                                         gs->windows_systemroot, d[i]);
-    CLEANUP_FREE char *real = NULL;
     int64_t node;
+    int present;
 
     if (!key || !sys)
       ret = -1;
@@ -85,15 +136,15 @@ check_present (struct guest *gs)
                             "registered: Windows cannot load it at boot",
                             d[i]);
     }
-    guestfs_push_error_handler (gs->g, NULL, NULL);
-    real = guestfs_case_sensitive_path (gs->g, sys);
-    if (ret == 0 && (!real || guestfs_is_file (gs->g, real) != 1))
+    present = ret ? -1 : win_driver_file (gs, strrchr (sys, '/') + 1);
+    if (present == -1)
+      ret = -1;
+    else if (present == 0)
       ret = report_finding (gs->report, SEV_BLOCKER,
                             "windows-boot-driver-missing", sys,
                             "install the Hyper-V integration components on "
                             "the source", false, "%s.sys is missing: the "
                             "disk is unreachable on Azure (0x7B)", d[i]);
-    guestfs_pop_error_handler (gs->g);
   }
   hivex_close (h);
   return base == -1 ? -1 : ret;

@@ -4,7 +4,8 @@
  * Desktop" rule group (EmbedCtxt=@FirewallAPI.dll,-28752) active.  The
  * rules are edited in place, Active=FALSE to Active=TRUE, never
  * rebuilt: their schema version differs per build.  Block rules for
- * RDP are reported, not removed: someone put them there. */
+ * RDP, local or from Group Policy, are reported, not removed: someone
+ * put them there. */
 #include <string.h>
 
 #include "azprep.h"
@@ -17,6 +18,8 @@
 #define FWPOL "Services\\SharedAccess\\Parameters\\FirewallPolicy"
 #define RULES FWPOL "\\FirewallRules"
 #define RDP_GROUP "|EmbedCtxt=@FirewallAPI.dll,-28752|"
+/* Group Policy's rule store (SOFTWARE): it wins over the local one. */
+#define GPO_RULES "Policies\\Microsoft\\WindowsFirewall\\FirewallRules"
 
 #define RDP(val, data, text) \
   { "windows-rdp-setting", HIVE_SYSTEM, RDPTCP, val, WIN_DWORD, data, \
@@ -58,6 +61,93 @@ static const struct win_reg rows[] = {
 
 #define MAX_RULES 32
 
+/* An active Block rule for port 3389 or the Remote Desktop group. */
+static bool
+blocks_rdp (const char *rule)
+{
+  return strstr (rule, "|Action=Block|") && strstr (rule, "|Active=TRUE|")
+    && (strstr (rule, "|LPort=3389|") || strstr (rule, RDP_GROUP));
+}
+
+/* The text of a REG_SZ rule value, NULL if it is not one (or absent);
+ * -1 on error (reported). */
+static int
+rule_text (struct guest *gs, hive_h *h, enum win_hive which,
+           const char *path, hive_node_h node, const char *name,
+           char **object, char **rule)
+{
+  struct win_value v;
+
+  *rule = NULL;
+  *object = win_object (gs, which, path, name);
+  if (!*object || win_value_get (h, node, name, *object, &v) == -1)
+    return -1;
+  if (v.type == hive_t_REG_SZ || v.type == hive_t_REG_EXPAND_SZ)
+    *rule = win_value_text (&v);
+  win_value_free (&v);
+  return 0;
+}
+
+/* The values of the rule store at path under base (-1: an error
+ * already reported); *vals stays NULL when the key is absent.  0 or
+ * -1 (reported). */
+static int
+store_values (hive_h *h, enum win_hive which, int64_t base,
+              const char *path, int64_t *node, hive_value_h **vals)
+{
+  *vals = NULL;
+  *node = base == -1 ? -1
+    : win_key_lookup (h, win_hive_name (which), base, path);
+  if (*node <= 0)
+    return *node == 0 ? 0 : -1;
+  *vals = hivex_node_values (h, *node);
+  if (!*vals) {
+    error ("%s hive: %s: %m", win_hive_name (which), path);
+    return -1;
+  }
+  return 0;
+}
+
+/* Group Policy firewall rules are the domain's: a Block rule for
+ * Remote Desktop there is reported (the policy, not the guest, must
+ * change), never edited. */
+static int
+policy_blocks (struct guest *gs)
+{
+  hive_h *h = win_hive_open (gs, HIVE_SOFTWARE, false);
+  CLEANUP_FREE hive_value_h *vals = NULL;
+  int64_t node;
+  int ret = -1;
+
+  if (!h)
+    return -1;
+  if (store_values (h, HIVE_SOFTWARE, hivex_root (h), GPO_RULES, &node,
+                    &vals) == -1 || !vals) {
+    hivex_close (h);
+    return node == 0 ? 0 : -1;
+  }
+  for (size_t i = 0; vals[i]; i++) {
+    CLEANUP_FREE char *name = hivex_value_key (h, vals[i]);
+    CLEANUP_FREE char *object = NULL, *rule = NULL;
+
+    if (!name || rule_text (gs, h, HIVE_SOFTWARE, GPO_RULES, node, name,
+                            &object, &rule) == -1)
+      goto out;
+    if (rule && blocks_rdp (rule)
+        && report_finding (gs->report, SEV_WARNING,
+                           "windows-rdp-firewall-policy-block", object,
+                           "change the Group Policy that sets it (a local "
+                           "change is overwritten at the next refresh)",
+                           false, "a Group Policy firewall rule blocks "
+                           "Remote Desktop (port 3389)") == -1)
+      goto out;
+  }
+  ret = 0;
+ out:
+  hivex_close (h);
+  return ret;
+}
+
 /* The built-in Remote Desktop rules: Active=FALSE becomes Active=TRUE,
  * allow rules only.  Block rules on 3389 are reported.  Rules to change
  * are gathered first: setting a value invalidates the value handles. */
@@ -74,33 +164,22 @@ rules (struct guest *gs, bool apply)
   if (!h)
     return -1;
   base = win_table_base (gs, h, HIVE_SYSTEM);
-  node = base == -1 ? -1 : win_key_lookup (h, "SYSTEM", base, RULES);
-  if (node <= 0) {
+  if (store_values (h, HIVE_SYSTEM, base, RULES, &node, &vals) == -1
+      || !vals) {
     hivex_close (h);
     return node == 0 ? 0 : -1;
-  }
-  vals = hivex_node_values (h, node);
-  if (!vals) {
-    error ("SYSTEM hive: %s: %m", RULES);
-    goto out;
   }
   for (size_t i = 0; vals[i] && n < MAX_RULES; i++) {
     CLEANUP_FREE char *name = hivex_value_key (h, vals[i]);
     CLEANUP_FREE char *object = NULL, *rule = NULL;
-    struct win_value v;
     char *act;
 
-    if (!name || !(object = win_object (gs, HIVE_SYSTEM, RULES, name)))
+    if (!name || rule_text (gs, h, HIVE_SYSTEM, RULES, node, name,
+                            &object, &rule) == -1)
       goto out;
-    if (win_value_get (h, node, name, object, &v) == -1)
-      goto out;
-    if (v.type == hive_t_REG_SZ || v.type == hive_t_REG_EXPAND_SZ)
-      rule = win_value_text (&v);
-    win_value_free (&v);
     if (!rule)
       continue;
-    if (strstr (rule, "|Action=Block|") && strstr (rule, "|Active=TRUE|")
-        && (strstr (rule, "|LPort=3389|") || strstr (rule, RDP_GROUP))) {
+    if (blocks_rdp (rule)) {
       if (!apply
           && report_finding (gs->report, SEV_WARNING,
                              "windows-rdp-firewall-block", object,
@@ -159,7 +238,8 @@ rules (struct guest *gs, bool apply)
 static int
 rdp_check (struct guest *gs)
 {
-  if (win_table_check (gs, rows, sizeof rows / sizeof rows[0]) == -1)
+  if (win_table_check (gs, rows, sizeof rows / sizeof rows[0]) == -1
+      || policy_blocks (gs) == -1)
     return -1;
   return rules (gs, false);
 }

@@ -47,7 +47,7 @@ win_hiberfil_state (struct guest *gs, char **path_r)
 
   guestfs_push_error_handler (gs->g, NULL, NULL);
   path = guestfs_case_sensitive_path (gs->g, "/hiberfil.sys");
-  if (path && guestfs_is_file (gs->g, path) == 1)
+  if (path)                     /* fails unless a regular file */
     buf = guestfs_pread (gs->g, path, 4, 0, &len);
   guestfs_pop_error_handler (gs->g);
   if (buf && len == 4) {
@@ -118,7 +118,6 @@ int
 win_probe (struct guest *gs)
 {
   struct windows_state *st = win_state (gs);
-  CLEANUP_FREE_STRING_LIST char **parts = NULL;
 
   if (!st)
     return -1;
@@ -143,18 +142,13 @@ win_probe (struct guest *gs)
     if (!msg || refuse (st, "windows-too-old", gs->root, msg) == -1)
       return -1;
   }
-  /* blkid on each partition: list_filesystems would mount them all,
-   * which is slow under TCG. */
-  guestfs_push_error_handler (gs->g, NULL, NULL);
-  parts = guestfs_list_partitions (gs->g);
-  guestfs_pop_error_handler (gs->g);
-  for (size_t i = 0; parts && parts[i]; i++) {
-    CLEANUP_FREE char *vfs = NULL;
-    guestfs_push_error_handler (gs->g, NULL, NULL);
-    vfs = guestfs_vfs_type (gs->g, parts[i]);
-    guestfs_pop_error_handler (gs->g);
-    if (vfs && !strcmp (vfs, "BitLocker")
-        && refuse (st, "windows-bitlocker", parts[i],
+  /* The filesystem types blkid found once, for inspection. */
+  if (guest_scan_storage (gs) == -1)
+    return -1;
+  for (size_t i = 0; i < gs->nbdevs; i++) {
+    const struct guest_blockdev *b = &gs->bdevs[i];
+    if (b->type && !strcmp (b->type, "BitLocker")
+        && refuse (st, "windows-bitlocker", b->device,
                    "BitLocker-encrypted volume: it cannot be prepared "
                    "offline without its key, and Azure needs it "
                    "decrypted; run 'manage-bde -off' on the source") == -1)
@@ -261,6 +255,30 @@ next_vmware (struct guest *gs, const char *name, const char *cmd)
                          "not removed)", name);
 }
 
+/* The generation asked for (--generation) against the firmware: a
+ * BIOS guest (MBR, System Reserved, no ESP) has no UEFI boot manager
+ * for a generation 2 VM, and a UEFI one nothing a generation 1 VM's
+ * BIOS can start. */
+static int
+warn_generation (struct guest *gs)
+{
+  bool uefi = gs->firmware == FIRMWARE_UEFI;
+
+  if (gs->requested_generation == 2 && !uefi)
+    return report_finding (gs->report, SEV_WARNING, "windows-gen2-bios",
+                           gs->root, "create the VM as generation 1, or "
+                           "convert the disk to GPT/UEFI on the source "
+                           "first (mbr2gpt /convert /allowFullOS)", false,
+                           "generation 2 requested for a BIOS guest (no "
+                           "EFI system partition): it will not boot");
+  if (gs->requested_generation == 1 && uefi)
+    return report_finding (gs->report, SEV_WARNING, "windows-gen1-uefi",
+                           gs->root, "create the VM as generation 2",
+                           false, "generation 1 requested for a UEFI guest "
+                           "(GPT, EFI system partition): it will not boot");
+  return 0;
+}
+
 static int
 support_check (struct guest *gs)
 {
@@ -285,6 +303,8 @@ support_check (struct guest *gs)
       return -1;
   if (st->refusals)
     return 0;
+  if (warn_generation (gs) == -1)
+    return -1;
 
   h = win_hive_open (gs, HIVE_SOFTWARE, false);
   if (!h)

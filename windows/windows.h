@@ -22,6 +22,7 @@ struct win_hive_copy {
   char *guest_path;     /* path inside the mounted filesystem */
   char *local;          /* host copy, or NULL before the download */
   bool dirty_header;    /* sequence numbers differ (unreplayed log) */
+  bool pending;         /* committed locally, not yet uploaded */
 };
 
 struct windows_state {
@@ -36,6 +37,9 @@ struct windows_state {
   bool bcd_searched;
   char *bcd_device;
   char *bcd_path;
+  /* The regular files in System32\drivers (read once), or NULL. */
+  bool drivers_listed;
+  char **drivers;
 };
 
 /* The guest's Windows state, created on first use (NULL on ENOMEM). */
@@ -49,9 +53,11 @@ const char *win_hive_name (enum win_hive which);
  * hive and return NULL.  A hive with differing sequence numbers is
  * opened (for reading) and flagged dirty_header. */
 hive_h *win_hive_open (struct guest *gs, enum win_hive which, bool write);
-/* Commit an opened-for-write hive to the local copy and upload it back
- * into the guest (keeping one backup unless --no-backup).  Closes h.
- * 0 or -1. */
+/* Commit an opened-for-write hive to the local copy and mark it for
+ * upload.  Closes h.  0 or -1.  windows_flush (guest.h), run once
+ * after every fixup's apply(), uploads each changed hive back into the
+ * guest (keeping one backup unless --no-backup): one upload per hive
+ * however many fixups changed it. */
 int win_hive_commit (struct guest *gs, enum win_hive which, hive_h *h);
 /* Move a hive copy: download into a fresh copy, or upload it back
  * (hive.c; for the BCD, bcd.c mounts its filesystem around it). */
@@ -174,6 +180,10 @@ bool win_not_refused (struct guest *gs);
  * win_hive_open (HIVE_BCD) and win_hive_commit do this.  Returns 0
  * found, 1 no BCD (st->bcd_path NULL), -1 error. */
 int win_bcd_locate (struct guest *gs);
+
+/* Is System32\drivers\NAME a regular file (case-insensitive)?  The
+ * directory is listed once per run.  1 yes, 0 no. */
+int win_driver_file (struct guest *gs, const char *name);
 
 #define WIN_BOOTMGR "{9dea862c-5cdd-4e70-acc1-f32b344d4795}"
 #define WIN_EMSSETTINGS "{0ce4991b-e6b3-4b16-b23c-5e0d9250e5d9}"

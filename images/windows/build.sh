@@ -94,7 +94,7 @@ build () {
   local cs=1 arch=AMD64 pe=pe64 san='"SanPolicy"=dword:00000003'
   local storvsc=dword:00000003 enum= block= uninst= gpo= bootmgr=yes
   local hiber=clean bitlocker= dirty= system=yes corrupt= truncate=
-  local big= nodriver= t
+  local big= nodriver= noems= nobcd= rootlocker= gpofw= t
   for t; do
     case $t in
       cs2) cs=2 ;;
@@ -119,7 +119,13 @@ build () {
         "[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Group Policy]" "" \
         "[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Group Policy\\History]" "" \
         "[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Group Policy\\History\\{31B2F340-016D-11D2-945F-00C04FB984F9}]" \
-        '"DisplayName"="Default Domain Policy"' "") ;;
+        '"DisplayName"="Default Domain Policy"' "")
+        # The domain's firewall rules (GPO store): one blocks RDP.
+        gpofw=$(printf '%s\n' "" \
+        "[HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Microsoft\\WindowsFirewall]" "" \
+        "[HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Microsoft\\WindowsFirewall\\FirewallRules]" \
+        '"{3A1F6C2E-0B7D-4E51-9F0A-6D2C8B4E1A73}"="v2.31|Action=Block|Active=TRUE|Dir=In|Protocol=6|LPort=3389|Name=Block RDP (domain)|"' \
+        '"{7C9E2B14-5D3A-4F86-A1B0-2E4D6F8A0C35}"="v2.31|Action=Allow|Active=TRUE|Dir=In|Protocol=6|LPort=443|Name=Web (domain)|"') ;;
       hibernated) hiber=HIBR ;;
       bitlocker) bitlocker=yes ;;
       dirty) dirty=yes ;;
@@ -130,6 +136,9 @@ build () {
       badtype) storvsc='"3"' ;;
       bigvalue) big=yes ;;
       nodriver) nodriver=yes ;;
+      noems) noems=yes ;;
+      nobcd) nobcd=yes ;;
+      bitlockerroot) rootlocker=yes ;;
       *) echo "unknown trap $t" >&2; exit 1 ;;
     esac
   done
@@ -152,7 +161,7 @@ build () {
   fi
   version "$ver" > "$work/version"
   subst "$here/software.reg.in" VERSION="$(cat "$work/version")" \
-    UNINSTALL="$uninst" GPO="$gpo" > "$work/software.reg"
+    UNINSTALL="$uninst" GPO="$gpo" GPOFW="$gpofw" > "$work/software.reg"
   hive "$soft" 'HKEY_LOCAL_MACHINE\SOFTWARE' "$work/software.reg"
   local bm=
   [ -n "$bootmgr" ] && bm=$(subst "$here/bcd-bootmgr.reg.in" \
@@ -160,6 +169,9 @@ build () {
   subst "$here/bcd.reg.in" BOOTMGR="$bm" \
     WINLOAD="$( [ "$fw" = uefi ] && echo winload.efi || echo winload.exe)" \
     > "$work/bcd.reg"
+  # No {emssettings} object: drop its sections.
+  [ -n "$noems" ] && perl -0pi -e \
+    's/^\[\\Objects\\\{0ce4991b[^\]]*\]\n(?:[^\[\n].*\n|\n)*//mg' "$work/bcd.reg"
   hive "$bcd" "" "$work/bcd.reg"
   [ -n "$dirty" ] && "$phony" dirty "$sys"
   # Corrupt: the first hive bin's magic overwritten.
@@ -178,7 +190,7 @@ PT
     export MTOOLS_SKIP_CHECK=1
     local m="$tmp@@$MiB"
     mmd -i "$m" ::/EFI ::/EFI/Microsoft ::/EFI/Microsoft/Boot ::/EFI/Boot
-    mcopy -i "$m" "$bcd" ::/EFI/Microsoft/Boot/BCD
+    [ -n "$nobcd" ] || mcopy -i "$m" "$bcd" ::/EFI/Microsoft/Boot/BCD
     printf 'phony bootmgfw.efi' > "$work/efi"
     mcopy -i "$m" "$work/efi" ::/EFI/Microsoft/Boot/bootmgfw.efi
     mcopy -i "$m" "$work/efi" ::/EFI/Boot/bootx64.efi
@@ -190,7 +202,7 @@ start=96256, size=32768, type=7
 PT
     ntfs "$tmp" 1 16 "System Reserved"
     mkdir -p "$mnt/Boot"
-    cp "$bcd" "$mnt/Boot/BCD"
+    [ -n "$nobcd" ] || cp "$bcd" "$mnt/Boot/BCD"
     printf 'phony bootmgr' > "$mnt/bootmgr"
     ntfs_done
   fi
@@ -218,6 +230,11 @@ PT
     printf -- '-FVE-FS-' | dd of="$tmp" bs=1 seek=$((47 * MiB + 3)) \
       conv=notrunc status=none
   fi
+  # C: itself BitLocker-encrypted: its boot sector's OEM id.
+  if [ -n "$rootlocker" ]; then
+    printf -- '-FVE-FS-' | dd of="$tmp" bs=1 seek=$((17 * MiB + 3)) \
+      conv=notrunc status=none
+  fi
   mv "$tmp" "$img"
 }
 
@@ -230,7 +247,7 @@ all=(
   "win2022-bios 2022 bios"
   "win2022-uefi 2022 uefi"
   "win2025-uefi 2025 uefi"
-  "win10-bios 10 bios"
+  "win10-bios 10 bios noems"
   "win11-uefi 11 uefi"
   "win-hibernated 2022 bios hibernated"
   "win-bitlocker 2022 bios bitlocker"
@@ -238,7 +255,8 @@ all=(
   "win-x86 10 bios x86"
   "win2008 2008 bios"
   "win-refuse-all 2008 bios x86 bitlocker dirty hibernated"
-  "win-no-driver 2022 uefi nodriver"
+  "win-no-driver 2022 uefi nodriver nobcd"
+  "win-bitlocker-root 2022 bios bitlockerroot"
   "win-bad-corrupt 2022 bios corrupt"
   "win-bad-truncated 2022 bios truncated"
   "win-bad-nosystem 2022 bios nosystem"

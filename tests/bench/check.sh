@@ -28,7 +28,8 @@ guestfish --ro -a "$disk" run >/dev/null 2>&1
 ratio () { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b / a }'; }
 secs () { awk -v a="$1" -v b="$2" 'BEGIN { printf "%6.1f", b - a }'; }
 
-echo "check: one guest ($(nproc) cores)"
+load () { cut -d' ' -f1-3 /proc/loadavg; }
+echo "check: one guest ($(nproc) cores, load average $(load))"
 t0=$(now)
 guestfish --ro -a "$disk" run
 t1=$(now)
@@ -44,7 +45,7 @@ for i in 1 2 3 4 5 6 7 8; do
   cp --sparse=always "$disk" "$T/fleet/vm$i.img"
   echo "vm$i vm$i.img" >> "$T/fleet/fleet.txt"
 done
-echo "check: 8 VMs"
+echo "check: 8 VMs (load average $(load))"
 t3=$(now)
 for i in 1 2 3 4 5 6 7 8; do
   "$AZPREP" check "$T/fleet/vm$i.img" >/dev/null 2>&1 || true
@@ -54,3 +55,4 @@ echo "  8 sequential checks:       $(secs "$t3" "$t4") s"
 "$AZPREP" check --vms "$T/fleet/fleet.txt" --jobs 2 >/dev/null 2>&1 || true
 t5=$(now)
 echo "  --vms, --jobs 2:           $(secs "$t4" "$t5") s  (ratio $(ratio "$(secs "$t3" "$t4")" "$(secs "$t4" "$t5")")x, target <= 0.6x)"
+echo "(load average at the end: $(load))"

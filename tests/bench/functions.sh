@@ -4,12 +4,14 @@ set -euo pipefail
 B=$(mktemp -d "${TMPDIR:-/var/tmp}/azprep-bench.XXXXXX")
 trap 'rm -rf "$B"' EXIT
 
-# wall SECONDS_VAR CMD...: run CMD (output discarded), store seconds.
+# wall SECONDS_VAR CMD...: run CMD (output kept in $B/wall.log, its end
+# shown if CMD fails), store seconds.
 wall () {
   local __var=$1; shift
   local s e
   s=$(date +%s.%N)
-  "$@" >/dev/null 2>&1 || { echo "  (command failed: $*)"; }
+  "$@" >"$B/wall.log" 2>&1 ||
+    { echo "  (command failed: $*)"; tail -5 "$B/wall.log" | sed 's/^/    /'; }
   e=$(date +%s.%N)
   printf -v "$__var" '%.2f' "$(echo "$e - $s" | bc -l)"
 }
@@ -21,6 +23,9 @@ median3 () {
   wall a "$@"; wall b "$@"; wall c "$@"
   printf -v "$__var" '%s' "$(printf '%s\n' "$a" "$b" "$c" | sort -n | sed -n 2p)"
 }
+
+# load: the load averages now (benchmarks share the machine).
+load () { cut -d' ' -f1-3 /proc/loadavg; }
 
 # ratio A B: A/B with two decimals.
 ratio () { echo "scale=2; $1 / $2" | bc -l; }

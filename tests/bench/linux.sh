@@ -13,6 +13,8 @@ guestfish --ro -a "$disk" run >/dev/null 2>&1 || true   # warm the cache
 cp --sparse=always "$disk" "$B/a.img"
 cp --sparse=always "$data" "$B/a-data.img"
 cp --sparse=always "$disk" "$B/v.img"
+l0=$(load)
 wall ours "$AZPREP" fix "$B/a.img" "$B/a-data.img"
 wall peer virt-v2v -i disk "$B/v.img" -o null
 report "fix (Debian 12, initramfs-tools, BIOS)" "$ours" "$peer" 0.6
+echo "  load average before: $l0, after: $(load)"

@@ -11,6 +11,7 @@
 //   blobtool.js create-page CONTAINER BLOB SIZE
 //   blobtool.js sas-url CONTAINER BLOB|- PERMS  (a service SAS URL)
 //   blobtool.js upload-pages FILE CONTAINER BLOB PARALLEL
+//   blobtool.js delete-container CONTAINER      (and every blob in it)
 "use strict";
 const fs = require("fs");
 const crypto = require("crypto");
@@ -144,6 +145,8 @@ async function main() {
       expiresOn: new Date(Date.now() + 3600 * 1000), version: "2022-11-02",
     }, cred).toString();
     console.log(url + "?" + q);
+  } else if (cmd === "delete-container") {
+    await svc.getContainerClient(a[0]).deleteIfExists();
   } else if (cmd === "upload-pages") {
     // The SDK peer for the benchmark: 4 MiB Put Pages (Content-MD5) of
     // the non-zero chunks of the raw FILE, PARALLEL in flight.  Like

@@ -19,13 +19,22 @@ for (let i = 0; i < opts.length; i += 2) {
   if (opts[i] === "--every") every = Number(opts[i + 1]);
   else if (opts[i] === "--slow") slow = Number(opts[i + 1]);
 }
-const stats = { requests: 0, faults: { 500: 0, 503: 0, drop_before: 0, drop_after: 0 } };
+const stats = { requests: 0, faults: { 500: 0, 503: 0, drop_before: 0, drop_after: 0 },
+                retry_after_gaps_ms: [] };
+// A 503 carries Retry-After: 1.  The gap between it and the retry of the
+// same request (method, URL, range) shows whether the client waited.
+const pending503 = new Map();
 let nfault = 0;
 function save() { fs.writeFileSync(statsfile, JSON.stringify(stats)); }
 
 const agent = new http.Agent({ keepAlive: true });
 const server = http.createServer((req, res) => {
   const n = ++stats.requests;
+  const key = req.method + " " + req.url + " " + (req.headers["x-ms-range"] || req.headers.range || "");
+  if (pending503.has(key)) {
+    stats.retry_after_gaps_ms.push(Date.now() - pending503.get(key));
+    pending503.delete(key);
+  }
   const chunks = [];
   req.on("data", (c) => chunks.push(c));
   req.on("end", () => {
@@ -42,6 +51,7 @@ const server = http.createServer((req, res) => {
         if (fault === "503") h["Retry-After"] = "1";
         res.writeHead(Number(fault), h);
         res.end("<?xml version=\"1.0\"?><Error><Code>" + h["x-ms-error-code"] + "</Code></Error>");
+        if (fault === "503") pending503.set(key, Date.now());
       });
     }
     if (fault === "drop_before") return req.socket.destroy();
