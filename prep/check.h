@@ -109,6 +109,10 @@ struct check_ctx {
    * read-only mount still replays an XFS or ext4 journal into the
    * appliance's overlay, which would hide it): check_probe_dirty. */
   char **dirty;
+  /* The fixups already ran on this guest and verified their work
+   * (test-migrate, migrate): rules about what they need before they
+   * run (free space) are settled. */
+  bool after_fixups;
 };
 
 enum {

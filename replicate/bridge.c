@@ -87,7 +87,7 @@ bridge_start (const char *url, const struct bridge_opts *o)
     *a_stats = NULL, *a_lease = NULL, *a_creds = NULL,
     *a_ca = NULL;
   struct bridge *b;
-  const char *argv[20];
+  const char *argv[32];
   size_t i = 0;
   struct timespec start, now;
 
@@ -132,9 +132,17 @@ bridge_start (const char *url, const struct bridge_opts *o)
     argv[i++] = "-r";
   if (log_verbose () > 1)
     argv[i++] = "-v";
+  /* The appliance reads some blocks many times (each mount, each hive
+   * open): nbdkit's cache filter keeps what was read in a local
+   * temporary file, so each block travels once.  Writes go through to
+   * the blob before they are acknowledged, as without it. */
+  argv[i++] = "--filter=cache";
   argv[i++] = plugin;
   argv[i++] = a_url;
   argv[i++] = a_stats;
+  argv[i++] = "cache=writethrough";
+  argv[i++] = "cache-on-read=true";
+  argv[i++] = "cache-min-block-size=4096";
   if (o->lease_id && (a_lease = xasprintf ("lease=%s", o->lease_id)))
     argv[i++] = a_lease;
   if (o->creds_file && (a_creds = xasprintf ("credentials=%s", o->creds_file)))

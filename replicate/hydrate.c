@@ -183,15 +183,17 @@ mark_all (struct blob_client *c, struct hydrate_disk *disks, size_t n,
 }
 
 /* azprep check's readiness rules, on the prepared guest: they only
- * read.  The size: --size, else the smallest of the table with 2 vCPUs
- * and 4 GiB for the generation and the data disks (a replica carries no
- * CPU or memory figures: the VM's descriptor is not replicated). */
+ * read; the fixups' own needs (free space) are settled by then.  The
+ * size: --size, else the smallest of the table with 2 vCPUs and 4 GiB
+ * for the generation and the data disks (a replica carries no CPU or
+ * memory figures: the VM's descriptor is not replicated). */
 static int
 check_rules (struct guest *gs, const struct hydrate_opts *o,
              struct hydrate_result *r)
 {
   struct size_table *sizes = sizes_load (NULL);
-  struct check_ctx ctx = { .gs = gs, .sizes = sizes, .inspected = true };
+  struct check_ctx ctx = { .gs = gs, .sizes = sizes, .inspected = true,
+                           .after_fixups = true };
   size_t n;
   const struct rule *const *all = rule_all (&n);
   int ret = 0;

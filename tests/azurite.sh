@@ -2,13 +2,15 @@
 # real Azurite blob service on a free 127.0.0.1 port, stopped when the
 # test ends.
 #
-#   azurite_start [--location DIR] [--cert CERT --key KEY]
+#   azurite_start [--location DIR] [--cert CERT --key KEY] [--log FILE]
 #
 # sets AZURITE_PORT, AZURITE_PID, AZURITE_ENDPOINT (the blob endpoint
 # with the account, e.g. http://127.0.0.1:PORT/devstoreaccount1) and
 # exports AZURE_STORAGE_CONNECTION_STRING for the well-known Azurite
 # development account (its key is public; test fixtures only).
-# In memory unless --location is given.  azurite_stop stops it;
+# In memory unless --location is given.  --log FILE: Azurite's debug log
+# (one line per request: method and URL), to check which blobs a
+# command wrote.  azurite_stop stops it;
 # azurite_restart restarts it on the same port (with --location).
 
 AZURITE_NODE_DIR="$PWD/tests/node"
@@ -34,6 +36,7 @@ azurite_start () {
       --location) location=$2; shift 2 ;;
       --cert) _azurite_args+=(--cert "$2"); scheme=https; shift 2 ;;
       --key) _azurite_args+=(--key "$2"); shift 2 ;;
+      --log) _azurite_args+=(--debug "$2"); shift 2 ;;
       *) fail "azurite_start: unknown option $1" ;;
     esac
   done

@@ -1,81 +1,99 @@
 #!/usr/bin/env bash
-# The migration's life cycle against Azurite.  The guest is a minimal
-# Debian root built here without an appliance (mkfs.ext4 -d): what is
-# tested is the life cycle, not the fixups (test-migrate-linux.sh and
-# -windows.sh hydrate the real test guests), and it keeps the suite in
-# its time budget.
-#  - test-migrate killed (kill -9) during hydration, and failing on a
-#    storage error (its copy's lease broken under it): the replica is
-#    unchanged byte for byte, the copy is not marked done (never
-#    deployable), and the next command starts over from the recovery
-#    point;
-#  - migrate refuses without --source-shutdown;
-#  - migrate --source-shutdown: final delta cycle, final recovery point,
-#    hydrated DISK-migrated.vhd, production VM definition;
-#  - complete: only the migrated copy is left, lease released, the
-#    journal is gone; complete refuses before a migration.
+# The migration's life cycle against Azurite, on the phony Ubuntu 20.04
+# guest (images/phony-linux: two kernels, initramfs-tools and GRUB
+# stubs that log their arguments, so every Linux fixup runs and
+# succeeds in a small disk).  What is tested is the life cycle; the
+# fixups' results on a real guest are test-migrate-linux.sh's.
+#  1. test-migrate killed (kill -9) during hydration (its appliance
+#     running on the bridge): nbdkit and qemu end with it, the replica is unchanged byte for byte, the copy is marked
+#     running (never deployable), no VM definition;
+#  2. test-migrate failing on a storage error (its copy's lease broken
+#     under the bridge, Put Page answers 412): exit 1, "the replica is
+#     untouched", report status error, the copy still marked running
+#     (never done: the run lost its lease, so it leaves the copy alone),
+#     replica unchanged;
+#  3. the same command again: starts over from the recovery point and
+#     succeeds (the clear state to retry from);
+#  4. replication goes on while the test copy exists (a delta cycle:
+#     new recovery point, the test copy unchanged);
+#  5. cleanup-test leaves only the replica and its recovery points;
+#  6. migrate refuses without --source-shutdown, creating nothing;
+#  7. migrate --source-shutdown: final delta cycle, final recovery
+#     point, hydrated DISK-migrated.vhd (the initramfs tool's log read
+#     back from the blob), production VM definition;
+#  8. complete: only the migrated copy is left, lease released, the
+#     journal is gone; complete refuses before a migration.
+# Two full hydrations (3 and 7), two cut short (1 and 2).
 source tests/functions.sh
-# Its minimal guest has no kernel, which the Linux fixups now refuse
-# (linux-distro blocker), so migrate exits 3 where the test needs 0:
-# until the guest gets a phony kernel and initramfs tool, it runs only
-# when asked.
-[ "${AZPREP_TESTS_FULL:-0}" = 1 ] ||
-  skip "life cycle on a kernel-less guest (refused by linux-distro): set AZPREP_TESTS_FULL=1"
-requires nbdkit qemu-img node pgrep mkfs.ext4
+requires nbdkit node pgrep sfdisk debugfs
+img=$(require_image phony-ubuntu2004.img)
 source tests/azurite.sh
 [ -e build/nbdkit-azblob.so ] || skip "the nbdkit plugin is not built"
 $AZPREP replicate --help >/dev/null 2>&1 || skip "azprep replicate is not built"
+source tests/migrate-functions.sh
 azurite_start
-mig () { node tests/node/migtool.js "$@"; }
 state=$T/state
 net=(--vnet v --subnet s)
+kernels=(5.4.0-150-generic 5.4.0-148-generic)
 
-r=$T/root
-mkdir -p "$r/etc" "$r/bin" "$r/usr/bin" "$r/root"
-printf 'NAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n' >"$r/etc/os-release"
-echo 12.5 >"$r/etc/debian_version"
-echo "/dev/sda / ext4 defaults 0 1" >"$r/etc/fstab"
-echo lifecycle >"$r/etc/hostname"
-cp /bin/ls "$r/bin/"
-truncate -s 512M "$T/src.img"
-mkfs.ext4 -q -F -d "$r" "$T/src.img"
+cp --sparse=always "$img" "$T/src.img"
 expect_exit 0 $AZPREP replicate --name deb --container vms --state "$state" \
   --cycles 1 "$T/src.img"
 replica_sum=$(mig sha256 vms deb-disk0.vhd)
+unchanged () {   # unchanged WHEN: the replica is as replicated
+  [ "$(mig sha256 vms deb-disk0.vhd)" = "$replica_sum" ] ||
+    fail "$1: the replica changed"
+}
 
 # complete refuses before any migration, and deletes nothing.
 expect_exit 3 $AZPREP complete --state "$state" deb
 assert_contains "$T/err" 'run azprep migrate first'
 [ -e "$state/deb.json" ] || fail "complete removed the journal"
 
+bridge_up () { pgrep -f "url=$AZURITE_ENDPOINT/vms/deb-disk0-test.vhd" >/dev/null; }
 # Wait until the bridge serves the test copy (the hydration is under way).
 wait_bridge () {
   local i
   for i in $(seq 1 600); do
-    pgrep -f "url=$AZURITE_ENDPOINT/vms/deb-disk0-test.vhd" >/dev/null && return 0
+    bridge_up && return 0
     kill -0 "$1" 2>/dev/null || fail "azprep ended before the bridge started"
     sleep 0.1
   done
   fail "the bridge did not start"
 }
+# The bridge's socket: the appliance's qemu names it.
+bridge_sock () {
+  pgrep -af "url=$AZURITE_ENDPOINT/vms/deb-disk0-test.vhd" |
+    grep -o -- '-U [^ ]*' | head -1 | cut -d' ' -f2
+}
+appliance_up () { pgrep -f "qemu.*$1" >/dev/null; }
 
-# 1. kill -9 during hydration.
+# 1. kill -9 during hydration, once the appliance (qemu) is running on
+#    the bridge: nbdkit and qemu end with azprep.
 $AZPREP test-migrate --state "$state" "${net[@]}" --output-dir "$T" deb \
   >"$T/tm1.out" 2>&1 &
 pid=$!
 wait_bridge $pid
-kill -9 $pid
-wait $pid 2>/dev/null || true
-for i in $(seq 1 100); do
-  pgrep -f "url=$AZURITE_ENDPOINT/vms/deb-disk0-test.vhd" >/dev/null || break
+sock=$(bridge_sock)
+[ -n "$sock" ] || fail "no bridge socket on nbdkit's command line"
+for i in $(seq 1 1200); do
+  appliance_up "$sock" && break
+  kill -0 $pid 2>/dev/null || { cat "$T/tm1.out"; fail "azprep ended before the appliance ran"; }
   sleep 0.1
 done
-pgrep -f "url=$AZURITE_ENDPOINT/vms/deb-disk0-test.vhd" >/dev/null &&
-  fail "nbdkit outlived azprep"
+appliance_up "$sock" || fail "the appliance did not start on the bridge"
+kill -9 $pid
+wait $pid 2>/dev/null || true
+for i in $(seq 1 300); do
+  bridge_up || appliance_up "$sock" || break
+  sleep 0.1
+done
+bridge_up && fail "nbdkit outlived azprep"
+appliance_up "$sock" && fail "the appliance outlived azprep"
 [ "$(mig meta vms deb-disk0-test.vhd azprephydration)" = running ] ||
   fail "the killed run's copy is not marked running"
-[ "$(mig sha256 vms deb-disk0.vhd)" = "$replica_sum" ] ||
-  fail "kill -9: the replica changed"
+[ ! -e "$T/deb-Test.template.json" ] || fail "a killed run wrote a template"
+unchanged "kill -9"
 
 # 2. A storage error during hydration: the copy's lease is broken under
 #    the bridge, its writes fail (412); the copy held by the killed run
@@ -86,30 +104,74 @@ pid=$!
 wait_bridge $pid
 mig break-lease vms deb-disk0-test.vhd
 rc=0; wait $pid || rc=$?
+[ "$rc" = 1 ] || { cat "$T/tm2.out" "$T/tm2.err"; fail "test-migrate exited $rc after a storage error"; }
+assert_contains "$T/tm2.err" 'deb-disk0-test.vhd'
+assert_contains "$T/tm2.err" 'failed; the replica is untouched; run the same command again'
 cat "$T/tm2.err"
-[ "$rc" = 1 ] || fail "test-migrate exited $rc after a storage error"
-assert_contains "$T/tm2.err" 'replica is untouched'
-[ "$(mig meta vms deb-disk0-test.vhd azprephydration)" != done ] ||
-  fail "a failed copy is marked done"
+# The run lost its lease: it leaves the copy alone (another run may own
+# it now), still marked running, never done.
+[ "$(mig meta vms deb-disk0-test.vhd azprephydration)" = running ] ||
+  fail "the failed copy is not left marked running"
 [ "$(json_get "$T/deb-Test.report.json" d.status)" = error ] ||
   fail "the report does not say error"
-[ "$(mig sha256 vms deb-disk0.vhd)" = "$replica_sum" ] ||
-  fail "storage error: the replica changed"
+[ ! -e "$T/deb-Test.template.json" ] || fail "a failed run wrote a template"
+unchanged "storage error"
 
-# 3. migrate without the shutdown flag: refused.
-expect_exit 3 $AZPREP migrate --state "$state" "${net[@]}" deb
+# 3. The same command again: a fresh copy of the recovery point, ready.
+rp1=$(json_get "$state/deb.json" 'd.disks[0].snapshots.slice(-1)[0]')
+expect_exit 0 $AZPREP test-migrate --state "$state" "${net[@]}" \
+  --output-dir "$T" deb
+cat "$T/out"
+json_get "$T/deb-Test.report.json" d.status | grep -Eqx 'ready|warnings' ||
+  fail "the retry's report status"
+[ "$(json_get "$T/deb-Test.report.json" 'd.disks[0].recovery_point')" = "$rp1" ] ||
+  fail "the retry did not use the recovery point"
+[ "$(mig meta vms deb-disk0-test.vhd azprephydration)" = done ] ||
+  fail "the retried copy is not done"
+[ -e "$T/deb-Test.template.json" ] || fail "the retry wrote no template"
+unchanged "test-migrate"
+
+# 4. Replication goes on while the test copy exists.
+copy_sum=$(mig sha256 vms deb-disk0-test.vhd)
+printf 'delta' | dd of="$T/src.img" bs=1 conv=notrunc status=none \
+  seek=$(( $(stat -c %s "$T/src.img") - 4096 ))
+expect_exit 0 $AZPREP replicate --name deb --container vms --state "$state" \
+  --cycles 1 "$T/src.img"
+[ "$(json_get "$state/deb.json" 'd.disks[0].snapshots.length')" -ge 2 ] ||
+  fail "the delta cycle made no new recovery point"
+[ "$(mig sha256 vms deb-disk0-test.vhd)" = "$copy_sum" ] ||
+  fail "the delta cycle changed the test copy"
+replica_sum=$(mig sha256 vms deb-disk0.vhd)
+
+# 5. cleanup-test: the replica and its recovery points, nothing else.
+expect_exit 0 $AZPREP cleanup-test --state "$state" deb
+assert_contains "$T/out" 'deleted .*/vms/deb-disk0-test.vhd'
+mig names vms >"$T/names"
+assert_not_contains "$T/names" '^deb-disk0-test'
+[ "$(grep -cvE '^deb-disk0\.vhd(@.*)?$' "$T/names")" = 0 ] ||
+  { cat "$T/names"; fail "cleanup-test left more than the replica"; }
+[ "$(grep -c '^deb-disk0\.vhd@' "$T/names")" -ge 2 ] ||
+  { cat "$T/names"; fail "cleanup-test removed recovery points"; }
+unchanged "cleanup-test"
+
+# 6. migrate without the shutdown flag: refused, nothing created.
+expect_exit 3 $AZPREP migrate --state "$state" "${net[@]}" --output-dir "$T" deb
 assert_contains "$T/err" 'refused.*--source-shutdown'
+mig names vms >"$T/names2"
+cmp -s "$T/names" "$T/names2" || fail "a refused migrate changed the container"
+[ ! -e "$T/deb.report.json" ] || fail "a refused migrate wrote a report"
 
-# 4. migrate: final cycle, final point, hydrated migrated copy.
+# 7. migrate: final cycle, final point, hydrated migrated copy.
+cycles_before=$(json_get "$state/deb.json" 'd.disks[0].cycles')
 points_before=$(json_get "$state/deb.json" 'd.disks[0].snapshots.length')
 expect_exit 0 $AZPREP migrate --source-shutdown --state "$state" "${net[@]}" \
   --output-dir "$T" deb
 cat "$T/out"
-points_after=$(json_get "$state/deb.json" 'd.disks[0].snapshots.length')
-last=$(json_get "$state/deb.json" 'd.disks[0].snapshots.slice(-1)[0]')
-[ "$points_after" -gt "$points_before" ] ||
-  [ "$(json_get "$state/deb.json" 'd.disks[0].cycles')" -ge 2 ] ||
+[ "$(json_get "$state/deb.json" 'd.disks[0].cycles')" -gt "$cycles_before" ] ||
   fail "no final delta cycle"
+[ "$(json_get "$state/deb.json" 'd.disks[0].snapshots.length')" -gt "$points_before" ] ||
+  fail "no final recovery point"
+last=$(json_get "$state/deb.json" 'd.disks[0].snapshots.slice(-1)[0]')
 [ "$(json_get "$T/deb.report.json" 'd.disks[0].recovery_point')" = "$last" ] ||
   fail "not the final recovery point"
 json_get "$T/deb.report.json" d.status | grep -Eqx 'ready|warnings' || fail "status"
@@ -120,16 +182,23 @@ node tests/node/arm-validate.js "$T/deb.template.json" "$T/deb.parameters.json" 
 [ "$(json_get "$T/deb.template.json" \
   'd.resources.find(r => r.type == "Microsoft.Compute/virtualMachines").name')" = deb ] ||
   fail "the production VM is not named deb"
+# The fixups ran on the migrated copy: the guest's initramfs tool was
+# called once per kernel there (its log, read from the blob).
+blob_partition vms deb-disk0-migrated.vhd 1 "$T/m-root"
+debugfs -R "cat /var/log/azprep-stub.log" "$T/m-root" >"$T/stub.log" 2>/dev/null
+for k in "${kernels[@]}"; do
+  assert_contains "$T/stub.log" "^update-initramfs '-u' '-k' '$k'$" "initramfs $k"
+done
+assert_contains "$T/stub.log" '^update-grub$' "update-grub"
 migrated_sum=$(mig sha256 vms deb-disk0-migrated.vhd)
 
-# 5. complete: the migrated copy and nothing else.
+# 8. complete: the migrated copy and nothing else.
 expect_exit 0 $AZPREP complete --state "$state" deb
 assert_contains "$T/out" 'Install the Azure VM agent'
 assert_contains "$T/out" 'Azure Backup'
 mig names vms >"$T/names"
-cat "$T/names"
 [ "$(cat "$T/names")" = deb-disk0-migrated.vhd ] ||
-  fail "complete left more than the migrated copy"
+  { cat "$T/names"; fail "complete left more than the migrated copy"; }
 [ "$(mig sha256 vms deb-disk0-migrated.vhd)" = "$migrated_sum" ] ||
   fail "complete changed the migrated copy"
 mig props vms deb-disk0-migrated.vhd >"$T/props"

@@ -52,3 +52,4 @@ printf '  bridge read %s MiB in %s requests, wrote %s MiB in %s, cleared %s MiB\
   "$(mib "$(get 'd.disks[0].bridge.bytes_cleared')")"
 printf '  disk: %s MiB allocated of %s MiB\n' "$(mib "$alloc")" \
   "$(mib "$(get 'd.disks[0].blob_size')")"
+printf '  load average: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"

@@ -12,6 +12,11 @@
 //   migtool.js names CONTAINER             blob names (and @snapshot), one a line
 //   migtool.js meta CONTAINER BLOB NAME    a metadata value ("" if none)
 //   migtool.js break-lease CONTAINER BLOB  break its lease now
+//   migtool.js snapshot-isolation CONTAINER  "isolated" if writing to a
+//                                          copy of a snapshot leaves the
+//                                          snapshot as it was, else
+//                                          "shared" (SDK only; its probe
+//                                          blobs are deleted)
 "use strict";
 const fs = require("fs");
 const crypto = require("crypto");
@@ -86,6 +91,29 @@ async function main() {
   } else if (cmd === "break-lease") {
     const bc = svc.getContainerClient(a[0]).getBlobClient(a[1]);
     await bc.getBlobLeaseClient().breakLease(0);
+  } else if (cmd === "snapshot-isolation") {
+    // Azurite 3 (up to 3.35 at least) copies a page blob's range list
+    // by reference in Copy Blob (LokiBlobMetadataStore.startCopyFromURL:
+    // pageRangesInOrder: sourceBlob.pageRangesInOrder), so Put Page on
+    // the copy rewrites the source snapshot's ranges too.  Real storage
+    // copies.  Probe it with the SDK alone.
+    const cc = svc.getContainerClient(a[0]);
+    await cc.createIfNotExists();
+    const src = cc.getPageBlobClient("azprep-isolation-probe.vhd");
+    const dst = cc.getPageBlobClient("azprep-isolation-probe-copy.vhd");
+    await src.create(1024);
+    await src.uploadPages(Buffer.alloc(1024, "b"), 0, 1024);
+    const snap = (await src.createSnapshot()).snapshot;
+    const ss = src.withSnapshot(snap);
+    await dst.syncCopyFromURL(ss.url).catch(async () => {
+      const p = await dst.beginCopyFromURL(ss.url);
+      await p.pollUntilDone();
+    });
+    await dst.uploadPages(Buffer.alloc(512, "a"), 0, 512);
+    const back = await ss.downloadToBuffer(0, 1024);
+    await dst.delete();
+    await src.delete({ deleteSnapshots: "include" });
+    console.log(back.equals(Buffer.alloc(1024, "b")) ? "isolated" : "shared");
   } else if (cmd === "names") {
     for await (const b of svc.getContainerClient(a[0]).listBlobsFlat({ includeSnapshots: true }))
       console.log(b.snapshot ? `${b.name}@${b.snapshot}` : b.name);
