@@ -116,27 +116,27 @@ assert_contains "$T/uefi.rb" $'^UUID=0E0E-0102 +/boot/efi' "uefi esp fstab"
 
 # 3. Before: each fails, and fails early (boot-test sees it is stuck).
 expect_exit 3 "$AZPREP" "${BT[@]}" --json --silence 30 "$bios" "$data"
-assert_contains "$T/out" '"stuck": *"no console output for 30 s"'
+assert_contains "$T/out" '"stuck":[[:space:]]*"no console output for 30 s"'
 expect_exit 3 "$AZPREP" "${BT[@]}" --json --console "$T/con.log" \
   "$T/con.qcow2" "$data"
-assert_contains "$T/out" '"stuck": *"the initramfs gave up waiting for the root device"'
+assert_contains "$T/out" '"stuck":[[:space:]]*"the initramfs gave up waiting for the root device"'
 assert_contains "$T/con.log" 'Gave up waiting for root file system device'
 assert_contains "$T/err" 'boot test failed .*the guest is stuck: the initramfs gave up'
 assert_contains "$T/err" '--- serial console'
 expect_exit 3 "$AZPREP" "${BT[@]}" --json "$uefi"
-assert_contains "$T/out" '"firmware": *"uefi"'
-assert_contains "$T/out" '"stuck": *"the UEFI firmware found no boot loader'
+assert_contains "$T/out" '"firmware":[[:space:]]*"uefi"'
+assert_contains "$T/out" '"stuck":[[:space:]]*"the UEFI firmware found no boot loader'
 
 # 4. After: both boot, on a new controller with a new MAC, blank NVRAM.
 expect_exit 0 "$AZPREP" "${BT[@]}" --json --timeout 900 "$T/bios.qcow2" \
   "$T/data.qcow2"
-assert_contains "$T/out" '"passed": *true'
-assert_contains "$T/out" '"stuck": *null'
-assert_contains "$T/out" '"ssh_banner": *"SSH-2.0-OpenSSH'
+assert_contains "$T/out" '"passed":[[:space:]]*true'
+assert_contains "$T/out" '"stuck":[[:space:]]*null'
+assert_contains "$T/out" '"ssh_banner":[[:space:]]*"SSH-2.0-OpenSSH'
 expect_exit 0 "$AZPREP" "${BT[@]}" --json --timeout 900 \
   --console "$T/uefi.log" "$T/uefi.qcow2"
-assert_contains "$T/out" '"firmware": *"uefi"'
-assert_contains "$T/out" '"passed": *true'
+assert_contains "$T/out" '"firmware":[[:space:]]*"uefi"'
+assert_contains "$T/out" '"passed":[[:space:]]*true'
 # OVMF's blank NVRAM: it booted the disk's removable-media path.
 assert_contains "$T/uefi.log" 'BdsDxe: starting Boot[0-9A-F]+ "UEFI QEMU QEMU HARDDISK'
 [ "$(stat -c %Y:%s "$bios" "$data" "$uefi")" = "$stamp" ] ||
