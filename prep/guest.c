@@ -134,6 +134,9 @@ guest_open (struct disk *disks, size_t ndisks, unsigned flags)
   /* Inspection of a small guest needs little; TCG needs all it can get. */
   guestfs_set_memsize (gs->g, 1024);
   guestfs_set_smp (gs->g, 1);
+  /* Read-only drives have nothing to sync at close. */
+  if (gs->readonly)
+    guestfs_set_autosync (gs->g, 0);
 
   for (size_t i = 0; i < ndisks; i++) {
     struct disk *d = &disks[i];

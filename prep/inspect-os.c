@@ -332,15 +332,32 @@ windows_paths (struct guest *gs, char *sysroot)
   return windows_inspect_os (gs);
 }
 
+/* Is dev one of the found root's own filesystems (its fstab)? */
+static bool
+claimed (struct guest *gs, const char *dev)
+{
+  for (size_t i = 0; gs->mountpoints && gs->mountpoints[i]; i += 2)
+    if (!strcmp (gs->mountpoints[i + 1], dev))
+      return true;
+  return false;
+}
+
+/* Is dev what is mounted at / now? */
+static bool
+mounted_is (struct guest *gs, const char *dev)
+{
+  CLEANUP_FREE_STRING_LIST char **m = guestfs_mounts (gs->g);
+  return m && m[0] && !strcmp (m[0], dev) && !m[1];
+}
+
 int
 guest_inspect (struct guest *gs)
 {
   guestfs_h *g = gs->g;
   CLEANUP_FREE_STRING_LIST char **roots = NULL;
   enum root_kind kind = ROOT_NONE;
-  char *sysroot = NULL;
   size_t n = 0;
-  int r;
+  int r = 0;
 
   if (guest_scan_storage (gs) == -1)
     return -1;
@@ -351,6 +368,10 @@ guest_inspect (struct guest *gs)
     goto done;
   }
 
+  /* Probe each filesystem that could be a root.  The first root found
+   * is read at once; the filesystems its fstab mounts are its own and
+   * need no probe, and when nothing else is left to probe, it stays
+   * mounted (read-only runs use it as is). */
   roots = calloc (gs->nbdevs + 1, sizeof (char *));
   if (!roots)
     return -1;
@@ -358,54 +379,50 @@ guest_inspect (struct guest *gs)
     const struct guest_blockdev *b = &gs->bdevs[i];
     enum root_kind k;
     char *sr = NULL;
-    if (!root_capable (b->type))
+    if (!root_capable (b->type) || claimed (gs, b->device))
       continue;
     guestfs_push_error_handler (g, NULL, NULL);
-    if (guestfs_mount_ro (g, b->device, "/") == -1) {
-      guestfs_pop_error_handler (g);
+    guestfs_umount_all (g);
+    r = guestfs_mount_ro (g, b->device, "/");
+    guestfs_pop_error_handler (g);
+    if (r == -1) {
       debug ("%s: does not mount: %s", b->device, guestfs_last_error (g));
       continue;
     }
     k = classify_mounted (g, &sr);
-    guestfs_umount_all (g);
-    guestfs_pop_error_handler (g);
     if (k == ROOT_NONE)
       continue;
     roots[n++] = xstrdup (b->device);
-    if (n == 1) {
-      kind = k;
-      sysroot = sr;
-    }
-    else
+    if (n > 1) {
       free (sr);
+      continue;
+    }
+    kind = k;
+    gs->root = xstrdup (b->device);
+    if (!gs->root)
+      return -1;
+    r = kind == ROOT_WINDOWS ? windows_paths (gs, sr) : linux_inspect_os (gs);
+    if (r == -1)
+      break;
+    gs->root_mounted = true;
   }
+  guestfs_push_error_handler (g, NULL, NULL);
+  if (r == -1 || n != 1 || !gs->readonly || !gs->root_mounted ||
+      !mounted_is (gs, gs->root)) {
+    guestfs_umount_all (g);
+    gs->root_mounted = false;
+  }
+  guestfs_pop_error_handler (g);
+  if (n > 1) {
+    too_many_roots (gs, roots);
+    return -1;
+  }
+  if (n == 1 && r == -1)
+    return -1;
   if (n == 0) {
     explain_no_os (gs);
     return -1;
   }
-  if (n > 1) {
-    free (sysroot);
-    too_many_roots (gs, roots);
-    return -1;
-  }
-
-  gs->root = xstrdup (roots[0]);
-  if (!gs->root || guestfs_mount_ro (g, gs->root, "/") == -1) {
-    free (sysroot);
-    return -1;
-  }
-  r = kind == ROOT_WINDOWS ? windows_paths (gs, sysroot)
-    : linux_inspect_os (gs);
-  /* A read-only run keeps the root mounted for guest_mount. */
-  if (r == -1 || !gs->readonly) {
-    guestfs_push_error_handler (g, NULL, NULL);
-    guestfs_umount_all (g);
-    guestfs_pop_error_handler (g);
-  }
-  else
-    gs->root_mounted = true;
-  if (r == -1)
-    return -1;
   sort_mountpoints (gs->mountpoints);
 
  done:
@@ -421,6 +438,11 @@ guest_mount (struct guest *gs)
   guestfs_h *g = gs->g;
   char **mps = gs->mountpoints;
   size_t n = count_strings (mps) / 2;
+
+  /* Inspection may have left the root mounted (read-only runs); only
+   * the first guest_mount after it can use that. */
+  if (gs->root_mounted && !mounted_is (gs, gs->root))
+    gs->root_mounted = false;
 
   for (size_t i = 0; i < n; i++) {
     const char *mp = mps[2 * i], *dev = mps[2 * i + 1];
@@ -454,5 +476,6 @@ guest_mount (struct guest *gs)
     }
   }
   gs->mounted = true;
+  gs->root_mounted = false;
   return 0;
 }
