@@ -21,7 +21,7 @@ static const char usage[] =
   "  --help         this text\n"
   "\n"
   "Exit: 0 inspected, 1 error (unreadable disk, no OS, several OSes),\n"
-  "      2 usage.\n";
+  "      2 usage, 3 refused (a LUKS or BitLocker root).\n";
 
 static int
 inspect_run (int argc, char **argv)
