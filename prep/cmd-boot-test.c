@@ -328,6 +328,9 @@ build_argv (struct argv *a, const char *accel, bool uefi, int memory,
   if (add (a, xstrdup ("qemu-system-x86_64")) == -1 ||
       add (a, xstrdup ("-nodefaults")) == -1 ||
       add (a, xstrdup ("-display")) == -1 || add (a, xstrdup ("none")) == -1 ||
+      /* A display adapter, as Azure's VMs have: without one GRUB's
+       * console or gfxterm output can keep a guest from booting. */
+      add (a, xstrdup ("-device")) == -1 || add (a, xstrdup ("VGA")) == -1 ||
       add (a, xstrdup ("-machine")) == -1 ||
       add (a, xasprintf ("%s,accel=%s", uefi ? "q35" : "pc", accel)) == -1 ||
       add (a, xstrdup ("-cpu")) == -1 ||

@@ -101,16 +101,6 @@ print_text (struct guest *gs, bool dry_run)
   }
 }
 
-static size_t
-unfixable_blockers (const struct report *r)
-{
-  size_t n = 0;
-  for (size_t i = 0; i < r->nfindings; i++)
-    if (r->findings[i].severity == SEV_BLOCKER && !r->findings[i].fixup)
-      n++;
-  return n;
-}
-
 static cJSON *
 result_json (struct guest *gs, bool dry_run, const char *status)
 {
@@ -245,7 +235,7 @@ fix_run (int argc, char **argv)
 
   /* A fixup may refuse the guest: a blocker no fixup repairs (a
    * fixable blocker is what fix is for). */
-  if (unfixable_blockers (gs->report) > 0) {
+  if (fixup_unfixable_blockers (gs->report) > 0) {
     for (size_t i = 0; i < gs->report->nfindings; i++) {
       const struct finding *f = &gs->report->findings[i];
       if (f->severity == SEV_BLOCKER && !f->fixup)

@@ -136,6 +136,16 @@ run_check (struct guest *gs, const struct fixup *f)
   return report_count_fixable (gs->report) - before;
 }
 
+size_t
+fixup_unfixable_blockers (const struct report *r)
+{
+  size_t n = 0;
+  for (size_t i = 0; i < r->nfindings; i++)
+    if (r->findings[i].severity == SEV_BLOCKER && !r->findings[i].fixup)
+      n++;
+  return n;
+}
+
 int
 fixups_check (struct guest *gs, const struct fixup_selection *s)
 {
@@ -176,6 +186,10 @@ fixups_apply (struct guest *gs, const struct fixup_selection *s)
     if (needed == -1) {
       error ("fixup %s: check failed; nothing was committed", f->name);
       return -1;
+    }
+    if (f->gate && fixup_unfixable_blockers (gs->report) > 0) {
+      debug ("fix: %s refuses the guest: nothing is applied", f->name);
+      return 0;
     }
     if (needed == 0) {
       debug ("fix: %s: nothing to do", f->name);

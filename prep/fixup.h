@@ -18,6 +18,7 @@
 #define AZPREP_FIXUP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct guest;
 
@@ -35,6 +36,9 @@ struct fixup {
   bool (*applies) (struct guest *gs);
   int (*check) (struct guest *gs);   /* 0 or -1 (error reported) */
   int (*apply) (struct guest *gs);   /* 0 or -1 (error reported) */
+  /* A gate's unfixable blocker stops fix before any apply(): nothing
+   * is written into a guest it refuses (e.g. a damaged file system). */
+  bool gate;
 };
 
 #define FIXUP(f) \
@@ -56,6 +60,10 @@ struct fixup_selection {
 };
 int fixup_selection_parse (char ***list, const char *arg);
 bool fixup_selected (const struct fixup_selection *s, const struct fixup *f);
+
+/* How many blockers in r no fixup repairs (the guest is refused). */
+struct report;
+size_t fixup_unfixable_blockers (const struct report *r);
 
 /* Run check() of every applicable, selected fixup.  Returns 0 or -1. */
 int fixups_check (struct guest *gs, const struct fixup_selection *s);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # azprep fix on bad Linux guests: an unknown distribution, no kernel, no
 # initramfs tool, a tool that fails, an fstab that does not parse, a
-# full root file system.  Each: a clear error naming the guest file or
-# tool, the documented exit code, and the disk unchanged (checksum).
+# full root file system, a damaged and a read-only root file system.
+# Each: a clear error naming the guest file, file system or tool, the
+# documented exit code, and the disk unchanged (checksum).
 source tests/functions.sh
 P=$BUILD/images
 for b in bad_distro bad_nokernel bad_notool bad_tool bad_fstab bad_full; do
@@ -12,7 +13,7 @@ done
 # bad NAME EXIT REGEX: fix a copy, expect EXIT and REGEX on stderr, and
 # the disk byte for byte as it was.
 bad () {
-  cp --sparse=always "$P/phony-$1.img" "$T/$1.img"
+  [ -e "$T/$1.img" ] || cp --sparse=always "$P/phony-$1.img" "$T/$1.img"
   local before; before=$(sum_of "$T/$1.img")
   expect_exit "$2" "$AZPREP" fix "$T/$1.img"
   assert_contains "$T/err" "$3" "$1: stderr"
@@ -30,3 +31,20 @@ assert_contains "$T/err" 'kernel 5\.14\.0-.*: rebuilding /boot/initramfs-.*\.img
 bad bad_fstab 1 '/etc/fstab.*(line 2 cannot be parsed|augeas parse failure)'
 bad bad_full 1 '(No space left on device|ENOSPC)'
 assert_contains "$T/err" 'nothing was committed'
+
+# A damaged root file system (errors recorded in the superblock, as
+# tune2fs -E force_fsck or the kernel leave it) and a read-only one (the
+# ext4 read-only feature): refused before anything is written, naming
+# the file system, where it is mounted and the disk.  Made from copies
+# of a good guest (root: partition 1, at 1 MiB).
+fs_bad () {     # NAME TUNE2FS-OPTION...: $T/NAME.img
+  local n=$1; shift
+  cp --sparse=always "$P/phony-ubuntu2204.img" "$T/$n.img"
+  tune2fs "$@" "$T/$n.img?offset=1048576" >/dev/null 2>&1 ||
+    fail "tune2fs $* on $n.img failed"
+}
+fs_bad fs_errors -E force_fsck
+bad fs_errors 3 "refused: /: /dev/sda1 \(mounted on /, disk $T/fs_errors\.img\): the ext4 file system has errors recorded \(state: clean with errors\)"
+assert_contains "$T/err" 'fsck'
+fs_bad fs_readonly -O read-only
+bad fs_readonly 3 "refused: /: /dev/sda1 \(mounted on /, disk $T/fs_readonly\.img\): the ext4 file system has the read-only feature"

@@ -1,0 +1,124 @@
+/* linux-fs-state: refuse to write into a file system the guest mounts
+ * when it is damaged or read-only.  Blockers only:
+ *   linux-fs-errors    ext2/3/4 with errors recorded in its superblock
+ *                      (the kernel found corruption; fsck has not run)
+ *   linux-fs-readonly  the read-only feature, or (fix) the kernel
+ *                      mounted it read-only although asked for writing
+ * Writing there could lose data or fail half-way; the fix is fsck or
+ * tune2fs on the source VM. */
+#include <string.h>
+
+#include "azprep.h"
+#include "fixup.h"
+#include "guest.h"
+
+#define ST_RDONLY_FLAG 1        /* statvfs f_flag ST_RDONLY */
+
+/* "/dev/sda1 (/, disk guest.img)": where the file system is. */
+static char *
+describe (struct guest *gs, const char *dev, const char *mp)
+{
+  CLEANUP_FREE char *whole = NULL;
+  int idx = -1;
+
+  guestfs_push_error_handler (gs->g, NULL, NULL);
+  whole = guestfs_part_to_dev (gs->g, dev);
+  idx = guestfs_device_index (gs->g, whole ? whole : dev);
+  guestfs_pop_error_handler (gs->g);
+  if (idx >= 0 && (size_t) idx < gs->ndisks)
+    return xasprintf ("%s (mounted on %s, disk %s)", dev, mp,
+                      gs->disks[idx].path);
+  return xasprintf ("%s (mounted on %s)", dev, mp);
+}
+
+static const char *
+kv (char **list, const char *key)
+{
+  for (size_t i = 0; list && list[i] && list[i + 1]; i += 2)
+    if (!strcmp (list[i], key))
+      return list[i + 1];
+  return NULL;
+}
+
+static int
+check_one (struct guest *gs, const char *dev, const char *mp)
+{
+  CLEANUP_FREE char *type = NULL, *where = NULL;
+  CLEANUP_FREE_STRING_LIST char **sb = NULL;
+  const char *state, *features;
+
+  guestfs_push_error_handler (gs->g, NULL, NULL);
+  type = guestfs_vfs_type (gs->g, dev);
+  if (type && !strncmp (type, "ext", 3))
+    sb = guestfs_tune2fs_l (gs->g, dev);
+  guestfs_pop_error_handler (gs->g);
+  where = describe (gs, dev, mp);
+  if (!where)
+    return -1;
+  state = kv (sb, "Filesystem state");
+  features = kv (sb, "Filesystem features");
+  if (state && strstr (state, "error") &&
+      report_finding (gs->report, SEV_BLOCKER, "linux-fs-errors", mp,
+                      "repair it on the source VM (fsck, e2fsck -f), then "
+                      "run azprep again", false,
+                      "%s: the %s file system has errors recorded "
+                      "(state: %s): repair it with fsck (e2fsck -f) on "
+                      "the source VM first", where, type, state) == -1)
+    return -1;
+  if (features && strstr (features, "read-only"))
+    return report_finding (gs->report, SEV_BLOCKER, "linux-fs-readonly", mp,
+                           "clear it on the source VM (tune2fs -O "
+                           "^read-only) if the guest is meant to write there",
+                           false, "%s: the %s file system has the read-only "
+                           "feature: it cannot be written", where, type);
+  if (!gs->readonly) {
+    struct guestfs_statvfs *st;
+    bool ro;
+    guestfs_push_error_handler (gs->g, NULL, NULL);
+    st = guestfs_statvfs (gs->g, mp);
+    guestfs_pop_error_handler (gs->g);
+    ro = st && (st->flag & ST_RDONLY_FLAG);
+    guestfs_free_statvfs (st);
+    if (ro)
+      return report_finding (gs->report, SEV_BLOCKER, "linux-fs-readonly",
+                             mp, "check the file system on the source VM",
+                             false, "%s: the %s file system was mounted "
+                             "read-only although azprep asked to write "
+                             "(see the kernel's reason with -v -v)",
+                             where, type ? type : "?");
+  }
+  return 0;
+}
+
+static int
+check (struct guest *gs)
+{
+  CLEANUP_FREE_STRING_LIST char **mps = guestfs_mountpoints (gs->g);
+
+  if (!mps) {
+    error ("cannot list the mounted file systems: %s",
+           guestfs_last_error (gs->g));
+    return -1;
+  }
+  for (size_t i = 0; mps[i] && mps[i + 1]; i += 2)
+    if (check_one (gs, mps[i], mps[i + 1]) == -1)
+      return -1;
+  return 0;
+}
+
+static int
+apply (struct guest *gs)
+{
+  return 0;
+}
+
+static const struct fixup linux_fs_state = {
+  .name = "linux-fs-state",
+  .heading = "refuse damaged or read-only file systems (blockers only)",
+  .order = 5,
+  .guests = FIXUP_LINUX,
+  .check = check,
+  .apply = apply,
+  .gate = true,
+};
+FIXUP (linux_fs_state);
