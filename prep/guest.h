@@ -102,6 +102,8 @@ struct guest {
   bool dry_run;
   bool keep_static_ip;
   bool no_backup;
+  /* linux-selinux relabelled the guest now (no /.autorelabel needed). */
+  bool selinux_relabelled;
   /* The Azure generation the user asked for (fix/check --generation),
    * 0 if not given.  Inspection still decides gs->generation; a
    * request the firmware cannot boot is a warning. */

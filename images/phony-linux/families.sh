@@ -21,6 +21,16 @@ PRETTY_NAME=\"$pretty\"
 "
   release_files=([/etc/redhat-release]="$pretty")
   printf 'SELINUX=enforcing\nSELINUXTYPE=targeted\n' | put /etc/selinux/config
+  # A few lines of the targeted policy's file contexts, in its format.
+  put /etc/selinux/targeted/contexts/files/file_contexts <<'EOT'
+/.*	system_u:object_r:default_t:s0
+/etc(/.*)?	system_u:object_r:etc_t:s0
+/etc/sysconfig/network-scripts(/.*)?	system_u:object_r:net_conf_t:s0
+/etc/NetworkManager(/.*)?	system_u:object_r:NetworkManager_etc_t:s0
+/boot(/.*)?	system_u:object_r:boot_t:s0
+/usr(/.*)?	system_u:object_r:usr_t:s0
+/lib/modules(/.*)?	system_u:object_r:modules_object_t:s0
+EOT
   : | put /usr/sbin/load_policy 755
 }
 
