@@ -64,8 +64,10 @@ check-unit: $(UNIT_BINS)
 	@for t in $(UNIT_BINS); do echo "unit: $$t"; $$t; \
 	  rc=$$?; [ $$rc = 0 ] || [ $$rc = 77 ] || exit 1; done
 
-# Everything offline: unit tests, then the shell tests on real images.
+# Everything offline: the house style, unit tests, then the shell tests
+# on real images.
 check: deps all $(UNIT_BINS) images
+	tests/check-style
 	tests/run
 
 check-asan:

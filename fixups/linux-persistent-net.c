@@ -13,7 +13,8 @@ static const char *const generators[] = {
   "/usr/lib/udev/rules.d/75-persistent-net-generator.rules",
   NULL
 };
-static const char mask[] = "/etc/udev/rules.d/75-persistent-net-generator.rules";
+static const char mask[] =
+  "/etc/udev/rules.d/75-persistent-net-generator.rules";
 
 static bool
 masked (struct guest *gs)

@@ -23,7 +23,8 @@ run (struct guest *gs, bool fix)
       continue;
     }
     {
-      CLEANUP_FREE_STRING_LIST char **links = service_links (gs, hypervisor_tools[i]);
+      CLEANUP_FREE_STRING_LIST char **links =
+        service_links (gs, hypervisor_tools[i]);
       for (size_t j = 0; links && links[j]; j++)
         if (report_finding (gs->report, SEV_WARNING, "linux-hypervisor-tools",
                             links[j], "uninstall the package after the "

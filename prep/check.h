@@ -145,8 +145,9 @@ const struct rule *rule_find (const char *id);
   report_finding ((ctx)->gs->report, (sev), (rule)->id, (object),      \
                   (remedy), false, __VA_ARGS__)
 
-/* Fill what ctx lacks of fses and dirty (once the appliance runs) and fstab (once a Linux OS is mounted): call it after
- * opening and again after mounting.  check_ctx_release frees them. */
+/* Fill what ctx lacks of fses and dirty (once the appliance runs) and
+ * fstab (once a Linux OS is mounted): call it after opening and again
+ * after mounting.  check_ctx_release frees them. */
 void check_ctx_prepare (struct check_ctx *ctx);
 void check_ctx_release (struct check_ctx *ctx);
 /* Which filesystems were not cleanly unmounted: triples device,
