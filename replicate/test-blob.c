@@ -2,6 +2,7 @@
  * tests/test-replicate-blob.sh, which starts Azurite and sets
  * AZURE_STORAGE_CONNECTION_STRING.  Skips (77) when run without it.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "azprep.h"
@@ -22,8 +23,11 @@ main (void)
   const char *meta[] = { "azprep=1", "srcdisk=test", NULL };
   char *snap = NULL, *lease = NULL;
 
-  if (!getenv ("AZPREP_TEST_LIVE"))
+  if (!getenv ("AZPREP_TEST_LIVE")) {
+    fprintf (stderr, "SKIP: a live test against Azurite: "
+             "tests/test-replicate-blob.sh runs it\n");
     return 77;
+  }
   if (creds_load (&cr, NULL) == -1)
     return 1;
   c = blob_client_new (&cr, &o);
