@@ -8,7 +8,8 @@
  *
  * It fails early, without waiting for --timeout, when the console shows
  * the guest cannot get there: a rescue shell, emergency mode, a kernel
- * panic, the firmware with nothing to boot (stuck_signs), or no new
+ * panic, the firmware with nothing to boot (stuck_signs), a device job
+ * with no time limit running for minutes (device_wait_sign), or no new
  * console output for --silence seconds before the default target.
  *
  * Limits: qemu has no VMBus, so the Hyper-V drivers are not exercised
@@ -33,7 +34,8 @@
 #include "azprep.h"
 #include "guest.h"
 
-#define ESP_GUID_BYTES "\x28\x73\x2a\xc1\x1f\xf8\xd2\x11\xba\x4b\x00\xa0\xc9\x3e\xc9\x3b"
+#define ESP_GUID_BYTES \
+  "\x28\x73\x2a\xc1\x1f\xf8\xd2\x11\xba\x4b\x00\xa0\xc9\x3e\xc9\x3b"
 #define OVMF_CODE "/usr/share/OVMF/OVMF_CODE_4M.fd"
 #define OVMF_VARS "/usr/share/OVMF/OVMF_VARS_4M.fd"
 #define LOG_TAIL 4000
@@ -70,7 +72,8 @@ static const char usage[] =
   "\n"
   "It fails at once, before the timeout, when the console shows that\n"
   "the guest is stuck: an initramfs or emergency shell, a kernel panic,\n"
-  "the firmware's shell or no bootable device, or silence.\n"
+  "the firmware's shell or no bootable device, a device waited for over\n"
+  "2 min with no time limit, or silence.\n"
   "\n"
   "Exit: 0 booted, 1 error (qemu could not start), 2 usage,\n"
   "      3 the guest did not boot as required (console log printed).\n";
@@ -78,7 +81,7 @@ static const char usage[] =
 struct result {
   bool target, ssh, dhcp_seen;
   char banner[256];
-  char stuck[128];              /* why it cannot boot, or "" */
+  char stuck[256];              /* why it cannot boot, or "" */
   double seconds;
 };
 
@@ -111,6 +114,54 @@ stuck_sign (const char *log)
     if (strstr (log, stuck_signs[i].text))
       return stuck_signs[i].why;
   return NULL;
+}
+
+/* A systemd initramfs (dracut) whose root device never shows up waits
+ * for it without a limit, printing
+ *   Job dev-sda1.device/start running (2min 3s / no limit)
+ * or, older, "A start job is running for /dev/sda1 (2min 3s / no limit)".
+ * A device job still running after DEVICE_WAIT_MIN minutes with no limit
+ * is stuck: the guest would wait there for ever.  Writes the reason. */
+#define DEVICE_WAIT_MIN 2
+static bool
+device_wait_sign (const char *log, char *why, size_t n)
+{
+  static const char *const starts[] = {
+    "Job dev-", "start job is running for "
+  };
+  const char *p = log;
+
+  while ((p = strstr (p, " / no limit)")) != NULL) {
+    const char *bol = p, *open, *dev = NULL;
+    size_t devlen = 0;
+    unsigned min;
+    int used = 0;
+
+    while (bol > log && bol[-1] != '\n' && bol[-1] != '\r')
+      bol--;
+    open = memrchr (bol, '(', p - bol);
+    p++;
+    if (!open || sscanf (open, "(%u%n", &min, &used) != 1 ||
+        strncmp (open + used, "min ", 4) || min < DEVICE_WAIT_MIN)
+      continue;
+    for (size_t i = 0; i < 2 && !dev; i++) {
+      const char *s = memmem (bol, open - bol, starts[i], strlen (starts[i]));
+      if (s) {
+        dev = i == 0 ? s + 4 : s + strlen (starts[i]);
+        devlen = strcspn (dev, i == 0 ? "/ \n" : " \n");
+        if (i == 1 && strncmp (dev, "/dev/", 5) &&
+            !memmem (dev, devlen, ".device", 7))
+          dev = NULL;           /* not a device: a service, a mount */
+      }
+    }
+    if (!dev)
+      continue;
+    snprintf (why, n, "the guest has waited %u min for %.*s with no time "
+              "limit (no driver for its disk controller?)",
+              min, (int) (devlen > 120 ? 120 : devlen), dev);
+    return true;
+  }
+  return false;
 }
 
 static bool
@@ -335,7 +386,8 @@ build_argv (struct argv *a, const char *accel, bool uefi, int memory,
       add (a, xasprintf ("%s,accel=%s", uefi ? "q35" : "pc", accel)) == -1 ||
       add (a, xstrdup ("-cpu")) == -1 ||
       add (a, xstrdup (!strcmp (accel, "kvm") ? "host" : "max")) == -1 ||
-      add (a, xstrdup ("-m")) == -1 || add (a, xasprintf ("%d", memory)) == -1 ||
+      add (a, xstrdup ("-m")) == -1 ||
+      add (a, xasprintf ("%d", memory)) == -1 ||
       add (a, xstrdup ("-serial")) == -1 ||
       add (a, xasprintf ("file:%s", log)) == -1 ||
       add (a, xstrdup ("-netdev")) == -1 ||
@@ -486,6 +538,9 @@ boot (const char *accel, bool uefi, int memory, int timeout, int silence,
         snprintf (r->stuck, sizeof r->stuck, "%s", why);
         stuck_at = now ();
       }
+      if (!r->target && !r->stuck[0] &&
+          device_wait_sign (text, r->stuck, sizeof r->stuck))
+        stuck_at = now ();
     }
     if (!r->target && !r->stuck[0] && silence > 0 &&
         now () - last_output > silence) {

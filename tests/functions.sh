@@ -71,3 +71,34 @@ json_get () {
 # needs, and coreutils computes it with carry-less multiplication at
 # several GB/s, where sha256sum took 10-30 s per multi-GiB test disk.
 sum_of () { cksum < "$1" | tr ' ' '-'; }
+
+# For the real Debian guests' "before" boots.  grub_serial_console DEV:
+# guestfish commands that mount DEV (a guest's root, writable) and add
+# console=ttyS0 to the kernel lines of its grub.cfg, nothing else, so
+# that boot-test sees why the unfixed guest fails.  Then
+# check_serial_console checks the edit was made.
+grub_serial_console () {
+  cat <<EOT
+mount $1 /
+download /boot/grub/grub.cfg $T/con.cfg
+! sed -i -E 's/^([[:space:]]*linux[[:space:]].*) quiet\$/\1 console=ttyS0,115200n8/' $T/con.cfg
+upload $T/con.cfg /boot/grub/grub.cfg
+EOT
+}
+check_serial_console () {
+  grep -Eq '^[[:space:]]*linux[[:space:]].*console=ttyS0' "$T/con.cfg" ||
+    fail "con.cfg: the serial console was not added"
+}
+# split_readback FILE: the output of one guestfish read-back, cut at
+# its "==== NAME" lines into $T/NAME.rb.
+split_readback () {
+  awk -v d="$T" '/^==== /{ f = d "/" $2 ".rb"; next } f { print > f }' "$1"
+}
+# assert_initrd_hv INITRD WHAT: the Hyper-V drivers are in INITRD, as
+# our own reader (tests/initrd-ls) lists it.
+assert_initrd_hv () {
+  tests/initrd-ls "$1" > "$1.list"
+  for m in hv_vmbus hv_storvsc hv_netvsc; do
+    assert_contains "$1.list" "/$m\.ko" "$2 initrd $m"
+  done
+}

@@ -67,14 +67,10 @@ cat /boot/grub/grub.cfg
 find /boot
 glob download /boot/initrd.img-*-amd64 $T/uefi.initrd
 umount-all
-mount /dev/sdd1 /
-download /boot/grub/grub.cfg $T/con.cfg
-! sed -i -E 's/^([[:space:]]*linux[[:space:]].*) quiet$/\1 console=ttyS0,115200n8/' $T/con.cfg
-upload $T/con.cfg /boot/grub/grub.cfg
+$(grub_serial_console /dev/sdd1)
 EOF2
-awk -v d="$T" '/^==== /{ f = d "/" $2 ".rb"; next } f { print > f }' "$T/rb"
-grep -Eq '^[[:space:]]*linux[[:space:]].*console=ttyS0' "$T/con.cfg" ||
-  fail "con.cfg: the serial console was not added"
+split_readback "$T/rb"
+check_serial_console
 for g in bios uefi; do
   R=$T/$g.rb
   assert_not_contains "$R" '^/dev/sd' "$g fstab"
@@ -89,10 +85,7 @@ for g in bios uefi; do
   assert_contains "$R" '^serial --speed=115200' "$g grub.cfg serial"
   # The old initramfs is kept beside it (one backup).
   assert_contains "$R" '^/?initrd\.img-[0-9.]+-[0-9]+-amd64\.azprep-orig$' "$g initrd backup"
-  tests/initrd-ls "$T/$g.initrd" > "$T/$g.list"
-  for m in hv_vmbus hv_storvsc hv_netvsc; do
-    assert_contains "$T/$g.list" "/$m\.ko" "$g initrd $m"
-  done
+  assert_initrd_hv "$T/$g.initrd" "$g"
 done
 R=$T/bios.rb
 assert_contains "$R" $'^UUID=0e0e0e0e-0000-4000-8000-000000000201\t/data\text4\tdefaults,noatime,nofail\t0\t2$' "bios data nofail"
