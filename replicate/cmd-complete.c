@@ -8,6 +8,7 @@
 #include "azprep.h"
 #include "replicate/hydrate.h"
 #include "replicate/migrate.h"
+#include "replicate/replicate.h"
 
 static const char usage[] =
   "Usage: azprep complete [OPTIONS] NAME\n"
@@ -75,6 +76,11 @@ remove_local (struct migrate *m)
     error ("%s: %m", m->j.path);
     return -1;
   }
+  {
+    CLEANUP_FREE char *lock = xasprintf ("%s/%s.lock", m->state_dir, m->name);
+    if (lock && unlink (lock) == -1 && errno != ENOENT)
+      debug ("%s: %m", lock);
+  }
   return 0;
 }
 
@@ -125,7 +131,8 @@ complete_run (int argc, char **argv)
     ret = usage_error ("complete", "no job NAME given");
     goto out;
   }
-  if (migrate_open (&m, name) == -1)
+  if (migrate_open (&m, name) == -1 ||
+      replicate_lock_job (m.state_dir, name, "complete") == -1)
     goto out;
   kept = cJSON_AddArrayToObject (j, "kept");
   deleted = cJSON_AddArrayToObject (j, "deleted");

@@ -842,7 +842,8 @@ replicate_run (int argc, char **argv)
     container_url[strlen (container_url) - 1] = '\0';
 
   jpath = replicate_journal_path (job.state_dir, a.name);
-  if (!jpath || journal_load (&job.j, jpath, &exists) == -1)
+  if (!jpath || replicate_lock_job (job.state_dir, a.name, "replicate") == -1 ||
+      journal_load (&job.j, jpath, &exists) == -1)
     goto out;
   if (!exists) {
     if (job_create (&job, &a, container_url) == -1)

@@ -1,7 +1,10 @@
 /* The replication job: state directory, journal, sources, blobs. */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "azprep.h"
 #include "replicate/replicate.h"
@@ -22,6 +25,44 @@ char *
 replicate_journal_path (const char *dir, const char *name)
 {
   return xasprintf ("%s/%s.json", dir, name);
+}
+
+int
+replicate_lock_job (const char *dir, const char *name, const char *what)
+{
+  CLEANUP_FREE char *path = xasprintf ("%s/%s.lock", dir, name);
+  char pid[32] = "";
+  ssize_t n;
+  int fd;
+
+  if (!path)
+    return -1;
+  fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd == -1) {
+    error ("%s: %m", path);
+    return -1;
+  }
+  if (flock (fd, LOCK_EX | LOCK_NB) == -1) {
+    if (errno != EWOULDBLOCK) {
+      error ("%s: cannot lock: %m", path);
+      close (fd);
+      return -1;
+    }
+    n = pread (fd, pid, sizeof pid - 1, 0);
+    pid[n > 0 ? n : 0] = '\0';
+    pid[strcspn (pid, "\n")] = '\0';
+    error ("%s %s: refused: another azprep%s%s works on the job (%s); "
+           "stop it first (SIGTERM, or Ctrl-C, ends a --continuous "
+           "replication cleanly)", what, name, *pid ? " with pid " : "",
+           pid, path);
+    close (fd);
+    return -1;
+  }
+  snprintf (pid, sizeof pid, "%ld\n", (long) getpid ());
+  if (ftruncate (fd, 0) == -1 ||
+      pwrite (fd, pid, strlen (pid), 0) != (ssize_t) strlen (pid))
+    debug ("%s: cannot record the pid: %m", path);
+  return 0;                     /* fd stays open: the lock lasts */
 }
 
 double

@@ -44,6 +44,13 @@ struct job {
 char *replicate_default_state_dir (void);
 /* Journal path for job name in dir. */
 char *replicate_journal_path (const char *dir, const char *name);
+/* Take the job's lock, DIR/NAME.lock (flock, exclusive, no wait) and
+ * keep it until the process exits, even by a signal: one replicate
+ * (migrate's final cycle is one) or complete per job at a time.  what
+ * says what the caller does, for the error.  Returns 0, or -1 (error
+ * reported, naming the pid that holds it).
+ */
+int replicate_lock_job (const char *dir, const char *name, const char *what);
 
 /* Azure Migrate's interval rule: the wait before the next delta cycle
  * (seconds) after a cycle of the given duration; 0 after the initial

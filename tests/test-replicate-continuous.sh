@@ -171,6 +171,15 @@ next=$(json_get "$T/w2.json" 'd.next_cycle')
   fail "status does not show the next cycle"
 "$AZPREP" status --state "$T/state" b >"$T/status.txt"
 assert_contains "$T/status.txt" "waiting: next cycle at $(json_get "$T/w2.json" 'd.at')"
+# While it runs (stopped, but holding the job's lock), another replicate
+# of the job and complete (which would delete the replica) are refused,
+# naming its pid; the journal is not touched.
+jsum=$(cksum < "$T/state/b.json")
+expect_exit 1 "${rep_b[@]}"
+assert_contains "$T/err" "replicate b: refused: another azprep with pid $pid works on the job"
+expect_exit 1 "$AZPREP" complete --state "$T/state" --force b
+assert_contains "$T/err" "complete b: refused: another azprep with pid $pid works on the job"
+[ "$(cksum < "$T/state/b.json")" = "$jsum" ] || fail "a refused command wrote the journal"
 before=$(img_digest "$img" $V)
 # Change 32 MiB while it waits (its sources are closed), then stop it.
 cmds=()
