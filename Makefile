@@ -1,7 +1,9 @@
 # azprep: see README.md.  GNU make.
 #
-# Each top-level folder may add a fragment (images/images.mk,
-# replicate/replicate.mk, tests/tests.mk): they are included below.
+# Each folder may add a fragment (images/images.mk, prep/check/check.mk,
+# replicate/nbdkit/nbdkit.mk, tests/vcsim.mk): they are included below.
+# Sources live in subfolders; includes are path-qualified from the
+# repository root (-I. only).
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
@@ -21,16 +23,19 @@ endif
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANITIZE) \
-             -I. -Iprep $(PKG_CFLAGS) -MMD -MP
+             -I. $(PKG_CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) $(SANITIZE)
 LIBS = $(PKG_LIBS) -lpthread -lm
 
 SRC_DIRS := prep fixups distros windows replicate
-SRCS := $(filter-out %/main.c, \
-          $(filter-out $(foreach d,$(SRC_DIRS),$(d)/test-%.c $(d)/nbdkit-%.c), \
-            $(wildcard $(addsuffix /*.c,$(SRC_DIRS)))))
+# Unit tests are test-*.c beside the code they test (not in a cmd/
+# folder, where replicate/cmd/test-migrate.c is a command).
+ALL_C := $(sort $(shell find $(SRC_DIRS) -name '*.c'))
+IS_UNIT = $(and $(filter test-%,$(notdir $(1))),$(if $(findstring /cmd/,$(1)),,y))
+SRCS := $(filter-out prep/main.c %/nbdkit-azblob.c, \
+          $(foreach f,$(ALL_C),$(if $(call IS_UNIT,$(f)),,$(f))))
 OBJS := $(SRCS:%.c=$(BUILD)/obj/%.o)
-UNIT_SRCS := $(wildcard $(addsuffix /test-*.c,$(SRC_DIRS)))
+UNIT_SRCS := $(foreach f,$(ALL_C),$(if $(call IS_UNIT,$(f)),$(f)))
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/unit/%)
 
 .PHONY: all check check-unit check-asan check-style bench demo install \
@@ -98,5 +103,6 @@ clean:
 	rm -rf $(BUILD)/obj $(BUILD)/unit $(BUILD)/azprep.1 $(BUILD)/azprep.pod \
 	  azprep
 
--include $(sort $(wildcard images/*.mk prep/*.mk replicate/*.mk tests/*.mk))
+-include $(sort $(wildcard images/*.mk tests/*.mk) \
+             $(shell find $(SRC_DIRS) -name '*.mk'))
 -include $(OBJS:.o=.d) $(BUILD)/obj/prep/main.d

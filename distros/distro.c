@@ -1,8 +1,8 @@
 /* Choosing the distro family and what the guest really has, once. */
 #include <string.h>
 
-#include "azprep.h"
-#include "guest.h"
+#include "prep/common/common.h"
+#include "prep/guest/guest.h"
 #include "distros/distro.h"
 
 static const struct distro_ops *const families[] = {

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "prep/common/text.h"
 
 struct guest;
 
@@ -150,21 +151,6 @@ int service_disable (struct guest *gs, const char *unit);
 /* The links that enable unit (NULL-terminated, maybe empty). */
 char **service_links (struct guest *gs, const char *unit);
 
-/* Shell-variable files: /etc/default/grub, ifcfg, sysconfig (shellvars.c).
- * kv_get returns the unquoted value of the last KEY= line, or NULL.
- * kv_set returns the content with KEY set (replacing every KEY= line
- * in place, else appending), quoting value with double quotes. */
-char *kv_get (const char *content, const char *key);
-char *kv_set (const char *content, const char *key, const char *value);
-/* Remove every KEY= line. */
-char *kv_remove (const char *content, const char *key);
-
-/* Word lists (kernel command lines, module lists): has, add, remove a
- * word or a KEY=... word.  Results are new strings. */
-bool words_has (const char *words, const char *word);
-char *words_set (const char *words, const char *word);
-char *words_remove (const char *words, const char *word);
-
 /* All interfaces of every configured stack, in a stable order. */
 int net_scan_all (struct guest *gs, struct net_iface **list, size_t *n);
 void net_ifaces_free (struct net_iface *list, size_t n);
@@ -179,17 +165,6 @@ int net_remove (struct guest *gs, const char *path);
 char *net_eth_name (size_t index);
 /* Read a guest config file (bounded), NULL with error reported. */
 char *distro_read_config (struct guest *gs, const char *path);
-
-/* Text files as lines (lines.c). */
-struct lines { char **l; size_t n; };
-int lines_split (struct lines *ls, const char *text);
-char *lines_join (const struct lines *ls);
-void lines_free (struct lines *ls);
-int lines_insert (struct lines *ls, size_t at, const char *s);
-void lines_delete (struct lines *ls, size_t at);
-/* Indentation (spaces/tabs) of a line; is it blank or a comment? */
-size_t line_indent (const char *l);
-bool line_blank_or_comment (const char *l, char comment);
 
 /* Block devices (devices.c).  device_unstable: a name that changes on
  * Azure (/dev/sdX, /dev/vdX, /dev/nvmeXnYpZ, /dev/disk/by-path/...).

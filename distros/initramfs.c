@@ -2,8 +2,8 @@
  * drivers now (rebuild) and at every future kernel update (persist). */
 #include <string.h>
 
-#include "azprep.h"
-#include "guest.h"
+#include "prep/common/common.h"
+#include "prep/guest/guest.h"
 #include "distros/distro.h"
 
 #define CONF_MAX (1 << 20)

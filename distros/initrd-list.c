@@ -9,8 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "azprep.h"
-#include "guest.h"
+#include "prep/common/common.h"
+#include "prep/guest/guest.h"
 #include "distros/distro.h"
 
 #define INITRD_MAX ((int64_t) 1 << 30)

@@ -2,8 +2,8 @@
  * which Hyper-V drivers each has, and its initramfs. */
 #include <string.h>
 
-#include "azprep.h"
-#include "guest.h"
+#include "prep/common/common.h"
+#include "prep/guest/guest.h"
 #include "distros/distro.h"
 
 #define BUILTIN_MAX (4 << 20)

@@ -1,7 +1,7 @@
 /* modprobe.d lines that stop Hyper-V (and boot) modules from loading. */
 #include <string.h>
 
-#include "azprep.h"
+#include "prep/common/common.h"
 #include "distros/distro.h"
 
 static const char *const hv_modules[] = {

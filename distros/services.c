@@ -3,8 +3,8 @@
  * with.  Names are given without ".service". */
 #include <string.h>
 
-#include "azprep.h"
-#include "guest.h"
+#include "prep/common/common.h"
+#include "prep/guest/guest.h"
 #include "distros/distro.h"
 
 #define UNIT_MAX (256 << 10)

@@ -2,8 +2,8 @@
  * linux-grub-config (see bootparams.h). */
 #include <string.h>
 
-#include "azprep.h"
-#include "guest.h"
+#include "prep/common/common.h"
+#include "prep/guest/guest.h"
 #include "distros/distro.h"
 #include "fixups/bootparams.h"
 

@@ -10,9 +10,9 @@
  * offline needs the distribution's repositories, so it is not faked. */
 #include <string.h>
 
-#include "azprep.h"
-#include "fixup.h"
-#include "guest.h"
+#include "prep/common/common.h"
+#include "prep/fixup.h"
+#include "prep/guest/guest.h"
 #include "distros/distro.h"
 
 static const char waagent_conf[] = "/etc/waagent.conf";

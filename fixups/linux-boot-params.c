@@ -7,9 +7,9 @@
  * then regenerates the configuration GRUB reads. */
 #include <string.h>
 
-#include "azprep.h"
-#include "fixup.h"
-#include "guest.h"
+#include "prep/common/common.h"
+#include "prep/fixup.h"
+#include "prep/guest/guest.h"
 #include "distros/distro.h"
 #include "fixups/bootparams.h"
 

@@ -3,9 +3,9 @@
  * kernels without Hyper-V drivers) that no fixup can repair offline. */
 #include <string.h>
 
-#include "azprep.h"
-#include "fixup.h"
-#include "guest.h"
+#include "prep/common/common.h"
+#include "prep/fixup.h"
+#include "prep/guest/guest.h"
 #include "distros/distro.h"
 
 static int

@@ -8,9 +8,9 @@
  * tune2fs on the source VM. */
 #include <string.h>
 
-#include "azprep.h"
-#include "fixup.h"
-#include "guest.h"
+#include "prep/common/common.h"
+#include "prep/fixup.h"
+#include "prep/guest/guest.h"
 
 #define ST_RDONLY_FLAG 1        /* statvfs f_flag ST_RDONLY */
 

@@ -10,9 +10,9 @@
  * and options) is kept byte for byte. */
 #include <string.h>
 
-#include "azprep.h"
-#include "fixup.h"
-#include "guest.h"
+#include "prep/common/common.h"
+#include "prep/fixup.h"
+#include "prep/guest/guest.h"
 #include "distros/distro.h"
 
 #define MAX_FIELDS 8

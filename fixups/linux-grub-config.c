@@ -6,9 +6,9 @@
  * or BLS entry carries them, and GRUB's serial terminal is set. */
 #include <string.h>
 
-#include "azprep.h"
-#include "fixup.h"
-#include "guest.h"
+#include "prep/common/common.h"
+#include "prep/fixup.h"
+#include "prep/guest/guest.h"
 #include "distros/distro.h"
 #include "fixups/bootparams.h"
 

@@ -4,9 +4,9 @@
  * (which copies modprobe.d into the initramfs). */
 #include <string.h>
 
-#include "azprep.h"
-#include "fixup.h"
-#include "guest.h"
+#include "prep/common/common.h"
+#include "prep/fixup.h"
+#include "prep/guest/guest.h"
 #include "distros/distro.h"
 
 static int

@@ -5,9 +5,9 @@
  * reported: rewriting a filter safely needs a human. */
 #include <string.h>
 
-#include "azprep.h"
-#include "fixup.h"
-#include "guest.h"
+#include "prep/common/common.h"
+#include "prep/fixup.h"
+#include "prep/guest/guest.h"
 #include "distros/distro.h"
 
 static const char *const stale[] = {

@@ -3,9 +3,9 @@
  * it alone (Microsoft's 99-azure-unmanaged-devices.conf). */
 #include <string.h>
 
-#include "azprep.h"
-#include "fixup.h"
-#include "guest.h"
+#include "prep/common/common.h"
+#include "prep/fixup.h"
+#include "prep/guest/guest.h"
 #include "distros/distro.h"
 
 static const char conf[] =

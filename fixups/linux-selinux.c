@@ -8,9 +8,9 @@
  * Fedora's and RHEL's do. */
 #include <string.h>
 
-#include "azprep.h"
-#include "fixup.h"
-#include "guest.h"
+#include "prep/common/common.h"
+#include "prep/fixup.h"
+#include "prep/guest/guest.h"
 #include "distros/distro.h"
 
 #define AUTORELABEL "/.autorelabel"

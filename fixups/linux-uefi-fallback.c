@@ -6,9 +6,9 @@
  * prefix (\EFI\<distro>), so it finds its grub.cfg where it was. */
 #include <string.h>
 
-#include "azprep.h"
-#include "fixup.h"
-#include "guest.h"
+#include "prep/common/common.h"
+#include "prep/fixup.h"
+#include "prep/guest/guest.h"
 #include "distros/distro.h"
 
 #define EFI_MAX (16 << 20)

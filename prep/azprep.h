@@ -1,29 +1,17 @@
 /* azprep: get VMware virtual machines onto Azure and make sure they boot.
- * The core interfaces every layer shares: commands, logging, cleanups,
- * exit codes.  See prep/guest.h for the guest handle, prep/report.h for
- * findings and changes, prep/fixup.h for fixup records.
+ * prep/ holds the azprep command (main.c), the command table below, and
+ * the records every folder uses: fixups (prep/fixup.h) and findings
+ * and changes (prep/report.h).  Its subfolders: common/ (helpers),
+ * guest/ (the guest handle, disks, storage, commit), inspect/,
+ * cmd/ (inspect, check, fix, boot-test), check/ (readiness rules,
+ * VMware descriptors, report writers).  prep/ never names distros/,
+ * windows/ or replicate/: they register records (FIXUP, COMMAND,
+ * OS_OPS, disk hooks).
  */
 #ifndef AZPREP_H
 #define AZPREP_H
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "0.1.0"
-#endif
-
-/* Exit codes: the same for every command (documented in azprep(1)). */
-enum {
-  EXIT_OK = 0,        /* success; check: ready */
-  EXIT_ERROR = 1,     /* runtime error; check: could not check */
-  EXIT_USAGE = 2,     /* bad command line */
-  EXIT_NOTREADY = 3,  /* refused, or check: not ready (blockers) */
-  EXIT_WARNINGS = 4,  /* check only: ready with warnings */
-};
+#include "prep/common/common.h"
 
 /* A subcommand.  Each lives in a file of its own and registers itself
  * with COMMAND(); main() finds them through the linker section.
@@ -38,79 +26,5 @@ struct command {
 #define COMMAND(c) \
   static const struct command *const c##_command_ptr \
   __attribute__((section ("azprep_commands"), used)) = &(c)
-
-/* Logging (prep/log.c).  error() and warning() always print, prefixed
- * with "azprep: "; debug() only with -v.  Messages go to stderr so that
- * stdout carries only the command's output (text or JSON).
- */
-void log_set_verbose (int level);
-int log_verbose (void);
-void error (const char *fmt, ...) __attribute__((format (printf, 1, 2)));
-void warning (const char *fmt, ...) __attribute__((format (printf, 1, 2)));
-void info (const char *fmt, ...) __attribute__((format (printf, 1, 2)));
-void debug (const char *fmt, ...) __attribute__((format (printf, 1, 2)));
-/* The text of the last error() (without the prefix), "" if none: for
- * check, which turns errors into findings. */
-const char *log_last_error (void);
-
-/* Options every command accepts (prep/options.c). */
-struct common_opts {
-  bool json;
-  bool trace;        /* -x: trace libguestfs calls */
-  int verbose;       /* -v, repeatable */
-};
-
-enum {
-  OPT_HELP = 0x100, OPT_JSON, OPT_VERSION, OPT_FORMAT,
-  OPT_FIRST_COMMAND_SPECIFIC = 0x200,
-};
-
-#define COMMON_LONG_OPTIONS                                       \
-  { "help",    no_argument,       NULL, OPT_HELP },               \
-  { "json",    no_argument,       NULL, OPT_JSON },               \
-  { "verbose", no_argument,       NULL, 'v' },                    \
-  { "trace",   no_argument,       NULL, 'x' },                    \
-  { "version", no_argument,       NULL, OPT_VERSION }
-#define COMMON_SHORT_OPTIONS "vx"
-
-/* Handle one of the common options.  Returns 1 if c was one of them,
- * 0 if not.  --help prints usage to stdout and exits EXIT_OK; --version
- * prints the version and exits EXIT_OK.
- */
-int common_option (struct common_opts *o, int c, const char *usage);
-/* Print "try --help" for a usage error and return EXIT_USAGE. */
-int usage_error (const char *cmd, const char *fmt, ...)
-  __attribute__((format (printf, 2, 3)));
-
-/* Cleanups, as libguestfs's common/utils/cleanups.h. */
-void cleanup_free (void *ptr);
-void cleanup_free_string_list (void *ptr);
-void cleanup_fclose (void *ptr);
-void cleanup_close (void *ptr);
-#define CLEANUP_FREE __attribute__((cleanup (cleanup_free)))
-#define CLEANUP_FREE_STRING_LIST \
-  __attribute__((cleanup (cleanup_free_string_list)))
-#define CLEANUP_FCLOSE __attribute__((cleanup (cleanup_fclose)))
-#define CLEANUP_CLOSE __attribute__((cleanup (cleanup_close)))
-
-/* Small string helpers (prep/util.c).  All return NULL/-1 after
- * reporting with error() on allocation failure.
- */
-char *xasprintf (const char *fmt, ...) __attribute__((format (printf, 1, 2)));
-char *xstrdup (const char *s);
-void free_string_list (char **list);
-size_t count_strings (char *const *list);
-/* Run a host command (argv, no shell); capture stdout into *out
- * (NUL-terminated, may be NULL).  Returns exit status, or -1.
- */
-int run_command (char **out, const char *const *argv);
-/* The same, also capturing stderr into *err (at most 64 KiB). */
-int run_command_full (char **out, char **err, const char *const *argv);
-/* First line of s, trimmed, in a static-free copy (for messages). */
-char *first_line (const char *s);
-/* Write all of buf to path atomically: write path.tmp, fsync, rename. */
-int write_file_atomic (const char *path, const void *buf, size_t len);
-/* Parse a decimal integer strictly; 0 ok, -1 bad. */
-int parse_int64 (const char *s, int64_t *r);
 
 #endif /* AZPREP_H */

@@ -7,9 +7,9 @@
  */
 #include <string.h>
 
-#include "azprep.h"
-#include "fixup.h"
-#include "guest.h"
+#include "prep/common/common.h"
+#include "prep/fixup.h"
+#include "prep/guest/guest.h"
 
 /* Weak, so that a build with no fixup at all still links. */
 extern const struct fixup *const __start_azprep_fixups[] __attribute__((weak));

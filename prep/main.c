@@ -4,7 +4,7 @@
 #include <locale.h>
 #include <string.h>
 
-#include "azprep.h"
+#include "prep/azprep.h"
 
 extern const struct command *const __start_azprep_commands[];
 extern const struct command *const __stop_azprep_commands[];

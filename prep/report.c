@@ -2,8 +2,8 @@
 #include <stdarg.h>
 #include <string.h>
 
-#include "azprep.h"
-#include "report.h"
+#include "prep/common/common.h"
+#include "prep/report.h"
 
 struct report *
 report_new (void)

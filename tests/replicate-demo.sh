@@ -6,8 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 disk=${1:?usage: tests/replicate-demo.sh DISK}
-source tests/functions.sh
-source tests/azurite.sh
+source tests/lib/functions.sh
+source tests/lib/azurite.sh
 azurite_start
 echo "Azurite on $AZURITE_ENDPOINT (development account)"
 "$AZPREP" replicate --container vms --name demo --state "$T/state" \

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Hostile disks: each gets a one-line error naming the disk and the
 # reason, the documented exit code, no crash, and its bytes unchanged.
-source tests/functions.sh
+source tests/lib/functions.sh
 requires qemu-img guestfish
 
 # name|expected exit|regex the error must match

@@ -2,7 +2,7 @@
 # azprep check: VM descriptors (OVF, OVA, .vmx), the size table, fleet
 # files, and the three reports on a fleet whose disks cannot be read
 # (no appliance is launched: this test is quick).
-source tests/functions.sh
+source tests/lib/functions.sh
 requires node xmllint qemu-img tar
 D=tests/data/check
 
@@ -11,7 +11,7 @@ json () { json_get "$T/out" "$1"; }
 # Multi-disk OVF: disks in the order of the hardware items (not of
 # References), capacities, CPUs, memory, NICs, guest OS, suggested size.
 expect_exit 3 "$AZPREP" check --json --ovf "$D/multi-disk.ovf"
-node tests/check-schema.js "$T/out" >/dev/null || fail "schema: multi-disk"
+node tests/tools/check-schema.js "$T/out" >/dev/null || fail "schema: multi-disk"
 [ "$(json 'd.vms[0].descriptor.disks.map(x => x.path.replace(/.*\//, "")).join(",")')" = "os.vmdk,data disk.vmdk" ] ||
   fail "multi-disk: disk order"
 [ "$(json 'd.vms[0].descriptor.disks[1].capacity')" = $((16 * 1024 * 1024 * 1024)) ] ||
@@ -95,7 +95,7 @@ bad_ovf "$T/rnd.ova" "rnd.ova: not an OVA: bad tar header at byte 0"
 # |22 escapes, EFI, Secure Boot, vTPM, CPUs, memory, NICs.
 cp "$D/bad.vmx" "$T/bad.vmx"
 expect_exit 3 "$AZPREP" check --json --vmx "$T/bad.vmx"
-node tests/check-schema.js "$T/out" >/dev/null || fail "schema: vmx"
+node tests/tools/check-schema.js "$T/out" >/dev/null || fail "schema: vmx"
 [ "$(json 'd.vms[0].descriptor.disks.map(x => x.path.replace(/.*\//, "")).join(",")')" = \
   "bad-os.qcow2,bad-d1.qcow2,bad-d2.img,bad-d3.img" ] || fail "vmx: disk order"
 [ "$(json 'd.vms[0].name')" = 'bad"vm"' ] || fail "vmx: displayName escapes"
@@ -153,7 +153,7 @@ vm-<script>&"x" nope.img
 EOT
 expect_exit 3 "$AZPREP" check --vms "$T/fleet.txt" --jobs 2 --json \
   --junit "$T/out.xml" --html "$T/out.html"
-node tests/check-schema.js "$T/out" || fail "schema: fleet"
+node tests/tools/check-schema.js "$T/out" || fail "schema: fleet"
 [ "$(json 'd.vms.map(v => v.name + "=" + v.verdict).join(" ")')" = \
   'vm-trunc=not-ready vm-missing=not-ready vm-<script>&"x"=not-ready' ] || fail "fleet verdicts"
 [ "$(json 'd.vms[1].findings.length')" = 2 ] || fail "fleet: both missing disks"
@@ -166,8 +166,8 @@ xmllint --noout "$T/out.xml" || fail "JUnit XML is not well-formed"
 # libxml2's HTML parser knows HTML 4 only: <details> and <summary> are
 # "invalid" tags to it, anything else it says is a real problem.  The
 # page is also well-formed XML.
-if [ -d tests/node/node_modules/junit2json ]; then
-  node tests/node/junit-consume.mjs "$T/out.xml" > "$T/junit.txt" ||
+if [ -d tests/tools/node/node_modules/junit2json ]; then
+  node tests/tools/node/junit-consume.mjs "$T/out.xml" > "$T/junit.txt" ||
     { cat "$T/junit.txt"; fail "junit2json disagrees with the report"; }
 fi
 xmllint --html --noout "$T/out.html" 2>"$T/html.err" || { cat "$T/html.err"; fail "HTML is not well-formed"; }
@@ -190,7 +190,7 @@ cat > "$T/f4.json" <<EOT
   { "name": "fine", "disks": ["trunc.qcow2"] } ]
 EOT
 expect_exit 1 "$AZPREP" check --vms "$T/f4.json" --json --junit "$T/f4.xml"
-node tests/check-schema.js "$T/out" >/dev/null || fail "schema: broken fleet"
+node tests/tools/check-schema.js "$T/out" >/dev/null || fail "schema: broken fleet"
 xmllint --xpath 'string(/testsuites/testsuite[@name="broken"]/testcase[@name="check"]/error/@message)' "$T/f4.xml" |
   grep -q 'Standard_Nope' || fail "junit: the broken VM's error"
 [ "$(xmllint --xpath 'string(/testsuites/@errors)' "$T/f4.xml")" = 1 ] || fail "junit: one error"

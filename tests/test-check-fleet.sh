@@ -3,7 +3,7 @@
 # one VM and not by the clean one; JSON against the schema, JUnit with
 # an XML parser, HTML structure; the disks are not changed.
 #
-# The VMs (built on the host by tests/check-guests.sh):
+# The VMs (built on the host by tests/lib/check-guests.sh):
 #   good      clean Debian 12, UEFI, swap on its data disk, from an OVA
 #             of streamOptimized VMDKs read in place (EFI, 2 CPUs,
 #             4 GiB): generation 2, a suggested size; no rule fires
@@ -21,8 +21,8 @@
 #   corrupt, missing: disk-unreadable (no appliance)
 # noos, twoos, luksroot and corrupt are $IMAGES/bad/* when the images
 # developer's images are there (make images, or IMAGES=/work/cache/images).
-source tests/functions.sh
-source tests/check-guests.sh
+source tests/lib/functions.sh
+source tests/lib/check-guests.sh
 requires node xmllint qemu-img sfdisk mkfs.ext4 mkswap debugfs mkfs.vfat cryptsetup
 F=$T/fleet
 build_fleet "$F"
@@ -39,7 +39,7 @@ cat "$T/err"
 [ "$rc" = 3 ] || fail "fleet exit $rc, expected 3 (not ready)"
 ( cd "$F" && sha256sum --quiet -c "$T/sums" ) || fail "check changed a disk"
 
-node tests/check-schema.js "$T/out.json" || fail "the JSON does not follow the schema"
+node tests/tools/check-schema.js "$T/out.json" || fail "the JSON does not follow the schema"
 j () { json_get "$T/out.json" "$1"; }
 vm () { echo "d.vms.find(v => v.name == '$1')"; }
 ids () { j "$(vm "$1").findings.map(f => f.id).sort().join(' ')"; }
@@ -149,9 +149,9 @@ x 'string(/testsuites/testsuite[@name="bad"]/testcase[@name="swap-on-os-disk"]/s
   grep -q '^warning: ' || fail "junit: the warning is in system-out"
 [ "$(x 'string(/testsuites/testsuite[@name="bad"]/properties/property[@name="verdict"]/@value)')" = not-ready ] ||
   fail "junit: verdict property"
-# A real JUnit consumer (junit2json, from tests/node) reads it the same.
-if [ -d tests/node/node_modules/junit2json ]; then
-  node tests/node/junit-consume.mjs "$T/out.xml" > "$T/junit.txt" ||
+# A real JUnit consumer (junit2json, from tests/tools/node) reads it the same.
+if [ -d tests/tools/node/node_modules/junit2json ]; then
+  node tests/tools/node/junit-consume.mjs "$T/out.xml" > "$T/junit.txt" ||
     { cat "$T/junit.txt"; fail "junit2json disagrees with the report"; }
   assert_contains "$T/junit.txt" '^bad [0-9]+ [1-9]'
   assert_contains "$T/junit.txt" '^good [0-9]+ [0-9]+ 0$'

@@ -10,7 +10,7 @@
 #           firmware-mismatch, and windows-support's non-fixable
 #           blockers
 # The phony C: is 64 MiB: free-space fires on both (Windows needs 200).
-source tests/functions.sh
+source tests/lib/functions.sh
 requires node xmllint
 W22=$(require_image windows/win2022-uefi.img)
 REF=$(require_image windows/win-refuse-all.img)
@@ -39,7 +39,7 @@ EOT
 expect_exit 3 "$AZPREP" check --vms "$T/fleet.json" --jobs 2 --json \
   --junit "$T/out.xml"
 [ "$(sha256sum "$W22" "$REF")" = "$sums" ] || fail "check changed a disk"
-node tests/check-schema.js "$T/out" >/dev/null || fail "the JSON does not follow the schema"
+node tests/tools/check-schema.js "$T/out" >/dev/null || fail "the JSON does not follow the schema"
 j () { json_get "$T/out" "$1"; }
 vm () { echo "d.vms.find(v => v.name == '$1')"; }
 ids () { j "$(vm "$1").findings.map(f => f.id + ':' + f.severity).join(' ')"; }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The command line: help, version, usage errors and their exit codes,
 # the manual.  No appliance.
-source tests/functions.sh
+source tests/lib/functions.sh
 
 expect_exit 0 "$AZPREP" --help
 assert_contains "$T/out" '^Commands:'

@@ -7,7 +7,7 @@
 #  - a second run changes nothing;
 #  - --output writes a new fixed VHD (a whole MiB) and leaves the input.
 # One cheap fixup (--only) keeps the appliance runs short.
-source tests/functions.sh
+source tests/lib/functions.sh
 requires qemu-img guestfish
 src=$(require_image debian-bios.img)
 srcdata=$(require_image debian-bios-data.img)

@@ -2,7 +2,7 @@
 # The test images look as images/README.md says.  The bad inputs are
 # checked without an appliance; the Debian guests with one read-only
 # guestfish launch per guest.
-source "$(dirname "$0")/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 requires sfdisk debugfs blkid qemu-img cryptsetup
 
 bad=$IMAGES/bad

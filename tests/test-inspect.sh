@@ -2,9 +2,9 @@
 # azprep inspect on every test guest that has an expected file
 # (tests/expected/inspect-NAME.json, disks listed one per line in
 # tests/expected/inspect-NAME.disks, relative to $IMAGES): the JSON,
-# normalized by tests/normalize-inspect.js, must be what is checked in.
+# normalized by tests/tools/normalize-inspect.js, must be what is checked in.
 # The text output of the same run is checked for its main lines.
-source tests/functions.sh
+source tests/lib/functions.sh
 requires node
 
 ran=0
@@ -23,7 +23,7 @@ for exp in tests/expected/inspect-*.json; do
   fi
   sums=$(for d in "${disks[@]}"; do sum_of "$d"; done)
   expect_exit 0 "$AZPREP" inspect --json "${disks[@]}"
-  node tests/normalize-inspect.js "$T/out" > "$T/$name.json"
+  node tests/tools/normalize-inspect.js "$T/out" > "$T/$name.json"
   diff -u "$exp" "$T/$name.json" || fail "$name: inspection differs from $exp"
   [ "$sums" = "$(for d in "${disks[@]}"; do sum_of "$d"; done)" ] ||
     fail "$name: inspect changed a disk"

@@ -4,7 +4,7 @@
 # full root file system, a damaged and a read-only root file system.
 # Each: a clear error naming the guest file, file system or tool, the
 # documented exit code, and the disk unchanged (checksum).
-source tests/functions.sh
+source tests/lib/functions.sh
 P=$BUILD/images
 for b in bad_distro bad_nokernel bad_notool bad_tool bad_fstab bad_full; do
   [ -e "$P/phony-$b.img" ] || skip "phony-$b.img not built (make images)"

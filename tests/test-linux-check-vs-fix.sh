@@ -4,7 +4,7 @@
 # then the real fix; the fixups with findings are the fixups with
 # changes, every object a finding names is changed, nothing else is;
 # a second dry-run on the result finds nothing left to change.
-source tests/functions.sh
+source tests/lib/functions.sh
 requires node
 img=$BUILD/images/phony-ubuntu2004.img
 [ -e "$img" ] || skip "phony-ubuntu2004.img not built (make images)"

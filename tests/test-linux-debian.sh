@@ -12,7 +12,7 @@
 #           UEFI boots OVMF -> the disk's fallback loader.
 # The "before" boots end as soon as boot-test sees the guest is stuck.
 # All disks are qcow2 overlays: the images are never written.
-source tests/functions.sh
+source tests/lib/functions.sh
 # Two fixes and five TCG boots, the fixes' update-initramfs runs most
 # of it: 661 s on this 2-core machine at load 1-2.
 requires qemu-system-x86_64 qemu-img guestfish

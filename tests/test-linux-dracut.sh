@@ -10,7 +10,7 @@
 #   after   it reaches the default target, NetworkManager gets a DHCP
 #           lease on eth0, sshd answers.
 # All disks are qcow2 overlays: the image is never written.
-source tests/functions.sh
+source tests/lib/functions.sh
 # dracut under TCG is most of it: about 400 s for the fix and 150 s
 # per boot on this 2-core machine at load 3.
 requires qemu-system-x86_64 qemu-img guestfish

@@ -3,9 +3,9 @@
 # wicked), Ubuntu 20.04 (update-initramfs, static netplan) and 22.04
 # (netplan DHCP bound to a MAC, cloud-init, ufw): every trap gone, the
 # tools called right for every kernel.
-source tests/functions.sh
+source tests/lib/functions.sh
 GUESTS=(sles12 sles15 ubuntu2004 ubuntu2204)
-source tests/linux-phony.sh
+source tests/lib/linux-phony.sh
 
 # SLES: wicked ifcfg-eth0 on DHCP without LLADDR; INITRD_MODULES (12)
 # or dracut.conf.d (15) persisted; splash=silent gone; generator masked.

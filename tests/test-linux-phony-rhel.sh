@@ -2,9 +2,9 @@
 # azprep fix on phony RHEL 7, 8 (BLS, $kernelopts) and 9 (BLS, LVM
 # devices file, NetworkManager keyfile): every trap gone, dracut and the
 # GRUB tools called right for every kernel.
-source tests/functions.sh
+source tests/lib/functions.sh
 GUESTS=(rhel7 rhel8 rhel9)
-source tests/linux-phony.sh
+source tests/lib/linux-phony.sh
 
 # RHEL 7: ifcfg renamed to eth0, DHCP, no HWADDR; backup kept aside.
 assert_contains "$T/rhel7.find" '^etc/sysconfig/network-scripts/ifcfg-eth0$' "rhel7 ifcfg-eth0"

@@ -5,7 +5,7 @@
 # its own file_contexts, including the files it wrote, and creates no
 # /.autorelabel.  check says so first.  (The /.autorelabel path, with the
 # default Debian appliance, is asserted by test-linux-phony-rhel.)
-source tests/functions.sh
+source tests/lib/functions.sh
 requires guestfish setfiles
 img=$(require_image phony-rhel9.img)
 sys=$(guestfish get-path)

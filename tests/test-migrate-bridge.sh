@@ -4,12 +4,12 @@
 # file is read back from the blob with the SDK, the footer is unchanged,
 # an unaligned write lands exactly, only a little of the disk travelled,
 # and no secret reaches nbdkit's command line.
-source tests/functions.sh
+source tests/lib/functions.sh
 requires nbdkit guestfish qemu-img debugfs mkfs.ext4
-source tests/azurite.sh
+source tests/lib/azurite.sh
 [ -e build/nbdkit-azblob.so ] || skip "the nbdkit plugin is not built"
 azurite_start
-mig () { node tests/node/migtool.js "$@"; }
+mig () { node tests/tools/node/migtool.js "$@"; }
 
 # A 64 MiB ext4 disk (no appliance needed), as a fixed VHD.
 truncate -s 64M "$T/d.img"

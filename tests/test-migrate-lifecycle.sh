@@ -24,13 +24,13 @@
 #  8. complete: only the migrated copy is left, lease released, the
 #     journal is gone; complete refuses before a migration.
 # Two full hydrations (3 and 7), two cut short (1 and 2).
-source tests/functions.sh
+source tests/lib/functions.sh
 requires nbdkit node pgrep sfdisk debugfs
 img=$(require_image phony-ubuntu2004.img)
-source tests/azurite.sh
+source tests/lib/azurite.sh
 [ -e build/nbdkit-azblob.so ] || skip "the nbdkit plugin is not built"
 $AZPREP replicate --help >/dev/null 2>&1 || skip "azprep replicate is not built"
-source tests/migrate-functions.sh
+source tests/lib/migrate-functions.sh
 azurite_start
 state=$T/state
 net=(--vnet v --subnet s)
@@ -177,7 +177,7 @@ last=$(json_get "$state/deb.json" 'd.disks[0].snapshots.slice(-1)[0]')
 json_get "$T/deb.report.json" d.status | grep -Eqx 'ready|warnings' || fail "status"
 [ "$(mig meta vms deb-disk0-migrated.vhd azprephydration)" = done ] ||
   fail "the migrated copy is not done"
-node tests/node/arm-validate.js "$T/deb.template.json" "$T/deb.parameters.json" ||
+node tests/tools/node/arm-validate.js "$T/deb.template.json" "$T/deb.parameters.json" ||
   fail "production template does not validate"
 [ "$(json_get "$T/deb.template.json" \
   'd.resources.find(r => r.type == "Microsoft.Compute/virtualMachines").name')" = deb ] ||

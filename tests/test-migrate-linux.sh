@@ -7,13 +7,13 @@
 # One appliance (the hydration).  The life cycle around it (replication
 # going on, cleanup-test, migrate, complete, failures) is
 # test-migrate-lifecycle.sh's.
-source tests/functions.sh
+source tests/lib/functions.sh
 requires nbdkit qemu-img debugfs sfdisk node
 img=$(require_image debian-bios.img)
-source tests/azurite.sh
+source tests/lib/azurite.sh
 [ -e build/nbdkit-azblob.so ] || skip "the nbdkit plugin is not built"
 $AZPREP replicate --help >/dev/null 2>&1 || skip "azprep replicate is not built"
-source tests/migrate-functions.sh
+source tests/lib/migrate-functions.sh
 azurite_start --log "$T/azurite-requests.log"
 state=$T/state
 
@@ -38,7 +38,7 @@ json_get "$rep" d.status | grep -Eqx 'ready|warnings' || fail "report status"
 [ "$(json_get "$rep" 'd.disks[0].recovery_point')" = "$rp1" ] || fail "point"
 [ "$(json_get "$rep" 'd.disks[0].copy')" = "$AZURITE_ENDPOINT/vms/deb-disk0-test.vhd" ] ||
   fail "copy name"
-node tests/node/arm-validate.js "$T/deb-Test.template.json" \
+node tests/tools/node/arm-validate.js "$T/deb-Test.template.json" \
   "$T/deb-Test.parameters.json" || fail "template does not validate"
 [ "$(json_get "$T/deb-Test.template.json" \
   'd.resources.find(r => r.type == "Microsoft.Compute/virtualMachines").name')" = deb-Test ] ||

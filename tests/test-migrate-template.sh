@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # azprep template: the ARM template and parameters file validate against
 # the deploymentTemplate / deploymentParameters schemas' required
-# structure (tests/node/arm-validate.js: a hand-written structural
+# structure (tests/tools/node/arm-validate.js: a hand-written structural
 # validator, the schemas cannot be downloaded here) and say what the VM
 # needs: Import disks from the blobs, osType, hyperVGeneration, the NIC's
 # subnet, the -Test name, licenseType, the availability set.
-source tests/functions.sh
+source tests/lib/functions.sh
 requires node
 
-V="node tests/node/arm-validate.js"
+V="node tests/tools/node/arm-validate.js"
 url=http://127.0.0.1:10000/devstoreaccount1/vms
 
 # Linux, generation 1, two disks, a test VM.

@@ -5,13 +5,13 @@
 # appliance) holds the report's registry changes and the replica's does
 # not, the replica is unchanged byte for byte, the bridge moved far less
 # than the disk, the VM definition says Windows.  One appliance.
-source tests/functions.sh
+source tests/lib/functions.sh
 requires nbdkit sfdisk ntfscat hivexget node
 img=$(require_image windows/win2022-bios.img)
-source tests/azurite.sh
+source tests/lib/azurite.sh
 [ -e build/nbdkit-azblob.so ] || skip "the nbdkit plugin is not built"
 $AZPREP replicate --help >/dev/null 2>&1 || skip "azprep replicate is not built"
-source tests/migrate-functions.sh
+source tests/lib/migrate-functions.sh
 azurite_start
 state=$T/state
 
@@ -27,7 +27,7 @@ rep=$T/win-Test.report.json
 json_get "$rep" d.status | grep -Eqx 'ready|warnings' || fail "status"
 [ "$(json_get "$rep" 'd.guest.os.type')" = windows ] || fail "not inspected as Windows"
 t=$T/win-Test.template.json
-node tests/node/arm-validate.js "$t" "$T/win-Test.parameters.json" ||
+node tests/tools/node/arm-validate.js "$t" "$T/win-Test.parameters.json" ||
   fail "template does not validate"
 vm='d.resources.find(r => r.type == "Microsoft.Compute/virtualMachines")'
 [ "$(json_get "$t" "$vm.properties.storageProfile.osDisk.osType")" = Windows ] ||

@@ -13,8 +13,8 @@
 #     point is intact; the same command then resumes and sends the rest.
 # Nothing here depends on timing: the test pauses azprep (SIGSTOP)
 # only once the journal says it is waiting with its sources closed.
-source tests/functions.sh
-source tests/azurite.sh
+source tests/lib/functions.sh
+source tests/lib/azurite.sh
 requires qemu-img qemu-io qemu-nbd
 azurite_start
 

@@ -3,8 +3,8 @@
 # qcow2 sends only its data; the blob is a fixed VHD of the source; a
 # delta sends only what changed; the older recovery point still holds
 # the old content; --keep prunes old snapshots.
-source tests/functions.sh
-source tests/azurite.sh
+source tests/lib/functions.sh
+source tests/lib/azurite.sh
 requires qemu-img qemu-io qemu-nbd
 azurite_start
 

@@ -3,8 +3,8 @@
 # Retry-After, connections dropped before and after the request reached
 # Azurite, slow responses): the replica is still identical to the source,
 # and every retry of a 503 waited for its Retry-After.
-source tests/functions.sh
-source tests/azurite.sh
+source tests/lib/functions.sh
+source tests/lib/azurite.sh
 requires qemu-img qemu-io qemu-nbd
 azurite_start
 direct=$AZURE_STORAGE_CONNECTION_STRING

@@ -3,8 +3,8 @@
 # persistent dirty bitmap, vmdk streamOptimized, vhd, vhdx, raw), read
 # through qemu-nbd without temporary files.  The delta uses the bitmap
 # and sends only what changed.
-source tests/functions.sh
-source tests/azurite.sh
+source tests/lib/functions.sh
+source tests/lib/azurite.sh
 requires qemu-img qemu-io qemu-nbd
 azurite_start
 

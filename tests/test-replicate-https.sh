@@ -2,8 +2,8 @@
 # HTTPS with certificate verification: Azurite with a certificate signed
 # by a CA made here; azprep trusts it with --cacert and refuses it
 # without.
-source tests/functions.sh
-source tests/azurite.sh
+source tests/lib/functions.sh
+source tests/lib/azurite.sh
 requires openssl qemu-img
 
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=azprep test CA" \

@@ -3,8 +3,8 @@
 # exists with size V+512; only Put Page is allowed), credentials from a
 # file, no key anywhere.  The SAS signature and the key never appear in
 # output, logs or the journal.
-source tests/functions.sh
-source tests/azurite.sh
+source tests/lib/functions.sh
+source tests/lib/azurite.sh
 requires qemu-img qemu-io qemu-nbd
 azurite_start
 

@@ -3,8 +3,8 @@
 # wrong account key, a blob it did not create, plain HTTP to a remote
 # host, credentials on the command line.  Keys never appear in output or
 # the journal.
-source tests/functions.sh
-source tests/azurite.sh
+source tests/lib/functions.sh
+source tests/lib/azurite.sh
 requires qemu-img
 azurite_start
 faultproxy_start

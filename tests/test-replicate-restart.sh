@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Azurite (on-disk persistence) restarted in the middle of a cycle:
 # azprep retries through the outage and the replica is identical.
-source tests/functions.sh
-source tests/azurite.sh
+source tests/lib/functions.sh
+source tests/lib/azurite.sh
 requires qemu-img qemu-io qemu-nbd
 azurite_start --location "$T/azurite-data"
 faultproxy_start --slow 200

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # kill -9 in the middle of the initial copy, then the same command again:
 # it resumes from the journal and sends only the rest.
-source tests/functions.sh
-source tests/azurite.sh
+source tests/lib/functions.sh
+source tests/lib/azurite.sh
 requires qemu-img qemu-io qemu-nbd
 azurite_start
 faultproxy_start --slow 250

@@ -3,8 +3,8 @@
 # is checked in place over the datastore endpoint (libguestfs on the
 # nbdkit bridge, as inspect does), read-only, fetching a small part of
 # the disk.  One appliance.
-source tests/functions.sh
-source tests/vcsim.sh
+source tests/lib/functions.sh
+source tests/lib/vcsim.sh
 requires nbdkit curl mkfs.ext4
 nbdkit --filter=stats null --dump-plugin >/dev/null 2>&1 ||
   skip "nbdkit stats filter missing"

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Replication cycles on a simulated VM (tests/vsphere-cycle.c): stale
+# Replication cycles on a simulated VM (tests/tools/vsphere-cycle.c): stale
 # azprep snapshots removed by name, one snapshot created and removed per
 # cycle, the frozen disk served read-only over NBD with the image's
 # bytes, a VM with its own snapshot refused, a final cycle of a running
 # VM refused without --source-shutdown.  No appliance.
-source tests/functions.sh
-source tests/vcsim.sh
+source tests/lib/functions.sh
+source tests/lib/vcsim.sh
 requires nbdkit curl mkfs.ext4
 make -s "$BUILD/vsphere-cycle" >/dev/null ||
   fail "cannot build $BUILD/vsphere-cycle"
@@ -14,7 +14,7 @@ vcsim_test_disk "$T/disk.img"
 vcsim_put "$T/disk.img" DC0_H0_VM1
 # Through a proxy that records cookies: the datastore requests nbdkit
 # makes must carry the session cookie of a login.
-node tests/vsphere-proxy.js pass "$VCSIM_BASE" "$T/cookies" > "$T/port" &
+node tests/tools/vsphere-proxy.js pass "$VCSIM_BASE" "$T/cookies" > "$T/port" &
 pid=$!
 on_exit "kill $pid"
 for i in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done

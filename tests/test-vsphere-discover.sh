@@ -2,8 +2,8 @@
 # discover against VMware's vCenter simulator: text, JSON, the VM list
 # file for check --vms, --vm filtering, wrong password, unknown VM,
 # credentials file; the password never shows up in any output.
-source tests/functions.sh
-source tests/vcsim.sh
+source tests/lib/functions.sh
+source tests/lib/vcsim.sh
 requires curl node
 vcsim_start
 

@@ -2,11 +2,11 @@
 # A datastore endpoint that ignores HTTP Range: inspect refuses the disk
 # with a clear message and does not download it (the test server counts
 # what it managed to send before azprep hung up).  No appliance.
-source tests/functions.sh
-source tests/vcsim.sh
+source tests/lib/functions.sh
+source tests/lib/vcsim.sh
 requires node curl nbdkit
 vcsim_start
-node tests/vsphere-proxy.js norange "$VCSIM_BASE" "$T/sent" > "$T/port" &
+node tests/tools/vsphere-proxy.js norange "$VCSIM_BASE" "$T/sent" > "$T/port" &
 pid=$!
 on_exit "kill $pid"
 for i in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done

@@ -4,9 +4,9 @@
 # in place and removes the snapshot; the blob holds the disk's bytes; a
 # second cycle after the disk changed sends a delta; no snapshot is left.
 # No appliance.
-source tests/functions.sh
-source tests/vcsim.sh
-source tests/azurite.sh
+source tests/lib/functions.sh
+source tests/lib/vcsim.sh
+source tests/lib/azurite.sh
 requires nbdkit curl mkfs.ext4
 vcsim_start
 azurite_start

@@ -5,8 +5,8 @@
 # compared over NBD); the refusals of inspect and fix that need no
 # appliance (untrusted certificate, unknown VM, disk index, wrong
 # password, writing).  The appliance path is test-vsphere-check.sh.
-source tests/functions.sh
-source tests/vcsim.sh
+source tests/lib/functions.sh
+source tests/lib/vcsim.sh
 requires curl nbdkit mkfs.ext4
 nbdkit curl --dump-plugin >/dev/null 2>&1 || skip "nbdkit curl plugin missing"
 

@@ -5,8 +5,8 @@
 # AZPREP_TESTS_FULL=1 adds the truncated hive, a Start value of the
 # wrong type and an absurdly large value.  test-windows-hive (C, no
 # appliance) covers the same hive checks on files directly.
-source tests/functions.sh
-source tests/windows-functions.sh
+source tests/lib/functions.sh
+source tests/lib/windows-functions.sh
 
 # bad IMAGE REGEX: fix fails with a message matching REGEX.
 bad () {

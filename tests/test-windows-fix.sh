@@ -8,8 +8,8 @@
 # an antivirus and a local Block rule, and is fixed with --generation 2
 # (a BIOS guest: warning).  test-windows-versions.sh does the same for
 # every other version.
-source tests/functions.sh
-source tests/windows-functions.sh
+source tests/lib/functions.sh
+source tests/lib/windows-functions.sh
 
 guests=(win2019-bios win2022-uefi)
 

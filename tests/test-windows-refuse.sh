@@ -6,8 +6,8 @@
 # than Server 2008 R2; a missing Hyper-V boot driver; BitLocker on the
 # Windows volume itself.  win-refuse-all carries the first five at once
 # (one appliance); AZPREP_TESTS_FULL=1 also runs each single-trap image.
-source tests/functions.sh
-source tests/windows-functions.sh
+source tests/lib/functions.sh
+source tests/lib/windows-functions.sh
 
 # refused IMAGE ID...: fix refuses with exactly these blocker ids.
 refused () {

@@ -6,8 +6,8 @@
 # MSFT1000 Enum copy when the source keys exist, a plain warning when
 # not.  Windows 10's BCD has no {emssettings} object (a warning).  One
 # appliance per guest, one for the read-back.
-source tests/functions.sh
-source tests/windows-functions.sh
+source tests/lib/functions.sh
+source tests/lib/windows-functions.sh
 
 guests=(win2012-bios win2012r2-uefi win2016-uefi win2025-uefi
         win10-bios win11-uefi)

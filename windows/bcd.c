@@ -2,8 +2,8 @@
  * is not mounted as part of the guest: see windows.h. */
 #include <string.h>
 
-#include "azprep.h"
-#include "windows.h"
+#include "prep/common/common.h"
+#include "windows/windows.h"
 
 #define BIOS_BCD "/Boot/BCD"
 #define UEFI_BCD "/EFI/Microsoft/Boot/BCD"

@@ -4,8 +4,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "azprep.h"
-#include "windows.h"
+#include "prep/common/common.h"
+#include "windows/windows.h"
 
 static const char *const hives[] = { "SYSTEM", "SOFTWARE" };
 

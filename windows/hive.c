@@ -5,8 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "azprep.h"
-#include "windows.h"
+#include "prep/common/common.h"
+#include "windows/windows.h"
 
 #define HIVE_MAX ((int64_t) 2 << 30)    /* Windows' own hive limit */
 #define VALUE_MAX (256 << 10)  /* no value we read is near this */

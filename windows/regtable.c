@@ -6,8 +6,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "azprep.h"
-#include "windows.h"
+#include "prep/common/common.h"
+#include "windows/windows.h"
 
 int64_t
 win_table_base (struct guest *gs, hive_h *h, enum win_hive which)

@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "azprep.h"
-#include "windows.h"
+#include "prep/common/common.h"
+#include "windows/windows.h"
 
 static char dir[] = "/tmp/azprep-test-hive.XXXXXX";
 static int failures;

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <hivex.h>
 
-#include "guest.h"
+#include "prep/guest/guest.h"
 
 enum win_hive { HIVE_SYSTEM = 0, HIVE_SOFTWARE, HIVE_BCD, HIVE_COUNT };
 

@@ -9,8 +9,8 @@ cd "$(dirname "$0")/../.."
 export AZPREP="$PWD/azprep" BUILD="$PWD/build"
 export IMAGES="${IMAGES:-$PWD/build/images}"
 export LIBGUESTFS_CACHEDIR="${LIBGUESTFS_CACHEDIR:-$PWD/build/appliance-cache}"
-source tests/functions.sh
-source tests/check-guests.sh
+source tests/lib/functions.sh
+source tests/lib/check-guests.sh
 requires guestfish mkfs.ext4 sfdisk
 
 # The Debian guest of make images if it is there, else a phony one.

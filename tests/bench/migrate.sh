@@ -12,9 +12,9 @@ img=$IMAGES/debian-bios.img
 [ -e "$img" ] || { echo "  (no $img: make images)"; exit 0; }
 [ -e build/nbdkit-azblob.so ] || { echo "  (the nbdkit plugin is not built)"; exit 0; }
 
-# tests/azurite.sh needs the test helpers' $T, fail, skip, on_exit.
-source tests/functions.sh
-source tests/azurite.sh
+# tests/lib/azurite.sh needs the test helpers' $T, fail, skip, on_exit.
+source tests/lib/functions.sh
+source tests/lib/azurite.sh
 azurite_start
 
 now () { date +%s.%N; }

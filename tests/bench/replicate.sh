@@ -13,12 +13,12 @@
 #  Azurite and through a proxy that delays every response by 200 ms (a
 #  stand-in for a WAN round trip plus the service time of a 4 MiB Put
 #  Page): the measurement behind the --parallel default
-#  (replicate/cmd-replicate.c).
+#  (replicate/cmd/replicate.c).
 # Figures and ratios only: nothing passes or fails on time.
 source tests/bench/functions.sh
-source tests/functions.sh
-on_exit 'rm -rf "$B"'    # tests/functions.sh replaced the bench's trap
-source tests/azurite.sh
+source tests/lib/functions.sh
+on_exit 'rm -rf "$B"'    # tests/lib/functions.sh replaced the bench's trap
+source tests/lib/azurite.sh
 requires qemu-img qemu-io bc
 P=${BENCH_PARALLEL:-8}
 DATA_MIB=${BENCH_DATA_MIB:-512}

@@ -7,8 +7,8 @@
 cd "$(dirname "$0")/../.."
 export AZPREP="$PWD/azprep" BUILD="$PWD/build"
 export LIBGUESTFS_CACHEDIR="${LIBGUESTFS_CACHEDIR:-$PWD/build/appliance-cache}"
-source tests/functions.sh
-source tests/vcsim.sh
+source tests/lib/functions.sh
+source tests/lib/vcsim.sh
 requires nbdkit curl mkfs.ext4
 
 cmd=inspect

@@ -1,0 +1,127 @@
+/* Every network stack the guest configures, together. */
+#include <string.h>
+
+#include "prep/common/common.h"
+#include "prep/guest/guest.h"
+#include "distros/distro.h"
+
+int
+net_scan_all (struct guest *gs, struct net_iface **list, size_t *n)
+{
+  struct distro_data *d = distro_get (gs);
+
+  *list = NULL;
+  *n = 0;
+  if (!d)
+    return -1;
+  for (size_t i = 0; i < d->nnet; i++) {
+    size_t before = *n;
+    if (d->net[i]->scan (gs, list, n) == -1) {
+      net_ifaces_free (*list, *n);
+      *list = NULL;
+      *n = 0;
+      return -1;
+    }
+    for (size_t j = before; j < *n; j++)
+      (*list)[j].ops = d->net[i];
+  }
+  return 0;
+}
+
+void
+net_ifaces_free (struct net_iface *list, size_t n)
+{
+  for (size_t i = 0; i < n; i++) {
+    free (list[i].file);
+    free (list[i].name);
+    free (list[i].mac);
+  }
+  free (list);
+}
+
+/* For the stacks: append one interface. */
+int
+net_iface_add (struct net_iface **list, size_t *n, const char *file,
+               const char *name, bool dhcp, const char *mac)
+{
+  struct net_iface *nl = realloc (*list, (*n + 1) * sizeof *nl);
+  if (!nl) {
+    error ("out of memory");
+    return -1;
+  }
+  *list = nl;
+  nl[*n].file = strdup (file);
+  nl[*n].name = name ? strdup (name) : NULL;
+  nl[*n].dhcp = dhcp;
+  nl[*n].mac = mac && *mac ? strdup (mac) : NULL;
+  nl[*n].ops = NULL;
+  (*n)++;
+  return 0;
+}
+
+char *
+net_eth_name (size_t index)
+{
+  return xasprintf ("eth%zu", index);
+}
+
+char *
+distro_read_config (struct guest *gs, const char *path)
+{
+  return guest_read_file (gs, path, 1 << 20, NULL);
+}
+
+/* Network configuration directories read every file in them (ifcfg-*,
+ * interfaces.d, NetworkManager keyfiles), so a backup next to the
+ * original would be configured too.  Keep it under BACKUP_DIR instead. */
+#define BACKUP_DIR "/var/lib/azprep/backup"
+
+static int
+backup_aside (struct guest *gs, const char *path)
+{
+  CLEANUP_FREE char *bak = NULL, *dir = NULL;
+
+  if (gs->no_backup || gs->dry_run || !guest_exists (gs, path))
+    return 0;
+  bak = xasprintf (BACKUP_DIR "%s", path);
+  if (!bak)
+    return -1;
+  if (guest_exists (gs, bak))
+    return 0;
+  dir = strndup (bak, strrchr (bak, '/') - bak);
+  if (!dir || guestfs_mkdir_p (gs->g, dir) == -1 ||
+      guestfs_cp_a (gs->g, path, bak) == -1) {
+    error ("%s: cannot keep a backup in " BACKUP_DIR ": %s", path,
+           guestfs_last_error (gs->g));
+    return -1;
+  }
+  return 0;
+}
+
+int
+net_write (struct guest *gs, const char *path, const char *content)
+{
+  bool saved = gs->no_backup;
+  int r;
+
+  if (backup_aside (gs, path) == -1)
+    return -1;
+  gs->no_backup = true;
+  r = guest_write_file (gs, path, content, strlen (content));
+  gs->no_backup = saved;
+  return r;
+}
+
+int
+net_remove (struct guest *gs, const char *path)
+{
+  bool saved = gs->no_backup;
+  int r;
+
+  if (backup_aside (gs, path) == -1)
+    return -1;
+  gs->no_backup = true;
+  r = guest_remove_file (gs, path);
+  gs->no_backup = saved;
+  return r;
+}

@@ -1,0 +1,215 @@
+/* netplan (Ubuntu): /etc/netplan/NAME.yaml, edited line by line within the
+ * "ethernets:" mapping so that comments and the rest stay. */
+#include <string.h>
+
+#include "prep/common/common.h"
+#include "prep/guest/guest.h"
+#include "distros/distro.h"
+
+/* Keys of an interface dropped when it becomes DHCP. */
+static const char *const static_keys[] = {
+  "addresses", "gateway4", "gateway6", "routes", NULL
+};
+
+/* "key:" (possibly "key: value") at the start of l (after indent)? */
+static bool
+yaml_key (const char *l, const char *key)
+{
+  size_t kl = strlen (key);
+  l += line_indent (l);
+  return !strncmp (l, key, kl) && l[kl] == ':';
+}
+
+/* The interface key of a line at indent ind: "  ens192:" -> "ens192". */
+static char *
+iface_key (const char *l)
+{
+  const char *p = l + line_indent (l);
+  size_t n = strcspn (p, ":");
+  if (p[n] != ':' || n == 0 || *p == '#' || *p == '-')
+    return NULL;
+  return strndup (p, n);
+}
+
+struct netplan_iface {
+  size_t key;        /* line of "name:" */
+  size_t end;        /* first line after its block */
+  size_t body_ind;   /* indent of its keys */
+};
+
+/* Find the interfaces of "ethernets:"; returns count (up to max). */
+static size_t
+find_ifaces (const struct lines *ls, struct netplan_iface *ifs, size_t max)
+{
+  size_t n = 0;
+  for (size_t i = 0; i < ls->n; i++) {
+    size_t eind, iind = 0;
+    if (!yaml_key (ls->l[i], "ethernets"))
+      continue;
+    eind = line_indent (ls->l[i]);
+    for (size_t j = i + 1; j < ls->n; j++) {
+      size_t ind;
+      if (line_blank_or_comment (ls->l[j], '#'))
+        continue;
+      ind = line_indent (ls->l[j]);
+      if (ind <= eind)
+        break;
+      if (!iind)
+        iind = ind;
+      if (ind == iind && n < max) {
+        ifs[n].key = j;
+        ifs[n].body_ind = 0;
+        ifs[n].end = j + 1;
+        n++;
+      }
+      else if (ind > iind && n > 0) {
+        if (!ifs[n - 1].body_ind)
+          ifs[n - 1].body_ind = ind;
+        ifs[n - 1].end = j + 1;
+      }
+    }
+  }
+  return n;
+}
+
+static bool
+block_has (const struct lines *ls, const struct netplan_iface *f,
+           const char *key, char **value)
+{
+  for (size_t j = f->key + 1; j < f->end; j++)
+    if (yaml_key (ls->l[j], key)) {
+      if (value) {
+        const char *p = strchr (ls->l[j], ':') + 1;
+        p += strspn (p, " \t");
+        *value = strndup (p, strcspn (p, " \t#"));
+      }
+      return true;
+    }
+  return false;
+}
+
+static int
+netplan_scan (struct guest *gs, struct net_iface **list, size_t *n)
+{
+  CLEANUP_FREE_STRING_LIST char **files =
+    guestfs_glob_expand (gs->g, "/etc/netplan/*.yaml");
+
+  for (size_t i = 0; files && files[i]; i++) {
+    CLEANUP_FREE char *text = distro_read_config (gs, files[i]);
+    struct netplan_iface ifs[16];
+    struct lines ls;
+    size_t ni;
+
+    if (!text || lines_split (&ls, text) == -1)
+      return -1;
+    ni = find_ifaces (&ls, ifs, 16);
+    for (size_t k = 0; k < ni; k++) {
+      CLEANUP_FREE char *name = iface_key (ls.l[ifs[k].key]);
+      CLEANUP_FREE char *mac = NULL, *dhcp = NULL;
+      bool has_static = block_has (&ls, &ifs[k], "addresses", NULL);
+      block_has (&ls, &ifs[k], "macaddress", &mac);
+      block_has (&ls, &ifs[k], "dhcp4", &dhcp);
+      if (net_iface_add (list, n, files[i], name,
+                         !has_static || (dhcp && !strcmp (dhcp, "true")),
+                         mac) == -1) {
+        lines_free (&ls);
+        return -1;
+      }
+    }
+    lines_free (&ls);
+  }
+  return 0;
+}
+
+static const char *
+netplan_needs_fix (struct guest *gs, const struct net_iface *ifc,
+                   size_t index)
+{
+  CLEANUP_FREE char *eth = net_eth_name (index);
+  if (ifc->mac)
+    return "matched by the VMware NIC's MAC address (match: macaddress)";
+  if (!ifc->dhcp && !gs->keep_static_ip)
+    return "static address (Azure assigns addresses by DHCP)";
+  if (ifc->name && eth && strcmp (ifc->name, eth))
+    return "interface name changes on Azure (becomes ethN)";
+  return NULL;
+}
+
+static int
+netplan_fix (struct guest *gs, const struct net_iface *ifc, size_t index)
+{
+  CLEANUP_FREE char *text = distro_read_config (gs, ifc->file);
+  CLEANUP_FREE char *eth = net_eth_name (index), *out = NULL;
+  struct netplan_iface ifs[16], *f = NULL;
+  struct lines ls;
+  size_t ni;
+  int r = -1;
+
+  if (!text || !eth || lines_split (&ls, text) == -1)
+    return -1;
+  ni = find_ifaces (&ls, ifs, 16);
+  for (size_t k = 0; k < ni; k++) {
+    CLEANUP_FREE char *name = iface_key (ls.l[ifs[k].key]);
+    if (name && ifc->name && !strcmp (name, ifc->name))
+      f = &ifs[k];
+  }
+  if (!f) {
+    error ("%s: interface %s not found again", ifc->file,
+           ifc->name ? ifc->name : "?");
+    goto out;
+  }
+  /* Drop match:/set-name: (and static keys), each with its sub-block. */
+  for (size_t j = f->key + 1; j < f->end; j++) {
+    bool drop = yaml_key (ls.l[j], "match") || yaml_key (ls.l[j], "set-name");
+    if (!gs->keep_static_ip)
+      for (size_t s = 0; static_keys[s]; s++)
+        drop = drop || yaml_key (ls.l[j], static_keys[s]);
+    if (!gs->keep_static_ip && yaml_key (ls.l[j], "nameservers"))
+      drop = true;
+    if (!gs->keep_static_ip && yaml_key (ls.l[j], "dhcp4"))
+      drop = true;
+    if (drop && line_indent (ls.l[j]) == f->body_ind) {
+      size_t ind = line_indent (ls.l[j]);
+      lines_delete (&ls, j);
+      f->end--;
+      /* The sub-block: deeper lines, and a sequence written at the
+       * key's own indent ("addresses:\n- 10.0.0.5/24", as subiquity
+       * writes it). */
+      while (j < f->end && (line_blank_or_comment (ls.l[j], '#') ||
+                            line_indent (ls.l[j]) > ind ||
+                            (line_indent (ls.l[j]) == ind &&
+                             ls.l[j][ind] == '-'))) {
+        lines_delete (&ls, j);
+        f->end--;
+      }
+      j--;
+    }
+  }
+  {
+    size_t ind = line_indent (ls.l[f->key]);
+    char *nl = xasprintf ("%.*s%s:", (int) ind, ls.l[f->key], eth);
+    if (!nl)
+      goto out;
+    free (ls.l[f->key]);
+    ls.l[f->key] = nl;
+    if (!gs->keep_static_ip) {
+      size_t bi = f->body_ind ? f->body_ind : ind + 2;
+      CLEANUP_FREE char *d = xasprintf ("%*sdhcp4: true", (int) bi, "");
+      if (!d || lines_insert (&ls, f->key + 1, d) == -1)
+        goto out;
+    }
+  }
+  out = lines_join (&ls);
+  if (out)
+    r = net_write (gs, ifc->file, out);
+ out:
+  lines_free (&ls);
+  return r;
+}
+
+const struct net_ops net_netplan_ops = {
+  .name = "netplan",
+  .scan = netplan_scan,
+  .needs_fix = netplan_needs_fix,
+  .fix = netplan_fix,
+};

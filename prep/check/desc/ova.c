@@ -1,0 +1,504 @@
+/* OVA archives read in place.  An OVA is a tar (ustar, with GNU or pax
+ * long names): the .ovf member is read with pread, and each disk member
+ * is served, decoded, by a read-only qemu-nbd that reads the member's
+ * byte range of the archive (qemu's raw driver with offset and size
+ * under the disk's format driver: a streamOptimized VMDK works as it
+ * is).  Nothing is extracted, so there are no paths to escape through;
+ * every header is checksummed and every range checked against the
+ * archive's size.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "prep/common/common.h"
+#include "prep/check/check.h"
+#include "prep/check/desc/desc.h"
+
+#define BLOCK 512
+#define MAX_MEMBERS 4096
+#define MAX_NAME 4096
+
+struct ova_member {
+  char *name;
+  int64_t offset, size;
+};
+
+struct ova {
+  char *path;
+  int fd;
+  int64_t file_size;
+  struct ova_member *m;
+  size_t n;
+};
+
+static void
+ova_close (struct ova *o)
+{
+  for (size_t i = 0; i < o->n; i++)
+    free (o->m[i].name);
+  free (o->m);
+  if (o->fd >= 0)
+    close (o->fd);
+}
+
+/* A numeric header field: octal text, or GNU base-256 (first byte's
+ * high bit set) for sizes of 8 GiB and more.  -1 if malformed. */
+static int64_t
+tar_number (const unsigned char *p, size_t len)
+{
+  int64_t v = 0;
+  size_t i = 0;
+
+  if (p[0] & 0x80) {
+    if (p[0] != 0x80)
+      return -1;
+    for (i = 1; i < len; i++) {
+      if (v > (INT64_MAX >> 8))
+        return -1;
+      v = (v << 8) | p[i];
+    }
+    return v;
+  }
+  while (i < len && p[i] == ' ')
+    i++;
+  for (; i < len && p[i] >= '0' && p[i] <= '7'; i++) {
+    if (v > (INT64_MAX >> 3))
+      return -1;
+    v = (v << 3) | (p[i] - '0');
+  }
+  if (i < len && p[i] != ' ' && p[i] != '\0')
+    return -1;
+  return v;
+}
+
+static bool
+checksum_ok (const unsigned char *h)
+{
+  int64_t want = tar_number (h + 148, 8);
+  int64_t sum = 0;
+  for (size_t i = 0; i < BLOCK; i++)
+    sum += i >= 148 && i < 156 ? ' ' : h[i];
+  return want == sum;
+}
+
+static int
+pread_all (struct ova *o, void *buf, size_t len, int64_t off)
+{
+  size_t done = 0;
+  while (done < len) {
+    ssize_t r = pread (o->fd, (char *) buf + done, len - done, off + done);
+    if (r == -1 && errno == EINTR)
+      continue;
+    if (r <= 0) {
+      if (r == 0)
+        error ("%s: truncated at byte %lld", o->path,
+               (long long) (off + done));
+      else
+        error ("%s: %m", o->path);
+      return -1;
+    }
+    done += r;
+  }
+  return 0;
+}
+
+/* "path=" or "size=" of a pax extended header ("LEN key=value\n"...). */
+static void
+pax_record (const char *text, size_t len, char **name, int64_t *size)
+{
+  size_t i = 0;
+  while (i < len) {
+    char *end;
+    long long rl = strtoll (text + i, &end, 10);
+    const char *kv = end + 1, *eq;
+    if (end == text + i || *end != ' ' || rl <= 0 || (size_t) rl > len - i)
+      return;
+    eq = memchr (kv, '=', text + i + rl - kv);
+    if (eq) {
+      size_t klen = eq - kv, vlen = text + i + rl - 1 - (eq + 1);
+      if (klen == 4 && !memcmp (kv, "path", 4) && vlen < MAX_NAME) {
+        free (*name);
+        *name = strndup (eq + 1, vlen);
+      }
+      else if (klen == 4 && !memcmp (kv, "size", 4)) {
+        CLEANUP_FREE char *v = strndup (eq + 1, vlen);
+        char *e;
+        long long s = v ? strtoll (v, &e, 10) : -1;
+        if (v && *e == '\0' && s >= 0)
+          *size = s;
+      }
+    }
+    i += rl;
+  }
+}
+
+/* Read the member list.  -1 after an error naming the archive. */
+static int
+ova_open (struct ova *o, const char *path)
+{
+  unsigned char h[BLOCK];
+  int64_t off = 0;
+  char *longname = NULL;
+  int64_t paxsize = -1;
+  struct stat st;
+
+  memset (o, 0, sizeof *o);
+  o->path = (char *) path;
+  o->fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (o->fd == -1 || fstat (o->fd, &st) == -1) {
+    error ("%s: %m", path);
+    return -1;
+  }
+  o->file_size = st.st_size;
+  while (off + BLOCK <= o->file_size) {
+    int64_t size;
+    char type;
+    char *name;
+
+    if (pread_all (o, h, BLOCK, off) == -1)
+      goto fail;
+    if (h[0] == '\0')                    /* end of archive */
+      break;
+    if (!checksum_ok (h)) {
+      error ("%s: not an OVA: bad tar header at byte %lld", path,
+             (long long) off);
+      goto fail;
+    }
+    size = tar_number (h + 124, 12);
+    type = (char) h[156];
+    if (size < 0 || size > o->file_size - off - BLOCK) {
+      error ("%s: tar member at byte %lld runs past the end of the "
+             "archive", path, (long long) off);
+      goto fail;
+    }
+    off += BLOCK;
+    if (type == 'L' || type == 'x') {    /* GNU long name, pax header */
+      CLEANUP_FREE char *text = NULL;
+      if (size > 65536) {
+        error ("%s: tar extended header of %lld bytes: refused", path,
+               (long long) size);
+        goto fail;
+      }
+      text = malloc (size + 1);
+      if (!text || pread_all (o, text, size, off) == -1)
+        goto fail;
+      text[size] = '\0';
+      if (type == 'L') {
+        free (longname);
+        longname = strndup (text, size < MAX_NAME ? size : MAX_NAME);
+      }
+      else
+        pax_record (text, size, &longname, &paxsize);
+    }
+    else if (type == '0' || type == '\0' || type == '7') {
+      struct ova_member *nm;
+      if (paxsize >= 0) {
+        size = paxsize;
+        if (size > o->file_size - off) {
+          error ("%s: tar member at byte %lld runs past the end of the "
+                 "archive", path, (long long) off);
+          goto fail;
+        }
+      }
+      if (longname)
+        name = longname;
+      else if (!memcmp (h + 257, "ustar\0", 6) && h[345])   /* POSIX */
+        name = xasprintf ("%.155s/%.100s", (char *) h + 345, (char *) h);
+      else
+        name = strndup ((char *) h, 100);
+      longname = NULL;
+      if (!name || o->n >= MAX_MEMBERS ||
+          !(nm = realloc (o->m, (o->n + 1) * sizeof *nm))) {
+        free (name);
+        error ("%s: too many tar members, or out of memory", path);
+        goto fail;
+      }
+      o->m = nm;
+      nm[o->n].name = name;
+      nm[o->n].offset = off;
+      nm[o->n].size = size;
+      o->n++;
+      paxsize = -1;
+    }
+    off += (size + BLOCK - 1) / BLOCK * BLOCK;
+  }
+  free (longname);
+  if (o->n == 0) {
+    error ("%s: not an OVA: no tar members", path);
+    return -1;
+  }
+  return 0;
+ fail:
+  free (longname);
+  return -1;
+}
+
+static const struct ova_member *
+ova_find (const struct ova *o, const char *name)
+{
+  if (!strncmp (name, "./", 2))
+    name += 2;
+  for (size_t i = 0; i < o->n; i++) {
+    const char *m = o->m[i].name;
+    if (!strncmp (m, "./", 2))
+      m += 2;
+    if (!strcmp (m, name))
+      return &o->m[i];
+  }
+  return NULL;
+}
+
+/* qemu's option syntax: a comma in a value is doubled. */
+static char *
+opt_escape (const char *s)
+{
+  size_t n = strlen (s);
+  char *out = malloc (2 * n + 1), *w = out;
+  if (!out)
+    return NULL;
+  for (; *s; s++) {
+    *w++ = *s;
+    if (*s == ',')
+      *w++ = ',';
+  }
+  *w = '\0';
+  return out;
+}
+
+/* The disk format of a member, from its magic; NULL (with a message
+ * in *why) for what cannot be read in place. */
+static const char *
+member_format (struct ova *o, const struct ova_member *m, char **why)
+{
+  char magic[24] = "";
+
+  if (m->size < BLOCK) {
+    *why = xasprintf ("%lld bytes: too small for a disk", (long long) m->size);
+    return NULL;
+  }
+  if (pread_all (o, magic, sizeof magic - 1, m->offset) == -1) {
+    *why = xstrdup (log_last_error ());
+    return NULL;
+  }
+  if (!memcmp (magic, "KDMV", 4))
+    return "vmdk";
+  if (!memcmp (magic, "# Disk DescriptorFile", 21)) {
+    *why = xstrdup ("a VMDK descriptor whose extents are other files: "
+                    "not readable inside an OVA");
+    return NULL;
+  }
+  if (!memcmp (magic, "QFI\xfb", 4))
+    return "qcow2";
+  if (!memcmp (magic, "conectix", 8))
+    return "vpc";
+  if (!memcmp (magic, "vhdxfile", 8))
+    return "vhdx";
+  return "raw";
+}
+
+/* --image-opts for the member: format driver over a raw window. */
+static char *
+member_opts (const char *ova, const struct ova_member *m, const char *fmt)
+{
+  CLEANUP_FREE char *esc = opt_escape (ova);
+  if (!esc)
+    return NULL;
+  if (!strcmp (fmt, "raw"))
+    return xasprintf ("driver=raw,offset=%lld,size=%lld,file.driver=file,"
+                      "file.filename=%s,file.locking=off",
+                      (long long) m->offset, (long long) m->size, esc);
+  return xasprintf ("driver=%s,file.driver=raw,file.offset=%lld,"
+                    "file.size=%lld,file.file.driver=file,"
+                    "file.file.filename=%s,file.file.locking=off", fmt,
+                    (long long) m->offset, (long long) m->size, esc);
+}
+
+/* Virtual size of the member as a disk (and, for qcow2, whether its
+ * tables are whole); -1 with a message in *why. */
+static int64_t
+member_probe (const char *opts, const char *fmt, char **why)
+{
+  CLEANUP_FREE char *out = NULL, *err = NULL;
+  const char *info[] = { "qemu-img", "info", "--output=json", "-U",
+                         "--image-opts", opts, NULL };
+  cJSON *j, *v;
+  int64_t size = -1;
+
+  if (run_command_full (&out, &err, info) != 0) {
+    *why = first_line (err && *err ? err : "qemu-img info failed");
+    return -1;
+  }
+  j = cJSON_Parse (out);
+  v = cJSON_GetObjectItem (j, "virtual-size");
+  if (cJSON_IsNumber (v))
+    size = (int64_t) v->valuedouble;
+  cJSON_Delete (j);
+  if (size < BLOCK) {
+    *why = xstrdup ("no virtual size");
+    return -1;
+  }
+  if (!strcmp (fmt, "qcow2")) {
+    /* As for plain files (check-vm.c): info opens a truncated qcow2. */
+    const char *check[] = { "qemu-img", "check", "-U", "-q", "--image-opts",
+                            opts, NULL };
+    int r;
+    free (out); free (err);
+    out = err = NULL;
+    r = run_command_full (&out, &err, check);
+    if (r != 0 && r != 3) {
+      CLEANUP_FREE char *l = first_line (err && *err ? err : out);
+      *why = xasprintf ("qemu-img check: %s", l && *l ? l
+                        : "the image is damaged");
+      return -1;
+    }
+  }
+  return size;
+}
+
+/* Serve the member with a read-only qemu-nbd on dir/diskN.sock. */
+static int
+member_serve (struct vm_desc *d, size_t i, const char *opts)
+{
+  CLEANUP_FREE char *sock = xasprintf ("%s/disk%zu.sock", d->ova_dir, i);
+  CLEANUP_FREE char *pidfile = xasprintf ("%s/disk%zu.pid", d->ova_dir, i);
+  CLEANUP_FREE char *err = NULL, *pidtext = NULL;
+  const char *argv[] = { "qemu-nbd", "--read-only", "--persistent",
+                         "--shared=8", "--fork", "--pid-file", pidfile,
+                         "--socket", sock, "--image-opts", opts, NULL };
+  char *end;
+  long pid;
+
+  if (!sock || !pidfile)
+    return -1;
+  if (run_command_full (NULL, &err, argv) != 0) {
+    CLEANUP_FREE char *why = first_line (err);
+    error ("%s: qemu-nbd cannot serve %s: %s", d->source, d->disks[i],
+           why ? why : "");
+    return -1;
+  }
+  pidtext = desc_slurp (pidfile, NULL);
+  pid = pidtext ? strtol (pidtext, &end, 10) : 0;
+  if (pid <= 1) {
+    error ("%s: qemu-nbd left no pid file", d->source);
+    return -1;
+  }
+  d->nbd_pid[i] = (pid_t) pid;
+  d->nbd_server[i] = xasprintf ("unix:%s", sock);
+  return d->nbd_server[i] ? 0 : -1;
+}
+
+int
+ova_serve_disks (struct vm_desc *d, const char *path, char *const *hrefs)
+{
+  const char *tmp = getenv ("TMPDIR") ? getenv ("TMPDIR") : "/var/tmp";
+  CLEANUP_FREE char *tmpl = xasprintf ("%s/azprep-ova-XXXXXX", tmp);
+  struct ova o;
+  int ret = -1;
+
+  if (ova_open (&o, path) == -1)
+    return -1;
+  d->nbd_server = calloc (d->ndisks + 1, sizeof *d->nbd_server);
+  d->nbd_pid = calloc (d->ndisks + 1, sizeof *d->nbd_pid);
+  d->nbd_size = calloc (d->ndisks + 1, sizeof *d->nbd_size);
+  d->disk_error = calloc (d->ndisks + 1, sizeof *d->disk_error);
+  if (!d->nbd_server || !d->nbd_pid || !d->nbd_size || !d->disk_error ||
+      !tmpl) {
+    error ("out of memory");
+    goto out;
+  }
+  if (!mkdtemp (tmpl)) {
+    error ("%s: cannot create a temporary directory: %m", tmp);
+    goto out;
+  }
+  d->ova_dir = xstrdup (tmpl);
+  for (size_t i = 0; i < d->ndisks && hrefs[i]; i++) {
+    const struct ova_member *m = ova_find (&o, hrefs[i]);
+    CLEANUP_FREE char *opts = NULL;
+    char *why = NULL;
+    const char *fmt;
+    if (!m) {
+      d->disk_error[i] = xasprintf ("\"%s\" is not a member of the OVA",
+                                    hrefs[i]);
+      continue;
+    }
+    fmt = member_format (&o, m, &why);
+    opts = fmt ? member_opts (path, m, fmt) : NULL;
+    if (fmt && opts)
+      d->nbd_size[i] = member_probe (opts, fmt, &why);
+    if (!fmt || !opts || d->nbd_size[i] < 0) {
+      d->disk_error[i] = why ? why : xstrdup ("cannot be read");
+      continue;
+    }
+    debug ("%s: member %s: %s at byte %lld, %lld bytes, virtual size %lld",
+           path, hrefs[i], fmt, (long long) m->offset, (long long) m->size,
+           (long long) d->nbd_size[i]);
+    if (member_serve (d, i, opts) == -1)
+      goto out;
+  }
+  ret = 0;
+ out:
+  ova_close (&o);
+  return ret;
+}
+
+/* The .ovf member's text (bounded), and its name. */
+char *
+ova_read_ovf (const char *path, char **member_r, size_t *len_r)
+{
+  struct ova o;
+  const struct ova_member *m = NULL;
+  char *text = NULL;
+
+  *member_r = NULL;
+  if (ova_open (&o, path) == -1)
+    return NULL;
+  for (size_t i = 0; i < o.n && !m; i++) {
+    size_t l = strlen (o.m[i].name);
+    if (l > 4 && !strcasecmp (o.m[i].name + l - 4, ".ovf"))
+      m = &o.m[i];
+  }
+  if (!m || !desc_safe_relative (m->name))
+    error ("%s: no .ovf member in the OVA", path);
+  else if (m->size > DESC_MAX_SIZE)
+    error ("%s: %s is larger than %d bytes: refused", path, m->name,
+           DESC_MAX_SIZE);
+  else if ((text = malloc (m->size + 1)) &&
+           pread_all (&o, text, m->size, m->offset) == 0) {
+    text[m->size] = '\0';
+    *len_r = m->size;
+    *member_r = xstrdup (m->name);
+  }
+  else {
+    free (text);
+    text = NULL;
+  }
+  ova_close (&o);
+  return text;
+}
+
+void
+ova_stop (struct vm_desc *d)
+{
+  for (size_t i = 0; d->nbd_pid && i < d->ndisks; i++)
+    if (d->nbd_pid[i] > 1)
+      kill (d->nbd_pid[i], SIGTERM);
+  if (d->ova_dir) {
+    const char *argv[] = { "rm", "-rf", "--", d->ova_dir, NULL };
+    run_command (NULL, argv);
+  }
+  free (d->ova_dir);
+  free (d->nbd_pid);
+  free (d->nbd_size);
+  for (size_t i = 0; i < d->ndisks; i++) {
+    if (d->nbd_server)
+      free (d->nbd_server[i]);
+    if (d->disk_error)
+      free (d->disk_error[i]);
+  }
+  free (d->nbd_server);
+  free (d->disk_error);
+}

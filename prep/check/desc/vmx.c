@@ -1,0 +1,251 @@
+/* VMware .vmx files: lines of key = "value".  What check needs: the
+ * disks in controller order (scsiN:M, sataN:M, nvmeN:M, ideN:M with a
+ * fileName, present, not a CD-ROM or .iso), firmware, Secure Boot, vTPM, CPUs,
+ * memory, NICs, guest OS.  Values encode special characters as |XX.
+ */
+#include <ctype.h>
+#include <string.h>
+
+#include "prep/common/common.h"
+#include "prep/check/check.h"
+#include "prep/check/desc/desc.h"
+
+struct kv { char *key, *value; };
+
+struct vmx_disk { int bus, ctrl, unit; const char *file; };
+
+static const char *const buses[] = { "scsi", "sata", "nvme", "ide", NULL };
+
+static const char *
+get (const struct kv *kv, size_t n, const char *key)
+{
+  for (size_t i = n; i-- > 0; )      /* the last one wins, as in VMware */
+    if (!strcasecmp (kv[i].key, key))
+      return kv[i].value;
+  return NULL;
+}
+
+static bool
+is_true (const char *v)
+{
+  return v && (!strcasecmp (v, "true") || !strcasecmp (v, "yes") ||
+               !strcmp (v, "1"));
+}
+
+/* Decode |XX escapes in place. */
+static void
+unescape (char *s)
+{
+  char *w = s;
+  for (char *r = s; *r; ) {
+    if (r[0] == '|' && isxdigit ((unsigned char) r[1]) &&
+        isxdigit ((unsigned char) r[2])) {
+      char hex[3] = { r[1], r[2], 0 };
+      *w++ = (char) strtol (hex, NULL, 16);
+      r += 3;
+    }
+    else
+      *w++ = *r++;
+  }
+  *w = '\0';
+}
+
+/* Parse "key = value" lines; value optionally in double quotes. */
+static int
+parse_lines (const char *path, char *text, struct kv **out, size_t *n)
+{
+  char *save = NULL, *line;
+  size_t lineno = 0;
+
+  for (line = strtok_r (text, "\n", &save); line;
+       line = strtok_r (NULL, "\n", &save)) {
+    char *eq, *k, *v, *end;
+    struct kv *nk;
+
+    lineno++;
+    while (isspace ((unsigned char) *line))
+      line++;
+    if (!*line || *line == '#' || !strncmp (line, ".encoding", 9))
+      continue;
+    eq = strchr (line, '=');
+    if (!eq) {
+      error ("%s: line %zu: expected key = \"value\"", path, lineno);
+      return -1;
+    }
+    k = line;
+    for (end = eq; end > k && isspace ((unsigned char) end[-1]); end--)
+      ;
+    *end = '\0';
+    v = eq + 1;
+    while (isspace ((unsigned char) *v))
+      v++;
+    end = v + strlen (v);
+    while (end > v && isspace ((unsigned char) end[-1]))
+      end--;
+    *end = '\0';
+    if (*v == '"') {
+      if (end - v < 2 || end[-1] != '"') {
+        error ("%s: line %zu: unterminated quoted value of %s", path,
+               lineno, k);
+        return -1;
+      }
+      v++;
+      end[-1] = '\0';
+    }
+    if (!*k || strlen (k) > 256) {
+      error ("%s: line %zu: bad key", path, lineno);
+      return -1;
+    }
+    unescape (v);
+    nk = realloc (*out, (*n + 1) * sizeof *nk);
+    if (!nk) {
+      error ("out of memory");
+      return -1;
+    }
+    *out = nk;
+    nk[*n].key = k;
+    nk[*n].value = v;
+    (*n)++;
+  }
+  return 0;
+}
+
+static int
+compare_disks (const void *a, const void *b)
+{
+  const struct vmx_disk *x = a, *y = b;
+  if (x->bus != y->bus) return x->bus - y->bus;
+  if (x->ctrl != y->ctrl) return x->ctrl - y->ctrl;
+  return x->unit - y->unit;
+}
+
+/* Is key "<bus>N:M.fileName"?  Fill bus, ctrl, unit. */
+static bool
+disk_key (const char *key, struct vmx_disk *d)
+{
+  for (int b = 0; buses[b]; b++) {
+    size_t l = strlen (buses[b]);
+    int ctrl, unit, end = 0;
+    if (strncasecmp (key, buses[b], l))
+      continue;
+    if (sscanf (key + l, "%3d:%3d.fileName%n", &ctrl, &unit, &end) == 2 &&
+        end > 0 && key[l + end] == '\0' && ctrl >= 0 && unit >= 0) {
+      d->bus = b; d->ctrl = ctrl; d->unit = unit;
+      return true;
+    }
+  }
+  return false;
+}
+
+struct vm_desc *
+desc_read_vmx (const char *path)
+{
+  size_t len = 0;
+  CLEANUP_FREE char *text = desc_slurp (path, &len);
+  CLEANUP_FREE char *dir = NULL;
+  CLEANUP_FREE struct kv *kv = NULL;
+  CLEANUP_FREE struct vmx_disk *disks = NULL;
+  struct vm_desc *d = NULL;
+  size_t n = 0, nd = 0;
+  const char *v;
+
+  if (!text)
+    return NULL;
+  if (strlen (text) != len) {
+    error ("%s: not a text file", path);
+    return NULL;
+  }
+  if (parse_lines (path, text, &kv, &n) == -1)
+    return NULL;
+  if (!get (kv, n, "config.version") && !get (kv, n, "virtualHW.version")) {
+    error ("%s: not a VMware .vmx file (no config.version or "
+           "virtualHW.version)", path);
+    return NULL;
+  }
+  disks = calloc (n + 1, sizeof *disks);
+  d = desc_new ("vmx", path);
+  dir = desc_dirname (path);
+  if (!disks || !d || !dir)
+    goto fail;
+
+  for (size_t i = 0; i < n; i++) {
+    struct vmx_disk x;
+    char prefix[64], key[96];
+    const char *type;
+    size_t l;
+    if (!disk_key (kv[i].key, &x))
+      continue;
+    l = strcspn (kv[i].key, ".");
+    if (l >= sizeof prefix)
+      continue;
+    memcpy (prefix, kv[i].key, l);
+    prefix[l] = '\0';
+    snprintf (key, sizeof key, "%s.present", prefix);
+    if (get (kv, n, key) && !is_true (get (kv, n, key)))
+      continue;
+    snprintf (key, sizeof key, "%s.deviceType", prefix);
+    type = get (kv, n, key);
+    if (type && strcasestr (type, "cdrom"))
+      continue;
+    l = strlen (kv[i].value);
+    if (l == 0 || (l >= 4 && !strcasecmp (kv[i].value + l - 4, ".iso")))
+      continue;
+    /* The same key twice: the later one wins. */
+    bool dup = false;
+    for (size_t k = 0; k < nd; k++)
+      if (disks[k].bus == x.bus && disks[k].ctrl == x.ctrl &&
+          disks[k].unit == x.unit) {
+        disks[k].file = kv[i].value;
+        dup = true;
+      }
+    if (!dup) {
+      x.file = kv[i].value;
+      disks[nd++] = x;
+    }
+  }
+  if (nd == 0) {
+    error ("%s: no disks (no scsiN:M/sataN:M/nvmeN:M/ideN:M.fileName "
+           "of a present disk)", path);
+    goto fail;
+  }
+  qsort (disks, nd, sizeof *disks, compare_disks);
+  for (size_t i = 0; i < nd; i++)
+    if (desc_add_disk (d, dir, disks[i].file, -1) == -1)
+      goto fail;
+
+  if ((v = get (kv, n, "displayName")))
+    d->name = xstrdup (v);
+  v = get (kv, n, "firmware");
+  d->firmware = v && !strcasecmp (v, "efi") ? FIRMWARE_UEFI : FIRMWARE_BIOS;
+  d->secure_boot = is_true (get (kv, n, "uefi.secureBoot.enabled"));
+  d->vtpm = is_true (get (kv, n, "vtpm.present"));
+  d->cpus = 1;
+  if ((v = get (kv, n, "numvcpus"))) {
+    int64_t c;
+    if (parse_int64 (v, &c) == -1 || c < 1 || c > 4096) {
+      error ("%s: numvcpus: bad value \"%s\"", path, v);
+      goto fail;
+    }
+    d->cpus = c;
+  }
+  if ((v = get (kv, n, "memsize"))) {
+    int64_t m;
+    if (parse_int64 (v, &m) == -1 || m < 1 || m > 64LL * 1024 * 1024) {
+      error ("%s: memsize: bad value \"%s\"", path, v);
+      goto fail;
+    }
+    d->memory_mib = m;
+  }
+  for (int i = 0; i < 10; i++) {
+    char key[32];
+    snprintf (key, sizeof key, "ethernet%d.present", i);
+    if (is_true (get (kv, n, key)))
+      d->nics++;
+  }
+  if ((v = get (kv, n, "guestOS")))
+    d->guest_os = xstrdup (v);
+  return d;
+ fail:
+  desc_free (d);
+  return NULL;
+}

@@ -1,0 +1,51 @@
+/* The readiness rule registry (see check.h).  Rules register with
+ * RULE(); the linker gathers them in one section. */
+#include <string.h>
+
+#include "prep/common/common.h"
+#include "prep/check/check.h"
+
+extern const struct rule *const __start_azprep_rules[] __attribute__((weak));
+extern const struct rule *const __stop_azprep_rules[] __attribute__((weak));
+
+static const struct rule **sorted;
+static size_t nsorted;
+
+static int
+compare_rules (const void *a, const void *b)
+{
+  const struct rule *const *x = a, *const *y = b;
+  return strcmp ((*x)->id, (*y)->id);
+}
+
+const struct rule *const *
+rule_all (size_t *n)
+{
+  if (!sorted) {
+    size_t count = 0;
+    if (__start_azprep_rules)
+      count = __stop_azprep_rules - __start_azprep_rules;
+    sorted = malloc ((count ? count : 1) * sizeof *sorted);
+    if (!sorted) {
+      *n = 0;
+      return NULL;
+    }
+    if (count)
+      memcpy (sorted, __start_azprep_rules, count * sizeof *sorted);
+    qsort (sorted, count, sizeof *sorted, compare_rules);
+    nsorted = count;
+  }
+  *n = nsorted;
+  return sorted;
+}
+
+const struct rule *
+rule_find (const char *id)
+{
+  size_t n;
+  const struct rule *const *all = rule_all (&n);
+  for (size_t i = 0; i < n; i++)
+    if (!strcmp (all[i]->id, id))
+      return all[i];
+  return NULL;
+}

@@ -1,0 +1,512 @@
+/* Check one VM, read-only: probe the disks, open them read-only in one
+ * appliance, inspect, run every applicable fixup's check() and every
+ * readiness rule, and describe the result as one JSON object (schema in
+ * prep/check.pod).  Anything that stops the check early becomes a
+ * blocker finding when it is about the VM (unreadable disk, no OS,
+ * several OSes, encrypted root), or verdict "error" when it is about
+ * the check itself (the appliance would not start).
+ */
+#include <libgen.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "prep/common/common.h"
+#include "prep/check/check.h"
+#include "prep/fixup.h"
+#include "prep/guest/guest.h"
+
+/* One entry of the result's "rules" array. */
+static void
+add_result (cJSON *rules, const char *id, const char *kind,
+            const char *heading, const char *result, const char *message)
+{
+  cJSON *o = cJSON_CreateObject ();
+  cJSON_AddStringToObject (o, "id", id);
+  cJSON_AddStringToObject (o, "kind", kind);
+  cJSON_AddStringToObject (o, "heading", heading);
+  cJSON_AddStringToObject (o, "result", result);
+  if (message)
+    cJSON_AddStringToObject (o, "message", message);
+  cJSON_AddItemToArray (rules, o);
+}
+
+/* Did the rule find something (information alone is not a failure)? */
+static bool
+has_finding (const struct report *r, const char *id, size_t from)
+{
+  for (size_t i = from; i < r->nfindings; i++)
+    if (!strcmp (r->findings[i].id, id) &&
+        (r->findings[i].severity != SEV_INFO || r->findings[i].fixup))
+      return true;
+  return false;
+}
+
+const char *
+verdict_name (int exit_code)
+{
+  switch (exit_code) {
+  case EXIT_OK: return "ready";
+  case EXIT_WARNINGS: return "warnings";
+  case EXIT_NOTREADY: return "not-ready";
+  default: return "error";
+  }
+}
+
+int
+verdict_exit (const char *verdict)
+{
+  if (!verdict)
+    return EXIT_ERROR;
+  if (!strcmp (verdict, "ready")) return EXIT_OK;
+  if (!strcmp (verdict, "warnings")) return EXIT_WARNINGS;
+  if (!strcmp (verdict, "not-ready")) return EXIT_NOTREADY;
+  return EXIT_ERROR;
+}
+
+/* Non-fixable blockers: not ready; else a check that failed: error;
+ * else warnings or findings azprep fix repairs: ready with warnings. */
+static int
+verdict_of (const struct report *r, bool failed)
+{
+  bool warn = false;
+  for (size_t i = 0; i < r->nfindings; i++) {
+    const struct finding *f = &r->findings[i];
+    if (f->severity == SEV_BLOCKER && !f->fixup)
+      return EXIT_NOTREADY;
+    if (f->severity != SEV_INFO || f->fixup)
+      warn = true;
+  }
+  if (failed)
+    return EXIT_ERROR;
+  return warn ? EXIT_WARNINGS : EXIT_OK;
+}
+
+static cJSON *
+counts_json (const struct report *r)
+{
+  cJSON *c = cJSON_CreateObject ();
+  cJSON_AddNumberToObject (c, "blocker", report_count (r, SEV_BLOCKER));
+  cJSON_AddNumberToObject (c, "warning", report_count (r, SEV_WARNING));
+  cJSON_AddNumberToObject (c, "info", report_count (r, SEV_INFO));
+  cJSON_AddNumberToObject (c, "fixable", report_count_fixable (r));
+  return c;
+}
+
+static void
+add_str (cJSON *o, const char *k, const char *v)
+{
+  if (v)
+    cJSON_AddStringToObject (o, k, v);
+  else
+    cJSON_AddNullToObject (o, k);
+}
+
+cJSON *
+check_vm_error (const char *name, const char *message)
+{
+  cJSON *vm = cJSON_CreateObject ();
+  add_str (vm, "name", name);
+  cJSON_AddStringToObject (vm, "verdict", "error");
+  cJSON_AddNumberToObject (vm, "exit", EXIT_ERROR);
+  add_str (vm, "error", message);
+  cJSON_AddArrayToObject (vm, "disks");
+  cJSON_AddNullToObject (vm, "os");
+  cJSON_AddNullToObject (vm, "azure");
+  cJSON_AddNullToObject (vm, "descriptor");
+  {
+    struct report empty = { 0 };
+    cJSON_AddItemToObject (vm, "counts", counts_json (&empty));
+  }
+  cJSON_AddArrayToObject (vm, "rules");
+  cJSON_AddArrayToObject (vm, "findings");
+  return vm;
+}
+
+/* Which fixup reported each finding (NULL: none). */
+struct attribution {
+  const char **fixup;
+  size_t n;
+};
+
+/* Run one fixup's check alone, so that its findings (fixable or not)
+ * can be attributed to it.  Returns 0, or -1 if the check failed. */
+static int
+run_fixup (struct guest *gs, const struct fixup *f, cJSON *rules,
+           struct attribution *at)
+{
+  char *only[2] = { (char *) f->name, NULL };
+  struct fixup_selection sel = { only, NULL };
+  size_t before = gs->report->nfindings;
+  int r = fixups_check (gs, &sel);
+  size_t now = gs->report->nfindings;
+  const char **na;
+
+  add_result (rules, f->name, "fixup", f->heading,
+              r == -1 ? "error" : now > before ? "fail" : "pass",
+              r == -1 ? log_last_error () : NULL);
+  na = realloc (at->fixup, (now + 1) * sizeof *na);
+  if (!na) {
+    error ("out of memory");
+    return -1;
+  }
+  at->fixup = na;
+  for (size_t i = at->n; i < now; i++)
+    na[i] = i >= before ? f->name : NULL;
+  at->n = now;
+  return r;
+}
+
+static cJSON *
+disks_json (const struct disk *disks, size_t n)
+{
+  cJSON *a = cJSON_CreateArray ();
+  for (size_t i = 0; i < n; i++) {
+    cJSON *d = cJSON_CreateObject ();
+    cJSON_AddStringToObject (d, "path", disks[i].path);
+    add_str (d, "format", disks[i].format);
+    cJSON_AddNumberToObject (d, "size", (double) disks[i].size);
+    cJSON_AddItemToArray (a, d);
+  }
+  return a;
+}
+
+static cJSON *
+os_json (const struct guest *gs)
+{
+  cJSON *o;
+  if (!gs || !gs->root)
+    return cJSON_CreateNull ();
+  o = cJSON_CreateObject ();
+  add_str (o, "root", gs->root);
+  add_str (o, "type", gs->type);
+  add_str (o, "distro", gs->distro);
+  cJSON_AddNumberToObject (o, "major", gs->major);
+  cJSON_AddNumberToObject (o, "minor", gs->minor);
+  add_str (o, "product_name", gs->product_name);
+  add_str (o, "arch", gs->arch);
+  add_str (o, "hostname", gs->hostname);
+  return o;
+}
+
+static cJSON *
+azure_json (const struct check_ctx *ctx, int generation)
+{
+  cJSON *a = cJSON_CreateObject ();
+  const struct azure_size *t = ctx->target;
+
+  if (generation)
+    cJSON_AddNumberToObject (a, "generation", generation);
+  else
+    cJSON_AddNullToObject (a, "generation");
+  if (t) {
+    cJSON *s = cJSON_AddObjectToObject (a, "size");
+    cJSON_AddStringToObject (s, "name", t->name);
+    cJSON_AddNumberToObject (s, "vcpus", t->vcpus);
+    cJSON_AddNumberToObject (s, "memory_gib", t->memory_gib);
+    cJSON_AddNumberToObject (s, "max_data_disks", t->max_data_disks);
+    cJSON_AddStringToObject (s, "chosen", ctx->target_given ? "given"
+                             : "suggested");
+  }
+  else
+    cJSON_AddNullToObject (a, "size");
+  cJSON_AddNumberToObject (a, "data_disks",
+                           ctx->gs->ndisks ? ctx->gs->ndisks - 1 : 0);
+  if (t)
+    cJSON_AddNumberToObject (a, "max_data_disks", t->max_data_disks);
+  else
+    cJSON_AddNullToObject (a, "max_data_disks");
+  return a;
+}
+
+/* qemu-img info opens a truncated qcow2 without complaint (reads past
+ * the end are zeroes); qemu-img check reads its tables.  Returns a
+ * message if the image is damaged, else NULL. */
+static char *
+qcow2_damage (const struct disk *d)
+{
+  CLEANUP_FREE char *out = NULL, *err = NULL;
+  const char *argv[] = { "qemu-img", "check", "-U", "-q", "-f", "qcow2",
+                         d->path, NULL };
+  int r;
+
+  if (!d->format || strcmp (d->format, "qcow2") || strstr (d->path, "://"))
+    return NULL;
+  r = run_command_full (&out, &err, argv);
+  /* 0 clean, 3 leaked clusters only (harmless); 1 and 2: damaged. */
+  if (r == 0 || r == 3)
+    return NULL;
+  {
+    CLEANUP_FREE char *why = first_line (err && *err ? err : out);
+    return xasprintf ("qemu-img check: %s", why && *why ? why
+                      : "the image is damaged");
+  }
+}
+
+/* Is the disk left half-written by an interrupted azprep fix?  Opening
+ * it would roll the fix back, which is a write: check only says so. */
+static bool
+commit_interrupted (const char *path)
+{
+  CLEANUP_FREE char *undo = xasprintf ("%s.azprep-undo", path);
+  return undo && access (undo, F_OK) == 0;
+}
+
+/* The rules read the mounted guest: a fixup's check that unmounts to
+ * look elsewhere (the Windows BCD on the boot partition) may leave
+ * nothing mounted, with root_mounted still saying the root is. */
+static int
+ensure_mounted (struct guest *gs)
+{
+  CLEANUP_FREE_STRING_LIST char **mps = NULL;
+
+  guestfs_push_error_handler (gs->g, NULL, NULL);
+  mps = guestfs_mountpoints (gs->g);
+  guestfs_pop_error_handler (gs->g);
+  if (mps && mps[0])
+    return 0;
+  debug ("the guest was left unmounted: mounting it again");
+  gs->root_mounted = false;
+  return guest_mount (gs);
+}
+
+cJSON *
+check_vm (struct disk *disks, size_t ndisks, struct vm_desc *desc,
+          const struct check_opts *o)
+{
+  struct guest pre = { .disks = disks, .ndisks = ndisks, .readonly = true };
+  struct guest *gs = &pre, *opened = NULL;
+  struct check_ctx ctx = { .gs = &pre, .desc = desc };
+  struct size_table *sizes = NULL;
+  const char *name = o->name;
+  char *basename_buf = NULL;
+  struct attribution at = { NULL, 0 };
+  int stage = RULE_NEEDS_NOTHING;     /* the highest stage reached */
+  bool failed = false;
+  const char *error_msg = NULL;
+  CLEANUP_FREE char *error_copy = NULL;
+  cJSON *vm, *rules = cJSON_CreateArray ();
+  size_t nrules, nfixups;
+  const struct rule *const *all_rules = rule_all (&nrules);
+  const struct fixup *const *all_fixups = fixup_all (&nfixups);
+  int generation = 0, exit_code;
+
+  if (!name && desc && desc->name)
+    name = desc->name;
+  if (!name && ndisks > 0) {
+    basename_buf = xstrdup (disks[0].path);
+    name = basename_buf ? basename (basename_buf) : "?";
+  }
+  pre.report = report_new ();
+  if (!pre.report || !rules)
+    goto oom;
+
+  sizes = sizes_load (o->sizes_file);
+  if (!sizes) {
+    failed = true;
+    error_msg = error_copy = first_line (log_last_error ());
+    goto done;
+  }
+  ctx.sizes = sizes;
+  if (o->size) {
+    ctx.target = sizes_find (sizes, o->size);
+    ctx.target_given = ctx.target != NULL;
+  }
+
+  /* Stage 0: every disk readable. */
+  for (size_t i = 0; i < ndisks; i++) {
+    if (desc && desc->disk_error && i < desc->ndisks && desc->disk_error[i])
+      report_finding (pre.report, SEV_BLOCKER, "disk-unreadable",
+                      disks[i].path, "export the VM again", false,
+                      "%s: %s", disks[i].path, desc->disk_error[i]);
+    else if (commit_interrupted (disks[i].path))
+      report_finding (pre.report, SEV_BLOCKER, "disk-unreadable",
+                      disks[i].path, "run 'azprep inspect' on it once to "
+                      "roll the interrupted fix back", false,
+                      "an interrupted 'azprep fix' left %s.azprep-undo",
+                      disks[i].path);
+    else if (disk_probe (&disks[i]) == -1)
+      report_finding (pre.report, SEV_BLOCKER, "disk-unreadable",
+                      disks[i].path, "check the disk image on the source",
+                      false, "%s", log_last_error ());
+    else {
+      CLEANUP_FREE char *damage = qcow2_damage (&disks[i]);
+      if (damage)
+        report_finding (pre.report, SEV_BLOCKER, "disk-unreadable",
+                        disks[i].path, "copy the disk again from the "
+                        "source", false, "%s", damage);
+    }
+  }
+  if (report_count (pre.report, SEV_BLOCKER) > 0)
+    goto rules;
+  stage = RULE_NEEDS_DISKS;
+
+  /* Stage 1: the appliance. */
+  opened = guest_open (disks, ndisks, GUEST_READONLY |
+                       (o->trace ? GUEST_TRACE : 0));
+  if (!opened) {
+    failed = true;
+    error_msg = error_copy = first_line (log_last_error ());
+    goto rules;
+  }
+  report_free (opened->report);
+  opened->report = pre.report;
+  pre.report = NULL;
+  gs = opened;
+  gs->inspect_findings = true;
+  gs->requested_generation = o->generation;
+  stage = RULE_NEEDS_GUEST;
+  ctx.gs = gs;
+  check_ctx_prepare (&ctx);          /* before inspection mounts */
+
+  /* Stage 2: one OS, mounted. */
+  if (guest_inspect (gs) == -1) {
+    if (report_count (gs->report, SEV_BLOCKER) == 0) {
+      failed = true;
+      error_msg = error_copy = first_line (log_last_error ());
+    }
+    goto rules;
+  }
+  generation = gs->generation;
+  if (guest_mount (gs) == -1) {
+    failed = true;
+    error_msg = error_copy = first_line (log_last_error ());
+    goto rules;
+  }
+  stage = RULE_NEEDS_OS;
+  ctx.inspected = true;
+  check_ctx_prepare (&ctx);          /* the fstab */
+
+  for (size_t i = 0; i < nfixups; i++) {
+    if (fixup_applies (all_fixups[i], gs) &&
+        run_fixup (gs, all_fixups[i], rules, &at) == -1)
+      failed = true;
+  }
+  if (ensure_mounted (gs) == -1)
+    failed = true;
+
+ rules:
+  if (!generation && desc && desc->firmware != FIRMWARE_UNKNOWN)
+    generation = desc->firmware == FIRMWARE_UEFI ? 2 : 1;
+  if (!ctx.target && desc && desc->cpus > 0)
+    ctx.target = sizes_suggest (sizes, desc->cpus, desc->memory_mib,
+                                generation ? generation : 1,
+                                ndisks > 0 ? (int) ndisks - 1 : 0);
+  ctx.gs = gs;
+  for (size_t i = 0; i < nrules; i++) {
+    const struct rule *r = all_rules[i];
+    size_t before = gs->report->nfindings;
+    const char *result;
+    int ret = 0;
+
+    if (r->needs > stage) {
+      add_result (rules, r->id, "rule", r->heading, "skipped",
+                  "not reached: the check stopped earlier");
+      continue;
+    }
+    if (r->check) {
+      debug ("rule: %s", r->id);
+      ret = r->check (&ctx);
+    }
+    if (ret == -1) {
+      failed = true;
+      result = "error";
+    }
+    else
+      result = has_finding (gs->report, r->id, r->check ? before : 0)
+        ? "fail" : "pass";
+    add_result (rules, r->id, "rule", r->heading, result,
+                ret == -1 ? log_last_error () : NULL);
+  }
+
+ done:
+  {
+    struct report *rep = gs->report;
+    cJSON *findings;
+    exit_code = rep ? verdict_of (rep, failed) : EXIT_ERROR;
+    vm = cJSON_CreateObject ();
+    add_str (vm, "name", name);
+    cJSON_AddStringToObject (vm, "verdict", verdict_name (exit_code));
+    cJSON_AddNumberToObject (vm, "exit", exit_code);
+    add_str (vm, "error", error_msg);
+    cJSON_AddItemToObject (vm, "disks", disks_json (disks, ndisks));
+    cJSON_AddItemToObject (vm, "os", os_json (ctx.inspected || (gs && gs->root)
+                                              ? gs : NULL));
+    if (gs->g && gs->root && !generation)
+      generation = gs->generation;
+    if (gs->root || desc)
+      cJSON_AddItemToObject (vm, "azure", azure_json (&ctx, generation));
+    else
+      cJSON_AddNullToObject (vm, "azure");
+    if (gs->root)
+      cJSON_AddStringToObject (vm, "firmware", gs->firmware == FIRMWARE_UEFI
+                               ? "uefi" : "bios");
+    else
+      cJSON_AddNullToObject (vm, "firmware");
+    cJSON_AddItemToObject (vm, "descriptor",
+                           desc ? desc_json (desc) : cJSON_CreateNull ());
+    if (rep) {
+      struct report empty = { 0 };
+      cJSON_AddItemToObject (vm, "counts", counts_json (rep ? rep : &empty));
+    }
+    cJSON_AddItemToObject (vm, "rules", rules);
+    rules = NULL;
+    findings = rep ? report_findings_json (rep) : cJSON_CreateArray ();
+    for (size_t i = 0; rep && i < rep->nfindings; i++) {
+      cJSON *f = cJSON_GetArrayItem (findings, i);
+      const char *rule = i < at.n && at.fixup[i]
+        ? at.fixup[i] : rep->findings[i].id;
+      cJSON_AddStringToObject (f, "rule", rule);
+    }
+    cJSON_AddItemToObject (vm, "findings", findings);
+  }
+  goto out;
+
+ oom:
+  error ("out of memory");
+  vm = check_vm_error (name, "out of memory");
+ out:
+  cJSON_Delete (rules);
+  free (at.fixup);
+  check_ctx_release (&ctx);
+  if (opened)
+    guest_close (opened);      /* frees the report it holds */
+  else
+    report_free (pre.report);
+  sizes_free (sizes);
+  disks_free (disks, ndisks);
+  desc_free (desc);
+  free (basename_buf);
+  return vm;
+}
+
+cJSON *
+check_report (cJSON *vms)
+{
+  cJSON *j = cJSON_CreateObject ();
+  cJSON *counts = cJSON_CreateObject ();
+  int worst = EXIT_OK, n[5] = { 0 };
+  cJSON *vm;
+
+  /* The fleet's verdict is its worst VM: could not check > not ready >
+   * warnings > ready. */
+  cJSON_ArrayForEach (vm, vms) {
+    int e = verdict_exit (cJSON_GetStringValue
+                          (cJSON_GetObjectItem (vm, "verdict")));
+    static const int rank[5] = { 0, 3, 0, 2, 1 };
+    if (e < 0 || e > 4)
+      e = EXIT_ERROR;
+    n[e]++;
+    if (rank[e] > rank[worst])
+      worst = e;
+  }
+  cJSON_AddNumberToObject (j, "schema", 1);
+  cJSON_AddStringToObject (j, "verdict", verdict_name (worst));
+  cJSON_AddNumberToObject (j, "exit", worst);
+  cJSON_AddNumberToObject (counts, "ready", n[EXIT_OK]);
+  cJSON_AddNumberToObject (counts, "warnings", n[EXIT_WARNINGS]);
+  cJSON_AddNumberToObject (counts, "not-ready", n[EXIT_NOTREADY]);
+  cJSON_AddNumberToObject (counts, "error", n[EXIT_ERROR]);
+  cJSON_AddItemToObject (j, "vms_by_verdict", counts);
+  cJSON_AddItemToObject (j, "vms", vms);
+  return j;
+}

@@ -1,0 +1,243 @@
+/* azprep check: is this VM (or this fleet) ready to migrate?  Strictly
+ * read-only.  See prep/check/check.h and the manual section in check.pod.
+ */
+#include <getopt.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "prep/azprep.h"
+#include "prep/check/check.h"
+#include "prep/fixup.h"
+
+static const char usage[] =
+  "Usage: azprep check [OPTIONS] [--format FMT] DISK...\n"
+  "       azprep check [OPTIONS] --ovf FILE.ovf|FILE.ova | --vmx FILE.vmx\n"
+  "       azprep check [OPTIONS] --vms FLEET\n"
+  "Check, read-only, whether VMs are ready to migrate to Azure: every\n"
+  "fixup's check (what 'azprep fix' would repair) and the readiness rules\n"
+  "no fixup repairs (OS support, architecture, disk sizes and counts,\n"
+  "firmware and generation, encryption, hibernation, dirty filesystems,\n"
+  "free space, swap, network filesystems).  Nothing is written to disks.\n"
+  "\n"
+  "Options:\n"
+  "  --vms FILE         check a fleet: a JSON list [{\"name\": N, \"disks\":\n"
+  "                     [D...]}] or one VM per line \"NAME DISK...\"\n"
+  "  --jobs N           VMs checked at once (default: the cores, at most\n"
+  "                     the GiB of available memory less one)\n"
+  "  --ovf FILE         disks, firmware, CPUs, memory from an OVF or OVA\n"
+  "  --vmx FILE         the same from a VMware .vmx file\n"
+  "  --name NAME        the VM's name in reports (default: descriptor or\n"
+  "                     first disk)\n"
+  "  --size NAME        the target Azure size (default: suggested from\n"
+  "                     the descriptor's CPUs and memory)\n"
+  "  --sizes FILE       the Azure size table (default: the one installed\n"
+  "                     with azprep, azure-sizes.json)\n"
+  "  --generation 1|2   the Azure generation the VM will be created as\n"
+  "                     (a warning if the guest's firmware cannot boot it)\n"
+  "  --json             print the report as JSON (schema in azprep(1))\n"
+  "  --junit FILE       also write a JUnit XML report (one testsuite per\n"
+  "                     VM, one testcase per rule and fixup)\n"
+  "  --html FILE        also write a self-contained HTML report\n"
+  "  --list             list the rules and fixups (ids) and exit\n"
+  "  --format FMT       format of the disks that follow\n"
+  "  -v, -x, --help     debug, trace libguestfs, this text\n"
+  "\n"
+  "Exit: 0 ready, 4 ready with warnings, 3 not ready (blockers),\n"
+  "      1 could not check, 2 usage.  For a fleet: the worst VM's.\n";
+
+static void
+list_rules (bool json)
+{
+  size_t n, nf;
+  const struct rule *const *all = rule_all (&n);
+  const struct fixup *const *fixups = fixup_all (&nf);
+  cJSON *a = json ? cJSON_CreateArray () : NULL;
+
+  for (size_t i = 0; i < n + nf; i++) {
+    const char *id = i < n ? all[i]->id : fixups[i - n]->name;
+    const char *heading = i < n ? all[i]->heading : fixups[i - n]->heading;
+    const char *kind = i < n ? "rule" : "fixup";
+    const char *sev = i < n ? severity_name (all[i]->severity) : "-";
+    if (json) {
+      cJSON *o = cJSON_CreateObject ();
+      cJSON_AddStringToObject (o, "id", id);
+      cJSON_AddStringToObject (o, "kind", kind);
+      cJSON_AddStringToObject (o, "severity", sev);
+      cJSON_AddStringToObject (o, "heading", heading);
+      cJSON_AddItemToArray (a, o);
+    }
+    else
+      printf ("%-28s %-6s %-8s %s\n", id, kind, sev, heading);
+  }
+  if (json) {
+    char *s = cJSON_Print (a);
+    puts (s);
+    free (s);
+    cJSON_Delete (a);
+  }
+}
+
+static int
+check_run (int argc, char **argv)
+{
+  enum { OPT_VMS = OPT_FIRST_COMMAND_SPECIFIC, OPT_JOBS, OPT_OVF, OPT_VMX,
+         OPT_NAME, OPT_SIZE, OPT_SIZES, OPT_JUNIT, OPT_HTML, OPT_LIST,
+         OPT_GENERATION };
+  static const struct option longopts[] = {
+    COMMON_LONG_OPTIONS,
+    { "format", required_argument, NULL, OPT_FORMAT },
+    { "vms", required_argument, NULL, OPT_VMS },
+    { "jobs", required_argument, NULL, OPT_JOBS },
+    { "ovf", required_argument, NULL, OPT_OVF },
+    { "ova", required_argument, NULL, OPT_OVF },
+    { "vmx", required_argument, NULL, OPT_VMX },
+    { "name", required_argument, NULL, OPT_NAME },
+    { "size", required_argument, NULL, OPT_SIZE },
+    { "sizes", required_argument, NULL, OPT_SIZES },
+    { "junit", required_argument, NULL, OPT_JUNIT },
+    { "html", required_argument, NULL, OPT_HTML },
+    { "list", no_argument, NULL, OPT_LIST },
+    { "generation", required_argument, NULL, OPT_GENERATION },
+    { NULL, 0, NULL, 0 }
+  };
+  struct common_opts o = { 0 };
+  struct check_opts co = { 0 };
+  struct disk *disks = NULL;
+  size_t ndisks = 0;
+  const char *format = NULL, *vms_file = NULL, *ovf = NULL, *vmx = NULL;
+  const char *junit = NULL, *html = NULL;
+  struct vm_desc *desc = NULL;
+  int jobs = 0, c, ret;
+  bool list = false;
+  cJSON *vms, *report;
+
+  while ((c = getopt_long (argc, argv, "-" COMMON_SHORT_OPTIONS, longopts,
+                           NULL)) != -1) {
+    if (common_option (&o, c, usage))
+      continue;
+    switch (c) {
+    case OPT_FORMAT:
+      format = !strcmp (optarg, "auto") ? NULL : optarg;
+      break;
+    case OPT_VMS: vms_file = optarg; break;
+    case OPT_JOBS: {
+      int64_t j;
+      if (parse_int64 (optarg, &j) == -1 || j < 1 || j > 256)
+        return usage_error ("check", "--jobs: a number from 1 to 256");
+      jobs = j;
+      break;
+    }
+    case OPT_OVF: ovf = optarg; break;
+    case OPT_VMX: vmx = optarg; break;
+    case OPT_NAME: co.name = optarg; break;
+    case OPT_SIZE: co.size = optarg; break;
+    case OPT_SIZES: co.sizes_file = optarg; break;
+    case OPT_JUNIT: junit = optarg; break;
+    case OPT_HTML: html = optarg; break;
+    case OPT_LIST: list = true; break;
+    case OPT_GENERATION: {
+      int64_t g;
+      if (parse_int64 (optarg, &g) == -1 || (g != 1 && g != 2))
+        return usage_error ("check", "--generation must be 1 or 2");
+      co.generation = g;
+      break;
+    }
+    case 1:
+      if (disks_add (&disks, &ndisks, optarg, format) == -1)
+        return EXIT_ERROR;
+      break;
+    default:
+      disks_free (disks, ndisks);
+      return usage_error ("check", "unknown option");
+    }
+  }
+  if (list) {
+    list_rules (o.json);
+    disks_free (disks, ndisks);
+    return EXIT_OK;
+  }
+  /* Disks after "--" (fleet children use it: a disk named "-x"). */
+  for (int i = optind; i < argc; i++)
+    if (disks_add (&disks, &ndisks, argv[i], format) == -1)
+      return EXIT_ERROR;
+  co.trace = o.trace;
+  if ((vms_file != NULL) + (ovf != NULL) + (vmx != NULL) > 1 ||
+      ((vms_file || ovf || vmx) && ndisks)) {
+    disks_free (disks, ndisks);
+    return usage_error ("check", "give disks, --ovf, --vmx or --vms: "
+                        "one of them");
+  }
+  if (!vms_file && !ovf && !vmx && ndisks == 0)
+    return usage_error ("check", "no disk given");
+  if (co.size || co.sizes_file) {
+    /* Catch a bad table or size name once, before any appliance. */
+    struct size_table *t = sizes_load (co.sizes_file);
+    bool ok = t && (!co.size || sizes_find (t, co.size));
+    if (t && !ok)
+      error ("--size %s: not in the size table %s", co.size, t->source);
+    sizes_free (t);
+    if (!ok) {
+      disks_free (disks, ndisks);
+      return EXIT_USAGE;
+    }
+  }
+
+  if (vms_file) {
+    struct fleet_vm *fleet = NULL;
+    size_t n = 0;
+    if (fleet_read (vms_file, &fleet, &n) == -1)
+      return EXIT_ERROR;
+    vms = fleet_check (fleet, n, jobs ? jobs : fleet_default_jobs (), &co,
+                       "/proc/self/exe");
+    fleet_free (fleet, n);
+  }
+  else {
+    vms = cJSON_CreateArray ();
+    if (ovf || vmx) {
+      desc = ovf ? desc_read_ovf (ovf) : desc_read_vmx (vmx);
+      if (!desc) {
+        cJSON_AddItemToArray (vms, check_vm_error (co.name ? co.name : ovf
+                                                   ? ovf : vmx,
+                                                   log_last_error ()));
+        goto report;
+      }
+      for (size_t i = 0; i < desc->ndisks; i++) {
+        if (disks_add (&disks, &ndisks, desc->disks[i], format) == -1)
+          return EXIT_ERROR;
+        /* An OVA member, served decoded (raw) by qemu-nbd. */
+        if (desc->nbd_server && desc->nbd_server[i]) {
+          free (disks[i].format);
+          disks[i].format = NULL;
+          disks[i].nbd_server = xstrdup (desc->nbd_server[i]);
+          disks[i].size = desc->nbd_size[i];
+        }
+      }
+    }
+    cJSON_AddItemToArray (vms, check_vm (disks, ndisks, desc, &co));
+  }
+
+ report:
+  report = check_report (vms);
+  ret = verdict_exit (cJSON_GetStringValue
+                      (cJSON_GetObjectItem (report, "verdict")));
+  if (o.json) {
+    char *s = cJSON_Print (report);
+    if (s)
+      puts (s);
+    free (s);
+  }
+  else
+    check_print_text (stdout, report, isatty (STDOUT_FILENO) &&
+                      !getenv ("NO_COLOR"));
+  if (junit && check_write_junit (junit, report) == -1)
+    ret = EXIT_ERROR;
+  if (html && check_write_html (html, report) == -1)
+    ret = EXIT_ERROR;
+  cJSON_Delete (report);
+  return ret;
+}
+
+static const struct command check_cmd = {
+  "check", "is a VM (or a fleet) ready to migrate? read-only", check_run,
+};
+COMMAND (check_cmd);

@@ -1,0 +1,167 @@
+/* Shell-variable files (KEY="value" lines) and word lists (kernel
+ * command lines, module lists), edited line by line so that comments
+ * and everything else stay as they were. */
+#include <string.h>
+
+#include "prep/common/common.h"
+#include "prep/common/text.h"
+
+/* Is line (up to its end) "KEY=" (after optional blanks / export)? */
+static const char *
+line_value (const char *line, const char *key)
+{
+  size_t kl = strlen (key);
+  line += strspn (line, " \t");
+  if (!strncmp (line, "export ", 7))
+    line += 7 + strspn (line + 7, " \t");
+  if (strncmp (line, key, kl) || line[kl] != '=')
+    return NULL;
+  return line + kl + 1;
+}
+
+char *
+kv_get (const char *content, const char *key)
+{
+  char *r = NULL;
+
+  for (const char *l = content; l && *l; ) {
+    const char *end = strchrnul (l, '\n');
+    const char *v = line_value (l, key);
+    if (v && v < end) {
+      size_t n = end - v;
+      free (r);
+      while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t' ||
+                       v[n - 1] == '\r'))
+        n--;
+      if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0]) {
+        v++;
+        n -= 2;
+      }
+      r = strndup (v, n);
+    }
+    l = *end ? end + 1 : end;
+  }
+  return r;
+}
+
+static char *
+kv_edit (const char *content, const char *key, const char *value)
+{
+  char *s = NULL;
+  size_t n;
+  bool done = false;
+  FILE *fp = open_memstream (&s, &n);
+
+  if (!fp) {
+    error ("out of memory");
+    return NULL;
+  }
+  for (const char *l = content; l && *l; ) {
+    const char *end = strchrnul (l, '\n');
+    const char *v = line_value (l, key);
+    if (v && v < end) {
+      if (value && !done)
+        fprintf (fp, "%s=\"%s\"\n", key, value);
+      done = true;
+    }
+    else
+      fprintf (fp, "%.*s\n", (int) (end - l), l);
+    l = *end ? end + 1 : end;
+  }
+  if (value && !done)
+    fprintf (fp, "%s=\"%s\"\n", key, value);
+  fclose (fp);
+  return s;
+}
+
+char *
+kv_set (const char *content, const char *key, const char *value)
+{
+  return kv_edit (content, key, value);
+}
+
+char *
+kv_remove (const char *content, const char *key)
+{
+  return kv_edit (content, key, NULL);
+}
+
+/* Words: separated by blanks.  A word KEY=VALUE replaces another
+ * KEY=..., except for keys that may repeat (console=). */
+static bool
+same_key (const char *a, size_t alen, const char *b)
+{
+  const char *eq = strchr (b, '=');
+  size_t kl;
+  if (!eq || !strncmp (b, "console=", 8))
+    return false;
+  kl = eq - b + 1;
+  return alen > kl && !strncmp (a, b, kl);
+}
+
+static char *
+words_edit (const char *words, const char *word, bool add)
+{
+  char *s = NULL;
+  size_t n, wl = strlen (word);
+  bool have = false, first = true;
+  FILE *fp = open_memstream (&s, &n);
+
+  if (!fp) {
+    error ("out of memory");
+    return NULL;
+  }
+  for (const char *p = words; *p; ) {
+    size_t len;
+    p += strspn (p, " \t");
+    len = strcspn (p, " \t");
+    if (!len)
+      break;
+    if (len == wl && !strncmp (p, word, wl)) {
+      if (add && !have)
+        fprintf (fp, "%s%s", first ? "" : " ", word), first = false;
+      have = true;
+    }
+    else if (add && same_key (p, len, word)) {
+      if (!have)
+        fprintf (fp, "%s%s", first ? "" : " ", word), first = false;
+      have = true;
+    }
+    else
+      fprintf (fp, "%s%.*s", first ? "" : " ", (int) len, p), first = false;
+    p += len;
+  }
+  if (add && !have)
+    fprintf (fp, "%s%s", first ? "" : " ", word);
+  fclose (fp);
+  return s;
+}
+
+bool
+words_has (const char *words, const char *word)
+{
+  size_t wl = strlen (word);
+  for (const char *p = words; p && *p; ) {
+    size_t len;
+    p += strspn (p, " \t");
+    len = strcspn (p, " \t");
+    if (!len)
+      break;
+    if (len == wl && !strncmp (p, word, wl))
+      return true;
+    p += len;
+  }
+  return false;
+}
+
+char *
+words_set (const char *words, const char *word)
+{
+  return words_edit (words, word, true);
+}
+
+char *
+words_remove (const char *words, const char *word)
+{
+  return words_edit (words, word, false);
+}

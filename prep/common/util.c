@@ -1,0 +1,280 @@
+/* Small helpers: cleanups, strings, running host commands, atomic files. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "prep/common/common.h"
+
+void
+cleanup_free (void *ptr)
+{
+  free (*(void **) ptr);
+}
+
+void
+free_string_list (char **list)
+{
+  if (!list)
+    return;
+  for (size_t i = 0; list[i]; i++)
+    free (list[i]);
+  free (list);
+}
+
+void
+cleanup_free_string_list (void *ptr)
+{
+  free_string_list (*(char ***) ptr);
+}
+
+void
+cleanup_fclose (void *ptr)
+{
+  FILE *f = *(FILE **) ptr;
+  if (f)
+    fclose (f);
+}
+
+void
+cleanup_close (void *ptr)
+{
+  int fd = *(int *) ptr;
+  if (fd >= 0)
+    close (fd);
+}
+
+size_t
+count_strings (char *const *list)
+{
+  size_t n = 0;
+  while (list && list[n])
+    n++;
+  return n;
+}
+
+char *
+xasprintf (const char *fmt, ...)
+{
+  va_list ap;
+  char *s;
+  int r;
+
+  va_start (ap, fmt);
+  r = vasprintf (&s, fmt, ap);
+  va_end (ap);
+  if (r < 0) {
+    error ("out of memory");
+    return NULL;
+  }
+  return s;
+}
+
+char *
+xstrdup (const char *s)
+{
+  char *r = strdup (s);
+  if (!r)
+    error ("out of memory");
+  return r;
+}
+
+int
+parse_int64 (const char *s, int64_t *r)
+{
+  char *end;
+  long long v;
+
+  if (!s || !*s)
+    return -1;
+  errno = 0;
+  v = strtoll (s, &end, 10);
+  if (errno || *end)
+    return -1;
+  *r = v;
+  return 0;
+}
+
+int
+run_command (char **out, const char *const *argv)
+{
+  return run_command_full (out, NULL, argv);
+}
+
+/* Read a memfd back from the start into a string. */
+static char *
+read_memfd (int fd)
+{
+  off_t len = lseek (fd, 0, SEEK_END);
+  char *s;
+
+  if (len < 0)
+    len = 0;
+  if (len > 65536)
+    len = 65536;
+  s = malloc (len + 1);
+  if (!s)
+    return NULL;
+  if (pread (fd, s, len, 0) != len)
+    len = 0;
+  s[len] = '\0';
+  return s;
+}
+
+int
+run_command_full (char **out, char **err, const char *const *argv)
+{
+  int pfd[2], status, efd = -1;
+  pid_t pid;
+  char *buf = NULL;
+  size_t len = 0, cap = 0;
+
+  if (out)
+    *out = NULL;
+  if (pipe2 (pfd, O_CLOEXEC) == -1) {
+    error ("pipe: %m");
+    return -1;
+  }
+  if (err) {
+    *err = NULL;
+    efd = memfd_create ("stderr", MFD_CLOEXEC);
+  }
+  pid = fork ();
+  if (pid == -1) {
+    error ("fork: %m");
+    close (pfd[0]);
+    close (pfd[1]);
+    if (efd >= 0)
+      close (efd);
+    return -1;
+  }
+  if (pid == 0) {
+    dup2 (pfd[1], 1);
+    if (efd >= 0)
+      dup2 (efd, 2);
+    else if (!log_verbose ()) {
+      int nfd = open ("/dev/null", O_WRONLY);
+      if (nfd >= 0)
+        dup2 (nfd, 2);
+    }
+    execvp (argv[0], (char **) argv);
+    _exit (127);
+  }
+  close (pfd[1]);
+  for (;;) {
+    ssize_t r;
+    if (len + 4096 + 1 > cap) {
+      size_t ncap = cap ? cap * 2 : 8192;
+      char *nbuf = realloc (buf, ncap);
+      if (!nbuf) {
+        error ("out of memory");
+        free (buf);
+        close (pfd[0]);
+        waitpid (pid, &status, 0);
+        return -1;
+      }
+      buf = nbuf;
+      cap = ncap;
+    }
+    r = read (pfd[0], buf + len, cap - len - 1);
+    if (r == -1 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      break;
+    len += r;
+  }
+  close (pfd[0]);
+  if (buf)
+    buf[len] = '\0';
+  while (waitpid (pid, &status, 0) == -1) {
+    if (errno != EINTR) {
+      error ("waitpid: %m");
+      free (buf);
+      return -1;
+    }
+  }
+  if (out)
+    *out = buf ? buf : strdup ("");
+  else
+    free (buf);
+  if (efd >= 0) {
+    *err = read_memfd (efd);
+    close (efd);
+  }
+  if (WIFEXITED (status)) {
+    if (WEXITSTATUS (status) == 127)
+      debug ("%s: could not run (not installed?)", argv[0]);
+    return WEXITSTATUS (status);
+  }
+  return 128 + (WIFSIGNALED (status) ? WTERMSIG (status) : 0);
+}
+
+int
+write_file_atomic (const char *path, const void *buf, size_t len)
+{
+  CLEANUP_FREE char *tmp = xasprintf ("%s.tmp.%d", path, (int) getpid ());
+  const char *p = buf;
+  int fd;
+
+  if (!tmp)
+    return -1;
+  fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd == -1) {
+    error ("%s: %m", tmp);
+    return -1;
+  }
+  while (len > 0) {
+    ssize_t r = write (fd, p, len);
+    if (r == -1) {
+      if (errno == EINTR)
+        continue;
+      error ("%s: write: %m", tmp);
+      goto fail;
+    }
+    p += r;
+    len -= r;
+  }
+  if (fsync (fd) == -1) {
+    error ("%s: fsync: %m", tmp);
+    goto fail;
+  }
+  if (close (fd) == -1) {
+    fd = -1;
+    error ("%s: close: %m", tmp);
+    goto fail;
+  }
+  fd = -1;
+  if (rename (tmp, path) == -1) {
+    error ("rename %s: %m", path);
+    goto fail;
+  }
+  return 0;
+ fail:
+  if (fd >= 0)
+    close (fd);
+  unlink (tmp);
+  return -1;
+}
+
+char *
+first_line (const char *s)
+{
+  size_t n;
+
+  if (!s)
+    return NULL;
+  while (*s == ' ' || *s == '\n' || *s == '\t')
+    s++;
+  /* qemu-img prefixes its messages with "qemu-img: ". */
+  if (!strncmp (s, "qemu-img: ", 10))
+    s += 10;
+  n = strcspn (s, "\n");
+  while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\r'))
+    n--;
+  return strndup (s, n);
+}

@@ -1,0 +1,208 @@
+/* Reading and writing guest files for fixups: bounded reads, one backup
+ * of each original, every change reported.
+ */
+#include <string.h>
+
+#include "prep/common/common.h"
+#include "prep/guest/guest.h"
+
+#define BACKUP_SUFFIX ".azprep-orig"
+#define SUMMARY_MAX 4096
+#define PREAD_CHUNK (1024 * 1024)   /* below the protocol's 4 MiB message */
+
+bool
+guest_exists (struct guest *gs, const char *path)
+{
+  int r;
+  guestfs_push_error_handler (gs->g, NULL, NULL);
+  r = guestfs_exists (gs->g, path);
+  guestfs_pop_error_handler (gs->g);
+  return r == 1;
+}
+
+char *
+guest_read_file (struct guest *gs, const char *path, size_t max,
+                 size_t *len_r)
+{
+  int64_t size;
+  size_t len;
+  char *buf, *r;
+
+  size = guestfs_filesize (gs->g, path);
+  if (size == -1) {
+    error ("%s: %s", path, guestfs_last_error (gs->g));
+    return NULL;
+  }
+  if ((uint64_t) size > max) {
+    error ("%s: file is too large (%lld bytes, limit %zu)", path,
+           (long long) size, max);
+    return NULL;
+  }
+  /* pread is one round trip; read_file streams through a download,
+   * which costs a few hundred ms per file under TCG. */
+  buf = malloc ((size_t) size + 1);
+  if (!buf) {
+    error ("out of memory");
+    return NULL;
+  }
+  len = 0;
+  while (len < (size_t) size) {
+    size_t want = (size_t) size - len, got = 0;
+    CLEANUP_FREE char *chunk = NULL;
+    if (want > PREAD_CHUNK)
+      want = PREAD_CHUNK;
+    chunk = guestfs_pread (gs->g, path, (int) want, (int64_t) len, &got);
+    if (!chunk) {
+      error ("%s: %s", path, guestfs_last_error (gs->g));
+      free (buf);
+      return NULL;
+    }
+    if (got == 0)               /* the file shrank */
+      break;
+    memcpy (buf + len, chunk, got);
+    len += got;
+  }
+  r = buf;
+  r[len] = '\0';
+  if (len_r)
+    *len_r = len;
+  return r;
+}
+
+/* What a change record says a file held: its text when short and
+ * printable, else its size. */
+static char *
+summarize (const char *content, size_t len)
+{
+  bool text = len <= SUMMARY_MAX;
+  for (size_t i = 0; text && i < len; i++)
+    if (content[i] == '\0')
+      text = false;
+  if (text)
+    return strndup (content, len);
+  return xasprintf ("(%zu bytes)", len);
+}
+
+int
+guest_backup_file (struct guest *gs, const char *path)
+{
+  CLEANUP_FREE char *bak = NULL;
+
+  if (gs->no_backup || !guest_exists (gs, path))
+    return 0;
+  bak = xasprintf ("%s" BACKUP_SUFFIX, path);
+  if (!bak)
+    return -1;
+  if (guest_exists (gs, bak))
+    return 0;                   /* keep the first original only */
+  if (guestfs_cp_a (gs->g, path, bak) == -1) {
+    error ("%s: cannot keep a backup: %s", path, guestfs_last_error (gs->g));
+    return -1;
+  }
+  return 0;
+}
+
+int
+guest_write_file (struct guest *gs, const char *path, const char *content,
+                  size_t len)
+{
+  CLEANUP_FREE char *before = NULL, *old = NULL, *after = NULL;
+  size_t oldlen = 0;
+
+  if (guest_exists (gs, path)) {
+    old = guest_read_file (gs, path, 64 << 20, &oldlen);
+    if (!old)
+      return -1;
+    if (oldlen == len && !memcmp (old, content, len))
+      return 0;
+    before = summarize (old, oldlen);
+  }
+  after = summarize (content, len);
+  if (gs->dry_run)
+    return report_change (gs->report, "file", path, before, after);
+  if (guest_backup_file (gs, path) == -1)
+    return -1;
+  /* guestfs_write keeps owner and mode of an existing file. */
+  if (guestfs_write (gs->g, path, content, len) == -1) {
+    error ("%s: cannot write: %s", path, guestfs_last_error (gs->g));
+    return -1;
+  }
+  return report_change (gs->report, "file", path, before, after);
+}
+
+int
+guest_remove_file (struct guest *gs, const char *path)
+{
+  CLEANUP_FREE char *before = NULL;
+  int is_link;
+
+  guestfs_push_error_handler (gs->g, NULL, NULL);
+  is_link = guestfs_is_symlink (gs->g, path);
+  guestfs_pop_error_handler (gs->g);
+  if (is_link == 1) {
+    before = guestfs_readlink (gs->g, path);
+    if (!before) {
+      error ("%s: %s", path, guestfs_last_error (gs->g));
+      return -1;
+    }
+    if (!gs->dry_run && guestfs_rm (gs->g, path) == -1) {
+      error ("%s: cannot remove: %s", path, guestfs_last_error (gs->g));
+      return -1;
+    }
+    return report_change (gs->report, "link", path, before, NULL);
+  }
+  if (!guest_exists (gs, path))
+    return 0;
+  {
+    size_t len;
+    CLEANUP_FREE char *old = guest_read_file (gs, path, 64 << 20, &len);
+    if (!old)
+      return -1;
+    before = summarize (old, len);
+  }
+  if (!gs->dry_run) {
+    CLEANUP_FREE char *bak = xasprintf ("%s" BACKUP_SUFFIX, path);
+    if (!bak)
+      return -1;
+    /* The backup is the original itself, moved aside. */
+    if (!gs->no_backup && !guest_exists (gs, bak)) {
+      if (guestfs_mv (gs->g, path, bak) == -1) {
+        error ("%s: cannot move aside: %s", path,
+               guestfs_last_error (gs->g));
+        return -1;
+      }
+    }
+    else if (guestfs_rm (gs->g, path) == -1) {
+      error ("%s: cannot remove: %s", path, guestfs_last_error (gs->g));
+      return -1;
+    }
+  }
+  return report_change (gs->report, "file", path, before, NULL);
+}
+
+int
+guest_symlink (struct guest *gs, const char *target, const char *link)
+{
+  CLEANUP_FREE char *before = NULL;
+  int is_link;
+
+  guestfs_push_error_handler (gs->g, NULL, NULL);
+  is_link = guestfs_is_symlink (gs->g, link);
+  if (is_link == 1)
+    before = guestfs_readlink (gs->g, link);
+  guestfs_pop_error_handler (gs->g);
+  if (before && !strcmp (before, target))
+    return 0;
+  if (!gs->dry_run) {
+    if (is_link == 1 && guestfs_rm (gs->g, link) == -1) {
+      error ("%s: %s", link, guestfs_last_error (gs->g));
+      return -1;
+    }
+    if (guestfs_ln_s (gs->g, target, link) == -1) {
+      error ("%s: cannot link to %s: %s", link, target,
+             guestfs_last_error (gs->g));
+      return -1;
+    }
+  }
+  return report_change (gs->report, "link", link, before, target);
+}

@@ -1,0 +1,240 @@
+/* The guest handle: open all of a VM's disks in one appliance, inspect,
+ * mount.  Writes go to temporary overlays (GUEST_OVERLAY) so that the
+ * disks are untouched until guest_commit().
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <limits.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "prep/common/common.h"
+#include "prep/guest/guest.h"
+#include "prep/report.h"
+#include "replicate/vsphere/vsphere.h"
+
+/* Overlays of runs that were killed (kill -9 leaves them): their names
+ * carry the pid, so an overlay whose process is gone can go. */
+static void
+remove_stale_overlays (const char *tmpdir)
+{
+  DIR *dir = opendir (tmpdir);
+  struct dirent *e;
+
+  if (!dir)
+    return;
+  while ((e = readdir (dir)) != NULL) {
+    int pid;
+    char path[PATH_MAX];
+    if (sscanf (e->d_name, "azprep-overlay-%d-", &pid) != 1 || pid <= 0)
+      continue;
+    if (kill (pid, 0) == 0 || errno != ESRCH)
+      continue;
+    if (snprintf (path, sizeof path, "%s/%s", tmpdir, e->d_name)
+        < (int) sizeof path) {
+      debug ("removing stale overlay %s", path);
+      unlink (path);
+    }
+  }
+  closedir (dir);
+}
+
+static int
+make_overlay (struct disk *d)
+{
+  const char *tmpdir = getenv ("TMPDIR") ? getenv ("TMPDIR") : "/var/tmp";
+  CLEANUP_FREE char *abs = realpath (d->path, NULL);
+  CLEANUP_FREE char *err = NULL;
+  char tmpl[PATH_MAX];
+  int fd, r;
+
+  if (!abs) {
+    error ("%s: %m", d->path);
+    return -1;
+  }
+  if (snprintf (tmpl, sizeof tmpl, "%s/azprep-overlay-%d-XXXXXX", tmpdir,
+                (int) getpid ()) >= (int) sizeof tmpl) {
+    error ("TMPDIR is too long");
+    return -1;
+  }
+  fd = mkstemp (tmpl);
+  if (fd == -1) {
+    error ("%s: cannot create overlay: %m", tmpl);
+    return -1;
+  }
+  close (fd);
+  d->overlay = xstrdup (tmpl);
+  {
+    const char *argv[] = { "qemu-img", "create", "-q", "-f", "qcow2",
+                           "-o", "cluster_size=65536",
+                           "-b", abs, "-F", d->format, tmpl, NULL };
+    r = run_command_full (NULL, &err, argv);
+  }
+  if (r != 0) {
+    CLEANUP_FREE char *why = first_line (err);
+    error ("%s: cannot create overlay: %s", d->path, why ? why : "");
+    return -1;
+  }
+  return 0;
+}
+
+struct guest *
+guest_open (struct disk *disks, size_t ndisks, unsigned flags)
+{
+  struct guest *gs;
+
+  if (ndisks == 0) {
+    error ("no disk given");
+    return NULL;
+  }
+  remove_stale_overlays (getenv ("TMPDIR") ? getenv ("TMPDIR")
+                                            : "/var/tmp");
+  for (size_t i = 0; i < ndisks; i++) {
+    if (vsphere_uri_p (disks[i].path) && (flags & GUEST_OVERLAY)) {
+      error ("%s: vsphere:// disks are read in place, read-only; "
+             "replicate the VM and fix the copy", disks[i].path);
+      return NULL;
+    }
+    if (!disks[i].nbd_server && !vsphere_uri_p (disks[i].path) &&
+        commit_recover (disks[i].path) == -1)
+      return NULL;
+    if (disk_probe (&disks[i]) == -1)
+      return NULL;
+  }
+
+  gs = calloc (1, sizeof *gs);
+  if (!gs) {
+    error ("out of memory");
+    return NULL;
+  }
+  gs->disks = disks;
+  gs->ndisks = ndisks;
+  gs->readonly = flags & GUEST_READONLY;
+  gs->trace = flags & GUEST_TRACE;
+  gs->report = report_new ();
+  if (!gs->report)
+    goto fail;
+
+  if (flags & GUEST_OVERLAY) {
+    for (size_t i = 0; i < ndisks; i++)
+      if (!disks[i].nbd_server && make_overlay (&disks[i]) == -1)
+        goto fail;
+  }
+
+  gs->g = guestfs_create ();
+  if (!gs->g) {
+    error ("cannot create the libguestfs handle");
+    goto fail;
+  }
+  if (gs->trace)
+    guestfs_set_trace (gs->g, 1);
+  if (log_verbose () > 1)
+    guestfs_set_verbose (gs->g, 1);
+  /* Inspection of a small guest needs little; TCG needs all it can get. */
+  guestfs_set_memsize (gs->g, 1024);
+  guestfs_set_smp (gs->g, 1);
+  /* Read-only drives have nothing to sync at close. */
+  if (gs->readonly)
+    guestfs_set_autosync (gs->g, 0);
+
+  for (size_t i = 0; i < ndisks; i++) {
+    struct disk *d = &disks[i];
+    int r;
+    if (d->nbd_server) {
+      const char *server[] = { d->nbd_server, NULL };
+      r = guestfs_add_drive_opts (gs->g, "",
+                                  GUESTFS_ADD_DRIVE_OPTS_PROTOCOL, "nbd",
+                                  GUESTFS_ADD_DRIVE_OPTS_SERVER, server,
+                                  GUESTFS_ADD_DRIVE_OPTS_FORMAT, "raw",
+                                  GUESTFS_ADD_DRIVE_OPTS_READONLY,
+                                  gs->readonly,
+                                  -1);
+    }
+    else if (d->overlay)
+      r = guestfs_add_drive_opts (gs->g, d->overlay,
+                                  GUESTFS_ADD_DRIVE_OPTS_FORMAT, "qcow2",
+                                  GUESTFS_ADD_DRIVE_OPTS_CACHEMODE, "unsafe",
+                                  -1);
+    else
+      r = guestfs_add_drive_opts (gs->g, d->path,
+                                  GUESTFS_ADD_DRIVE_OPTS_FORMAT, d->format,
+                                  GUESTFS_ADD_DRIVE_OPTS_READONLY,
+                                  gs->readonly,
+                                  -1);
+    if (r == -1) {
+      error ("%s: cannot add disk: %s", d->path,
+             guestfs_last_error (gs->g));
+      goto fail;
+    }
+  }
+  debug ("launching the appliance");
+  if (guestfs_launch (gs->g) == -1) {
+    error ("cannot launch the libguestfs appliance: %s",
+           guestfs_last_error (gs->g));
+    goto fail;
+  }
+  return gs;
+
+ fail:
+  if (gs->g)
+    guestfs_close (gs->g);
+  gs->g = NULL;
+  for (size_t i = 0; i < ndisks; i++)
+    if (disks[i].overlay) {
+      unlink (disks[i].overlay);
+      free (disks[i].overlay);
+      disks[i].overlay = NULL;
+    }
+  report_free (gs->report);
+  free (gs);
+  return NULL;
+}
+
+int
+guest_shutdown (struct guest *gs)
+{
+  if (!gs->g)
+    return 0;
+  if (gs->mounted) {
+    guestfs_sync (gs->g);
+    if (guestfs_umount_all (gs->g) == -1) {
+      error ("unmount: %s", guestfs_last_error (gs->g));
+      return -1;
+    }
+    gs->mounted = false;
+  }
+  if (guestfs_shutdown (gs->g) == -1) {
+    error ("appliance shutdown: %s", guestfs_last_error (gs->g));
+    return -1;
+  }
+  return 0;
+}
+
+void
+guest_close (struct guest *gs)
+{
+  if (!gs)
+    return;
+  if (windows_free)
+    windows_free (gs);
+  if (gs->g)
+    guestfs_close (gs->g);
+  for (size_t i = 0; i < gs->ndisks; i++)
+    if (gs->disks[i].overlay) {
+      unlink (gs->disks[i].overlay);
+      free (gs->disks[i].overlay);
+      gs->disks[i].overlay = NULL;
+    }
+  free (gs->root); free (gs->type); free (gs->distro);
+  free (gs->product_name); free (gs->product_variant); free (gs->arch);
+  free (gs->hostname); free (gs->osinfo); free (gs->package_format);
+  free (gs->package_management); free (gs->windows_systemroot);
+  free (gs->windows_current_control_set); free (gs->windows_system_hive);
+  free (gs->windows_software_hive);
+  free_string_list (gs->esps);
+  free_string_list (gs->mountpoints);
+  guest_storage_free (gs);
+  report_free (gs->report);
+  free (gs);
+}

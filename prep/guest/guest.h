@@ -1,0 +1,217 @@
+/* The guest handle: one per VM, reaching every layer.  It owns the
+ * libguestfs handle (one appliance for all the VM's disks), the
+ * inspection results, the report, and the options fixups read.
+ */
+#ifndef AZPREP_GUEST_H
+#define AZPREP_GUEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <guestfs.h>
+#include <cjson/cJSON.h>
+
+#include "prep/report.h"
+
+struct distro_ops;              /* distros/distro.h */
+struct windows_state;           /* windows/windows.h */
+struct vsphere_source;          /* replicate/vsphere/vsphere.h */
+
+struct disk {
+  char *path;          /* as given on the command line */
+  char *format;        /* given (--format) or detected (qemu-img info) */
+  int64_t size;        /* virtual size in bytes */
+  char *overlay;       /* temporary qcow2 overlay when writing */
+  /* An NBD export ("unix:/path/to/socket" or "host:port") serving the
+   * disk, raw, instead of a local file: path is then only its name in
+   * messages, size must be set by the caller, and writes go straight
+   * to the export (no overlay, no commit). */
+  char *nbd_server;
+  /* A vsphere:// disk: the session and bridge behind nbd_server. */
+  struct vsphere_source *remote;
+};
+
+enum firmware { FIRMWARE_UNKNOWN = 0, FIRMWARE_BIOS, FIRMWARE_UEFI };
+
+/* One block device of the appliance (whole disk, partition or LV), as
+ * blkid sees it: read once by guest_scan_storage, used by inspection,
+ * the fixups and check instead of asking the appliance again. */
+struct guest_blockdev {
+  char *device;        /* /dev/sda, /dev/sda1, /dev/vg/lv */
+  enum { BDEV_DISK, BDEV_PARTITION, BDEV_LV } kind;
+  char *type;          /* blkid TYPE (ext4, ntfs, swap, crypto_LUKS, ...)
+                          or NULL */
+  char *uuid, *label;  /* filesystem UUID and label, or NULL */
+  char *partuuid, *partlabel;  /* partition entry UUID, name, or NULL */
+  char *disk;          /* partitions: the whole disk; else NULL */
+  int partnum;         /* partitions: number; else 0 */
+  char *table;         /* partitions: "msdos" or "gpt", or NULL */
+  char *gpt_type;      /* GPT partition type GUID, upper case */
+  int mbr_id;          /* MBR partition type, or -1 */
+  bool bootable;       /* MBR active flag */
+};
+
+struct guest {
+  guestfs_h *g;
+  struct disk *disks;
+  size_t ndisks;
+  bool readonly;
+  bool trace;
+
+  /* Inspection (guest_inspect), strings owned by the handle. */
+  char *root;                 /* root device, e.g. /dev/sda1 */
+  char *type;                 /* "linux", "windows", ... */
+  char *distro;               /* "debian", "rhel", "windows", ... */
+  int major, minor;
+  char *product_name;
+  char *product_variant;      /* Windows: "Server", "Client" */
+  char *arch;
+  char *hostname;
+  char *osinfo;
+  char *package_format;
+  char *package_management;
+  char *windows_systemroot;       /* e.g. /Windows */
+  char *windows_current_control_set;  /* e.g. ControlSet001 */
+  char *windows_system_hive;      /* guest path */
+  char *windows_software_hive;
+  enum firmware firmware;
+  char **esps;                    /* ESP devices, NULL-terminated, or NULL */
+  int generation;                 /* Azure: 1 (BIOS) or 2 (UEFI) */
+  bool mounted;
+
+  /* Block devices (guest_scan_storage) and the root's mountpoints:
+   * pairs (mountpoint, appliance device), "/" first, NULL-terminated. */
+  struct guest_blockdev *bdevs;
+  size_t nbdevs;
+  bool storage_scanned;
+  bool root_mounted;              /* read-only: inspection left / mounted */
+  char **mountpoints;
+  /* guest_inspect refused the guest (an encrypted root): commands exit
+   * with EXIT_NOTREADY rather than EXIT_ERROR. */
+  bool refused;
+
+  /* Linux distro family, chosen once (distros/). */
+  const struct distro_ops *distro_ops;
+  void *distro_data;
+
+  /* Windows state (hive copies, refusals, BCD), windows/. */
+  struct windows_state *windows;
+
+  struct report *report;
+
+  /* Options fixups read. */
+  bool dry_run;
+  bool keep_static_ip;
+  bool no_backup;
+  /* linux-selinux relabelled the guest now (no /.autorelabel needed). */
+  bool selinux_relabelled;
+  /* The Azure generation the user asked for (fix/check --generation),
+   * 0 if not given.  Inspection still decides gs->generation; a
+   * request the firmware cannot boot is a warning. */
+  int requested_generation;
+
+  /* check: guest_inspect reports no OS, several OSes and an encrypted
+   * root as blocker findings (ids os-none, os-multiple, root-encrypted)
+   * instead of printing an error; it still returns -1. */
+  bool inspect_findings;
+
+  /* Where fix --report / change records go. */
+  const char *name;               /* VM name for reports, or NULL */
+};
+
+/* How to open the disks. */
+enum {
+  GUEST_READONLY = 1,     /* add drives read-only, mount read-only */
+  GUEST_OVERLAY = 2,      /* write to temporary overlays (fix) */
+  GUEST_TRACE = 4,
+  GUEST_VERBOSE = 8,
+};
+
+/* Parse a DISK argument list: [--format FMT] DISK... is handled by the
+ * command; this appends one disk.  Returns 0 or -1. */
+int disks_add (struct disk **disks, size_t *n, const char *path,
+               const char *format);
+void disks_free (struct disk *disks, size_t n);
+/* qemu-img info: fill format (if not given) and size; clear error. */
+int disk_probe (struct disk *d);
+
+/* Probe each disk with qemu-img info (format, size, corruption), create
+ * overlays if asked, create the handle, add the drives, launch.
+ * Errors name the disk.  Returns NULL on error. */
+struct guest *guest_open (struct disk *disks, size_t ndisks, unsigned flags);
+
+/* Inspect: exactly one OS or a clear error ("no operating system",
+ * "2 operating systems").  Fills the inspection fields, firmware,
+ * generation.  Returns 0, or -1 with the error reported. */
+int guest_inspect (struct guest *gs);
+
+/* Read every block device once with blkid (prep/guest/storage.c).  0 or -1.
+ * guest_blockdev: the entry of an appliance device, or NULL. */
+int guest_scan_storage (struct guest *gs);
+const struct guest_blockdev *guest_blockdev (struct guest *gs,
+                                             const char *device);
+/* The appliance device a guest's fstab spec names (UUID=, LABEL=,
+ * PARTUUID=, PARTLABEL=, /dev/disk/by-*, /dev/mapper/VG-LV, /dev/VG/LV,
+ * or a device name such as /dev/sdb1, /dev/vda2, /dev/nvme0n1p1 mapped
+ * by disk order), or NULL.  Needs guest_scan_storage. */
+char *guest_resolve_spec (struct guest *gs, const char *spec);
+/* A guest device name (sdX, vdX, hdX, xvdX, nvmeNnM[pP]) as the
+ * appliance names it (/dev/sdX...), by disk order; NULL if not one. */
+char *device_map_by_index (const char *spec);
+void guest_storage_free (struct guest *gs);
+
+/* Mount the guest's filesystems (read-only if the handle is). */
+int guest_mount (struct guest *gs);
+
+/* Unmount, sync, shut the appliance down (flushing the overlays).
+ * Returns 0 or -1. */
+int guest_shutdown (struct guest *gs);
+
+/* Close the handle.  Removes overlays unless they were committed. */
+void guest_close (struct guest *gs);
+/* When inspection fails: name a damaged Windows hive, if that is the
+ * cause (windows/explain.c).  1 if it reported an error, else 0. */
+int windows_explain_inspect (struct guest *gs) __attribute__((weak));
+/* With a Windows root mounted at / and gs->windows_systemroot and the
+ * hive paths set: product, version, variant, arch, hostname, control
+ * set, osinfo from the registry (windows/os.c).  0 or -1
+ * (reported, naming the hive). */
+int windows_inspect_os (struct guest *gs) __attribute__((weak));
+/* The same for Linux (distros/os.c): os-release and friends, arch,
+ * hostname, and the mountpoints from /etc/fstab. */
+int linux_inspect_os (struct guest *gs);
+/* Frees gs->windows (windows/hive.c). */
+void windows_free (struct guest *gs) __attribute__((weak));
+/* Uploads the Windows hives the fixups changed (windows/hive.c);
+ * fixups_apply calls it once after every apply().  0 or -1. */
+int windows_flush (struct guest *gs) __attribute__((weak));
+
+/* Write helpers for fixups.  Each one (unless dry_run) keeps one
+ * backup of the original as PATH.azprep-orig (the first original only),
+ * writes, and records a report_change().  Return 0 or -1. */
+int guest_write_file (struct guest *gs, const char *path,
+                      const char *content, size_t len);
+int guest_remove_file (struct guest *gs, const char *path);
+int guest_backup_file (struct guest *gs, const char *path);
+int guest_symlink (struct guest *gs, const char *target, const char *link);
+
+/* Read a guest file whole (bounded at max bytes; a larger file is an
+ * error naming it).  Returns a NUL-terminated buffer, or NULL. */
+char *guest_read_file (struct guest *gs, const char *path, size_t max,
+                       size_t *len_r);
+/* Does this guest path exist (any type, no error)? */
+bool guest_exists (struct guest *gs, const char *path);
+
+/* Inspection as JSON (schema in azprep(1)). */
+cJSON *guest_inspect_json (struct guest *gs);
+
+/* Commit the overlays into the disks atomically, or write them to
+ * output (one file per disk, output[i]), see prep/guest/commit.c. */
+int guest_commit (struct guest *gs);
+int guest_write_output (struct guest *gs, char *const *outputs,
+                        const char *output_format);
+
+/* Roll back an interrupted commit of this disk, if any.  Called by
+ * guest_open for every disk.  Returns 0 or -1. */
+int commit_recover (const char *disk_path);
+
+#endif

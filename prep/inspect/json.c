@@ -1,0 +1,65 @@
+/* The inspection report as JSON: the OS, then each section. */
+#include <string.h>
+
+#include "prep/common/common.h"
+#include "prep/guest/guest.h"
+#include "prep/inspect/inspect.h"
+
+static void
+add_str (cJSON *o, const char *k, const char *v)
+{
+  if (v)
+    cJSON_AddStringToObject (o, k, v);
+  else
+    cJSON_AddNullToObject (o, k);
+}
+
+cJSON *
+guest_inspect_json (struct guest *gs)
+{
+  cJSON *j = cJSON_CreateObject (), *os, *disks, *fw;
+
+  if (!j)
+    return NULL;
+  cJSON_AddNumberToObject (j, "schema", 1);
+  disks = cJSON_AddArrayToObject (j, "disks");
+  for (size_t i = 0; i < gs->ndisks; i++) {
+    cJSON *d = cJSON_CreateObject ();
+    cJSON_AddStringToObject (d, "path", gs->disks[i].path);
+    cJSON_AddStringToObject (d, "format", gs->disks[i].format);
+    cJSON_AddNumberToObject (d, "size", (double) gs->disks[i].size);
+    cJSON_AddItemToArray (disks, d);
+  }
+  os = cJSON_AddObjectToObject (j, "os");
+  add_str (os, "root", gs->root);
+  add_str (os, "type", gs->type);
+  add_str (os, "distro", gs->distro);
+  cJSON_AddNumberToObject (os, "major", gs->major);
+  cJSON_AddNumberToObject (os, "minor", gs->minor);
+  add_str (os, "product_name", gs->product_name);
+  add_str (os, "product_variant", gs->product_variant);
+  add_str (os, "arch", gs->arch);
+  add_str (os, "hostname", gs->hostname);
+  add_str (os, "osinfo", gs->osinfo);
+  add_str (os, "package_format", gs->package_format);
+
+  fw = cJSON_AddObjectToObject (j, "firmware");
+  add_str (fw, "type", gs->firmware == FIRMWARE_UEFI ? "uefi" : "bios");
+  cJSON_AddNumberToObject (fw, "azure_generation", gs->generation);
+  {
+    cJSON *esps = cJSON_AddArrayToObject (fw, "esp");
+    for (size_t i = 0; gs->esps && gs->esps[i]; i++)
+      cJSON_AddItemToArray (esps, cJSON_CreateString (gs->esps[i]));
+  }
+  /* The per-OS sections live in their own files; a build without one
+   * of them reports no such section rather than failing to link. */
+  if (inspect_storage_json (gs, j) == -1 ||
+      (gs->type && !strcmp (gs->type, "linux") && inspect_linux_json &&
+       inspect_linux_json (gs, j) == -1) ||
+      (gs->type && !strcmp (gs->type, "windows") && inspect_windows_json &&
+       inspect_windows_json (gs, j) == -1)) {
+    cJSON_Delete (j);
+    return NULL;
+  }
+  return j;
+}

@@ -1,0 +1,95 @@
+/* Unit tests: range lists and Get Page Ranges XML (hostile inputs). */
+#include <string.h>
+
+#include "prep/common/common.h"
+#include "prep/common/unit.h"
+#include "replicate/azure/ranges.h"
+
+
+static int
+parse (const char *xml, struct rangelist *p, struct rangelist *c, char **m)
+{
+  return pagelist_parse (xml, strlen (xml), "test", 100, p, c, m);
+}
+
+int
+main (void)
+{
+  CLEANUP_RANGELIST struct rangelist p = { 0 }, c = { 0 }, l = { 0 };
+  CLEANUP_FREE char *marker = NULL;
+  char *code, *msg;
+
+  CHECK (parse ("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<PageList>"
+                "<PageRange><Start>4194304</Start><End>4194815</End>"
+                "</PageRange>"
+                "<PageRange><Start>0</Start><End>4194303</End></PageRange>"
+                "<ClearRange><Start>8388608</Start><End>8389119</End>"
+                "</ClearRange>"
+                "<PageRange><Start>10485760</Start><End>10486271</End>"
+                "</PageRange>"
+                "<NextMarker>abc</NextMarker></PageList>", &p, &c,
+                &marker) == 0);
+  CHECK (p.n == 2 && p.r[0].start == 0 && p.r[0].end == 4194816);
+  CHECK (p.r[1].start == 10485760 && p.r[1].end == 10486272);
+  CHECK (c.n == 1 && c.r[0].start == 8388608);
+  CHECK (marker && strcmp (marker, "abc") == 0);
+  CHECK (rangelist_bytes (&p) == 4194816 + 512);
+  CHECK (rangelist_covers (&p, 512, 4096));
+  CHECK (!rangelist_covers (&p, 4194304, 4194817 + 512));
+  rangelist_free (&p);
+
+  /* Empty list. */
+  CHECK (parse ("<PageList/>", &p, NULL, NULL) == 0 && p.n == 0);
+  /* Hostile or malformed. */
+  CHECK (parse ("<PageList><PageRange><Start>1</Start><End>511</End>"
+                "</PageRange></PageList>", &p, NULL, NULL) == -1);
+  CHECK (parse ("<PageList><PageRange><Start>512</Start><End>-1</End>"
+                "</PageRange></PageList>", &p, NULL, NULL) == -1);
+  CHECK (parse ("<PageList><PageRange><Start>1024</Start><End>511</End>"
+                "</PageRange></PageList>", &p, NULL, NULL) == -1);
+  CHECK (parse ("<PageList><PageRange><Start>0</Start></PageRange></PageList>",
+                &p, NULL, NULL) == -1);
+  CHECK (parse ("<Other/>", &p, NULL, NULL) == -1);
+  CHECK (parse ("<PageList>", &p, NULL, NULL) == -1);
+  CHECK (parse ("<!DOCTYPE PageList [<!ENTITY e \"0\">]><PageList><PageRange>"
+                "<Start>&e;</Start><End>511</End></PageRange></PageList>",
+                &p, NULL, NULL) == -1);
+  CHECK (parse ("<!DOCTYPE PageList SYSTEM \"http://127.0.0.1:1/x.dtd\">"
+                "<PageList/>", &p, NULL, NULL) == -1);
+  {
+    /* More ranges than allowed. */
+    char buf[20000];
+    size_t n = snprintf (buf, sizeof buf, "<PageList>");
+    for (int i = 0; i < 101; i++)
+      n += snprintf (buf + n, sizeof buf - n, "<PageRange><Start>%d</Start>"
+                     "<End>%d</End></PageRange>", i * 1024, i * 1024 + 511);
+    snprintf (buf + n, sizeof buf - n, "</PageList>");
+    CHECK (parse (buf, &p, NULL, NULL) == -1);
+  }
+  rangelist_free (&p);
+
+  /* Range list operations. */
+  CHECK (rangelist_add (&l, 100, 200) == 0);
+  CHECK (rangelist_add (&l, 200, 300) == 0 && l.n == 1);
+  CHECK (rangelist_add (&l, 0, 50) == 0);
+  CHECK (rangelist_add (&l, 40, 120) == 0);
+  rangelist_normalize (&l);
+  CHECK (l.n == 1 && l.r[0].start == 0 && l.r[0].end == 300);
+  CHECK (rangelist_add (&l, 400, 500) == 0);
+  CHECK (rangelist_overlaps (&l, 299, 301));
+  CHECK (!rangelist_overlaps (&l, 300, 400));
+  CHECK (rangelist_overlaps (&l, 350, 401));
+  CHECK (!rangelist_overlaps (&l, 500, 600));
+
+  {
+    const char *e = "<?xml version=\"1.0\"?><Error><Code>AuthenticationFailed"
+      "</Code><Message>Server failed\nto auth</Message></Error>";
+    storage_error_parse (e, strlen (e), &code, &msg);
+  }
+  CHECK (code && strcmp (code, "AuthenticationFailed") == 0);
+  CHECK (msg && strcmp (msg, "Server failed to auth") == 0);
+  free (code);
+  free (msg);
+
+  return UNIT_RESULT ("test-ranges");
+}

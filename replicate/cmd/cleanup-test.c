@@ -1,0 +1,132 @@
+/* azprep cleanup-test: delete the test migration's copies. */
+#include <getopt.h>
+#include <string.h>
+
+#include "prep/azprep.h"
+#include "replicate/migrate/hydrate.h"
+#include "replicate/migrate/migrate.h"
+
+static const char usage[] =
+  "Usage: azprep cleanup-test [OPTIONS] NAME\n"
+  "Clean up the test migration of the replicated VM NAME: break the\n"
+  "leases on the DISK-test.vhd copies and delete them; the replica and\n"
+  "its recovery points stay, replication goes on.  Print what to delete\n"
+  "on the Azure side (the NAME-Test VM, its NIC and managed disks):\n"
+  "azprep does not touch Azure resources other than blobs.\n"
+  "\n"
+  "Options:\n"
+  MIGRATE_USAGE
+  "  --resource-group RG  for the printed az commands\n"
+  "  --json               print what was deleted as JSON\n"
+  "  -v, --help           debug, this text\n"
+  "\n"
+  "Exit: 0 cleaned up (or nothing to clean), 1 error, 2 usage.\n";
+
+/* The az commands that delete what the NAME-Test template created. */
+static void
+azure_side (const char *vm, size_t ndisks, const char *rg, cJSON *a)
+{
+  const char *g = rg ? rg : "RESOURCE_GROUP";
+  char *cmds[66];
+  size_t n = 0;
+
+  cmds[n++] = xasprintf ("az vm delete --resource-group %s --name %s --yes",
+                         g, vm);
+  cmds[n++] = xasprintf ("az network nic delete --resource-group %s "
+                         "--name %s-nic", g, vm);
+  for (size_t i = 0; i < ndisks && i < 64; i++)
+    cmds[n++] = i == 0
+      ? xasprintf ("az disk delete --resource-group %s --name %s-osdisk "
+                   "--yes", g, vm)
+      : xasprintf ("az disk delete --resource-group %s --name %s-datadisk-%zu"
+                   " --yes", g, vm, i);
+  if (!a)
+    printf ("On the Azure side, if %s was deployed, delete it:\n", vm);
+  for (size_t i = 0; i < n; i++) {
+    if (!cmds[i])
+      continue;
+    if (a)
+      cJSON_AddItemToArray (a, cJSON_CreateString (cmds[i]));
+    else
+      printf ("  %s\n", cmds[i]);
+    free (cmds[i]);
+  }
+}
+
+static int
+cleanup_test_run (int argc, char **argv)
+{
+  static const struct option longopts[] = {
+    COMMON_LONG_OPTIONS,
+    MIGRATE_LONG_OPTIONS,
+    { "resource-group", required_argument, NULL, OPT_VM_RG },
+    { NULL, 0, NULL, 0 }
+  };
+  struct common_opts o = { 0 };
+  struct migrate m = { 0 };
+  const char *name = NULL, *rg = NULL;
+  CLEANUP_FREE char *vm = NULL;
+  cJSON *j = NULL, *del = NULL;
+  int c, ret = EXIT_ERROR;
+
+  while ((c = getopt_long (argc, argv, "-" COMMON_SHORT_OPTIONS, longopts,
+                           NULL)) != -1) {
+    if (common_option (&o, c, usage) || migrate_option (&m, c, optarg))
+      continue;
+    switch (c) {
+    case OPT_VM_RG: rg = optarg; break;
+    case 1:
+      if (name) {
+        ret = usage_error ("cleanup-test", "one job NAME only");
+        goto out;
+      }
+      name = optarg;
+      break;
+    default:
+      ret = usage_error ("cleanup-test", "unknown option");
+      goto out;
+    }
+  }
+  if (!name) {
+    ret = usage_error ("cleanup-test", "no job NAME given");
+    goto out;
+  }
+  if (migrate_open (&m, name) == -1 || !(vm = xasprintf ("%s-Test", name)))
+    goto out;
+  if (o.json) {
+    j = cJSON_CreateObject ();
+    del = cJSON_AddArrayToObject (j, "deleted");
+  }
+  for (size_t i = 0; i < m.j.ndisks; i++) {
+    CLEANUP_FREE char *url = migrate_copy_url (&m, i, "test");
+    CLEANUP_FREE char *state = NULL;
+    if (!url || hydrate_copy_state (m.client, url, &state) == -1)
+      goto out;
+    if (!state) {
+      if (!o.json)
+        printf ("no test copy %s\n", url);
+      continue;
+    }
+    if (hydrate_delete_blob (m.client, url) == -1)
+      goto out;
+    if (del)
+      cJSON_AddItemToArray (del, cJSON_CreateString (url));
+    else
+      printf ("deleted %s\n", url);
+  }
+  azure_side (vm, m.j.ndisks, rg,
+              j ? cJSON_AddArrayToObject (j, "azure") : NULL);
+  if (j)
+    migrate_print_json (j);
+  ret = EXIT_OK;
+ out:
+  cJSON_Delete (j);
+  migrate_close (&m);
+  return ret;
+}
+
+static const struct command cleanup_test_cmd = {
+  "cleanup-test", "delete a test migration's copies (the replica stays)",
+  cleanup_test_run,
+};
+COMMAND (cleanup_test_cmd);

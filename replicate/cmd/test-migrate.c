@@ -1,0 +1,70 @@
+/* azprep test-migrate: a -Test VM from a copy of a recovery point,
+ * hydrated where it lies, while replication goes on. */
+
+#include "prep/azprep.h"
+#include "replicate/migrate/migrate.h"
+
+static const char usage[] =
+  "Usage: azprep test-migrate [OPTIONS] --vnet VNET --subnet SUBNET NAME\n"
+  "Test-migrate the VM replicated by 'azprep replicate --name NAME': copy\n"
+  "a recovery point of each disk server-side to DISK-test.vhd, prepare\n"
+  "(hydrate) the copies where they lie through an NBD bridge (only the\n"
+  "blocks the fixups touch travel; the replica is never written), check\n"
+  "them, and write the report and the ARM template of the VM NAME-Test\n"
+  "into the output directory.  Replication may go on meanwhile.  Run it\n"
+  "again to start over from a fresh copy; 'azprep cleanup-test NAME'\n"
+  "deletes the copies.\n"
+  "\n"
+  "Options:\n"
+  "  --point ID           recovery point (default: latest); a wrong ID\n"
+  "                       lists the job's points\n"
+  "  --output-dir DIR     where the report and template go (default .)\n"
+  "  --only NAME,...      run only these fixups\n"
+  "  --skip NAME,...      do not run these fixups\n"
+  MIGRATE_USAGE
+  VMDEF_USAGE
+  "  --json               print the report as JSON\n"
+  "  -v, -x, --help       debug, trace libguestfs, this text\n"
+  "\n"
+  "Exit: 0 ready, 1 error (the replica is untouched), 2 usage,\n"
+  "      3 refused (the guest cannot be made bootable).\n";
+
+static int
+test_migrate_run (int argc, char **argv)
+{
+  struct migrate_args a = { 0 };
+  struct migrate m = { 0 };
+  const char **points = NULL;
+  CLEANUP_FREE char *vmname = NULL;
+  int ret;
+
+  ret = migrate_parse_args ("test-migrate", usage, argc, argv, &a, &m);
+  if (ret != -1)
+    goto out;
+  ret = EXIT_ERROR;
+  if (migrate_open (&m, a.name) == -1)
+    goto out;
+  points = calloc (m.j.ndisks, sizeof *points);
+  vmname = xasprintf ("%s-Test", a.name);
+  if (!points || !vmname || migrate_pick_points (&m, a.point, points) == -1)
+    goto out;
+  if (!a.o.json)
+    printf ("test migration of %s from recovery point %s\n", a.name,
+            points[0]);
+  {
+    struct migrate_run run = { "test", vmname, a.dir, &a.vo, &a.sel,
+                               a.o.json, a.o.trace };
+    ret = migrate_hydrate (&m, points, &run);
+  }
+ out:
+  free (points);
+  migrate_close (&m);
+  migrate_args_free (&a);
+  return ret;
+}
+
+static const struct command test_migrate_cmd = {
+  "test-migrate", "a -Test VM from a recovery point, hydrated in place",
+  test_migrate_run,
+};
+COMMAND (test_migrate_cmd);

@@ -1,0 +1,242 @@
+/* azprep verify: compare a replicated blob (or a recovery point) with its
+ * source, and check its VHD footer.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "prep/azprep.h"
+#include "replicate/engine/replicate.h"
+#include "replicate/azure/vhd.h"
+
+static const char usage[] =
+  "Usage: azprep verify [OPTIONS] NAME\n"
+  "Compare each disk of the replication job NAME with its blob (or a\n"
+  "recovery point): the VHD footer must be valid with the right size, and\n"
+  "every byte must match the source.  Only chunks where the source has\n"
+  "data or the blob has pages are downloaded.  Meaningful when the source\n"
+  "has not changed since the cycle verified.\n"
+  "\n"
+  "Options:\n"
+  "  --recovery-point SNAP  verify this snapshot (\"latest\": the last one)\n"
+  "  --state DIR       journal directory (default ~/.local/state/azprep)\n"
+  "  --to URL          the blob URLs with SAS again, once per disk, for a\n"
+  "                    managed-disk target\n"
+  "  --credentials FILE, --cacert FILE, --allow-http: as for replicate\n"
+  "  --json            print JSON\n"
+  "  --help            this text\n"
+  "\n"
+  "Exit: 0 identical, 1 error, 2 usage, 3 differs.\n";
+
+enum {
+  OPT_STATE = OPT_FIRST_COMMAND_SPECIFIC, OPT_RP, OPT_TO, OPT_CREDENTIALS,
+  OPT_CACERT, OPT_ALLOW_HTTP,
+};
+
+struct vctx { struct rangelist data; };
+
+static int
+data_cb (void *opaque, uint64_t off, uint64_t len, bool zero)
+{
+  struct vctx *v = opaque;
+  return zero ? 0 : rangelist_add (&v->data, off, off + len);
+}
+
+/* Compare disk i; returns 0 same, 1 differs, -1 error. */
+static int
+verify_disk (struct rdisk *d, const char *snap, uint64_t *first_diff,
+             const char **why)
+{
+  struct jdisk *jd = d->jd;
+  unsigned char f[VHD_FOOTER_SIZE];
+  uint64_t fsize, ssize = source_size (d->src);
+  struct rangelist pages = { 0 };
+  struct vctx v = { { 0 } };
+  unsigned char *a = malloc (CHUNK), *b = malloc (CHUNK);
+  int r = -1;
+
+  *why = NULL;
+  if (!a || !b) {
+    error ("out of memory");
+    goto out;
+  }
+  if (blob_get_range (d->blob, snap, jd->size, f, sizeof f) == -1)
+    goto out;
+  if (vhd_footer_check (f, &fsize, why) == -1) {
+    *first_diff = jd->size;
+    r = 1;
+    goto out;
+  }
+  if (fsize != jd->size) {
+    *why = "the VHD footer's size is not the disk's";
+    r = 1;
+    goto out;
+  }
+  if (blob_get_page_ranges (d->blob, snap, 0, jd->size, &pages) == -1 ||
+      source_extents (d->src, 0, ssize, data_cb, &v) == -1)
+    goto out;
+  rangelist_normalize (&pages);
+  rangelist_normalize (&v.data);
+  for (uint64_t off = 0; off < jd->size; off += CHUNK) {
+    uint64_t len = jd->size - off < CHUNK ? jd->size - off : CHUNK;
+    uint64_t rlen = off >= ssize ? 0 : ssize - off < len ? ssize - off : len;
+    bool src_data = rangelist_overlaps (&v.data, off, off + len);
+    bool blob_pages = rangelist_overlaps (&pages, off, off + len);
+
+    if (!src_data && !blob_pages)
+      continue;
+    memset (a, 0, len);
+    memset (b, 0, len);
+    if (src_data && source_pread (d->src, a, rlen, off) == -1)
+      goto out;
+    if (blob_pages && blob_get_range (d->blob, snap, off, b, len) == -1)
+      goto out;
+    if (memcmp (a, b, len) != 0) {
+      for (uint64_t k = 0; k < len; k += 512)
+        if (memcmp (a + k, b + k, 512) != 0) {
+          *first_diff = off + k;
+          break;
+        }
+      *why = "content differs";
+      r = 1;
+      goto out;
+    }
+  }
+  r = 0;
+ out:
+  rangelist_free (&pages);
+  rangelist_free (&v.data);
+  free (a);
+  free (b);
+  return r;
+}
+
+static int
+verify_run (int argc, char **argv)
+{
+  static const struct option longopts[] = {
+    COMMON_LONG_OPTIONS,
+    { "state", required_argument, NULL, OPT_STATE },
+    { "recovery-point", required_argument, NULL, OPT_RP },
+    { "to", required_argument, NULL, OPT_TO },
+    { "credentials", required_argument, NULL, OPT_CREDENTIALS },
+    { "cacert", required_argument, NULL, OPT_CACERT },
+    { "allow-http", no_argument, NULL, OPT_ALLOW_HTTP },
+    { NULL, 0, NULL, 0 }
+  };
+  struct common_opts o = { 0 };
+  struct job job = { 0 };
+  CLEANUP_CREDS struct creds cr = { 0 };
+  CLEANUP_FREE char *jpath = NULL;
+  const char *state = NULL, *rp = NULL, *credentials = NULL;
+  struct blob_opts bo = { 0 };
+  char **to = calloc (argc + 1, sizeof *to);
+  size_t nto = 0;
+  bool exists, differs = false;
+  int c, ret = EXIT_ERROR;
+
+  if (!to)
+    return EXIT_ERROR;
+  while ((c = getopt_long (argc, argv, COMMON_SHORT_OPTIONS, longopts,
+                           NULL)) != -1) {
+    if (common_option (&o, c, usage))
+      continue;
+    switch (c) {
+    case OPT_STATE: state = optarg; break;
+    case OPT_RP: rp = optarg; break;
+    case OPT_TO: to[nto++] = optarg; break;
+    case OPT_CREDENTIALS: credentials = optarg; break;
+    case OPT_CACERT: bo.cacert = optarg; break;
+    case OPT_ALLOW_HTTP: bo.allow_http = true; break;
+    default:
+      free (to);
+      return usage_error ("verify", "unknown option");
+    }
+  }
+  if (optind + 1 != argc) {
+    free (to);
+    return usage_error ("verify", "give the job NAME");
+  }
+  job.state_dir = state ? xstrdup (state) : replicate_default_state_dir ();
+  if (!job.state_dir || creds_load (&cr, credentials) == -1)
+    goto out;
+  jpath = replicate_journal_path (job.state_dir, argv[optind]);
+  if (!jpath || journal_load (&job.j, jpath, &exists) == -1)
+    goto out;
+  if (!exists) {
+    error ("no replication job %s (journal %s not found)", argv[optind],
+           jpath);
+    goto out;
+  }
+  job.client = blob_client_new (&cr, &bo);
+  job.disks = calloc (job.j.ndisks, sizeof *job.disks);
+  if (!job.client || !job.disks)
+    goto out;
+  for (size_t i = 0; i < job.j.ndisks; i++) {
+    struct rdisk *d = &job.disks[i];
+    const char *snap = NULL;
+    size_t ns;
+    uint64_t diff = 0;
+    const char *why;
+    int r;
+
+    d->jd = &job.j.disks[i];
+    ns = count_strings (d->jd->snapshots);
+    if (rp && !strcmp (rp, "latest")) {
+      if (ns == 0) {
+        error ("%s: no recovery point yet", d->jd->blob);
+        goto out;
+      }
+      snap = d->jd->snapshots[ns - 1];
+    }
+    else
+      snap = rp;
+    if (d->jd->managed && nto != job.j.ndisks) {
+      error ("%s: give the managed disk's SAS URL again with --to",
+             d->jd->blob);
+      goto out;
+    }
+    d->blob = blob_open_url (job.client, d->jd->managed ? to[i] : d->jd->blob);
+    if (!d->blob || rdisk_open_source (&job, d) == -1)
+      goto out;
+    if (d->jd->cycles == 0)
+      warning ("%s: the initial copy is not finished", d->jd->blob);
+    r = verify_disk (d, snap, &diff, &why);
+    if (r == -1)
+      goto out;
+    if (o.json)
+      printf ("{\"disk\":%zu,\"blob\":\"%s\",\"recovery_point\":%s%s%s,"
+              "\"identical\":%s,\"reason\":%s%s%s,\"offset\":%" PRIu64 "}\n",
+              i, d->jd->blob, snap ? "\"" : "", snap ? snap : "null",
+              snap ? "\"" : "", r == 0 ? "true" : "false",
+              why ? "\"" : "", why ? why : "null", why ? "\"" : "", diff);
+    else if (r == 0)
+      printf ("disk %zu: %s%s%s matches %s (footer valid)\n", i,
+              d->jd->blob, snap ? " @ " : "", snap ? snap : "",
+              d->jd->source);
+    else
+      printf ("disk %zu: %s%s%s DIFFERS from %s: %s at byte %" PRIu64 "\n",
+              i, d->jd->blob, snap ? " @ " : "", snap ? snap : "",
+              d->jd->source, why, diff);
+    if (r == 1)
+      differs = true;
+  }
+  ret = differs ? EXIT_NOTREADY : EXIT_OK;
+ out:
+  for (size_t i = 0; job.disks && i < job.j.ndisks; i++) {
+    source_close (job.disks[i].src);
+    blob_close (job.disks[i].blob);
+  }
+  free (job.disks);
+  blob_client_free (job.client);
+  journal_free (&job.j);
+  free (job.state_dir);
+  free (to);
+  return ret;
+}
+
+static const struct command verify_cmd = {
+  "verify", "compare a replicated blob or recovery point with its source",
+  verify_run,
+};
+COMMAND (verify_cmd);

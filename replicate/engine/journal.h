@@ -1,0 +1,56 @@
+/* azprep replicate: the journal, a JSON state file per replication job
+ * (one VM, one or more disks), written atomically (write, fsync,
+ * rename, fsync of the directory).  It never holds secrets: blob URLs
+ * are stored without their SAS.
+ */
+#ifndef AZPREP_REPLICATE_JOURNAL_H
+#define AZPREP_REPLICATE_JOURNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "replicate/azure/ranges.h"
+
+struct jdisk {
+  char *source;          /* image path or NBD URI */
+  char *format;          /* or NULL */
+  char *blob;            /* blob URL without secrets */
+  bool managed;          /* managed-disk SAS target: Put Page only */
+  uint64_t size;         /* V: virtual size, a multiple of 1 MiB */
+  char *lease;           /* lease id held on the blob, or NULL */
+  char *bitmap;          /* dirty bitmap present since the initial copy */
+  char *manifest;        /* manifest file name (in the state directory) */
+  unsigned char uuid[16];/* VHD footer unique id */
+  char *state;           /* initial, delta, idle, failed */
+  int64_t cycles;        /* completed cycles */
+  bool open;             /* a cycle is in progress */
+  struct rangelist done; /* ranges finished in the open cycle */
+  char **snapshots;      /* recovery points, oldest first */
+  uint64_t bytes_sent;   /* all cycles */
+  uint64_t cycle_bytes;  /* the open or last cycle */
+  double cycle_seconds;  /* duration of the last completed cycle */
+  int64_t last_end;      /* Unix time the last cycle completed */
+  char *error;           /* the last failure, or NULL */
+};
+
+struct journal {
+  char *path;            /* the file */
+  char *name;            /* job name */
+  int64_t created;
+  int64_t next_cycle;    /* Unix time the next cycle is due while a
+                          * running job waits for it, else 0 */
+  size_t ndisks;
+  struct jdisk *disks;
+};
+
+/* Load path.  A missing file is not an error: returns 0 with *exists
+ * false and an empty journal.  Any malformed content is an error (the
+ * file is named).  0 or -1.
+ */
+int journal_load (struct journal *j, const char *path, bool *exists);
+int journal_save (const struct journal *j);
+void journal_free (struct journal *j);
+/* Add a disk (zeroed); returns it or NULL. */
+struct jdisk *journal_add_disk (struct journal *j);
+
+#endif

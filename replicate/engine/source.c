@@ -1,0 +1,301 @@
+/* Source disks over NBD: qemu-nbd for local images, any NBD URI. */
+#include <inttypes.h>
+#include <string.h>
+#include <unistd.h>
+#include <cjson/cJSON.h>
+#include <libnbd.h>
+
+#include "prep/common/common.h"
+#include "replicate/engine/source.h"
+
+struct source {
+  struct nbd_handle *nbd;
+  char *name;
+  char *bitmap_ctx;      /* "qemu:dirty-bitmap:NAME" or NULL */
+  uint64_t size;
+  bool can_status, has_bitmap;
+};
+
+static struct source *
+source_connect (const char *name, const char *bitmap_ctx,
+                int (*connect) (struct nbd_handle *, void *), void *arg)
+{
+  struct source *s = calloc (1, sizeof *s);
+  int64_t size;
+
+  if (!s) {
+    error ("out of memory");
+    return NULL;
+  }
+  s->name = xstrdup (name);
+  s->bitmap_ctx = bitmap_ctx ? xstrdup (bitmap_ctx) : NULL;
+  s->nbd = nbd_create ();
+  if (!s->name || (bitmap_ctx && !s->bitmap_ctx) || !s->nbd)
+    goto fail;
+  if (nbd_add_meta_context (s->nbd, LIBNBD_CONTEXT_BASE_ALLOCATION) == -1 ||
+      (bitmap_ctx && nbd_add_meta_context (s->nbd, bitmap_ctx) == -1) ||
+      connect (s->nbd, arg) == -1) {
+    error ("%s: %s", name, nbd_get_error ());
+    goto fail;
+  }
+  size = nbd_get_size (s->nbd);
+  if (size < 0) {
+    error ("%s: %s", name, nbd_get_error ());
+    goto fail;
+  }
+  s->size = size;
+  s->can_status =
+    nbd_can_meta_context (s->nbd, LIBNBD_CONTEXT_BASE_ALLOCATION) == 1;
+  s->has_bitmap = bitmap_ctx && nbd_can_meta_context (s->nbd, bitmap_ctx) == 1;
+  if (bitmap_ctx && !s->has_bitmap)
+    warning ("%s: the dirty bitmap %s is not available; every changed "
+             "chunk is found by comparison instead", name, bitmap_ctx);
+  return s;
+ fail:
+  source_close (s);
+  return NULL;
+}
+
+static int
+connect_argv (struct nbd_handle *nbd, void *arg)
+{
+  return nbd_connect_systemd_socket_activation (nbd, arg);
+}
+
+static int
+connect_uri (struct nbd_handle *nbd, void *arg)
+{
+  return nbd_connect_uri (nbd, arg);
+}
+
+/* qemu-img info --output=json of path (cJSON, caller deletes). */
+static cJSON *
+image_info (const char *path)
+{
+  const char *argv[] = { "qemu-img", "info", "--output=json", "-U", "--",
+                         path, NULL };
+  CLEANUP_FREE char *out = NULL, *err = NULL;
+  cJSON *j;
+  int r = run_command_full (&out, &err, argv);
+
+  if (r != 0) {
+    CLEANUP_FREE char *l = err ? first_line (err) : NULL;
+    error ("%s: cannot read the image: %s", path,
+           l && *l ? l : "qemu-img info failed");
+    return NULL;
+  }
+  j = cJSON_Parse (out);
+  if (!j)
+    error ("%s: qemu-img info: unexpected output", path);
+  return j;
+}
+
+char **
+source_list_bitmaps (const char *path)
+{
+  cJSON *j = image_info (path), *b, *e;
+  char **list;
+  size_t n = 0;
+
+  if (!j)
+    return NULL;
+  b = cJSON_GetObjectItem (cJSON_GetObjectItem (
+        cJSON_GetObjectItem (j, "format-specific"), "data"), "bitmaps");
+  list = calloc (cJSON_GetArraySize (b) + 1, sizeof *list);
+  if (!list) {
+    cJSON_Delete (j);
+    return NULL;
+  }
+  cJSON_ArrayForEach (e, b) {
+    cJSON *name = cJSON_GetObjectItem (e, "name");
+    if (cJSON_IsString (name) && (list[n] = strdup (name->valuestring)))
+      n++;
+  }
+  cJSON_Delete (j);
+  return list;
+}
+
+struct source *
+source_open_local (const char *path, const char *format, const char *bitmap)
+{
+  CLEANUP_FREE char *fmtopt = NULL, *ctx = NULL;
+  CLEANUP_FREE char *fmt_detected = NULL;
+  const char *argv[12];
+  size_t n = 0;
+
+  if (access (path, R_OK) == -1) {
+    error ("%s: %m", path);
+    return NULL;
+  }
+  if (!format) {
+    cJSON *j = image_info (path), *f;
+    if (!j)
+      return NULL;
+    f = cJSON_GetObjectItem (j, "format");
+    if (cJSON_IsString (f))
+      fmt_detected = xstrdup (f->valuestring);
+    cJSON_Delete (j);
+    if (!fmt_detected) {
+      error ("%s: cannot tell the image format (give --format)", path);
+      return NULL;
+    }
+    format = fmt_detected;
+  }
+  fmtopt = xasprintf ("--format=%s", format);
+  if (!fmtopt)
+    return NULL;
+  argv[n++] = "qemu-nbd";
+  argv[n++] = "--read-only";
+  argv[n++] = fmtopt;
+  argv[n++] = "--shared=4";
+  argv[n++] = "--cache=writethrough";
+  if (bitmap) {
+    argv[n++] = "-B";
+    argv[n++] = bitmap;
+    ctx = xasprintf ("qemu:dirty-bitmap:%s", bitmap);
+    if (!ctx)
+      return NULL;
+  }
+  argv[n++] = "--";
+  argv[n++] = path;
+  argv[n] = NULL;
+  return source_connect (path, ctx, connect_argv, (void *) argv);
+}
+
+struct source *
+source_open_nbd (const char *uri, const char *bitmap)
+{
+  return source_connect (uri, bitmap, connect_uri, (void *) uri);
+}
+
+void
+source_close (struct source *s)
+{
+  if (!s)
+    return;
+  if (s->nbd) {
+    nbd_shutdown (s->nbd, 0);
+    nbd_close (s->nbd);
+  }
+  free (s->name);
+  free (s->bitmap_ctx);
+  free (s);
+}
+
+const char *
+source_name (const struct source *s)
+{
+  return s->name;
+}
+
+uint64_t
+source_size (const struct source *s)
+{
+  return s->size;
+}
+
+bool
+source_has_bitmap (const struct source *s)
+{
+  return s->has_bitmap;
+}
+
+int
+source_pread (struct source *s, void *buf, size_t count, uint64_t offset)
+{
+  if (nbd_pread (s->nbd, buf, count, offset, 0) == -1) {
+    error ("%s: read at %" PRIu64 ": %s", s->name, offset, nbd_get_error ());
+    return -1;
+  }
+  return 0;
+}
+
+struct status_ctx {
+  const char *want;
+  uint32_t mask;        /* flag bits that make "flag" true */
+  bool invert;          /* flag = !(flags & mask) */
+  uint64_t pos, end;
+  source_extent_fn f;
+  void *opaque;
+  int err;
+};
+
+static int
+status_cb (void *opaque, const char *metacontext, uint64_t offset,
+           uint32_t *entries, size_t nr, int *error_)
+{
+  struct status_ctx *c = opaque;
+
+  if (strcmp (metacontext, c->want) != 0 || c->err)
+    return 0;
+  if (offset != c->pos) {
+    c->err = -1;
+    return 0;
+  }
+  for (size_t i = 0; i + 1 < nr && c->pos < c->end; i += 2) {
+    uint64_t len = entries[i];
+    bool flag = (entries[i + 1] & c->mask) != 0;
+    if (c->invert)
+      flag = !flag;
+    if (len == 0) {
+      c->err = -1;
+      return 0;
+    }
+    if (len > c->end - c->pos)
+      len = c->end - c->pos;
+    if (c->f (c->opaque, c->pos, len, flag) == -1) {
+      c->err = -2;
+      return 0;
+    }
+    c->pos += len;
+  }
+  return 0;
+}
+
+static int
+walk (struct source *s, const char *ctx, uint32_t mask, bool invert,
+      bool fallback_flag, uint64_t offset, uint64_t len, source_extent_fn f,
+      void *opaque)
+{
+  struct status_ctx c = { ctx, mask, invert, offset, offset + len, f, opaque,
+                          0 };
+
+  if (!ctx || nbd_can_meta_context (s->nbd, ctx) != 1)
+    return f (opaque, offset, len, fallback_flag);
+  while (c.pos < c.end) {
+    uint64_t before = c.pos, n = c.end - c.pos;
+    if (n > (1ULL << 30))
+      n = 1ULL << 30;
+    if (nbd_block_status (s->nbd, n, c.pos,
+                          (nbd_extent_callback) { .callback = status_cb,
+                                                  .user_data = &c }, 0) == -1) {
+      error ("%s: block status at %" PRIu64 ": %s", s->name, c.pos,
+             nbd_get_error ());
+      return -1;
+    }
+    if (c.err == -2)
+      return -1;
+    if (c.err || c.pos == before) {
+      error ("%s: the NBD server sent a bad block status reply at %" PRIu64,
+             s->name, before);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+int
+source_extents (struct source *s, uint64_t offset, uint64_t len,
+                source_extent_fn f, void *opaque)
+{
+  return walk (s, LIBNBD_CONTEXT_BASE_ALLOCATION, LIBNBD_STATE_ZERO, false,
+               false, offset, len, f, opaque);
+}
+
+int
+source_dirty (struct source *s, uint64_t offset, uint64_t len,
+              source_extent_fn f, void *opaque)
+{
+  return walk (s, s->has_bitmap ? s->bitmap_ctx : NULL, 1, false, true,
+               offset, len, f, opaque);
+}

@@ -1,0 +1,91 @@
+/* Hydration: a recovery point of each replicated disk is copied
+ * server-side (Copy Blob) to a scratch blob (<disk>-test.vhd or
+ * <disk>-migrated.vhd), which is then prepared where it lies: the
+ * fixups run on a guest whose disks are the copies, served by the
+ * bridge (nbdkit + azblob), so only the blocks they touch travel.  The
+ * replica is only ever read by the server-side copy.
+ *
+ * Each copy is held under an infinite lease with an id derived from its
+ * name (so cleanup can release it without local state) and carries the
+ * metadata azprephydration=running|done|failed: a copy that is not
+ * "done" is never deployed, and the next run starts it again from the
+ * recovery point.
+ */
+#ifndef AZPREP_HYDRATE_H
+#define AZPREP_HYDRATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <cjson/cJSON.h>
+
+#include "prep/fixup.h"
+#include "replicate/azure/blob.h"
+#include "replicate/migrate/blob-export.h"
+
+struct hydrate_disk {
+  const char *replica;        /* the replica blob's URL (no SAS) */
+  const char *snapshot;       /* its recovery point (NULL: the blob) */
+  char *copy;                 /* URL of <replica without .vhd>-SUFFIX.vhd */
+  char lease_id[37];
+  uint64_t blob_size;
+  struct bridge_stats stats;
+};
+
+/* What the hydrated guest is: for the VM definition and the report. */
+struct hydrate_result {
+  bool windows;
+  int generation;
+  char *distro, *product, *variant;
+  cJSON *inspection;          /* guest_inspect_json */
+  cJSON *changes, *findings;  /* the fixups' and the check rules' report */
+  cJSON *rules;               /* each check rule: id, result */
+  size_t blockers, warnings;
+  char *size;                 /* the VM size: given or suggested */
+  bool size_suggested;
+};
+
+struct hydrate_opts {
+  const char *creds_file;
+  const char *cacert;
+  bool trace;
+  const struct fixup_selection *sel;
+  const char *size;           /* --size, or NULL: suggest one */
+};
+
+/* The copy's URL for a replica blob URL and a suffix ("test",
+ * "migrated"): NAME.vhd -> NAME-SUFFIX.vhd.  NULL if the URL has a
+ * query. */
+char *hydrate_copy_url (const char *replica, const char *suffix);
+/* The deterministic lease id (a GUID) of a copy. */
+void hydrate_lease_id (const char *copy, char out[37]);
+
+/* Replace the copy d->copy (break its lease, delete) with a fresh
+ * server-side copy of the recovery point, lease it, mark it running.
+ * 0 or -1. */
+int hydrate_copy (struct blob_client *c, struct hydrate_disk *d);
+
+/* Prepare the guest made of the copies (in order, OS disk first)
+ * through the bridges, then run azprep check's readiness rules on the
+ * prepared guest (the same appliance); mark each copy done, refused (a
+ * blocker: the guest would not boot) or failed.  0, or -1 (reported;
+ * r->blockers says if it was a refusal). */
+int hydrate_guest (struct blob_client *c, struct hydrate_disk *disks,
+                   size_t n, const struct hydrate_opts *o,
+                   struct hydrate_result *r);
+void hydrate_result_free (struct hydrate_result *r);
+
+/* Break the blob's lease (if any) and delete it with its snapshots (a
+ * copy, or a replica); a missing blob is fine. */
+int hydrate_delete_blob (struct blob_client *c, const char *copy);
+/* The copy's hydration state ("running", "done", "failed"; "" if not
+ * marked) into *state (malloc'd, NULL if the copy
+ * does not exist).  0 or -1. */
+int hydrate_copy_state (struct blob_client *c, const char *copy,
+                        char **state);
+/* Release the lease on a finished copy (it stays). */
+int hydrate_release (struct blob_client *c, const char *copy);
+
+/* JSON of one disk: replica, snapshot, copy, bridge counters. */
+cJSON *hydrate_disk_json (const struct hydrate_disk *d);
+
+#endif

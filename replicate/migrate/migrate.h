@@ -1,0 +1,100 @@
+/* Test migration and migration of a replicated VM (the replication job
+ * of azprep replicate, found by its name in the state directory):
+ * pick a recovery point, copy it, hydrate the copies through the
+ * bridge, check, write the VM definition and the report.  Shared by
+ * test-migrate, cleanup-test, migrate and complete.
+ */
+#ifndef AZPREP_MIGRATE_H
+#define AZPREP_MIGRATE_H
+
+#include <stdbool.h>
+
+#include "prep/common/common.h"
+#include "prep/fixup.h"
+#include "replicate/azure/auth.h"
+#include "replicate/azure/blob.h"
+#include "replicate/engine/journal.h"
+#include "replicate/migrate/vmdef.h"
+
+enum {
+  OPT_MIG_STATE = 0x380, OPT_MIG_CREDENTIALS, OPT_MIG_CACERT,
+  OPT_MIG_ALLOW_HTTP,
+};
+
+#define MIGRATE_LONG_OPTIONS                                            \
+  { "state", required_argument, NULL, OPT_MIG_STATE },                  \
+  { "credentials", required_argument, NULL, OPT_MIG_CREDENTIALS },      \
+  { "cacert", required_argument, NULL, OPT_MIG_CACERT },                \
+  { "allow-http", no_argument, NULL, OPT_MIG_ALLOW_HTTP }
+
+#define MIGRATE_USAGE                                                   \
+  "Replication job:\n"                                                  \
+  "  --state DIR          the state directory of azprep replicate\n"   \
+  "                       (default $XDG_STATE_HOME/azprep or\n"        \
+  "                       ~/.local/state/azprep)\n"                    \
+  "  --credentials FILE   storage credentials (else AZURE_STORAGE_*)\n" \
+  "  --cacert FILE        CA certificates for HTTPS\n"                 \
+  "  --allow-http         plain HTTP to a host that is not loopback\n"
+
+struct migrate {
+  const char *name;             /* the job = the VM */
+  char *state_dir;
+  const char *creds_file, *cacert;
+  bool allow_http;
+  struct journal j;
+  struct blob_client *client;
+};
+
+/* Handle one of MIGRATE_LONG_OPTIONS: 1 if it was one, else 0. */
+int migrate_option (struct migrate *m, int c, const char *arg);
+
+/* The command line of test-migrate and migrate (cmd "test-migrate" or
+ * "migrate": --point is test-migrate's, --source-shutdown and
+ * --no-final-sync are migrate's). */
+struct migrate_args {
+  struct common_opts o;
+  struct vmdef_opts vo;
+  struct fixup_selection sel;
+  const char *name, *dir, *point;
+  bool shutdown, no_sync;
+};
+/* Parse into a and m's options.  Returns -1 when parsed (go on), else
+ * the exit code (a usage error). */
+int migrate_parse_args (const char *cmd, const char *usage, int argc,
+                        char **argv, struct migrate_args *a,
+                        struct migrate *m);
+void migrate_args_free (struct migrate_args *a);
+
+/* Load the job's journal (it must exist), the credentials, the blob
+ * client.  0 or -1 (reported). */
+int migrate_open (struct migrate *m, const char *name);
+void migrate_close (struct migrate *m);
+
+/* The recovery point of each disk: "latest" (or NULL), or a snapshot
+ * of the first disk (the other disks' points of the same cycle, counted
+ * from the newest).  points[i] point into the journal.  0 or -1. */
+int migrate_pick_points (struct migrate *m, const char *point,
+                         const char **points);
+
+/* Copy each disk's point to <disk>-SUFFIX.vhd, hydrate, check, write
+ * the VM definition vm_name and the report into outdir, print or add to
+ * json.  Returns an exit code. */
+struct migrate_run {
+  const char *suffix;           /* "test" or "migrated" */
+  const char *vm_name;
+  const char *outdir;
+  const struct vmdef_opts *vo;
+  const struct fixup_selection *sel;
+  bool json, trace;
+};
+int migrate_hydrate (struct migrate *m, const char **points,
+                     const struct migrate_run *r);
+
+/* The copy URL of disk i for a suffix (malloc'd). */
+char *migrate_copy_url (struct migrate *m, size_t i, const char *suffix);
+
+/* Write j to path atomically (pretty), or print it. */
+int migrate_write_json (const char *path, const cJSON *j);
+void migrate_print_json (const cJSON *j);
+
+#endif

@@ -1,0 +1,37 @@
+# The nbdkit plugin that serves a page blob as a block device (used by
+# test-migrate and migrate to hydrate blobs where they lie).  A shared
+# object compiled with -fPIC from its own file, the page I/O layer, the
+# replicate module's blob client and prep/common/util.c; logging goes to
+# nbdkit's (the plugin defines error() and friends).
+NBDKIT_PLUGIN := $(BUILD)/nbdkit-azblob.so
+NBDKIT_SRCS := replicate/nbdkit/nbdkit-azblob.c replicate/nbdkit/pageio.c \
+  prep/common/util.c \
+  $(filter-out %/test-blob.c,$(wildcard replicate/azure/blob*.c)) \
+  $(wildcard replicate/azure/auth.c replicate/azure/creds.c \
+             replicate/azure/ranges.c)
+NBDKIT_OBJS := $(NBDKIT_SRCS:%.c=$(BUILD)/pic/%.o)
+NBDKIT_PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags nbdkit 2>/dev/null)
+PLUGINDIR ?= $(PREFIX)/lib/azprep
+
+# Built with azprep once the blob client is there.
+ifneq ($(wildcard replicate/azure/blob.c),)
+all: $(NBDKIT_PLUGIN)
+endif
+
+$(NBDKIT_PLUGIN): $(NBDKIT_OBJS)
+	$(CC) $(ALL_LDFLAGS) -shared -o $@ $^ $(LIBS)
+
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(NBDKIT_PC_CFLAGS) -fPIC -fvisibility=hidden \
+	  -c -o $@ $<
+
+.PHONY: install-nbdkit-plugin
+install: install-nbdkit-plugin
+install-nbdkit-plugin: $(NBDKIT_PLUGIN)
+	install -D -m 0755 $(NBDKIT_PLUGIN) \
+	  $(DESTDIR)$(PLUGINDIR)/nbdkit-azblob.so
+
+-include $(NBDKIT_OBJS:.o=.d)
+
+$(BUILD)/obj/replicate/migrate/blob-export.o: ALL_CFLAGS += -DAZPREP_PLUGINDIR='"$(PLUGINDIR)"'

@@ -1,0 +1,55 @@
+/* azprep replicate from vsphere:// disks: the job's sources are the
+ * frozen disks of one snapshot per cycle (replicate/vsphere/cycle.c).
+ * The first source opened begins the cycle for all the job's disks (one
+ * snapshot, so the disks are consistent with each other); the end of
+ * the cycle closes the sources and removes the snapshot.
+ */
+#include <string.h>
+
+#include "prep/common/common.h"
+#include "replicate/engine/replicate.h"
+#include "replicate/vsphere/vsphere.h"
+
+int
+vsphere_job_open_source (struct job *job, struct rdisk *d)
+{
+  size_t i = d - job->disks;
+
+  if (!job->vsphere) {
+    CLEANUP_FREE char **uris = calloc (job->j.ndisks + 1, sizeof *uris);
+    if (!uris) {
+      error ("out of memory");
+      return -1;
+    }
+    for (size_t k = 0; k < job->j.ndisks; k++)
+      uris[k] = job->j.disks[k].source;
+    job->vsphere = vsphere_cycle_begin (uris, job->j.ndisks, false);
+    if (!job->vsphere)
+      return -1;
+  }
+  if (vsphere_cycle_disk_size (job->vsphere, i) > (int64_t) d->jd->size) {
+    error ("%s: the disk grew to %lld bytes, over the replica's %llu; "
+           "replicate it as a new job", d->jd->source,
+           (long long) vsphere_cycle_disk_size (job->vsphere, i),
+           (unsigned long long) d->jd->size);
+    return -1;
+  }
+  d->src = source_open_nbd (vsphere_cycle_nbd_uri (job->vsphere, i), NULL);
+  return d->src ? 0 : -1;
+}
+
+int
+vsphere_job_end_cycle (struct job *job)
+{
+  int r;
+
+  if (!job->vsphere)
+    return 0;
+  for (size_t i = 0; job->disks && i < job->j.ndisks; i++) {
+    source_close (job->disks[i].src);
+    job->disks[i].src = NULL;
+  }
+  r = vsphere_cycle_end (job->vsphere);
+  job->vsphere = NULL;
+  return r;
+}

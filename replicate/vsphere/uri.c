@@ -1,0 +1,360 @@
+/* vsphere:// disk URIs: parsing and formatting (pure), and finding the
+ * VM and disk they name in an inventory.
+ *
+ *   vsphere://HOST[:PORT]/[DCPATH/]VMNAME/DISKINDEX[?OPTIONS]
+ *   vsphere://HOST[:PORT]/DCPATH/[DATASTORE] PATH/disk.vmdk[?OPTIONS]
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "prep/common/common.h"
+#include "replicate/vsphere/vsphere.h"
+
+#define SCHEME "vsphere://"
+
+bool
+vsphere_uri_p (const char *s)
+{
+  return s && !strncmp (s, SCHEME, strlen (SCHEME));
+}
+
+static int
+hexval (char c)
+{
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* Percent-decode n bytes of s.  NULL (reported) on a bad escape or an
+ * encoded NUL. */
+static char *
+decode (const char *uri, const char *s, size_t n)
+{
+  char *r = malloc (n + 1), *p = r;
+
+  if (!r) {
+    error ("out of memory");
+    return NULL;
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] == '%') {
+      int a = i + 1 < n ? hexval (s[i + 1]) : -1;
+      int b = i + 2 < n ? hexval (s[i + 2]) : -1;
+      int h = a >= 0 && b >= 0 ? a * 16 + b : -1;
+      if (h <= 0) {
+        error ("%s: bad percent-encoding", uri);
+        free (r);
+        return NULL;
+      }
+      *p++ = h;
+      i += 2;
+    }
+    else
+      *p++ = s[i];
+  }
+  *p = '\0';
+  return r;
+}
+
+static int
+parse_query (const char *uri, const char *q, struct vsphere_uri *u)
+{
+  while (q && *q) {
+    const char *amp = strchr (q, '&'), *eq;
+    size_t n = amp ? (size_t) (amp - q) : strlen (q);
+    CLEANUP_FREE char *key = NULL, *val = NULL;
+
+    eq = memchr (q, '=', n);
+    if (!eq) {
+      error ("%s: option '%.*s' needs a value (KEY=VALUE)", uri, (int) n, q);
+      return -1;
+    }
+    key = decode (uri, q, eq - q);
+    val = decode (uri, eq + 1, n - (eq + 1 - q));
+    if (!key || !val)
+      return -1;
+    if (!strcmp (key, "cacert")) {
+      free (u->cacert);
+      u->cacert = val;
+      val = NULL;
+    }
+    else if (!strcmp (key, "credentials")) {
+      free (u->credentials);
+      u->credentials = val;
+      val = NULL;
+    }
+    else if (!strcmp (key, "insecure"))
+      u->insecure = !strcmp (val, "1") || !strcmp (val, "true");
+    else if (!strcmp (key, "http"))
+      u->http = !strcmp (val, "1") || !strcmp (val, "true");
+    else if (!strcmp (key, "quiesce"))
+      u->quiesce = !strcmp (val, "1") || !strcmp (val, "true");
+    else {
+      error ("%s: unknown option '%s' (cacert, credentials, insecure, http, "
+             "quiesce)", uri, key);
+      return -1;
+    }
+    q = amp ? amp + 1 : NULL;
+  }
+  return 0;
+}
+
+int
+vsphere_uri_parse (const char *s, struct vsphere_uri *u)
+{
+  const char *host, *path, *query;
+  char **seg = NULL;
+  size_t nseg = 0, ndc = 0, first_ds = (size_t) -1;
+  int ret = -1;
+
+  memset (u, 0, sizeof *u);
+  u->disk = -1;
+  if (!vsphere_uri_p (s)) {
+    error ("%s: not a vsphere:// URI", s);
+    return -1;
+  }
+  host = s + strlen (SCHEME);
+  path = strchr (host, '/');
+  query = strchr (host, '?');
+  if (!path || (query && query < path) || path == host) {
+    error ("%s: expected vsphere://HOST/[DC/]VM/DISK", s);
+    return -1;
+  }
+  if (memchr (host, '@', path - host)) {
+    error ("vsphere:// URIs must not carry credentials; use VSPHERE_USER "
+           "and VSPHERE_PASSWORD or credentials=FILE");
+    return -1;
+  }
+  u->host = strndup (host, path - host);
+  if (!u->host)
+    goto out;
+  if (parse_query (s, query ? query + 1 : NULL, u) == -1)
+    goto out;
+
+  /* Split the path into decoded segments. */
+  for (const char *p = path + 1, *end = query ? query : path + strlen (path);
+       p <= end;) {
+    const char *slash = memchr (p, '/', end - p);
+    size_t n = slash ? (size_t) (slash - p) : (size_t) (end - p);
+    char **ns = realloc (seg, (nseg + 2) * sizeof *ns);
+    if (!ns) {
+      error ("out of memory");
+      goto out;
+    }
+    seg = ns;
+    seg[nseg] = decode (s, p, n);
+    seg[nseg + 1] = NULL;
+    if (!seg[nseg])
+      goto out;
+    if (!seg[nseg][0]) {
+      error ("%s: empty path segment", s);
+      nseg++;
+      goto out;
+    }
+    if (seg[nseg][0] == '[' && first_ds == (size_t) -1)
+      first_ds = nseg;
+    nseg++;
+    if (!slash)
+      break;
+    p = slash + 1;
+  }
+
+  if (first_ds != (size_t) -1) {
+    /* DCPATH/[DS] dir/file.vmdk */
+    size_t len = 0;
+    char *dsp, *q;
+    if (first_ds == 0) {
+      error ("%s: a datastore path needs the datacenter before it "
+             "(vsphere://HOST/DC/[DS] dir/disk.vmdk)", s);
+      goto out;
+    }
+    for (size_t i = first_ds; i < nseg; i++)
+      len += strlen (seg[i]) + 1;
+    dsp = q = malloc (len + 1);
+    if (!dsp) {
+      error ("out of memory");
+      goto out;
+    }
+    for (size_t i = first_ds; i < nseg; i++)
+      q += snprintf (q, len + 1 - (q - dsp), "%s%s", i > first_ds ? "/" : "",
+                     seg[i]);
+    ret = vsphere_split_ds_path (dsp, &u->ds, &u->ds_path);
+    free (dsp);
+    if (ret == -1)
+      goto out;
+    ret = -1;
+    ndc = first_ds;
+  }
+  else {
+    int64_t idx;
+    if (nseg < 2 || parse_int64 (seg[nseg - 1], &idx) == -1 || idx < 0 ||
+        idx > 10000) {
+      error ("%s: expected vsphere://HOST/[DC/]VM/DISKINDEX (the disk index "
+             "counts from 0)", s);
+      goto out;
+    }
+    u->disk = (int) idx;
+    u->vm = seg[nseg - 2];
+    seg[nseg - 2] = NULL;
+    ndc = nseg - 2;
+  }
+  /* What remains is the datacenter path. */
+  if (ndc > 0) {
+    size_t len = 0;
+    char *q;
+    for (size_t i = 0; i < ndc; i++)
+      len += strlen (seg[i]) + 1;
+    u->dcpath = q = malloc (len);
+    if (!q) {
+      error ("out of memory");
+      goto out;
+    }
+    for (size_t i = 0; i < ndc; i++)
+      q += snprintf (q, len - (q - u->dcpath), "%s%s", i ? "/" : "", seg[i]);
+  }
+  ret = 0;
+
+ out:
+  for (size_t i = 0; i < nseg; i++)
+    free (seg[i]);
+  free (seg);
+  if (ret == -1)
+    vsphere_uri_free (u);
+  return ret;
+}
+
+void
+vsphere_uri_free (struct vsphere_uri *u)
+{
+  free (u->host); free (u->dcpath); free (u->vm); free (u->ds);
+  free (u->ds_path); free (u->cacert); free (u->credentials);
+  memset (u, 0, sizeof *u);
+}
+
+char *
+vsphere_uri_format (const struct vsphere *v, const char *dcpath,
+                    const char *vm, size_t disk)
+{
+  const struct vsphere_opts *o = vsphere_options (v);
+  CLEANUP_FREE char *edc = vsphere_url_encode (dcpath ? dcpath : "", true);
+  CLEANUP_FREE char *evm = vsphere_url_encode (vm, false);
+  CLEANUP_FREE char *eca = o->cacert ? vsphere_url_encode (o->cacert, true)
+    : NULL;
+  CLEANUP_FREE char *ecr = o->credentials
+    ? vsphere_url_encode (o->credentials, true) : NULL;
+  bool http = !strncmp (vsphere_base (v), "http:", 5);
+  CLEANUP_FREE char *q = xasprintf ("%s%s%s%s%s%s",
+                                    http ? "&http=1" : "",
+                                    o->insecure ? "&insecure=1" : "",
+                                    eca ? "&cacert=" : "", eca ? eca : "",
+                                    ecr ? "&credentials=" : "",
+                                    ecr ? ecr : "");
+
+  if (!edc || !evm || !q)
+    return NULL;
+  /* q starts with '&' when not empty: it becomes '?'. */
+  return xasprintf ("vsphere://%s/%s%s%s/%zu%s%s", vsphere_host (v), edc,
+                    *edc ? "/" : "", evm, disk, *q ? "?" : "",
+                    *q ? q + 1 : "");
+}
+
+int
+vsphere_opts_from_uri (const struct vsphere_uri *u, struct vsphere_opts *o)
+{
+  const char *ca = u->cacert ? u->cacert : getenv ("VSPHERE_CACERT");
+
+  memset (o, 0, sizeof *o);
+  o->url = xasprintf ("%s://%s/sdk", u->http ? "http" : "https", u->host);
+  o->cacert = ca ? xstrdup (ca) : NULL;
+  o->credentials = u->credentials ? xstrdup (u->credentials) : NULL;
+  o->insecure = u->insecure;
+  if (!o->url || (ca && !o->cacert) || (u->credentials && !o->credentials)) {
+    vsphere_opts_free (o);
+    return -1;
+  }
+  return 0;
+}
+
+void
+vsphere_opts_free (struct vsphere_opts *o)
+{
+  free (o->url);
+  free (o->cacert);
+  free (o->credentials);
+  memset (o, 0, sizeof *o);
+}
+
+const struct vsphere_vm *
+vsphere_find_vm (const struct vsphere_inventory *inv, const char *dcpath,
+                 const char *name, const char *vcenter)
+{
+  const struct vsphere_vm *found = NULL;
+  size_t n = 0;
+
+  for (size_t i = 0; i < inv->nvms; i++) {
+    const struct vsphere_vm *vm = &inv->vms[i];
+    if (!vm->name || strcmp (vm->name, name))
+      continue;
+    if (dcpath && (!vm->datacenter || strcmp (vm->datacenter, dcpath)))
+      continue;
+    found = vm;
+    n++;
+  }
+  if (n == 0) {
+    error ("%s: no VM named '%s'%s%s", vcenter, name,
+           dcpath ? " in datacenter " : "", dcpath ? dcpath : "");
+    return NULL;
+  }
+  if (n > 1) {
+    error ("%s: %zu VMs are named '%s'; give the datacenter "
+           "(vsphere://HOST/DC/VM/DISK)", vcenter, n, name);
+    return NULL;
+  }
+  return found;
+}
+
+char *
+vsphere_disk_unreadable (const struct vsphere_inventory *inv,
+                         const struct vsphere_vm *vm, size_t i)
+{
+  const struct vsphere_disk *d = &vm->disks[i];
+  const struct vsphere_datastore *ds;
+
+  if (!strcmp (d->backing, "rdm"))
+    return xasprintf ("disk %zu (%s) is a raw device mapping (RDM): it has "
+                      "no file on a datastore to read; migrate the LUN "
+                      "separately", i, d->label ? d->label : "?");
+  if (strcmp (d->backing, "flat"))
+    return xasprintf ("disk %zu (%s) is a %s disk: only flat disks can be "
+                      "read over the datastore endpoint", i,
+                      d->label ? d->label : "?", d->backing);
+  if (!d->base_file || !d->datastore)
+    return xasprintf ("disk %zu has no datastore file", i);
+  ds = vsphere_inventory_datastore (inv, vm->datacenter, d->datastore);
+  if (ds && !ds->accessible)
+    return xasprintf ("disk %zu is on datastore %s, which is not accessible",
+                      i, d->datastore);
+  /* vSAN and vVols keep disks as objects: no -flat.vmdk to GET. */
+  if (ds && ds->type && (!strcasecmp (ds->type, "vsan") ||
+                         !strcasecmp (ds->type, "VVOL")))
+    return xasprintf ("disk %zu is on %s datastore %s, whose disks have no "
+                      "flat file the datastore endpoint can serve; Storage "
+                      "vMotion it to a VMFS or NFS datastore first", i,
+                      ds->type, ds->name);
+  return NULL;
+}
+
+int
+vsphere_disk_readable (const struct vsphere_inventory *inv,
+                       const struct vsphere_vm *vm, size_t i)
+{
+  CLEANUP_FREE char *why = vsphere_disk_unreadable (inv, vm, i);
+
+  if (why) {
+    error ("%s: %s", vm->name, why);
+    return -1;
+  }
+  return 0;
+}

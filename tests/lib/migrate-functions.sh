@@ -1,0 +1,19 @@
+# Sourced by the migration tests (after tests/lib/functions.sh and
+# tests/lib/azurite.sh): the independent reader and partition read-back.
+# shellcheck shell=bash
+
+# mig ARGS...: tests/tools/node/migtool.js (@azure/storage-blob, no azprep code).
+mig () { node "$PWD/tests/tools/node/migtool.js" "$@"; }
+
+# blob_partition CONTAINER BLOB N OUT: download the blob with the SDK
+# and write its partition N (from 1, MBR or GPT) to OUT, sparse, for
+# debugfs or ntfscat: a read-back without an appliance.
+blob_partition () {
+  local disk=$T/blob_partition.vhd start size
+  mig download "$1" "$2" "$disk"
+  start=$(sfdisk -J "$disk" | json_get /dev/stdin "d.partitiontable.partitions[$(($3 - 1))].start")
+  size=$(sfdisk -J "$disk" | json_get /dev/stdin "d.partitiontable.partitions[$(($3 - 1))].size")
+  dd if="$disk" of="$4" bs=512 skip="$start" count="$size" conv=sparse \
+    status=none
+  rm -f "$disk"
+}

@@ -1,0 +1,92 @@
+# Sourced by the vSphere tests (after tests/lib/functions.sh): VMware's own
+# vCenter simulator (govmomi's simulator, tests/tools/vcsim/main.go), built
+# offline once into build/vcsim, started on 127.0.0.1 and stopped when
+# the test ends.
+#
+#   vcsim_start [CERT KEY]   start (TLS with that certificate if given);
+#                            sets VCSIM_URL (http[s]://127.0.0.1:PORT/sdk),
+#                            VCSIM_HOST (127.0.0.1:PORT), VCSIM_BASE
+#   vcsim_put FILE VM        place FILE as the flat extent of VM's first
+#                            disk ([LocalDS_0] VM/disk1-flat.vmdk)
+#   vcsim_test_disk FILE     a small raw Debian-like guest (ext4, no
+#                            partition table) made with mkfs.ext4 -d
+#   vcsim_ca DIR             a CA and a 127.0.0.1 certificate signed by it
+#                            (DIR/ca.pem, DIR/server.pem, DIR/server.key)
+#
+# The simulator accepts user "user", password "pass".
+
+VCSIM="$BUILD/vcsim"
+export VSPHERE_USER=user VSPHERE_PASSWORD=pass
+
+vcsim_build () {
+  local src=tests/tools/vcsim/main.go
+  if [ -x "$VCSIM" ] && [ "$VCSIM" -nt "$src" ]; then return 0; fi
+  requires go
+  [ -d /usr/share/gocode/src/github.com/vmware/govmomi/simulator ] ||
+    skip "golang-github-vmware-govmomi-dev is not installed"
+  mkdir -p "$BUILD/vcsim-gopath"
+  GO111MODULE=off GOPATH="$BUILD/vcsim-gopath:/usr/share/gocode" \
+    GOCACHE="$BUILD/vcsim-gopath/cache" GOFLAGS= \
+    go build -o "$VCSIM.tmp" ./tests/tools/vcsim || fail "cannot build vcsim"
+  mv "$VCSIM.tmp" "$VCSIM"
+}
+
+vcsim_start () {
+  vcsim_build
+  local args=() i
+  if [ $# -eq 2 ]; then args=(-cert "$1" -key "$2"); fi
+  # The simulator keeps its datastores under TMPDIR: ours, removed with $T.
+  mkdir -p "$T/vcsim-tmp"
+  TMPDIR="$T/vcsim-tmp" "$VCSIM" "${args[@]}" >"$T/vcsim.url" 2>"$T/vcsim.log" &
+  local pid=$!
+  on_exit "kill $pid; wait $pid"
+  for i in $(seq 100); do
+    [ -s "$T/vcsim.url" ] && break
+    kill -0 $pid 2>/dev/null || { cat "$T/vcsim.log"; fail "vcsim died"; }
+    sleep 0.1
+  done
+  VCSIM_URL=$(head -1 "$T/vcsim.url")
+  [ -n "$VCSIM_URL" ] || fail "vcsim did not start"
+  VCSIM_BASE=${VCSIM_URL%/sdk}
+  VCSIM_HOST=${VCSIM_BASE#*://}
+}
+
+vcsim_put () {
+  local code
+  code=$(curl -sS -k -o /dev/null -w '%{http_code}' -T "$1" \
+    "$VCSIM_BASE/folder/$2/disk1-flat.vmdk?dcPath=DC0&dsName=LocalDS_0")
+  [ "$code" = 200 ] || fail "PUT $1 to vcsim: HTTP $code"
+}
+
+vcsim_test_disk () {
+  local root="$T/disk-root"
+  mkdir -p "$root"/{etc,bin,sbin,usr/bin,usr/lib,var,boot,lib}
+  cat > "$root/etc/os-release" <<'OSR'
+PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
+NAME="Debian GNU/Linux"
+VERSION_ID="12"
+ID=debian
+OSR
+  echo "/dev/sda / ext4 defaults 0 1" > "$root/etc/fstab"
+  echo 12.5 > "$root/etc/debian_version"
+  echo vcsimguest > "$root/etc/hostname"
+  rm -f "$1"
+  truncate -s 128M "$1"
+  mkfs.ext4 -q -F -d "$root" "$1" || fail "mkfs.ext4 -d"
+}
+
+vcsim_ca () {
+  requires openssl
+  local d=$1
+  mkdir -p "$d"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=azprep test CA" \
+    -keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null || fail "openssl CA"
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+    -keyout "$d/server.key" -out "$d/server.csr" 2>/dev/null ||
+    fail "openssl CSR"
+  printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' \
+    > "$d/ext"
+  openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
+    -CAcreateserial -days 2 -extfile "$d/ext" -out "$d/server.pem" \
+    2>/dev/null || fail "openssl sign"
+}
