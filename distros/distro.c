@@ -30,15 +30,15 @@ guest_run (struct guest *gs, const char *const *argv)
 {
   CLEANUP_FREE char *out = NULL;
 
-  debug ("guest: running %s", argv[0]);
+  azp_debug ("guest: running %s", argv[0]);
   out = guestfs_command (gs->g, (char **) argv);
   if (!out) {
-    error ("%s (run in the guest) failed: %s", argv[0],
-           guestfs_last_error (gs->g));
+    azp_error ("%s (run in the guest) failed: %s", argv[0],
+               guestfs_last_error (gs->g));
     return -1;
   }
   if (*out)
-    debug ("%s: %s", argv[0], out);
+    azp_debug ("%s: %s", argv[0], out);
   return 0;
 }
 
@@ -48,14 +48,14 @@ strv_add (char ***list, const char *s)
   size_t n = count_strings (*list);
   char **nl = realloc (*list, (n + 2) * sizeof *nl);
   if (!nl) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return -1;
   }
   *list = nl;
   nl[n] = strdup (s);
   nl[n + 1] = NULL;
   if (!nl[n]) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return -1;
   }
   return 0;
@@ -158,7 +158,7 @@ distro_get (struct guest *gs)
     return d;
   d = calloc (1, sizeof *d);
   if (!d) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return NULL;
   }
   gs->distro_data = d;
@@ -179,13 +179,13 @@ distro_get (struct guest *gs)
     return NULL;
   }
   gs->distro_ops = d->ops;
-  debug ("distro family %s, initramfs %s (%s), grub %s (%s), %s, "
-         "%zu kernel(s), %zu network stack(s)", d->ops->family,
-         d->initramfs ? d->initramfs->name : "none",
-         d->initramfs_tool ? d->initramfs_tool : "-",
-         d->grub == GRUB_BLS ? "BLS" : d->grub == GRUB_MKCONFIG
-         ? "mkconfig" : "none", d->grub_tool ? d->grub_tool : "-",
-         d->systemd ? "systemd" : "SysV", d->nkernels, d->nnet);
+  azp_debug ("distro family %s, initramfs %s (%s), grub %s (%s), %s, "
+             "%zu kernel(s), %zu network stack(s)", d->ops->family,
+             d->initramfs ? d->initramfs->name : "none",
+             d->initramfs_tool ? d->initramfs_tool : "-",
+             d->grub == GRUB_BLS ? "BLS" : d->grub == GRUB_MKCONFIG
+             ? "mkconfig" : "none", d->grub_tool ? d->grub_tool : "-",
+             d->systemd ? "systemd" : "SysV", d->nkernels, d->nnet);
   return d;
 }
 

@@ -131,7 +131,7 @@ char **kernel_initrd_missing (struct guest *gs, const struct kernel *k);
 char **initrd_list (struct guest *gs, const char *path);
 
 /* Run a guest program inside the appliance (chroot).  Logs its output
- * with debug(); on failure reports an error naming the tool and what
+ * with azp_debug(); on failure reports an error naming the tool and what
  * it printed.  0 or -1. */
 int guest_run (struct guest *gs, const char *const *argv);
 /* The first of paths that exists in the guest, or NULL. */

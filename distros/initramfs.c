@@ -31,7 +31,7 @@ join_words (char *const *w)
   FILE *fp = open_memstream (&s, &n);
 
   if (!fp) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return NULL;
   }
   for (size_t i = 0; w[i]; i++)
@@ -76,7 +76,7 @@ itools_persist (struct guest *gs, char *const *drivers, const char **path,
   free (copy);
   fp = open_memstream (&s, &n);
   if (!fp) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return -1;
   }
   if (old) {

@@ -66,17 +66,17 @@ parse_newc (const char *path, const char *buf, size_t len, size_t *off,
         hex8 (buf + o + 6 + 6 * 8, &filesize) == -1 ||
         hex8 (buf + o + 6 + 11 * 8, &namesize) == -1 ||
         namesize == 0 || namesize > len - o - NEWC_HDR) {
-      error ("%s: corrupt cpio archive at offset %zu", path, o);
+      azp_error ("%s: corrupt cpio archive at offset %zu", path, o);
       return -1;
     }
     name = buf + o + NEWC_HDR;
     if (name[namesize - 1] != '\0') {
-      error ("%s: corrupt cpio name at offset %zu", path, o);
+      azp_error ("%s: corrupt cpio name at offset %zu", path, o);
       return -1;
     }
     o = align4 (o + NEWC_HDR + namesize);
     if (o > len || filesize > len - o) {
-      error ("%s: truncated cpio archive", path);
+      azp_error ("%s: truncated cpio archive", path);
       return -1;
     }
     *off = align4 (o + filesize);
@@ -162,7 +162,7 @@ decompress_rest (const char *path, const char *buf, size_t len,
       continue;
     if ((fd = mkstemp (in)) == -1 || close (fd) == -1 ||
         (fd = mkstemp (out)) == -1 || close (fd) == -1) {
-      error ("/var/tmp: %m");
+      azp_error ("/var/tmp: %m");
       return -1;
     }
     if (write_file_atomic (in, buf, len) == 0) {
@@ -173,8 +173,8 @@ decompress_rest (const char *path, const char *buf, size_t len,
        * the output is a complete cpio archive. */
       data = st == 127 || st == -1 ? NULL : slurp (out, &dlen);
       if (!data || dlen == 0)
-        error ("%s: cannot decompress with %s (is it installed?)", path,
-               compressors[i].argv0);
+        azp_error ("%s: cannot decompress with %s (is it installed?)", path,
+                   compressors[i].argv0);
       else
         r = parse_all (path, data, dlen, list, depth + 1);
     }
@@ -182,7 +182,7 @@ decompress_rest (const char *path, const char *buf, size_t len,
     unlink (out);
     return r;
   }
-  error ("%s: not an initramfs (unknown format at this offset)", path);
+  azp_error ("%s: not an initramfs (unknown format at this offset)", path);
   return -1;
 }
 
@@ -193,7 +193,7 @@ parse_all (const char *path, const char *buf, size_t len, char ***list,
   size_t off = 0;
 
   if (depth > 2) {
-    error ("%s: nested compression", path);
+    azp_error ("%s: nested compression", path);
     return -1;
   }
   while (off < len) {
@@ -225,28 +225,28 @@ initrd_list (struct guest *gs, const char *path)
 
   size = guestfs_filesize (gs->g, path);
   if (size == -1) {
-    error ("%s: %s", path, guestfs_last_error (gs->g));
+    azp_error ("%s: %s", path, guestfs_last_error (gs->g));
     return NULL;
   }
   if (size > INITRD_MAX) {
-    error ("%s: initramfs too large (%lld bytes)", path, (long long) size);
+    azp_error ("%s: initramfs too large (%lld bytes)", path, (long long) size);
     return NULL;
   }
   fd = mkstemp (tmpl);
   if (fd == -1) {
-    error ("%s: %m", tmpl);
+    azp_error ("%s: %m", tmpl);
     return NULL;
   }
   close (fd);
   if (guestfs_download (gs->g, path, tmpl) == -1) {
-    error ("%s: %s", path, guestfs_last_error (gs->g));
+    azp_error ("%s: %s", path, guestfs_last_error (gs->g));
     unlink (tmpl);
     return NULL;
   }
   buf = slurp (tmpl, &len);
   unlink (tmpl);
   if (!buf) {
-    error ("%s: cannot read the downloaded copy", path);
+    azp_error ("%s: cannot read the downloaded copy", path);
     return NULL;
   }
   list = calloc (1, sizeof *list);

@@ -81,7 +81,7 @@ add_kernel_drivers (struct guest *gs, struct kernel *k)
     }
   }
   else if (!(files = guestfs_find (gs->g, dir))) {
-    error ("%s: %s", dir, guestfs_last_error (gs->g));
+    azp_error ("%s: %s", dir, guestfs_last_error (gs->g));
     return -1;
   }
   for (size_t i = 0; files && files[i]; i++)
@@ -154,7 +154,7 @@ kernels_detect (struct guest *gs, struct distro_data *d)
 
   vmlinuz = guestfs_glob_expand (gs->g, "/boot/vmlinuz-*");
   if (!vmlinuz) {
-    error ("/boot: %s", guestfs_last_error (gs->g));
+    azp_error ("/boot: %s", guestfs_last_error (gs->g));
     return -1;
   }
   for (size_t i = 0; vmlinuz[i]; i++) {
@@ -169,13 +169,13 @@ kernels_detect (struct guest *gs, struct distro_data *d)
     /* A vmlinuz without modules (a rescue kernel, a leftover) is not a
      * kernel azprep can prepare; its initramfs is generic anyway. */
     if (isdir <= 0 || strstr (ver, ".azprep-orig")) {
-      debug ("%s: no %s, not a kernel to prepare", vmlinuz[i],
-             mods ? mods : "");
+      azp_debug ("%s: no %s, not a kernel to prepare", vmlinuz[i],
+                 mods ? mods : "");
       continue;
     }
     nk = realloc (d->kernels, (d->nkernels + 1) * sizeof *nk);
     if (!nk) {
-      error ("out of memory");
+      azp_error ("out of memory");
       return -1;
     }
     d->kernels = nk;
@@ -185,7 +185,7 @@ kernels_detect (struct guest *gs, struct distro_data *d)
     k->vmlinuz = strdup (vmlinuz[i]);
     k->initrd = find_initrd (gs, d->ops, ver, &k->initrd_exists);
     if (!k->version || !k->vmlinuz || !k->initrd) {
-      error ("out of memory");
+      azp_error ("out of memory");
       return -1;
     }
     if (add_kernel_drivers (gs, k) == -1)
@@ -213,7 +213,7 @@ kernel_initrd_missing (struct guest *gs, const struct kernel *k)
   char **missing = calloc (1, sizeof *missing);
 
   if (!missing) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return NULL;
   }
   if (!guest_exists (gs, k->initrd)) {

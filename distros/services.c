@@ -77,7 +77,7 @@ service_links (struct guest *gs, const char *name)
     return NULL;
   r = guestfs_glob_expand (gs->g, pat);
   if (!r)
-    error ("%s: %s", pat, guestfs_last_error (gs->g));
+    azp_error ("%s: %s", pat, guestfs_last_error (gs->g));
   return r;
 }
 
@@ -148,7 +148,7 @@ service_enable (struct guest *gs, const char *name)
       unit = unit_path (gs, name);
     }
     if (!unit) {
-      error ("%s.service: no unit file in the guest", name);
+      azp_error ("%s.service: no unit file in the guest", name);
       return -1;
     }
     target = wanted_by (gs, unit);
@@ -157,7 +157,7 @@ service_enable (struct guest *gs, const char *name)
     if (!target || !dir || !link)
       return -1;
     if (!gs->dry_run && guestfs_mkdir_p (gs->g, dir) == -1) {
-      error ("%s: %s", dir, guestfs_last_error (gs->g));
+      azp_error ("%s: %s", dir, guestfs_last_error (gs->g));
       return -1;
     }
     return guest_symlink (gs, unit, link);
@@ -176,7 +176,7 @@ service_enable (struct guest *gs, const char *name)
       if (guest_remove_file (gs, kill[i]) == -1)
         return -1;
     if (!gs->dry_run && guestfs_mkdir_p (gs->g, dir) == -1) {
-      error ("%s: %s", dir, guestfs_last_error (gs->g));
+      azp_error ("%s: %s", dir, guestfs_last_error (gs->g));
       return -1;
     }
     if (guest_symlink (gs, target, link) == -1)

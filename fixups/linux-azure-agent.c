@@ -146,7 +146,7 @@ cloudinit (struct guest *gs, bool fix)
   if (fix) {
     if (!gs->dry_run &&
         guestfs_mkdir_p (gs->g, "/etc/cloud/cloud.cfg.d") == -1) {
-      error ("/etc/cloud/cloud.cfg.d: %s", guestfs_last_error (gs->g));
+      azp_error ("/etc/cloud/cloud.cfg.d: %s", guestfs_last_error (gs->g));
       return -1;
     }
     return guest_write_file (gs, cloud_cfg, cloud_content,

@@ -96,8 +96,8 @@ check (struct guest *gs)
   CLEANUP_FREE_STRING_LIST char **mps = guestfs_mountpoints (gs->g);
 
   if (!mps) {
-    error ("cannot list the mounted file systems: %s",
-           guestfs_last_error (gs->g));
+    azp_error ("cannot list the mounted file systems: %s",
+               guestfs_last_error (gs->g));
     return -1;
   }
   for (size_t i = 0; mps[i] && mps[i + 1]; i += 2)

@@ -159,8 +159,8 @@ fstab_line (struct ctx *c, struct lines *ls, size_t i, bool *changed)
   if (n == 0)
     return 0;
   if (n < 3 || n > 6) {
-    error ("%s: line %zu cannot be parsed (%zu fields, expected 3 to 6): "
-           "%s", c->file, i + 1, n, l);
+    azp_error ("%s: line %zu cannot be parsed (%zu fields, expected 3 to 6): "
+               "%s", c->file, i + 1, n, l);
     return -1;
   }
   spec = strndup (l + f[0].start, f[0].len);
@@ -237,7 +237,7 @@ crypttab_line (struct ctx *c, struct lines *ls, size_t i, bool *changed)
   if (n == 0)
     return 0;
   if (n < 2) {
-    error ("%s: line %zu cannot be parsed: %s", c->file, i + 1, ls->l[i]);
+    azp_error ("%s: line %zu cannot be parsed: %s", c->file, i + 1, ls->l[i]);
     return -1;
   }
   dev = strndup (ls->l[i] + f[1].start, f[1].len);
@@ -275,7 +275,7 @@ run_file (struct guest *gs, bool fix, const char *file, bool fstab)
   if (!text)
     return -1;
   if (strlen (text) != len) {
-    error ("%s: not a text file", file);
+    azp_error ("%s: not a text file", file);
     return -1;
   }
   if (lines_split (&ls, text) == -1)

@@ -116,7 +116,7 @@ bls_problems (struct guest *gs, char ***bad)
   CLEANUP_FREE char *kopts = grubenv_kernelopts (gs);
 
   if (!entries) {
-    error ("/boot/loader/entries: %s", guestfs_last_error (gs->g));
+    azp_error ("/boot/loader/entries: %s", guestfs_last_error (gs->g));
     return -1;
   }
   for (size_t i = 0; entries[i]; i++) {

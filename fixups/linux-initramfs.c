@@ -150,8 +150,8 @@ rebuild (struct guest *gs, struct distro_data *d, struct kernel *k)
       return -1;
   }
   if (d->initramfs->rebuild (gs, d->initramfs_tool, k, k->drivers) == -1) {
-    error ("kernel %s: rebuilding %s with %s failed; nothing was committed",
-           k->version, k->initrd, d->initramfs_tool);
+    azp_error ("kernel %s: rebuilding %s with %s failed; nothing was committed",
+               k->version, k->initrd, d->initramfs_tool);
     return -1;
   }
   k->initrd_exists = guest_exists (gs, k->initrd);
@@ -159,9 +159,9 @@ rebuild (struct guest *gs, struct distro_data *d, struct kernel *k)
   if (!missing)
     return -1;
   if (!k->initrd_exists || missing[0]) {
-    error ("kernel %s: %s %s after %s ran: %s", k->version, k->initrd,
-           k->initrd_exists ? "still lacks drivers" : "was not created",
-           d->initramfs_tool, missing[0] ? missing[0] : "");
+    azp_error ("kernel %s: %s %s after %s ran: %s", k->version, k->initrd,
+               k->initrd_exists ? "still lacks drivers" : "was not created",
+               d->initramfs_tool, missing[0] ? missing[0] : "");
     return -1;
   }
   size = guestfs_filesize (gs->g, k->initrd);
@@ -196,7 +196,7 @@ apply (struct guest *gs)
     if (err)
       return -1;
     if (why) {
-      info ("%s: rebuilding (%s)", d->kernels[i].initrd, why);
+      azp_info ("%s: rebuilding (%s)", d->kernels[i].initrd, why);
       if (rebuild (gs, d, &d->kernels[i]) == -1)
         return -1;
     }

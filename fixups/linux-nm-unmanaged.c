@@ -48,7 +48,7 @@ apply (struct guest *gs)
 {
   if (!gs->dry_run &&
       guestfs_mkdir_p (gs->g, "/etc/NetworkManager/conf.d") == -1) {
-    error ("/etc/NetworkManager/conf.d: %s", guestfs_last_error (gs->g));
+    azp_error ("/etc/NetworkManager/conf.d: %s", guestfs_last_error (gs->g));
     return -1;
   }
   return guest_write_file (gs, conf, content, strlen (content));

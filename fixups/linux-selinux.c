@@ -101,7 +101,7 @@ apply (struct guest *gs)
 
   spec = relabel_spec (gs, &why);
   if (spec) {
-    info ("relabelling the guest with %s", spec);
+    azp_info ("relabelling the guest with %s", spec);
     guestfs_push_error_handler (gs->g, NULL, NULL);
     r = guestfs_selinux_relabel_argv (gs->g, spec, "/", &force);
     guestfs_pop_error_handler (gs->g);
@@ -110,12 +110,12 @@ apply (struct guest *gs)
       return report_change (gs->report, "relabel", "/", NULL, spec);
     }
     /* Labels half applied are still fixed by the relabel at boot. */
-    warning ("%s: setfiles failed (%s): the guest relabels at its first "
-             "boot instead", spec, guestfs_last_error (gs->g));
+    azp_warning ("%s: setfiles failed (%s): the guest relabels at its first "
+                 "boot instead", spec, guestfs_last_error (gs->g));
     gs->selinux_relabelled = true;
   }
   else
-    debug ("SELinux: %s: %s", why, AUTORELABEL);
+    azp_debug ("SELinux: %s: %s", why, AUTORELABEL);
   return guest_write_file (gs, AUTORELABEL, "", 0);
 }
 

@@ -106,7 +106,7 @@ apply (struct guest *gs)
   if (!bootdir || !from)
     return -1;
   if (guestfs_mkdir_p (gs->g, bootdir) == -1) {
-    error ("%s: %s", bootdir, guestfs_last_error (gs->g));
+    azp_error ("%s: %s", bootdir, guestfs_last_error (gs->g));
     return -1;
   }
   if (copy (gs, from, fb) == -1)

@@ -86,12 +86,12 @@ fixup_selection_parse (char ***list, const char *arg)
        tok = strtok_r (NULL, ",", &save)) {
     char **nl;
     if (!fixup_find (tok)) {
-      error ("unknown fixup '%s' (see 'azprep fix --list')", tok);
+      azp_error ("unknown fixup '%s' (see 'azprep fix --list')", tok);
       return -1;
     }
     nl = realloc (*list, (n + 2) * sizeof *nl);
     if (!nl) {
-      error ("out of memory");
+      azp_error ("out of memory");
       return -1;
     }
     *list = nl;
@@ -157,9 +157,9 @@ fixups_check (struct guest *gs, const struct fixup_selection *s)
     /* Selection first: applies() may ask the appliance. */
     if (!fixup_selected (s, all[i]) || !fixup_applies (all[i], gs))
       continue;
-    debug ("check: %s", all[i]->name);
+    azp_debug ("check: %s", all[i]->name);
     if (run_check (gs, all[i]) == -1) {
-      error ("fixup %s: check failed", all[i]->name);
+      azp_error ("fixup %s: check failed", all[i]->name);
       ret = -1;
     }
   }
@@ -184,30 +184,30 @@ fixups_apply (struct guest *gs, const struct fixup_selection *s)
      * what makes a second run change nothing. */
     needed = run_check (gs, f);
     if (needed == -1) {
-      error ("fixup %s: check failed; nothing was committed", f->name);
+      azp_error ("fixup %s: check failed; nothing was committed", f->name);
       return -1;
     }
     if (f->gate && fixup_unfixable_blockers (gs->report) > 0) {
-      debug ("fix: %s refuses the guest: nothing is applied", f->name);
+      azp_debug ("fix: %s refuses the guest: nothing is applied", f->name);
       return 0;
     }
     if (needed == 0) {
-      debug ("fix: %s: nothing to do", f->name);
+      azp_debug ("fix: %s: nothing to do", f->name);
       continue;
     }
-    debug ("fix: %s: applying", f->name);
+    azp_debug ("fix: %s: applying", f->name);
     gs->report->current_fixup = f->name;
     ret = f->apply (gs);
     gs->report->current_fixup = NULL;
     if (ret == -1) {
-      error ("fixup %s failed; nothing was committed", f->name);
+      azp_error ("fixup %s failed; nothing was committed", f->name);
       return -1;
     }
   }
 
   /* Windows hives are edited on host copies: write them back once. */
   if (windows_flush && windows_flush (gs) == -1) {
-    error ("nothing was committed");
+    azp_error ("nothing was committed");
     return -1;
   }
 
@@ -226,10 +226,10 @@ fixups_apply (struct guest *gs, const struct fixup_selection *s)
   for (size_t i = 0; ret == 0 && i < verify->nfindings; i++) {
     const struct finding *f = &verify->findings[i];
     if (f->fixup) {
-      error ("verification failed: fixup %s left %s%s%s: %s; "
-             "nothing was committed", f->fixup,
-             f->object ? f->object : "", f->object ? ": " : "",
-             f->id, f->message);
+      azp_error ("verification failed: fixup %s left %s%s%s: %s; "
+                 "nothing was committed", f->fixup,
+                 f->object ? f->object : "", f->object ? ": " : "",
+                 f->id, f->message);
       ret = -1;
     }
   }

@@ -10,7 +10,7 @@ report_new (void)
 {
   struct report *r = calloc (1, sizeof *r);
   if (!r)
-    error ("out of memory");
+    azp_error ("out of memory");
   return r;
 }
 
@@ -68,11 +68,11 @@ report_finding (struct report *r, enum severity sev, const char *id,
   f->object = dup_or_null (object);
   f->message = msg;
   f->remedy = dup_or_null (remedy);
-  debug ("finding %s [%s] %s: %s", id, severity_name (sev),
-         object ? object : "-", msg);
+  azp_debug ("finding %s [%s] %s: %s", id, severity_name (sev),
+             object ? object : "-", msg);
   return 0;
  oom:
-  error ("out of memory");
+  azp_error ("out of memory");
   return -1;
 }
 
@@ -84,7 +84,7 @@ report_change (struct report *r, const char *kind, const char *object,
 
   nc = realloc (r->changes, (r->nchanges + 1) * sizeof *nc);
   if (!nc) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return -1;
   }
   r->changes = nc;
@@ -94,7 +94,7 @@ report_change (struct report *r, const char *kind, const char *object,
   c->object = strdup (object);
   c->before = dup_or_null (before);
   c->after = dup_or_null (after);
-  debug ("change %s %s", kind, object);
+  azp_debug ("change %s %s", kind, object);
   return 0;
 }
 

@@ -28,7 +28,7 @@ unmount_guest (struct guest *gs)
 {
   guestfs_sync (gs->g);
   if (guestfs_umount_all (gs->g) == -1) {
-    error ("unmount: %s", guestfs_last_error (gs->g));
+    azp_error ("unmount: %s", guestfs_last_error (gs->g));
     return -1;
   }
   gs->mounted = false;
@@ -43,7 +43,7 @@ remount_guest (struct guest *gs, bool written)
   if (written)
     guestfs_sync (gs->g);
   if (guestfs_umount_all (gs->g) == -1) {
-    error ("unmount: %s", guestfs_last_error (gs->g));
+    azp_error ("unmount: %s", guestfs_last_error (gs->g));
     return -1;
   }
   return guest_mount (gs);
@@ -133,8 +133,8 @@ win_bcd_transfer (struct guest *gs, bool upload)
   if (r == -1)
     return -1;
   if (r == 1) {
-    error ("%s: no BCD store found (%s on the System Reserved partition "
-           "or %s on the ESP)", gs->root, BIOS_BCD, UEFI_BCD);
+    azp_error ("%s: no BCD store found (%s on the System Reserved partition "
+               "or %s on the ESP)", gs->root, BIOS_BCD, UEFI_BCD);
     return -1;
   }
   if (!st->bcd_device)
@@ -145,8 +145,8 @@ win_bcd_transfer (struct guest *gs, bool upload)
   r = upload ? guestfs_mount (gs->g, st->bcd_device, "/")
     : guestfs_mount_ro (gs->g, st->bcd_device, "/");
   if (r == -1)
-    error ("%s: cannot mount the boot partition: %s", st->bcd_device,
-           guestfs_last_error (gs->g));
+    azp_error ("%s: cannot mount the boot partition: %s", st->bcd_device,
+               guestfs_last_error (gs->g));
   else
     r = win_hive_transfer (gs, HIVE_BCD, upload);
   r2 = remount_guest (gs, upload);

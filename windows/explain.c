@@ -39,7 +39,7 @@ check_one (struct guest *gs, const char *dev, const char *name)
     if (win_hive_check_header (label, tmp, &dirty) == -1)
       r = 1;
     else if (!(h = hivex_open (tmp, 0))) {
-      error ("%s: corrupted registry hive (%m)", label);
+      azp_error ("%s: corrupted registry hive (%m)", label);
       r = 1;
     }
     else

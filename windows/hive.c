@@ -25,7 +25,7 @@ win_state (struct guest *gs)
   if (!gs->windows) {
     gs->windows = calloc (1, sizeof *gs->windows);
     if (!gs->windows)
-      error ("out of memory");
+      azp_error ("out of memory");
   }
   return gs->windows;
 }
@@ -71,25 +71,25 @@ win_hive_check_header (const char *label, const char *file, bool *dirty)
   ssize_t r;
 
   if (fd == -1 || fstat (fd, &sb) == -1) {
-    error ("%s: %m", label);
+    azp_error ("%s: %m", label);
     return -1;
   }
   r = pread (fd, hdr, sizeof hdr, 0);
   if (r != (ssize_t) sizeof hdr || memcmp (hdr, "regf", 4)) {
-    error ("%s: not a registry hive (no 'regf' header)", label);
+    azp_error ("%s: not a registry hive (no 'regf' header)", label);
     return -1;
   }
   for (size_t i = 0; i < 0x1fc; i += 4)
     sum ^= le32 (hdr + i);
   if (sum != le32 (hdr + 0x1fc)) {
-    error ("%s: corrupted registry hive (bad header checksum)", label);
+    azp_error ("%s: corrupted registry hive (bad header checksum)", label);
     return -1;
   }
   bins = le32 (hdr + 0x28);
   if (bins == 0 || bins % 4096 || (int64_t) bins + 4096 > sb.st_size) {
-    error ("%s: truncated or corrupted registry hive (header says "
-           "%u bytes of data, the file has %lld)", label, bins,
-           (long long) sb.st_size - 4096);
+    azp_error ("%s: truncated or corrupted registry hive (header says "
+               "%u bytes of data, the file has %lld)", label, bins,
+               (long long) sb.st_size - 4096);
     return -1;
   }
   *dirty = le32 (hdr + 4) != le32 (hdr + 8);
@@ -117,13 +117,13 @@ download (struct guest *gs, enum win_hive which, struct win_hive_copy *c)
 
   size = guestfs_filesize (gs->g, c->guest_path);
   if (size == -1) {
-    error ("%s hive %s: %s", names[which], c->guest_path,
-           guestfs_last_error (gs->g));
+    azp_error ("%s hive %s: %s", names[which], c->guest_path,
+               guestfs_last_error (gs->g));
     return -1;
   }
   if (size > HIVE_MAX) {
-    error ("%s hive %s: absurd size (%lld bytes)", names[which],
-           c->guest_path, (long long) size);
+    azp_error ("%s hive %s: absurd size (%lld bytes)", names[which],
+               c->guest_path, (long long) size);
     return -1;
   }
   if (!st->tmpdir) {
@@ -132,7 +132,7 @@ download (struct guest *gs, enum win_hive which, struct win_hive_copy *c)
     if (!d)
       return -1;
     if (!mkdtemp (d)) {
-      error ("%s: %m", d);
+      azp_error ("%s: %m", d);
       free (d);
       return -1;
     }
@@ -142,8 +142,8 @@ download (struct guest *gs, enum win_hive which, struct win_hive_copy *c)
   if (!c->local)
     return -1;
   if (guestfs_download (gs->g, c->guest_path, c->local) == -1) {
-    error ("%s hive %s: cannot read: %s", names[which], c->guest_path,
-           guestfs_last_error (gs->g));
+    azp_error ("%s hive %s: cannot read: %s", names[which], c->guest_path,
+               guestfs_last_error (gs->g));
     unlink (c->local);
     free (c->local);
     c->local = NULL;
@@ -176,9 +176,9 @@ fetch (struct guest *gs, enum win_hive which)
     return win_bcd_transfer (gs, false);
   }
   if (!hive_guest_path (gs, which)) {
-    error ("%s: no %s hive (expected %s/System32/config/%s)", gs->root,
-           names[which], gs->windows_systemroot ? gs->windows_systemroot
-           : "/Windows", names[which]);
+    azp_error ("%s: no %s hive (expected %s/System32/config/%s)", gs->root,
+               names[which], gs->windows_systemroot ? gs->windows_systemroot
+               : "/Windows", names[which]);
     return -1;
   }
   c->guest_path = xstrdup (hive_guest_path (gs, which));
@@ -214,8 +214,8 @@ win_hive_transfer (struct guest *gs, enum win_hive which, bool upload)
   if (guest_backup_file (gs, c->guest_path) == -1)
     return -1;
   if (guestfs_upload (gs->g, c->local, c->guest_path) == -1) {
-    error ("%s hive %s: cannot write: %s", names[which], c->guest_path,
-           guestfs_last_error (gs->g));
+    azp_error ("%s hive %s: cannot write: %s", names[which], c->guest_path,
+               guestfs_last_error (gs->g));
     return -1;
   }
   return 0;
@@ -232,8 +232,8 @@ win_hive_open (struct guest *gs, enum win_hive which, bool write)
   c = &gs->windows->hives[which];
   h = hivex_open (c->local, write ? HIVEX_OPEN_WRITE : 0);
   if (!h) {
-    error ("%s hive %s: corrupted registry hive (%m)", names[which],
-           c->guest_path);
+    azp_error ("%s hive %s: corrupted registry hive (%m)", names[which],
+               c->guest_path);
     return NULL;
   }
   return h;
@@ -245,7 +245,7 @@ win_hive_commit (struct guest *gs, enum win_hive which, hive_h *h)
   struct win_hive_copy *c = &gs->windows->hives[which];
 
   if (hivex_commit (h, NULL, 0) == -1) {
-    error ("%s hive %s: cannot commit: %m", names[which], c->guest_path);
+    azp_error ("%s hive %s: cannot commit: %m", names[which], c->guest_path);
     hivex_close (h);
     return -1;
   }
@@ -268,7 +268,7 @@ windows_flush (struct guest *gs)
 
     if (!c->pending)
       continue;
-    debug ("windows: uploading the %s hive", names[w]);
+    azp_debug ("windows: uploading the %s hive", names[w]);
     r = w == HIVE_BCD ? win_bcd_transfer (gs, true)
       : win_hive_transfer (gs, w, true);
     if (r == -1)
@@ -295,7 +295,7 @@ walk (hive_h *h, const char *hive, hive_node_h from, const char *path,
     errno = 0;
     child = hivex_node_get_child (h, node, tok);
     if (child == 0 && errno != 0) {
-      error ("%s hive: key %s: %m", hive, path);
+      azp_error ("%s hive: key %s: %m", hive, path);
       return -1;
     }
     if (child == 0) {
@@ -303,7 +303,7 @@ walk (hive_h *h, const char *hive, hive_node_h from, const char *path,
         return 0;
       child = hivex_node_add_child (h, node, tok);
       if (child == 0) {
-        error ("%s hive: cannot create key %s: %m", hive, path);
+        azp_error ("%s hive: cannot create key %s: %m", hive, path);
         return -1;
       }
     }
@@ -348,29 +348,29 @@ win_value_get (hive_h *h, hive_node_h node, const char *name,
   val = hivex_node_get_value (h, node, name);
   if (val == 0) {
     if (errno != 0 && errno != ENOENT) {
-      error ("%s: %m", object);
+      azp_error ("%s: %m", object);
       return -1;
     }
     return 0;
   }
   if (hivex_value_type (h, val, &t, &len) == -1) {
-    error ("%s: %m", object);
+    azp_error ("%s: %m", object);
     return -1;
   }
   if (len > VALUE_MAX) {
-    error ("%s: absurd value size (%zu bytes)", object, len);
+    azp_error ("%s: absurd value size (%zu bytes)", object, len);
     return -1;
   }
   data = hivex_value_value (h, val, &t, &len);
   if (!data) {
-    error ("%s: %m", object);
+    azp_error ("%s: %m", object);
     return -1;
   }
   /* Pad with NULs so that strings always end. */
   v->data = realloc (data, len + 4);
   if (!v->data) {
     free (data);
-    error ("out of memory");
+    azp_error ("out of memory");
     return -1;
   }
   memset (v->data + len, 0, 4);
@@ -387,8 +387,8 @@ win_value_dword (const struct win_value *v, const char *object,
   if (!v->present)
     return 1;
   if (v->type != hive_t_REG_DWORD || v->len != 4) {
-    error ("%s: wrong value type or size (type %d, %zu bytes; expected "
-           "REG_DWORD, 4 bytes)", object, (int) v->type, v->len);
+    azp_error ("%s: wrong value type or size (type %d, %zu bytes; expected "
+               "REG_DWORD, 4 bytes)", object, (int) v->type, v->len);
     return -1;
   }
   *r = le32 ((const unsigned char *) v->data);
@@ -468,7 +468,7 @@ win_value_text (const struct win_value *v)
   {
     char *out = malloc (v->len * 3 + 1);
     if (!out) {
-      error ("out of memory");
+      azp_error ("out of memory");
       return NULL;
     }
     size_t off = 0;
@@ -490,7 +490,7 @@ win_utf16 (const char *const *strings, size_t n, bool multi, size_t *len)
     cap += 2 * strlen (strings[i]) + 2;
   out = calloc (1, cap);
   if (!out) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return NULL;
   }
   for (size_t i = 0; i < n; i++) {
@@ -526,7 +526,7 @@ win_value_set (hive_h *h, hive_node_h node, const char *name,
     .key = (char *) name, .t = type, .len = len, .value = (char *) data,
   };
   if (hivex_node_set_value (h, node, &sv, 0) == -1) {
-    error ("%s: cannot set: %m", object);
+    azp_error ("%s: cannot set: %m", object);
     return -1;
   }
   return 0;
@@ -542,20 +542,20 @@ win_value_delete (hive_h *h, hive_node_h node, const char *name,
   int ret = -1;
 
   if (!vals) {
-    error ("%s: %m", object);
+    azp_error ("%s: %m", object);
     return -1;
   }
   while (vals[n])
     n++;
   keep = calloc (n + 1, sizeof *keep);
   if (!keep) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return -1;
   }
   for (size_t i = 0; i < n; i++) {
     char *key = hivex_value_key (h, vals[i]);
     if (!key) {
-      error ("%s: %m", object);
+      azp_error ("%s: %m", object);
       goto out;
     }
     if (name && !strcasecmp (key, name)) {
@@ -567,12 +567,12 @@ win_value_delete (hive_h *h, hive_node_h node, const char *name,
                                        &keep[k].len);
     k++;
     if (!keep[k - 1].value) {
-      error ("%s: %m", object);
+      azp_error ("%s: %m", object);
       goto out;
     }
   }
   if (hivex_node_set_values (h, node, k, keep, 0) == -1) {
-    error ("%s: cannot delete: %m", object);
+    azp_error ("%s: cannot delete: %m", object);
     goto out;
   }
   ret = 0;

@@ -85,8 +85,8 @@ read_system (struct guest *gs)
   }
   hivex_close (h);
   if (r != 0) {
-    error ("%s: SYSTEM hive %s: no Select\\Current value: cannot tell the "
-           "current control set", gs->root, gs->windows_system_hive);
+    azp_error ("%s: SYSTEM hive %s: no Select\\Current value: cannot tell the "
+               "current control set", gs->root, gs->windows_system_hive);
     return -1;
   }
   return 0;

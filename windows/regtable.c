@@ -16,19 +16,19 @@ win_table_base (struct guest *gs, hive_h *h, enum win_hive which)
   int64_t cs;
 
   if (root == 0) {
-    error ("%s hive: no root key: %m", win_hive_name (which));
+    azp_error ("%s hive: no root key: %m", win_hive_name (which));
     return -1;
   }
   if (which != HIVE_SYSTEM)
     return root;
   if (!gs->windows_current_control_set) {
-    error ("SYSTEM hive: no current control set (Select\\Current)");
+    azp_error ("SYSTEM hive: no current control set (Select\\Current)");
     return -1;
   }
   cs = win_key_lookup (h, "SYSTEM", root, gs->windows_current_control_set);
   if (cs == 0) {
-    error ("SYSTEM hive: key %s (from Select\\Current) does not exist",
-           gs->windows_current_control_set);
+    azp_error ("SYSTEM hive: key %s (from Select\\Current) does not exist",
+               gs->windows_current_control_set);
     return -1;
   }
   return cs;
@@ -65,7 +65,7 @@ wanted (const struct win_reg *e, hive_type *t, size_t *len)
     return NULL;
   }
   if (!b)
-    error ("out of memory");
+    azp_error ("out of memory");
   return b;
 }
 
@@ -108,8 +108,8 @@ matches (const struct win_reg *e, const struct win_value *cur,
       return 0;
     if (e->op != WIN_BINARY && cur->type != hive_t_REG_SZ
         && cur->type != hive_t_REG_EXPAND_SZ) {
-      error ("%s: wrong value type %d (expected a string)", object,
-             (int) cur->type);
+      azp_error ("%s: wrong value type %d (expected a string)", object,
+                 (int) cur->type);
       return -1;
     }
     /* Compare the text, not the padding some writers add. */
@@ -151,7 +151,7 @@ one_row (struct guest *gs, hive_h *h, hive_node_h base,
       return report_finding (gs->report, SEV_WARNING, e->id, object, NULL,
                              true, "%s", e->why);
     if (hivex_node_delete_child (h, node) == -1) {
-      error ("%s: cannot delete the key: %m", object);
+      azp_error ("%s: cannot delete the key: %m", object);
       return -1;
     }
     *changed = true;
@@ -161,7 +161,7 @@ one_row (struct guest *gs, hive_h *h, hive_node_h base,
   if (e->op == WIN_DELETE_ALL) {
     CLEANUP_FREE hive_value_h *vals = hivex_node_values (h, node);
     if (!vals) {
-      error ("%s: %m", object);
+      azp_error ("%s: %m", object);
       return -1;
     }
     for (size_t i = 0; vals[i]; i++) {
@@ -184,7 +184,7 @@ one_row (struct guest *gs, hive_h *h, hive_node_h base,
     }
     if (apply && vals[0]) {
       if (hivex_node_set_values (h, node, 0, NULL, 0) == -1) {
-        error ("%s: cannot delete the values: %m", object);
+        azp_error ("%s: cannot delete the values: %m", object);
         return -1;
       }
       *changed = true;

@@ -122,7 +122,7 @@ static int
 set_line (struct lines *ls, size_t i, char *s)
 {
   if (!s) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return -1;
   }
   free (ls->l[i]);

@@ -46,7 +46,7 @@ net_iface_add (struct net_iface **list, size_t *n, const char *file,
 {
   struct net_iface *nl = realloc (*list, (*n + 1) * sizeof *nl);
   if (!nl) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return -1;
   }
   *list = nl;
@@ -91,8 +91,8 @@ backup_aside (struct guest *gs, const char *path)
   dir = strndup (bak, strrchr (bak, '/') - bak);
   if (!dir || guestfs_mkdir_p (gs->g, dir) == -1 ||
       guestfs_cp_a (gs->g, path, bak) == -1) {
-    error ("%s: cannot keep a backup in " BACKUP_DIR ": %s", path,
-           guestfs_last_error (gs->g));
+    azp_error ("%s: cannot keep a backup in " BACKUP_DIR ": %s", path,
+               guestfs_last_error (gs->g));
     return -1;
   }
   return 0;

@@ -154,8 +154,8 @@ netplan_fix (struct guest *gs, const struct net_iface *ifc, size_t index)
       f = &ifs[k];
   }
   if (!f) {
-    error ("%s: interface %s not found again", ifc->file,
-           ifc->name ? ifc->name : "?");
+    azp_error ("%s: interface %s not found again", ifc->file,
+               ifc->name ? ifc->name : "?");
     goto out;
   }
   /* Drop match:/set-name: (and static keys), each with its sub-block. */

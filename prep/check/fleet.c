@@ -70,7 +70,7 @@ add_disk (char ***list, char *path)
   char **nl = realloc (*list, (n + 2) * sizeof *nl);
   if (!nl || !path) {
     free (path);
-    error ("out of memory");
+    azp_error ("out of memory");
     return -1;
   }
   nl[n] = path;
@@ -94,8 +94,8 @@ read_json (const char *path, const char *dir, const char *text,
   int ret = -1;
 
   if (!cJSON_IsArray (j)) {
-    error ("%s: not a JSON list of VMs%s", path,
-           j ? "" : " (JSON syntax error)");
+    azp_error ("%s: not a JSON list of VMs%s", path,
+               j ? "" : " (JSON syntax error)");
     goto out;
   }
   cJSON_ArrayForEach (e, j) {
@@ -105,7 +105,8 @@ read_json (const char *path, const char *dir, const char *text,
     size_t i = *n;
 
     if (!cJSON_IsObject (e) || !name || !good_name (name)) {
-      error ("%s: VM %zu: needs a \"name\" (1-256 characters)", path, i + 1);
+      azp_error ("%s: VM %zu: needs a \"name\" (1-256 characters)", path,
+                 i + 1);
       goto out;
     }
     (*n)++;
@@ -121,13 +122,13 @@ read_json (const char *path, const char *dir, const char *text,
     else {
       const cJSON *d;
       if (!cJSON_IsArray (disks) || cJSON_GetArraySize (disks) == 0) {
-        error ("%s: VM %s: needs \"disks\" (a list of paths), \"ovf\" or "
-               "\"vmx\"", path, name);
+        azp_error ("%s: VM %s: needs \"disks\" (a list of paths), \"ovf\" or "
+                   "\"vmx\"", path, name);
         goto out;
       }
       cJSON_ArrayForEach (d, disks) {
         if (!cJSON_IsString (d) || !*d->valuestring) {
-          error ("%s: VM %s: every disk is a path (a string)", path, name);
+          azp_error ("%s: VM %s: every disk is a path (a string)", path, name);
           goto out;
         }
         if (add_disk (&v->disks, resolve (dir, d->valuestring)) == -1)
@@ -159,7 +160,7 @@ read_lines (const char *path, const char *dir, char *text,
       continue;
     v = &vms[(*n)++];
     if (!good_name (tok)) {
-      error ("%s: line %zu: bad VM name", path, lineno);
+      azp_error ("%s: line %zu: bad VM name", path, lineno);
       return -1;
     }
     v->name = xstrdup (tok);
@@ -167,8 +168,8 @@ read_lines (const char *path, const char *dir, char *text,
       if (add_disk (&v->disks, resolve (dir, tok)) == -1)
         return -1;
     if (!v->disks) {
-      error ("%s: line %zu: VM %s has no disks (NAME DISK...)", path,
-             lineno, v->name);
+      azp_error ("%s: line %zu: VM %s has no disks (NAME DISK...)", path,
+                 lineno, v->name);
       return -1;
     }
   }
@@ -188,23 +189,23 @@ fleet_read (const char *path, struct fleet_vm **vms_r, size_t *n_r)
   {
     CLEANUP_FCLOSE FILE *fp = fopen (path, "r");
     if (!fp) {
-      error ("%s: %m", path);
+      azp_error ("%s: %m", path);
       return -1;
     }
     text = malloc (FLEET_MAX_FILE + 1);
     if (!text) {
-      error ("out of memory");
+      azp_error ("out of memory");
       return -1;
     }
     len = fread (text, 1, FLEET_MAX_FILE + 1, fp);
     if (len > FLEET_MAX_FILE) {
-      error ("%s: larger than %d bytes", path, FLEET_MAX_FILE);
+      azp_error ("%s: larger than %d bytes", path, FLEET_MAX_FILE);
       return -1;
     }
     text[len] = '\0';
   }
   if (strlen (text) != len) {
-    error ("%s: not a text file", path);
+    azp_error ("%s: not a text file", path);
     return -1;
   }
   /* At most one VM per line, or per '{'. */
@@ -212,14 +213,14 @@ fleet_read (const char *path, struct fleet_vm **vms_r, size_t *n_r)
   for (p = text; *p; p++)
     max += *p == '\n' || *p == '{';
   if (max > FLEET_MAX_VMS) {
-    error ("%s: more than %d VMs", path, FLEET_MAX_VMS);
+    azp_error ("%s: more than %d VMs", path, FLEET_MAX_VMS);
     return -1;
   }
   vms = calloc (max, sizeof *vms);
   dir = desc_dirname (path);
   if (!vms || !dir) {
     free (vms);
-    error ("out of memory");
+    azp_error ("out of memory");
     return -1;
   }
   for (p = text; isspace ((unsigned char) *p); p++)
@@ -229,12 +230,12 @@ fleet_read (const char *path, struct fleet_vm **vms_r, size_t *n_r)
   for (size_t i = 0; r == 0 && i < n; i++)
     for (size_t k = 0; k < i; k++)
       if (!strcmp (vms[i].name, vms[k].name)) {
-        error ("%s: VM name %s given twice", path, vms[i].name);
+        azp_error ("%s: VM name %s given twice", path, vms[i].name);
         r = -1;
         break;
       }
   if (r == 0 && n == 0) {
-    error ("%s: no VMs", path);
+    azp_error ("%s: no VMs", path);
     r = -1;
   }
   if (r == -1) {
@@ -268,8 +269,8 @@ fleet_default_jobs (void)
   if (avail_kib > 0 && avail_kib / (1024 * 1024) - 1 < jobs)
     jobs = avail_kib / (1024 * 1024) - 1;
   jobs = jobs < 1 ? 1 : jobs > 64 ? 64 : jobs;
-  debug ("--jobs %ld: %ld cores, %lld MiB of memory available",
-         jobs, cores, avail_kib / 1024);
+  azp_debug ("--jobs %ld: %ld cores, %lld MiB of memory available",
+             jobs, cores, avail_kib / 1024);
   return (int) jobs;
 }
 
@@ -284,7 +285,7 @@ scratch (void)
 {
   FILE *fp = tmpfile ();
   if (!fp)
-    error ("cannot create a temporary file: %m");
+    azp_error ("cannot create a temporary file: %m");
   return fp;
 }
 
@@ -297,7 +298,7 @@ spawn (const struct fleet_vm *v, const struct check_opts *o,
   pid_t pid;
 
   if (nd > 256) {
-    error ("VM %s: more than 256 disks", v->name);
+    azp_error ("VM %s: more than 256 disks", v->name);
     return -1;
   }
   argv[k++] = "azprep";
@@ -341,7 +342,7 @@ spawn (const struct fleet_vm *v, const struct check_opts *o,
   fflush (NULL);
   pid = fork ();
   if (pid == -1) {
-    error ("fork: %m");
+    azp_error ("fork: %m");
     return -1;
   }
   if (pid == 0) {
@@ -423,12 +424,12 @@ fleet_check (const struct fleet_vm *vms, size_t n, int jobs,
   int nrun = 0;
 
   if (!results || !running || !a) {
-    error ("out of memory");
+    azp_error ("out of memory");
     free (results);
     free (running);
     return a;
   }
-  debug ("fleet: %zu VMs, %d at a time", n, jobs);
+  azp_debug ("fleet: %zu VMs, %d at a time", n, jobs);
   while (done < n) {
     /* Start as many as allowed. */
     while (next < n && nrun < jobs) {
@@ -456,7 +457,7 @@ fleet_check (const struct fleet_vm *vms, size_t n, int jobs,
       if (pid == -1) {
         if (errno == EINTR)
           continue;
-        error ("waitpid: %m");
+        azp_error ("waitpid: %m");
         break;
       }
       for (int i = 0; i < nrun; i++) {
@@ -464,8 +465,8 @@ fleet_check (const struct fleet_vm *vms, size_t n, int jobs,
         if (c->pid != pid)
           continue;
         results[c->vm] = collect (&vms[c->vm], c, status);
-        info ("%s: %s", vms[c->vm].name,
-              cJSON_GetStringValue (cJSON_GetObjectItem (results[c->vm],
+        azp_info ("%s: %s", vms[c->vm].name,
+                  cJSON_GetStringValue (cJSON_GetObjectItem (results[c->vm],
                                                          "verdict")));
         fclose (c->out);
         fclose (c->err);

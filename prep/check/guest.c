@@ -93,7 +93,7 @@ check_fstab_read (struct guest *gs, struct fstab_entry **out)
       continue;
     ne = realloc (e, (n + 1) * sizeof *ne);
     if (!ne) {
-      error ("out of memory");
+      azp_error ("out of memory");
       check_fstab_free (e, n);
       return -1;
     }
@@ -148,7 +148,7 @@ check_clean_text (const char *s)
   const unsigned char *p = (const unsigned char *) s;
 
   if (!out) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return NULL;
   }
   while (*p) {
@@ -191,7 +191,7 @@ check_clean_json (const cJSON *j)
 {
   cJSON *d = cJSON_Duplicate (j, 1);
   if (!d || clean_tree (d) == -1) {
-    error ("out of memory");
+    azp_error ("out of memory");
     cJSON_Delete (d);
     return NULL;
   }
@@ -209,7 +209,7 @@ check_list_filesystems (struct guest *gs)
   size_t n = 0;
 
   if (!fses) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return NULL;
   }
   for (size_t i = 0; i < gs->nbdevs; i++) {

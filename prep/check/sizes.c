@@ -65,8 +65,8 @@ parse_size (struct azure_size *s, const cJSON *o, const char *path,
       !cJSON_IsArray (gens) || vcpus->valuedouble < 1 ||
       mem->valuedouble <= 0 || dd->valuedouble < 0 ||
       vcpus->valuedouble > 10000 || dd->valuedouble > 1000) {
-    error ("%s: sizes[%zu]: needs name, vcpus, memory_gib, "
-           "max_data_disks and generations", path, i);
+    azp_error ("%s: sizes[%zu]: needs name, vcpus, memory_gib, "
+               "max_data_disks and generations", path, i);
     return -1;
   }
   s->name = xstrdup (name->valuestring);
@@ -79,8 +79,8 @@ parse_size (struct azure_size *s, const cJSON *o, const char *path,
     else if (cJSON_IsNumber (g) && g->valueint == 2)
       s->gen2 = true;
     else {
-      error ("%s: sizes[%zu] (%s): generations are 1 and 2", path, i,
-             s->name);
+      azp_error ("%s: sizes[%zu] (%s): generations are 1 and 2", path, i,
+                 s->name);
       return -1;
     }
   }
@@ -104,25 +104,25 @@ sizes_load (const char *path)
     return NULL;
   fp = fopen (path, "r");
   if (!fp) {
-    error ("%s: cannot read the Azure size table: %m (give one with "
-           "--sizes FILE)", path);
+    azp_error ("%s: cannot read the Azure size table: %m (give one with "
+               "--sizes FILE)", path);
     return NULL;
   }
   text = malloc (SIZES_MAX_FILE + 1);
   if (!text) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return NULL;
   }
   len = fread (text, 1, SIZES_MAX_FILE + 1, fp);
   if (len > SIZES_MAX_FILE) {
-    error ("%s: larger than %d bytes", path, SIZES_MAX_FILE);
+    azp_error ("%s: larger than %d bytes", path, SIZES_MAX_FILE);
     return NULL;
   }
   text[len] = '\0';
   j = cJSON_Parse (text);
   a = cJSON_GetObjectItem (j, "sizes");
   if (!cJSON_IsArray (a)) {
-    error ("%s: not a size table: expected {\"sizes\": [...]}", path);
+    azp_error ("%s: not a size table: expected {\"sizes\": [...]}", path);
     goto fail;
   }
   t = calloc (1, sizeof *t);
@@ -142,7 +142,7 @@ sizes_load (const char *path)
   cJSON_Delete (j);
   return t;
  oom:
-  error ("out of memory");
+  azp_error ("out of memory");
  fail:
   cJSON_Delete (j);
   sizes_free (t);

@@ -146,7 +146,7 @@ run_fixup (struct guest *gs, const struct fixup *f, cJSON *rules,
               r == -1 ? log_last_error () : NULL);
   na = realloc (at->fixup, (now + 1) * sizeof *na);
   if (!na) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return -1;
   }
   at->fixup = na;
@@ -264,7 +264,7 @@ ensure_mounted (struct guest *gs)
   guestfs_pop_error_handler (gs->g);
   if (mps && mps[0])
     return 0;
-  debug ("the guest was left unmounted: mounting it again");
+  azp_debug ("the guest was left unmounted: mounting it again");
   gs->root_mounted = false;
   return guest_mount (gs);
 }
@@ -404,7 +404,7 @@ check_vm (struct disk *disks, size_t ndisks, struct vm_desc *desc,
       continue;
     }
     if (r->check) {
-      debug ("rule: %s", r->id);
+      azp_debug ("rule: %s", r->id);
       ret = r->check (&ctx);
     }
     if (ret == -1) {
@@ -462,7 +462,7 @@ check_vm (struct disk *disks, size_t ndisks, struct vm_desc *desc,
   goto out;
 
  oom:
-  error ("out of memory");
+  azp_error ("out of memory");
   vm = check_vm_error (name, "out of memory");
  out:
   cJSON_Delete (rules);

@@ -197,8 +197,8 @@ detect_firmware (const struct disk *d, const char *dir, bool *uefi)
   }
   if (r != 0) {
     CLEANUP_FREE char *why = first_line (err);
-    error ("%s: cannot read the partition table: %s", d->path,
-           why ? why : "");
+    azp_error ("%s: cannot read the partition table: %s", d->path,
+               why ? why : "");
     return -1;
   }
   fd = open (out, O_RDONLY | O_CLOEXEC);
@@ -230,7 +230,7 @@ free_port (void)
   if (s >= 0)
     close (s);
   if (port == -1)
-    error ("cannot find a free TCP port: %m");
+    azp_error ("cannot find a free TCP port: %m");
   return port;
 }
 
@@ -341,7 +341,7 @@ start_qemu (char **argv)
     _exit (127);
   }
   if (pid == -1)
-    error ("fork: %m");
+    azp_error ("fork: %m");
   return pid;
 }
 
@@ -352,7 +352,7 @@ add (struct argv *a, char *s)
 {
   if (!s || a->n + 1 >= sizeof a->v / sizeof a->v[0]) {
     free (s);
-    error ("out of memory");
+    azp_error ("out of memory");
     return -1;
   }
   a->v[a->n++] = s;
@@ -372,7 +372,7 @@ build_argv (struct argv *a, const char *accel, bool uefi, int memory,
   if (fd == -1 || read (fd, mac, 3) != 3) {
     if (fd >= 0)
       close (fd);
-    error ("/dev/urandom: %m");
+    azp_error ("/dev/urandom: %m");
     return -1;
   }
   close (fd);
@@ -428,7 +428,7 @@ copy_file (const char *from, const char *to)
 {
   const char *argv[] = { "cp", from, to, NULL };
   if (run_command (NULL, argv) != 0) {
-    error ("cannot copy %s to %s", from, to);
+    azp_error ("cannot copy %s to %s", from, to);
     return -1;
   }
   return 0;
@@ -442,12 +442,12 @@ make_overlay (const struct disk *d, const char *path)
   const char *argv[] = { "qemu-img", "create", "-q", "-f", "qcow2", "-b",
                          abs, "-F", d->format, path, NULL };
   if (!abs) {
-    error ("%s: %m", d->path);
+    azp_error ("%s: %m", d->path);
     return -1;
   }
   if (run_command_full (NULL, &err, argv) != 0) {
     CLEANUP_FREE char *why = first_line (err);
-    error ("%s: cannot create overlay: %s", d->path, why ? why : "");
+    azp_error ("%s: cannot create overlay: %s", d->path, why ? why : "");
     return -1;
   }
   return 0;
@@ -484,7 +484,7 @@ boot (const char *accel, bool uefi, int memory, int timeout, int silence,
   if (uefi) {
     vars = xasprintf ("%s/OVMF_VARS.fd", dir);
     if (access (OVMF_CODE, R_OK) == -1) {
-      error ("%s: OVMF is not installed (apt-get install ovmf)", OVMF_CODE);
+      azp_error ("%s: OVMF is not installed (apt-get install ovmf)", OVMF_CODE);
       goto out;
     }
     if (!vars || copy_file (OVMF_VARS, vars) == -1)
@@ -500,8 +500,8 @@ boot (const char *accel, bool uefi, int memory, int timeout, int silence,
       fprintf (stderr, "%s%s", i ? " " : "azprep: debug: ", a.v[i]);
     fputc ('\n', stderr);
   }
-  info ("booting %s (%s, %s) with sshd forwarded to 127.0.0.1:%d",
-        disks[0].path, uefi ? "UEFI" : "BIOS", accel, port);
+  azp_info ("booting %s (%s, %s) with sshd forwarded to 127.0.0.1:%d",
+            disks[0].path, uefi ? "UEFI" : "BIOS", accel, port);
   pid = start_qemu (a.v);
   if (pid == -1)
     goto out;
@@ -516,9 +516,9 @@ boot (const char *accel, bool uefi, int memory, int timeout, int silence,
         text = read_log (log);
         /* qemu itself failed to start: an error, not a failed boot. */
         if (!text || !*text) {
-          error ("qemu-system-x86_64 exited (status %d) before the guest "
-                 "printed anything (run with -v to see why)",
-                 WIFEXITED (status) ? WEXITSTATUS (status) : -1);
+          azp_error ("qemu-system-x86_64 exited (status %d) before the guest "
+                     "printed anything (run with -v to see why)",
+                     WIFEXITED (status) ? WEXITSTATUS (status) : -1);
           goto out;
         }
       }
@@ -668,7 +668,7 @@ boot_test_run (int argc, char **argv)
     if (disk_probe (&disks[i]) == -1)
       goto out;
   if (!mkdtemp (dir)) {
-    error ("%s: %m", dir);
+    azp_error ("%s: %m", dir);
     goto out;
   }
   made_dir = true;
@@ -682,7 +682,7 @@ boot_test_run (int argc, char **argv)
   {
     int fd = open (log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd == -1) {
-      error ("%s: %m", log);
+      azp_error ("%s: %m", log);
       goto out;
     }
     close (fd);
@@ -722,15 +722,15 @@ boot_test_run (int argc, char **argv)
             "(sshd answered at 10.0.2.15 via the forward), %s\n",
             (int) r.seconds, r.banner);
   if (ret != EXIT_OK) {
-    error ("%s: boot test failed after %d s: %s%s%s%s%s%s", disks[0].path,
-           (int) r.seconds,
-           r.stuck[0] ? "the guest is stuck: " : "", r.stuck,
-           r.stuck[0] ? "; " : "",
-           r.target ? "" : "default target not reached on the serial "
-           "console; ",
-           r.ssh ? "" : "no SSH banner on the forwarded port (no DHCP "
-           "lease, no network or no sshd); ",
-           "see the console log below");
+    azp_error ("%s: boot test failed after %d s: %s%s%s%s%s%s", disks[0].path,
+               (int) r.seconds,
+               r.stuck[0] ? "the guest is stuck: " : "", r.stuck,
+               r.stuck[0] ? "; " : "",
+               r.target ? "" : "default target not reached on the serial "
+               "console; ",
+               r.ssh ? "" : "no SSH banner on the forwarded port (no DHCP "
+               "lease, no network or no sshd); ",
+               "see the console log below");
     if (text)
       print_tail (text);
   }

@@ -174,7 +174,7 @@ check_run (int argc, char **argv)
     struct size_table *t = sizes_load (co.sizes_file);
     bool ok = t && (!co.size || sizes_find (t, co.size));
     if (t && !ok)
-      error ("--size %s: not in the size table %s", co.size, t->source);
+      azp_error ("--size %s: not in the size table %s", co.size, t->source);
     sizes_free (t);
     if (!ok) {
       disks_free (disks, ndisks);

@@ -239,10 +239,10 @@ fix_run (int argc, char **argv)
     for (size_t i = 0; i < gs->report->nfindings; i++) {
       const struct finding *f = &gs->report->findings[i];
       if (f->severity == SEV_BLOCKER && !f->fixup)
-        error ("refused: %s%s%s", f->object ? f->object : "",
-               f->object ? ": " : "", f->message);
+        azp_error ("refused: %s%s%s", f->object ? f->object : "",
+                   f->object ? ": " : "", f->message);
     }
-    error ("nothing was changed");
+    azp_error ("nothing was changed");
     status = "refused";
     ret = EXIT_NOTREADY;
     goto out;

@@ -24,18 +24,20 @@ enum {
   EXIT_WARNINGS = 4,  /* check only: ready with warnings */
 };
 
-/* Logging (prep/common/log.c).  error() and warning() always print, prefixed
- * with "azprep: "; debug() only with -v.  Messages go to stderr so that
- * stdout carries only the command's output (text or JSON).
+/* Logging (prep/common/log.c).  azp_error() and azp_warning() always
+ * print, prefixed with "azprep: "; azp_debug() only with -v.  Messages
+ * go to stderr so that stdout carries only the command's output (text
+ * or JSON).  The azp_ prefix keeps clear of glibc's error(3).
  */
 void log_set_verbose (int level);
 int log_verbose (void);
-void error (const char *fmt, ...) __attribute__((format (printf, 1, 2)));
-void warning (const char *fmt, ...) __attribute__((format (printf, 1, 2)));
-void info (const char *fmt, ...) __attribute__((format (printf, 1, 2)));
-void debug (const char *fmt, ...) __attribute__((format (printf, 1, 2)));
-/* The text of the last error() (without the prefix), "" if none: for
- * check, which turns errors into findings. */
+void azp_error (const char *fmt, ...) __attribute__((format (printf, 1, 2)));
+void azp_warning (const char *fmt, ...) __attribute__((format (printf, 1, 2)));
+void azp_info (const char *fmt, ...) __attribute__((format (printf, 1, 2)));
+void azp_debug (const char *fmt, ...) __attribute__((format (printf, 1, 2)));
+/* The text of this thread's last azp_error() (without the prefix), ""
+ * if none: for check, which turns errors into findings.  Kept per
+ * thread: the blob writer's threads report errors concurrently. */
 const char *log_last_error (void);
 
 /* Options every command accepts (prep/common/options.c). */
@@ -79,7 +81,7 @@ void cleanup_close (void *ptr);
 #define CLEANUP_CLOSE __attribute__((cleanup (cleanup_close)))
 
 /* Small string helpers (prep/common/util.c).  All return NULL/-1 after
- * reporting with error() on allocation failure.
+ * reporting with azp_error() on allocation failure.
  */
 char *xasprintf (const char *fmt, ...) __attribute__((format (printf, 1, 2)));
 char *xstrdup (const char *s);

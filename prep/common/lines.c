@@ -16,7 +16,7 @@ lines_split (struct lines *ls, const char *text)
     free (ls->l[ls->n - 1]);
     ls->l[ls->n - 1] = strndup (p, end - p);
     if (!ls->l[ls->n - 1]) {
-      error ("out of memory");
+      azp_error ("out of memory");
       return -1;
     }
     p = *end ? end + 1 : end;
@@ -31,7 +31,7 @@ lines_join (const struct lines *ls)
   size_t n;
   FILE *fp = open_memstream (&s, &n);
   if (!fp) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return NULL;
   }
   for (size_t i = 0; i < ls->n; i++)
@@ -59,7 +59,7 @@ lines_insert (struct lines *ls, size_t at, const char *s)
     free (c);
     if (nl)
       ls->l = nl;
-    error ("out of memory");
+    azp_error ("out of memory");
     return -1;
   }
   ls->l = nl;

@@ -5,7 +5,8 @@
 #include "prep/common/common.h"
 
 static int verbose_level;
-static char last_error[1024];
+/* Per thread: the blob writer's threads report errors concurrently. */
+static __thread char last_error[1024];
 
 void
 log_set_verbose (int level)
@@ -30,7 +31,7 @@ vlog (const char *prefix, const char *fmt, va_list ap)
 }
 
 void
-error (const char *fmt, ...)
+azp_error (const char *fmt, ...)
 {
   va_list ap;
   va_start (ap, fmt);
@@ -48,7 +49,7 @@ log_last_error (void)
 }
 
 void
-warning (const char *fmt, ...)
+azp_warning (const char *fmt, ...)
 {
   va_list ap;
   va_start (ap, fmt);
@@ -57,7 +58,7 @@ warning (const char *fmt, ...)
 }
 
 void
-info (const char *fmt, ...)
+azp_info (const char *fmt, ...)
 {
   va_list ap;
   va_start (ap, fmt);
@@ -66,7 +67,7 @@ info (const char *fmt, ...)
 }
 
 void
-debug (const char *fmt, ...)
+azp_debug (const char *fmt, ...)
 {
   va_list ap;
 

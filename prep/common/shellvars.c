@@ -53,7 +53,7 @@ kv_edit (const char *content, const char *key, const char *value)
   FILE *fp = open_memstream (&s, &n);
 
   if (!fp) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return NULL;
   }
   for (const char *l = content; l && *l; ) {
@@ -108,7 +108,7 @@ words_edit (const char *words, const char *word, bool add)
   FILE *fp = open_memstream (&s, &n);
 
   if (!fp) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return NULL;
   }
   for (const char *p = words; *p; ) {

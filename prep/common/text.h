@@ -19,7 +19,8 @@ void lines_delete (struct lines *ls, size_t at);
 size_t line_indent (const char *l);
 bool line_blank_or_comment (const char *l, char comment);
 
-/* Shell-variable files: /etc/default/grub, ifcfg, sysconfig (prep/common/shellvars.c).
+/* Shell-variable files: /etc/default/grub, ifcfg, sysconfig
+ * (prep/common/shellvars.c).
  * kv_get returns the unquoted value of the last KEY= line, or NULL.
  * kv_set returns the content with KEY set (replacing every KEY= line
  * in place, else appending), quoting value with double quotes. */

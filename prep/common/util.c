@@ -69,7 +69,7 @@ xasprintf (const char *fmt, ...)
   r = vasprintf (&s, fmt, ap);
   va_end (ap);
   if (r < 0) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return NULL;
   }
   return s;
@@ -80,7 +80,7 @@ xstrdup (const char *s)
 {
   char *r = strdup (s);
   if (!r)
-    error ("out of memory");
+    azp_error ("out of memory");
   return r;
 }
 
@@ -137,7 +137,7 @@ run_command_full (char **out, char **err, const char *const *argv)
   if (out)
     *out = NULL;
   if (pipe2 (pfd, O_CLOEXEC) == -1) {
-    error ("pipe: %m");
+    azp_error ("pipe: %m");
     return -1;
   }
   if (err) {
@@ -146,7 +146,7 @@ run_command_full (char **out, char **err, const char *const *argv)
   }
   pid = fork ();
   if (pid == -1) {
-    error ("fork: %m");
+    azp_error ("fork: %m");
     close (pfd[0]);
     close (pfd[1]);
     if (efd >= 0)
@@ -172,7 +172,7 @@ run_command_full (char **out, char **err, const char *const *argv)
       size_t ncap = cap ? cap * 2 : 8192;
       char *nbuf = realloc (buf, ncap);
       if (!nbuf) {
-        error ("out of memory");
+        azp_error ("out of memory");
         free (buf);
         close (pfd[0]);
         waitpid (pid, &status, 0);
@@ -193,7 +193,7 @@ run_command_full (char **out, char **err, const char *const *argv)
     buf[len] = '\0';
   while (waitpid (pid, &status, 0) == -1) {
     if (errno != EINTR) {
-      error ("waitpid: %m");
+      azp_error ("waitpid: %m");
       free (buf);
       return -1;
     }
@@ -208,7 +208,7 @@ run_command_full (char **out, char **err, const char *const *argv)
   }
   if (WIFEXITED (status)) {
     if (WEXITSTATUS (status) == 127)
-      debug ("%s: could not run (not installed?)", argv[0]);
+      azp_debug ("%s: could not run (not installed?)", argv[0]);
     return WEXITSTATUS (status);
   }
   return 128 + (WIFSIGNALED (status) ? WTERMSIG (status) : 0);
@@ -225,7 +225,7 @@ write_file_atomic (const char *path, const void *buf, size_t len)
     return -1;
   fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd == -1) {
-    error ("%s: %m", tmp);
+    azp_error ("%s: %m", tmp);
     return -1;
   }
   while (len > 0) {
@@ -233,24 +233,24 @@ write_file_atomic (const char *path, const void *buf, size_t len)
     if (r == -1) {
       if (errno == EINTR)
         continue;
-      error ("%s: write: %m", tmp);
+      azp_error ("%s: write: %m", tmp);
       goto fail;
     }
     p += r;
     len -= r;
   }
   if (fsync (fd) == -1) {
-    error ("%s: fsync: %m", tmp);
+    azp_error ("%s: fsync: %m", tmp);
     goto fail;
   }
   if (close (fd) == -1) {
     fd = -1;
-    error ("%s: close: %m", tmp);
+    azp_error ("%s: close: %m", tmp);
     goto fail;
   }
   fd = -1;
   if (rename (tmp, path) == -1) {
-    error ("rename %s: %m", path);
+    azp_error ("rename %s: %m", path);
     goto fail;
   }
   return 0;

@@ -92,13 +92,13 @@ overlay_extents (struct disk *d, struct extent **ext, size_t *n)
   *n = 0;
   if (run_command_full (&out, &err, argv) != 0) {
     CLEANUP_FREE char *why = first_line (err);
-    error ("%s: cannot map the overlay: %s", d->path, why ? why : "");
+    azp_error ("%s: cannot map the overlay: %s", d->path, why ? why : "");
     return -1;
   }
   j = cJSON_Parse (out);
   if (!cJSON_IsArray (j)) {
     cJSON_Delete (j);
-    error ("%s: qemu-img map gave unreadable output", d->path);
+    azp_error ("%s: qemu-img map gave unreadable output", d->path);
     return -1;
   }
   cJSON_ArrayForEach (e, j) {
@@ -115,7 +115,7 @@ overlay_extents (struct disk *d, struct extent **ext, size_t *n)
     ne = realloc (*ext, (*n + 1) * sizeof *ne);
     if (!ne) {
       cJSON_Delete (j);
-      error ("out of memory");
+      azp_error ("out of memory");
       return -1;
     }
     *ext = ne;
@@ -141,17 +141,17 @@ write_undo (struct disk *d, const struct extent *ext, size_t n)
   FILE *fp;
 
   if (!path || !tmp || !buf) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return -1;
   }
   in = open (d->path, O_RDONLY | O_CLOEXEC);
   if (in == -1) {
-    error ("%s: %m", d->path);
+    azp_error ("%s: %m", d->path);
     return -1;
   }
   fp = fopen (tmp, "w");
   if (!fp) {
-    error ("%s: %m", tmp);
+    azp_error ("%s: %m", tmp);
     return -1;
   }
   fprintf (fp, UNDO_MAGIC "%lld\n", (long long) d->size);
@@ -161,8 +161,8 @@ write_undo (struct disk *d, const struct extent *ext, size_t n)
       if (len > MAX_EXTENT)
         len = MAX_EXTENT;
       if (pread_all (in, buf, len, ext[i].start + o) == -1) {
-        error ("%s: read at %lld: %m", d->path,
-               (long long) (ext[i].start + o));
+        azp_error ("%s: read at %lld: %m", d->path,
+                   (long long) (ext[i].start + o));
         goto fail;
       }
       fprintf (fp, "%lld %lld\n", (long long) (ext[i].start + o),
@@ -180,14 +180,14 @@ write_undo (struct disk *d, const struct extent *ext, size_t n)
   }
   fp = NULL;
   if (rename (tmp, path) == -1) {
-    error ("%s: %m", path);
+    azp_error ("%s: %m", path);
     unlink (tmp);
     return -1;
   }
   fsync_dir_of (path);
   return 0;
  wfail:
-  error ("%s: cannot write the undo journal: %m", tmp);
+  azp_error ("%s: cannot write the undo journal: %m", tmp);
  fail:
   if (fp)
     fclose (fp);
@@ -203,13 +203,13 @@ apply_extents (struct disk *d, const struct extent *ext, size_t n)
   CLEANUP_CLOSE int ovl = -1, out = -1;
 
   if (!buf) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return -1;
   }
   ovl = open (d->overlay, O_RDONLY | O_CLOEXEC);
   out = open (d->path, O_WRONLY | O_CLOEXEC);
   if (ovl == -1 || out == -1) {
-    error ("%s: %m", ovl == -1 ? d->overlay : d->path);
+    azp_error ("%s: %m", ovl == -1 ? d->overlay : d->path);
     return -1;
   }
   for (size_t i = 0; i < n; i++) {
@@ -220,12 +220,12 @@ apply_extents (struct disk *d, const struct extent *ext, size_t n)
       if (ext[i].ovl_offset < 0)
         memset (buf, 0, len);
       else if (pread_all (ovl, buf, len, ext[i].ovl_offset + o) == -1) {
-        error ("%s: read: %m", d->overlay);
+        azp_error ("%s: read: %m", d->overlay);
         return -1;
       }
       if (pwrite_all (out, buf, len, ext[i].start + o) == -1) {
-        error ("%s: write at %lld: %m", d->path,
-               (long long) (ext[i].start + o));
+        azp_error ("%s: write at %lld: %m", d->path,
+                   (long long) (ext[i].start + o));
         return -1;
       }
       /* Test hook: die here, half written, to prove recovery. */
@@ -236,7 +236,7 @@ apply_extents (struct disk *d, const struct extent *ext, size_t n)
     }
   }
   if (fsync (out) == -1) {
-    error ("%s: fsync: %m", d->path);
+    azp_error ("%s: fsync: %m", d->path);
     return -1;
   }
   return 0;
@@ -258,11 +258,11 @@ commit_recover (const char *disk_path)
   unlink (newp);                /* an interrupted qcow2 copy */
   fp = fopen (path, "r");
   if (!fp)
-    return errno == ENOENT ? 0 : (error ("%s: %m", path), -1);
+    return errno == ENOENT ? 0 : (azp_error ("%s: %m", path), -1);
   buf = malloc (MAX_EXTENT);
   out = open (disk_path, O_WRONLY | O_CLOEXEC);
   if (!buf || out == -1) {
-    error ("%s: cannot roll back an interrupted fix: %m", disk_path);
+    azp_error ("%s: cannot roll back an interrupted fix: %m", disk_path);
     goto out;
   }
   if (!fgets (line, sizeof line, fp) || strcmp (line, UNDO_MAGIC) ||
@@ -272,15 +272,15 @@ commit_recover (const char *disk_path)
     long long start, len;
     if (!strcmp (line, "end\n")) {
       if (fsync (out) == -1) {
-        error ("%s: fsync: %m", disk_path);
+        azp_error ("%s: fsync: %m", disk_path);
         goto out;
       }
       fclose (fp);
       fp = NULL;
       unlink (path);
       fsync_dir_of (path);
-      info ("%s: rolled back an interrupted fix; the disk is as it was",
-            disk_path);
+      azp_info ("%s: rolled back an interrupted fix; the disk is as it was",
+                disk_path);
       ret = 0;
       goto out;
     }
@@ -290,7 +290,7 @@ commit_recover (const char *disk_path)
     if (fread (buf, 1, len, fp) != (size_t) len)
       goto corrupt;
     if (pwrite_all (out, buf, len, start) == -1) {
-      error ("%s: write: %m", disk_path);
+      azp_error ("%s: write: %m", disk_path);
       goto out;
     }
   }
@@ -304,8 +304,8 @@ commit_recover (const char *disk_path)
     ret = 0;
     goto out;
   }
-  error ("%s: the undo journal is damaged; keep it and restore the disk "
-         "from a copy", path);
+  azp_error ("%s: the undo journal is damaged; keep it and restore the disk "
+             "from a copy", path);
  out:
   if (fp)
     fclose (fp);
@@ -326,7 +326,7 @@ commit_qcow2_copy (struct disk *d, char **newpath)
                          d->path, np, NULL };
     if (run_command_full (NULL, &err, cp) != 0) {
       CLEANUP_FREE char *why = first_line (err);
-      error ("%s: cannot copy for commit: %s", d->path, why ? why : "");
+      azp_error ("%s: cannot copy for commit: %s", d->path, why ? why : "");
       return -1;
     }
   }
@@ -341,14 +341,14 @@ commit_qcow2_copy (struct disk *d, char **newpath)
     if (run_command_full (NULL, &err, rb) != 0 ||
         run_command_full (NULL, &err, cm) != 0) {
       CLEANUP_FREE char *why = first_line (err);
-      error ("%s: cannot commit: %s", d->path, why ? why : "");
+      azp_error ("%s: cannot commit: %s", d->path, why ? why : "");
       return -1;
     }
   }
   {
     int fd = open (np, O_RDONLY | O_CLOEXEC);
     if (fd == -1 || fsync (fd) == -1) {
-      error ("%s: fsync: %m", np);
+      azp_error ("%s: fsync: %m", np);
       if (fd >= 0)
         close (fd);
       return -1;
@@ -372,12 +372,12 @@ guest_commit (struct guest *gs)
     struct disk *d = &gs->disks[i];
     next[i] = 0;
     if (strcmp (d->format, "raw") && strcmp (d->format, "qcow2")) {
-      error ("%s: %s disks are not changed in place; write the fixed "
-             "guest with --output FILE", d->path, d->format);
+      azp_error ("%s: %s disks are not changed in place; write the fixed "
+                 "guest with --output FILE", d->path, d->format);
       goto out;
     }
     if (access (d->path, W_OK) == -1) {
-      error ("%s: not writable: %m", d->path);
+      azp_error ("%s: not writable: %m", d->path);
       goto out;
     }
   }
@@ -401,7 +401,7 @@ guest_commit (struct guest *gs)
         goto out;
     }
     else if (rename (newpaths[i], d->path) == -1) {
-      error ("%s: %m", d->path);
+      azp_error ("%s: %m", d->path);
       goto out;
     }
     else {
@@ -473,8 +473,8 @@ guest_write_output (struct guest *gs, char *const *outputs,
                            d->overlay, size, NULL };
       if (run_command_full (NULL, &err, rs) != 0) {
         CLEANUP_FREE char *why = first_line (err);
-        error ("%s: cannot round up to a whole MiB: %s", outputs[i],
-               why ? why : "");
+        azp_error ("%s: cannot round up to a whole MiB: %s", outputs[i],
+                   why ? why : "");
         return -1;
       }
     }
@@ -494,12 +494,12 @@ guest_write_output (struct guest *gs, char *const *outputs,
     }
     if (r != 0) {
       CLEANUP_FREE char *why = first_line (err);
-      error ("%s: cannot write: %s", outputs[i], why ? why : "");
+      azp_error ("%s: cannot write: %s", outputs[i], why ? why : "");
       unlink (tmp);
       return -1;
     }
     if (rename (tmp, outputs[i]) == -1) {
-      error ("%s: %m", outputs[i]);
+      azp_error ("%s: %m", outputs[i]);
       unlink (tmp);
       return -1;
     }

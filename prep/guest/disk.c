@@ -15,7 +15,7 @@ disks_add (struct disk **disks, size_t *n, const char *path,
 {
   struct disk *nd = realloc (*disks, (*n + 1) * sizeof *nd);
   if (!nd) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return -1;
   }
   *disks = nd;
@@ -76,8 +76,8 @@ disk_check_metadata (struct disk *d)
     if (e && !strncmp (e, "ERROR: ", 7))
       e += 7;
     CLEANUP_FREE char *why = first_line (e);
-    error ("%s: not a readable disk image: damaged %s metadata%s%s",
-           d->path, d->format, why && *why ? ": " : "", why ? why : "");
+    azp_error ("%s: not a readable disk image: damaged %s metadata%s%s",
+               d->path, d->format, why && *why ? ": " : "", why ? why : "");
   }
   return -1;
 }
@@ -96,11 +96,12 @@ disk_probe (struct disk *d)
     return -1;
   if (d->nbd_server) {
     if (d->format && strcmp (d->format, "raw")) {
-      error ("%s: an NBD export is read as raw, not %s", d->path, d->format);
+      azp_error ("%s: an NBD export is read as raw, not %s", d->path,
+                 d->format);
       return -1;
     }
     if (d->size < 512) {
-      error ("%s: NBD export %s: unknown size", d->path, d->nbd_server);
+      azp_error ("%s: NBD export %s: unknown size", d->path, d->nbd_server);
       return -1;
     }
     if (!d->format)
@@ -108,11 +109,11 @@ disk_probe (struct disk *d)
     return d->format ? 0 : -1;
   }
   if (stat (d->path, &st) == -1) {
-    error ("%s: %m", d->path);
+    azp_error ("%s: %m", d->path);
     return -1;
   }
   if (S_ISDIR (st.st_mode)) {
-    error ("%s: is a directory, not a disk image", d->path);
+    azp_error ("%s: is a directory, not a disk image", d->path);
     return -1;
   }
   if (d->format) {
@@ -120,8 +121,8 @@ disk_probe (struct disk *d)
     for (size_t i = 0; known_formats[i]; i++)
       ok |= !strcmp (known_formats[i], d->format);
     if (!ok) {
-      error ("%s: unknown --format '%s' (raw, qcow2, vmdk, vpc, vhdx)",
-             d->path, d->format);
+      azp_error ("%s: unknown --format '%s' (raw, qcow2, vmdk, vpc, vhdx)",
+                 d->path, d->format);
       return -1;
     }
   }
@@ -134,20 +135,20 @@ disk_probe (struct disk *d)
   }
   if (r != 0) {
     CLEANUP_FREE char *why = first_line (err);
-    error ("%s: not a readable disk image%s%s", d->path,
-           why && *why ? ": " : "", why ? why : "");
+    azp_error ("%s: not a readable disk image%s%s", d->path,
+               why && *why ? ": " : "", why ? why : "");
     return -1;
   }
   j = cJSON_Parse (out);
   if (!j) {
-    error ("%s: qemu-img info gave unreadable output", d->path);
+    azp_error ("%s: qemu-img info gave unreadable output", d->path);
     return -1;
   }
   fmt = cJSON_GetObjectItem (j, "format");
   vsize = cJSON_GetObjectItem (j, "virtual-size");
   if (!cJSON_IsString (fmt) || !cJSON_IsNumber (vsize)) {
     cJSON_Delete (j);
-    error ("%s: qemu-img info: no format or size", d->path);
+    azp_error ("%s: qemu-img info: no format or size", d->path);
     return -1;
   }
   if (!d->format)
@@ -157,12 +158,12 @@ disk_probe (struct disk *d)
   if (!d->format)
     return -1;
   if (d->size < 512) {
-    error ("%s: disk is empty (%lld bytes)", d->path, (long long) d->size);
+    azp_error ("%s: disk is empty (%lld bytes)", d->path, (long long) d->size);
     return -1;
   }
   if (disk_check_metadata (d) == -1)
     return -1;
-  debug ("%s: format %s, virtual size %lld", d->path, d->format,
-         (long long) d->size);
+  azp_debug ("%s: format %s, virtual size %lld", d->path, d->format,
+             (long long) d->size);
   return 0;
 }

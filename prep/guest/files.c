@@ -30,19 +30,19 @@ guest_read_file (struct guest *gs, const char *path, size_t max,
 
   size = guestfs_filesize (gs->g, path);
   if (size == -1) {
-    error ("%s: %s", path, guestfs_last_error (gs->g));
+    azp_error ("%s: %s", path, guestfs_last_error (gs->g));
     return NULL;
   }
   if ((uint64_t) size > max) {
-    error ("%s: file is too large (%lld bytes, limit %zu)", path,
-           (long long) size, max);
+    azp_error ("%s: file is too large (%lld bytes, limit %zu)", path,
+               (long long) size, max);
     return NULL;
   }
   /* pread is one round trip; read_file streams through a download,
    * which costs a few hundred ms per file under TCG. */
   buf = malloc ((size_t) size + 1);
   if (!buf) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return NULL;
   }
   len = 0;
@@ -53,7 +53,7 @@ guest_read_file (struct guest *gs, const char *path, size_t max,
       want = PREAD_CHUNK;
     chunk = guestfs_pread (gs->g, path, (int) want, (int64_t) len, &got);
     if (!chunk) {
-      error ("%s: %s", path, guestfs_last_error (gs->g));
+      azp_error ("%s: %s", path, guestfs_last_error (gs->g));
       free (buf);
       return NULL;
     }
@@ -96,7 +96,8 @@ guest_backup_file (struct guest *gs, const char *path)
   if (guest_exists (gs, bak))
     return 0;                   /* keep the first original only */
   if (guestfs_cp_a (gs->g, path, bak) == -1) {
-    error ("%s: cannot keep a backup: %s", path, guestfs_last_error (gs->g));
+    azp_error ("%s: cannot keep a backup: %s", path,
+               guestfs_last_error (gs->g));
     return -1;
   }
   return 0;
@@ -124,7 +125,7 @@ guest_write_file (struct guest *gs, const char *path, const char *content,
     return -1;
   /* guestfs_write keeps owner and mode of an existing file. */
   if (guestfs_write (gs->g, path, content, len) == -1) {
-    error ("%s: cannot write: %s", path, guestfs_last_error (gs->g));
+    azp_error ("%s: cannot write: %s", path, guestfs_last_error (gs->g));
     return -1;
   }
   return report_change (gs->report, "file", path, before, after);
@@ -142,11 +143,11 @@ guest_remove_file (struct guest *gs, const char *path)
   if (is_link == 1) {
     before = guestfs_readlink (gs->g, path);
     if (!before) {
-      error ("%s: %s", path, guestfs_last_error (gs->g));
+      azp_error ("%s: %s", path, guestfs_last_error (gs->g));
       return -1;
     }
     if (!gs->dry_run && guestfs_rm (gs->g, path) == -1) {
-      error ("%s: cannot remove: %s", path, guestfs_last_error (gs->g));
+      azp_error ("%s: cannot remove: %s", path, guestfs_last_error (gs->g));
       return -1;
     }
     return report_change (gs->report, "link", path, before, NULL);
@@ -167,13 +168,13 @@ guest_remove_file (struct guest *gs, const char *path)
     /* The backup is the original itself, moved aside. */
     if (!gs->no_backup && !guest_exists (gs, bak)) {
       if (guestfs_mv (gs->g, path, bak) == -1) {
-        error ("%s: cannot move aside: %s", path,
-               guestfs_last_error (gs->g));
+        azp_error ("%s: cannot move aside: %s", path,
+                   guestfs_last_error (gs->g));
         return -1;
       }
     }
     else if (guestfs_rm (gs->g, path) == -1) {
-      error ("%s: cannot remove: %s", path, guestfs_last_error (gs->g));
+      azp_error ("%s: cannot remove: %s", path, guestfs_last_error (gs->g));
       return -1;
     }
   }
@@ -195,12 +196,12 @@ guest_symlink (struct guest *gs, const char *target, const char *link)
     return 0;
   if (!gs->dry_run) {
     if (is_link == 1 && guestfs_rm (gs->g, link) == -1) {
-      error ("%s: %s", link, guestfs_last_error (gs->g));
+      azp_error ("%s: %s", link, guestfs_last_error (gs->g));
       return -1;
     }
     if (guestfs_ln_s (gs->g, target, link) == -1) {
-      error ("%s: cannot link to %s: %s", link, target,
-             guestfs_last_error (gs->g));
+      azp_error ("%s: cannot link to %s: %s", link, target,
+                 guestfs_last_error (gs->g));
       return -1;
     }
   }

@@ -33,7 +33,7 @@ remove_stale_overlays (const char *tmpdir)
       continue;
     if (snprintf (path, sizeof path, "%s/%s", tmpdir, e->d_name)
         < (int) sizeof path) {
-      debug ("removing stale overlay %s", path);
+      azp_debug ("removing stale overlay %s", path);
       unlink (path);
     }
   }
@@ -50,17 +50,17 @@ make_overlay (struct disk *d)
   int fd, r;
 
   if (!abs) {
-    error ("%s: %m", d->path);
+    azp_error ("%s: %m", d->path);
     return -1;
   }
   if (snprintf (tmpl, sizeof tmpl, "%s/azprep-overlay-%d-XXXXXX", tmpdir,
                 (int) getpid ()) >= (int) sizeof tmpl) {
-    error ("TMPDIR is too long");
+    azp_error ("TMPDIR is too long");
     return -1;
   }
   fd = mkstemp (tmpl);
   if (fd == -1) {
-    error ("%s: cannot create overlay: %m", tmpl);
+    azp_error ("%s: cannot create overlay: %m", tmpl);
     return -1;
   }
   close (fd);
@@ -73,7 +73,7 @@ make_overlay (struct disk *d)
   }
   if (r != 0) {
     CLEANUP_FREE char *why = first_line (err);
-    error ("%s: cannot create overlay: %s", d->path, why ? why : "");
+    azp_error ("%s: cannot create overlay: %s", d->path, why ? why : "");
     return -1;
   }
   return 0;
@@ -85,15 +85,15 @@ guest_open (struct disk *disks, size_t ndisks, unsigned flags)
   struct guest *gs;
 
   if (ndisks == 0) {
-    error ("no disk given");
+    azp_error ("no disk given");
     return NULL;
   }
   remove_stale_overlays (getenv ("TMPDIR") ? getenv ("TMPDIR")
                                             : "/var/tmp");
   for (size_t i = 0; i < ndisks; i++) {
     if (vsphere_uri_p (disks[i].path) && (flags & GUEST_OVERLAY)) {
-      error ("%s: vsphere:// disks are read in place, read-only; "
-             "replicate the VM and fix the copy", disks[i].path);
+      azp_error ("%s: vsphere:// disks are read in place, read-only; "
+                 "replicate the VM and fix the copy", disks[i].path);
       return NULL;
     }
     if (!disks[i].nbd_server && !vsphere_uri_p (disks[i].path) &&
@@ -105,7 +105,7 @@ guest_open (struct disk *disks, size_t ndisks, unsigned flags)
 
   gs = calloc (1, sizeof *gs);
   if (!gs) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return NULL;
   }
   gs->disks = disks;
@@ -124,7 +124,7 @@ guest_open (struct disk *disks, size_t ndisks, unsigned flags)
 
   gs->g = guestfs_create ();
   if (!gs->g) {
-    error ("cannot create the libguestfs handle");
+    azp_error ("cannot create the libguestfs handle");
     goto fail;
   }
   if (gs->trace)
@@ -163,15 +163,15 @@ guest_open (struct disk *disks, size_t ndisks, unsigned flags)
                                   gs->readonly,
                                   -1);
     if (r == -1) {
-      error ("%s: cannot add disk: %s", d->path,
-             guestfs_last_error (gs->g));
+      azp_error ("%s: cannot add disk: %s", d->path,
+                 guestfs_last_error (gs->g));
       goto fail;
     }
   }
-  debug ("launching the appliance");
+  azp_debug ("launching the appliance");
   if (guestfs_launch (gs->g) == -1) {
-    error ("cannot launch the libguestfs appliance: %s",
-           guestfs_last_error (gs->g));
+    azp_error ("cannot launch the libguestfs appliance: %s",
+               guestfs_last_error (gs->g));
     goto fail;
   }
   return gs;
@@ -199,13 +199,13 @@ guest_shutdown (struct guest *gs)
   if (gs->mounted) {
     guestfs_sync (gs->g);
     if (guestfs_umount_all (gs->g) == -1) {
-      error ("unmount: %s", guestfs_last_error (gs->g));
+      azp_error ("unmount: %s", guestfs_last_error (gs->g));
       return -1;
     }
     gs->mounted = false;
   }
   if (guestfs_shutdown (gs->g) == -1) {
-    error ("appliance shutdown: %s", guestfs_last_error (gs->g));
+    azp_error ("appliance shutdown: %s", guestfs_last_error (gs->g));
     return -1;
   }
   return 0;

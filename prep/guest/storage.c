@@ -55,7 +55,7 @@ add_bdev (struct guest *gs, const char *dev, int kind, const char *disk)
 
   n = realloc (gs->bdevs, (gs->nbdevs + 1) * sizeof *n);
   if (!n) {
-    error ("realloc: %m");
+    azp_error ("realloc: %m");
     return -1;
   }
   gs->bdevs = n;
@@ -135,8 +135,8 @@ guest_scan_storage (struct guest *gs)
   devs = guestfs_list_devices (g);
   parts = guestfs_list_partitions (g);
   if (!devs || !parts) {
-    error ("%s: cannot list block devices: %s", gs->disks[0].path,
-           guestfs_last_error (g));
+    azp_error ("%s: cannot list block devices: %s", gs->disks[0].path,
+               guestfs_last_error (g));
     return -1;
   }
   for (size_t i = 0; parts[i]; i++) {

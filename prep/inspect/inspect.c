@@ -52,8 +52,8 @@ inspect_problem (struct guest *gs, const char *id, const char *object,
     report_finding (gs->report, SEV_BLOCKER, id, object, remedy, false,
                     "%s", msg);
   else
-    error ("%s: %s%s%s", disk_list (gs), msg, remedy ? "; " : "",
-           remedy ? remedy : "");
+    azp_error ("%s: %s%s%s", disk_list (gs), msg, remedy ? "; " : "",
+               remedy ? remedy : "");
 }
 
 /* The first encrypted volume (LUKS, BitLocker) on the disks, or NULL. */
@@ -168,7 +168,7 @@ inspect_with_libguestfs (struct guest *gs)
   CLEANUP_FREE_STRING_LIST char **roots = NULL;
   size_t n;
 
-  debug ("inspecting with guestfs_inspect_os");
+  azp_debug ("inspecting with guestfs_inspect_os");
   guestfs_push_error_handler (g, NULL, NULL);
   roots = guestfs_inspect_os (g);
   guestfs_pop_error_handler (g);
@@ -176,7 +176,7 @@ inspect_with_libguestfs (struct guest *gs)
     CLEANUP_FREE char *why = xstrdup (guestfs_last_error (g));
     if (!(windows_explain_inspect && why && strstr (why, "Hivex")
           && windows_explain_inspect (gs) == 1))
-      error ("%s: inspection failed: %s", disk_list (gs), why ? why : "");
+      azp_error ("%s: inspection failed: %s", disk_list (gs), why ? why : "");
     return -1;
   }
   n = count_strings (roots);
@@ -217,7 +217,7 @@ inspect_with_libguestfs (struct guest *gs)
   }
   gs->mountpoints = guestfs_inspect_get_mountpoints (g, gs->root);
   if (!gs->mountpoints) {
-    error ("%s: %s", gs->root, guestfs_last_error (g));
+    azp_error ("%s: %s", gs->root, guestfs_last_error (g));
     return -1;
   }
   sort_mountpoints (gs->mountpoints);
@@ -326,7 +326,7 @@ windows_paths (struct guest *gs, char *sysroot)
   gs->mountpoints[0] = xstrdup ("/");
   gs->mountpoints[1] = xstrdup (gs->root);
   if (!windows_inspect_os) {
-    error ("%s: Windows support is not built in", gs->root);
+    azp_error ("%s: Windows support is not built in", gs->root);
     return -1;
   }
   return windows_inspect_os (gs);
@@ -386,7 +386,7 @@ guest_inspect (struct guest *gs)
     r = guestfs_mount_ro (g, b->device, "/");
     guestfs_pop_error_handler (g);
     if (r == -1) {
-      debug ("%s: does not mount: %s", b->device, guestfs_last_error (g));
+      azp_debug ("%s: does not mount: %s", b->device, guestfs_last_error (g));
       continue;
     }
     k = classify_mounted (g, &sr);
@@ -426,9 +426,9 @@ guest_inspect (struct guest *gs)
   sort_mountpoints (gs->mountpoints);
 
  done:
-  debug ("inspected: root %s, %s %s %d.%d, %s, generation %d", gs->root,
-         gs->type ? gs->type : "?", gs->distro ? gs->distro : "?",
-         gs->major, gs->minor, gs->arch ? gs->arch : "?", gs->generation);
+  azp_debug ("inspected: root %s, %s %s %d.%d, %s, generation %d", gs->root,
+             gs->type ? gs->type : "?", gs->distro ? gs->distro : "?",
+             gs->major, gs->minor, gs->arch ? gs->arch : "?", gs->generation);
   return 0;
 }
 
@@ -463,8 +463,8 @@ guest_mount (struct guest *gs)
     guestfs_pop_error_handler (g);
     if (r == -1) {
       if (!strcmp (mp, "/")) {
-        error ("%s: cannot mount the root filesystem %s: %s",
-               gs->disks[0].path, dev, guestfs_last_error (g));
+        azp_error ("%s: cannot mount the root filesystem %s: %s",
+                   gs->disks[0].path, dev, guestfs_last_error (g));
         return -1;
       }
       /* A data filesystem that does not mount is reported, not fatal:

@@ -18,7 +18,7 @@ base64_encode (const void *data, size_t len)
   char *out = malloc ((len + 2) / 3 * 4 + 1), *o = out;
 
   if (!out) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return NULL;
   }
   for (size_t i = 0; i < len; i += 3) {
@@ -96,7 +96,7 @@ hmac_sha256_base64 (const unsigned char *key, size_t keylen,
 
   if (!HMAC (EVP_sha256 (), key, (int) keylen,
              (const unsigned char *) msg, msglen, d, &dl) || dl != 32) {
-    error ("HMAC-SHA256 failed");
+    azp_error ("HMAC-SHA256 failed");
     return -1;
   }
   CLEANUP_FREE char *s = base64_encode (d, dl);
@@ -155,7 +155,7 @@ url_encode_keep (const char *s, const char *keep)
   char *out = malloc (strlen (s) * 3 + 1), *o = out;
 
   if (!out) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return NULL;
   }
   for (; *s; s++) {
@@ -391,7 +391,7 @@ sharedkey_string_to_sign (const struct sign_request *r, const char *account)
 
  oom:
   free (b.s);
-  error ("out of memory");
+  azp_error ("out of memory");
   return NULL;
 }
 
@@ -402,7 +402,7 @@ sharedkey_authorization (const struct sign_request *r, const struct creds *c)
   char sig[45];
 
   if (!c->account || !c->key) {
-    error ("no storage account key to sign the request with");
+    azp_error ("no storage account key to sign the request with");
     return NULL;
   }
   sts = sharedkey_string_to_sign (r, c->account);
@@ -425,7 +425,7 @@ sas_string_to_sign (const struct sas_params *p, const char *account,
   if (!res)
     return NULL;
   if (strcmp (v, "2018-11-09") < 0) {
-    error ("SAS version %s is too old (2018-11-09 or later)", v);
+    azp_error ("SAS version %s is too old (2018-11-09 or later)", v);
     return NULL;
   }
   /* sp st se canonres si sip spr sv sr snapshot [ses] rscc rscd rsce
@@ -447,7 +447,7 @@ sas_service_blob (const struct sas_params *p, const struct creds *c,
   char sig[45];
 
   if (!c->account || !c->key) {
-    error ("a SAS can only be made with the account key");
+    azp_error ("a SAS can only be made with the account key");
     return NULL;
   }
   sts = sas_string_to_sign (p, c->account, container, blob);

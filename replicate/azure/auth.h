@@ -27,7 +27,7 @@ void creds_cleanup (void *ptr);
 /* Parse a connection string "K=V;K=V" (AccountName, AccountKey,
  * BlobEndpoint, SharedAccessSignature, DefaultEndpointsProtocol,
  * EndpointSuffix).  what names the origin for messages.  Returns 0 or
- * -1 after error().  Values are never echoed in errors.
+ * -1 after azp_error().  Values are never echoed in errors.
  */
 int creds_parse_connection_string (struct creds *c, const char *s,
                                    const char *what);
@@ -42,7 +42,7 @@ int creds_load (struct creds *c, const char *file);
 int creds_set_key (struct creds *c, const char *b64);
 
 /* Base64 (standard alphabet, padded).  Return malloc'd strings/buffers
- * or NULL (after error()); base64_decode rejects bad input.
+ * or NULL (after azp_error()); base64_decode rejects bad input.
  */
 char *base64_encode (const void *data, size_t len);
 unsigned char *base64_decode (const char *s, size_t *len);

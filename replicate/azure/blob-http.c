@@ -63,7 +63,7 @@ blob_client_new (const struct creds *creds, const struct blob_opts *opts)
   pthread_once (&once, curl_init_once);
   c = calloc (1, sizeof *c);
   if (!c) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return NULL;
   }
   pthread_mutex_init (&c->lock, NULL);
@@ -104,7 +104,7 @@ blob_client_new (const struct creds *creds, const struct blob_opts *opts)
   curl_share_setopt (c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
   return c;
  fail:
-  error ("out of memory");
+  azp_error ("out of memory");
   blob_client_free (c);
   return NULL;
 }
@@ -160,7 +160,7 @@ handle_get (struct blob_client *c)
   if (!h) {
     h = curl_easy_init ();
     if (!h) {
-      error ("curl_easy_init failed");
+      azp_error ("curl_easy_init failed");
       return NULL;
     }
   }
@@ -204,7 +204,7 @@ blob_set_url (struct blob *b, const char *url)
   int r = -1;
 
   if (!u) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return -1;
   }
   if (curl_url_set (u, CURLUPART_URL, url, 0) != CURLUE_OK ||
@@ -212,21 +212,22 @@ blob_set_url (struct blob *b, const char *url)
       curl_url_get (u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
       curl_url_get (u, CURLUPART_PATH, &path, 0) != CURLUE_OK) {
     CLEANUP_FREE char *red = redact_url (url);
-    error ("%s: not a valid blob URL", red);
+    azp_error ("%s: not a valid blob URL", red);
     goto out;
   }
   curl_url_get (u, CURLUPART_PORT, &port, 0);
   curl_url_get (u, CURLUPART_QUERY, &query, 0);
   if (strcmp (scheme, "https") != 0) {
     if (strcmp (scheme, "http") != 0) {
-      error ("%s://%s: only https:// (or http:// to a loopback address) "
-             "blob URLs are supported", scheme, host);
+      azp_error ("%s://%s: only https:// (or http:// to a loopback address) "
+                 "blob URLs are supported", scheme, host);
       goto out;
     }
     if (!host_is_loopback (host) && !b->c->opts.allow_http) {
-      error ("http://%s: refusing plain HTTP to a host that is not loopback "
-             "(keys and data would travel unencrypted); use https:// or "
-             "--allow-http", host);
+      azp_error ("http://%s: refusing plain HTTP to a host that is not "
+                 "loopback "
+                 "(keys and data would travel unencrypted); use https:// or "
+                 "--allow-http", host);
       goto out;
     }
   }
@@ -237,7 +238,7 @@ blob_set_url (struct blob *b, const char *url)
     goto out;
   if (query && *query) {
     if (!strstr (query, "sig=")) {
-      error ("%s: the URL has a query but no SAS signature (sig=)", b->url);
+      azp_error ("%s: the URL has a query but no SAS signature (sig=)", b->url);
       goto out;
     }
     b->sas = xstrdup (query);
@@ -271,7 +272,7 @@ blob_new (struct blob_client *c)
 {
   struct blob *b = calloc (1, sizeof *b);
   if (!b) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return NULL;
   }
   b->c = c;
@@ -290,10 +291,11 @@ blob_open_url (struct blob_client *c, const char *url)
     return NULL;
   }
   if (!b->sas && !c->creds.key) {
-    error ("%s: no credentials: give a SAS in the URL, or set "
-           "AZURE_STORAGE_CONNECTION_STRING, AZURE_STORAGE_ACCOUNT and "
-           "AZURE_STORAGE_KEY, AZURE_STORAGE_SAS_TOKEN, or --credentials FILE",
-           b->url);
+    azp_error ("%s: no credentials: give a SAS in the URL, or set "
+               "AZURE_STORAGE_CONNECTION_STRING, AZURE_STORAGE_ACCOUNT and "
+               "AZURE_STORAGE_KEY, AZURE_STORAGE_SAS_TOKEN, or --credentials "
+               "FILE",
+               b->url);
     blob_close (b);
     return NULL;
   }
@@ -306,9 +308,10 @@ blob_open (struct blob_client *c, const char *container, const char *name)
   CLEANUP_FREE char *ec = NULL, *en = NULL, *url = NULL;
 
   if (!c->creds.endpoint) {
-    error ("no storage account: set AZURE_STORAGE_CONNECTION_STRING (or "
-           "AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY), use --credentials "
-           "FILE, or give a full blob URL");
+    azp_error ("no storage account: set AZURE_STORAGE_CONNECTION_STRING (or "
+               "AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY), use "
+               "--credentials "
+               "FILE, or give a full blob URL");
     return NULL;
   }
   ec = url_encode_keep (container, "/");
@@ -766,13 +769,13 @@ blob_request (struct blob *b, const struct blob_request *r,
       }
       if (!status_retryable (rp->status))
         break;
-      debug ("%s: %s: HTTP %ld %s, retrying (%d of %d)", b->name, r->method,
-             rp->status, rp->error_code, att + 1, c->opts.max_tries);
+      azp_debug ("%s: %s: HTTP %ld %s, retrying (%d of %d)", b->name, r->method,
+                 rp->status, rp->error_code, att + 1, c->opts.max_tries);
     }
     else if (rc == CURLE_ABORTED_BY_CALLBACK || rc == CURLE_OUT_OF_MEMORY)
       goto out;      /* already reported */
     else if (rp->body_overflow) {
-      error ("%s: the reply is larger than expected", b->name);
+      azp_error ("%s: the reply is larger than expected", b->name);
       goto out;
     }
     else if (!curl_retryable (rc))
@@ -781,8 +784,8 @@ blob_request (struct blob *b, const struct blob_request *r,
       pthread_mutex_lock (&c->lock);
       c->requests++;
       pthread_mutex_unlock (&c->lock);
-      debug ("%s: %s: %s, retrying (%d of %d)", b->name, r->method,
-             curl_easy_strerror (rc), att + 1, c->opts.max_tries);
+      azp_debug ("%s: %s: %s, retrying (%d of %d)", b->name, r->method,
+                 curl_easy_strerror (rc), att + 1, c->opts.max_tries);
     }
     if (att + 1 < c->opts.max_tries)
       backoff (c, att, rp->retry_after);
@@ -792,10 +795,11 @@ blob_request (struct blob *b, const struct blob_request *r,
   if (rc != CURLE_OK) {
     last_status = 0;
     hcopy (last_code, sizeof last_code, "", 0);
-    error ("%s: %s failed: %s%s", b->name, r->method, curl_easy_strerror (rc),
-           rc == CURLE_PEER_FAILED_VERIFICATION ||
-           rc == CURLE_SSL_CACERT_BADFILE
-           ? " (certificate not trusted: give its CA with --cacert)" : "");
+    azp_error ("%s: %s failed: %s%s", b->name, r->method,
+               curl_easy_strerror (rc),
+               rc == CURLE_PEER_FAILED_VERIFICATION ||
+               rc == CURLE_SSL_CACERT_BADFILE
+               ? " (certificate not trusted: give its CA with --cacert)" : "");
   }
   else {
     CLEANUP_FREE char *code = NULL, *msg = NULL;
@@ -809,10 +813,10 @@ blob_request (struct blob *b, const struct blob_request *r,
            strlen (rp->error_code));
     if (!status_in (rp->status, r->quiet)) {
       hint = hint_for (rp->status, rp->error_code);
-      error ("%s: %s%s%s: HTTP %ld %s%s%s", b->name, r->method,
-             r->query ? " ?" : "", r->query ? r->query : "", rp->status,
-             rp->error_code[0] ? rp->error_code : "(no error code)",
-             hint ? ": " : "", hint ? hint : "");
+      azp_error ("%s: %s%s%s: HTTP %ld %s%s%s", b->name, r->method,
+                 r->query ? " ?" : "", r->query ? r->query : "", rp->status,
+                 rp->error_code[0] ? rp->error_code : "(no error code)",
+                 hint ? ": " : "", hint ? hint : "");
     }
   }
  out:

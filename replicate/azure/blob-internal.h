@@ -61,12 +61,12 @@ struct blob_request {
   size_t body_len;
   bool write;                    /* send the lease id if one is set */
   const long *ok;                /* accepted statuses, 0-terminated */
-  const long *quiet;             /* statuses returned without error() */
+  const long *quiet;             /* statuses returned without azp_error() */
 };
 
 /* Perform a request with retries.  Returns 0 when the final status is in
  * r->ok or r->quiet (the caller looks at reply->status), else -1 after
- * error().  reply->body may be preset (fixed buffer) by the caller.
+ * azp_error().  reply->body may be preset (fixed buffer) by the caller.
  */
 int blob_request (struct blob *b, const struct blob_request *r,
                   struct blob_reply *reply);

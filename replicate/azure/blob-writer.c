@@ -101,7 +101,7 @@ blob_writer_new (struct blob *b, int parallel, blob_write_done done,
   struct blob_writer *w = calloc (1, sizeof *w);
 
   if (!w) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return NULL;
   }
   if (parallel < 1)
@@ -115,14 +115,14 @@ blob_writer_new (struct blob *b, int parallel, blob_write_done done,
   pthread_mutex_init (&w->lock, NULL);
   pthread_cond_init (&w->cond, NULL);
   if (!w->items || !w->threads) {
-    error ("out of memory");
+    azp_error ("out of memory");
     goto fail;
   }
   for (; w->nthreads < parallel; w->nthreads++) {
     int e = pthread_create (&w->threads[w->nthreads], NULL, worker, w);
     if (e) {
       errno = e;
-      error ("pthread_create: %m");
+      azp_error ("pthread_create: %m");
       w->failed = true;
       blob_writer_finish (w);
       return NULL;

@@ -20,14 +20,14 @@ meta_headers (const char *const *metadata, const char *what)
   char **h = calloc (n + 1, sizeof *h);
 
   if (!h) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return NULL;
   }
   for (size_t i = 0; i < n; i++) {
     const char *eq = strchr (metadata[i], '=');
     if (!eq || eq == metadata[i] || strpbrk (metadata[i], "\r\n") ||
         strcspn (metadata[i], ":") < (size_t) (eq - metadata[i])) {
-      error ("%s: bad metadata \"%s\"", what, metadata[i]);
+      azp_error ("%s: bad metadata \"%s\"", what, metadata[i]);
       free_string_list (h);
       return NULL;
     }
@@ -69,8 +69,8 @@ blob_container_create (struct blob_client *c, const char *container)
     return -1;
   if (blob_request (b, &r, &rp) == 0) {
     if (rp.status == 409 && strcmp (rp.error_code, "ContainerAlreadyExists")) {
-      error ("%s: cannot create the container: HTTP 409 %s", blob_name (b),
-             rp.error_code);
+      azp_error ("%s: cannot create the container: HTTP 409 %s", blob_name (b),
+                 rp.error_code);
     }
     else
       ret = 0;
@@ -150,8 +150,8 @@ blob_create_page_blob (struct blob *b, uint64_t size,
   if (!mh)
     return -1;
   if (size % BLOB_PAGE != 0) {
-    error ("%s: page blob size %" PRIu64 " is not a multiple of 512",
-           blob_name (b), size);
+    azp_error ("%s: page blob size %" PRIu64 " is not a multiple of 512",
+               blob_name (b), size);
     return -1;
   }
   nm = count_strings (mh);
@@ -180,8 +180,8 @@ static int
 check_pages (struct blob *b, uint64_t offset, uint64_t len)
 {
   if (offset % BLOB_PAGE != 0 || len % BLOB_PAGE != 0 || len == 0) {
-    error ("%s: page range %" PRIu64 "+%" PRIu64 " is not 512-aligned",
-           blob_name (b), offset, len);
+    azp_error ("%s: page range %" PRIu64 "+%" PRIu64 " is not 512-aligned",
+               blob_name (b), offset, len);
     return -1;
   }
   return 0;
@@ -200,8 +200,9 @@ blob_put_page (struct blob *b, uint64_t offset, const void *buf, size_t len)
   if (check_pages (b, offset, len) == -1)
     return -1;
   if (len > BLOB_MAX_PUT) {
-    error ("%s: Put Page of %zu bytes is over the 4 MiB limit", blob_name (b),
-           len);
+    azp_error ("%s: Put Page of %zu bytes is over the 4 MiB limit",
+               blob_name (b),
+               len);
     return -1;
   }
   md5_base64 (buf, len, md5);
@@ -253,8 +254,8 @@ blob_get_range (struct blob *b, const char *snapshot, uint64_t offset,
             offset, offset + len - 1);
   ret = blob_request (b, &r, &rp);
   if (ret == 0 && rp.body_len != len) {
-    error ("%s: short read at %" PRIu64 ": %zu of %zu bytes", blob_name (b),
-           offset, rp.body_len, len);
+    azp_error ("%s: short read at %" PRIu64 ": %zu of %zu bytes", blob_name (b),
+               offset, rp.body_len, len);
     ret = -1;
   }
   blob_reply_free (&rp);
@@ -315,8 +316,8 @@ blob_snapshot (struct blob *b, const char *const *metadata, char **snapshot)
     return -1;
   if (blob_request (b, &r, &rp) == 0) {
     if (!rp.snapshot[0])
-      error ("%s: Snapshot Blob: no x-ms-snapshot in the reply",
-             blob_name (b));
+      azp_error ("%s: Snapshot Blob: no x-ms-snapshot in the reply",
+                 blob_name (b));
     else if ((*snapshot = xstrdup (rp.snapshot)) != NULL)
       ret = 0;
   }
@@ -385,8 +386,8 @@ blob_copy_from (struct blob *b, struct blob *src, const char *snapshot)
     blob_props_free (&p);
   }
   if (strcmp (rp.copy_status, "success") != 0) {
-    error ("%s: copy from %s: status %s", blob_name (b), blob_name (src),
-           rp.copy_status[0] ? rp.copy_status : "unknown");
+    azp_error ("%s: copy from %s: status %s", blob_name (b), blob_name (src),
+               rp.copy_status[0] ? rp.copy_status : "unknown");
     ret = -1;
   }
  out:

@@ -6,7 +6,7 @@
  * same client and blob: requests take an easy handle from a pool whose
  * connections (and TLS sessions) are shared and reused.
  *
- * Errors are reported once with error(), naming the blob (URL with any
+ * Errors are reported once with azp_error(), naming the blob (URL with any
  * SAS signature redacted), the HTTP status, the storage error code
  * (x-ms-error-code) and a hint; functions then return -1 and
  * blob_error_code() gives the storage code for callers that handle some
@@ -38,7 +38,7 @@ struct blob_opts {
 struct blob_client;
 struct blob;
 
-/* creds is copied.  NULL after error(). */
+/* creds is copied.  NULL after azp_error(). */
 struct blob_client *blob_client_new (const struct creds *creds,
                                      const struct blob_opts *opts);
 void blob_client_free (struct blob_client *c);

@@ -42,7 +42,7 @@ creds_set_key (struct creds *c, const char *b64)
 
   if (!k || len == 0) {
     free (k);
-    error ("the storage account key is not valid base64");
+    azp_error ("the storage account key is not valid base64");
     return -1;
   }
   if (c->key) {
@@ -59,7 +59,7 @@ set_str (char **dst, const char *v, size_t len)
 {
   char *s = strndup (v, len);
   if (!s) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return -1;
   }
   free (*dst);
@@ -76,7 +76,7 @@ set_sas (struct creds *c, const char *v, size_t len)
     len--;
   }
   if (len == 0 || memmem (v, len, "sig=", 4) == NULL) {
-    error ("the SAS token has no signature (sig=)");
+    azp_error ("the SAS token has no signature (sig=)");
     return -1;
   }
   return set_str (&c->sas, v, len);
@@ -106,8 +106,9 @@ creds_parse_connection_string (struct creds *c, const char *s,
       const char *v;
       eq = memchr (p, '=', len);
       if (!eq) {
-        error ("%s: connection string part without '=' (expected Key=Value)",
-               what);
+        azp_error ("%s: connection string part without '=' (expected "
+                   "Key=Value)",
+                   what);
         return -1;
       }
       klen = eq - p;
@@ -120,7 +121,7 @@ creds_parse_connection_string (struct creds *c, const char *s,
       else if (IS ("AccountKey")) {
         CLEANUP_FREE char *k = strndup (v, vlen);
         if (!k || creds_set_key (c, k) == -1) {
-          error ("%s: bad AccountKey", what);
+          azp_error ("%s: bad AccountKey", what);
           if (k) memset (k, 0, vlen);
           return -1;
         }
@@ -134,7 +135,7 @@ creds_parse_connection_string (struct creds *c, const char *s,
       }
       else if (IS ("SharedAccessSignature")) {
         if (set_sas (c, v, vlen) == -1) {
-          error ("%s: bad SharedAccessSignature", what);
+          azp_error ("%s: bad SharedAccessSignature", what);
           return -1;
         }
       }
@@ -145,8 +146,8 @@ creds_parse_connection_string (struct creds *c, const char *s,
         if (set_str (&suffix, v, vlen) == -1) return -1;
       }
       else if (IS ("UseDevelopmentStorage")) {
-        error ("%s: UseDevelopmentStorage is not supported; give "
-               "AccountName, AccountKey and BlobEndpoint", what);
+        azp_error ("%s: UseDevelopmentStorage is not supported; give "
+                   "AccountName, AccountKey and BlobEndpoint", what);
         return -1;
       }
       /* Queue/Table/File endpoints and others: not ours, ignore. */
@@ -161,13 +162,13 @@ creds_parse_connection_string (struct creds *c, const char *s,
       return -1;
   }
   if (!c->account && !c->sas) {
-    error ("%s: the connection string has neither AccountName nor "
-           "SharedAccessSignature", what);
+    azp_error ("%s: the connection string has neither AccountName nor "
+               "SharedAccessSignature", what);
     return -1;
   }
   if (c->account && !c->key && !c->sas) {
-    error ("%s: the connection string has no AccountKey or "
-           "SharedAccessSignature", what);
+    azp_error ("%s: the connection string has no AccountKey or "
+               "SharedAccessSignature", what);
     return -1;
   }
   return 0;
@@ -184,14 +185,14 @@ creds_apply (struct creds *c, const char *name, const char *v,
     return set_str (&c->account, v, strlen (v));
   if (!strcmp (name, "AZURE_STORAGE_KEY")) {
     if (creds_set_key (c, v) == -1) {
-      error ("%s: bad AZURE_STORAGE_KEY", what);
+      azp_error ("%s: bad AZURE_STORAGE_KEY", what);
       return -1;
     }
     return 0;
   }
   if (!strcmp (name, "AZURE_STORAGE_SAS_TOKEN")) {
     if (set_sas (c, v, strlen (v)) == -1) {
-      error ("%s: bad AZURE_STORAGE_SAS_TOKEN", what);
+      azp_error ("%s: bad AZURE_STORAGE_SAS_TOKEN", what);
       return -1;
     }
     return 0;
@@ -211,25 +212,25 @@ creds_from_file (struct creds *c, const char *file)
   int r = -1;
 
   if (fd == -1) {
-    error ("credentials file %s: %m", file);
+    azp_error ("credentials file %s: %m", file);
     return -1;
   }
   if (fstat (fd, &st) == 0 && (st.st_mode & 0044))
-    warning ("credentials file %s is readable by others (chmod 600 it)",
-             file);
+    azp_warning ("credentials file %s is readable by others (chmod 600 it)",
+                 file);
   for (;;) {
     ssize_t n = read (fd, buf + len, sizeof buf - 1 - len);
     if (n == -1 && errno == EINTR)
       continue;
     if (n == -1) {
-      error ("credentials file %s: %m", file);
+      azp_error ("credentials file %s: %m", file);
       return -1;
     }
     if (n == 0)
       break;
     len += n;
     if (len == sizeof buf - 1) {
-      error ("credentials file %s is too large (64 KiB at most)", file);
+      azp_error ("credentials file %s is too large (64 KiB at most)", file);
       goto out;
     }
   }
@@ -250,7 +251,7 @@ creds_from_file (struct creds *c, const char *file)
         l += 7;
       eq = strchr (l, '=');
       if (!eq) {
-        error ("credentials file %s: a line without '='", file);
+        azp_error ("credentials file %s: a line without '='", file);
         goto out;
       }
       *eq = '\0';

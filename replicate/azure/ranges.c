@@ -34,7 +34,7 @@ rangelist_add (struct rangelist *l, uint64_t start, uint64_t end)
     size_t ncap = l->cap ? l->cap * 2 : 16;
     struct range *nr = realloc (l->r, ncap * sizeof *nr);
     if (!nr) {
-      error ("out of memory");
+      azp_error ("out of memory");
       return -1;
     }
     l->r = nr;
@@ -156,21 +156,21 @@ pagelist_parse (const char *xml, size_t len, const char *what,
   if (next_marker)
     *next_marker = NULL;
   if (len > MAX_XML || len > INT32_MAX) {
-    error ("%s: page range list is too large (%zu bytes)", what, len);
+    azp_error ("%s: page range list is too large (%zu bytes)", what, len);
     return -1;
   }
   doc = xmlReadMemory (xml, (int) len, NULL, NULL, xml_flags);
   if (!doc) {
-    error ("%s: page range list is not valid XML", what);
+    azp_error ("%s: page range list is not valid XML", what);
     return -1;
   }
   root = xmlDocGetRootElement (doc);
   if (doc->intSubset || doc->extSubset) {
-    error ("%s: page range list has a DTD (refused)", what);
+    azp_error ("%s: page range list has a DTD (refused)", what);
     goto out;
   }
   if (!root || strcmp ((const char *) root->name, "PageList") != 0) {
-    error ("%s: page range list: root element is not PageList", what);
+    azp_error ("%s: page range list: root element is not PageList", what);
     goto out;
   }
   for (xmlNode *n = root->children; n; n = n->next) {
@@ -184,7 +184,7 @@ pagelist_parse (const char *xml, size_t len, const char *what,
       CLEANUP_FREE xmlChar *m = xmlNodeGetContent (n);
       if (m && *m && next_marker) {
         if (strlen ((const char *) m) > 1024) {
-          error ("%s: page range list: NextMarker too long", what);
+          azp_error ("%s: page range list: NextMarker too long", what);
           goto out;
         }
         *next_marker = xstrdup ((const char *) m);
@@ -197,8 +197,8 @@ pagelist_parse (const char *xml, size_t len, const char *what,
     if (!page && strcmp ((const char *) n->name, "ClearRange") != 0)
       continue;
     if (++count > max_ranges) {
-      error ("%s: page range list has more than %zu ranges", what,
-             max_ranges);
+      azp_error ("%s: page range list has more than %zu ranges", what,
+                 max_ranges);
       goto out;
     }
     s = child (n, "Start");
@@ -206,7 +206,7 @@ pagelist_parse (const char *xml, size_t len, const char *what,
     if (!s || !e || parse_u64 (s, &start) == -1 || parse_u64 (e, &end) == -1
         || end < start || end == UINT64_MAX || start % 512 != 0
         || (end + 1) % 512 != 0) {
-      error ("%s: page range list: bad %s", what, n->name);
+      azp_error ("%s: page range list: bad %s", what, n->name);
       goto out;
     }
     if (page ? rangelist_add (pages, start, end + 1) == -1

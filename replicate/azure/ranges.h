@@ -33,7 +33,7 @@ bool rangelist_overlaps (const struct rangelist *l, uint64_t start,
  * not NULL); *next_marker gets <NextMarker> if non-empty.  At most
  * max_ranges ranges are accepted.  Network input: parsed with
  * XML_PARSE_NONET, no entity substitution, no DTD loading.  what names
- * the blob for messages.  0 or -1 after error().
+ * the blob for messages.  0 or -1 after azp_error().
  */
 int pagelist_parse (const char *xml, size_t len, const char *what,
                     size_t max_ranges, struct rangelist *pages,

@@ -68,18 +68,18 @@ remove_local (struct migrate *m)
       continue;
     p = man[0] == '/' ? xstrdup (man) : xasprintf ("%s/%s", m->state_dir, man);
     if (p && unlink (p) == -1 && errno != ENOENT) {
-      error ("%s: %m", p);
+      azp_error ("%s: %m", p);
       return -1;
     }
   }
   if (unlink (m->j.path) == -1) {
-    error ("%s: %m", m->j.path);
+    azp_error ("%s: %m", m->j.path);
     return -1;
   }
   {
     CLEANUP_FREE char *lock = xasprintf ("%s/%s.lock", m->state_dir, m->name);
     if (lock && unlink (lock) == -1 && errno != ENOENT)
-      debug ("%s: %m", lock);
+      azp_debug ("%s: %m", lock);
   }
   return 0;
 }
@@ -144,9 +144,9 @@ complete_run (int argc, char **argv)
     if (!url || hydrate_copy_state (m.client, url, &state) == -1)
       goto out;
     if (!state || strcmp (state, "done")) {
-      error ("complete %s: refused: %s is %s; run azprep migrate first (or "
-             "--force to drop the replication without a migrated copy)",
-             name, url, !state ? "missing" : "not hydrated");
+      azp_error ("complete %s: refused: %s is %s; run azprep migrate first (or "
+                 "--force to drop the replication without a migrated copy)",
+                 name, url, !state ? "missing" : "not hydrated");
       ret = EXIT_NOTREADY;
       goto out;
     }

@@ -223,7 +223,7 @@ write_vms_file (const char *path, cJSON *vms)
   s = cJSON_Print (list);
   cJSON_Delete (list);
   if (!s) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return -1;
   }
   r = write_file_atomic (path, s, strlen (s));
@@ -267,7 +267,7 @@ discover_run (int argc, char **argv)
     case OPT_VM: {
       char **nn = realloc (names, (nnames + 1) * sizeof *nn);
       if (!nn) {
-        error ("out of memory");
+        azp_error ("out of memory");
         return EXIT_ERROR;
       }
       names = nn;

@@ -48,7 +48,7 @@ run_visible (const char *const *argv, bool stdout_to_stderr)
   fflush (stdout);
   pid = fork ();
   if (pid == -1) {
-    error ("fork: %m");
+    azp_error ("fork: %m");
     return -1;
   }
   if (pid == 0) {
@@ -60,7 +60,7 @@ run_visible (const char *const *argv, bool stdout_to_stderr)
   }
   while (waitpid (pid, &status, 0) == -1)
     if (errno != EINTR) {
-      error ("waitpid: %m");
+      azp_error ("waitpid: %m");
       return -1;
     }
   return WIFEXITED (status) ? WEXITSTATUS (status) : 128;
@@ -78,18 +78,18 @@ final_cycle (struct migrate *m, bool json)
   int r;
 
   if (m->j.ndisks > 64) {
-    error ("%s: more than 64 disks", m->name);
+    azp_error ("%s: more than 64 disks", m->name);
     return -1;
   }
   self = realpath ("/proc/self/exe", NULL);
   slash = strrchr (blob, '/');
   if (!self || !slash) {
-    error ("%s: cannot run azprep replicate for the final cycle", m->name);
+    azp_error ("%s: cannot run azprep replicate for the final cycle", m->name);
     return -1;
   }
   container = strndup (blob, slash - blob);
   if (!container) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return -1;
   }
   argv[i++] = self;
@@ -125,9 +125,9 @@ final_cycle (struct migrate *m, bool json)
             "after it)\n");
   r = run_visible (argv, json);
   if (r != 0) {
-    error ("%s: the final delta cycle failed (azprep replicate exited %d, "
-           "its messages are above); nothing was copied: fix the cause and "
-           "run azprep migrate again", m->name, r);
+    azp_error ("%s: the final delta cycle failed (azprep replicate exited %d, "
+               "its messages are above); nothing was copied: fix the cause and "
+               "run azprep migrate again", m->name, r);
     return -1;
   }
   return 0;
@@ -148,10 +148,10 @@ migrate_run_cmd (int argc, char **argv)
   ret = EXIT_ERROR;
   name = a.name;
   if (!a.shutdown) {
-    error ("migrate %s: refused: shut the source VM down first and say so "
-           "with --source-shutdown (a planned migration with no data loss: "
-           "the final delta cycle must see the last write); to try the VM "
-           "while it runs, use azprep test-migrate", name);
+    azp_error ("migrate %s: refused: shut the source VM down first and say so "
+               "with --source-shutdown (a planned migration with no data loss: "
+               "the final delta cycle must see the last write); to try the VM "
+               "while it runs, use azprep test-migrate", name);
     ret = EXIT_NOTREADY;
     goto out;
   }

@@ -124,8 +124,8 @@ stop_thread (void *arg)
   if (sigwait (&st->set, &sig) != 0)
     return NULL;
   stop_requested = sig;
-  info ("%s: stopping after the writes in flight (the journal records "
-        "them; send it again to stop at once)", strsignal (sig));
+  azp_info ("%s: stopping after the writes in flight (the journal records "
+            "them; send it again to stop at once)", strsignal (sig));
   if (sigwait (&st->set, &sig) != 0)
     return NULL;
   signal (sig, SIG_DFL);
@@ -152,7 +152,7 @@ stopper_start (struct stopper *st)
   e = pthread_create (&st->thread, NULL, stop_thread, st);
   if (e) {
     errno = e;
-    error ("pthread_create: %m");
+    azp_error ("pthread_create: %m");
     pthread_sigmask (SIG_SETMASK, &st->old, NULL);
     return -1;
   }
@@ -187,7 +187,7 @@ static int
 random_uuid (unsigned char u[16], char *str /* [37] or NULL */)
 {
   if (getrandom (u, 16, 0) != 16) {
-    error ("getrandom: %m");
+    azp_error ("getrandom: %m");
     return -1;
   }
   u[6] = (u[6] & 0x0f) | 0x40;
@@ -242,8 +242,8 @@ setup_blob (struct job *job, size_t i, const struct args *a, bool fresh)
 
   if (jd->managed) {
     if (!a->to || a->nto != job->j.ndisks) {
-      error ("%s: a managed-disk target needs its SAS URL again: give --to "
-             "once per disk", jd->blob);
+      azp_error ("%s: a managed-disk target needs its SAS URL again: give --to "
+                 "once per disk", jd->blob);
       return -1;
     }
     d->blob = blob_open_url (job->client, a->to[i]);
@@ -257,15 +257,17 @@ setup_blob (struct job *job, size_t i, const struct args *a, bool fresh)
 
   if (jd->managed) {
     if (!p.exists) {
-      error ("%s: the managed disk's blob does not exist (is the upload URL "
-             "still valid?)", blob_name (d->blob));
+      azp_error ("%s: the managed disk's blob does not exist (is the upload "
+                 "URL "
+                 "still valid?)", blob_name (d->blob));
       goto out;
     }
     if (p.size != jd->size + VHD_FOOTER_SIZE) {
-      error ("%s: the target is %" PRIu64 " bytes but the disk needs %" PRIu64
-             " (virtual size + 512): create the managed disk with "
-             "--upload-size-bytes %" PRIu64, blob_name (d->blob), p.size,
-             jd->size + VHD_FOOTER_SIZE, jd->size + VHD_FOOTER_SIZE);
+      azp_error ("%s: the target is %" PRIu64 " bytes but the disk needs "
+                 "%" PRIu64 " (virtual size + 512): create the managed disk "
+                 "with --upload-size-bytes %" PRIu64, blob_name (d->blob),
+                 p.size, jd->size + VHD_FOOTER_SIZE,
+                 jd->size + VHD_FOOTER_SIZE);
       r = -2;
       goto out;
     }
@@ -273,8 +275,8 @@ setup_blob (struct job *job, size_t i, const struct args *a, bool fresh)
       /* Zero blocks are skipped only where the target holds no pages. */
       struct rangelist rl = { 0 };
       if (blob_get_page_ranges (d->blob, NULL, 0, 0, &rl) == -1) {
-        warning ("%s: cannot list its pages: zeros will be written too",
-                 blob_name (d->blob));
+        azp_warning ("%s: cannot list its pages: zeros will be written too",
+                     blob_name (d->blob));
         rangelist_add (&rl, 0, jd->size);
       }
       for (size_t k = 0; k < rl.n; k++)
@@ -293,17 +295,18 @@ setup_blob (struct job *job, size_t i, const struct args *a, bool fresh)
     const char *disk_meta = blob_props_meta (&p, "azprep_disk");
     if (!job_meta || strcmp (job_meta, job->j.name) || !disk_meta ||
         strcmp (disk_meta, idx) || fresh) {
-      error ("%s: the blob exists and was not created by this azprep job "
-             "(%s): azprep never overwrites a blob; choose another --name%s",
-             blob_name (d->blob), job->j.name,
-             job_meta && fresh ? ", or restore the job's state directory"
-             : "");
+      azp_error ("%s: the blob exists and was not created by this azprep job "
+                 "(%s): azprep never overwrites a blob; choose another "
+                 "--name%s",
+                 blob_name (d->blob), job->j.name,
+                 job_meta && fresh ? ", or restore the job's state directory"
+                 : "");
       r = -2;
       goto out;
     }
     if (p.size != jd->size + VHD_FOOTER_SIZE) {
-      error ("%s: the blob is %" PRIu64 " bytes, expected %" PRIu64,
-             blob_name (d->blob), p.size, jd->size + VHD_FOOTER_SIZE);
+      azp_error ("%s: the blob is %" PRIu64 " bytes, expected %" PRIu64,
+                 blob_name (d->blob), p.size, jd->size + VHD_FOOTER_SIZE);
       goto out;
     }
   }
@@ -319,8 +322,9 @@ setup_blob (struct job *job, size_t i, const struct args *a, bool fresh)
     meta[1] = m1;
     meta[2] = m2;
     if (!fresh) {
-      error ("%s: the blob of this job is gone (deleted?): move the journal "
-             "%s away to start over", blob_name (d->blob), job->j.path);
+      azp_error ("%s: the blob of this job is gone (deleted?): move the "
+                 "journal "
+                 "%s away to start over", blob_name (d->blob), job->j.path);
       goto out;
     }
     if (blob_create_page_blob (d->blob, jd->size + VHD_FOOTER_SIZE,
@@ -381,7 +385,7 @@ job_create (struct job *job, const struct args *a, const char *container_url)
     jd->managed = a->nto > 0 && url_is_blob (a->to[0]);
     if (jd->managed) {
       if (a->nto != a->ndisks) {
-        error ("give --to once per disk when the targets are blob URLs");
+        azp_error ("give --to once per disk when the targets are blob URLs");
         return -1;
       }
       jd->blob = redact_url (a->to[i]);
@@ -411,8 +415,8 @@ job_create (struct job *job, const struct args *a, const char *container_url)
       source_close (s);
     }
     if (jd->size + VHD_FOOTER_SIZE > VHD_MAX_PAGE_BLOB && !jd->managed) {
-      error ("%s: %" PRIu64 " bytes is over the page blob limit (8 TiB)",
-             jd->source, jd->size);
+      azp_error ("%s: %" PRIu64 " bytes is over the page blob limit (8 TiB)",
+                 jd->source, jd->size);
       return -1;
     }
     if (!strstr (jd->source, "://")) {
@@ -422,8 +426,8 @@ job_create (struct job *job, const struct args *a, const char *container_url)
         for (size_t k = 0; bm && bm[k]; k++)
           found |= !strcmp (bm[k], a->bitmap);
         if (!found) {
-          error ("%s: no dirty bitmap named %s (qemu-img bitmap --add)",
-                 jd->source, a->bitmap);
+          azp_error ("%s: no dirty bitmap named %s (qemu-img bitmap --add)",
+                     jd->source, a->bitmap);
           return -1;
         }
         jd->bitmap = xstrdup (a->bitmap);
@@ -442,14 +446,15 @@ static int
 job_check_disks (struct job *job, const struct args *a)
 {
   if (job->j.ndisks != a->ndisks) {
-    error ("journal %s: the job has %zu disks, %zu given (use another --name "
-           "for another VM)", job->j.path, job->j.ndisks, a->ndisks);
+    azp_error ("journal %s: the job has %zu disks, %zu given (use another "
+               "--name "
+               "for another VM)", job->j.path, job->j.ndisks, a->ndisks);
     return -1;
   }
   for (size_t i = 0; i < a->ndisks; i++)
     if (strcmp (job->j.disks[i].source, a->disks[i]) != 0) {
-      error ("journal %s: disk %zu is %s, not %s", job->j.path, i,
-             job->j.disks[i].source, a->disks[i]);
+      azp_error ("journal %s: disk %zu is %s, not %s", job->j.path, i,
+                 job->j.disks[i].source, a->disks[i]);
       return -1;
     }
   return 0;
@@ -557,10 +562,10 @@ report_cycle (struct job *job, bool initial, double seconds)
               seconds, rp);
     else {
       char s[32];
-      info ("%s: cycle %" PRId64 " (%s) done: %s sent in %.1f s%s%s",
-            jd->source, jd->cycles, initial ? "initial" : "delta",
-            human_size (jd->cycle_bytes, s), seconds,
-            *rp ? ", recovery point " : "", rp);
+      azp_info ("%s: cycle %" PRId64 " (%s) done: %s sent in %.1f s%s%s",
+                jd->source, jd->cycles, initial ? "initial" : "delta",
+                human_size (jd->cycle_bytes, s), seconds,
+                *rp ? ", recovery point " : "", rp);
     }
   }
   fflush (stdout);
@@ -654,9 +659,9 @@ announce_wait (struct job *job, double wait, const char *rule)
             "\"at\":\"%s\",\"rule\":\"%s\"}\n", wait, (long long) at, when,
             rule);
   else if (wait > 0)
-    info ("next cycle in %.0f s, at %s (%s)", wait, when, rule);
+    azp_info ("next cycle in %.0f s, at %s (%s)", wait, when, rule);
   else
-    info ("next cycle now (%s)", rule);
+    azp_info ("next cycle now (%s)", rule);
   fflush (stdout);
   return 0;
 }
@@ -797,7 +802,7 @@ replicate_run (int argc, char **argv)
     CLEANUP_FREE char *cmd = NULL;
     const char *mk[] = { "mkdir", "-p", "-m", "0700", job.state_dir, NULL };
     if (run_command (NULL, mk) != 0) {
-      error ("%s: cannot create the state directory", job.state_dir);
+      azp_error ("%s: cannot create the state directory", job.state_dir);
       goto out_args;
     }
   }
@@ -819,9 +824,10 @@ replicate_run (int argc, char **argv)
     goto out;
   if (a.container) {
     if (!cr.endpoint) {
-      error ("--container needs a storage account: set "
-             "AZURE_STORAGE_CONNECTION_STRING (or AZURE_STORAGE_ACCOUNT and "
-             "AZURE_STORAGE_KEY) or use --credentials FILE");
+      azp_error ("--container needs a storage account: set "
+                 "AZURE_STORAGE_CONNECTION_STRING (or AZURE_STORAGE_ACCOUNT "
+                 "and "
+                 "AZURE_STORAGE_KEY) or use --credentials FILE");
       goto out;
     }
     container_url = xasprintf ("%s/%s", cr.endpoint, a.container);
@@ -829,8 +835,9 @@ replicate_run (int argc, char **argv)
   else if (!url_is_blob (a.to[0])) {
     container_url = xstrdup (a.to[0]);
     if (container_url && strchr (container_url, '?')) {
-      error ("--to: a container URL must not carry a SAS here; give the SAS "
-             "with AZURE_STORAGE_SAS_TOKEN or --credentials");
+      azp_error ("--to: a container URL must not carry a SAS here; give the "
+                 "SAS "
+                 "with AZURE_STORAGE_SAS_TOKEN or --credentials");
       goto out;
     }
   }
@@ -898,7 +905,7 @@ replicate_run (int argc, char **argv)
     if (r == -1) {
       if (!a.continuous)
         goto out;
-      warning ("the cycle failed; the next one resends what is missing");
+      azp_warning ("the cycle failed; the next one resends what is missing");
       initial = false;
     }
     done_cycles++;
@@ -938,9 +945,9 @@ replicate_run (int argc, char **argv)
               "\"in_cycle\":%s}\n", sigabbrev_np (stop_requested),
               stopped_in_cycle ? "true" : "false");
     if (stopped_in_cycle)
-      info ("stopped during a cycle: run the same command to resume it");
+      azp_info ("stopped during a cycle: run the same command to resume it");
     else
-      info ("stopped between cycles");
+      azp_info ("stopped between cycles");
     fflush (stdout);
   }
   ret = stopped_in_cycle ? EXIT_ERROR : EXIT_OK;

@@ -70,8 +70,8 @@ show (const char *dir, const char *name, bool json, cJSON *arr, int *failed)
     return -1;
   }
   if (!exists) {
-    error ("%s: no replication job %s (journal %s not found)", dir, name,
-           path);
+    azp_error ("%s: no replication job %s (journal %s not found)", dir, name,
+               path);
     journal_free (&j);
     return -1;
   }

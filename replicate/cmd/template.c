@@ -98,8 +98,8 @@ template_run (int argc, char **argv)
   if (!vmname)
     return EXIT_ERROR;
   if (!account && !vo.storage_account_id) {
-    error ("%s: no storage account in this URL: give --storage-account-id",
-           disks[0].source_uri);
+    azp_error ("%s: no storage account in this URL: give --storage-account-id",
+               disks[0].source_uri);
     return EXIT_ERROR;
   }
   vm.name = vmname;
@@ -110,9 +110,9 @@ template_run (int argc, char **argv)
   vm.ndisks = ndisks;
   if (vo.hybrid_benefit && !vo.license_type) {
     if (!vm.windows) {
-      error ("--hybrid-benefit: for Linux give --license-type "
-             "(RHEL_BYOS, SLES_BYOS): this command does not inspect the "
-             "guest");
+      azp_error ("--hybrid-benefit: for Linux give --license-type "
+                 "(RHEL_BYOS, SLES_BYOS): this command does not inspect the "
+                 "guest");
       return EXIT_ERROR;
     }
     vm.license_type = vmdef_license_type (true, NULL, NULL);

@@ -57,7 +57,7 @@ verify_disk (struct rdisk *d, const char *snap, uint64_t *first_diff,
 
   *why = NULL;
   if (!a || !b) {
-    error ("out of memory");
+    azp_error ("out of memory");
     goto out;
   }
   if (blob_get_range (d->blob, snap, jd->size, f, sizeof f) == -1)
@@ -164,8 +164,8 @@ verify_run (int argc, char **argv)
   if (!jpath || journal_load (&job.j, jpath, &exists) == -1)
     goto out;
   if (!exists) {
-    error ("no replication job %s (journal %s not found)", argv[optind],
-           jpath);
+    azp_error ("no replication job %s (journal %s not found)", argv[optind],
+               jpath);
     goto out;
   }
   job.client = blob_client_new (&cr, &bo);
@@ -184,7 +184,7 @@ verify_run (int argc, char **argv)
     ns = count_strings (d->jd->snapshots);
     if (rp && !strcmp (rp, "latest")) {
       if (ns == 0) {
-        error ("%s: no recovery point yet", d->jd->blob);
+        azp_error ("%s: no recovery point yet", d->jd->blob);
         goto out;
       }
       snap = d->jd->snapshots[ns - 1];
@@ -192,15 +192,15 @@ verify_run (int argc, char **argv)
     else
       snap = rp;
     if (d->jd->managed && nto != job.j.ndisks) {
-      error ("%s: give the managed disk's SAS URL again with --to",
-             d->jd->blob);
+      azp_error ("%s: give the managed disk's SAS URL again with --to",
+                 d->jd->blob);
       goto out;
     }
     d->blob = blob_open_url (job.client, d->jd->managed ? to[i] : d->jd->blob);
     if (!d->blob || rdisk_open_source (&job, d) == -1)
       goto out;
     if (d->jd->cycles == 0)
-      warning ("%s: the initial copy is not finished", d->jd->blob);
+      azp_warning ("%s: the initial copy is not finished", d->jd->blob);
     r = verify_disk (d, snap, &diff, &why);
     if (r == -1)
       goto out;

@@ -110,7 +110,7 @@ send_run (struct job *job, struct rdisk *d, struct cstate *cs,
   void *data = NULL;
 
   if (!t) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return -1;
   }
   t->chunk = c;
@@ -120,7 +120,7 @@ send_run (struct job *job, struct rdisk *d, struct cstate *cs,
     data = malloc (len);
     if (!data) {
       free (t);
-      error ("out of memory");
+      azp_error ("out of memory");
       return -1;
     }
     memcpy (data, buf + b0 * MANIFEST_BLOCK, len);
@@ -190,7 +190,7 @@ do_chunk (struct job *job, struct rdisk *d, struct cstate *cs,
 
   c = calloc (1, sizeof *c);
   if (!c) {
-    error ("out of memory");
+    azp_error ("out of memory");
     goto out;
   }
   c->off = off;
@@ -249,10 +249,10 @@ cycle_copy_disk (struct job *job, size_t i, bool initial)
   int r = 0, fr;
 
   if (use_bitmap)
-    debug ("%s: delta from the dirty bitmap %s", jd->source, jd->bitmap);
+    azp_debug ("%s: delta from the dirty bitmap %s", jd->source, jd->bitmap);
   buf = malloc (CHUNK);
   if (!buf) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return -1;
   }
   pthread_mutex_init (&cs.lock, NULL);

@@ -39,29 +39,29 @@ replicate_lock_job (const char *dir, const char *name, const char *what)
     return -1;
   fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd == -1) {
-    error ("%s: %m", path);
+    azp_error ("%s: %m", path);
     return -1;
   }
   if (flock (fd, LOCK_EX | LOCK_NB) == -1) {
     if (errno != EWOULDBLOCK) {
-      error ("%s: cannot lock: %m", path);
+      azp_error ("%s: cannot lock: %m", path);
       close (fd);
       return -1;
     }
     n = pread (fd, pid, sizeof pid - 1, 0);
     pid[n > 0 ? n : 0] = '\0';
     pid[strcspn (pid, "\n")] = '\0';
-    error ("%s %s: refused: another azprep%s%s works on the job (%s); "
-           "stop it first (SIGTERM, or Ctrl-C, ends a --continuous "
-           "replication cleanly)", what, name, *pid ? " with pid " : "",
-           pid, path);
+    azp_error ("%s %s: refused: another azprep%s%s works on the job (%s); "
+               "stop it first (SIGTERM, or Ctrl-C, ends a --continuous "
+               "replication cleanly)", what, name, *pid ? " with pid " : "",
+               pid, path);
     close (fd);
     return -1;
   }
   snprintf (pid, sizeof pid, "%ld\n", (long) getpid ());
   if (ftruncate (fd, 0) == -1 ||
       pwrite (fd, pid, strlen (pid), 0) != (ssize_t) strlen (pid))
-    debug ("%s: cannot record the pid: %m", path);
+    azp_debug ("%s: cannot record the pid: %m", path);
   return 0;                     /* fd stays open: the lock lasts */
 }
 

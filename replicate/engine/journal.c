@@ -45,14 +45,14 @@ journal_add_disk (struct journal *j)
 {
   struct jdisk *nd = realloc (j->disks, (j->ndisks + 1) * sizeof *nd);
   if (!nd) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return NULL;
   }
   j->disks = nd;
   memset (&nd[j->ndisks], 0, sizeof *nd);
   nd[j->ndisks].snapshots = calloc (1, sizeof (char *));
   if (!nd[j->ndisks].snapshots) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return NULL;
   }
   return &nd[j->ndisks++];
@@ -164,7 +164,7 @@ journal_save (const struct journal *j)
   return r;
  oom:
   cJSON_Delete (o);
-  error ("%s: out of memory writing the journal", j->path);
+  azp_error ("%s: out of memory writing the journal", j->path);
   return -1;
 }
 
@@ -293,11 +293,11 @@ journal_load (struct journal *j, const char *path, bool *exists)
   if (fd == -1) {
     if (errno == ENOENT)
       return 0;
-    error ("journal %s: %m", path);
+    azp_error ("journal %s: %m", path);
     return -1;
   }
   if (fstat (fd, &st) == -1 || st.st_size > JOURNAL_MAX) {
-    error ("journal %s: too large or unreadable", path);
+    azp_error ("journal %s: too large or unreadable", path);
     return -1;
   }
   buf = malloc (st.st_size + 1);
@@ -308,7 +308,7 @@ journal_load (struct journal *j, const char *path, bool *exists)
     if (r == -1 && errno == EINTR)
       continue;
     if (r <= 0) {
-      error ("journal %s: read: %m", path);
+      azp_error ("journal %s: read: %m", path);
       return -1;
     }
     len += r;
@@ -318,8 +318,8 @@ journal_load (struct journal *j, const char *path, bool *exists)
   o = cJSON_ParseWithLength (buf, len);
   if (!o || !cJSON_IsObject (o) ||
       get_u64 (o, "version", &bad) != JOURNAL_VERSION) {
-    error ("journal %s: not a version %d azprep replication journal "
-           "(move it away to start over)", path, JOURNAL_VERSION);
+    azp_error ("journal %s: not a version %d azprep replication journal "
+               "(move it away to start over)", path, JOURNAL_VERSION);
     cJSON_Delete (o);
     return -1;
   }
@@ -338,7 +338,7 @@ journal_load (struct journal *j, const char *path, bool *exists)
   }
   cJSON_Delete (o);
   if (bad || !j->name) {
-    error ("journal %s: malformed (move it away to start over)", path);
+    azp_error ("journal %s: malformed (move it away to start over)", path);
     return -1;
   }
   return 0;

@@ -36,28 +36,28 @@ manifest_open (const char *path, uint64_t size)
   m->len = n * MANIFEST_ENTRY;
   m->fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (m->fd == -1) {
-    error ("manifest %s: %m", path);
+    azp_error ("manifest %s: %m", path);
     goto fail;
   }
   if (fstat (m->fd, &st) == -1) {
-    error ("manifest %s: %m", path);
+    azp_error ("manifest %s: %m", path);
     goto fail;
   }
   if ((uint64_t) st.st_size != m->len) {
     if (st.st_size != 0) {
-      error ("manifest %s: wrong size for this disk (move it away, and the "
-             "journal with it, to start over)", path);
+      azp_error ("manifest %s: wrong size for this disk (move it away, and the "
+                 "journal with it, to start over)", path);
       goto fail;
     }
     if (ftruncate (m->fd, m->len) == -1) {
-      error ("manifest %s: %m", path);
+      azp_error ("manifest %s: %m", path);
       goto fail;
     }
   }
   m->map = mmap (NULL, m->len, PROT_READ | PROT_WRITE, MAP_SHARED, m->fd, 0);
   if (m->map == MAP_FAILED) {
     m->map = NULL;
-    error ("manifest %s: mmap: %m", path);
+    azp_error ("manifest %s: mmap: %m", path);
     goto fail;
   }
   return m;
@@ -70,7 +70,7 @@ int
 manifest_sync (struct manifest *m)
 {
   if (msync (m->map, m->len, MS_SYNC) == -1) {
-    error ("manifest %s: msync: %m", m->path);
+    azp_error ("manifest %s: msync: %m", m->path);
     return -1;
   }
   return 0;

@@ -24,7 +24,7 @@ source_connect (const char *name, const char *bitmap_ctx,
   int64_t size;
 
   if (!s) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return NULL;
   }
   s->name = xstrdup (name);
@@ -35,12 +35,12 @@ source_connect (const char *name, const char *bitmap_ctx,
   if (nbd_add_meta_context (s->nbd, LIBNBD_CONTEXT_BASE_ALLOCATION) == -1 ||
       (bitmap_ctx && nbd_add_meta_context (s->nbd, bitmap_ctx) == -1) ||
       connect (s->nbd, arg) == -1) {
-    error ("%s: %s", name, nbd_get_error ());
+    azp_error ("%s: %s", name, nbd_get_error ());
     goto fail;
   }
   size = nbd_get_size (s->nbd);
   if (size < 0) {
-    error ("%s: %s", name, nbd_get_error ());
+    azp_error ("%s: %s", name, nbd_get_error ());
     goto fail;
   }
   s->size = size;
@@ -48,8 +48,8 @@ source_connect (const char *name, const char *bitmap_ctx,
     nbd_can_meta_context (s->nbd, LIBNBD_CONTEXT_BASE_ALLOCATION) == 1;
   s->has_bitmap = bitmap_ctx && nbd_can_meta_context (s->nbd, bitmap_ctx) == 1;
   if (bitmap_ctx && !s->has_bitmap)
-    warning ("%s: the dirty bitmap %s is not available; every changed "
-             "chunk is found by comparison instead", name, bitmap_ctx);
+    azp_warning ("%s: the dirty bitmap %s is not available; every changed "
+                 "chunk is found by comparison instead", name, bitmap_ctx);
   return s;
  fail:
   source_close (s);
@@ -80,13 +80,13 @@ image_info (const char *path)
 
   if (r != 0) {
     CLEANUP_FREE char *l = err ? first_line (err) : NULL;
-    error ("%s: cannot read the image: %s", path,
-           l && *l ? l : "qemu-img info failed");
+    azp_error ("%s: cannot read the image: %s", path,
+               l && *l ? l : "qemu-img info failed");
     return NULL;
   }
   j = cJSON_Parse (out);
   if (!j)
-    error ("%s: qemu-img info: unexpected output", path);
+    azp_error ("%s: qemu-img info: unexpected output", path);
   return j;
 }
 
@@ -124,7 +124,7 @@ source_open_local (const char *path, const char *format, const char *bitmap)
   size_t n = 0;
 
   if (access (path, R_OK) == -1) {
-    error ("%s: %m", path);
+    azp_error ("%s: %m", path);
     return NULL;
   }
   if (!format) {
@@ -136,7 +136,7 @@ source_open_local (const char *path, const char *format, const char *bitmap)
       fmt_detected = xstrdup (f->valuestring);
     cJSON_Delete (j);
     if (!fmt_detected) {
-      error ("%s: cannot tell the image format (give --format)", path);
+      azp_error ("%s: cannot tell the image format (give --format)", path);
       return NULL;
     }
     format = fmt_detected;
@@ -204,7 +204,8 @@ int
 source_pread (struct source *s, void *buf, size_t count, uint64_t offset)
 {
   if (nbd_pread (s->nbd, buf, count, offset, 0) == -1) {
-    error ("%s: read at %" PRIu64 ": %s", s->name, offset, nbd_get_error ());
+    azp_error ("%s: read at %" PRIu64 ": %s", s->name, offset,
+               nbd_get_error ());
     return -1;
   }
   return 0;
@@ -269,15 +270,15 @@ walk (struct source *s, const char *ctx, uint32_t mask, bool invert,
     if (nbd_block_status (s->nbd, n, c.pos,
                           (nbd_extent_callback) { .callback = status_cb,
                                                   .user_data = &c }, 0) == -1) {
-      error ("%s: block status at %" PRIu64 ": %s", s->name, c.pos,
-             nbd_get_error ());
+      azp_error ("%s: block status at %" PRIu64 ": %s", s->name, c.pos,
+                 nbd_get_error ());
       return -1;
     }
     if (c.err == -2)
       return -1;
     if (c.err || c.pos == before) {
-      error ("%s: the NBD server sent a bad block status reply at %" PRIu64,
-             s->name, before);
+      azp_error ("%s: the NBD server sent a bad block status reply at %" PRIu64,
+                 s->name, before);
       return -1;
     }
   }

@@ -19,7 +19,7 @@ struct source;
 
 /* Open a local image.  format: "raw", "qcow2", "vmdk", "vpc", "vhdx" or
  * NULL to detect it.  bitmap: the name of a persistent dirty bitmap of a
- * qcow2 image to expose (NULL: none).  NULL after error().
+ * qcow2 image to expose (NULL: none).  NULL after azp_error().
  */
 struct source *source_open_local (const char *path, const char *format,
                                   const char *bitmap);
@@ -32,7 +32,7 @@ void source_close (struct source *s);
 const char *source_name (const struct source *s);
 uint64_t source_size (const struct source *s);
 /* Persistent dirty bitmaps of a local qcow2 image (NULL-terminated,
- * malloc'd; may be empty).  NULL after error().
+ * malloc'd; may be empty).  NULL after azp_error().
  */
 char **source_list_bitmaps (const char *path);
 /* Does the server expose the dirty bitmap asked for at open? */

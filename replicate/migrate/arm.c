@@ -83,33 +83,33 @@ static int
 check_vm (const struct arm_vm *vm)
 {
   if (!vm->name || !valid_name (vm->name)) {
-    error ("VM name '%s' is not a valid Azure resource name (letters, "
-           "digits, '-', '_', '.', at most 60)", vm->name ? vm->name : "");
+    azp_error ("VM name '%s' is not a valid Azure resource name (letters, "
+               "digits, '-', '_', '.', at most 60)", vm->name ? vm->name : "");
     return -1;
   }
   if (vm->ndisks == 0 || vm->ndisks > 64) {
-    error ("%s: %zu disks: a VM definition needs 1 to 64", vm->name,
-           vm->ndisks);
+    azp_error ("%s: %zu disks: a VM definition needs 1 to 64", vm->name,
+               vm->ndisks);
     return -1;
   }
   if (vm->generation != 1 && vm->generation != 2) {
-    error ("%s: Hyper-V generation %d: must be 1 or 2", vm->name,
-           vm->generation);
+    azp_error ("%s: Hyper-V generation %d: must be 1 or 2", vm->name,
+               vm->generation);
     return -1;
   }
   if (!valid_literal (vm->size) || !valid_literal (vm->disk_sku) ||
       !valid_literal (vm->storage_account) || !valid_literal (vm->vnet) ||
       !valid_literal (vm->subnet)) {
-    error ("%s: VM size, disk type, storage account, VNet and subnet are "
-           "all needed (and may not start with '[' or contain quotes)",
-           vm->name);
+    azp_error ("%s: VM size, disk type, storage account, VNet and subnet are "
+               "all needed (and may not start with '[' or contain quotes)",
+               vm->name);
     return -1;
   }
   for (size_t i = 0; i < vm->ndisks; i++)
     if (!valid_literal (vm->disks[i].source_uri) ||
         strchr (vm->disks[i].source_uri, '?')) {
-      error ("%s: disk %zu: the source URI must be a plain blob URL "
-             "(no SAS, no snapshot)", vm->name, i);
+      azp_error ("%s: disk %zu: the source URI must be a plain blob URL "
+                 "(no SAS, no snapshot)", vm->name, i);
       return -1;
     }
   return 0;
@@ -382,7 +382,7 @@ write_json (const char *path, cJSON *j)
 
   cJSON_Delete (j);
   if (!s) {
-    error ("%s: out of memory", path);
+    azp_error ("%s: out of memory", path);
     return -1;
   }
   nl = xasprintf ("%s\n", s);
@@ -443,8 +443,8 @@ arm_deploy_command (const struct arm_vm *vm, const char *resource_group,
   pa = xasprintf ("@%s", params_path);
   pp = pa ? shell_quote (pa) : NULL;
   if (!rg || !tp || !pp) {
-    error ("%s: cannot quote the deployment command (a quote in a path?)",
-           vm->name);
+    azp_error ("%s: cannot quote the deployment command (a quote in a path?)",
+               vm->name);
     return NULL;
   }
   return xasprintf ("az deployment group create --resource-group %s "

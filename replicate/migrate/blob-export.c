@@ -35,7 +35,7 @@ bridge_plugin_path (void)
   if (env && *env) {
     if (access (env, R_OK) == 0)
       return xstrdup (env);
-    error ("AZPREP_NBDKIT_PLUGIN=%s: %m", env);
+    azp_error ("AZPREP_NBDKIT_PLUGIN=%s: %m", env);
     return NULL;
   }
   n = readlink ("/proc/self/exe", self, sizeof self - 1);
@@ -53,8 +53,8 @@ bridge_plugin_path (void)
   }
   if (access (AZPREP_PLUGINDIR "/nbdkit-azblob.so", R_OK) == 0)
     return xstrdup (AZPREP_PLUGINDIR "/nbdkit-azblob.so");
-  error ("the nbdkit plugin nbdkit-azblob.so is not built or installed "
-         "(make; or set AZPREP_NBDKIT_PLUGIN)");
+  azp_error ("the nbdkit plugin nbdkit-azblob.so is not built or installed "
+             "(make; or set AZPREP_NBDKIT_PLUGIN)");
   return NULL;
 }
 
@@ -95,13 +95,13 @@ bridge_start (const char *url, const struct bridge_opts *o)
     return NULL;
   b = calloc (1, sizeof *b);
   if (!b) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return NULL;
   }
   b->pid = -1;
   if (strchr (url, '?')) {
-    error ("bridge: a blob URL with a query (SAS) would go on nbdkit's "
-           "command line: give the credentials in the environment");
+    azp_error ("bridge: a blob URL with a query (SAS) would go on nbdkit's "
+               "command line: give the credentials in the environment");
     goto fail;
   }
   b->name = xstrdup (url);
@@ -109,7 +109,7 @@ bridge_start (const char *url, const struct bridge_opts *o)
   if (!b->name || !b->dir)
     goto fail;
   if (!mkdtemp (b->dir)) {
-    error ("%s: cannot create the bridge directory: %m", b->dir);
+    azp_error ("%s: cannot create the bridge directory: %m", b->dir);
     free (b->dir);
     b->dir = NULL;
     goto fail;
@@ -151,10 +151,10 @@ bridge_start (const char *url, const struct bridge_opts *o)
     argv[i++] = a_ca;
   argv[i] = NULL;
 
-  debug ("bridge: starting nbdkit for %s on %s", b->name, sock);
+  azp_debug ("bridge: starting nbdkit for %s on %s", b->name, sock);
   b->pid = fork ();
   if (b->pid == -1) {
-    error ("fork: %m");
+    azp_error ("fork: %m");
     goto fail;
   }
   if (b->pid == 0) {
@@ -174,13 +174,13 @@ bridge_start (const char *url, const struct bridge_opts *o)
       return b;
     if (waitpid (b->pid, &status, WNOHANG) == b->pid) {
       b->pid = -1;
-      error ("%s: nbdkit failed to serve the blob (its error is above)",
-             b->name);
+      azp_error ("%s: nbdkit failed to serve the blob (its error is above)",
+                 b->name);
       goto fail;
     }
     clock_gettime (CLOCK_MONOTONIC, &now);
     if (now.tv_sec - start.tv_sec > 120) {
-      error ("%s: nbdkit did not start in 120 s", b->name);
+      azp_error ("%s: nbdkit did not start in 120 s", b->name);
       goto fail;
     }
     usleep (20000);
@@ -214,14 +214,14 @@ read_stats (struct bridge *b, struct bridge_stats *st)
     return -1;
   fp = fopen (path, "r");
   if (!fp) {
-    error ("%s: the bridge left no counters (%s: %m)", b->name, path);
+    azp_error ("%s: the bridge left no counters (%s: %m)", b->name, path);
     return -1;
   }
   n = fread (buf, 1, sizeof buf - 1, fp);
   buf[n] = '\0';
   j = cJSON_Parse (buf);
   if (!j) {
-    error ("%s: unreadable bridge counters", b->name);
+    azp_error ("%s: unreadable bridge counters", b->name);
     return -1;
   }
 #define GET(f) do { cJSON *v = cJSON_GetObjectItem (j, #f);             \
@@ -245,7 +245,8 @@ bridge_stop (struct bridge *b, struct bridge_stats *st)
     while (waitpid (b->pid, &status, 0) == -1 && errno == EINTR)
       ;
     if (!WIFEXITED (status) || WEXITSTATUS (status) != 0) {
-      error ("%s: nbdkit exited with an error (status %d)", b->name, status);
+      azp_error ("%s: nbdkit exited with an error (status %d)", b->name,
+                 status);
       r = -1;
     }
   }

@@ -13,7 +13,7 @@ hydrate_copy_url (const char *replica, const char *suffix)
   size_t n = strlen (replica);
 
   if (strchr (replica, '?')) {
-    error ("replica blob URL with a query: cannot name its copy");
+    azp_error ("replica blob URL with a query: cannot name its copy");
     return NULL;
   }
   if (n > 4 && !strcasecmp (replica + n - 4, ".vhd"))
@@ -147,16 +147,16 @@ hydrate_copy (struct blob_client *c, struct hydrate_disk *d)
   dst = blob_open_url (c, d->copy);
   if (!src || !dst)
     goto out;
-  info ("copying %s%s%s to %s (server-side)", blob_name (src),
-        d->snapshot ? " at " : "", d->snapshot ? d->snapshot : "",
-        blob_name (dst));
+  azp_info ("copying %s%s%s to %s (server-side)", blob_name (src),
+            d->snapshot ? " at " : "", d->snapshot ? d->snapshot : "",
+            blob_name (dst));
   if (blob_copy_from (dst, src, d->snapshot) == -1)
     goto out;
   if (blob_get_properties (dst, NULL, &p) == -1)
     goto out;
   if (!p.exists || p.size % 512 || p.size < 1024) {
-    error ("%s: the copy is not a fixed VHD page blob (%llu bytes)",
-           blob_name (dst), (unsigned long long) p.size);
+    azp_error ("%s: the copy is not a fixed VHD page blob (%llu bytes)",
+               blob_name (dst), (unsigned long long) p.size);
     goto out;
   }
   d->blob_size = p.size;
@@ -204,8 +204,8 @@ check_rules (struct guest *gs, const struct hydrate_opts *o,
     ctx.target = sizes_find (sizes, o->size);
     ctx.target_given = ctx.target != NULL;
     if (!ctx.target)
-      warning ("--size %s is not in the size table %s: not checked",
-               o->size, sizes->source ? sizes->source : "");
+      azp_warning ("--size %s is not in the size table %s: not checked",
+                   o->size, sizes->source ? sizes->source : "");
   }
   else
     ctx.target = sizes_suggest (sizes, 2, 4096, gs->generation ? gs->generation
@@ -276,7 +276,7 @@ hydrate_guest (struct blob_client *c, struct hydrate_disk *disks, size_t n,
 
   memset (r, 0, sizeof *r);
   if (n == 0 || n > 64) {
-    error ("%zu disks: between 1 and 64", n);
+    azp_error ("%zu disks: between 1 and 64", n);
     return -1;
   }
   for (size_t i = 0; i < n; i++) {
@@ -290,7 +290,7 @@ hydrate_guest (struct blob_client *c, struct hydrate_disk *disks, size_t n,
     if (!gd[i].nbd_server)
       goto out;
   }
-  info ("hydrating through the bridge: launching the appliance");
+  azp_info ("hydrating through the bridge: launching the appliance");
   gs = guest_open (gd, ngd, o->trace ? GUEST_TRACE : 0);
   if (!gs || guest_inspect (gs) == -1 || guest_mount (gs) == -1)
     goto out;
@@ -303,8 +303,8 @@ hydrate_guest (struct blob_client *c, struct hydrate_disk *disks, size_t n,
     for (size_t i = 0; i < gs->report->nfindings; i++) {
       const struct finding *f = &gs->report->findings[i];
       if (f->severity == SEV_BLOCKER && !f->fixup)
-        error ("refused: %s%s%s", f->object ? f->object : "",
-               f->object ? ": " : "", f->message);
+        azp_error ("refused: %s%s%s", f->object ? f->object : "",
+                   f->object ? ": " : "", f->message);
     }
     goto out;
   }

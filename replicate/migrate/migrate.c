@@ -107,20 +107,20 @@ migrate_open (struct migrate *m, const char *name)
   if (!path || journal_load (&m->j, path, &exists) == -1)
     return -1;
   if (!exists) {
-    error ("%s: no replication job '%s' in %s (run azprep replicate "
-           "--name %s first, or give --state DIR)", path, name,
-           m->state_dir, name);
+    azp_error ("%s: no replication job '%s' in %s (run azprep replicate "
+               "--name %s first, or give --state DIR)", path, name,
+               m->state_dir, name);
     return -1;
   }
   if (m->j.ndisks == 0) {
-    error ("%s: the job has no disks", path);
+    azp_error ("%s: the job has no disks", path);
     return -1;
   }
   for (size_t i = 0; i < m->j.ndisks; i++)
     if (m->j.disks[i].managed) {
-      error ("%s: disk %zu replicates to a managed disk's upload URL: "
-             "there is no recovery point to copy (snapshot the managed "
-             "disk in Azure instead)", path, i);
+      azp_error ("%s: disk %zu replicates to a managed disk's upload URL: "
+                 "there is no recovery point to copy (snapshot the managed "
+                 "disk in Azure instead)", path, i);
       return -1;
     }
   if (creds_load (&cr, m->creds_file) == -1)
@@ -148,8 +148,8 @@ migrate_pick_points (struct migrate *m, const char *point,
   size_t n0 = count_strings (d0->snapshots), back = 0;
 
   if (n0 == 0) {
-    error ("%s: no recovery point yet: the initial replication has not "
-           "completed (run azprep replicate --name %s)", m->name, m->name);
+    azp_error ("%s: no recovery point yet: the initial replication has not "
+               "completed (run azprep replicate --name %s)", m->name, m->name);
     return -1;
   }
   if (point && strcmp (point, "latest")) {
@@ -158,7 +158,7 @@ migrate_pick_points (struct migrate *m, const char *point,
       if (!strcmp (d0->snapshots[k], point))
         break;
     if (k == n0) {
-      error ("%s: no recovery point %s; the job has:", m->name, point);
+      azp_error ("%s: no recovery point %s; the job has:", m->name, point);
       for (k = 0; k < n0; k++)
         fprintf (stderr, "  %s%s\n", d0->snapshots[k],
                  k == n0 - 1 ? " (latest)" : "");
@@ -170,8 +170,8 @@ migrate_pick_points (struct migrate *m, const char *point,
     const struct jdisk *d = &m->j.disks[i];
     size_t n = count_strings (d->snapshots);
     if (n <= back) {
-      error ("%s: disk %zu (%s) has no recovery point of that cycle",
-             m->name, i, d->blob);
+      azp_error ("%s: disk %zu (%s) has no recovery point of that cycle",
+                 m->name, i, d->blob);
       return -1;
     }
     points[i] = d->snapshots[n - 1 - back];
@@ -192,7 +192,7 @@ migrate_write_json (const char *path, const cJSON *j)
   CLEANUP_FREE char *nl = s ? xasprintf ("%s\n", s) : NULL;
 
   if (!nl) {
-    error ("%s: out of memory", path);
+    azp_error ("%s: out of memory", path);
     return -1;
   }
   return write_file_atomic (path, nl, strlen (nl));
@@ -327,7 +327,7 @@ migrate_hydrate (struct migrate *m, const char **points,
   int ret = EXIT_ERROR;
 
   if (!hd || !ad || !rep) {
-    error ("out of memory");
+    azp_error ("out of memory");
     goto out;
   }
   report_path = xasprintf ("%s/%s.report.json", r->outdir, r->vm_name);
@@ -370,9 +370,9 @@ migrate_hydrate (struct migrate *m, const char **points,
     goto out;
   vm.size = hr.size;
   if (hr.size_suggested && !r->json)
-    info ("no --size: %s, the smallest size with 2 vCPUs and 4 GiB for "
-          "this guest (the replica does not carry the VM's CPU and "
-          "memory; give --size)", vm.size);
+    azp_info ("no --size: %s, the smallest size with 2 vCPUs and 4 GiB for "
+              "this guest (the replica does not carry the VM's CPU and "
+              "memory; give --size)", vm.size);
   if (vmdef_fill (&vm, r->vo) == -1)
     goto out;
   status = verdict_name (verdict_exit_of (&hr));
@@ -403,13 +403,13 @@ migrate_hydrate (struct migrate *m, const char **points,
   if (r->json)
     migrate_print_json (rep);
   else if (ret == EXIT_NOTREADY && report_path)
-    error ("%s: refused: the guest would not boot on Azure (the blockers "
-           "are above); the replica is untouched (report: %s)",
-           r->vm_name, report_path);
+    azp_error ("%s: refused: the guest would not boot on Azure (the blockers "
+               "are above); the replica is untouched (report: %s)",
+               r->vm_name, report_path);
   else if (ret != EXIT_OK && report_path)
-    error ("%s: failed; the replica is untouched; run the same command "
-           "again to start over from the recovery point (report: %s)",
-           r->vm_name, report_path);
+    azp_error ("%s: failed; the replica is untouched; run the same command "
+               "again to start over from the recovery point (report: %s)",
+               r->vm_name, report_path);
   cJSON_Delete (rep);
   for (size_t i = 0; hd && i < n; i++)
     free (hd[i].copy);

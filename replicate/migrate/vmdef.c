@@ -57,9 +57,9 @@ vmdef_license_type (bool windows, const char *distro, const char *variant)
     return "RHEL_BYOS";
   if (distro && (!strcmp (distro, "sles") || !strcmp (distro, "suse-based")))
     return "SLES_BYOS";
-  error ("--hybrid-benefit: Azure Hybrid Benefit covers Windows, RHEL and "
-         "SLES, not %s (give --license-type to force one)",
-         distro ? distro : "this guest");
+  azp_error ("--hybrid-benefit: Azure Hybrid Benefit covers Windows, RHEL and "
+             "SLES, not %s (give --license-type to force one)",
+             distro ? distro : "this guest");
   return NULL;
 }
 
@@ -101,7 +101,7 @@ vmdef_fill (struct arm_vm *vm, const struct vmdef_opts *o)
   if (o->license_type)
     vm->license_type = o->license_type;
   if (!vm->size) {
-    error ("%s: no VM size: give --size", vm->name);
+    azp_error ("%s: no VM size: give --size", vm->name);
     return -1;
   }
   return 0;

@@ -57,10 +57,10 @@ vlog (bool is_error, const char *fmt, va_list ap)
     vlog (is_error, fmt, ap);                   \
     va_end (ap);                                \
   }
-LOGFN (error, true)
-LOGFN (warning, true)
-LOGFN (info, false)
-LOGFN (debug, false)
+LOGFN (azp_error, true)
+LOGFN (azp_warning, true)
+LOGFN (azp_info, false)
+LOGFN (azp_debug, false)
 int log_verbose (void) { return 0; }
 void log_set_verbose (int level) { }
 

@@ -14,8 +14,8 @@ pageio_init (struct pageio *p, const struct pageio_ops *ops, void *h,
 {
   memset (p, 0, sizeof *p);
   if (blob_size % PAGEIO_PAGE || blob_size < 2 * PAGEIO_PAGE) {
-    error ("page blob of %llu bytes: not a fixed VHD (a multiple of 512 "
-           "with a footer)", (unsigned long long) blob_size);
+    azp_error ("page blob of %llu bytes: not a fixed VHD (a multiple of 512 "
+               "with a footer)", (unsigned long long) blob_size);
     return -1;
   }
   p->ops = ops;

@@ -48,16 +48,16 @@ vsphere_curl_failed (const char *what, CURLcode rc, const char *errbuf)
   switch (rc) {
   case CURLE_PEER_FAILED_VERIFICATION:
   case CURLE_SSL_CACERT_BADFILE:
-    error ("%s: the server's TLS certificate is not trusted (%s); give its "
-           "CA with --cacert FILE, or --insecure to skip verification",
-           what, why);
+    azp_error ("%s: the server's TLS certificate is not trusted (%s); give its "
+               "CA with --cacert FILE, or --insecure to skip verification",
+               what, why);
     break;
   case CURLE_UNSUPPORTED_PROTOCOL:
-    error ("%s: protocol not allowed (%s); plain http must be asked for "
-           "with an http:// URL", what, why);
+    azp_error ("%s: protocol not allowed (%s); plain http must be asked for "
+               "with an http:// URL", what, why);
     break;
   default:
-    error ("%s: %s", what, why);
+    azp_error ("%s: %s", what, why);
   }
 }
 
@@ -88,24 +88,25 @@ parse_url (struct vsphere *v, const char *url)
   int ret = -1;
 
   if (!u) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return -1;
   }
   if (curl_url_set (u, CURLUPART_URL, url, CURLU_DEFAULT_SCHEME) ||
       curl_url_get (u, CURLUPART_SCHEME, &scheme, 0) ||
       curl_url_get (u, CURLUPART_HOST, &host, 0)) {
-    error ("%s: not a valid vCenter URL", url);
+    azp_error ("%s: not a valid vCenter URL", url);
     goto out;
   }
   curl_url_get (u, CURLUPART_PORT, &port, 0);
   curl_url_get (u, CURLUPART_PATH, &path, 0);
   if (curl_url_get (u, CURLUPART_USER, &user, 0) == CURLUE_OK) {
-    error ("%s: credentials do not belong in the URL; use VSPHERE_USER and "
-           "VSPHERE_PASSWORD or --credentials FILE", host);
+    azp_error ("%s: credentials do not belong in the URL; use VSPHERE_USER and "
+               "VSPHERE_PASSWORD or --credentials FILE", host);
     goto out;
   }
   if (strcmp (scheme, "https") && strcmp (scheme, "http")) {
-    error ("%s: the vCenter URL must be https:// (or http:// if asked)", url);
+    azp_error ("%s: the vCenter URL must be https:// (or http:// if asked)",
+               url);
     goto out;
   }
   v->host = port ? xasprintf ("%s:%s", host, port) : xstrdup (host);
@@ -135,8 +136,8 @@ read_credentials (const struct vsphere_opts *o, char **user, char **password)
   *user = *password = NULL;
   if (!o->credentials) {
     if (!eu || !ep || !*eu) {
-      error ("vSphere credentials: set VSPHERE_USER and VSPHERE_PASSWORD, "
-             "or give --credentials FILE");
+      azp_error ("vSphere credentials: set VSPHERE_USER and VSPHERE_PASSWORD, "
+                 "or give --credentials FILE");
       return -1;
     }
     *user = xstrdup (eu);
@@ -145,21 +146,22 @@ read_credentials (const struct vsphere_opts *o, char **user, char **password)
   }
   fd = open (o->credentials, O_RDONLY | O_CLOEXEC);
   if (fd == -1 || fstat (fd, &st) == -1) {
-    error ("%s: %m", o->credentials);
+    azp_error ("%s: %m", o->credentials);
     return -1;
   }
   if (!S_ISREG (st.st_mode)) {
-    error ("%s: the credentials file is not a regular file", o->credentials);
+    azp_error ("%s: the credentials file is not a regular file",
+               o->credentials);
     return -1;
   }
   if (st.st_mode & 0077)
-    warning ("%s: the credentials file is readable by others (chmod 600)",
-             o->credentials);
+    azp_warning ("%s: the credentials file is readable by others (chmod 600)",
+                 o->credentials);
   while (len < sizeof buf - 1 &&
          (r = read (fd, buf + len, sizeof buf - 1 - len)) > 0)
     len += r;
   if (len >= sizeof buf - 1) {
-    error ("%s: the credentials file is too large", o->credentials);
+    azp_error ("%s: the credentials file is too large", o->credentials);
     return -1;
   }
   buf[len] = '\0';
@@ -187,8 +189,8 @@ read_credentials (const struct vsphere_opts *o, char **user, char **password)
   }
   explicit_bzero (buf, sizeof buf);
   if (!*user || !**user || !*password) {
-    error ("%s: the credentials file needs lines \"user=NAME\" and "
-           "\"password=SECRET\"", o->credentials);
+    azp_error ("%s: the credentials file needs lines \"user=NAME\" and "
+               "\"password=SECRET\"", o->credentials);
     free (*user);
     free (*password);
     *user = *password = NULL;
@@ -239,8 +241,8 @@ vsphere_call_fault (struct vsphere *v, const char *body, const char *what,
   /* The request may hold the password: wipe it. */
   explicit_bzero (env, strlen (env));
   if (b.overflow) {
-    error ("%s: %s: response larger than %d MiB", v->host, what,
-           VSPHERE_MAX_RESPONSE >> 20);
+    azp_error ("%s: %s: response larger than %d MiB", v->host, what,
+               VSPHERE_MAX_RESPONSE >> 20);
     free (b.data);
     return NULL;
   }
@@ -251,22 +253,23 @@ vsphere_call_fault (struct vsphere *v, const char *body, const char *what,
     return NULL;
   }
   if (!b.data) {
-    error ("%s: %s: empty response (HTTP %ld); is %s a vCenter SDK URL?",
-           v->host, what, status, v->sdk);
+    azp_error ("%s: %s: empty response (HTTP %ld); is %s a vCenter SDK URL?",
+               v->host, what, status, v->sdk);
     return NULL;
   }
   doc = vsphere_parse_xml (b.data, b.len, v->host);
   free (b.data);
   if (!doc) {
     if (status != 200)
-      error ("%s: %s: HTTP %ld; is %s a vCenter SDK URL?", v->host, what,
-             status, v->sdk);
+      azp_error ("%s: %s: HTTP %ld; is %s a vCenter SDK URL?", v->host, what,
+                 status, v->sdk);
     return NULL;
   }
   *ret = vsphere_body (doc, f);
   if (!*ret) {
     if (!f->type)
-      error ("%s: %s: not a SOAP response (HTTP %ld)", v->host, what, status);
+      azp_error ("%s: %s: not a SOAP response (HTTP %ld)", v->host, what,
+                 status);
     xmlFreeDoc (doc);
     return NULL;
   }
@@ -282,7 +285,7 @@ vsphere_call (struct vsphere *v, const char *body, const char *what,
 
   if (!doc && f.type) {
     CLEANUP_FREE char *msg = vsphere_fault_message (&f, what);
-    error ("%s", msg ? msg : what);
+    azp_error ("%s", msg ? msg : what);
   }
   vsphere_fault_clear (&f);
   return doc;
@@ -294,7 +297,7 @@ service_ref (xmlNodePtr rv, const char *name)
 {
   char *r = vsphere_child_text (rv, name);
   if (!r)
-    error ("the service content has no %s", name);
+    azp_error ("the service content has no %s", name);
   return r;
 }
 
@@ -323,7 +326,7 @@ get_cookie (struct vsphere *v)
   }
   curl_slist_free_all (cookies);
   if (!v->cookie) {
-    error ("%s: the login did not return a session cookie", v->host);
+    azp_error ("%s: the login did not return a session cookie", v->host);
     return -1;
   }
   return 0;
@@ -360,7 +363,7 @@ login (struct vsphere *v)
     return -1;
   }
   xmlFreeDoc (doc);
-  debug ("%s: logged in as %s", v->host, user);
+  azp_debug ("%s: logged in as %s", v->host, user);
   free (user);
   v->logged_in = true;
   return get_cookie (v);
@@ -374,7 +377,7 @@ vsphere_connect (const struct vsphere_opts *o)
   xmlNodePtr rv;
 
   if (!v) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return NULL;
   }
   v->opts.url = xstrdup (o->url);
@@ -385,7 +388,7 @@ vsphere_connect (const struct vsphere_opts *o)
     goto fail;
   v->curl = curl_easy_init ();
   if (!v->curl) {
-    error ("cannot initialise libcurl");
+    azp_error ("cannot initialise libcurl");
     goto fail;
   }
   vsphere_setup_curl (v->curl, o, !strncmp (v->base, "http:", 5));

@@ -52,13 +52,13 @@ vsphere_check_final_cycle (const struct vsphere_vm *vm, bool source_shutdown)
   if (!vm->power_state || !strcmp (vm->power_state, "poweredOff"))
     return 0;
   if (source_shutdown)
-    error ("%s: --source-shutdown says the VM is shut down, but vCenter "
-           "reports it %s: shut it down first, or the final cycle misses "
-           "what it writes afterwards", vm->name, vm->power_state);
+    azp_error ("%s: --source-shutdown says the VM is shut down, but vCenter "
+               "reports it %s: shut it down first, or the final cycle misses "
+               "what it writes afterwards", vm->name, vm->power_state);
   else
-    error ("%s: the VM is %s: a final cycle of a running VM misses what it "
-           "writes afterwards; shut it down and give --source-shutdown",
-           vm->name, vm->power_state);
+    azp_error ("%s: the VM is %s: a final cycle of a running VM misses what it "
+               "writes afterwards; shut it down and give --source-shutdown",
+               vm->name, vm->power_state);
   return -1;
 }
 
@@ -75,8 +75,8 @@ vsphere_check_final_cycle_uri (const char *uri, bool source_shutdown)
   if (vsphere_uri_parse (uri, &u) == -1)
     return -1;
   if (!u.vm) {
-    error ("%s: name the VM (vsphere://HOST/[DC/]VM/DISK) to check its "
-           "power state", uri);
+    azp_error ("%s: name the VM (vsphere://HOST/[DC/]VM/DISK) to check its "
+               "power state", uri);
     vsphere_uri_free (&u);
     return -1;
   }
@@ -103,19 +103,20 @@ check_vm (const struct vsphere_inventory *inv, const struct vsphere_vm *vm)
                  strlen (VSPHERE_SNAPSHOT_PREFIX)))
       own++;
   if (own) {
-    error ("%s: the VM has %zu snapshot%s of its own: its current state "
-           "lives in delta disks that cannot be read in place, and its base "
-           "disks hold the state at the first snapshot; delete or "
-           "consolidate the snapshots before replicating", vm->name, own,
-           own > 1 ? "s" : "");
+    azp_error ("%s: the VM has %zu snapshot%s of its own: its current state "
+               "lives in delta disks that cannot be read in place, and its "
+               "base "
+               "disks hold the state at the first snapshot; delete or "
+               "consolidate the snapshots before replicating", vm->name, own,
+               own > 1 ? "s" : "");
     return -1;
   }
   for (size_t i = 0; i < vm->ndisks; i++) {
     const struct vsphere_disk *d = &vm->disks[i];
     if (d->mode && !strncmp (d->mode, "independent", 11)) {
-      error ("%s: disk %zu is independent (%s): a VM snapshot does not "
-             "freeze it, so it cannot be replicated consistently; make it "
-             "dependent (persistent) first", vm->name, i, d->mode);
+      azp_error ("%s: disk %zu is independent (%s): a VM snapshot does not "
+                 "freeze it, so it cannot be replicated consistently; make it "
+                 "dependent (persistent) first", vm->name, i, d->mode);
       return -1;
     }
     if (vsphere_disk_readable (inv, vm, i) == -1)
@@ -134,16 +135,16 @@ parse_uris (char *const *uris, size_t n, struct vsphere_uri *first,
     if (vsphere_uri_parse (uris[i], &u) == -1)
       return -1;
     if (!u.vm) {
-      error ("%s: replicate needs vsphere://HOST/[DC/]VM/DISKINDEX, to "
-             "snapshot the VM", uris[i]);
+      azp_error ("%s: replicate needs vsphere://HOST/[DC/]VM/DISKINDEX, to "
+                 "snapshot the VM", uris[i]);
       vsphere_uri_free (&u);
       return -1;
     }
     if (i > 0 && (strcmp (u.host, first->host) || strcmp (u.vm, first->vm) ||
                   (!u.dcpath) != (!first->dcpath) ||
                   (u.dcpath && strcmp (u.dcpath, first->dcpath)))) {
-      error ("%s: all the disks of a cycle must belong to one VM (%s)",
-             uris[i], first->vm);
+      azp_error ("%s: all the disks of a cycle must belong to one VM (%s)",
+                 uris[i], first->vm);
       vsphere_uri_free (&u);
       return -1;
     }
@@ -180,7 +181,7 @@ vsphere_cycle_begin (char *const *uris, size_t n, bool quiesce)
   CLEANUP_FREE int *idx = calloc (n ? n : 1, sizeof *idx);
 
   if (!idx || n == 0) {
-    error (n ? "out of memory" : "no disk given");
+    azp_error (n ? "out of memory" : "no disk given");
     return NULL;
   }
   if (parse_uris (uris, n, &u, idx) == -1 ||
@@ -188,7 +189,7 @@ vsphere_cycle_begin (char *const *uris, size_t n, bool quiesce)
     goto fail;
   c = calloc (1, sizeof *c);
   if (!c) {
-    error ("out of memory");
+    azp_error ("out of memory");
     goto fail;
   }
   c->v = vsphere_connect (&o);
@@ -209,21 +210,21 @@ vsphere_cycle_begin (char *const *uris, size_t n, bool quiesce)
   if (check_vm (inv, vm) == -1)
     goto fail;
   if (!vm->datacenter) {
-    error ("%s: cannot tell the VM's datacenter", vm->name);
+    azp_error ("%s: cannot tell the VM's datacenter", vm->name);
     goto fail;
   }
 
   c->disks = calloc (n, sizeof *c->disks);
   if (!c->disks) {
-    error ("out of memory");
+    azp_error ("out of memory");
     goto fail;
   }
   /* The base of each disk now: what the snapshot freezes. */
   for (size_t i = 0; i < n; i++) {
     CLEANUP_FREE char *ds = NULL, *path = NULL, *flat = NULL;
     if ((size_t) idx[i] >= vm->ndisks) {
-      error ("%s: VM %s has %zu disk%s (indexes from 0)", uris[i], vm->name,
-             vm->ndisks, vm->ndisks == 1 ? "" : "s");
+      azp_error ("%s: VM %s has %zu disk%s (indexes from 0)", uris[i], vm->name,
+                 vm->ndisks, vm->ndisks == 1 ? "" : "s");
       goto fail;
     }
     if (vsphere_split_ds_path (vm->disks[idx[i]].base_file, &ds, &path) == -1
@@ -244,7 +245,7 @@ vsphere_cycle_begin (char *const *uris, size_t n, bool quiesce)
                                          quiesce || u.quiesce);
   if (!c->snap_ref)
     goto fail;
-  info ("%s: snapshot %s created", c->vm_name, c->snap_name);
+  azp_info ("%s: snapshot %s created", c->vm_name, c->snap_name);
   for (size_t i = 0; i < c->ndisks; i++) {
     if (vsphere_probe_range (c->v, c->disks[i].url, &c->disks[i].size) == -1)
       goto fail_snap;
@@ -287,12 +288,12 @@ vsphere_cycle_end (struct vsphere_cycle *c)
                                          c->vm_name, c->snap_name);
     if (vsphere_remove_snapshot (c->v, c->snap_ref,
                                  what ? what : c->vm_name) == -1) {
-      error ("%s: snapshot %s is left behind; the next run removes it",
-             c->vm_name, c->snap_name);
+      azp_error ("%s: snapshot %s is left behind; the next run removes it",
+                 c->vm_name, c->snap_name);
       ret = -1;
     }
     else
-      info ("%s: snapshot %s removed", c->vm_name, c->snap_name);
+      azp_info ("%s: snapshot %s removed", c->vm_name, c->snap_name);
   }
   cycle_free (c);
   return ret;

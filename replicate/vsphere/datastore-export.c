@@ -35,7 +35,7 @@ remove_files (struct vsphere_bridge *b)
       if (fstat (fd, &st) == 0 && st.st_size > 0 && st.st_size < 65536) {
         char zero[65536] = { 0 };
         if (write (fd, zero, st.st_size) == -1)
-          debug ("%s: %m", b->cookie);
+          azp_debug ("%s: %m", b->cookie);
       }
       close (fd);
     }
@@ -85,11 +85,11 @@ write_secret (const char *path, const char *s)
   size_t len = strlen (s);
 
   if (fd == -1) {
-    error ("%s: %m", path);
+    azp_error ("%s: %m", path);
     return -1;
   }
   if (write (fd, s, len) != (ssize_t) len || close (fd) == -1) {
-    error ("%s: %m", path);
+    azp_error ("%s: %m", path);
     return -1;
   }
   return 0;
@@ -125,14 +125,14 @@ vsphere_bridge_start (struct vsphere *v, const char *url)
   size_t n = 0;
 
   if (!b) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return NULL;
   }
   b->dir = xasprintf ("%s/azprep-vsphere-XXXXXX", tmpdir);
   if (!b->dir)
     goto fail;
   if (!mkdtemp (b->dir)) {
-    error ("%s: %m", b->dir);
+    azp_error ("%s: %m", b->dir);
     free (b->dir);
     b->dir = NULL;
     goto fail;
@@ -144,7 +144,7 @@ vsphere_bridge_start (struct vsphere *v, const char *url)
   if (!b->sock || !b->cookie || !b->log || !b->uri)
     goto fail;
   if (strlen (b->sock) >= 108) {
-    error ("%s: socket path too long (set TMPDIR shorter)", b->sock);
+    azp_error ("%s: socket path too long (set TMPDIR shorter)", b->sock);
     goto fail;
   }
   if (write_secret (b->cookie, vsphere_cookie (v)) == -1)
@@ -182,7 +182,7 @@ vsphere_bridge_start (struct vsphere *v, const char *url)
 
   b->pid = fork ();
   if (b->pid == -1) {
-    error ("fork: %m");
+    azp_error ("fork: %m");
     goto fail;
   }
   if (b->pid == 0) {
@@ -197,7 +197,7 @@ vsphere_bridge_start (struct vsphere *v, const char *url)
     execvp (argv[0], (char **) argv);
     _exit (127);
   }
-  debug ("nbdkit bridge (pid %d) for %s", (int) b->pid, url);
+  azp_debug ("nbdkit bridge (pid %d) for %s", (int) b->pid, url);
 
   /* Wait for the socket, or for nbdkit to fail. */
   for (int i = 0; i < 600; i++) {
@@ -210,14 +210,14 @@ vsphere_bridge_start (struct vsphere *v, const char *url)
       CLEANUP_FREE char *why = log_line (b->log);
       b->pid = 0;
       if (WIFEXITED (status) && WEXITSTATUS (status) == 127)
-        error ("nbdkit is not installed (needed to read vsphere:// disks)");
+        azp_error ("nbdkit is not installed (needed to read vsphere:// disks)");
       else
-        error ("%s: the nbdkit bridge failed: %s", url, why ? why : "");
+        azp_error ("%s: the nbdkit bridge failed: %s", url, why ? why : "");
       goto fail;
     }
     nanosleep (&ts, NULL);
   }
-  error ("%s: the nbdkit bridge did not start within 30 seconds", url);
+  azp_error ("%s: the nbdkit bridge did not start within 30 seconds", url);
 
  fail:
   vsphere_bridge_stop (b);

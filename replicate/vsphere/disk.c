@@ -21,19 +21,20 @@ warn_consistency (const struct vsphere_vm *vm, const struct vsphere_disk *d,
                   size_t i)
 {
   if (vm->nsnapshots > 0)
-    warning ("%s: the VM has %zu snapshot%s (first: '%s'): the base disk "
-             "read in place holds the state at the first snapshot, not the "
-             "current one; consolidate or delete the snapshots for a current "
-             "view", vm->name, vm->nsnapshots, vm->nsnapshots > 1 ? "s" : "",
-             vm->snapshots[0].name ? vm->snapshots[0].name : "?");
+    azp_warning ("%s: the VM has %zu snapshot%s (first: '%s'): the base disk "
+                 "read in place holds the state at the first snapshot, not the "
+                 "current one; consolidate or delete the snapshots for a "
+                 "current view", vm->name, vm->nsnapshots,
+                 vm->nsnapshots > 1 ? "s" : "",
+                 vm->snapshots[0].name ? vm->snapshots[0].name : "?");
   else if (vm->power_state && !strcmp (vm->power_state, "poweredOn"))
-    warning ("%s: the VM is powered on: its disk is read while it changes, "
-             "so what is seen may be inconsistent (replicate reads a "
-             "snapshot instead)", vm->name);
+    azp_warning ("%s: the VM is powered on: its disk is read while it changes, "
+                 "so what is seen may be inconsistent (replicate reads a "
+                 "snapshot instead)", vm->name);
   if (d->mode && !strncmp (d->mode, "independent", 11))
-    warning ("%s: disk %zu is independent (%s): VM snapshots do not cover "
-             "it, so replicate cannot read it consistently", vm->name, i,
-             d->mode);
+    azp_warning ("%s: disk %zu is independent (%s): VM snapshots do not cover "
+                 "it, so replicate cannot read it consistently", vm->name, i,
+                 d->mode);
 }
 
 /* The datastore URL of the disk a URI names, after checking it. */
@@ -60,8 +61,8 @@ disk_url (struct vsphere *v, const struct vsphere_uri *u, const char *uri,
   if (!vm)
     goto out;
   if ((size_t) u->disk >= vm->ndisks) {
-    error ("%s: VM %s has %zu disk%s (indexes from 0)", uri, vm->name,
-           vm->ndisks, vm->ndisks == 1 ? "" : "s");
+    azp_error ("%s: VM %s has %zu disk%s (indexes from 0)", uri, vm->name,
+               vm->ndisks, vm->ndisks == 1 ? "" : "s");
     goto out;
   }
   if (vsphere_disk_readable (inv, vm, u->disk) == -1)
@@ -70,7 +71,7 @@ disk_url (struct vsphere *v, const struct vsphere_uri *u, const char *uri,
   if (warn)
     warn_consistency (vm, d, u->disk);
   if (!vm->datacenter) {
-    error ("%s: cannot tell the datacenter of VM %s", uri, vm->name);
+    azp_error ("%s: cannot tell the datacenter of VM %s", uri, vm->name);
     goto out;
   }
   if (vsphere_split_ds_path (d->base_file, &ds, &path) == -1)
@@ -99,7 +100,7 @@ vsphere_source_open (const char *uri, int64_t *size)
   }
   s = calloc (1, sizeof *s);
   if (!s) {
-    error ("out of memory");
+    azp_error ("out of memory");
     goto fail;
   }
   s->v = vsphere_connect (&o);
@@ -108,11 +109,11 @@ vsphere_source_open (const char *uri, int64_t *size)
   url = disk_url (s->v, &u, uri, true);
   if (!url)
     goto fail;
-  debug ("%s: reading %s", uri, url);
+  azp_debug ("%s: reading %s", uri, url);
   if (vsphere_probe_range (s->v, url, size) == -1)
     goto fail;
   if (*size < 512) {
-    error ("%s: the disk is empty (%lld bytes)", uri, (long long) *size);
+    azp_error ("%s: the disk is empty (%lld bytes)", uri, (long long) *size);
     goto fail;
   }
   s->b = vsphere_bridge_start (s->v, url);

@@ -12,7 +12,7 @@ vsphere_inventory_new (void)
 {
   struct vsphere_inventory *inv = calloc (1, sizeof *inv);
   if (!inv)
-    error ("out of memory");
+    azp_error ("out of memory");
   return inv;
 }
 
@@ -68,7 +68,7 @@ append (void *arrayp, size_t *n, size_t size)
   void **array = arrayp;
   char *a = realloc (*array, (*n + 1) * size);
   if (!a) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return NULL;
   }
   *array = a;

@@ -65,7 +65,7 @@ vsphere_probe_range (struct vsphere *v, const char *url, int64_t *size)
   CURLcode rc;
 
   if (!c) {
-    error ("cannot initialise libcurl");
+    azp_error ("cannot initialise libcurl");
     return -1;
   }
   vsphere_setup_curl (c, &v->opts, !strncmp (v->base, "http:", 5));
@@ -88,28 +88,28 @@ vsphere_probe_range (struct vsphere *v, const char *url, int64_t *size)
   switch (p.status) {
   case 206:
     if (p.total < 0) {
-      error ("%s: the server sent no Content-Range total", url);
+      azp_error ("%s: the server sent no Content-Range total", url);
       return -1;
     }
     *size = p.total;
     return 0;
   case 200:
-    error ("%s: the server ignores HTTP Range requests (it answered with "
-           "the whole file): the disk cannot be read in place; nothing was "
-           "downloaded", url);
+    azp_error ("%s: the server ignores HTTP Range requests (it answered with "
+               "the whole file): the disk cannot be read in place; nothing was "
+               "downloaded", url);
     return -1;
   case 401: case 403:
-    error ("%s: access denied (HTTP %ld): the vCenter user needs the "
-           "Datastore.Browse privilege", url, p.status);
+    azp_error ("%s: access denied (HTTP %ld): the vCenter user needs the "
+               "Datastore.Browse privilege", url, p.status);
     return -1;
   case 404:
-    error ("%s: not found on the datastore (HTTP 404)", url);
+    azp_error ("%s: not found on the datastore (HTTP 404)", url);
     return -1;
   case 416:
-    error ("%s: the disk file is empty", url);
+    azp_error ("%s: the disk file is empty", url);
     return -1;
   default:
-    error ("%s: HTTP %ld", url, p.status);
+    azp_error ("%s: HTTP %ld", url, p.status);
     return -1;
   }
 }

@@ -18,7 +18,7 @@ vsphere_job_open_source (struct job *job, struct rdisk *d)
   if (!job->vsphere) {
     CLEANUP_FREE char **uris = calloc (job->j.ndisks + 1, sizeof *uris);
     if (!uris) {
-      error ("out of memory");
+      azp_error ("out of memory");
       return -1;
     }
     for (size_t k = 0; k < job->j.ndisks; k++)
@@ -28,10 +28,10 @@ vsphere_job_open_source (struct job *job, struct rdisk *d)
       return -1;
   }
   if (vsphere_cycle_disk_size (job->vsphere, i) > (int64_t) d->jd->size) {
-    error ("%s: the disk grew to %lld bytes, over the replica's %llu; "
-           "replicate it as a new job", d->jd->source,
-           (long long) vsphere_cycle_disk_size (job->vsphere, i),
-           (unsigned long long) d->jd->size);
+    azp_error ("%s: the disk grew to %lld bytes, over the replica's %llu; "
+               "replicate it as a new job", d->jd->source,
+               (long long) vsphere_cycle_disk_size (job->vsphere, i),
+               (unsigned long long) d->jd->size);
     return -1;
   }
   d->src = source_open_nbd (vsphere_cycle_nbd_uri (job->vsphere, i), NULL);

@@ -27,7 +27,7 @@ vsphere_xml_escape (const char *s)
   }
   r = malloc (len + 1);
   if (!r) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return NULL;
   }
   p = r;
@@ -70,7 +70,7 @@ vsphere_parse_xml (const char *buf, size_t len, const char *what)
   xmlDocPtr doc;
 
   if (len > VSPHERE_MAX_RESPONSE || len > INT32_MAX) {
-    error ("%s: response too large (%zu bytes)", what, len);
+    azp_error ("%s: response too large (%zu bytes)", what, len);
     return NULL;
   }
   /* No XML_PARSE_NOENT (that would substitute entities), no DTD
@@ -79,11 +79,11 @@ vsphere_parse_xml (const char *buf, size_t len, const char *what)
                        XML_PARSE_NONET | XML_PARSE_NOERROR |
                        XML_PARSE_NOWARNING);
   if (!doc) {
-    error ("%s: the response is not well-formed XML", what);
+    azp_error ("%s: the response is not well-formed XML", what);
     return NULL;
   }
   if (doc->intSubset || doc->extSubset) {
-    error ("%s: the response has a DTD; refused", what);
+    azp_error ("%s: the response has a DTD; refused", what);
     xmlFreeDoc (doc);
     return NULL;
   }
@@ -283,7 +283,7 @@ vsphere_split_ds_path (const char *s, char **ds, char **path)
 
   *ds = *path = NULL;
   if (s[0] != '[' || !(close = strchr (s, ']')) || close == s + 1) {
-    error ("%s: not a datastore path (\"[DATASTORE] dir/file.vmdk\")", s);
+    azp_error ("%s: not a datastore path (\"[DATASTORE] dir/file.vmdk\")", s);
     return -1;
   }
   *ds = strndup (s + 1, close - s - 1);
@@ -295,7 +295,7 @@ vsphere_split_ds_path (const char *s, char **ds, char **path)
     free (*ds);
     free (*path);
     *ds = *path = NULL;
-    error ("out of memory");
+    azp_error ("out of memory");
     return -1;
   }
   return 0;
@@ -307,7 +307,7 @@ vsphere_flat_name (const char *path)
   size_t len = strlen (path);
 
   if (len < 5 || strcmp (path + len - 5, ".vmdk")) {
-    error ("%s: not a .vmdk descriptor name", path);
+    azp_error ("%s: not a .vmdk descriptor name", path);
     return NULL;
   }
   if (len >= 10 && !strcmp (path + len - 10, "-flat.vmdk"))
@@ -322,7 +322,7 @@ vsphere_url_encode (const char *s, bool keep_slash)
   char *r = malloc (strlen (s) * 3 + 1), *p = r;
 
   if (!r) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return NULL;
   }
   for (const unsigned char *q = (const unsigned char *) s; *q; q++) {

@@ -169,7 +169,7 @@ vsphere_wait_task (struct vsphere *v, const char *task_ref, const char *what)
         CLEANUP_FREE char *msg = NULL;
         vsphere_fault_from_node (vsphere_child (p, "val"), &f);
         msg = vsphere_fault_message (&f, what);
-        error ("%s", msg ? msg : what);
+        azp_error ("%s", msg ? msg : what);
         vsphere_fault_clear (&f);
         xmlFreeDoc (doc);
         free (result);
@@ -178,7 +178,7 @@ vsphere_wait_task (struct vsphere *v, const char *task_ref, const char *what)
     }
     xmlFreeDoc (doc);
     if (!state) {
-      error ("%s: task %s has no state", what, task_ref);
+      azp_error ("%s: task %s has no state", what, task_ref);
       free (result);
       return NULL;
     }
@@ -186,14 +186,14 @@ vsphere_wait_task (struct vsphere *v, const char *task_ref, const char *what)
       return result ? result : xstrdup ("");
     free (result);
     if (!strcmp (state, "error")) {
-      error ("%s: the task failed", what);
+      azp_error ("%s: the task failed", what);
       return NULL;
     }
     usleep (delay);
     if (delay < 2000000)
       delay *= 2;
   }
-  error ("%s: task %s did not finish within an hour", what, task_ref);
+  azp_error ("%s: task %s did not finish within an hour", what, task_ref);
   return NULL;
 }
 
@@ -210,7 +210,7 @@ run_task (struct vsphere *v, const char *body, const char *what)
   task = vsphere_child_text (rv, "returnval");
   xmlFreeDoc (doc);
   if (!task) {
-    error ("%s: no task returned", what);
+    azp_error ("%s: no task returned", what);
     return NULL;
   }
   return vsphere_wait_task (v, task, what);
@@ -239,12 +239,12 @@ vsphere_create_snapshot (struct vsphere *v, const struct vsphere_vm *vm,
     return NULL;
   snap = run_task (v, body, what);
   if (snap && !*snap) {
-    error ("%s: no snapshot returned", what);
+    azp_error ("%s: no snapshot returned", what);
     free (snap);
     return NULL;
   }
   if (snap)
-    debug ("%s: snapshot %s (%s)", vm->name, name, snap);
+    azp_debug ("%s: snapshot %s (%s)", vm->name, name, snap);
   return snap;
 }
 
@@ -288,8 +288,8 @@ vsphere_remove_stale_snapshots (struct vsphere *v,
     what = xasprintf ("%s: remove stale snapshot %s", vm->name, s->name);
     if (!what)
       return -1;
-    info ("%s: removing snapshot %s left by an interrupted run", vm->name,
-          s->name);
+    azp_info ("%s: removing snapshot %s left by an interrupted run", vm->name,
+              s->name);
     if (vsphere_remove_snapshot (v, s->ref, what) == -1)
       return -1;
     n++;

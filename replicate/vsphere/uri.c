@@ -35,7 +35,7 @@ decode (const char *uri, const char *s, size_t n)
   char *r = malloc (n + 1), *p = r;
 
   if (!r) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return NULL;
   }
   for (size_t i = 0; i < n; i++) {
@@ -44,7 +44,7 @@ decode (const char *uri, const char *s, size_t n)
       int b = i + 2 < n ? hexval (s[i + 2]) : -1;
       int h = a >= 0 && b >= 0 ? a * 16 + b : -1;
       if (h <= 0) {
-        error ("%s: bad percent-encoding", uri);
+        azp_error ("%s: bad percent-encoding", uri);
         free (r);
         return NULL;
       }
@@ -68,7 +68,8 @@ parse_query (const char *uri, const char *q, struct vsphere_uri *u)
 
     eq = memchr (q, '=', n);
     if (!eq) {
-      error ("%s: option '%.*s' needs a value (KEY=VALUE)", uri, (int) n, q);
+      azp_error ("%s: option '%.*s' needs a value (KEY=VALUE)", uri, (int) n,
+                 q);
       return -1;
     }
     key = decode (uri, q, eq - q);
@@ -92,8 +93,9 @@ parse_query (const char *uri, const char *q, struct vsphere_uri *u)
     else if (!strcmp (key, "quiesce"))
       u->quiesce = !strcmp (val, "1") || !strcmp (val, "true");
     else {
-      error ("%s: unknown option '%s' (cacert, credentials, insecure, http, "
-             "quiesce)", uri, key);
+      azp_error ("%s: unknown option '%s' (cacert, credentials, insecure, "
+                 "http, "
+                 "quiesce)", uri, key);
       return -1;
     }
     q = amp ? amp + 1 : NULL;
@@ -112,19 +114,19 @@ vsphere_uri_parse (const char *s, struct vsphere_uri *u)
   memset (u, 0, sizeof *u);
   u->disk = -1;
   if (!vsphere_uri_p (s)) {
-    error ("%s: not a vsphere:// URI", s);
+    azp_error ("%s: not a vsphere:// URI", s);
     return -1;
   }
   host = s + strlen (SCHEME);
   path = strchr (host, '/');
   query = strchr (host, '?');
   if (!path || (query && query < path) || path == host) {
-    error ("%s: expected vsphere://HOST/[DC/]VM/DISK", s);
+    azp_error ("%s: expected vsphere://HOST/[DC/]VM/DISK", s);
     return -1;
   }
   if (memchr (host, '@', path - host)) {
-    error ("vsphere:// URIs must not carry credentials; use VSPHERE_USER "
-           "and VSPHERE_PASSWORD or credentials=FILE");
+    azp_error ("vsphere:// URIs must not carry credentials; use VSPHERE_USER "
+               "and VSPHERE_PASSWORD or credentials=FILE");
     return -1;
   }
   u->host = strndup (host, path - host);
@@ -140,7 +142,7 @@ vsphere_uri_parse (const char *s, struct vsphere_uri *u)
     size_t n = slash ? (size_t) (slash - p) : (size_t) (end - p);
     char **ns = realloc (seg, (nseg + 2) * sizeof *ns);
     if (!ns) {
-      error ("out of memory");
+      azp_error ("out of memory");
       goto out;
     }
     seg = ns;
@@ -149,7 +151,7 @@ vsphere_uri_parse (const char *s, struct vsphere_uri *u)
     if (!seg[nseg])
       goto out;
     if (!seg[nseg][0]) {
-      error ("%s: empty path segment", s);
+      azp_error ("%s: empty path segment", s);
       nseg++;
       goto out;
     }
@@ -166,15 +168,15 @@ vsphere_uri_parse (const char *s, struct vsphere_uri *u)
     size_t len = 0;
     char *dsp, *q;
     if (first_ds == 0) {
-      error ("%s: a datastore path needs the datacenter before it "
-             "(vsphere://HOST/DC/[DS] dir/disk.vmdk)", s);
+      azp_error ("%s: a datastore path needs the datacenter before it "
+                 "(vsphere://HOST/DC/[DS] dir/disk.vmdk)", s);
       goto out;
     }
     for (size_t i = first_ds; i < nseg; i++)
       len += strlen (seg[i]) + 1;
     dsp = q = malloc (len + 1);
     if (!dsp) {
-      error ("out of memory");
+      azp_error ("out of memory");
       goto out;
     }
     for (size_t i = first_ds; i < nseg; i++)
@@ -191,8 +193,9 @@ vsphere_uri_parse (const char *s, struct vsphere_uri *u)
     int64_t idx;
     if (nseg < 2 || parse_int64 (seg[nseg - 1], &idx) == -1 || idx < 0 ||
         idx > 10000) {
-      error ("%s: expected vsphere://HOST/[DC/]VM/DISKINDEX (the disk index "
-             "counts from 0)", s);
+      azp_error ("%s: expected vsphere://HOST/[DC/]VM/DISKINDEX (the disk "
+                 "index "
+                 "counts from 0)", s);
       goto out;
     }
     u->disk = (int) idx;
@@ -208,7 +211,7 @@ vsphere_uri_parse (const char *s, struct vsphere_uri *u)
       len += strlen (seg[i]) + 1;
     u->dcpath = q = malloc (len);
     if (!q) {
-      error ("out of memory");
+      azp_error ("out of memory");
       goto out;
     }
     for (size_t i = 0; i < ndc; i++)
@@ -303,13 +306,13 @@ vsphere_find_vm (const struct vsphere_inventory *inv, const char *dcpath,
     n++;
   }
   if (n == 0) {
-    error ("%s: no VM named '%s'%s%s", vcenter, name,
-           dcpath ? " in datacenter " : "", dcpath ? dcpath : "");
+    azp_error ("%s: no VM named '%s'%s%s", vcenter, name,
+               dcpath ? " in datacenter " : "", dcpath ? dcpath : "");
     return NULL;
   }
   if (n > 1) {
-    error ("%s: %zu VMs are named '%s'; give the datacenter "
-           "(vsphere://HOST/DC/VM/DISK)", vcenter, n, name);
+    azp_error ("%s: %zu VMs are named '%s'; give the datacenter "
+               "(vsphere://HOST/DC/VM/DISK)", vcenter, n, name);
     return NULL;
   }
   return found;
@@ -353,7 +356,7 @@ vsphere_disk_readable (const struct vsphere_inventory *inv,
   CLEANUP_FREE char *why = vsphere_disk_unreadable (inv, vm, i);
 
   if (why) {
-    error ("%s: %s", vm->name, why);
+    azp_error ("%s: %s", vm->name, why);
     return -1;
   }
   return 0;

@@ -288,7 +288,7 @@ const struct vsphere_vm *vsphere_find_vm (const struct vsphere_inventory *inv,
  * inaccessible datastore), as a new string, or NULL if it can. */
 char *vsphere_disk_unreadable (const struct vsphere_inventory *inv,
                                const struct vsphere_vm *vm, size_t i);
-/* The same, reported with error() naming the VM; 0 or -1. */
+/* The same, reported with azp_error() naming the VM; 0 or -1. */
 int vsphere_disk_readable (const struct vsphere_inventory *inv,
                            const struct vsphere_vm *vm, size_t i);
 

@@ -74,7 +74,7 @@ list_drivers (struct guest *gs, struct windows_state *st)
     return 0;                   /* no directory: every driver missing */
   st->drivers = calloc (l->len + 1, sizeof *st->drivers);
   if (!st->drivers) {
-    error ("out of memory");
+    azp_error ("out of memory");
     guestfs_free_dirent_list (l);
     return -1;
   }

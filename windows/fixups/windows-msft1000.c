@@ -38,31 +38,31 @@ copy_tree (hive_h *h, hive_node_h src, hive_node_h parent, const char *name,
   int ret = -1;
 
   if (!vals || !kids) {
-    error ("%s: %m", object);
+    azp_error ("%s: %m", object);
     return -1;
   }
   dst = hivex_node_add_child (h, parent, name);
   if (dst == 0) {
-    error ("%s: cannot create %s: %m", object, name);
+    azp_error ("%s: cannot create %s: %m", object, name);
     return -1;
   }
   while (vals[n])
     n++;
   sv = calloc (n + 1, sizeof *sv);
   if (!sv) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return -1;
   }
   for (size_t i = 0; i < n; i++) {
     sv[i].key = hivex_value_key (h, vals[i]);
     sv[i].value = hivex_value_value (h, vals[i], &sv[i].t, &sv[i].len);
     if (!sv[i].key || !sv[i].value) {
-      error ("%s: %m", object);
+      azp_error ("%s: %m", object);
       goto out;
     }
   }
   if (hivex_node_set_values (h, dst, n, sv, 0) == -1) {
-    error ("%s: %m", object);
+    azp_error ("%s: %m", object);
     goto out;
   }
   for (size_t i = 0; kids[i]; i++) {

@@ -102,7 +102,7 @@ store_values (hive_h *h, enum win_hive which, int64_t base,
     return *node == 0 ? 0 : -1;
   *vals = hivex_node_values (h, *node);
   if (!*vals) {
-    error ("%s hive: %s: %m", win_hive_name (which), path);
+    azp_error ("%s hive: %s: %m", win_hive_name (which), path);
     return -1;
   }
   return 0;

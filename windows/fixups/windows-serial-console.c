@@ -55,8 +55,8 @@ plan (struct guest *gs, struct plan *p)
   root = hivex_root (h);
   bm = win_key_lookup (h, "BCD", root, "Objects\\" WIN_BOOTMGR);
   if (bm == 0)
-    error ("%s: no {bootmgr} object (Objects\\%s): not a Windows boot "
-           "store, or a damaged one", where, WIN_BOOTMGR);
+    azp_error ("%s: no {bootmgr} object (Objects\\%s): not a Windows boot "
+               "store, or a damaged one", where, WIN_BOOTMGR);
   if (bm <= 0)
     goto out;
   def = win_key_lookup (h, "BCD", bm, "Elements\\23000003");
@@ -66,8 +66,8 @@ plan (struct guest *gs, struct plan *p)
     loader = win_value_text (&v);
   win_value_free (&v);
   if (!loader || loader[0] != '{' || strlen (loader) != 38) {
-    error ("%s: {bootmgr} has no valid default entry (Objects\\%s\\"
-           "Elements\\23000003)", where, WIN_BOOTMGR);
+    azp_error ("%s: {bootmgr} has no valid default entry (Objects\\%s\\"
+               "Elements\\23000003)", where, WIN_BOOTMGR);
     goto out;
   }
   {
@@ -75,7 +75,7 @@ plan (struct guest *gs, struct plan *p)
     ld = k ? win_key_lookup (h, "BCD", root, k) : -1;
   }
   if (ld == 0)
-    error ("%s: the default boot entry %s does not exist", where, loader);
+    azp_error ("%s: the default boot entry %s does not exist", where, loader);
   if (ld <= 0)
     goto out;
   ems = win_key_lookup (h, "BCD", root, "Objects\\" WIN_EMSSETTINGS);

@@ -22,7 +22,7 @@ refuse (struct windows_state *st, const char *id, const char *object,
   char **l = realloc (st->refusals, (n + 4) * sizeof *l);
 
   if (!l) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return -1;
   }
   st->refusals = l;
@@ -199,7 +199,7 @@ each_uninstall (struct guest *gs, hive_h *h, const char *const *pats,
     return node;
   kids = hivex_node_children (h, node);
   if (!kids) {
-    error ("SOFTWARE hive: Uninstall: %m");
+    azp_error ("SOFTWARE hive: Uninstall: %m");
     return -1;
   }
   for (size_t i = 0; kids[i]; i++) {

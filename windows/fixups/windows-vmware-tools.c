@@ -72,14 +72,14 @@ find_services (hive_h *h, hive_node_h services, struct vmw *v)
   CLEANUP_FREE hive_node_h *kids = hivex_node_children (h, services);
 
   if (!kids) {
-    error ("SYSTEM hive: Services: %m");
+    azp_error ("SYSTEM hive: Services: %m");
     return -1;
   }
   for (size_t i = 0; kids[i] && v->n < MAX_SERVICES; i++) {
     char *name = hivex_node_name (h, kids[i]);
     int hit = 0;
     if (!name) {
-      error ("SYSTEM hive: Services: %m");
+      azp_error ("SYSTEM hive: Services: %m");
       return -1;
     }
     for (size_t k = 0; known[k] && !hit; k++)
@@ -184,8 +184,8 @@ run (struct guest *gs, bool apply)
                                           "Control\\Class");
   if (services <= 0 || cls == -1) {
     if (services == 0)
-      error ("SYSTEM hive: no key %s\\Services",
-             gs->windows_current_control_set);
+      azp_error ("SYSTEM hive: no key %s\\Services",
+                 gs->windows_current_control_set);
     goto out;
   }
   if (find_services (h, services, &v) == -1)
@@ -194,7 +194,7 @@ run (struct guest *gs, bool apply)
   if (cls > 0) {
     classes = hivex_node_children (h, cls);
     if (!classes) {
-      error ("SYSTEM hive: Control\\Class: %m");
+      azp_error ("SYSTEM hive: Control\\Class: %m");
       goto out;
     }
     for (size_t i = 0; classes[i]; i++) {

@@ -17,27 +17,27 @@ desc_slurp (const char *path, size_t *len_r)
   size_t len;
 
   if (!fp) {
-    error ("%s: %m", path);
+    azp_error ("%s: %m", path);
     return NULL;
   }
   if (fstat (fileno (fp), &st) == -1 || !S_ISREG (st.st_mode)) {
-    error ("%s: not a regular file", path);
+    azp_error ("%s: not a regular file", path);
     return NULL;
   }
   if (st.st_size > DESC_MAX_SIZE) {
-    error ("%s: descriptor larger than %d bytes: refused", path,
-           DESC_MAX_SIZE);
+    azp_error ("%s: descriptor larger than %d bytes: refused", path,
+               DESC_MAX_SIZE);
     return NULL;
   }
   buf = malloc (DESC_MAX_SIZE + 1);
   if (!buf) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return NULL;
   }
   len = fread (buf, 1, DESC_MAX_SIZE + 1, fp);
   if (len > DESC_MAX_SIZE) {
-    error ("%s: descriptor larger than %d bytes: refused", path,
-           DESC_MAX_SIZE);
+    azp_error ("%s: descriptor larger than %d bytes: refused", path,
+               DESC_MAX_SIZE);
     free (buf);
     return NULL;
   }
@@ -91,7 +91,7 @@ desc_add_disk (struct vm_desc *d, const char *dir, const char *file,
   nd[d->ndisks] = NULL;
   return 0;
  oom:
-  error ("out of memory");
+  azp_error ("out of memory");
   return -1;
 }
 
@@ -100,7 +100,7 @@ desc_new (const char *kind, const char *source)
 {
   struct vm_desc *d = calloc (1, sizeof *d);
   if (!d) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return NULL;
   }
   d->kind = xstrdup (kind);

@@ -95,10 +95,10 @@ pread_all (struct ova *o, void *buf, size_t len, int64_t off)
       continue;
     if (r <= 0) {
       if (r == 0)
-        error ("%s: truncated at byte %lld", o->path,
-               (long long) (off + done));
+        azp_error ("%s: truncated at byte %lld", o->path,
+                   (long long) (off + done));
       else
-        error ("%s: %m", o->path);
+        azp_error ("%s: %m", o->path);
       return -1;
     }
     done += r;
@@ -150,7 +150,7 @@ ova_open (struct ova *o, const char *path)
   o->path = (char *) path;
   o->fd = open (path, O_RDONLY | O_CLOEXEC);
   if (o->fd == -1 || fstat (o->fd, &st) == -1) {
-    error ("%s: %m", path);
+    azp_error ("%s: %m", path);
     return -1;
   }
   o->file_size = st.st_size;
@@ -164,23 +164,23 @@ ova_open (struct ova *o, const char *path)
     if (h[0] == '\0')                    /* end of archive */
       break;
     if (!checksum_ok (h)) {
-      error ("%s: not an OVA: bad tar header at byte %lld", path,
-             (long long) off);
+      azp_error ("%s: not an OVA: bad tar header at byte %lld", path,
+                 (long long) off);
       goto fail;
     }
     size = tar_number (h + 124, 12);
     type = (char) h[156];
     if (size < 0 || size > o->file_size - off - BLOCK) {
-      error ("%s: tar member at byte %lld runs past the end of the "
-             "archive", path, (long long) off);
+      azp_error ("%s: tar member at byte %lld runs past the end of the "
+                 "archive", path, (long long) off);
       goto fail;
     }
     off += BLOCK;
     if (type == 'L' || type == 'x') {    /* GNU long name, pax header */
       CLEANUP_FREE char *text = NULL;
       if (size > 65536) {
-        error ("%s: tar extended header of %lld bytes: refused", path,
-               (long long) size);
+        azp_error ("%s: tar extended header of %lld bytes: refused", path,
+                   (long long) size);
         goto fail;
       }
       text = malloc (size + 1);
@@ -199,8 +199,8 @@ ova_open (struct ova *o, const char *path)
       if (paxsize >= 0) {
         size = paxsize;
         if (size > o->file_size - off) {
-          error ("%s: tar member at byte %lld runs past the end of the "
-                 "archive", path, (long long) off);
+          azp_error ("%s: tar member at byte %lld runs past the end of the "
+                     "archive", path, (long long) off);
           goto fail;
         }
       }
@@ -214,7 +214,7 @@ ova_open (struct ova *o, const char *path)
       if (!name || o->n >= MAX_MEMBERS ||
           !(nm = realloc (o->m, (o->n + 1) * sizeof *nm))) {
         free (name);
-        error ("%s: too many tar members, or out of memory", path);
+        azp_error ("%s: too many tar members, or out of memory", path);
         goto fail;
       }
       o->m = nm;
@@ -228,7 +228,7 @@ ova_open (struct ova *o, const char *path)
   }
   free (longname);
   if (o->n == 0) {
-    error ("%s: not an OVA: no tar members", path);
+    azp_error ("%s: not an OVA: no tar members", path);
     return -1;
   }
   return 0;
@@ -376,14 +376,14 @@ member_serve (struct vm_desc *d, size_t i, const char *opts)
     return -1;
   if (run_command_full (NULL, &err, argv) != 0) {
     CLEANUP_FREE char *why = first_line (err);
-    error ("%s: qemu-nbd cannot serve %s: %s", d->source, d->disks[i],
-           why ? why : "");
+    azp_error ("%s: qemu-nbd cannot serve %s: %s", d->source, d->disks[i],
+               why ? why : "");
     return -1;
   }
   pidtext = desc_slurp (pidfile, NULL);
   pid = pidtext ? strtol (pidtext, &end, 10) : 0;
   if (pid <= 1) {
-    error ("%s: qemu-nbd left no pid file", d->source);
+    azp_error ("%s: qemu-nbd left no pid file", d->source);
     return -1;
   }
   d->nbd_pid[i] = (pid_t) pid;
@@ -407,11 +407,11 @@ ova_serve_disks (struct vm_desc *d, const char *path, char *const *hrefs)
   d->disk_error = calloc (d->ndisks + 1, sizeof *d->disk_error);
   if (!d->nbd_server || !d->nbd_pid || !d->nbd_size || !d->disk_error ||
       !tmpl) {
-    error ("out of memory");
+    azp_error ("out of memory");
     goto out;
   }
   if (!mkdtemp (tmpl)) {
-    error ("%s: cannot create a temporary directory: %m", tmp);
+    azp_error ("%s: cannot create a temporary directory: %m", tmp);
     goto out;
   }
   d->ova_dir = xstrdup (tmpl);
@@ -433,9 +433,9 @@ ova_serve_disks (struct vm_desc *d, const char *path, char *const *hrefs)
       d->disk_error[i] = why ? why : xstrdup ("cannot be read");
       continue;
     }
-    debug ("%s: member %s: %s at byte %lld, %lld bytes, virtual size %lld",
-           path, hrefs[i], fmt, (long long) m->offset, (long long) m->size,
-           (long long) d->nbd_size[i]);
+    azp_debug ("%s: member %s: %s at byte %lld, %lld bytes, virtual size %lld",
+               path, hrefs[i], fmt, (long long) m->offset, (long long) m->size,
+               (long long) d->nbd_size[i]);
     if (member_serve (d, i, opts) == -1)
       goto out;
   }
@@ -462,10 +462,10 @@ ova_read_ovf (const char *path, char **member_r, size_t *len_r)
       m = &o.m[i];
   }
   if (!m || !desc_safe_relative (m->name))
-    error ("%s: no .ovf member in the OVA", path);
+    azp_error ("%s: no .ovf member in the OVA", path);
   else if (m->size > DESC_MAX_SIZE)
-    error ("%s: %s is larger than %d bytes: refused", path, m->name,
-           DESC_MAX_SIZE);
+    azp_error ("%s: %s is larger than %d bytes: refused", path, m->name,
+               DESC_MAX_SIZE);
   else if ((text = malloc (m->size + 1)) &&
            pread_all (&o, text, m->size, m->offset) == 0) {
     text[m->size] = '\0';

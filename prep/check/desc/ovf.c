@@ -88,8 +88,8 @@ quantity (const char *path, const char *what, const char *v, const char *u)
   int64_t q, m = units (u);
   if (!v || parse_int64 (v, &q) == -1 || q < 0 || m < 0 ||
       (q > 0 && m > INT64_MAX / q)) {
-    error ("%s: %s: bad quantity \"%s\" (%s)", path, what, v ? v : "",
-           u ? u : "bytes");
+    azp_error ("%s: %s: bad quantity \"%s\" (%s)", path, what, v ? v : "",
+               u ? u : "bytes");
     return -1;
   }
   return q * m;
@@ -127,9 +127,9 @@ parse_ovf (const char *path, const char *kind, const char *text,
 
   /* Entities live in a DTD: refuse any before libxml2 sees it. */
   if (memmem (text, len, "<!DOCTYPE", 9) || memmem (text, len, "<!ENTITY", 8)) {
-    error ("%s: has a DOCTYPE or ENTITY declaration (a DTD, possibly an "
-           "entity bomb or external entity): refused, OVF descriptors "
-           "have none", path);
+    azp_error ("%s: has a DOCTYPE or ENTITY declaration (a DTD, possibly an "
+               "entity bomb or external entity): refused, OVF descriptors "
+               "have none", path);
     return NULL;
   }
   doc = xmlReadMemory (text, (int) len, path, NULL,
@@ -138,29 +138,29 @@ parse_ovf (const char *path, const char *kind, const char *text,
   if (!doc) {
     const xmlError *e = xmlGetLastError ();
     CLEANUP_FREE char *why = e && e->message ? first_line (e->message) : NULL;
-    error ("%s: not well-formed XML%s%s", path, why ? ": " : "",
-           why ? why : "");
+    azp_error ("%s: not well-formed XML%s%s", path, why ? ": " : "",
+               why ? why : "");
     return NULL;
   }
   if (doc->intSubset || doc->extSubset) {
-    error ("%s: has a DOCTYPE (a DTD, possibly entity definitions): "
-           "refused, OVF descriptors have none", path);
+    azp_error ("%s: has a DOCTYPE (a DTD, possibly entity definitions): "
+               "refused, OVF descriptors have none", path);
     goto out;
   }
   root = xmlDocGetRootElement (doc);
   if (!root || !IS (root, "Envelope")) {
-    error ("%s: not an OVF descriptor (the root element is not Envelope)",
-           path);
+    azp_error ("%s: not an OVF descriptor (the root element is not Envelope)",
+               path);
     goto out;
   }
   if (child (root, "VirtualSystemCollection")) {
-    error ("%s: holds several VMs (VirtualSystemCollection): give one "
-           "VM per descriptor", path);
+    azp_error ("%s: holds several VMs (VirtualSystemCollection): give one "
+               "VM per descriptor", path);
     goto out;
   }
   vs = child (root, "VirtualSystem");
   if (!vs) {
-    error ("%s: no VirtualSystem element", path);
+    azp_error ("%s: no VirtualSystem element", path);
     goto out;
   }
 
@@ -180,7 +180,7 @@ parse_ovf (const char *path, const char *kind, const char *text,
     free (s);
     nfiles++;
     if (!files[nfiles - 1].id || !files[nfiles - 1].href) {
-      error ("%s: a References/File without id or href", path);
+      azp_error ("%s: a References/File without id or href", path);
       goto out;
     }
   }
@@ -200,7 +200,7 @@ parse_ovf (const char *path, const char *kind, const char *text,
     cu = attr (c, "capacityAllocationUnits");
     ndisks++;
     if (!disks[ndisks - 1].id) {
-      error ("%s: a DiskSection/Disk without diskId", path);
+      azp_error ("%s: a DiskSection/Disk without diskId", path);
       goto out;
     }
     disks[ndisks - 1].capacity = cap ? quantity (path, "Disk capacity",
@@ -224,7 +224,7 @@ parse_ovf (const char *path, const char *kind, const char *text,
   d->firmware = FIRMWARE_BIOS;
   hw = child (vs, "VirtualHardwareSection");
   if (!hw) {
-    error ("%s: no VirtualHardwareSection", path);
+    azp_error ("%s: no VirtualHardwareSection", path);
     goto fail;
   }
   for (xmlNode *c = hw->children; c; c = c->next) {
@@ -255,7 +255,7 @@ parse_ovf (const char *path, const char *kind, const char *text,
     if (type == 3) {                          /* processors */
       int64_t n = quantity (path, "CPU VirtualQuantity", q, NULL);
       if (n < 1 || n > 4096) {
-        error ("%s: bad CPU count \"%s\"", path, q ? q : "");
+        azp_error ("%s: bad CPU count \"%s\"", path, q ? q : "");
         goto fail;
       }
       d->cpus = n;
@@ -276,7 +276,7 @@ parse_ovf (const char *path, const char *kind, const char *text,
       const struct ovf_file *f = NULL;
       const char *id;
       if (!hr) {
-        error ("%s: a disk item without HostResource", path);
+        azp_error ("%s: a disk item without HostResource", path);
         goto fail;
       }
       id = strrchr (hr, '/') ? strrchr (hr, '/') + 1 : hr;
@@ -284,32 +284,32 @@ parse_ovf (const char *path, const char *kind, const char *text,
         if (!strcmp (disks[i].id, id))
           dk = &disks[i];
       if (!dk) {
-        error ("%s: the disk item %s refers to disk \"%s\", which is not "
-               "in the DiskSection", path, hr, id);
+        azp_error ("%s: the disk item %s refers to disk \"%s\", which is not "
+                   "in the DiskSection", path, hr, id);
         goto fail;
       }
       for (size_t i = 0; dk->file_ref && i < nfiles; i++)
         if (!strcmp (files[i].id, dk->file_ref))
           f = &files[i];
       if (!f) {
-        error ("%s: disk \"%s\" refers to file \"%s\", which is not in "
-               "References", path, dk->id,
-               dk->file_ref ? dk->file_ref : "(none)");
+        azp_error ("%s: disk \"%s\" refers to file \"%s\", which is not in "
+                   "References", path, dk->id,
+                   dk->file_ref ? dk->file_ref : "(none)");
         goto fail;
       }
       if (!desc_safe_relative (f->href)) {
-        error ("%s: file \"%s\" has an unsafe href \"%s\" (absolute, "
-               "\"..\" or a URL): refused", path, f->id, f->href);
+        azp_error ("%s: file \"%s\" has an unsafe href \"%s\" (absolute, "
+                   "\"..\" or a URL): refused", path, f->id, f->href);
         goto fail;
       }
       if (strstr (f->href, "://")) {
-        error ("%s: file \"%s\" is a URL (%s): download it first", path,
-               f->id, f->href);
+        azp_error ("%s: file \"%s\" is a URL (%s): download it first", path,
+                   f->id, f->href);
         goto fail;
       }
       if (f->compressed) {
-        error ("%s: file \"%s\" is compressed: not supported, export "
-               "without compression", path, f->href);
+        azp_error ("%s: file \"%s\" is compressed: not supported, export "
+                   "without compression", path, f->href);
         goto fail;
       }
       if (desc_add_disk (d, dir, f->href, dk->capacity) == -1)
@@ -326,13 +326,13 @@ parse_ovf (const char *path, const char *kind, const char *text,
     }
   }
   if (d->ndisks == 0) {
-    error ("%s: the VM has no disks", path);
+    azp_error ("%s: the VM has no disks", path);
     goto fail;
   }
   goto out;
 
  oom:
-  error ("out of memory");
+  azp_error ("out of memory");
  fail:
   desc_free (d);
   d = NULL;

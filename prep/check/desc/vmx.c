@@ -69,7 +69,7 @@ parse_lines (const char *path, char *text, struct kv **out, size_t *n)
       continue;
     eq = strchr (line, '=');
     if (!eq) {
-      error ("%s: line %zu: expected key = \"value\"", path, lineno);
+      azp_error ("%s: line %zu: expected key = \"value\"", path, lineno);
       return -1;
     }
     k = line;
@@ -85,21 +85,21 @@ parse_lines (const char *path, char *text, struct kv **out, size_t *n)
     *end = '\0';
     if (*v == '"') {
       if (end - v < 2 || end[-1] != '"') {
-        error ("%s: line %zu: unterminated quoted value of %s", path,
-               lineno, k);
+        azp_error ("%s: line %zu: unterminated quoted value of %s", path,
+                   lineno, k);
         return -1;
       }
       v++;
       end[-1] = '\0';
     }
     if (!*k || strlen (k) > 256) {
-      error ("%s: line %zu: bad key", path, lineno);
+      azp_error ("%s: line %zu: bad key", path, lineno);
       return -1;
     }
     unescape (v);
     nk = realloc (*out, (*n + 1) * sizeof *nk);
     if (!nk) {
-      error ("out of memory");
+      azp_error ("out of memory");
       return -1;
     }
     *out = nk;
@@ -152,14 +152,14 @@ desc_read_vmx (const char *path)
   if (!text)
     return NULL;
   if (strlen (text) != len) {
-    error ("%s: not a text file", path);
+    azp_error ("%s: not a text file", path);
     return NULL;
   }
   if (parse_lines (path, text, &kv, &n) == -1)
     return NULL;
   if (!get (kv, n, "config.version") && !get (kv, n, "virtualHW.version")) {
-    error ("%s: not a VMware .vmx file (no config.version or "
-           "virtualHW.version)", path);
+    azp_error ("%s: not a VMware .vmx file (no config.version or "
+               "virtualHW.version)", path);
     return NULL;
   }
   disks = calloc (n + 1, sizeof *disks);
@@ -204,8 +204,8 @@ desc_read_vmx (const char *path)
     }
   }
   if (nd == 0) {
-    error ("%s: no disks (no scsiN:M/sataN:M/nvmeN:M/ideN:M.fileName "
-           "of a present disk)", path);
+    azp_error ("%s: no disks (no scsiN:M/sataN:M/nvmeN:M/ideN:M.fileName "
+               "of a present disk)", path);
     goto fail;
   }
   qsort (disks, nd, sizeof *disks, compare_disks);
@@ -223,7 +223,7 @@ desc_read_vmx (const char *path)
   if ((v = get (kv, n, "numvcpus"))) {
     int64_t c;
     if (parse_int64 (v, &c) == -1 || c < 1 || c > 4096) {
-      error ("%s: numvcpus: bad value \"%s\"", path, v);
+      azp_error ("%s: numvcpus: bad value \"%s\"", path, v);
       goto fail;
     }
     d->cpus = c;
@@ -231,7 +231,7 @@ desc_read_vmx (const char *path)
   if ((v = get (kv, n, "memsize"))) {
     int64_t m;
     if (parse_int64 (v, &m) == -1 || m < 1 || m > 64LL * 1024 * 1024) {
-      error ("%s: memsize: bad value \"%s\"", path, v);
+      azp_error ("%s: memsize: bad value \"%s\"", path, v);
       goto fail;
     }
     d->memory_mib = m;

@@ -156,7 +156,7 @@ check_write_html (const char *path, const cJSON *report)
   int ret;
 
   if (!fp) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return -1;
   }
   fprintf (fp, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
@@ -180,7 +180,7 @@ check_write_html (const char *path, const cJSON *report)
   fprintf (fp, "</tbody>\n</table>\n</body>\n</html>\n");
   if (fclose (fp) != 0 || !buf) {
     free (buf);
-    error ("%s: cannot build the HTML report", path);
+    azp_error ("%s: cannot build the HTML report", path);
     return -1;
   }
   ret = write_file_atomic (path, buf, len);

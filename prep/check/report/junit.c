@@ -182,7 +182,7 @@ check_write_junit (const char *path, const cJSON *report_in)
   if (!report)
     goto out;
   if (!w) {
-    error ("%s: cannot create the XML writer", path);
+    azp_error ("%s: cannot create the XML writer", path);
     goto out;
   }
   cJSON_ArrayForEach (vm, vms) {
@@ -216,7 +216,7 @@ check_write_junit (const char *path, const cJSON *report_in)
                            xmlBufferLength (buf));
   goto out;
  fail:
-  error ("%s: cannot write the JUnit XML", path);
+  azp_error ("%s: cannot write the JUnit XML", path);
  out:
   if (w)
     xmlFreeTextWriter (w);

@@ -135,7 +135,7 @@ probe_xfs (guestfs_h *g, const char *dev, char ***l, size_t *n)
   int r;
 
   if (guestfs_feature_available (g, (char **) xfs) != 1) {
-    debug ("%s: no XFS tools in the appliance: not checked", dev);
+    azp_debug ("%s: no XFS tools in the appliance: not checked", dev);
     return;
   }
   r = guestfs_xfs_repair (g, dev, GUESTFS_XFS_REPAIR_NOMODIFY, 1, -1);
@@ -169,7 +169,7 @@ check_probe_dirty (guestfs_h *g, char *const *fses)
   size_t n = 0;
 
   if (!l) {
-    error ("out of memory");
+    azp_error ("out of memory");
     return NULL;
   }
   guestfs_push_error_handler (g, NULL, NULL);
