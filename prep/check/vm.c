@@ -269,210 +269,263 @@ ensure_mounted (struct guest *gs)
   return guest_mount (gs);
 }
 
-cJSON *
-check_vm (struct disk *disks, size_t ndisks, struct vm_desc *desc,
-          const struct check_opts *o)
+/* One VM's check as it goes, stage by stage. */
+struct vm_check {
+  struct guest pre;             /* the disks, before the appliance */
+  struct guest *gs;             /* &pre, then the opened guest */
+  struct guest *opened;
+  struct check_ctx ctx;
+  struct size_table *sizes;
+  struct attribution at;
+  int stage;                    /* the highest stage reached */
+  bool failed;
+  const char *error_msg;
+  char *error_copy;
+  int generation;
+};
+
+/* The check itself failed (not the VM): say why in "error". */
+static void
+check_failed (struct vm_check *c)
 {
-  struct guest pre = { .disks = disks, .ndisks = ndisks, .readonly = true };
-  struct guest *gs = &pre, *opened = NULL;
-  struct check_ctx ctx = { .gs = &pre, .desc = desc };
-  struct size_table *sizes = NULL;
-  const char *name = o->name;
-  char *basename_buf = NULL;
-  struct attribution at = { NULL, 0 };
-  int stage = RULE_NEEDS_NOTHING;     /* the highest stage reached */
-  bool failed = false;
-  const char *error_msg = NULL;
-  CLEANUP_FREE char *error_copy = NULL;
-  cJSON *vm, *rules = cJSON_CreateArray ();
-  size_t nrules, nfixups;
-  const struct rule *const *all_rules = rule_all (&nrules);
-  const struct fixup *const *all_fixups = fixup_all (&nfixups);
-  int generation = 0, exit_code;
+  c->failed = true;
+  c->error_msg = c->error_copy = first_line (log_last_error ());
+}
 
-  if (!name && desc && desc->name)
-    name = desc->name;
-  if (!name && ndisks > 0) {
-    basename_buf = xstrdup (disks[0].path);
-    name = basename_buf ? basename (basename_buf) : "?";
-  }
-  pre.report = report_new ();
-  if (!pre.report || !rules)
-    goto oom;
-
-  sizes = sizes_load (o->sizes_file);
-  if (!sizes) {
-    failed = true;
-    error_msg = error_copy = first_line (log_last_error ());
-    goto done;
-  }
-  ctx.sizes = sizes;
-  if (o->size) {
-    ctx.target = sizes_find (sizes, o->size);
-    ctx.target_given = ctx.target != NULL;
-  }
-
-  /* Stage 0: every disk readable. */
+/* Stage 0: every disk readable.  A disk that is not is a blocker. */
+static void
+probe_disks (struct report *rep, struct disk *disks, size_t ndisks,
+             const struct vm_desc *desc)
+{
   for (size_t i = 0; i < ndisks; i++) {
     if (desc && desc->disk_error && i < desc->ndisks && desc->disk_error[i])
-      report_finding (pre.report, SEV_BLOCKER, "disk-unreadable",
+      report_finding (rep, SEV_BLOCKER, "disk-unreadable",
                       disks[i].path, "export the VM again", false,
                       "%s: %s", disks[i].path, desc->disk_error[i]);
     else if (commit_interrupted (disks[i].path))
-      report_finding (pre.report, SEV_BLOCKER, "disk-unreadable",
+      report_finding (rep, SEV_BLOCKER, "disk-unreadable",
                       disks[i].path, "run 'azprep inspect' on it once to "
                       "roll the interrupted fix back", false,
                       "an interrupted 'azprep fix' left %s.azprep-undo",
                       disks[i].path);
     else if (disk_probe (&disks[i]) == -1)
-      report_finding (pre.report, SEV_BLOCKER, "disk-unreadable",
+      report_finding (rep, SEV_BLOCKER, "disk-unreadable",
                       disks[i].path, "check the disk image on the source",
                       false, "%s", log_last_error ());
     else {
       CLEANUP_FREE char *damage = qcow2_damage (&disks[i]);
       if (damage)
-        report_finding (pre.report, SEV_BLOCKER, "disk-unreadable",
+        report_finding (rep, SEV_BLOCKER, "disk-unreadable",
                         disks[i].path, "copy the disk again from the "
                         "source", false, "%s", damage);
     }
   }
-  if (report_count (pre.report, SEV_BLOCKER) > 0)
-    goto rules;
-  stage = RULE_NEEDS_DISKS;
+}
 
-  /* Stage 1: the appliance. */
-  opened = guest_open (disks, ndisks, GUEST_READONLY |
-                       (o->trace ? GUEST_TRACE : 0));
-  if (!opened) {
-    failed = true;
-    error_msg = error_copy = first_line (log_last_error ());
-    goto rules;
+/* Stage 1, the appliance, then stage 2, one OS inspected and mounted,
+ * and every applicable fixup's check.  Stops at the first stage that
+ * does not pass. */
+static void
+open_and_inspect (struct vm_check *c, struct disk *disks, size_t ndisks,
+                  const struct check_opts *o, cJSON *rules)
+{
+  size_t nfixups;
+  const struct fixup *const *all_fixups = fixup_all (&nfixups);
+  struct guest *gs;
+
+  c->opened = guest_open (disks, ndisks, GUEST_READONLY |
+                          (o->trace ? GUEST_TRACE : 0));
+  if (!c->opened) {
+    check_failed (c);
+    return;
   }
-  report_free (opened->report);
-  opened->report = pre.report;
-  pre.report = NULL;
-  gs = opened;
+  gs = c->gs = c->opened;
+  report_free (gs->report);
+  gs->report = c->pre.report;
+  c->pre.report = NULL;
   gs->inspect_findings = true;
   gs->requested_generation = o->generation;
-  stage = RULE_NEEDS_GUEST;
-  ctx.gs = gs;
-  check_ctx_prepare (&ctx);          /* before inspection mounts */
+  c->stage = RULE_NEEDS_GUEST;
+  c->ctx.gs = gs;
+  check_ctx_prepare (&c->ctx);         /* before inspection mounts */
 
-  /* Stage 2: one OS, mounted. */
   if (guest_inspect (gs) == -1) {
-    if (report_count (gs->report, SEV_BLOCKER) == 0) {
-      failed = true;
-      error_msg = error_copy = first_line (log_last_error ());
-    }
-    goto rules;
+    if (report_count (gs->report, SEV_BLOCKER) == 0)
+      check_failed (c);
+    return;
   }
-  generation = gs->generation;
+  c->generation = gs->generation;
   if (guest_mount (gs) == -1) {
-    failed = true;
-    error_msg = error_copy = first_line (log_last_error ());
-    goto rules;
+    check_failed (c);
+    return;
   }
-  stage = RULE_NEEDS_OS;
-  ctx.inspected = true;
-  check_ctx_prepare (&ctx);          /* the fstab */
+  c->stage = RULE_NEEDS_OS;
+  c->ctx.inspected = true;
+  check_ctx_prepare (&c->ctx);         /* the fstab */
 
   for (size_t i = 0; i < nfixups; i++) {
     if (fixup_applies (all_fixups[i], gs) &&
-        run_fixup (gs, all_fixups[i], rules, &at) == -1)
-      failed = true;
+        run_fixup (gs, all_fixups[i], rules, &c->at) == -1)
+      c->failed = true;
   }
   if (ensure_mounted (gs) == -1)
-    failed = true;
+    c->failed = true;
+}
 
- rules:
-  if (!generation && desc && desc->firmware != FIRMWARE_UNKNOWN)
-    generation = desc->firmware == FIRMWARE_UEFI ? 2 : 1;
-  if (!ctx.target && desc && desc->cpus > 0)
-    ctx.target = sizes_suggest (sizes, desc->cpus, desc->memory_mib,
-                                generation ? generation : 1,
-                                ndisks > 0 ? (int) ndisks - 1 : 0);
-  ctx.gs = gs;
+/* Every readiness rule: those that need a stage not reached are
+ * skipped. */
+static void
+run_rules (struct vm_check *c, const struct vm_desc *desc, size_t ndisks,
+           cJSON *rules)
+{
+  size_t nrules;
+  const struct rule *const *all_rules = rule_all (&nrules);
+  struct check_ctx *ctx = &c->ctx;
+  struct report *rep = c->gs->report;
+
+  if (!c->generation && desc && desc->firmware != FIRMWARE_UNKNOWN)
+    c->generation = desc->firmware == FIRMWARE_UEFI ? 2 : 1;
+  if (!ctx->target && desc && desc->cpus > 0)
+    ctx->target = sizes_suggest (c->sizes, desc->cpus, desc->memory_mib,
+                                 c->generation ? c->generation : 1,
+                                 ndisks > 0 ? (int) ndisks - 1 : 0);
+  ctx->gs = c->gs;
   for (size_t i = 0; i < nrules; i++) {
     const struct rule *r = all_rules[i];
-    size_t before = gs->report->nfindings;
+    size_t before = rep->nfindings;
     const char *result;
     int ret = 0;
 
-    if (r->needs > stage) {
+    if (r->needs > c->stage) {
       add_result (rules, r->id, "rule", r->heading, "skipped",
                   "not reached: the check stopped earlier");
       continue;
     }
     if (r->check) {
       azp_debug ("rule: %s", r->id);
-      ret = r->check (&ctx);
+      ret = r->check (ctx);
     }
     if (ret == -1) {
-      failed = true;
+      c->failed = true;
       result = "error";
     }
     else
-      result = has_finding (gs->report, r->id, r->check ? before : 0)
+      result = has_finding (rep, r->id, r->check ? before : 0)
         ? "fail" : "pass";
     add_result (rules, r->id, "rule", r->heading, result,
                 ret == -1 ? log_last_error () : NULL);
   }
+}
 
- done:
-  {
-    struct report *rep = gs->report;
-    cJSON *findings;
-    exit_code = rep ? verdict_of (rep, failed) : EXIT_ERROR;
-    vm = cJSON_CreateObject ();
-    add_str (vm, "name", name);
-    cJSON_AddStringToObject (vm, "verdict", verdict_name (exit_code));
-    cJSON_AddNumberToObject (vm, "exit", exit_code);
-    add_str (vm, "error", error_msg);
-    cJSON_AddItemToObject (vm, "disks", disks_json (disks, ndisks));
-    cJSON_AddItemToObject (vm, "os", os_json (ctx.inspected || (gs && gs->root)
-                                              ? gs : NULL));
-    if (gs->g && gs->root && !generation)
-      generation = gs->generation;
-    if (gs->root || desc)
-      cJSON_AddItemToObject (vm, "azure", azure_json (&ctx, generation));
-    else
-      cJSON_AddNullToObject (vm, "azure");
-    if (gs->root)
-      cJSON_AddStringToObject (vm, "firmware", gs->firmware == FIRMWARE_UEFI
-                               ? "uefi" : "bios");
-    else
-      cJSON_AddNullToObject (vm, "firmware");
-    cJSON_AddItemToObject (vm, "descriptor",
-                           desc ? desc_json (desc) : cJSON_CreateNull ());
-    if (rep) {
-      struct report empty = { 0 };
-      cJSON_AddItemToObject (vm, "counts", counts_json (rep ? rep : &empty));
-    }
-    cJSON_AddItemToObject (vm, "rules", rules);
-    rules = NULL;
-    findings = rep ? report_findings_json (rep) : cJSON_CreateArray ();
-    for (size_t i = 0; rep && i < rep->nfindings; i++) {
-      cJSON *f = cJSON_GetArrayItem (findings, i);
-      const char *rule = i < at.n && at.fixup[i]
-        ? at.fixup[i] : rep->findings[i].id;
-      cJSON_AddStringToObject (f, "rule", rule);
-    }
-    cJSON_AddItemToObject (vm, "findings", findings);
+/* The findings, each naming the rule or the fixup that reported it. */
+static cJSON *
+findings_json (const struct report *rep, const struct attribution *at)
+{
+  cJSON *findings = rep ? report_findings_json (rep) : cJSON_CreateArray ();
+
+  for (size_t i = 0; rep && i < rep->nfindings; i++) {
+    cJSON *f = cJSON_GetArrayItem (findings, i);
+    const char *rule = i < at->n && at->fixup[i]
+      ? at->fixup[i] : rep->findings[i].id;
+    cJSON_AddStringToObject (f, "rule", rule);
   }
-  goto out;
+  return findings;
+}
 
- oom:
-  azp_error ("out of memory");
-  vm = check_vm_error (name, "out of memory");
+/* The VM's result object; it takes RULES. */
+static cJSON *
+vm_json (struct vm_check *c, const char *name, const struct disk *disks,
+         size_t ndisks, const struct vm_desc *desc, cJSON *rules)
+{
+  struct guest *gs = c->gs;
+  struct report *rep = gs->report;
+  int exit_code = rep ? verdict_of (rep, c->failed) : EXIT_ERROR;
+  cJSON *vm = cJSON_CreateObject ();
+
+  add_str (vm, "name", name);
+  cJSON_AddStringToObject (vm, "verdict", verdict_name (exit_code));
+  cJSON_AddNumberToObject (vm, "exit", exit_code);
+  add_str (vm, "error", c->error_msg);
+  cJSON_AddItemToObject (vm, "disks", disks_json (disks, ndisks));
+  cJSON_AddItemToObject (vm, "os", os_json (c->ctx.inspected || gs->root
+                                            ? gs : NULL));
+  if (gs->g && gs->root && !c->generation)
+    c->generation = gs->generation;
+  if (gs->root || desc)
+    cJSON_AddItemToObject (vm, "azure", azure_json (&c->ctx, c->generation));
+  else
+    cJSON_AddNullToObject (vm, "azure");
+  if (gs->root)
+    cJSON_AddStringToObject (vm, "firmware", gs->firmware == FIRMWARE_UEFI
+                             ? "uefi" : "bios");
+  else
+    cJSON_AddNullToObject (vm, "firmware");
+  cJSON_AddItemToObject (vm, "descriptor",
+                         desc ? desc_json (desc) : cJSON_CreateNull ());
+  if (rep)
+    cJSON_AddItemToObject (vm, "counts", counts_json (rep));
+  cJSON_AddItemToObject (vm, "rules", rules);
+  cJSON_AddItemToObject (vm, "findings", findings_json (rep, &c->at));
+  return vm;
+}
+
+cJSON *
+check_vm (struct disk *disks, size_t ndisks, struct vm_desc *desc,
+          const struct check_opts *o)
+{
+  struct vm_check c = {
+    .pre = { .disks = disks, .ndisks = ndisks, .readonly = true },
+    .stage = RULE_NEEDS_NOTHING,
+  };
+  const char *name = o->name;
+  char *basename_buf = NULL;
+  cJSON *vm, *rules = cJSON_CreateArray ();
+
+  c.gs = &c.pre;
+  c.ctx.gs = &c.pre;
+  c.ctx.desc = desc;
+  if (!name && desc && desc->name)
+    name = desc->name;
+  if (!name && ndisks > 0) {
+    basename_buf = xstrdup (disks[0].path);
+    name = basename_buf ? basename (basename_buf) : "?";
+  }
+  c.pre.report = report_new ();
+  if (!c.pre.report || !rules) {
+    azp_error ("out of memory");
+    vm = check_vm_error (name, "out of memory");
+    goto out;
+  }
+
+  c.sizes = sizes_load (o->sizes_file);
+  if (!c.sizes)
+    check_failed (&c);
+  else {
+    c.ctx.sizes = c.sizes;
+    if (o->size) {
+      c.ctx.target = sizes_find (c.sizes, o->size);
+      c.ctx.target_given = c.ctx.target != NULL;
+    }
+    probe_disks (c.pre.report, disks, ndisks, desc);
+    if (report_count (c.pre.report, SEV_BLOCKER) == 0) {
+      c.stage = RULE_NEEDS_DISKS;
+      open_and_inspect (&c, disks, ndisks, o, rules);
+    }
+    run_rules (&c, desc, ndisks, rules);
+  }
+  vm = vm_json (&c, name, disks, ndisks, desc, rules);
+  rules = NULL;
+
  out:
   cJSON_Delete (rules);
-  free (at.fixup);
-  check_ctx_release (&ctx);
-  if (opened)
-    guest_close (opened);      /* frees the report it holds */
+  free (c.at.fixup);
+  free (c.error_copy);
+  check_ctx_release (&c.ctx);
+  if (c.opened)
+    guest_close (c.opened);    /* frees the report it holds */
   else
-    report_free (pre.report);
-  sizes_free (sizes);
+    report_free (c.pre.report);
+  sizes_free (c.sizes);
   disks_free (disks, ndisks);
   desc_free (desc);
   free (basename_buf);

@@ -77,8 +77,21 @@ list_rules (bool json)
   }
 }
 
+/* The command line, as parsed. */
+struct check_args {
+  struct common_opts o;
+  struct check_opts co;
+  struct disk *disks;
+  size_t ndisks;
+  const char *format, *vms_file, *ovf, *vmx;
+  const char *junit, *html;
+  int jobs;
+  bool list;
+};
+
+/* Returns -1 when parsed (go on), else the exit code. */
 static int
-check_run (int argc, char **argv)
+parse_args (int argc, char **argv, struct check_args *a)
 {
   enum { OPT_VMS = OPT_FIRST_COMMAND_SPECIFIC, OPT_JOBS, OPT_OVF, OPT_VMX,
          OPT_NAME, OPT_SIZE, OPT_SIZES, OPT_JUNIT, OPT_HTML, OPT_LIST,
@@ -100,127 +113,128 @@ check_run (int argc, char **argv)
     { "generation", required_argument, NULL, OPT_GENERATION },
     { NULL, 0, NULL, 0 }
   };
-  struct common_opts o = { 0 };
-  struct check_opts co = { 0 };
-  struct disk *disks = NULL;
-  size_t ndisks = 0;
-  const char *format = NULL, *vms_file = NULL, *ovf = NULL, *vmx = NULL;
-  const char *junit = NULL, *html = NULL;
-  struct vm_desc *desc = NULL;
-  int jobs = 0, c, ret;
-  bool list = false;
-  cJSON *vms, *report;
+  int c;
 
   while ((c = getopt_long (argc, argv, "-" COMMON_SHORT_OPTIONS, longopts,
                            NULL)) != -1) {
-    if (common_option (&o, c, usage))
+    if (common_option (&a->o, c, usage))
       continue;
     switch (c) {
     case OPT_FORMAT:
-      format = !strcmp (optarg, "auto") ? NULL : optarg;
+      a->format = !strcmp (optarg, "auto") ? NULL : optarg;
       break;
-    case OPT_VMS: vms_file = optarg; break;
+    case OPT_VMS: a->vms_file = optarg; break;
     case OPT_JOBS: {
       int64_t j;
       if (parse_int64 (optarg, &j) == -1 || j < 1 || j > 256)
         return usage_error ("check", "--jobs: a number from 1 to 256");
-      jobs = j;
+      a->jobs = j;
       break;
     }
-    case OPT_OVF: ovf = optarg; break;
-    case OPT_VMX: vmx = optarg; break;
-    case OPT_NAME: co.name = optarg; break;
-    case OPT_SIZE: co.size = optarg; break;
-    case OPT_SIZES: co.sizes_file = optarg; break;
-    case OPT_JUNIT: junit = optarg; break;
-    case OPT_HTML: html = optarg; break;
-    case OPT_LIST: list = true; break;
+    case OPT_OVF: a->ovf = optarg; break;
+    case OPT_VMX: a->vmx = optarg; break;
+    case OPT_NAME: a->co.name = optarg; break;
+    case OPT_SIZE: a->co.size = optarg; break;
+    case OPT_SIZES: a->co.sizes_file = optarg; break;
+    case OPT_JUNIT: a->junit = optarg; break;
+    case OPT_HTML: a->html = optarg; break;
+    case OPT_LIST: a->list = true; break;
     case OPT_GENERATION: {
       int64_t g;
       if (parse_int64 (optarg, &g) == -1 || (g != 1 && g != 2))
         return usage_error ("check", "--generation must be 1 or 2");
-      co.generation = g;
+      a->co.generation = g;
       break;
     }
     case 1:
-      if (disks_add (&disks, &ndisks, optarg, format) == -1)
+      if (disks_add (&a->disks, &a->ndisks, optarg, a->format) == -1)
         return EXIT_ERROR;
       break;
     default:
-      disks_free (disks, ndisks);
+      disks_free (a->disks, a->ndisks);
       return usage_error ("check", "unknown option");
     }
   }
-  if (list) {
-    list_rules (o.json);
-    disks_free (disks, ndisks);
-    return EXIT_OK;
-  }
+  return -1;
+}
+
+/* After the options: the disks after "--", then one source of VMs and
+ * a known size.  Returns -1 (go on), else the exit code. */
+static int
+check_args_complete (int argc, char **argv, struct check_args *a)
+{
   /* Disks after "--" (fleet children use it: a disk named "-x"). */
   for (int i = optind; i < argc; i++)
-    if (disks_add (&disks, &ndisks, argv[i], format) == -1)
+    if (disks_add (&a->disks, &a->ndisks, argv[i], a->format) == -1)
       return EXIT_ERROR;
-  co.trace = o.trace;
-  if ((vms_file != NULL) + (ovf != NULL) + (vmx != NULL) > 1 ||
-      ((vms_file || ovf || vmx) && ndisks)) {
-    disks_free (disks, ndisks);
+  a->co.trace = a->o.trace;
+  if ((a->vms_file != NULL) + (a->ovf != NULL) + (a->vmx != NULL) > 1 ||
+      ((a->vms_file || a->ovf || a->vmx) && a->ndisks)) {
+    disks_free (a->disks, a->ndisks);
     return usage_error ("check", "give disks, --ovf, --vmx or --vms: "
                         "one of them");
   }
-  if (!vms_file && !ovf && !vmx && ndisks == 0)
+  if (!a->vms_file && !a->ovf && !a->vmx && a->ndisks == 0)
     return usage_error ("check", "no disk given");
-  if (co.size || co.sizes_file) {
+  if (a->co.size || a->co.sizes_file) {
     /* Catch a bad table or size name once, before any appliance. */
-    struct size_table *t = sizes_load (co.sizes_file);
-    bool ok = t && (!co.size || sizes_find (t, co.size));
+    struct size_table *t = sizes_load (a->co.sizes_file);
+    bool ok = t && (!a->co.size || sizes_find (t, a->co.size));
     if (t && !ok)
-      azp_error ("--size %s: not in the size table %s", co.size, t->source);
+      azp_error ("--size %s: not in the size table %s", a->co.size,
+                 t->source);
     sizes_free (t);
     if (!ok) {
-      disks_free (disks, ndisks);
+      disks_free (a->disks, a->ndisks);
       return EXIT_USAGE;
     }
   }
+  return -1;
+}
 
-  if (vms_file) {
-    struct fleet_vm *fleet = NULL;
-    size_t n = 0;
-    if (fleet_read (vms_file, &fleet, &n) == -1)
-      return EXIT_ERROR;
-    vms = fleet_check (fleet, n, jobs ? jobs : fleet_default_jobs (), &co,
-                       "/proc/self/exe");
-    fleet_free (fleet, n);
-  }
-  else {
-    vms = cJSON_CreateArray ();
-    if (ovf || vmx) {
-      desc = ovf ? desc_read_ovf (ovf) : desc_read_vmx (vmx);
-      if (!desc) {
-        cJSON_AddItemToArray (vms, check_vm_error (co.name ? co.name : ovf
-                                                   ? ovf : vmx,
-                                                   log_last_error ()));
-        goto report;
-      }
-      for (size_t i = 0; i < desc->ndisks; i++) {
-        if (disks_add (&disks, &ndisks, desc->disks[i], format) == -1)
-          return EXIT_ERROR;
-        /* An OVA member, served decoded (raw) by qemu-nbd. */
-        if (desc->nbd_server && desc->nbd_server[i]) {
-          free (disks[i].format);
-          disks[i].format = NULL;
-          disks[i].nbd_server = xstrdup (desc->nbd_server[i]);
-          disks[i].size = desc->nbd_size[i];
-        }
+/* One VM from its disks or its descriptor: its result, added to VMS.
+ * Returns -1, or the exit code if it could not be started. */
+static int
+check_one (struct check_args *a, cJSON *vms)
+{
+  struct vm_desc *desc = NULL;
+
+  if (a->ovf || a->vmx) {
+    desc = a->ovf ? desc_read_ovf (a->ovf) : desc_read_vmx (a->vmx);
+    if (!desc) {
+      cJSON_AddItemToArray (vms, check_vm_error (a->co.name ? a->co.name
+                                                 : a->ovf ? a->ovf : a->vmx,
+                                                 log_last_error ()));
+      return -1;
+    }
+    for (size_t i = 0; i < desc->ndisks; i++) {
+      struct disk *d;
+      if (disks_add (&a->disks, &a->ndisks, desc->disks[i], a->format) == -1)
+        return EXIT_ERROR;
+      /* An OVA member, served decoded (raw) by qemu-nbd. */
+      d = &a->disks[i];
+      if (desc->nbd_server && desc->nbd_server[i]) {
+        free (d->format);
+        d->format = NULL;
+        d->nbd_server = xstrdup (desc->nbd_server[i]);
+        d->size = desc->nbd_size[i];
       }
     }
-    cJSON_AddItemToArray (vms, check_vm (disks, ndisks, desc, &co));
   }
+  cJSON_AddItemToArray (vms, check_vm (a->disks, a->ndisks, desc, &a->co));
+  return -1;
+}
 
- report:
-  report = check_report (vms);
-  ret = verdict_exit (cJSON_GetStringValue
-                      (cJSON_GetObjectItem (report, "verdict")));
-  if (o.json) {
+/* Print the report (text or JSON) and write the JUnit and HTML files.
+ * Returns the exit code. */
+static int
+write_report (const struct check_args *a, cJSON *vms)
+{
+  cJSON *report = check_report (vms);
+  int ret = verdict_exit (cJSON_GetStringValue
+                          (cJSON_GetObjectItem (report, "verdict")));
+
+  if (a->o.json) {
     char *s = cJSON_Print (report);
     if (s)
       puts (s);
@@ -229,12 +243,49 @@ check_run (int argc, char **argv)
   else
     check_print_text (stdout, report, isatty (STDOUT_FILENO) &&
                       !getenv ("NO_COLOR"));
-  if (junit && check_write_junit (junit, report) == -1)
+  if (a->junit && check_write_junit (a->junit, report) == -1)
     ret = EXIT_ERROR;
-  if (html && check_write_html (html, report) == -1)
+  if (a->html && check_write_html (a->html, report) == -1)
     ret = EXIT_ERROR;
   cJSON_Delete (report);
   return ret;
+}
+
+static int
+check_run (int argc, char **argv)
+{
+  struct check_args a = { 0 };
+  cJSON *vms;
+  int r;
+
+  r = parse_args (argc, argv, &a);
+  if (r != -1)
+    return r;
+  if (a.list) {
+    list_rules (a.o.json);
+    disks_free (a.disks, a.ndisks);
+    return EXIT_OK;
+  }
+  r = check_args_complete (argc, argv, &a);
+  if (r != -1)
+    return r;
+
+  if (a.vms_file) {
+    struct fleet_vm *fleet = NULL;
+    size_t n = 0;
+    if (fleet_read (a.vms_file, &fleet, &n) == -1)
+      return EXIT_ERROR;
+    vms = fleet_check (fleet, n, a.jobs ? a.jobs : fleet_default_jobs (),
+                       &a.co, "/proc/self/exe");
+    fleet_free (fleet, n);
+  }
+  else {
+    vms = cJSON_CreateArray ();
+    r = check_one (&a, vms);
+    if (r != -1)
+      return r;
+  }
+  return write_report (&a, vms);
 }
 
 static const struct command check_cmd = {

@@ -125,8 +125,21 @@ write_json_file (const char *path, cJSON *j)
   return write_file_atomic (path, s, strlen (s));
 }
 
+/* The command line, as parsed. */
+struct fix_args {
+  struct common_opts o;
+  struct fixup_selection sel;
+  struct disk *disks;
+  size_t ndisks, noutputs;
+  char *outputs[64];
+  const char *format, *report_path, *output_format;
+  bool dry_run, list, keep_static, no_backup;
+  int64_t generation;
+};
+
+/* Returns -1 when parsed (go on), else the exit code. */
 static int
-fix_run (int argc, char **argv)
+parse_args (int argc, char **argv, struct fix_args *a)
 {
   enum { OPT_DRY_RUN = OPT_FIRST_COMMAND_SPECIFIC, OPT_LIST, OPT_ONLY,
          OPT_SKIP, OPT_REPORT, OPT_OUTPUT, OPT_OUTPUT_FORMAT,
@@ -146,140 +159,165 @@ fix_run (int argc, char **argv)
     { "generation", required_argument, NULL, OPT_GENERATION },
     { NULL, 0, NULL, 0 }
   };
-  struct common_opts o = { 0 };
-  struct fixup_selection sel = { NULL, NULL };
-  struct disk *disks = NULL;
-  size_t ndisks = 0, noutputs = 0;
-  char *outputs[64] = { NULL };
-  const char *format = NULL, *report_path = NULL, *output_format = NULL;
-  bool dry_run = false, list = false, keep_static = false, no_backup = false;
-  struct guest *gs = NULL;
-  const char *status = "error";
-  int64_t generation = 0;
-  int c, ret = EXIT_ERROR;
+  int c;
 
   while ((c = getopt_long (argc, argv, "-" COMMON_SHORT_OPTIONS, longopts,
                            NULL)) != -1) {
-    if (common_option (&o, c, usage))
+    if (common_option (&a->o, c, usage))
       continue;
     switch (c) {
     case OPT_FORMAT:
-      format = !strcmp (optarg, "auto") ? NULL : optarg;
+      a->format = !strcmp (optarg, "auto") ? NULL : optarg;
       break;
-    case OPT_DRY_RUN: dry_run = true; break;
-    case OPT_LIST: list = true; break;
+    case OPT_DRY_RUN: a->dry_run = true; break;
+    case OPT_LIST: a->list = true; break;
     case OPT_ONLY:
-      if (fixup_selection_parse (&sel.only, optarg) == -1)
+      if (fixup_selection_parse (&a->sel.only, optarg) == -1)
         return EXIT_USAGE;
       break;
     case OPT_SKIP:
-      if (fixup_selection_parse (&sel.skip, optarg) == -1)
+      if (fixup_selection_parse (&a->sel.skip, optarg) == -1)
         return EXIT_USAGE;
       break;
-    case OPT_REPORT: report_path = optarg; break;
+    case OPT_REPORT: a->report_path = optarg; break;
     case OPT_OUTPUT:
-      if (noutputs >= 63)
+      if (a->noutputs >= 63)
         return usage_error ("fix", "too many --output");
-      outputs[noutputs++] = optarg;
+      a->outputs[a->noutputs++] = optarg;
       break;
-    case OPT_OUTPUT_FORMAT: output_format = optarg; break;
-    case OPT_KEEP_STATIC_IP: keep_static = true; break;
-    case OPT_NO_BACKUP: no_backup = true; break;
+    case OPT_OUTPUT_FORMAT: a->output_format = optarg; break;
+    case OPT_KEEP_STATIC_IP: a->keep_static = true; break;
+    case OPT_NO_BACKUP: a->no_backup = true; break;
     case OPT_GENERATION:
-      if (parse_int64 (optarg, &generation) == -1
-          || (generation != 1 && generation != 2))
+      if (parse_int64 (optarg, &a->generation) == -1
+          || (a->generation != 1 && a->generation != 2))
         return usage_error ("fix", "--generation must be 1 or 2");
       break;
     case 1:
-      if (disks_add (&disks, &ndisks, optarg, format) == -1)
+      if (disks_add (&a->disks, &a->ndisks, optarg, a->format) == -1)
         return EXIT_ERROR;
       break;
     default:
       return usage_error ("fix", "unknown option");
     }
   }
-  if (list) {
-    list_fixups (o.json);
+  return -1;
+}
+
+/* A fixup may refuse the guest: a blocker no fixup repairs (a fixable
+ * blocker is what fix is for).  Says why; true if refused. */
+static bool
+refused (const struct guest *gs)
+{
+  if (fixup_unfixable_blockers (gs->report) == 0)
+    return false;
+  for (size_t i = 0; i < gs->report->nfindings; i++) {
+    const struct finding *f = &gs->report->findings[i];
+    if (f->severity == SEV_BLOCKER && !f->fixup)
+      azp_error ("refused: %s%s%s", f->object ? f->object : "",
+                 f->object ? ": " : "", f->message);
+  }
+  azp_error ("nothing was changed");
+  return true;
+}
+
+/* Inspect the opened guest, run the fixups (their checks only for
+ * --dry-run), then commit or write the outputs.  Returns the exit
+ * code; *STATUS is what happened when it is not an error. */
+static int
+fix_guest (const struct fix_args *a, struct guest *gs, const char **status)
+{
+  gs->dry_run = a->dry_run;
+  gs->keep_static_ip = a->keep_static;
+  gs->no_backup = a->no_backup;
+  gs->requested_generation = a->generation;
+  if (guest_inspect (gs) == -1 || guest_mount (gs) == -1)
+    return gs->refused ? EXIT_NOTREADY : EXIT_ERROR;
+
+  if (a->dry_run) {
+    if (fixups_check (gs, &a->sel) == -1)
+      return EXIT_ERROR;
+  }
+  else if (fixups_apply (gs, &a->sel) == -1)
+    return EXIT_ERROR;
+
+  if (refused (gs)) {
+    *status = "refused";
+    return EXIT_NOTREADY;
+  }
+
+  if (!a->dry_run) {
+    if (guest_shutdown (gs) == -1)
+      return EXIT_ERROR;
+    if (a->noutputs) {
+      if (guest_write_output (gs, a->outputs, a->output_format) == -1)
+        return EXIT_ERROR;
+    }
+    else if (gs->report->nchanges > 0 && guest_commit (gs) == -1)
+      return EXIT_ERROR;
+  }
+  *status = a->dry_run ? "dry-run"
+    : gs->report->nchanges ? "fixed" : "unchanged";
+  return EXIT_OK;
+}
+
+/* The result: printed (text or JSON) and written to --report.  Returns
+ * the exit code RET, or an error if the report could not be written. */
+static int
+write_result (const struct fix_args *a, struct guest *gs,
+              const char *status, int ret)
+{
+  cJSON *j = result_json (gs, a->dry_run, status);
+
+  if (ret == EXIT_OK && !a->o.json && gs)
+    print_text (gs, a->dry_run);
+  if (a->o.json) {
+    char *s = cJSON_Print (j);
+    puts (s);
+    free (s);
+  }
+  if (a->report_path && write_json_file (a->report_path, j) == -1 &&
+      ret == EXIT_OK)
+    ret = EXIT_ERROR;
+  cJSON_Delete (j);
+  return ret;
+}
+
+static int
+fix_run (int argc, char **argv)
+{
+  struct fix_args a = { 0 };
+  struct guest *gs = NULL;
+  const char *status = "error";
+  int ret;
+
+  ret = parse_args (argc, argv, &a);
+  if (ret != -1)
+    return ret;
+  if (a.list) {
+    list_fixups (a.o.json);
     ret = EXIT_OK;
     goto out;
   }
-  if (ndisks == 0)
+  if (a.ndisks == 0)
     return usage_error ("fix", "no disk given");
-  if (noutputs && noutputs != ndisks)
+  if (a.noutputs && a.noutputs != a.ndisks)
     return usage_error ("fix", "give one --output per disk (%zu disks, "
-                        "%zu outputs)", ndisks, noutputs);
-  if (noutputs && dry_run)
+                        "%zu outputs)", a.ndisks, a.noutputs);
+  if (a.noutputs && a.dry_run)
     return usage_error ("fix", "--dry-run and --output do not go together");
 
-  gs = guest_open (disks, ndisks,
-                   (dry_run ? GUEST_READONLY : GUEST_OVERLAY) |
-                   (o.trace ? GUEST_TRACE : 0));
-  if (!gs)
-    goto out;
-  gs->dry_run = dry_run;
-  gs->keep_static_ip = keep_static;
-  gs->no_backup = no_backup;
-  gs->requested_generation = generation;
-  if (guest_inspect (gs) == -1 || guest_mount (gs) == -1) {
-    if (gs->refused)
-      ret = EXIT_NOTREADY;
-    goto out;
-  }
-
-  if (dry_run) {
-    if (fixups_check (gs, &sel) == -1)
-      goto out;
-  }
-  else if (fixups_apply (gs, &sel) == -1)
-    goto out;
-
-  /* A fixup may refuse the guest: a blocker no fixup repairs (a
-   * fixable blocker is what fix is for). */
-  if (fixup_unfixable_blockers (gs->report) > 0) {
-    for (size_t i = 0; i < gs->report->nfindings; i++) {
-      const struct finding *f = &gs->report->findings[i];
-      if (f->severity == SEV_BLOCKER && !f->fixup)
-        azp_error ("refused: %s%s%s", f->object ? f->object : "",
-                   f->object ? ": " : "", f->message);
-    }
-    azp_error ("nothing was changed");
-    status = "refused";
-    ret = EXIT_NOTREADY;
-    goto out;
-  }
-
-  if (!dry_run) {
-    if (guest_shutdown (gs) == -1)
-      goto out;
-    if (noutputs) {
-      if (guest_write_output (gs, outputs, output_format) == -1)
-        goto out;
-    }
-    else if (gs->report->nchanges > 0 && guest_commit (gs) == -1)
-      goto out;
-  }
-  status = dry_run ? "dry-run" : gs->report->nchanges ? "fixed" : "unchanged";
-  ret = EXIT_OK;
+  gs = guest_open (a.disks, a.ndisks,
+                   (a.dry_run ? GUEST_READONLY : GUEST_OVERLAY) |
+                   (a.o.trace ? GUEST_TRACE : 0));
+  ret = gs ? fix_guest (&a, gs, &status) : EXIT_ERROR;
+  ret = write_result (&a, gs, status, ret);
 
  out:
-  if (!list && (gs || ndisks)) {
-    cJSON *j = result_json (gs, dry_run, status);
-    if (ret == EXIT_OK && !o.json && gs)
-      print_text (gs, dry_run);
-    if (o.json) {
-      char *s = cJSON_Print (j);
-      puts (s);
-      free (s);
-    }
-    if (report_path && write_json_file (report_path, j) == -1 &&
-        ret == EXIT_OK)
-      ret = EXIT_ERROR;
-    cJSON_Delete (j);
-  }
   guest_close (gs);
-  disks_free (disks, ndisks);
-  free_string_list (sel.only);
-  free_string_list (sel.skip);
+  disks_free (a.disks, a.ndisks);
+  free_string_list (a.sel.only);
+  free_string_list (a.sel.skip);
   return ret;
 }
 
