@@ -63,14 +63,14 @@ look (struct watch *w, const char *text, struct boot_result *r)
 {
   size_t len = strlen (text);
   const char *why;
-  int target, dhcp, wait = 0;
+  int target = 1, dhcp = 1, wait = 0;
 
   if (console_stuck (text, w->md, &why) == -1
-      || (target = console_target (text, w->md)) == -1
-      || (dhcp = console_dhcp (text, w->md)) == -1)
+      || (!r->target && (target = console_target (text, w->md)) == -1)
+      || (!r->dhcp_seen && (dhcp = console_dhcp (text, w->md)) == -1))
     return -1;
-  r->target = r->target || target;
-  r->dhcp_seen = r->dhcp_seen || dhcp;
+  r->target = target == 1;
+  r->dhcp_seen = dhcp == 1;
   if (len != w->last_len) {
     w->last_len = len;
     w->last_output = now ();

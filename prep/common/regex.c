@@ -61,7 +61,7 @@ re_match (struct re *re, const char *s, size_t len, size_t start,
 {
   int r;
 
-  if (!re->code && re_compile (re) == -1)
+  if (re_compile (re) == -1)
     return -1;
   r = pcre2_match (re->code, (PCRE2_SPTR) s, len, start, 0, md, NULL);
   if (r >= 0)

@@ -6,7 +6,6 @@
  * rebuilt: their schema version differs per build.  Block rules for
  * RDP, local or from Group Policy, are reported, not removed: someone
  * put them there. */
-#include <string.h>
 
 #include "prep/common/common.h"
 #include "prep/fixup.h"
