@@ -6,10 +6,10 @@
  * rebuilt: their schema version differs per build.  Block rules for
  * RDP, local or from Group Policy, are reported, not removed: someone
  * put them there. */
-#include <string.h>
 
 #include "prep/common/common.h"
 #include "prep/fixup.h"
+#include "windows/firewall.h"
 #include "windows/windows.h"
 
 #define TS "Control\\Terminal Server"
@@ -17,7 +17,8 @@
 #define POLICY "Policies\\Microsoft\\Windows NT\\Terminal Services"
 #define FWPOL "Services\\SharedAccess\\Parameters\\FirewallPolicy"
 #define RULES FWPOL "\\FirewallRules"
-#define RDP_GROUP "|EmbedCtxt=@FirewallAPI.dll,-28752|"
+#define RDP_GROUP "@FirewallAPI.dll,-28752"
+#define RDP_PORT 3389
 /* Group Policy's rule store (SOFTWARE): it wins over the local one. */
 #define GPO_RULES "Policies\\Microsoft\\WindowsFirewall\\FirewallRules"
 
@@ -61,12 +62,13 @@ static const struct win_reg rows[] = {
 
 #define MAX_RULES 32
 
-/* An active Block rule for port 3389 or the Remote Desktop group. */
+/* An active Block rule for port 3389 (alone, in a list or a range) or
+ * for the Remote Desktop group. */
 static bool
-blocks_rdp (const char *rule)
+blocks_rdp (const struct fw_rule *r)
 {
-  return strstr (rule, "|Action=Block|") && strstr (rule, "|Active=TRUE|")
-    && (strstr (rule, "|LPort=3389|") || strstr (rule, RDP_GROUP));
+  return r->action == FW_BLOCK && r->active == 1
+    && (fw_rule_has_lport (r, RDP_PORT) || fw_rule_in_group (r, RDP_GROUP));
 }
 
 /* The text of a REG_SZ rule value, NULL if it is not one (or absent);
@@ -129,11 +131,13 @@ policy_blocks (struct guest *gs)
   for (size_t i = 0; vals[i]; i++) {
     CLEANUP_FREE char *name = hivex_value_key (h, vals[i]);
     CLEANUP_FREE char *object = NULL, *rule = NULL;
+    struct fw_rule fr;
 
     if (!name || rule_text (gs, h, HIVE_SOFTWARE, GPO_RULES, node, name,
-                            &object, &rule) == -1)
+                            &object, &rule) == -1
+        || (rule && fw_rule_parse (rule, &fr) == -1))
       goto out;
-    if (rule && blocks_rdp (rule)
+    if (rule && blocks_rdp (&fr)
         && report_finding (gs->report, SEV_WARNING,
                            "windows-rdp-firewall-policy-block", object,
                            "change the Group Policy that sets it (a local "
@@ -172,14 +176,16 @@ rules (struct guest *gs, bool apply)
   for (size_t i = 0; vals[i] && n < MAX_RULES; i++) {
     CLEANUP_FREE char *name = hivex_value_key (h, vals[i]);
     CLEANUP_FREE char *object = NULL, *rule = NULL;
-    char *act;
+    struct fw_rule fr;
 
     if (!name || rule_text (gs, h, HIVE_SYSTEM, RULES, node, name,
                             &object, &rule) == -1)
       goto out;
     if (!rule)
       continue;
-    if (blocks_rdp (rule)) {
+    if (fw_rule_parse (rule, &fr) == -1)
+      goto out;
+    if (blocks_rdp (&fr)) {
       if (!apply
           && report_finding (gs->report, SEV_WARNING,
                              "windows-rdp-firewall-block", object,
@@ -190,8 +196,8 @@ rules (struct guest *gs, bool apply)
         goto out;
       continue;
     }
-    if (!strstr (rule, RDP_GROUP) || !strstr (rule, "|Action=Allow|")
-        || !(act = strstr (rule, "|Active=FALSE|")))
+    if (!fw_rule_in_group (&fr, RDP_GROUP) || fr.action != FW_ALLOW
+        || fr.active != 0)
       continue;
     if (!apply) {
       if (report_finding (gs->report, SEV_WARNING, "windows-rdp-firewall",
@@ -200,8 +206,7 @@ rules (struct guest *gs, bool apply)
         goto out;
       continue;
     }
-    afters[n] = xasprintf ("%.*s|Active=TRUE|%s", (int) (act - rule), rule,
-                           act + strlen ("|Active=FALSE|"));
+    afters[n] = fw_rule_activate (rule, &fr);
     names[n] = name;
     befores[n] = rule;
     name = rule = NULL;
