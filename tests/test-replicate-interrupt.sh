@@ -11,21 +11,10 @@ source tests/lib/continuous.sh
 
 # --- the job: two cycles (the initial copy and a delta), then 32 MiB
 # changed, all through a slow proxy so that the stop lands mid-delta.
-faultproxy_start --slow 200
-export AZURE_STORAGE_CONNECTION_STRING=$(connection_string "$PROXY_ENDPOINT")
-img=$T/b.qcow2
-V=$((512 * MiB))
-qemu-img create -q -f qcow2 "$img" 512M
-cmds=()
-for i in $(seq 0 11); do cmds+=(-c "write -P $((i + 1)) $((i * 40 + 1))M 1M"); done
-qemu-io -f qcow2 "${cmds[@]}" "$img" >/dev/null
-rep_b=("$AZPREP" replicate --container vms --name b --state "$T/state"
-       --json --parallel 1 "$img")
+slow_job_b
 expect_exit 0 "${rep_b[@]}" --cycles 2 --interval 0
 before=$(img_digest "$img" $V)
-cmds=()
-for i in $(seq 0 31); do cmds+=(-c "write -P $((i + 101)) $((i * 15 + 20))M 1M"); done
-qemu-io -f qcow2 "${cmds[@]}" "$img" >/dev/null
+change_32_mib
 
 # --- SIGINT in the middle of a delta, then resume -------------------
 "${rep_b[@]}" --cycles 1 >"$T/out.c" 2>"$T/err.c" &

@@ -14,16 +14,7 @@ azurite_start
 source tests/lib/continuous.sh
 
 # --- the interval rule, through a slow proxy ------------------------
-faultproxy_start --slow 200
-export AZURE_STORAGE_CONNECTION_STRING=$(connection_string "$PROXY_ENDPOINT")
-img=$T/b.qcow2
-V=$((512 * MiB))
-qemu-img create -q -f qcow2 "$img" 512M
-cmds=()
-for i in $(seq 0 11); do cmds+=(-c "write -P $((i + 1)) $((i * 40 + 1))M 1M"); done
-qemu-io -f qcow2 "${cmds[@]}" "$img" >/dev/null
-rep_b=("$AZPREP" replicate --container vms --name b --state "$T/state"
-       --json --parallel 1 "$img")
+slow_job_b
 "${rep_b[@]}" --continuous >"$T/out.b" 2>"$T/err.b" &
 pid=$!
 running=$pid
@@ -61,9 +52,7 @@ expect_exit 1 "$AZPREP" complete --state "$T/state" --force b
 assert_contains "$T/err" "complete b: refused: another azprep with pid $pid works on the job"
 [ "$(cksum < "$T/state/b.json")" = "$jsum" ] || fail "a refused command wrote the journal"
 # Change 32 MiB while it waits (its sources are closed), then stop it.
-cmds=()
-for i in $(seq 0 31); do cmds+=(-c "write -P $((i + 101)) $((i * 15 + 20))M 1M"); done
-qemu-io -f qcow2 "${cmds[@]}" "$img" >/dev/null
+change_32_mib
 kill -INT $pid
 kill -CONT $pid
 rc=0; wait $pid || rc=$?

@@ -14,6 +14,10 @@
 #   pause_waiting PID JOB MIN
 #                       stop (SIGSTOP) azprep PID once it waits after
 #                       cycle MIN or later; sets CAUGHT
+#   slow_job_b          job "b" through a proxy that slows every reply
+#                       by 200 ms: the source img (512 MiB qcow2, 12 MiB
+#                       of data), V, the command rep_b
+#   change_32_mib       write 32 MiB across img
 MiB=$((1024 * 1024))
 count () { grep -c "\"event\":\"$1\"" "$2" || true; }
 jget () { json_get "$T/state/$1.json" "$2"; }
@@ -55,4 +59,23 @@ pause_waiting () {
     sleep 0.1
   done
   fail "$2: no wait after cycle $3"
+}
+
+slow_job_b () {
+  local i cmds=()
+  faultproxy_start --slow 200
+  export AZURE_STORAGE_CONNECTION_STRING=$(connection_string "$PROXY_ENDPOINT")
+  img=$T/b.qcow2
+  V=$((512 * MiB))
+  qemu-img create -q -f qcow2 "$img" 512M
+  for i in $(seq 0 11); do cmds+=(-c "write -P $((i + 1)) $((i * 40 + 1))M 1M"); done
+  qemu-io -f qcow2 "${cmds[@]}" "$img" >/dev/null
+  rep_b=("$AZPREP" replicate --container vms --name b --state "$T/state"
+         --json --parallel 1 "$img")
+}
+
+change_32_mib () {
+  local i cmds=()
+  for i in $(seq 0 31); do cmds+=(-c "write -P $((i + 101)) $((i * 15 + 20))M 1M"); done
+  qemu-io -f qcow2 "${cmds[@]}" "$img" >/dev/null
 }
