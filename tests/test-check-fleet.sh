@@ -66,7 +66,7 @@ if [ "$(j 'd.vms.some(v => v.name == "debian")')" = true ]; then
     fail "debian: verdict $(verdict debian): $(ids debian)";; esac
   [ "$(j "$(vm debian).azure.generation")" = 1 ] || fail "debian: generation"
 else
-  echo "no $IMAGES/debian-bios.img: the real-guest verdict is not checked"
+  not_checked "no $IMAGES/debian-bios.img: the real-guest verdict is not checked"
 fi
 [ "$(j "$(vm good).azure.generation + ' ' + $(vm good).firmware + ' ' + $(vm good).descriptor.kind")" = "2 uefi ova" ] ||
   fail "good: generation"

@@ -4,6 +4,7 @@
 # copy, delete, parallel writer.
 source tests/lib/functions.sh
 source tests/lib/azurite.sh
-[ -x build/unit/replicate/test-blob ] || skip "build/unit/replicate/test-blob not built"
+live=build/unit/replicate/azure/test-blob
+[ -x "$live" ] || skip "$live not built (make check builds it)"
 azurite_start
-AZPREP_TEST_LIVE=1 build/unit/replicate/test-blob
+AZPREP_TEST_LIVE=1 "$live"

@@ -116,3 +116,20 @@ faultproxy_stop () {
 connection_string () {
   echo "DefaultEndpointsProtocol=http;AccountName=$AZURITE_ACCOUNT;AccountKey=${2:-$AZURITE_KEY};BlobEndpoint=$1;"
 }
+
+# assert_secret_absent SECRET WHAT FILE...: fail if SECRET (an account
+# key, a SAS signature) appears in any FILE (output, logs, journals).
+assert_secret_absent () {
+  local secret=$1 what=$2 f
+  shift 2
+  for f; do
+    ! grep -qF -- "$secret" "$f" || fail "$what appears in $f"
+  done
+}
+
+# small_source FILE: a sparse 64 MiB raw disk with 4 bytes of data at
+# 1 MiB, for the tests of what replicate refuses.
+small_source () {
+  truncate -s 64M "$1"
+  printf 'data' | dd of="$1" bs=1 seek=1048576 conv=notrunc status=none
+}
