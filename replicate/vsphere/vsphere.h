@@ -68,8 +68,6 @@ char *vsphere_flat_name (const char *path);
  * base is "https://HOST[:PORT]" (no path). */
 char *vsphere_datastore_url (const char *base, const char *dcpath,
                              const char *ds, const char *path);
-/* Percent-encode (RFC 3986 unreserved kept; '/' kept if keep_slash). */
-char *vsphere_url_encode (const char *s, bool keep_slash);
 
 /* ---- Inventory (parsed from RetrievePropertiesEx pages). ---- */
 
