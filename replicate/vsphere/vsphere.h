@@ -246,15 +246,17 @@ int vsphere_remove_stale_snapshots (struct vsphere *v,
  * file) is refused without reading the body.  0 or -1. */
 int vsphere_probe_range (struct vsphere *v, const char *url, int64_t *size);
 
-/* ---- NBD bridge (vsphere-bridge.c): nbdkit's curl plugin on a unix
- * socket, read-only, the cookie passed in a file. ---- */
-struct vsphere_bridge;
-struct vsphere_bridge *vsphere_bridge_start (struct vsphere *v,
-                                             const char *url);
+/* ---- The datastore export, an NBD bridge (datastore-export.c):
+ * nbdkit's curl plugin on a unix socket, read-only, the cookie passed
+ * in a file. ---- */
+struct datastore_export;
+/* Start it for url and wait until it serves.  NULL (reported). */
+struct datastore_export *datastore_export_start (struct vsphere *v,
+                                                 const char *url);
 /* "/tmp/.../sock" and "nbd+unix:///?socket=/tmp/.../sock" */
-const char *vsphere_bridge_socket (const struct vsphere_bridge *b);
-const char *vsphere_bridge_uri (const struct vsphere_bridge *b);
-void vsphere_bridge_stop (struct vsphere_bridge *b);
+const char *datastore_export_socket (const struct datastore_export *b);
+const char *datastore_export_uri (const struct datastore_export *b);
+void datastore_export_stop (struct datastore_export *b);
 
 /* ---- A vsphere:// disk opened for reading (vsphere-disk.c). ---- */
 struct vsphere_source;
