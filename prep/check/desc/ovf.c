@@ -29,10 +29,9 @@ attr (xmlNode *n, const char *name)
 {
   for (xmlAttr *a = n->properties; a; a = a->next)
     if (!strcmp ((const char *) a->name, name)) {
-      xmlChar *v = xmlNodeListGetString (n->doc, a->children, 1);
-      char *s = v ? xstrdup ((const char *) v) : NULL;
-      xmlFree (v);
-      return s;
+      CLEANUP_XMLFREE xmlChar *v =
+        xmlNodeListGetString (n->doc, a->children, 1);
+      return v ? xstrdup ((const char *) v) : NULL;
     }
   return NULL;
 }
@@ -50,14 +49,12 @@ static char *
 child_text (xmlNode *n, const char *name)
 {
   xmlNode *c = child (n, name);
-  xmlChar *v;
+  CLEANUP_XMLFREE xmlChar *v = c ? xmlNodeGetContent (c) : NULL;
   char *s, *e;
 
   if (!c)
     return NULL;
-  v = xmlNodeGetContent (c);
   s = v ? xstrdup ((const char *) v) : NULL;
-  xmlFree (v);
   if (!s)
     return NULL;
   for (e = s + strlen (s); e > s && isspace ((unsigned char) e[-1]); e--)
