@@ -59,24 +59,25 @@ blob_export_free (struct blob_export *b)
   if (!b)
     return;
   nbdkit_child_free (&b->nbdkit);
+  free (b->server);
   free (b->name);
   free (b);
 }
 
-/* nbdkit's arguments after its own: options, the plugin, parameters.
- * a holds the strings made here (freed by the caller). */
+/* nbdkit's arguments after its own: options, the plugin, parameters. */
 static int
-export_args (const char *argv[], char *a[5], const char *plugin,
-             const char *url, const char *stats,
-             const struct blob_export_opts *o)
+export_args (struct nbdkit_child *k, const char *argv[], const char *plugin,
+             const char *url, const struct blob_export_opts *o)
 {
+  const char *a[5];
   size_t i = 0;
 
-  a[0] = xasprintf ("url=%s", url);
-  a[1] = xasprintf ("stats=%s", stats);
-  a[2] = o->lease_id ? xasprintf ("lease=%s", o->lease_id) : NULL;
-  a[3] = o->creds_file ? xasprintf ("credentials=%s", o->creds_file) : NULL;
-  a[4] = o->cacert ? xasprintf ("cacert=%s", o->cacert) : NULL;
+  a[0] = nbdkit_child_arg (k, "url=%s", url);
+  a[1] = nbdkit_child_arg (k, "stats=%s/stats", k->dir);
+  a[2] = o->lease_id ? nbdkit_child_arg (k, "lease=%s", o->lease_id) : NULL;
+  a[3] = o->creds_file
+    ? nbdkit_child_arg (k, "credentials=%s", o->creds_file) : NULL;
+  a[4] = o->cacert ? nbdkit_child_arg (k, "cacert=%s", o->cacert) : NULL;
   if (!a[0] || !a[1] || (o->lease_id && !a[2]) ||
       (o->creds_file && !a[3]) || (o->cacert && !a[4]))
     return -1;
@@ -106,11 +107,10 @@ struct blob_export *
 blob_export_start (const char *url, const struct blob_export_opts *o)
 {
   CLEANUP_FREE char *plugin = blob_export_plugin_path ();
-  CLEANUP_FREE char *stats = NULL;
-  char *a[5] = { NULL };
   const char *argv[24];
   struct blob_export *b;
-  int status, r = -1;
+  enum nbdkit_start st;
+  int status;
 
   if (!plugin)
     return NULL;
@@ -126,38 +126,25 @@ blob_export_start (const char *url, const struct blob_export_opts *o)
   }
   b->name = xstrdup (url);
   if (!b->name || nbdkit_child_init (&b->nbdkit, "azprep-nbd", false) == -1)
-    goto out;
-  stats = nbdkit_child_path (&b->nbdkit, "stats");
+    goto fail;
   b->server = xasprintf ("unix:%s", b->nbdkit.sock);
-  if (!stats || !b->server || export_args (argv, a, plugin, url, stats, o))
-    goto out;
+  if (!b->server || export_args (&b->nbdkit, argv, plugin, url, o) == -1)
+    goto fail;
 
   azp_debug ("bridge: starting nbdkit for %s on %s", b->name, b->nbdkit.sock);
   /* Ready when the pid file exists (nbdkit writes it once it accepts
    * connections); the plugin fetches the blob's size before that. */
-  switch (nbdkit_child_start (&b->nbdkit, argv, 120, &status)) {
-  case NBDKIT_SERVING:
-    r = 0;
-    break;
-  case NBDKIT_FAILED:
-    break;
-  case NBDKIT_EXITED:
+  st = nbdkit_child_start (&b->nbdkit, argv, 120, &status);
+  if (st == NBDKIT_SERVING)
+    return b;
+  if (st == NBDKIT_EXITED)
     azp_error ("%s: nbdkit failed to serve the blob (its error is above)",
                b->name);
-    break;
-  case NBDKIT_TIMEOUT:
+  else if (st == NBDKIT_TIMEOUT)
     azp_error ("%s: nbdkit did not start in 120 s", b->name);
-    break;
-  }
-
- out:
-  for (size_t j = 0; j < 5; j++)
-    free (a[j]);
-  if (r == -1) {
-    blob_export_free (b);
-    return NULL;
-  }
-  return b;
+ fail:
+  blob_export_free (b);
+  return NULL;
 }
 
 const char *

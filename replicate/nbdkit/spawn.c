@@ -3,10 +3,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <string.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "prep/common/common.h"
@@ -46,6 +46,28 @@ nbdkit_child_path (const struct nbdkit_child *k, const char *name)
   return xasprintf ("%s/%s", k->dir, name);
 }
 
+const char *
+nbdkit_child_arg (struct nbdkit_child *k, const char *fmt, ...)
+{
+  char **na = realloc (k->args, (k->nargs + 1) * sizeof *na);
+  va_list ap;
+  int r;
+
+  if (!na) {
+    azp_error ("out of memory");
+    return NULL;
+  }
+  k->args = na;
+  va_start (ap, fmt);
+  r = vasprintf (&k->args[k->nargs], fmt, ap);
+  va_end (ap);
+  if (r == -1) {
+    azp_error ("out of memory");
+    return NULL;
+  }
+  return k->args[k->nargs++];
+}
+
 /* In the child: stdout belongs to azprep's output, so nbdkit's goes to
  * stderr, or both to the log. */
 static void
@@ -69,14 +91,6 @@ child_exec (const struct nbdkit_child *k, char **argv)
   _exit (127);
 }
 
-static double
-now_s (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 enum nbdkit_start
 nbdkit_child_start (struct nbdkit_child *k, const char *const *args,
                     int timeout, int *status)
@@ -86,7 +100,6 @@ nbdkit_child_start (struct nbdkit_child *k, const char *const *args,
   const size_t nfixed = sizeof fixed / sizeof fixed[0];
   size_t nargs = 0;
   CLEANUP_FREE const char **argv = NULL;
-  double deadline;
 
   while (args[nargs])
     nargs++;
@@ -107,18 +120,17 @@ nbdkit_child_start (struct nbdkit_child *k, const char *const *args,
     child_exec (k, (char **) argv);
   azp_debug ("nbdkit (pid %d) on %s", (int) k->pid, k->sock);
 
-  deadline = now_s () + timeout;
-  for (;;) {
+  /* Every 20 ms. */
+  for (int i = 0; i <= timeout * 50; i++) {
     if (access (k->pidfile, F_OK) == 0)
       return NBDKIT_SERVING;
     if (waitpid (k->pid, status, WNOHANG) == k->pid) {
       k->pid = 0;
       return NBDKIT_EXITED;
     }
-    if (now_s () > deadline)
-      return NBDKIT_TIMEOUT;
     usleep (20000);
   }
+  return NBDKIT_TIMEOUT;
 }
 
 char *
@@ -176,5 +188,8 @@ nbdkit_child_free (struct nbdkit_child *k)
   free (k->sock);
   free (k->pidfile);
   free (k->log);
+  for (size_t i = 0; i < k->nargs; i++)
+    free (k->args[i]);
+  free (k->args);
   memset (k, 0, sizeof *k);
 }

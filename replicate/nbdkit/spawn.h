@@ -17,6 +17,8 @@ struct nbdkit_child {
   char *sock;         /* DIR/sock */
   char *pidfile;      /* DIR/pid: nbdkit writes it once it serves */
   char *log;          /* DIR/nbdkit.log, its stderr; NULL: azprep's */
+  char **args;        /* strings made by nbdkit_child_arg */
+  size_t nargs;
 };
 
 /* Make the private directory (PREFIX-XXXXXX in $TMPDIR or /tmp) and
@@ -27,6 +29,11 @@ int nbdkit_child_init (struct nbdkit_child *k, const char *prefix,
 
 /* DIR/NAME, or NULL (reported). */
 char *nbdkit_child_path (const struct nbdkit_child *k, const char *name);
+
+/* An argument for nbdkit ("url=..."), kept until nbdkit_child_free.
+ * NULL (reported) if out of memory. */
+const char *nbdkit_child_arg (struct nbdkit_child *k, const char *fmt, ...)
+  __attribute__((format (printf, 2, 3)));
 
 enum nbdkit_start {
   NBDKIT_SERVING,     /* the pid file exists: it accepts connections */

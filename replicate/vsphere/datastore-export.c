@@ -82,20 +82,21 @@ write_secret (const char *path, const char *s)
   return 0;
 }
 
-/* nbdkit's curl plugin, read-only, for url; a holds the strings made
- * here (freed by the caller). */
+/* nbdkit's curl plugin, read-only, for url. */
 static int
-export_args (const char *argv[], char *a[4], const struct vsphere_opts *o,
-             const char *url, const char *cookie)
+export_args (struct nbdkit_child *k, const char *argv[],
+             const struct vsphere_opts *o, const char *url,
+             const char *cookie)
 {
   const char *stats = getenv ("AZPREP_NBDKIT_STATS");
   bool http = !strncmp (url, "http:", 5);
+  const char *a[4];
   size_t n = 0;
 
-  a[0] = xasprintf ("url=%s", url);
-  a[1] = xasprintf ("cookie=+%s", cookie);
-  a[2] = o->cacert ? xasprintf ("cainfo=%s", o->cacert) : NULL;
-  a[3] = stats ? xasprintf ("statsfile=%s", stats) : NULL;
+  a[0] = nbdkit_child_arg (k, "url=%s", url);
+  a[1] = nbdkit_child_arg (k, "cookie=+%s", cookie);
+  a[2] = o->cacert ? nbdkit_child_arg (k, "cainfo=%s", o->cacert) : NULL;
+  a[3] = stats ? nbdkit_child_arg (k, "statsfile=%s", stats) : NULL;
   if (!a[0] || !a[1] || (o->cacert && !a[2]) || (stats && !a[3]))
     return -1;
   argv[n++] = "-r";
@@ -122,30 +123,27 @@ struct datastore_export *
 datastore_export_start (struct vsphere *v, const char *url)
 {
   struct datastore_export *b = calloc (1, sizeof *b);
-  char *a[4] = { NULL };
   const char *argv[24];
-  int status, r = -1;
+  int status;
 
   if (!b) {
     azp_error ("out of memory");
     return NULL;
   }
   if (nbdkit_child_init (&b->nbdkit, "azprep-vsphere", true) == -1)
-    goto out;
+    goto fail;
   b->cookie = nbdkit_child_path (&b->nbdkit, "cookie");
   b->uri = xasprintf ("nbd+unix:///?socket=%s", b->nbdkit.sock);
   if (!b->cookie || !b->uri ||
       write_secret (b->cookie, vsphere_cookie (v)) == -1 ||
-      export_args (argv, a, vsphere_options (v), url, b->cookie) == -1)
-    goto out;
+      export_args (&b->nbdkit, argv, vsphere_options (v), url,
+                   b->cookie) == -1)
+    goto fail;
 
   azp_debug ("nbdkit bridge for %s", url);
   switch (nbdkit_child_start (&b->nbdkit, argv, 30, &status)) {
   case NBDKIT_SERVING:
-    r = 0;
-    break;
-  case NBDKIT_FAILED:
-    break;
+    return b;
   case NBDKIT_EXITED:
     if (WIFEXITED (status) && WEXITSTATUS (status) == 127)
       azp_error ("nbdkit is not installed (needed to read vsphere:// disks)");
@@ -157,14 +155,10 @@ datastore_export_start (struct vsphere *v, const char *url)
   case NBDKIT_TIMEOUT:
     azp_error ("%s: the nbdkit bridge did not start within 30 seconds", url);
     break;
+  case NBDKIT_FAILED:
+    break;
   }
-
- out:
-  for (size_t i = 0; i < 4; i++)
-    free (a[i]);
-  if (r == -1) {
-    datastore_export_stop (b);
-    return NULL;
-  }
-  return b;
+ fail:
+  datastore_export_stop (b);
+  return NULL;
 }
