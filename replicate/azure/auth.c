@@ -142,72 +142,6 @@ crc64_nvme_base64 (const void *data, size_t len, char out[13])
     out[0] = '\0';
 }
 
-char *
-url_encode (const char *s)
-{
-  return url_encode_keep (s, "");
-}
-
-char *
-url_encode_keep (const char *s, const char *keep)
-{
-  static const char hex[] = "0123456789ABCDEF";
-  char *out = malloc (strlen (s) * 3 + 1), *o = out;
-
-  if (!out) {
-    azp_error ("out of memory");
-    return NULL;
-  }
-  for (; *s; s++) {
-    unsigned char c = *s;
-    if (isalnum (c) || strchr ("-_.~", c) || (c && strchr (keep, c)))
-      *o++ = c;
-    else {
-      *o++ = '%';
-      *o++ = hex[c >> 4];
-      *o++ = hex[c & 15];
-    }
-  }
-  *o = '\0';
-  return out;
-}
-
-static int
-hexval (int c)
-{
-  if (c >= '0' && c <= '9') return c - '0';
-  c = tolower (c);
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
-char *
-url_decode (const char *s)
-{
-  char *out = malloc (strlen (s) + 1), *o = out;
-
-  if (!out)
-    return NULL;
-  for (; *s; s++) {
-    if (*s == '+')
-      *o++ = ' ';
-    else if (*s == '%') {
-      int h = s[1] ? hexval (s[1]) : -1;
-      int l = h >= 0 && s[2] ? hexval (s[2]) : -1;
-      if (h < 0 || l < 0) {
-        free (out);
-        return NULL;
-      }
-      *o++ = h << 4 | l;
-      s += 2;
-    }
-    else
-      *o++ = *s;
-  }
-  *o = '\0';
-  return out;
-}
-
 /* A growing string; after an allocation failure it stays NULL. */
 struct sbuf { char *s; size_t len, cap; bool oom; };
 
@@ -361,8 +295,9 @@ sharedkey_string_to_sign (const struct sign_request *r, const char *account)
       CLEANUP_FREE char *name = NULL, *val = NULL;
       if (eq)
         *eq = '\0';
-      name = url_decode (t);
-      val = url_decode (eq ? eq + 1 : "");
+      const char *v = eq ? eq + 1 : "";
+      name = url_decode (t, strlen (t), URL_PLUS_SPACE);
+      val = url_decode (v, strlen (v), URL_PLUS_SPACE);
       if (!name || !val)
         goto oom;
       for (char *p = name; *p; p++)

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "prep/common/url.h"
+
 /* Credentials for one storage account. */
 struct creds {
   char *account;        /* AccountName, or NULL when only a SAS is known */
@@ -57,13 +59,6 @@ int hmac_sha256_base64 (const unsigned char *key, size_t keylen,
  */
 uint64_t crc64_nvme (uint64_t crc, const void *data, size_t len);
 void crc64_nvme_base64 (const void *data, size_t len, char out[13]);
-
-/* Percent-encode everything except unreserved characters. */
-char *url_encode (const char *s);
-/* The same, also keeping the characters of keep (e.g. "/" for paths). */
-char *url_encode_keep (const char *s, const char *keep);
-/* Percent-decode (and '+' as space).  NULL on bad input. */
-char *url_decode (const char *s);
 
 /* A request to sign with Shared Key.  Headers are "Name: value" lines
  * exactly as they will be sent; the standard headers that the

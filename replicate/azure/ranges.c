@@ -1,10 +1,9 @@
 /* Range lists and the Get Page Ranges XML. */
 #include <errno.h>
 #include <string.h>
-#include <libxml/parser.h>
-#include <libxml/tree.h>
 
 #include "prep/common/common.h"
+#include "prep/common/xml.h"
 #include "replicate/azure/ranges.h"
 
 void
@@ -115,16 +114,12 @@ rangelist_overlaps (const struct rangelist *l, uint64_t start, uint64_t end)
   return lo < l->n && l->r[lo].start < end;
 }
 
-static const int xml_flags =
-  XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-  XML_PARSE_NOBLANKS | XML_PARSE_NOCDATA;
-
 #define MAX_XML (64 * 1024 * 1024)
 
 static int
 parse_u64 (xmlNode *n, uint64_t *v)
 {
-  CLEANUP_FREE xmlChar *s = xmlNodeGetContent (n);
+  CLEANUP_XMLFREE xmlChar *s = xmlNodeGetContent (n);
   char *end;
 
   if (!s || !*s || *s == '-')
@@ -148,27 +143,24 @@ pagelist_parse (const char *xml, size_t len, const char *what,
                 size_t max_ranges, struct rangelist *pages,
                 struct rangelist *clears, char **next_marker)
 {
-  xmlDoc *doc;
+  const struct xml_parse_opts xo = {
+    .what = what, .max_size = MAX_XML,
+    .flags = XML_PARSE_NOBLANKS | XML_PARSE_NOCDATA,
+    .too_large = "page range list is too large",
+    .not_xml = "page range list is not valid XML",
+    .has_dtd = "page range list has a DTD (refused)",
+  };
+  CLEANUP_XMLDOC xmlDoc *doc = NULL;
   xmlNode *root;
   size_t count = 0;
   int r = -1;
 
   if (next_marker)
     *next_marker = NULL;
-  if (len > MAX_XML || len > INT32_MAX) {
-    azp_error ("%s: page range list is too large (%zu bytes)", what, len);
+  doc = xml_parse_safe (xml, len, &xo);
+  if (!doc)
     return -1;
-  }
-  doc = xmlReadMemory (xml, (int) len, NULL, NULL, xml_flags);
-  if (!doc) {
-    azp_error ("%s: page range list is not valid XML", what);
-    return -1;
-  }
   root = xmlDocGetRootElement (doc);
-  if (doc->intSubset || doc->extSubset) {
-    azp_error ("%s: page range list has a DTD (refused)", what);
-    goto out;
-  }
   if (!root || strcmp ((const char *) root->name, "PageList") != 0) {
     azp_error ("%s: page range list: root element is not PageList", what);
     goto out;
@@ -181,7 +173,7 @@ pagelist_parse (const char *xml, size_t len, const char *what,
     if (n->type != XML_ELEMENT_NODE)
       continue;
     if (!strcmp ((const char *) n->name, "NextMarker")) {
-      CLEANUP_FREE xmlChar *m = xmlNodeGetContent (n);
+      CLEANUP_XMLFREE xmlChar *m = xmlNodeGetContent (n);
       if (m && *m && next_marker) {
         if (strlen ((const char *) m) > 1024) {
           azp_error ("%s: page range list: NextMarker too long", what);
@@ -222,14 +214,13 @@ pagelist_parse (const char *xml, size_t len, const char *what,
     free (*next_marker);
     *next_marker = NULL;
   }
-  xmlFreeDoc (doc);
   return r;
 }
 
 static char *
 bounded_content (xmlNode *n)
 {
-  CLEANUP_FREE xmlChar *s = n ? xmlNodeGetContent (n) : NULL;
+  CLEANUP_XMLFREE xmlChar *s = n ? xmlNodeGetContent (n) : NULL;
   char *r;
 
   if (!s)
@@ -246,19 +237,21 @@ void
 storage_error_parse (const char *xml, size_t len, char **code,
                      char **message)
 {
-  xmlDoc *doc;
+  /* Silent: the caller reports the HTTP status without them. */
+  const struct xml_parse_opts xo = {
+    .what = "error reply", .max_size = 65536,
+    .flags = XML_PARSE_NOBLANKS | XML_PARSE_NOCDATA,
+  };
+  CLEANUP_XMLDOC xmlDoc *doc = NULL;
   xmlNode *root;
 
   *code = *message = NULL;
-  if (len == 0 || len > 65536)
+  if (len == 0)
     return;
-  doc = xmlReadMemory (xml, (int) len, NULL, NULL, xml_flags);
-  if (!doc)
-    return;
-  root = xmlDocGetRootElement (doc);
-  if (root && !doc->intSubset && !strcmp ((const char *) root->name, "Error")) {
+  doc = xml_parse_safe (xml, len, &xo);
+  root = doc ? xmlDocGetRootElement (doc) : NULL;
+  if (root && !strcmp ((const char *) root->name, "Error")) {
     *code = bounded_content (child (root, "Code"));
     *message = bounded_content (child (root, "Message"));
   }
-  xmlFreeDoc (doc);
 }

@@ -31,8 +31,8 @@ bool rangelist_overlaps (const struct rangelist *l, uint64_t start,
 /* Parse a Get Page Ranges body (<PageList> with <PageRange> and
  * <ClearRange> elements, inclusive Start/End) into pages (and clears if
  * not NULL); *next_marker gets <NextMarker> if non-empty.  At most
- * max_ranges ranges are accepted.  Network input: parsed with
- * XML_PARSE_NONET, no entity substitution, no DTD loading.  what names
+ * max_ranges ranges are accepted.  Network input: parsed safely
+ * (prep/common/xml.h: no network, no entities, no DTD).  what names
  * the blob for messages.  0 or -1 after azp_error().
  */
 int pagelist_parse (const char *xml, size_t len, const char *what,

@@ -166,13 +166,13 @@ test_urls (void)
   CLEANUP_FREE char *r = redact_url ("https://a/b?sv=1&sig=abc%3D&se=2");
   CLEANUP_FREE char *r2 = redact_url ("https://a/b?xsig=abc");
   CLEANUP_FREE char *e = url_encode ("2024-01-01T00:00:00.1234567Z");
-  CLEANUP_FREE char *d = url_decode ("a%2Fb+c");
+  CLEANUP_FREE char *d = url_decode ("a%2Fb+c", 7, URL_PLUS_SPACE);
 
   CHECK_STR (r, "https://a/b?sv=1&sig=REDACTED&se=2");
   CHECK_STR (r2, "https://a/b?xsig=abc");
   CHECK_STR (e, "2024-01-01T00%3A00%3A00.1234567Z");
   CHECK_STR (d, "a/b c");
-  CHECK (url_decode ("%zz") == NULL);
+  CHECK (url_decode ("%zz", 3, URL_PLUS_SPACE) == NULL);
 }
 
 int

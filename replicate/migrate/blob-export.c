@@ -1,32 +1,27 @@
-/* nbdkit + the azblob plugin as a child process: see bridge.h. */
-#include <errno.h>
-#include <fcntl.h>
+/* nbdkit + the azblob plugin as a child process: see blob-export.h. */
 #include <limits.h>
-#include <signal.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "prep/common/common.h"
 #include "replicate/migrate/blob-export.h"
+#include "replicate/nbdkit/spawn.h"
 
 #ifndef AZPREP_PLUGINDIR
 #define AZPREP_PLUGINDIR "/usr/local/lib/azprep"
 #endif
 
-struct bridge {
-  pid_t pid;
-  char *dir;            /* private directory: sock, pid, stats */
-  char *server;         /* unix:DIR/sock */
-  char *name;           /* the blob URL, for messages */
+struct blob_export {
+  struct nbdkit_child nbdkit;  /* its directory holds sock, pid, stats */
+  char *server;                /* unix:DIR/sock */
+  char *name;                  /* the blob URL, for messages */
 };
 
 char *
-bridge_plugin_path (void)
+blob_export_plugin_path (void)
 {
   const char *env = getenv ("AZPREP_NBDKIT_PLUGIN");
   char self[PATH_MAX];
@@ -59,75 +54,33 @@ bridge_plugin_path (void)
 }
 
 static void
-bridge_free (struct bridge *b)
+blob_export_free (struct blob_export *b)
 {
   if (!b)
     return;
-  if (b->dir) {
-    const char *files[] = { "sock", "pid", "stats", "stats.tmp", NULL };
-    for (size_t i = 0; files[i]; i++) {
-      CLEANUP_FREE char *f = xasprintf ("%s/%s", b->dir, files[i]);
-      if (f)
-        unlink (f);
-    }
-    rmdir (b->dir);
-  }
-  free (b->dir);
+  nbdkit_child_free (&b->nbdkit);
   free (b->server);
   free (b->name);
   free (b);
 }
 
-struct bridge *
-bridge_start (const char *url, const struct bridge_opts *o)
+/* nbdkit's arguments after its own: options, the plugin, parameters. */
+static int
+export_args (struct nbdkit_child *k, const char *argv[], const char *plugin,
+             const char *url, const struct blob_export_opts *o)
 {
-  const char *tmpdir = getenv ("TMPDIR") ? getenv ("TMPDIR") : "/tmp";
-  CLEANUP_FREE char *plugin = bridge_plugin_path ();
-  CLEANUP_FREE char *sock = NULL, *pidf = NULL, *a_url = NULL,
-    *a_stats = NULL, *a_lease = NULL, *a_creds = NULL,
-    *a_ca = NULL;
-  struct bridge *b;
-  const char *argv[32];
+  const char *a[5];
   size_t i = 0;
-  struct timespec start, now;
 
-  if (!plugin)
-    return NULL;
-  b = calloc (1, sizeof *b);
-  if (!b) {
-    azp_error ("out of memory");
-    return NULL;
-  }
-  b->pid = -1;
-  if (strchr (url, '?')) {
-    azp_error ("bridge: a blob URL with a query (SAS) would go on nbdkit's "
-               "command line: give the credentials in the environment");
-    goto fail;
-  }
-  b->name = xstrdup (url);
-  b->dir = xasprintf ("%s/azprep-nbd-XXXXXX", tmpdir);
-  if (!b->name || !b->dir)
-    goto fail;
-  if (!mkdtemp (b->dir)) {
-    azp_error ("%s: cannot create the bridge directory: %m", b->dir);
-    free (b->dir);
-    b->dir = NULL;
-    goto fail;
-  }
-  sock = xasprintf ("%s/sock", b->dir);
-  pidf = xasprintf ("%s/pid", b->dir);
-  b->server = xasprintf ("unix:%s", sock);
-  a_url = xasprintf ("url=%s", url);
-  a_stats = xasprintf ("stats=%s/stats", b->dir);
-  if (!sock || !pidf || !b->server || !a_url || !a_stats)
-    goto fail;
-
-  argv[i++] = "nbdkit";
-  argv[i++] = "-U";
-  argv[i++] = sock;
-  argv[i++] = "-P";
-  argv[i++] = pidf;
-  argv[i++] = "--exit-with-parent";
+  a[0] = nbdkit_child_arg (k, "url=%s", url);
+  a[1] = nbdkit_child_arg (k, "stats=%s/stats", k->dir);
+  a[2] = o->lease_id ? nbdkit_child_arg (k, "lease=%s", o->lease_id) : NULL;
+  a[3] = o->creds_file
+    ? nbdkit_child_arg (k, "credentials=%s", o->creds_file) : NULL;
+  a[4] = o->cacert ? nbdkit_child_arg (k, "cacert=%s", o->cacert) : NULL;
+  if (!a[0] || !a[1] || (o->lease_id && !a[2]) ||
+      (o->creds_file && !a[3]) || (o->cacert && !a[4]))
+    return -1;
   if (o->readonly)
     argv[i++] = "-r";
   if (log_verbose () > 1)
@@ -138,73 +91,72 @@ bridge_start (const char *url, const struct bridge_opts *o)
    * the blob before they are acknowledged, as without it. */
   argv[i++] = "--filter=cache";
   argv[i++] = plugin;
-  argv[i++] = a_url;
-  argv[i++] = a_stats;
+  argv[i++] = a[0];
+  argv[i++] = a[1];
   argv[i++] = "cache=writethrough";
   argv[i++] = "cache-on-read=true";
   argv[i++] = "cache-min-block-size=4096";
-  if (o->lease_id && (a_lease = xasprintf ("lease=%s", o->lease_id)))
-    argv[i++] = a_lease;
-  if (o->creds_file && (a_creds = xasprintf ("credentials=%s", o->creds_file)))
-    argv[i++] = a_creds;
-  if (o->cacert && (a_ca = xasprintf ("cacert=%s", o->cacert)))
-    argv[i++] = a_ca;
+  for (size_t j = 2; j < 5; j++)
+    if (a[j])
+      argv[i++] = a[j];
   argv[i] = NULL;
+  return 0;
+}
 
-  azp_debug ("bridge: starting nbdkit for %s on %s", b->name, sock);
-  b->pid = fork ();
-  if (b->pid == -1) {
-    azp_error ("fork: %m");
+struct blob_export *
+blob_export_start (const char *url, const struct blob_export_opts *o)
+{
+  CLEANUP_FREE char *plugin = blob_export_plugin_path ();
+  const char *argv[24];
+  struct blob_export *b;
+  enum nbdkit_start st;
+  int status;
+
+  if (!plugin)
+    return NULL;
+  if (strchr (url, '?')) {
+    azp_error ("bridge: a blob URL with a query (SAS) would go on nbdkit's "
+               "command line: give the credentials in the environment");
+    return NULL;
+  }
+  b = calloc (1, sizeof *b);
+  if (!b) {
+    azp_error ("out of memory");
+    return NULL;
+  }
+  b->name = xstrdup (url);
+  if (!b->name || nbdkit_child_init (&b->nbdkit, "azprep-nbd", false) == -1)
     goto fail;
-  }
-  if (b->pid == 0) {
-    /* stdout belongs to azprep's output; nbdkit logs on stderr. */
-    dup2 (STDERR_FILENO, STDOUT_FILENO);
-    execvp ("nbdkit", (char **) argv);
-    fprintf (stderr, "azprep: nbdkit: %m\n");
-    _exit (127);
-  }
+  b->server = xasprintf ("unix:%s", b->nbdkit.sock);
+  if (!b->server || export_args (&b->nbdkit, argv, plugin, url, o) == -1)
+    goto fail;
 
+  azp_debug ("bridge: starting nbdkit for %s on %s", b->name, b->nbdkit.sock);
   /* Ready when the pid file exists (nbdkit writes it once it accepts
    * connections); the plugin fetches the blob's size before that. */
-  clock_gettime (CLOCK_MONOTONIC, &start);
-  for (;;) {
-    int status;
-    if (access (pidf, F_OK) == 0)
-      return b;
-    if (waitpid (b->pid, &status, WNOHANG) == b->pid) {
-      b->pid = -1;
-      azp_error ("%s: nbdkit failed to serve the blob (its error is above)",
-                 b->name);
-      goto fail;
-    }
-    clock_gettime (CLOCK_MONOTONIC, &now);
-    if (now.tv_sec - start.tv_sec > 120) {
-      azp_error ("%s: nbdkit did not start in 120 s", b->name);
-      goto fail;
-    }
-    usleep (20000);
-  }
-
+  st = nbdkit_child_start (&b->nbdkit, argv, 120, &status);
+  if (st == NBDKIT_SERVING)
+    return b;
+  if (st == NBDKIT_EXITED)
+    azp_error ("%s: nbdkit failed to serve the blob (its error is above)",
+               b->name);
+  else if (st == NBDKIT_TIMEOUT)
+    azp_error ("%s: nbdkit did not start in 120 s", b->name);
  fail:
-  if (b->pid > 0) {
-    kill (b->pid, SIGTERM);
-    waitpid (b->pid, NULL, 0);
-  }
-  bridge_free (b);
+  blob_export_free (b);
   return NULL;
 }
 
 const char *
-bridge_server (const struct bridge *b)
+blob_export_server (const struct blob_export *b)
 {
   return b->server;
 }
 
 static int
-read_stats (struct bridge *b, struct bridge_stats *st)
+read_stats (struct blob_export *b, struct blob_export_stats *st)
 {
-  CLEANUP_FREE char *path = xasprintf ("%s/stats", b->dir);
+  CLEANUP_FREE char *path = nbdkit_child_path (&b->nbdkit, "stats");
   CLEANUP_FCLOSE FILE *fp = NULL;
   char buf[4096];
   size_t n;
@@ -234,27 +186,23 @@ read_stats (struct bridge *b, struct bridge_stats *st)
 }
 
 int
-bridge_stop (struct bridge *b, struct bridge_stats *st)
+blob_export_stop (struct blob_export *b, struct blob_export_stats *st)
 {
-  int status = 0, r = 0;
+  int status, r = 0;
 
   if (!b)
     return 0;
-  if (b->pid > 0) {
-    kill (b->pid, SIGTERM);
-    while (waitpid (b->pid, &status, 0) == -1 && errno == EINTR)
-      ;
-    if (!WIFEXITED (status) || WEXITSTATUS (status) != 0) {
-      azp_error ("%s: nbdkit exited with an error (status %d)", b->name,
-                 status);
-      r = -1;
-    }
+  status = nbdkit_child_stop (&b->nbdkit);
+  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0) {
+    azp_error ("%s: nbdkit exited with an error (status %d)", b->name,
+               status);
+    r = -1;
   }
   if (st) {
     memset (st, 0, sizeof *st);
     if (read_stats (b, st) == -1)
       r = -1;
   }
-  bridge_free (b);
+  blob_export_free (b);
   return r;
 }

@@ -268,7 +268,7 @@ int
 hydrate_guest (struct blob_client *c, struct hydrate_disk *disks, size_t n,
                const struct hydrate_opts *o, struct hydrate_result *r)
 {
-  struct bridge *br[64] = { NULL };
+  struct blob_export *br[64] = { NULL };
   struct disk *gd = NULL;
   size_t ngd = 0;
   struct guest *gs = NULL;
@@ -280,12 +280,12 @@ hydrate_guest (struct blob_client *c, struct hydrate_disk *disks, size_t n,
     return -1;
   }
   for (size_t i = 0; i < n; i++) {
-    struct bridge_opts bo = { o->creds_file, o->cacert, disks[i].lease_id,
-                              false };
-    br[i] = bridge_start (disks[i].copy, &bo);
+    struct blob_export_opts bo = { o->creds_file, o->cacert,
+                                   disks[i].lease_id, false };
+    br[i] = blob_export_start (disks[i].copy, &bo);
     if (!br[i] || disks_add (&gd, &ngd, disks[i].copy, "raw") == -1)
       goto out;
-    gd[i].nbd_server = xstrdup (bridge_server (br[i]));
+    gd[i].nbd_server = xstrdup (blob_export_server (br[i]));
     gd[i].size = disks[i].blob_size - 512;
     if (!gd[i].nbd_server)
       goto out;
@@ -314,7 +314,7 @@ hydrate_guest (struct blob_client *c, struct hydrate_disk *disks, size_t n,
  out:
   guest_close (gs);
   for (size_t i = 0; i < n; i++)
-    if (br[i] && bridge_stop (br[i], &disks[i].stats) == -1)
+    if (br[i] && blob_export_stop (br[i], &disks[i].stats) == -1)
       ret = -1;
   disks_free (gd, ngd);
   mark_all (c, disks, n, ret == 0 ? "done"

@@ -28,7 +28,7 @@ struct hydrate_disk {
   char *copy;                 /* URL of <replica without .vhd>-SUFFIX.vhd */
   char lease_id[37];
   uint64_t blob_size;
-  struct bridge_stats stats;
+  struct blob_export_stats stats;
 };
 
 /* What the hydrated guest is: for the VM definition and the report. */

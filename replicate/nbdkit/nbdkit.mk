@@ -1,11 +1,12 @@
 # The nbdkit plugin that serves a page blob as a block device (used by
 # test-migrate and migrate to hydrate blobs where they lie).  A shared
 # object compiled with -fPIC from its own file, the page I/O layer, the
-# replicate module's blob client and prep/common/util.c; logging goes to
+# replicate module's blob client and prep/common's util.c, url.c and
+# xml.c; logging goes to
 # nbdkit's (the plugin defines error() and friends).
 NBDKIT_PLUGIN := $(BUILD)/nbdkit-azblob.so
 NBDKIT_SRCS := replicate/nbdkit/nbdkit-azblob.c replicate/nbdkit/pageio.c \
-  prep/common/util.c \
+  prep/common/util.c prep/common/url.c prep/common/xml.c \
   $(filter-out %/test-blob.c,$(wildcard replicate/azure/blob*.c)) \
   $(wildcard replicate/azure/auth.c replicate/azure/creds.c \
              replicate/azure/ranges.c)

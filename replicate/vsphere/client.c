@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 
 #include "prep/common/common.h"
+#include "prep/common/xml.h"
 #include "replicate/vsphere/internal.h"
 
 struct buf {
@@ -337,7 +338,7 @@ login (struct vsphere *v)
 {
   CLEANUP_FREE char *body = NULL;
   char *user = NULL, *password = NULL, *eu = NULL, *ep = NULL;
-  xmlDocPtr doc;
+  CLEANUP_XMLDOC xmlDoc *doc = NULL;
   xmlNodePtr rv;
 
   if (read_credentials (&v->opts, &user, &password) == -1)
@@ -362,7 +363,6 @@ login (struct vsphere *v)
     free (user);
     return -1;
   }
-  xmlFreeDoc (doc);
   azp_debug ("%s: logged in as %s", v->host, user);
   free (user);
   v->logged_in = true;
@@ -429,8 +429,8 @@ vsphere_close (struct vsphere *v)
                  "<_this type=\"SessionManager\">%s</_this></Logout>",
                  v->session_manager);
     xmlNodePtr rv;
-    xmlDocPtr doc = body ? vsphere_call (v, body, "logout", &rv) : NULL;
-    xmlFreeDoc (doc);
+    CLEANUP_XMLDOC xmlDoc *doc =
+      body ? vsphere_call (v, body, "logout", &rv) : NULL;
   }
   if (v->curl)
     curl_easy_cleanup (v->curl);

@@ -11,7 +11,7 @@
 struct cycle_disk {
   char *url;                  /* datastore URL of the flat extent */
   int64_t size;
-  struct vsphere_bridge *b;
+  struct datastore_export *b;
 };
 
 struct vsphere_cycle {
@@ -31,7 +31,7 @@ vsphere_cycle_ndisks (const struct vsphere_cycle *c)
 const char *
 vsphere_cycle_nbd_uri (const struct vsphere_cycle *c, size_t i)
 {
-  return vsphere_bridge_uri (c->disks[i].b);
+  return datastore_export_uri (c->disks[i].b);
 }
 
 int64_t
@@ -161,7 +161,7 @@ static void
 cycle_free (struct vsphere_cycle *c)
 {
   for (size_t i = 0; i < c->ndisks; i++) {
-    vsphere_bridge_stop (c->disks[i].b);
+    datastore_export_stop (c->disks[i].b);
     free (c->disks[i].url);
   }
   free (c->disks);
@@ -249,7 +249,7 @@ vsphere_cycle_begin (char *const *uris, size_t n, bool quiesce)
   for (size_t i = 0; i < c->ndisks; i++) {
     if (vsphere_probe_range (c->v, c->disks[i].url, &c->disks[i].size) == -1)
       goto fail_snap;
-    c->disks[i].b = vsphere_bridge_start (c->v, c->disks[i].url);
+    c->disks[i].b = datastore_export_start (c->v, c->disks[i].url);
     if (!c->disks[i].b)
       goto fail_snap;
   }
@@ -280,7 +280,7 @@ vsphere_cycle_end (struct vsphere_cycle *c)
   /* Stop reading before the snapshot goes: its removal writes the
    * deltas back into the base. */
   for (size_t i = 0; i < c->ndisks; i++) {
-    vsphere_bridge_stop (c->disks[i].b);
+    datastore_export_stop (c->disks[i].b);
     c->disks[i].b = NULL;
   }
   if (c->snap_ref) {

@@ -12,7 +12,7 @@
 
 struct vsphere_source {
   struct vsphere *v;
-  struct vsphere_bridge *b;
+  struct datastore_export *b;
 };
 
 /* What reading a disk in place means for this VM, said once. */
@@ -116,7 +116,7 @@ vsphere_source_open (const char *uri, int64_t *size)
     azp_error ("%s: the disk is empty (%lld bytes)", uri, (long long) *size);
     goto fail;
   }
-  s->b = vsphere_bridge_start (s->v, url);
+  s->b = datastore_export_start (s->v, url);
   if (!s->b)
     goto fail;
   vsphere_uri_free (&u);
@@ -153,7 +153,7 @@ vsphere_uri_size (const char *uri, int64_t *size)
 const char *
 vsphere_source_socket (const struct vsphere_source *s)
 {
-  return vsphere_bridge_socket (s->b);
+  return datastore_export_socket (s->b);
 }
 
 void
@@ -161,7 +161,7 @@ vsphere_source_close (struct vsphere_source *s)
 {
   if (!s)
     return;
-  vsphere_bridge_stop (s->b);
+  datastore_export_stop (s->b);
   vsphere_close (s->v);
   free (s);
 }

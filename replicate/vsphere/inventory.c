@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "prep/common/common.h"
+#include "prep/common/xml.h"
 #include "replicate/vsphere/vsphere.h"
 
 struct vsphere_inventory *
@@ -79,10 +80,9 @@ append (void *arrayp, size_t *n, size_t size)
 static char *
 text (xmlNodePtr n)
 {
-  xmlChar *t = n ? xmlNodeGetContent (n) : NULL;
-  char *r = t ? xstrdup ((const char *) t) : NULL;
-  xmlFree (t);
-  return r;
+  CLEANUP_XMLFREE xmlChar *t = n ? xmlNodeGetContent (n) : NULL;
+
+  return t ? xstrdup ((const char *) t) : NULL;
 }
 
 static int64_t
@@ -341,7 +341,7 @@ static int
 add_object (struct vsphere_inventory *inv, xmlNodePtr objects)
 {
   xmlNodePtr obj = vsphere_child (objects, "obj");
-  xmlChar *type;
+  CLEANUP_XMLFREE xmlChar *type = NULL;
   char *ref;
   struct vsphere_vm *vm = NULL;
   struct vsphere_datastore *ds = NULL;
@@ -360,7 +360,6 @@ add_object (struct vsphere_inventory *inv, xmlNodePtr objects)
   else
     o = append (&inv->objects, &inv->nobjects, sizeof *o);
   if (!vm && !ds && !o) {
-    xmlFree (type);
     free (ref);
     return -1;
   }
@@ -372,7 +371,6 @@ add_object (struct vsphere_inventory *inv, xmlNodePtr objects)
     o->ref = ref;
     o->type = xstrdup ((const char *) type);
   }
-  xmlFree (type);
 
   for (xmlNodePtr p = objects->children; p; p = p->next) {
     CLEANUP_FREE char *name = NULL;

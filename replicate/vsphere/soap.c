@@ -3,9 +3,10 @@
  * replicate/vsphere/test-vsphere.c).
  */
 #include <string.h>
-#include <libxml/parser.h>
 
 #include "prep/common/common.h"
+#include "prep/common/url.h"
+#include "prep/common/xml.h"
 #include "replicate/vsphere/vsphere.h"
 
 #define SOAPENV_NS "http://schemas.xmlsoap.org/soap/envelope/"
@@ -67,27 +68,14 @@ vsphere_envelope (const char *body)
 xmlDocPtr
 vsphere_parse_xml (const char *buf, size_t len, const char *what)
 {
-  xmlDocPtr doc;
+  const struct xml_parse_opts xo = {
+    .what = what, .max_size = VSPHERE_MAX_RESPONSE,
+    .too_large = "response too large",
+    .not_xml = "the response is not well-formed XML",
+    .has_dtd = "the response has a DTD; refused",
+  };
 
-  if (len > VSPHERE_MAX_RESPONSE || len > INT32_MAX) {
-    azp_error ("%s: response too large (%zu bytes)", what, len);
-    return NULL;
-  }
-  /* No XML_PARSE_NOENT (that would substitute entities), no DTD
-   * loading, no network. */
-  doc = xmlReadMemory (buf, (int) len, NULL, NULL,
-                       XML_PARSE_NONET | XML_PARSE_NOERROR |
-                       XML_PARSE_NOWARNING);
-  if (!doc) {
-    azp_error ("%s: the response is not well-formed XML", what);
-    return NULL;
-  }
-  if (doc->intSubset || doc->extSubset) {
-    azp_error ("%s: the response has a DTD; refused", what);
-    xmlFreeDoc (doc);
-    return NULL;
-  }
-  return doc;
+  return xml_parse_safe (buf, len, &xo);
 }
 
 static bool
@@ -112,32 +100,26 @@ char *
 vsphere_child_text (xmlNodePtr n, const char *name)
 {
   xmlNodePtr c = vsphere_child (n, name);
-  xmlChar *t;
-  char *r;
+  CLEANUP_XMLFREE xmlChar *t = c ? xmlNodeGetContent (c) : NULL;
 
   if (!c)
     return NULL;
-  t = xmlNodeGetContent (c);
-  r = xstrdup (t ? (const char *) t : "");
-  xmlFree (t);
-  return r;
+  return xstrdup (t ? (const char *) t : "");
 }
 
 char *
 vsphere_xsi_type (xmlNodePtr n)
 {
-  xmlChar *t = xmlGetNsProp (n, BAD_CAST "type", BAD_CAST XSI_NS);
+  CLEANUP_XMLFREE xmlChar *t =
+    xmlGetNsProp (n, BAD_CAST "type", BAD_CAST XSI_NS);
   const char *s, *colon;
-  char *r;
 
   if (!t)
     return NULL;
   /* Drop a namespace prefix ("xsd:string"). */
   s = (const char *) t;
   colon = strchr (s, ':');
-  r = xstrdup (colon ? colon + 1 : s);
-  xmlFree (t);
-  return r;
+  return xstrdup (colon ? colon + 1 : s);
 }
 
 void
@@ -162,9 +144,8 @@ fault_detail (xmlNodePtr fault, struct vsphere_fault *f)
     return;
   }
   if (obj) {
-    xmlChar *t = xmlNodeGetContent (obj);
+    CLEANUP_XMLFREE xmlChar *t = xmlNodeGetContent (obj);
     f->detail = xstrdup (t ? (const char *) t : "");
-    xmlFree (t);
   }
 }
 
@@ -316,37 +297,12 @@ vsphere_flat_name (const char *path)
 }
 
 char *
-vsphere_url_encode (const char *s, bool keep_slash)
-{
-  static const char hex[] = "0123456789ABCDEF";
-  char *r = malloc (strlen (s) * 3 + 1), *p = r;
-
-  if (!r) {
-    azp_error ("out of memory");
-    return NULL;
-  }
-  for (const unsigned char *q = (const unsigned char *) s; *q; q++) {
-    if ((*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z') ||
-        (*q >= '0' && *q <= '9') || strchr ("-._~", *q) ||
-        (keep_slash && *q == '/'))
-      *p++ = *q;
-    else {
-      *p++ = '%';
-      *p++ = hex[*q >> 4];
-      *p++ = hex[*q & 15];
-    }
-  }
-  *p = '\0';
-  return r;
-}
-
-char *
 vsphere_datastore_url (const char *base, const char *dcpath,
                        const char *ds, const char *path)
 {
-  CLEANUP_FREE char *p = vsphere_url_encode (path, true);
-  CLEANUP_FREE char *dc = vsphere_url_encode (dcpath, true);
-  CLEANUP_FREE char *d = vsphere_url_encode (ds, false);
+  CLEANUP_FREE char *p = url_encode_keep (path, "/");
+  CLEANUP_FREE char *dc = url_encode_keep (dcpath, "/");
+  CLEANUP_FREE char *d = url_encode (ds);
 
   if (!p || !dc || !d)
     return NULL;

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "prep/common/common.h"
+#include "prep/common/xml.h"
 #include "replicate/vsphere/internal.h"
 
 /* The properties each type of object contributes. */
@@ -34,7 +35,6 @@ vsphere_get_inventory (struct vsphere *v)
 {
   struct vsphere_inventory *inv = NULL;
   CLEANUP_FREE char *body = NULL, *view = NULL, *token = NULL;
-  xmlDocPtr doc;
   xmlNodePtr rv;
 
   body = xasprintf ("<CreateContainerView xmlns=\"urn:vim25\">"
@@ -47,11 +47,13 @@ vsphere_get_inventory (struct vsphere *v)
                     v->view_manager, v->root_folder);
   if (!body)
     return NULL;
-  doc = vsphere_call (v, body, "CreateContainerView", &rv);
-  if (!doc)
-    return NULL;
-  view = vsphere_child_text (rv, "returnval");
-  xmlFreeDoc (doc);
+  {
+    CLEANUP_XMLDOC xmlDoc *doc =
+      vsphere_call (v, body, "CreateContainerView", &rv);
+    if (!doc)
+      return NULL;
+    view = vsphere_child_text (rv, "returnval");
+  }
   if (!view)
     return NULL;
   inv = vsphere_inventory_new ();
@@ -76,16 +78,14 @@ vsphere_get_inventory (struct vsphere *v)
       : NULL;
   }
   for (int page = 0; body && page < 100000; page++) {
-    doc = vsphere_call (v, body, "RetrievePropertiesEx", &rv);
+    CLEANUP_XMLDOC xmlDoc *doc =
+      vsphere_call (v, body, "RetrievePropertiesEx", &rv);
     if (!doc)
       goto fail;
     free (token);
     if (vsphere_inventory_add (inv, vsphere_child (rv, "returnval"),
-                               &token) == -1) {
-      xmlFreeDoc (doc);
+                               &token) == -1)
       goto fail;
-    }
-    xmlFreeDoc (doc);
     free (body);
     body = NULL;
     if (!token)
@@ -116,8 +116,9 @@ vsphere_get_inventory (struct vsphere *v)
                            "<_this type=\"ContainerView\">%s</_this>"
                            "</DestroyView>", ev) : NULL;
   }
-  if (body && (doc = vsphere_call (v, body, "DestroyView", &rv)))
-    xmlFreeDoc (doc);
+  if (body) {
+    CLEANUP_XMLDOC xmlDoc *doc = vsphere_call (v, body, "DestroyView", &rv);
+  }
   return inv;
 }
 
@@ -146,7 +147,7 @@ vsphere_wait_task (struct vsphere *v, const char *task_ref, const char *what)
     xmlNodePtr rv, objects;
     CLEANUP_FREE char *state = NULL;
     char *result = NULL;
-    xmlDocPtr doc = vsphere_call (v, body, what, &rv);
+    CLEANUP_XMLDOC xmlDoc *doc = vsphere_call (v, body, what, &rv);
     if (!doc)
       return NULL;
     objects = vsphere_child (vsphere_child (rv, "returnval"), "objects");
@@ -171,12 +172,10 @@ vsphere_wait_task (struct vsphere *v, const char *task_ref, const char *what)
         msg = vsphere_fault_message (&f, what);
         azp_error ("%s", msg ? msg : what);
         vsphere_fault_clear (&f);
-        xmlFreeDoc (doc);
         free (result);
         return NULL;
       }
     }
-    xmlFreeDoc (doc);
     if (!state) {
       azp_error ("%s: task %s has no state", what, task_ref);
       free (result);
@@ -202,13 +201,12 @@ static char *
 run_task (struct vsphere *v, const char *body, const char *what)
 {
   xmlNodePtr rv;
-  xmlDocPtr doc = vsphere_call (v, body, what, &rv);
+  CLEANUP_XMLDOC xmlDoc *doc = vsphere_call (v, body, what, &rv);
   CLEANUP_FREE char *task = NULL;
 
   if (!doc)
     return NULL;
   task = vsphere_child_text (rv, "returnval");
-  xmlFreeDoc (doc);
   if (!task) {
     azp_error ("%s: no task returned", what);
     return NULL;

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "prep/common/common.h"
+#include "prep/common/xml.h"
 #include "replicate/vsphere/vsphere.h"
 
 static int failures;
@@ -60,7 +61,7 @@ test_escape (void)
 {
   CLEANUP_FREE char *e = vsphere_xml_escape ("a<b>&\"c'");
   CLEANUP_FREE char *env = NULL;
-  xmlDocPtr doc;
+  CLEANUP_XMLDOC xmlDoc *doc = NULL;
   xmlNodePtr body;
   struct vsphere_fault f;
   CLEANUP_FREE char *pw = NULL, *login = NULL;
@@ -79,7 +80,6 @@ test_escape (void)
     CLEANUP_FREE char *p = vsphere_child_text (body, "password");
     CHECK_STR (p, "p&<w>]]>\"'");
   }
-  xmlFreeDoc (doc);
 }
 
 static void
@@ -98,7 +98,7 @@ static void
 check_fault (const char *file, const char *type, const char *detail,
              const char *in_message)
 {
-  xmlDocPtr doc = load (file);
+  CLEANUP_XMLDOC xmlDoc *doc = load (file);
   struct vsphere_fault f;
   CLEANUP_FREE char *msg = NULL;
 
@@ -113,13 +113,12 @@ check_fault (const char *file, const char *type, const char *detail,
   CHECK (msg && strstr (msg, in_message));
   CHECK (msg && !strncmp (msg, "vc.example.com: ", 16));
   vsphere_fault_clear (&f);
-  xmlFreeDoc (doc);
 }
 
 static void
 test_faults (void)
 {
-  xmlDocPtr doc;
+  CLEANUP_XMLDOC xmlDoc *doc = NULL;
   xmlNodePtr objects, p;
   struct vsphere_fault f = { 0 };
   CLEANUP_FREE char *msg = NULL;
@@ -148,7 +147,6 @@ test_faults (void)
   msg = vsphere_fault_message (&f, "web: create snapshot");
   CHECK (msg && strstr (msg, "busy"));
   vsphere_fault_clear (&f);
-  xmlFreeDoc (doc);
 }
 
 static void
@@ -179,7 +177,7 @@ test_paths (void)
 static void
 test_inventory_vcsim (void)
 {
-  xmlDocPtr doc = load ("vcsim-inventory.xml");
+  CLEANUP_XMLDOC xmlDoc *doc = load ("vcsim-inventory.xml");
   struct vsphere_inventory *inv = vsphere_inventory_new ();
   struct vsphere_fault f;
   const struct vsphere_vm *vm;
@@ -221,13 +219,12 @@ test_inventory_vcsim (void)
   CHECK (vsphere_find_vm (inv, NULL, "nope", "vcsim") == NULL);
   CHECK (inv->ndatastores == 1 && inv->datastores[0].accessible);
   vsphere_inventory_free (inv);
-  xmlFreeDoc (doc);
 }
 
 static void
 test_inventory_edge (void)
 {
-  xmlDocPtr doc = load ("inventory-edge.xml");
+  CLEANUP_XMLDOC xmlDoc *doc = load ("inventory-edge.xml");
   struct vsphere_inventory *inv = vsphere_inventory_new ();
   struct vsphere_fault f;
   const struct vsphere_vm *vm;
@@ -287,7 +284,6 @@ test_inventory_edge (void)
   }
  out:
   vsphere_inventory_free (inv);
-  xmlFreeDoc (doc);
 }
 
 static void

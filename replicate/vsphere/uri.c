@@ -4,10 +4,12 @@
  *   vsphere://HOST[:PORT]/[DCPATH/]VMNAME/DISKINDEX[?OPTIONS]
  *   vsphere://HOST[:PORT]/DCPATH/[DATASTORE] PATH/disk.vmdk[?OPTIONS]
  */
+#include <errno.h>
 #include <string.h>
 #include <strings.h>
 
 #include "prep/common/common.h"
+#include "prep/common/url.h"
 #include "replicate/vsphere/vsphere.h"
 
 #define SCHEME "vsphere://"
@@ -18,43 +20,17 @@ vsphere_uri_p (const char *s)
   return s && !strncmp (s, SCHEME, strlen (SCHEME));
 }
 
-static int
-hexval (char c)
-{
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 /* Percent-decode n bytes of s.  NULL (reported) on a bad escape or an
  * encoded NUL. */
 static char *
 decode (const char *uri, const char *s, size_t n)
 {
-  char *r = malloc (n + 1), *p = r;
+  char *r = url_decode (s, n, 0);
 
-  if (!r) {
+  if (!r && errno == ENOMEM)
     azp_error ("out of memory");
-    return NULL;
-  }
-  for (size_t i = 0; i < n; i++) {
-    if (s[i] == '%') {
-      int a = i + 1 < n ? hexval (s[i + 1]) : -1;
-      int b = i + 2 < n ? hexval (s[i + 2]) : -1;
-      int h = a >= 0 && b >= 0 ? a * 16 + b : -1;
-      if (h <= 0) {
-        azp_error ("%s: bad percent-encoding", uri);
-        free (r);
-        return NULL;
-      }
-      *p++ = h;
-      i += 2;
-    }
-    else
-      *p++ = s[i];
-  }
-  *p = '\0';
+  else if (!r)
+    azp_error ("%s: bad percent-encoding", uri);
   return r;
 }
 
@@ -103,13 +79,109 @@ parse_query (const char *uri, const char *q, struct vsphere_uri *u)
   return 0;
 }
 
+/* The path's segments (between '/'), decoded, into a NULL-terminated
+ * list. */
+static char **
+split_path (const char *uri, const char *p, const char *end)
+{
+  char **seg = NULL;
+  size_t nseg = 0;
+
+  for (;;) {
+    const char *slash = memchr (p, '/', end - p);
+    size_t n = slash ? (size_t) (slash - p) : (size_t) (end - p);
+    char **ns = realloc (seg, (nseg + 2) * sizeof *ns);
+    if (!ns) {
+      azp_error ("out of memory");
+      goto fail;
+    }
+    seg = ns;
+    seg[nseg] = decode (uri, p, n);
+    seg[nseg + 1] = NULL;
+    if (!seg[nseg])
+      goto fail;
+    if (!seg[nseg++][0]) {
+      azp_error ("%s: empty path segment", uri);
+      goto fail;
+    }
+    if (!slash)
+      return seg;
+    p = slash + 1;
+  }
+ fail:
+  free_string_list (seg);
+  return NULL;
+}
+
+/* seg[from..to) joined with '/'. */
+static char *
+join (char **seg, size_t from, size_t to)
+{
+  size_t len = 1;
+  char *r, *q;
+
+  for (size_t i = from; i < to; i++)
+    len += strlen (seg[i]) + 1;
+  r = q = malloc (len);
+  if (!r) {
+    azp_error ("out of memory");
+    return NULL;
+  }
+  *q = '\0';
+  for (size_t i = from; i < to; i++)
+    q += snprintf (q, len - (q - r), "%s%s", i > from ? "/" : "", seg[i]);
+  return r;
+}
+
+/* What the segments name: DCPATH/[DS] dir/file.vmdk, or
+ * [DCPATH/]VM/DISKINDEX.  The datacenter path is what comes before. */
+static int
+parse_segments (const char *s, char **seg, struct vsphere_uri *u)
+{
+  size_t nseg = count_strings (seg), ndc, first_ds = nseg;
+  int64_t idx;
+
+  for (size_t i = 0; i < nseg && first_ds == nseg; i++)
+    if (seg[i][0] == '[')
+      first_ds = i;
+  if (first_ds == 0) {
+    azp_error ("%s: a datastore path needs the datacenter before it "
+               "(vsphere://HOST/DC/[DS] dir/disk.vmdk)", s);
+    return -1;
+  }
+  if (first_ds < nseg) {
+    CLEANUP_FREE char *dsp = join (seg, first_ds, nseg);
+    if (!dsp || vsphere_split_ds_path (dsp, &u->ds, &u->ds_path) == -1)
+      return -1;
+    ndc = first_ds;
+  }
+  else {
+    if (nseg < 2 || parse_int64 (seg[nseg - 1], &idx) == -1 || idx < 0 ||
+        idx > 10000) {
+      azp_error ("%s: expected vsphere://HOST/[DC/]VM/DISKINDEX (the disk "
+                 "index "
+                 "counts from 0)", s);
+      return -1;
+    }
+    u->disk = (int) idx;
+    u->vm = xstrdup (seg[nseg - 2]);
+    if (!u->vm)
+      return -1;
+    ndc = nseg - 2;
+  }
+  if (ndc > 0) {
+    u->dcpath = join (seg, 0, ndc);
+    if (!u->dcpath)
+      return -1;
+  }
+  return 0;
+}
+
 int
 vsphere_uri_parse (const char *s, struct vsphere_uri *u)
 {
   const char *host, *path, *query;
-  char **seg = NULL;
-  size_t nseg = 0, ndc = 0, first_ds = (size_t) -1;
-  int ret = -1;
+  CLEANUP_FREE_STRING_LIST char **seg = NULL;
 
   memset (u, 0, sizeof *u);
   u->disk = -1;
@@ -130,102 +202,16 @@ vsphere_uri_parse (const char *s, struct vsphere_uri *u)
     return -1;
   }
   u->host = strndup (host, path - host);
-  if (!u->host)
-    goto out;
-  if (parse_query (s, query ? query + 1 : NULL, u) == -1)
-    goto out;
+  if (!u->host || parse_query (s, query ? query + 1 : NULL, u) == -1)
+    goto fail;
+  seg = split_path (s, path + 1, query ? query : path + strlen (path));
+  if (!seg || parse_segments (s, seg, u) == -1)
+    goto fail;
+  return 0;
 
-  /* Split the path into decoded segments. */
-  for (const char *p = path + 1, *end = query ? query : path + strlen (path);
-       p <= end;) {
-    const char *slash = memchr (p, '/', end - p);
-    size_t n = slash ? (size_t) (slash - p) : (size_t) (end - p);
-    char **ns = realloc (seg, (nseg + 2) * sizeof *ns);
-    if (!ns) {
-      azp_error ("out of memory");
-      goto out;
-    }
-    seg = ns;
-    seg[nseg] = decode (s, p, n);
-    seg[nseg + 1] = NULL;
-    if (!seg[nseg])
-      goto out;
-    if (!seg[nseg][0]) {
-      azp_error ("%s: empty path segment", s);
-      nseg++;
-      goto out;
-    }
-    if (seg[nseg][0] == '[' && first_ds == (size_t) -1)
-      first_ds = nseg;
-    nseg++;
-    if (!slash)
-      break;
-    p = slash + 1;
-  }
-
-  if (first_ds != (size_t) -1) {
-    /* DCPATH/[DS] dir/file.vmdk */
-    size_t len = 0;
-    char *dsp, *q;
-    if (first_ds == 0) {
-      azp_error ("%s: a datastore path needs the datacenter before it "
-                 "(vsphere://HOST/DC/[DS] dir/disk.vmdk)", s);
-      goto out;
-    }
-    for (size_t i = first_ds; i < nseg; i++)
-      len += strlen (seg[i]) + 1;
-    dsp = q = malloc (len + 1);
-    if (!dsp) {
-      azp_error ("out of memory");
-      goto out;
-    }
-    for (size_t i = first_ds; i < nseg; i++)
-      q += snprintf (q, len + 1 - (q - dsp), "%s%s", i > first_ds ? "/" : "",
-                     seg[i]);
-    ret = vsphere_split_ds_path (dsp, &u->ds, &u->ds_path);
-    free (dsp);
-    if (ret == -1)
-      goto out;
-    ret = -1;
-    ndc = first_ds;
-  }
-  else {
-    int64_t idx;
-    if (nseg < 2 || parse_int64 (seg[nseg - 1], &idx) == -1 || idx < 0 ||
-        idx > 10000) {
-      azp_error ("%s: expected vsphere://HOST/[DC/]VM/DISKINDEX (the disk "
-                 "index "
-                 "counts from 0)", s);
-      goto out;
-    }
-    u->disk = (int) idx;
-    u->vm = seg[nseg - 2];
-    seg[nseg - 2] = NULL;
-    ndc = nseg - 2;
-  }
-  /* What remains is the datacenter path. */
-  if (ndc > 0) {
-    size_t len = 0;
-    char *q;
-    for (size_t i = 0; i < ndc; i++)
-      len += strlen (seg[i]) + 1;
-    u->dcpath = q = malloc (len);
-    if (!q) {
-      azp_error ("out of memory");
-      goto out;
-    }
-    for (size_t i = 0; i < ndc; i++)
-      q += snprintf (q, len - (q - u->dcpath), "%s%s", i ? "/" : "", seg[i]);
-  }
-  ret = 0;
-
- out:
-  for (size_t i = 0; i < nseg; i++)
-    free (seg[i]);
-  free (seg);
-  if (ret == -1)
-    vsphere_uri_free (u);
-  return ret;
+ fail:
+  vsphere_uri_free (u);
+  return -1;
 }
 
 void
@@ -241,12 +227,12 @@ vsphere_uri_format (const struct vsphere *v, const char *dcpath,
                     const char *vm, size_t disk)
 {
   const struct vsphere_opts *o = vsphere_options (v);
-  CLEANUP_FREE char *edc = vsphere_url_encode (dcpath ? dcpath : "", true);
-  CLEANUP_FREE char *evm = vsphere_url_encode (vm, false);
-  CLEANUP_FREE char *eca = o->cacert ? vsphere_url_encode (o->cacert, true)
+  CLEANUP_FREE char *edc = url_encode_keep (dcpath ? dcpath : "", "/");
+  CLEANUP_FREE char *evm = url_encode (vm);
+  CLEANUP_FREE char *eca = o->cacert ? url_encode_keep (o->cacert, "/")
     : NULL;
   CLEANUP_FREE char *ecr = o->credentials
-    ? vsphere_url_encode (o->credentials, true) : NULL;
+    ? url_encode_keep (o->credentials, "/") : NULL;
   bool http = !strncmp (vsphere_base (v), "http:", 5);
   CLEANUP_FREE char *q = xasprintf ("%s%s%s%s%s%s",
                                     http ? "&http=1" : "",

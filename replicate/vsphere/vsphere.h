@@ -1,8 +1,9 @@
 /* vSphere (vCenter/ESXi) client: SOAP (urn:vim25) over libcurl, parsed
- * with libxml2.  Pure parts (envelopes, escaping, response and inventory
- * parsing, datastore URLs) live in vsphere-soap.c, vsphere-inventory.c
- * and vsphere-uri.c and have unit tests (replicate/vsphere/test-vsphere.c); the
- * network parts in vsphere-client.c, the NBD bridge in vsphere-bridge.c.
+ * with libxml2 (prep/common/xml.h).  Pure parts (envelopes, escaping,
+ * response and inventory parsing, datastore URLs) live in soap.c,
+ * inventory.c and uri.c and have unit tests (test-vsphere.c); the
+ * network parts in client.c and tasks.c, the datastore export (the NBD
+ * bridge) in datastore-export.c.
  *
  * Credentials come from VSPHERE_USER / VSPHERE_PASSWORD or a credentials
  * file (lines "user=NAME" and "password=SECRET"); they never appear on a
@@ -68,8 +69,6 @@ char *vsphere_flat_name (const char *path);
  * base is "https://HOST[:PORT]" (no path). */
 char *vsphere_datastore_url (const char *base, const char *dcpath,
                              const char *ds, const char *path);
-/* Percent-encode (RFC 3986 unreserved kept; '/' kept if keep_slash). */
-char *vsphere_url_encode (const char *s, bool keep_slash);
 
 /* ---- Inventory (parsed from RetrievePropertiesEx pages). ---- */
 
@@ -248,15 +247,17 @@ int vsphere_remove_stale_snapshots (struct vsphere *v,
  * file) is refused without reading the body.  0 or -1. */
 int vsphere_probe_range (struct vsphere *v, const char *url, int64_t *size);
 
-/* ---- NBD bridge (vsphere-bridge.c): nbdkit's curl plugin on a unix
- * socket, read-only, the cookie passed in a file. ---- */
-struct vsphere_bridge;
-struct vsphere_bridge *vsphere_bridge_start (struct vsphere *v,
-                                             const char *url);
+/* ---- The datastore export, an NBD bridge (datastore-export.c):
+ * nbdkit's curl plugin on a unix socket, read-only, the cookie passed
+ * in a file. ---- */
+struct datastore_export;
+/* Start it for url and wait until it serves.  NULL (reported). */
+struct datastore_export *datastore_export_start (struct vsphere *v,
+                                                 const char *url);
 /* "/tmp/.../sock" and "nbd+unix:///?socket=/tmp/.../sock" */
-const char *vsphere_bridge_socket (const struct vsphere_bridge *b);
-const char *vsphere_bridge_uri (const struct vsphere_bridge *b);
-void vsphere_bridge_stop (struct vsphere_bridge *b);
+const char *datastore_export_socket (const struct datastore_export *b);
+const char *datastore_export_uri (const struct datastore_export *b);
+void datastore_export_stop (struct datastore_export *b);
 
 /* ---- A vsphere:// disk opened for reading (vsphere-disk.c). ---- */
 struct vsphere_source;

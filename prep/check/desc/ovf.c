@@ -1,7 +1,7 @@
 /* OVF descriptors and OVA archives (ovftool exports), read with
- * libxml2 safely: no network (XML_PARSE_NONET), no entity substitution
- * (no XML_PARSE_NOENT), no DTD loading, any DOCTYPE refused (that is
- * where entity bombs live), at most DESC_MAX_SIZE bytes.
+ * prep/common/xml.h's safe parse: no network, no entity substitution,
+ * no DTD loading, any DOCTYPE refused (that is where entity bombs
+ * live), at most DESC_MAX_SIZE bytes.
  *
  * What check needs: the disks in the order of the hardware section's
  * disk items (HostResource ovf:/disk/ID -> Disk fileRef -> File href),
@@ -14,10 +14,9 @@
 #include <ctype.h>
 #include <string.h>
 #include <unistd.h>
-#include <libxml/parser.h>
-#include <libxml/tree.h>
 
 #include "prep/common/common.h"
+#include "prep/common/xml.h"
 #include "prep/check/check.h"
 #include "prep/check/desc/desc.h"
 
@@ -30,10 +29,9 @@ attr (xmlNode *n, const char *name)
 {
   for (xmlAttr *a = n->properties; a; a = a->next)
     if (!strcmp ((const char *) a->name, name)) {
-      xmlChar *v = xmlNodeListGetString (n->doc, a->children, 1);
-      char *s = v ? xstrdup ((const char *) v) : NULL;
-      xmlFree (v);
-      return s;
+      CLEANUP_XMLFREE xmlChar *v =
+        xmlNodeListGetString (n->doc, a->children, 1);
+      return v ? xstrdup ((const char *) v) : NULL;
     }
   return NULL;
 }
@@ -51,14 +49,12 @@ static char *
 child_text (xmlNode *n, const char *name)
 {
   xmlNode *c = child (n, name);
-  xmlChar *v;
+  CLEANUP_XMLFREE xmlChar *v = c ? xmlNodeGetContent (c) : NULL;
   char *s, *e;
 
   if (!c)
     return NULL;
-  v = xmlNodeGetContent (c);
   s = v ? xstrdup ((const char *) v) : NULL;
-  xmlFree (v);
   if (!s)
     return NULL;
   for (e = s + strlen (s); e > s && isspace ((unsigned char) e[-1]); e--)
@@ -98,248 +94,312 @@ quantity (const char *path, const char *what, const char *v, const char *u)
 struct ovf_file { char *id, *href; bool compressed; };
 struct ovf_disk { char *id, *file_ref; int64_t capacity; };
 
+/* One descriptor being read: its File and Disk tables, and the VM. */
+struct ovf {
+  const char *path, *dir;
+  struct ovf_file *files;
+  struct ovf_disk *disks;
+  size_t nfiles, ndisks;
+  struct vm_desc *d;
+  char ***hrefs_out;
+};
+
 static void
-free_tables (struct ovf_file *f, size_t nf, struct ovf_disk *d, size_t nd)
+ovf_free_tables (struct ovf *o)
 {
-  for (size_t i = 0; i < nf; i++) {
-    free (f[i].id); free (f[i].href);
+  for (size_t i = 0; i < o->nfiles; i++) {
+    free (o->files[i].id); free (o->files[i].href);
   }
-  for (size_t i = 0; i < nd; i++) {
-    free (d[i].id); free (d[i].file_ref);
+  for (size_t i = 0; i < o->ndisks; i++) {
+    free (o->disks[i].id); free (o->disks[i].file_ref);
   }
-  free (f);
-  free (d);
+  free (o->files);
+  free (o->disks);
 }
 
-/* Parse an OVF text.  The disks are dir/href.  For an OVA, members
- * (NULL-terminated) is the tar's member list: each href must be one. */
-static struct vm_desc *
-parse_ovf (const char *path, const char *kind, const char *text,
-           size_t len, const char *dir, char **hrefs_out[])
+/* References/File: id, href, compression. */
+static int
+read_references (struct ovf *o, xmlNode *root)
 {
-  xmlDoc *doc;
-  xmlNode *root, *refs, *dsec, *vs, *hw, *os;
-  struct ovf_file *files = NULL;
-  struct ovf_disk *disks = NULL;
-  size_t nfiles = 0, ndisks = 0;
-  struct vm_desc *d = NULL;
-  char *s;
+  xmlNode *refs = child (root, "References");
 
-  /* Entities live in a DTD: refuse any before libxml2 sees it. */
-  if (memmem (text, len, "<!DOCTYPE", 9) || memmem (text, len, "<!ENTITY", 8)) {
-    azp_error ("%s: has a DOCTYPE or ENTITY declaration (a DTD, possibly an "
-               "entity bomb or external entity): refused, OVF descriptors "
-               "have none", path);
-    return NULL;
-  }
-  doc = xmlReadMemory (text, (int) len, path, NULL,
-                       XML_PARSE_NONET | XML_PARSE_NOERROR |
-                       XML_PARSE_NOWARNING);
-  if (!doc) {
-    const xmlError *e = xmlGetLastError ();
-    CLEANUP_FREE char *why = e && e->message ? first_line (e->message) : NULL;
-    azp_error ("%s: not well-formed XML%s%s", path, why ? ": " : "",
-               why ? why : "");
-    return NULL;
-  }
-  if (doc->intSubset || doc->extSubset) {
-    azp_error ("%s: has a DOCTYPE (a DTD, possibly entity definitions): "
-               "refused, OVF descriptors have none", path);
-    goto out;
-  }
-  root = xmlDocGetRootElement (doc);
-  if (!root || !IS (root, "Envelope")) {
-    azp_error ("%s: not an OVF descriptor (the root element is not Envelope)",
-               path);
-    goto out;
-  }
-  if (child (root, "VirtualSystemCollection")) {
-    azp_error ("%s: holds several VMs (VirtualSystemCollection): give one "
-               "VM per descriptor", path);
-    goto out;
-  }
-  vs = child (root, "VirtualSystem");
-  if (!vs) {
-    azp_error ("%s: no VirtualSystem element", path);
-    goto out;
-  }
-
-  refs = child (root, "References");
   for (xmlNode *c = refs ? refs->children : NULL; c; c = c->next) {
-    struct ovf_file *nf;
+    struct ovf_file *nf, *f;
+    CLEANUP_FREE char *comp = NULL;
     if (!IS (c, "File"))
       continue;
-    nf = realloc (files, (nfiles + 1) * sizeof *nf);
-    if (!nf)
-      goto oom;
-    files = nf;
-    files[nfiles].id = attr (c, "id");
-    files[nfiles].href = attr (c, "href");
-    s = attr (c, "compression");
-    files[nfiles].compressed = s && *s && strcmp (s, "identity");
-    free (s);
-    nfiles++;
-    if (!files[nfiles - 1].id || !files[nfiles - 1].href) {
-      azp_error ("%s: a References/File without id or href", path);
-      goto out;
+    nf = realloc (o->files, (o->nfiles + 1) * sizeof *nf);
+    if (!nf) {
+      azp_error ("out of memory");
+      return -1;
+    }
+    o->files = nf;
+    f = &o->files[o->nfiles++];
+    f->id = attr (c, "id");
+    f->href = attr (c, "href");
+    comp = attr (c, "compression");
+    f->compressed = comp && *comp && strcmp (comp, "identity");
+    if (!f->id || !f->href) {
+      azp_error ("%s: a References/File without id or href", o->path);
+      return -1;
     }
   }
-  dsec = child (root, "DiskSection");
+  return 0;
+}
+
+/* DiskSection/Disk: diskId, fileRef, capacity. */
+static int
+read_disk_section (struct ovf *o, xmlNode *root)
+{
+  xmlNode *dsec = child (root, "DiskSection");
+
   for (xmlNode *c = dsec ? dsec->children : NULL; c; c = c->next) {
-    struct ovf_disk *nd;
+    struct ovf_disk *nd, *dk;
     CLEANUP_FREE char *cap = NULL, *cu = NULL;
     if (!IS (c, "Disk"))
       continue;
-    nd = realloc (disks, (ndisks + 1) * sizeof *nd);
-    if (!nd)
-      goto oom;
-    disks = nd;
-    disks[ndisks].id = attr (c, "diskId");
-    disks[ndisks].file_ref = attr (c, "fileRef");
+    nd = realloc (o->disks, (o->ndisks + 1) * sizeof *nd);
+    if (!nd) {
+      azp_error ("out of memory");
+      return -1;
+    }
+    o->disks = nd;
+    dk = &o->disks[o->ndisks++];
+    dk->id = attr (c, "diskId");
+    dk->file_ref = attr (c, "fileRef");
     cap = attr (c, "capacity");
     cu = attr (c, "capacityAllocationUnits");
-    ndisks++;
-    if (!disks[ndisks - 1].id) {
-      azp_error ("%s: a DiskSection/Disk without diskId", path);
-      goto out;
+    if (!dk->id) {
+      azp_error ("%s: a DiskSection/Disk without diskId", o->path);
+      return -1;
     }
-    disks[ndisks - 1].capacity = cap ? quantity (path, "Disk capacity",
-                                                 cap, cu) : -1;
-    if (cap && disks[ndisks - 1].capacity < 0)
-      goto out;
+    dk->capacity = cap ? quantity (o->path, "Disk capacity", cap, cu) : -1;
+    if (cap && dk->capacity < 0)
+      return -1;
   }
+  return 0;
+}
 
-  d = desc_new (kind, path);
-  if (!d)
-    goto out;
+/* vmw:Config and vmw:ExtraConfig key/value pairs. */
+static void
+read_config (struct vm_desc *d, xmlNode *c)
+{
+  CLEANUP_FREE char *k = attr (c, "key"), *v = attr (c, "value");
+
+  if (!k || !v)
+    return;
+  if (!strcmp (k, "firmware"))
+    d->firmware = !strcasecmp (v, "efi") ? FIRMWARE_UEFI : FIRMWARE_BIOS;
+  else if (!strcmp (k, "uefi.secureBoot.enabled") ||
+           !strcmp (k, "bootOptions.efiSecureBootEnabled"))
+    d->secure_boot = !strcasecmp (v, "true");
+  else if (!strcmp (k, "vtpm.present"))
+    d->vtpm = !strcasecmp (v, "true");
+}
+
+/* The File a disk item's HostResource (ovf:/disk/ID) leads to, checked
+ * for use; NULL (reported) if there is none or it cannot be used. */
+static const struct ovf_file *
+disk_item_file (const struct ovf *o, const char *hr,
+                const struct ovf_disk **dk_out)
+{
+  const struct ovf_disk *dk = NULL;
+  const struct ovf_file *f = NULL;
+  const char *id = strrchr (hr, '/') ? strrchr (hr, '/') + 1 : hr;
+
+  for (size_t i = 0; i < o->ndisks; i++)
+    if (!strcmp (o->disks[i].id, id))
+      dk = &o->disks[i];
+  if (!dk) {
+    azp_error ("%s: the disk item %s refers to disk \"%s\", which is not "
+               "in the DiskSection", o->path, hr, id);
+    return NULL;
+  }
+  for (size_t i = 0; dk->file_ref && i < o->nfiles; i++)
+    if (!strcmp (o->files[i].id, dk->file_ref))
+      f = &o->files[i];
+  if (!f) {
+    azp_error ("%s: disk \"%s\" refers to file \"%s\", which is not in "
+               "References", o->path, dk->id,
+               dk->file_ref ? dk->file_ref : "(none)");
+    return NULL;
+  }
+  if (!desc_safe_relative (f->href)) {
+    azp_error ("%s: file \"%s\" has an unsafe href \"%s\" (absolute, "
+               "\"..\" or a URL): refused", o->path, f->id, f->href);
+    return NULL;
+  }
+  if (strstr (f->href, "://")) {
+    azp_error ("%s: file \"%s\" is a URL (%s): download it first", o->path,
+               f->id, f->href);
+    return NULL;
+  }
+  if (f->compressed) {
+    azp_error ("%s: file \"%s\" is compressed: not supported, export "
+               "without compression", o->path, f->href);
+    return NULL;
+  }
+  *dk_out = dk;
+  return f;
+}
+
+/* A disk item: the disk joins d, its href joins *hrefs_out (an OVA's
+ * members to serve). */
+static int
+add_disk_item (struct ovf *o, const char *hr)
+{
+  const struct ovf_disk *dk = NULL;
+  const struct ovf_file *f;
+
+  if (!hr) {
+    azp_error ("%s: a disk item without HostResource", o->path);
+    return -1;
+  }
+  f = disk_item_file (o, hr, &dk);
+  if (!f || desc_add_disk (o->d, o->dir, f->href, dk->capacity) == -1)
+    return -1;
+  if (o->hrefs_out) {
+    size_t n = count_strings (*o->hrefs_out);
+    char **nh = realloc (*o->hrefs_out, (n + 2) * sizeof *nh);
+    if (!nh) {
+      azp_error ("out of memory");
+      return -1;
+    }
+    nh[n] = xstrdup (f->href);
+    nh[n + 1] = NULL;
+    *o->hrefs_out = nh;
+  }
+  return 0;
+}
+
+/* A hardware item (rasd:ResourceType): CPUs, memory, a NIC, a vTPM or
+ * a disk.  Items of other types are skipped. */
+static int
+read_item (struct ovf *o, xmlNode *c)
+{
+  struct vm_desc *d = o->d;
+  CLEANUP_FREE char *rt = child_text (c, "ResourceType");
+  CLEANUP_FREE char *sub = child_text (c, "ResourceSubType");
+  CLEANUP_FREE char *q = child_text (c, "VirtualQuantity");
+  CLEANUP_FREE char *u = child_text (c, "AllocationUnits");
+  CLEANUP_FREE char *hr = child_text (c, "HostResource");
+  int64_t type;
+
+  if (!rt || parse_int64 (rt, &type) == -1)
+    return 0;
+  if (type == 3) {                            /* processors */
+    int64_t n = quantity (o->path, "CPU VirtualQuantity", q, NULL);
+    if (n < 1 || n > 4096) {
+      azp_error ("%s: bad CPU count \"%s\"", o->path, q ? q : "");
+      return -1;
+    }
+    d->cpus = n;
+  }
+  else if (type == 4) {                       /* memory */
+    int64_t b = quantity (o->path, "memory VirtualQuantity", q,
+                          u ? u : "byte * 2^20");
+    if (b < 0)
+      return -1;
+    d->memory_mib = b >> 20;
+  }
+  else if (type == 10)                        /* ethernet */
+    d->nics++;
+  else if (type == 1 && sub && strcasestr (sub, "vtpm"))
+    d->vtpm = true;
+  else if (type == 17 || type == 31)          /* disk */
+    return add_disk_item (o, hr);
+  return 0;
+}
+
+/* The VirtualSystem: name, guest OS, then the hardware section. */
+static int
+read_virtual_system (struct ovf *o, xmlNode *vs)
+{
+  struct vm_desc *d = o->d;
+  xmlNode *os = child (vs, "OperatingSystemSection");
+  xmlNode *hw = child (vs, "VirtualHardwareSection");
+
   d->name = child_text (vs, "Name");
   if (!d->name)
     d->name = attr (vs, "id");
-  os = child (vs, "OperatingSystemSection");
   if (os) {
     d->guest_os = attr (os, "osType");
     if (!d->guest_os)
       d->guest_os = child_text (os, "Description");
   }
   d->firmware = FIRMWARE_BIOS;
-  hw = child (vs, "VirtualHardwareSection");
   if (!hw) {
-    azp_error ("%s: no VirtualHardwareSection", path);
-    goto fail;
+    azp_error ("%s: no VirtualHardwareSection", o->path);
+    return -1;
   }
   for (xmlNode *c = hw->children; c; c = c->next) {
-    if (IS (c, "Config") || IS (c, "ExtraConfig")) {
-      CLEANUP_FREE char *k = attr (c, "key"), *v = attr (c, "value");
-      if (!k || !v)
-        continue;
-      if (!strcmp (k, "firmware"))
-        d->firmware = !strcasecmp (v, "efi") ? FIRMWARE_UEFI : FIRMWARE_BIOS;
-      else if (!strcmp (k, "uefi.secureBoot.enabled") ||
-               !strcmp (k, "bootOptions.efiSecureBootEnabled"))
-        d->secure_boot = !strcasecmp (v, "true");
-      else if (!strcmp (k, "vtpm.present"))
-        d->vtpm = !strcasecmp (v, "true");
-      continue;
-    }
-    if (!IS (c, "Item") && !IS (c, "StorageItem") &&
-        !IS (c, "EthernetPortItem"))
-      continue;
-    CLEANUP_FREE char *rt = child_text (c, "ResourceType");
-    CLEANUP_FREE char *sub = child_text (c, "ResourceSubType");
-    CLEANUP_FREE char *q = child_text (c, "VirtualQuantity");
-    CLEANUP_FREE char *u = child_text (c, "AllocationUnits");
-    CLEANUP_FREE char *hr = child_text (c, "HostResource");
-    int64_t type;
-    if (!rt || parse_int64 (rt, &type) == -1)
-      continue;
-    if (type == 3) {                          /* processors */
-      int64_t n = quantity (path, "CPU VirtualQuantity", q, NULL);
-      if (n < 1 || n > 4096) {
-        azp_error ("%s: bad CPU count \"%s\"", path, q ? q : "");
-        goto fail;
-      }
-      d->cpus = n;
-    }
-    else if (type == 4) {                     /* memory */
-      int64_t b = quantity (path, "memory VirtualQuantity", q,
-                            u ? u : "byte * 2^20");
-      if (b < 0)
-        goto fail;
-      d->memory_mib = b >> 20;
-    }
-    else if (type == 10)                      /* ethernet */
-      d->nics++;
-    else if (type == 1 && sub && strcasestr (sub, "vtpm"))
-      d->vtpm = true;
-    else if (type == 17 || type == 31) {      /* disk */
-      const struct ovf_disk *dk = NULL;
-      const struct ovf_file *f = NULL;
-      const char *id;
-      if (!hr) {
-        azp_error ("%s: a disk item without HostResource", path);
-        goto fail;
-      }
-      id = strrchr (hr, '/') ? strrchr (hr, '/') + 1 : hr;
-      for (size_t i = 0; i < ndisks; i++)
-        if (!strcmp (disks[i].id, id))
-          dk = &disks[i];
-      if (!dk) {
-        azp_error ("%s: the disk item %s refers to disk \"%s\", which is not "
-                   "in the DiskSection", path, hr, id);
-        goto fail;
-      }
-      for (size_t i = 0; dk->file_ref && i < nfiles; i++)
-        if (!strcmp (files[i].id, dk->file_ref))
-          f = &files[i];
-      if (!f) {
-        azp_error ("%s: disk \"%s\" refers to file \"%s\", which is not in "
-                   "References", path, dk->id,
-                   dk->file_ref ? dk->file_ref : "(none)");
-        goto fail;
-      }
-      if (!desc_safe_relative (f->href)) {
-        azp_error ("%s: file \"%s\" has an unsafe href \"%s\" (absolute, "
-                   "\"..\" or a URL): refused", path, f->id, f->href);
-        goto fail;
-      }
-      if (strstr (f->href, "://")) {
-        azp_error ("%s: file \"%s\" is a URL (%s): download it first", path,
-                   f->id, f->href);
-        goto fail;
-      }
-      if (f->compressed) {
-        azp_error ("%s: file \"%s\" is compressed: not supported, export "
-                   "without compression", path, f->href);
-        goto fail;
-      }
-      if (desc_add_disk (d, dir, f->href, dk->capacity) == -1)
-        goto fail;
-      if (hrefs_out) {
-        size_t n = count_strings (*hrefs_out);
-        char **nh = realloc (*hrefs_out, (n + 2) * sizeof *nh);
-        if (!nh)
-          goto oom;
-        nh[n] = xstrdup (f->href);
-        nh[n + 1] = NULL;
-        *hrefs_out = nh;
-      }
-    }
+    if (IS (c, "Config") || IS (c, "ExtraConfig"))
+      read_config (d, c);
+    else if ((IS (c, "Item") || IS (c, "StorageItem") ||
+              IS (c, "EthernetPortItem")) && read_item (o, c) == -1)
+      return -1;
   }
   if (d->ndisks == 0) {
-    azp_error ("%s: the VM has no disks", path);
-    goto fail;
+    azp_error ("%s: the VM has no disks", o->path);
+    return -1;
   }
-  goto out;
+  return 0;
+}
 
- oom:
-  azp_error ("out of memory");
- fail:
-  desc_free (d);
-  d = NULL;
- out:
-  free_tables (files, nfiles, disks, ndisks);
-  xmlFreeDoc (doc);
-  return d;
+/* The Envelope holds one VirtualSystem. */
+static xmlNode *
+virtual_system (const char *path, xmlNode *root)
+{
+  xmlNode *vs;
+
+  if (!root || !IS (root, "Envelope")) {
+    azp_error ("%s: not an OVF descriptor (the root element is not Envelope)",
+               path);
+    return NULL;
+  }
+  if (child (root, "VirtualSystemCollection")) {
+    azp_error ("%s: holds several VMs (VirtualSystemCollection): give one "
+               "VM per descriptor", path);
+    return NULL;
+  }
+  vs = child (root, "VirtualSystem");
+  if (!vs)
+    azp_error ("%s: no VirtualSystem element", path);
+  return vs;
+}
+
+/* Parse an OVF text.  The disks are dir/href.  For an OVA, *hrefs_out
+ * (if not NULL) gets the hrefs of the disks, in order, to serve from
+ * the tar. */
+static struct vm_desc *
+parse_ovf (const char *path, const char *kind, const char *text,
+           size_t len, const char *dir, char **hrefs_out[])
+{
+  const struct xml_parse_opts xo = {
+    .what = path, .max_size = DESC_MAX_SIZE,
+    .too_large = "too large for an OVF descriptor",
+    .not_xml = "not well-formed XML", .reason = true,
+    .has_dtd = "has a DOCTYPE or ENTITY declaration (a DTD, possibly an "
+    "entity bomb or external entity): refused, OVF descriptors have none",
+  };
+  CLEANUP_XMLDOC xmlDoc *doc = xml_parse_safe (text, len, &xo);
+  struct ovf o = { .path = path, .dir = dir, .hrefs_out = hrefs_out };
+  xmlNode *root, *vs;
+
+  if (!doc)
+    return NULL;
+  root = xmlDocGetRootElement (doc);
+  vs = virtual_system (path, root);
+  if (vs && read_references (&o, root) == 0 &&
+      read_disk_section (&o, root) == 0) {
+    o.d = desc_new (kind, path);
+    if (o.d && read_virtual_system (&o, vs) == -1) {
+      desc_free (o.d);
+      o.d = NULL;
+    }
+  }
+  ovf_free_tables (&o);
+  return o.d;
 }
 
 static bool

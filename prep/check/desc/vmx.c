@@ -137,6 +137,91 @@ disk_key (const char *key, struct vmx_disk *d)
   return false;
 }
 
+/* The present hard disks (not CD-ROMs, not ISOs), one per bus:ctrl:unit
+ * (the same key twice: the later one wins), into disks; their number. */
+static size_t
+collect_disks (const struct kv *kv, size_t n, struct vmx_disk *disks)
+{
+  size_t nd = 0;
+
+  for (size_t i = 0; i < n; i++) {
+    struct vmx_disk x;
+    char prefix[64], key[96];
+    const char *type;
+    size_t l;
+    bool dup = false;
+    if (!disk_key (kv[i].key, &x))
+      continue;
+    l = strcspn (kv[i].key, ".");
+    if (l >= sizeof prefix)
+      continue;
+    memcpy (prefix, kv[i].key, l);
+    prefix[l] = '\0';
+    snprintf (key, sizeof key, "%s.present", prefix);
+    if (get (kv, n, key) && !is_true (get (kv, n, key)))
+      continue;
+    snprintf (key, sizeof key, "%s.deviceType", prefix);
+    type = get (kv, n, key);
+    if (type && strcasestr (type, "cdrom"))
+      continue;
+    l = strlen (kv[i].value);
+    if (l == 0 || (l >= 4 && !strcasecmp (kv[i].value + l - 4, ".iso")))
+      continue;
+    for (size_t k = 0; k < nd; k++)
+      if (disks[k].bus == x.bus && disks[k].ctrl == x.ctrl &&
+          disks[k].unit == x.unit) {
+        disks[k].file = kv[i].value;
+        dup = true;
+      }
+    if (!dup) {
+      x.file = kv[i].value;
+      disks[nd++] = x;
+    }
+  }
+  return nd;
+}
+
+/* Name, firmware, Secure Boot, vTPM, CPUs, memory, NICs, guest OS. */
+static int
+read_hardware (const char *path, const struct kv *kv, size_t n,
+               struct vm_desc *d)
+{
+  const char *v;
+
+  if ((v = get (kv, n, "displayName")))
+    d->name = xstrdup (v);
+  v = get (kv, n, "firmware");
+  d->firmware = v && !strcasecmp (v, "efi") ? FIRMWARE_UEFI : FIRMWARE_BIOS;
+  d->secure_boot = is_true (get (kv, n, "uefi.secureBoot.enabled"));
+  d->vtpm = is_true (get (kv, n, "vtpm.present"));
+  d->cpus = 1;
+  if ((v = get (kv, n, "numvcpus"))) {
+    int64_t c;
+    if (parse_int64 (v, &c) == -1 || c < 1 || c > 4096) {
+      azp_error ("%s: numvcpus: bad value \"%s\"", path, v);
+      return -1;
+    }
+    d->cpus = c;
+  }
+  if ((v = get (kv, n, "memsize"))) {
+    int64_t m;
+    if (parse_int64 (v, &m) == -1 || m < 1 || m > 64LL * 1024 * 1024) {
+      azp_error ("%s: memsize: bad value \"%s\"", path, v);
+      return -1;
+    }
+    d->memory_mib = m;
+  }
+  for (int i = 0; i < 10; i++) {
+    char key[32];
+    snprintf (key, sizeof key, "ethernet%d.present", i);
+    if (is_true (get (kv, n, key)))
+      d->nics++;
+  }
+  if ((v = get (kv, n, "guestOS")))
+    d->guest_os = xstrdup (v);
+  return 0;
+}
+
 struct vm_desc *
 desc_read_vmx (const char *path)
 {
@@ -147,7 +232,6 @@ desc_read_vmx (const char *path)
   CLEANUP_FREE struct vmx_disk *disks = NULL;
   struct vm_desc *d = NULL;
   size_t n = 0, nd = 0;
-  const char *v;
 
   if (!text)
     return NULL;
@@ -167,42 +251,7 @@ desc_read_vmx (const char *path)
   dir = desc_dirname (path);
   if (!disks || !d || !dir)
     goto fail;
-
-  for (size_t i = 0; i < n; i++) {
-    struct vmx_disk x;
-    char prefix[64], key[96];
-    const char *type;
-    size_t l;
-    if (!disk_key (kv[i].key, &x))
-      continue;
-    l = strcspn (kv[i].key, ".");
-    if (l >= sizeof prefix)
-      continue;
-    memcpy (prefix, kv[i].key, l);
-    prefix[l] = '\0';
-    snprintf (key, sizeof key, "%s.present", prefix);
-    if (get (kv, n, key) && !is_true (get (kv, n, key)))
-      continue;
-    snprintf (key, sizeof key, "%s.deviceType", prefix);
-    type = get (kv, n, key);
-    if (type && strcasestr (type, "cdrom"))
-      continue;
-    l = strlen (kv[i].value);
-    if (l == 0 || (l >= 4 && !strcasecmp (kv[i].value + l - 4, ".iso")))
-      continue;
-    /* The same key twice: the later one wins. */
-    bool dup = false;
-    for (size_t k = 0; k < nd; k++)
-      if (disks[k].bus == x.bus && disks[k].ctrl == x.ctrl &&
-          disks[k].unit == x.unit) {
-        disks[k].file = kv[i].value;
-        dup = true;
-      }
-    if (!dup) {
-      x.file = kv[i].value;
-      disks[nd++] = x;
-    }
-  }
+  nd = collect_disks (kv, n, disks);
   if (nd == 0) {
     azp_error ("%s: no disks (no scsiN:M/sataN:M/nvmeN:M/ideN:M.fileName "
                "of a present disk)", path);
@@ -212,38 +261,8 @@ desc_read_vmx (const char *path)
   for (size_t i = 0; i < nd; i++)
     if (desc_add_disk (d, dir, disks[i].file, -1) == -1)
       goto fail;
-
-  if ((v = get (kv, n, "displayName")))
-    d->name = xstrdup (v);
-  v = get (kv, n, "firmware");
-  d->firmware = v && !strcasecmp (v, "efi") ? FIRMWARE_UEFI : FIRMWARE_BIOS;
-  d->secure_boot = is_true (get (kv, n, "uefi.secureBoot.enabled"));
-  d->vtpm = is_true (get (kv, n, "vtpm.present"));
-  d->cpus = 1;
-  if ((v = get (kv, n, "numvcpus"))) {
-    int64_t c;
-    if (parse_int64 (v, &c) == -1 || c < 1 || c > 4096) {
-      azp_error ("%s: numvcpus: bad value \"%s\"", path, v);
-      goto fail;
-    }
-    d->cpus = c;
-  }
-  if ((v = get (kv, n, "memsize"))) {
-    int64_t m;
-    if (parse_int64 (v, &m) == -1 || m < 1 || m > 64LL * 1024 * 1024) {
-      azp_error ("%s: memsize: bad value \"%s\"", path, v);
-      goto fail;
-    }
-    d->memory_mib = m;
-  }
-  for (int i = 0; i < 10; i++) {
-    char key[32];
-    snprintf (key, sizeof key, "ethernet%d.present", i);
-    if (is_true (get (kv, n, key)))
-      d->nics++;
-  }
-  if ((v = get (kv, n, "guestOS")))
-    d->guest_os = xstrdup (v);
+  if (read_hardware (path, kv, n, d) == -1)
+    goto fail;
   return d;
  fail:
   desc_free (d);
