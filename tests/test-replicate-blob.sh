@@ -4,6 +4,6 @@
 # copy, delete, parallel writer.
 source tests/lib/functions.sh
 source tests/lib/azurite.sh
-[ -x build/unit/replicate/test-blob ] || skip "build/unit/replicate/test-blob not built"
+[ -x build/unit/replicate/azure/test-blob ] || skip "build/unit/replicate/azure/test-blob not built"
 azurite_start
-AZPREP_TEST_LIVE=1 build/unit/replicate/test-blob
+AZPREP_TEST_LIVE=1 build/unit/replicate/azure/test-blob
