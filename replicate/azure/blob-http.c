@@ -615,6 +615,50 @@ backoff (const struct blob_client *c, int attempt, long retry_after)
     ;
 }
 
+/* The transfer's options: the URL, headers, timeouts, TLS checks, the
+ * reply's callbacks and, for PUT, the body.
+ */
+static void
+set_transfer (CURL *h, const struct blob_client *c,
+              const struct blob_request *r, struct blob_reply *rp,
+              struct upload *up, const char *url, struct curl_slist *hl)
+{
+  curl_easy_setopt (h, CURLOPT_URL, url);
+  curl_easy_setopt (h, CURLOPT_SHARE, c->share);
+  curl_easy_setopt (h, CURLOPT_HTTPHEADER, hl);
+  curl_easy_setopt (h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt (h, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt (h, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt (h, CURLOPT_CONNECTTIMEOUT, 30L);
+  /* A stalled transfer (no progress for 60 s) is a timeout; no total
+   * limit since 4 MiB may take long on a slow link.
+   */
+  curl_easy_setopt (h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt (h, CURLOPT_LOW_SPEED_TIME, 60L);
+  curl_easy_setopt (h, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt (h, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt (h, CURLOPT_SSL_VERIFYHOST, 2L);
+  if (c->opts.cacert)
+    curl_easy_setopt (h, CURLOPT_CAINFO, c->opts.cacert);
+  curl_easy_setopt (h, CURLOPT_HEADERFUNCTION, header_cb);
+  curl_easy_setopt (h, CURLOPT_HEADERDATA, rp);
+  curl_easy_setopt (h, CURLOPT_WRITEFUNCTION, write_cb);
+  curl_easy_setopt (h, CURLOPT_WRITEDATA, rp);
+  curl_easy_setopt (h, CURLOPT_USERAGENT, "azprep/" PACKAGE_VERSION);
+  if (!strcmp (r->method, "PUT")) {
+    curl_easy_setopt (h, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt (h, CURLOPT_INFILESIZE_LARGE, (curl_off_t) r->body_len);
+    curl_easy_setopt (h, CURLOPT_READFUNCTION, read_cb);
+    curl_easy_setopt (h, CURLOPT_READDATA, up);
+    curl_easy_setopt (h, CURLOPT_SEEKFUNCTION, seek_cb);
+    curl_easy_setopt (h, CURLOPT_SEEKDATA, up);
+  }
+  else if (!strcmp (r->method, "HEAD"))
+    curl_easy_setopt (h, CURLOPT_NOBODY, 1L);
+  else if (strcmp (r->method, "GET") != 0)
+    curl_easy_setopt (h, CURLOPT_CUSTOMREQUEST, r->method);
+}
+
 /* Run one attempt; returns the CURLcode. */
 static CURLcode
 attempt (struct blob *b, CURL *h, const struct blob_request *r,
@@ -684,42 +728,44 @@ attempt (struct blob *b, CURL *h, const struct blob_request *r,
   if (!hl)
     return CURLE_OUT_OF_MEMORY;
 
-  curl_easy_setopt (h, CURLOPT_URL, url);
-  curl_easy_setopt (h, CURLOPT_SHARE, c->share);
-  curl_easy_setopt (h, CURLOPT_HTTPHEADER, hl);
-  curl_easy_setopt (h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt (h, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt (h, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt (h, CURLOPT_CONNECTTIMEOUT, 30L);
-  /* A stalled transfer (no progress for 60 s) is a timeout; no total
-   * limit since 4 MiB may take long on a slow link.
-   */
-  curl_easy_setopt (h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt (h, CURLOPT_LOW_SPEED_TIME, 60L);
-  curl_easy_setopt (h, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt (h, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt (h, CURLOPT_SSL_VERIFYHOST, 2L);
-  if (c->opts.cacert)
-    curl_easy_setopt (h, CURLOPT_CAINFO, c->opts.cacert);
-  curl_easy_setopt (h, CURLOPT_HEADERFUNCTION, header_cb);
-  curl_easy_setopt (h, CURLOPT_HEADERDATA, rp);
-  curl_easy_setopt (h, CURLOPT_WRITEFUNCTION, write_cb);
-  curl_easy_setopt (h, CURLOPT_WRITEDATA, rp);
-  curl_easy_setopt (h, CURLOPT_USERAGENT, "azprep/" PACKAGE_VERSION);
-  if (put) {
-    curl_easy_setopt (h, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt (h, CURLOPT_INFILESIZE_LARGE, (curl_off_t) r->body_len);
-    curl_easy_setopt (h, CURLOPT_READFUNCTION, read_cb);
-    curl_easy_setopt (h, CURLOPT_READDATA, &up);
-    curl_easy_setopt (h, CURLOPT_SEEKFUNCTION, seek_cb);
-    curl_easy_setopt (h, CURLOPT_SEEKDATA, &up);
-  }
-  else if (!strcmp (r->method, "HEAD"))
-    curl_easy_setopt (h, CURLOPT_NOBODY, 1L);
-  else if (strcmp (r->method, "GET") != 0)
-    curl_easy_setopt (h, CURLOPT_CUSTOMREQUEST, r->method);
-
+  set_transfer (h, c, r, rp, &up, url, hl);
   return curl_easy_perform (h);
+}
+
+/* A request failed for good: report it once, with the storage error
+ * code and a hint, and keep the status and code for blob_error_code().
+ */
+static void
+report_failure (const struct blob *b, const struct blob_request *r,
+                struct blob_reply *rp, CURLcode rc)
+{
+  CLEANUP_FREE char *code = NULL, *msg = NULL;
+  const char *hint;
+
+  if (rc != CURLE_OK) {
+    last_status = 0;
+    hcopy (last_code, sizeof last_code, "", 0);
+    azp_error ("%s: %s failed: %s%s", b->name, r->method,
+               curl_easy_strerror (rc),
+               rc == CURLE_PEER_FAILED_VERIFICATION ||
+               rc == CURLE_SSL_CACERT_BADFILE
+               ? " (certificate not trusted: give its CA with --cacert)" : "");
+    return;
+  }
+  if (!rp->error_code[0] && !rp->body_fixed && rp->body)
+    storage_error_parse (rp->body, rp->body_len, &code, &msg);
+  if (!rp->error_code[0] && code)
+    hcopy (rp->error_code, sizeof rp->error_code, code, strlen (code));
+  last_status = rp->status;
+  hcopy (last_code, sizeof last_code, rp->error_code,
+         strlen (rp->error_code));
+  if (!status_in (rp->status, r->quiet)) {
+    hint = hint_for (rp->status, rp->error_code);
+    azp_error ("%s: %s%s%s: HTTP %ld %s%s%s", b->name, r->method,
+               r->query ? " ?" : "", r->query ? r->query : "", rp->status,
+               rp->error_code[0] ? rp->error_code : "(no error code)",
+               hint ? ": " : "", hint ? hint : "");
+  }
 }
 
 int
@@ -791,34 +837,7 @@ blob_request (struct blob *b, const struct blob_request *r,
       backoff (c, att, rp->retry_after);
   }
 
-  /* Failed: report once, with the storage error code and a hint. */
-  if (rc != CURLE_OK) {
-    last_status = 0;
-    hcopy (last_code, sizeof last_code, "", 0);
-    azp_error ("%s: %s failed: %s%s", b->name, r->method,
-               curl_easy_strerror (rc),
-               rc == CURLE_PEER_FAILED_VERIFICATION ||
-               rc == CURLE_SSL_CACERT_BADFILE
-               ? " (certificate not trusted: give its CA with --cacert)" : "");
-  }
-  else {
-    CLEANUP_FREE char *code = NULL, *msg = NULL;
-    const char *hint;
-    if (!rp->error_code[0] && !rp->body_fixed && rp->body)
-      storage_error_parse (rp->body, rp->body_len, &code, &msg);
-    if (!rp->error_code[0] && code)
-      hcopy (rp->error_code, sizeof rp->error_code, code, strlen (code));
-    last_status = rp->status;
-    hcopy (last_code, sizeof last_code, rp->error_code,
-           strlen (rp->error_code));
-    if (!status_in (rp->status, r->quiet)) {
-      hint = hint_for (rp->status, rp->error_code);
-      azp_error ("%s: %s%s%s: HTTP %ld %s%s%s", b->name, r->method,
-                 r->query ? " ?" : "", r->query ? r->query : "", rp->status,
-                 rp->error_code[0] ? rp->error_code : "(no error code)",
-                 hint ? ": " : "", hint ? hint : "");
-    }
-  }
+  report_failure (b, r, rp, rc);
  out:
   if (ret == 0) {
     last_status = rp->status;

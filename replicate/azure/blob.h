@@ -1,6 +1,9 @@
-/* azprep replicate: an Azure Blob Storage client for page blobs
- * (libcurl).  Usable by any part of azprep (replicate, test migration,
- * an nbdkit plugin that serves a blob as a block device).
+/* replicate/azure: the Azure side of replication (Blob REST, signing,
+ * credentials, page ranges, VHD), depending only on prep/common.
+ *
+ * An Azure Blob Storage client for page blobs (libcurl).  Usable by
+ * any part of azprep (replicate, test migration, an nbdkit plugin that
+ * serves a blob as a block device).
  *
  * Every function is safe to call from several threads at once on the
  * same client and blob: requests take an easy handle from a pool whose

@@ -77,7 +77,7 @@ remove_local (struct migrate *m)
     return -1;
   }
   {
-    CLEANUP_FREE char *lock = xasprintf ("%s/%s.lock", m->state_dir, m->name);
+    CLEANUP_FREE char *lock = replicate_lock_path (m->state_dir, m->name);
     if (lock && unlink (lock) == -1 && errno != ENOENT)
       azp_debug ("%s: %m", lock);
   }

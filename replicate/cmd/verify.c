@@ -111,6 +111,86 @@ verify_disk (struct rdisk *d, const char *snap, uint64_t *first_diff,
   return r;
 }
 
+/* The snapshot to verify disk jd against: rp, the latest for
+ * "latest", NULL (the blob itself) without rp.  0 or -1.
+ */
+static int
+pick_point (const struct jdisk *jd, const char *rp, const char **snap)
+{
+  size_t ns = count_strings (jd->snapshots);
+
+  *snap = rp;
+  if (rp && !strcmp (rp, "latest")) {
+    if (ns == 0) {
+      azp_error ("%s: no recovery point yet", jd->blob);
+      return -1;
+    }
+    *snap = jd->snapshots[ns - 1];
+  }
+  return 0;
+}
+
+static void
+print_result (size_t i, const struct jdisk *jd, const char *snap, int r,
+              const char *why, uint64_t diff, bool json)
+{
+  if (json)
+    printf ("{\"disk\":%zu,\"blob\":\"%s\",\"recovery_point\":%s%s%s,"
+            "\"identical\":%s,\"reason\":%s%s%s,\"offset\":%" PRIu64 "}\n",
+            i, jd->blob, snap ? "\"" : "", snap ? snap : "null",
+            snap ? "\"" : "", r == 0 ? "true" : "false",
+            why ? "\"" : "", why ? why : "null", why ? "\"" : "", diff);
+  else if (r == 0)
+    printf ("disk %zu: %s%s%s matches %s (footer valid)\n", i,
+            jd->blob, snap ? " @ " : "", snap ? snap : "", jd->source);
+  else
+    printf ("disk %zu: %s%s%s DIFFERS from %s: %s at byte %" PRIu64 "\n",
+            i, jd->blob, snap ? " @ " : "", snap ? snap : "",
+            jd->source, why, diff);
+}
+
+/* Verify every disk of the loaded job: 0 identical, 1 one differs, -1
+ * error.
+ */
+static int
+verify_job (struct job *job, const char *rp, char **to, size_t nto,
+            bool json)
+{
+  bool differs = false;
+
+  job->disks = calloc (job->j.ndisks, sizeof *job->disks);
+  if (!job->disks)
+    return -1;
+  for (size_t i = 0; i < job->j.ndisks; i++) {
+    struct rdisk *d = &job->disks[i];
+    const char *snap, *why;
+    uint64_t diff = 0;
+    int r;
+
+    d->jd = &job->j.disks[i];
+    if (pick_point (d->jd, rp, &snap) == -1)
+      return -1;
+    if (d->jd->managed && nto != job->j.ndisks) {
+      azp_error ("%s: give the managed disk's SAS URL again with --to",
+                 d->jd->blob);
+      return -1;
+    }
+    d->blob = blob_open_url (job->client,
+                             d->jd->managed ? to[i] : d->jd->blob);
+    if (!d->blob || rdisk_open_source (job, d) == -1)
+      return -1;
+    if (d->jd->cycles == 0)
+      azp_warning ("%s: the initial copy is not finished", d->jd->blob);
+    r = verify_disk (d, snap, &diff, &why);
+    if (r == -1)
+      return -1;
+    print_result (i, d->jd, snap, r, why, diff, json);
+    if (r == 1)
+      differs = true;
+  }
+  return differs ? 1 : 0;
+}
+
 static int
 verify_run (int argc, char **argv)
 {
@@ -132,8 +212,8 @@ verify_run (int argc, char **argv)
   struct blob_opts bo = { 0 };
   char **to = calloc (argc + 1, sizeof *to);
   size_t nto = 0;
-  bool exists, differs = false;
-  int c, ret = EXIT_ERROR;
+  bool exists;
+  int c, r, ret = EXIT_ERROR;
 
   if (!to)
     return EXIT_ERROR;
@@ -169,68 +249,14 @@ verify_run (int argc, char **argv)
     goto out;
   }
   job.client = blob_client_new (&cr, &bo);
-  job.disks = calloc (job.j.ndisks, sizeof *job.disks);
-  if (!job.client || !job.disks)
+  if (!job.client)
     goto out;
-  for (size_t i = 0; i < job.j.ndisks; i++) {
-    struct rdisk *d = &job.disks[i];
-    const char *snap = NULL;
-    size_t ns;
-    uint64_t diff = 0;
-    const char *why;
-    int r;
-
-    d->jd = &job.j.disks[i];
-    ns = count_strings (d->jd->snapshots);
-    if (rp && !strcmp (rp, "latest")) {
-      if (ns == 0) {
-        azp_error ("%s: no recovery point yet", d->jd->blob);
-        goto out;
-      }
-      snap = d->jd->snapshots[ns - 1];
-    }
-    else
-      snap = rp;
-    if (d->jd->managed && nto != job.j.ndisks) {
-      azp_error ("%s: give the managed disk's SAS URL again with --to",
-                 d->jd->blob);
-      goto out;
-    }
-    d->blob = blob_open_url (job.client, d->jd->managed ? to[i] : d->jd->blob);
-    if (!d->blob || rdisk_open_source (&job, d) == -1)
-      goto out;
-    if (d->jd->cycles == 0)
-      azp_warning ("%s: the initial copy is not finished", d->jd->blob);
-    r = verify_disk (d, snap, &diff, &why);
-    if (r == -1)
-      goto out;
-    if (o.json)
-      printf ("{\"disk\":%zu,\"blob\":\"%s\",\"recovery_point\":%s%s%s,"
-              "\"identical\":%s,\"reason\":%s%s%s,\"offset\":%" PRIu64 "}\n",
-              i, d->jd->blob, snap ? "\"" : "", snap ? snap : "null",
-              snap ? "\"" : "", r == 0 ? "true" : "false",
-              why ? "\"" : "", why ? why : "null", why ? "\"" : "", diff);
-    else if (r == 0)
-      printf ("disk %zu: %s%s%s matches %s (footer valid)\n", i,
-              d->jd->blob, snap ? " @ " : "", snap ? snap : "",
-              d->jd->source);
-    else
-      printf ("disk %zu: %s%s%s DIFFERS from %s: %s at byte %" PRIu64 "\n",
-              i, d->jd->blob, snap ? " @ " : "", snap ? snap : "",
-              d->jd->source, why, diff);
-    if (r == 1)
-      differs = true;
-  }
-  ret = differs ? EXIT_NOTREADY : EXIT_OK;
+  r = verify_job (&job, rp, to, nto, o.json);
+  if (r >= 0)
+    ret = r == 1 ? EXIT_NOTREADY : EXIT_OK;
  out:
-  for (size_t i = 0; job.disks && i < job.j.ndisks; i++) {
-    source_close (job.disks[i].src);
-    blob_close (job.disks[i].blob);
-  }
-  free (job.disks);
-  blob_client_free (job.client);
-  journal_free (&job.j);
-  free (job.state_dir);
+  /* For vsphere:// disks this also removes the cycle's snapshot. */
+  job_close (&job);
   free (to);
   return ret;
 }

@@ -1,14 +1,27 @@
-/* The replication job: state directory, journal, sources, blobs. */
+/* The replication job: state directory, journal and lock paths, the
+ * job's creation from the command line, its sources.
+ */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "prep/common/common.h"
-#include "replicate/engine/replicate.h"
-#include "replicate/vsphere/vsphere.h"
+#include "replicate/azure/vhd.h"
+#include "replicate/engine/internal.h"
+
+/* The source hooks, in the linker section REPLICATE_SOURCE() fills
+ * (weak: a program may register none).
+ */
+extern const struct replicate_source *const __start_azprep_sources[]
+  __attribute__((weak));
+extern const struct replicate_source *const __stop_azprep_sources[]
+  __attribute__((weak));
 
 char *
 replicate_default_state_dir (void)
@@ -27,10 +40,16 @@ replicate_journal_path (const char *dir, const char *name)
   return xasprintf ("%s/%s.json", dir, name);
 }
 
+char *
+replicate_lock_path (const char *dir, const char *name)
+{
+  return xasprintf ("%s/%s.lock", dir, name);
+}
+
 int
 replicate_lock_job (const char *dir, const char *name, const char *what)
 {
-  CLEANUP_FREE char *path = xasprintf ("%s/%s.lock", dir, name);
+  CLEANUP_FREE char *path = replicate_lock_path (dir, name);
   char pid[32] = "";
   ssize_t n;
   int fd;
@@ -80,10 +99,13 @@ rdisk_open_source (struct job *job, struct rdisk *d)
   struct jdisk *jd = d->jd;
   bool uri = strstr (jd->source, "://") != NULL;
   const char *bitmap = job->use_bitmap ? jd->bitmap : NULL;
+  const struct replicate_source *h = replicate_source_find (jd->source);
   CLEANUP_FREE char *ctx = NULL;
 
-  if (vsphere_uri_p (jd->source))
-    return vsphere_job_open_source (job, d);
+  if (h) {
+    job->hook = h;
+    return h->open (job, d);
+  }
   if (uri && bitmap && !(ctx = xasprintf ("qemu:dirty-bitmap:%s", bitmap)))
     return -1;
   d->src = uri ? source_open_nbd (jd->source, ctx)
@@ -100,4 +122,173 @@ rdisk_open_manifest (struct job *job, struct rdisk *d)
     return -1;
   d->man = manifest_open (path, d->jd->size);
   return d->man ? 0 : -1;
+}
+
+const struct replicate_source *
+replicate_source_find (const char *source)
+{
+  if (!__start_azprep_sources)
+    return NULL;
+  for (const struct replicate_source *const *h = __start_azprep_sources;
+       h < __stop_azprep_sources; h++)
+    if ((*h)->match (source))
+      return *h;
+  return NULL;
+}
+
+int
+job_end_cycle (struct job *job)
+{
+  return job->hook ? job->hook->end_cycle (job) : 0;
+}
+
+void
+job_close (struct job *job)
+{
+  job_end_cycle (job);
+  for (size_t i = 0; job->disks && i < job->j.ndisks; i++) {
+    source_close (job->disks[i].src);
+    blob_close (job->disks[i].blob);
+    manifest_close (job->disks[i].man);
+  }
+  free (job->disks);
+  blob_client_free (job->client);
+  journal_free (&job->j);
+  free (job->state_dir);
+}
+
+bool
+replicate_url_is_blob (const char *url)
+{
+  const char *q = strchr (url, '?');
+  size_t plen = q ? (size_t) (q - url) : strlen (url);
+  return (q && (strstr (q, "sr=b&") || strstr (q, "&sr=b") ||
+                strstr (q, "?sr=b"))) ||
+    (plen > 4 && strncasecmp (url + plen - 4, ".vhd", 4) == 0);
+}
+
+static int
+random_uuid (unsigned char u[16], char *str /* [37] or NULL */)
+{
+  if (getrandom (u, 16, 0) != 16) {
+    azp_error ("getrandom: %m");
+    return -1;
+  }
+  u[6] = (u[6] & 0x0f) | 0x40;
+  u[8] = (u[8] & 0x3f) | 0x80;
+  if (str)
+    snprintf (str, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+              "%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3], u[4], u[5],
+              u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14],
+              u[15]);
+  return 0;
+}
+
+/* The source's size decides V; its bitmaps decide delta tracking. */
+static int
+jdisk_probe_source (struct jdisk *jd, const struct replicate_opts *o)
+{
+  const struct replicate_source *h = replicate_source_find (jd->source);
+
+  if (h) {
+    int64_t vs;
+    if (h->size (jd->source, &vs) == -1)
+      return -1;
+    jd->size = vhd_virtual_size (vs);
+  }
+  else {
+    struct source *s = strstr (jd->source, "://")
+      ? source_open_nbd (jd->source, NULL)
+      : source_open_local (jd->source, jd->format, NULL);
+    if (!s)
+      return -1;
+    jd->size = vhd_virtual_size (source_size (s));
+    source_close (s);
+  }
+  if (jd->size + VHD_FOOTER_SIZE > VHD_MAX_PAGE_BLOB && !jd->managed) {
+    azp_error ("%s: %" PRIu64 " bytes is over the page blob limit (8 TiB)",
+               jd->source, jd->size);
+    return -1;
+  }
+  if (!strstr (jd->source, "://")) {
+    CLEANUP_FREE_STRING_LIST char **bm = source_list_bitmaps (jd->source);
+    if (o->bitmap) {
+      bool found = false;
+      for (size_t k = 0; bm && bm[k]; k++)
+        found |= !strcmp (bm[k], o->bitmap);
+      if (!found) {
+        azp_error ("%s: no dirty bitmap named %s (qemu-img bitmap --add)",
+                   jd->source, o->bitmap);
+        return -1;
+      }
+      jd->bitmap = xstrdup (o->bitmap);
+    }
+    else if (bm && count_strings (bm) == 1)
+      jd->bitmap = xstrdup (bm[0]);
+  }
+  else if (o->bitmap)
+    jd->bitmap = xstrdup (o->bitmap);
+  return 0;
+}
+
+int
+job_create (struct job *job, const struct replicate_opts *o,
+            const char *container_url)
+{
+  struct journal *j = &job->j;
+
+  j->name = xstrdup (o->name);
+  j->created = time (NULL);
+  if (!j->name)
+    return -1;
+  for (size_t i = 0; i < o->ndisks; i++) {
+    struct jdisk *jd = journal_add_disk (j);
+    char lease[37];
+    unsigned char lu[16];
+
+    if (!jd)
+      return -1;
+    jd->source = xstrdup (o->disks[i]);
+    jd->format = o->formats[i] ? xstrdup (o->formats[i]) : NULL;
+    jd->state = xstrdup ("initial");
+    jd->manifest = xasprintf ("%s-disk%zu.manifest", o->name, i);
+    if (!jd->source || !jd->state || !jd->manifest ||
+        random_uuid (jd->uuid, NULL) == -1 || random_uuid (lu, lease) == -1)
+      return -1;
+    jd->managed = o->nto > 0 && replicate_url_is_blob (o->to[0]);
+    if (jd->managed) {
+      if (o->nto != o->ndisks) {
+        azp_error ("give --to once per disk when the targets are blob URLs");
+        return -1;
+      }
+      jd->blob = redact_url (o->to[i]);
+    }
+    else {
+      jd->lease = xstrdup (lease);
+      jd->blob = xasprintf ("%s/%s-disk%zu.vhd", container_url, o->name, i);
+      if (!jd->lease)
+        return -1;
+    }
+    if (!jd->blob || jdisk_probe_source (jd, o) == -1)
+      return -1;
+  }
+  return 0;
+}
+
+int
+job_check_disks (const struct job *job, const struct replicate_opts *o)
+{
+  if (job->j.ndisks != o->ndisks) {
+    azp_error ("journal %s: the job has %zu disks, %zu given (use another "
+               "--name "
+               "for another VM)", job->j.path, job->j.ndisks, o->ndisks);
+    return -1;
+  }
+  for (size_t i = 0; i < o->ndisks; i++)
+    if (strcmp (job->j.disks[i].source, o->disks[i]) != 0) {
+      azp_error ("journal %s: disk %zu is %s, not %s", job->j.path, i,
+                 job->j.disks[i].source, o->disks[i]);
+      return -1;
+    }
+  return 0;
 }

@@ -1,5 +1,9 @@
-/* azprep replicate: the replication job shared by the replicate,
- * status and verify commands (not a public interface).
+/* replicate/engine: the replication job (journal, manifests, sources,
+ * blobs) and the cycles that copy a VM's disks to page blobs.
+ *
+ * Shared by the replicate, status and verify commands (not a public
+ * interface).  The engine knows local images and NBD URIs; any other
+ * kind of source (vsphere:// disks) registers a source hook.
  */
 #ifndef AZPREP_REPLICATE_REPLICATE_H
 #define AZPREP_REPLICATE_REPLICATE_H
@@ -16,6 +20,7 @@
 #define CHUNK (4 * 1024 * 1024)     /* Put Page limit and scan unit */
 
 struct progress;
+struct replicate_source;
 
 /* One disk of the job while a command runs. */
 struct rdisk {
@@ -34,9 +39,69 @@ struct job {
   bool json, tty;
   bool use_bitmap;              /* delta cycles may use dirty bitmaps */
   volatile sig_atomic_t *stop;  /* non-zero: stop the cycle (a signal) */
-  struct vsphere_cycle *vsphere;  /* vsphere:// disks: this cycle's
-                                   * snapshot (replicate/vsphere/vsphere.h) */
+  const struct replicate_source *hook;  /* the hook that opened sources */
+  void *hook_cycle;             /* the hook's state for this cycle (a
+                                 * vSphere snapshot), or NULL */
 };
+
+/* What azprep replicate is asked to do: its command line. */
+struct replicate_opts {
+  const char *container;        /* --container, or NULL */
+  char **to;                    /* --to URLs (nto) */
+  size_t nto;
+  const char *name;             /* the job name (checked by the caller) */
+  const char *state, *cacert, *credentials, *bitmap;   /* or NULL */
+  char **disks, **formats;      /* ndisks; a format may be NULL */
+  size_t ndisks;
+  int64_t parallel, cycles, interval, keep;   /* interval -1: the rule */
+  bool continuous, allow_http, json;
+};
+
+/* Run the job: open or create it, run its cycles, stop on SIGINT or
+ * SIGTERM.  Returns 0 done (or stopped between cycles), 1 stopped
+ * during a cycle, -1 error, -2 refused (a blob azprep did not create,
+ * a managed disk of the wrong size).  Errors are reported.
+ */
+int replicate_job_run (const struct replicate_opts *o);
+
+/* Is url a blob URL (a SAS with sr=b, or a .vhd path) rather than a
+ * container URL?
+ */
+bool replicate_url_is_blob (const char *url);
+
+/* Close the job: end the source hook's cycle, close sources, blobs and
+ * manifests, free the journal.
+ */
+void job_close (struct job *job);
+/* End the source hook's cycle (close the sources, remove a vSphere
+ * snapshot), if one is open.  0 or -1 (error reported).
+ */
+int job_end_cycle (struct job *job);
+
+/* A kind of source the engine does not open itself, registered with
+ * REPLICATE_SOURCE() by the folder that knows it (replicate/vsphere).
+ */
+struct replicate_source {
+  const char *name;
+  bool (*match) (const char *source);
+  /* The disk's size in bytes, for a new job.  0 or -1. */
+  int (*size) (const char *source, int64_t *size);
+  /* Open d->src for the current cycle (job->hook_cycle may hold the
+   * cycle's state).  0 or -1.
+   */
+  int (*open) (struct job *job, struct rdisk *d);
+  /* Close the job's sources and end the cycle begun by open(); a
+   * no-op when none is open.  0 or -1.
+   */
+  int (*end_cycle) (struct job *job);
+};
+
+#define REPLICATE_SOURCE(s) \
+  static const struct replicate_source *const s##_source_ptr \
+  __attribute__((section ("azprep_sources"), used)) = &(s)
+
+/* The registered hook whose match() takes source, or NULL. */
+const struct replicate_source *replicate_source_find (const char *source);
 
 /* Default state directory ($XDG_STATE_HOME/azprep or
  * ~/.local/state/azprep), malloc'd.
@@ -44,6 +109,8 @@ struct job {
 char *replicate_default_state_dir (void);
 /* Journal path for job name in dir. */
 char *replicate_journal_path (const char *dir, const char *name);
+/* Lock file path for job name in dir (see replicate_lock_job). */
+char *replicate_lock_path (const char *dir, const char *name);
 /* Take the job's lock, DIR/NAME.lock (flock, exclusive, no wait) and
  * keep it until the process exits, even by a signal: one replicate
  * (migrate's final cycle is one) or complete per job at a time.  what

@@ -1,4 +1,7 @@
-/* Test migration and migration of a replicated VM (the replication job
+/* replicate/migrate: test-migrate, migrate and hydration of the
+ * replicated disks, with the VM definition and its ARM template.
+ *
+ * Test migration and migration of a replicated VM (the replication job
  * of azprep replicate, found by its name in the state directory):
  * pick a recovery point, copy it, hydrate the copies through the
  * bridge, check, write the VM definition and the report.  Shared by

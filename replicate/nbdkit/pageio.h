@@ -1,4 +1,7 @@
-/* A page blob holding a fixed VHD seen as a block device: the device
+/* replicate/nbdkit: the nbdkit-azblob plugin, which serves a page blob
+ * as a block device, and its page layer.
+ *
+ * A page blob holding a fixed VHD seen as a block device: the device
  * is the blob without its last 512 bytes (the footer, which the guest
  * never touches); reads become ranged reads, writes become Put Page
  * (512-aligned, at most 4 MiB each, read-modify-write at unaligned

@@ -1,8 +1,9 @@
 /* azprep replicate from vsphere:// disks: the job's sources are the
- * frozen disks of one snapshot per cycle (replicate/vsphere/cycle.c).
- * The first source opened begins the cycle for all the job's disks (one
- * snapshot, so the disks are consistent with each other); the end of
- * the cycle closes the sources and removes the snapshot.
+ * frozen disks of one snapshot per cycle (replicate/vsphere/cycle.c),
+ * plugged into the engine as a source hook.  The first source opened
+ * begins the cycle for all the job's disks (one snapshot, so the disks
+ * are consistent with each other); the end of the cycle closes the
+ * sources and removes the snapshot.
  */
 #include <string.h>
 
@@ -10,12 +11,13 @@
 #include "replicate/engine/replicate.h"
 #include "replicate/vsphere/vsphere.h"
 
-int
+static int
 vsphere_job_open_source (struct job *job, struct rdisk *d)
 {
   size_t i = d - job->disks;
+  struct vsphere_cycle *c = job->hook_cycle;
 
-  if (!job->vsphere) {
+  if (!c) {
     CLEANUP_FREE char **uris = calloc (job->j.ndisks + 1, sizeof *uris);
     if (!uris) {
       azp_error ("out of memory");
@@ -23,33 +25,43 @@ vsphere_job_open_source (struct job *job, struct rdisk *d)
     }
     for (size_t k = 0; k < job->j.ndisks; k++)
       uris[k] = job->j.disks[k].source;
-    job->vsphere = vsphere_cycle_begin (uris, job->j.ndisks, false);
-    if (!job->vsphere)
+    c = vsphere_cycle_begin (uris, job->j.ndisks, false);
+    if (!c)
       return -1;
+    job->hook_cycle = c;
   }
-  if (vsphere_cycle_disk_size (job->vsphere, i) > (int64_t) d->jd->size) {
+  if (vsphere_cycle_disk_size (c, i) > (int64_t) d->jd->size) {
     azp_error ("%s: the disk grew to %lld bytes, over the replica's %llu; "
                "replicate it as a new job", d->jd->source,
-               (long long) vsphere_cycle_disk_size (job->vsphere, i),
+               (long long) vsphere_cycle_disk_size (c, i),
                (unsigned long long) d->jd->size);
     return -1;
   }
-  d->src = source_open_nbd (vsphere_cycle_nbd_uri (job->vsphere, i), NULL);
+  d->src = source_open_nbd (vsphere_cycle_nbd_uri (c, i), NULL);
   return d->src ? 0 : -1;
 }
 
-int
+static int
 vsphere_job_end_cycle (struct job *job)
 {
   int r;
 
-  if (!job->vsphere)
+  if (!job->hook_cycle)
     return 0;
   for (size_t i = 0; job->disks && i < job->j.ndisks; i++) {
     source_close (job->disks[i].src);
     job->disks[i].src = NULL;
   }
-  r = vsphere_cycle_end (job->vsphere);
-  job->vsphere = NULL;
+  r = vsphere_cycle_end (job->hook_cycle);
+  job->hook_cycle = NULL;
   return r;
 }
+
+static const struct replicate_source vsphere_source = {
+  .name = "vsphere",
+  .match = vsphere_uri_p,
+  .size = vsphere_uri_size,
+  .open = vsphere_job_open_source,
+  .end_cycle = vsphere_job_end_cycle,
+};
+REPLICATE_SOURCE (vsphere_source);

@@ -1,9 +1,12 @@
-/* vSphere (vCenter/ESXi) client: SOAP (urn:vim25) over libcurl, parsed
- * with libxml2 (prep/common/xml.h).  Pure parts (envelopes, escaping,
- * response and inventory parsing, datastore URLs) live in soap.c,
- * inventory.c and uri.c and have unit tests (test-vsphere.c); the
- * network parts in client.c and tasks.c, the datastore export (the NBD
- * bridge) in datastore-export.c.
+/* replicate/vsphere: the vCenter source of replication (client,
+ * inventory, disks, snapshots and the datastore bridge).
+ *
+ * A vSphere (vCenter/ESXi) client: SOAP (urn:vim25) over libcurl,
+ * parsed with libxml2 (prep/common/xml.h).  Pure parts (envelopes, escaping, response and
+ * inventory parsing, datastore URLs) live in soap.c, inventory.c and
+ * uri.c and have unit tests (test-vsphere.c); the network parts in
+ * client.c and tasks.c, the bridge to the datastore (nbdkit-curl) in
+ * datastore-export.c, the replication source hook in replicate.c.
  *
  * Credentials come from VSPHERE_USER / VSPHERE_PASSWORD or a credentials
  * file (lines "user=NAME" and "password=SECRET"); they never appear on a
@@ -317,14 +320,10 @@ const char *vsphere_cycle_snapshot_name (const struct vsphere_cycle *c);
  * snapshot could not be removed: reported; the next cycle retries). */
 int vsphere_cycle_end (struct vsphere_cycle *c);
 
-/* For replicate (replicate/vsphere/replicate.c): open disk d of the job
- * from the job's cycle, beginning it (the snapshot) if needed; end the
- * cycle: close the job's sources, remove the snapshot.  No-op for jobs
- * without vsphere:// disks.  0 or -1. */
-struct job;
-struct rdisk;
-int vsphere_job_open_source (struct job *job, struct rdisk *d);
-int vsphere_job_end_cycle (struct job *job);
+/* replicate/vsphere/replicate.c registers vsphere:// disks with the
+ * replication engine as a source hook (REPLICATE_SOURCE): one cycle,
+ * one snapshot, for all the job's disks.
+ */
 
 /* For migrate's final cycle: a VM that vCenter reports powered on is
  * refused (its later writes would be lost), whether or not

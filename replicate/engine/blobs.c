@@ -1,0 +1,181 @@
+/* The job's blobs: open or create each disk's page blob, check that it
+ * is the job's (azprep never overwrites a blob it did not create), and
+ * hold its lease while writing.  A managed disk's upload URL is only
+ * checked: it exists with the right size.
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "prep/common/common.h"
+#include "replicate/azure/vhd.h"
+#include "replicate/engine/internal.h"
+
+/* A managed disk's blob: it must exist with the disk's size.  On a new
+ * job, zero blocks are skipped only where the target holds no pages.
+ * 0, -1 or -2 (refused).
+ */
+static int
+check_managed (struct rdisk *d, const struct blob_props *p, bool fresh)
+{
+  struct jdisk *jd = d->jd;
+  struct rangelist rl = { 0 };
+
+  if (!p->exists) {
+    azp_error ("%s: the managed disk's blob does not exist (is the upload "
+               "URL "
+               "still valid?)", blob_name (d->blob));
+    return -1;
+  }
+  if (p->size != jd->size + VHD_FOOTER_SIZE) {
+    azp_error ("%s: the target is %" PRIu64 " bytes but the disk needs "
+               "%" PRIu64 " (virtual size + 512): create the managed disk "
+               "with --upload-size-bytes %" PRIu64, blob_name (d->blob),
+               p->size, jd->size + VHD_FOOTER_SIZE,
+               jd->size + VHD_FOOTER_SIZE);
+    return -2;
+  }
+  if (!fresh)
+    return 0;
+  if (blob_get_page_ranges (d->blob, NULL, 0, 0, &rl) == -1) {
+    azp_warning ("%s: cannot list its pages: zeros will be written too",
+                 blob_name (d->blob));
+    rangelist_add (&rl, 0, jd->size);
+  }
+  for (size_t k = 0; k < rl.n; k++)
+    for (uint64_t b = rl.r[k].start / MANIFEST_BLOCK;
+         b * MANIFEST_BLOCK < rl.r[k].end && b * MANIFEST_BLOCK < jd->size;
+         b++)
+      manifest_set_unknown (d->man, b);
+  rangelist_free (&rl);
+  return 0;
+}
+
+/* An existing blob must carry the job's name and the disk's index in
+ * its metadata, and have the disk's size.  0, -1 or -2 (refused).
+ */
+static int
+check_existing (const struct job *job, struct rdisk *d,
+                const struct blob_props *p, const char *idx, bool fresh)
+{
+  const char *job_meta = blob_props_meta (p, "azprep_job");
+  const char *disk_meta = blob_props_meta (p, "azprep_disk");
+
+  if (!job_meta || strcmp (job_meta, job->j.name) || !disk_meta ||
+      strcmp (disk_meta, idx) || fresh) {
+    azp_error ("%s: the blob exists and was not created by this azprep job "
+               "(%s): azprep never overwrites a blob; choose another "
+               "--name%s",
+               blob_name (d->blob), job->j.name,
+               job_meta && fresh ? ", or restore the job's state directory"
+               : "");
+    return -2;
+  }
+  if (p->size != d->jd->size + VHD_FOOTER_SIZE) {
+    azp_error ("%s: the blob is %" PRIu64 " bytes, expected %" PRIu64,
+               blob_name (d->blob), p->size, d->jd->size + VHD_FOOTER_SIZE);
+    return -1;
+  }
+  return 0;
+}
+
+/* Create the blob of a new job, with the job's metadata.  0, -1 or -2
+ * (someone created it meanwhile).
+ */
+static int
+create_blob (const struct job *job, struct rdisk *d, const char *idx,
+             bool fresh)
+{
+  CLEANUP_FREE char *m0 = xasprintf ("azprep_job=%s", job->j.name);
+  CLEANUP_FREE char *m1 = xasprintf ("azprep_disk=%s", idx);
+  CLEANUP_FREE char *m2 = xasprintf ("virtsize=%" PRIu64, d->jd->size);
+  const char *meta[] = { m0, m1, m2, "state=initial", "cycle=0", NULL };
+
+  if (!m0 || !m1 || !m2)
+    return -1;
+  if (!fresh) {
+    azp_error ("%s: the blob of this job is gone (deleted?): move the "
+               "journal "
+               "%s away to start over", blob_name (d->blob), job->j.path);
+    return -1;
+  }
+  if (blob_create_page_blob (d->blob, d->jd->size + VHD_FOOTER_SIZE,
+                             meta) == -1)
+    return strcmp (blob_error_code (), "BlobAlreadyExists") ? -1 : -2;
+  return 0;
+}
+
+/* Hold the lease while writing (the same id across runs, so a run
+ * after a crash carries on under its own lease).  0, -1 or -2 (leased
+ * by someone else).
+ */
+static int
+take_lease (struct rdisk *d)
+{
+  CLEANUP_FREE char *got = NULL;
+
+  if (blob_lease_acquire (d->blob, d->jd->lease, -1, &got) != -1)
+    return 0;
+  if (strcmp (blob_error_code (), "LeaseAlreadyPresent") != 0)
+    return -1;
+  /* Already leased: ours if a renewal with our id works. */
+  blob_set_lease_id (d->blob, d->jd->lease);
+  return blob_lease_renew (d->blob) == -1 ? -2 : 0;
+}
+
+/* Open or create the blob of disk i; check it is ours.  0, -1 or -2. */
+static int
+setup_blob (struct job *job, size_t i, const struct replicate_opts *o,
+            bool fresh)
+{
+  struct rdisk *d = &job->disks[i];
+  struct jdisk *jd = d->jd;
+  struct blob_props p;
+  char idx[32];
+  int r;
+
+  if (jd->managed) {
+    if (!o->to || o->nto != job->j.ndisks) {
+      azp_error ("%s: a managed-disk target needs its SAS URL again: give --to "
+                 "once per disk", jd->blob);
+      return -1;
+    }
+    d->blob = blob_open_url (job->client, o->to[i]);
+  }
+  else
+    d->blob = blob_open_url (job->client, jd->blob);
+  if (!d->blob || blob_get_properties (d->blob, NULL, &p) == -1)
+    return -1;
+  snprintf (idx, sizeof idx, "%zu", i);
+
+  if (jd->managed)
+    r = check_managed (d, &p, fresh);
+  else if (p.exists)
+    r = check_existing (job, d, &p, idx, fresh);
+  else
+    r = create_blob (job, d, idx, fresh);
+  if (r == 0 && !jd->managed)
+    r = take_lease (d);
+  blob_props_free (&p);
+  return r;
+}
+
+int
+job_open_disks (struct job *job, const struct replicate_opts *o, bool fresh)
+{
+  job->disks = calloc (job->j.ndisks, sizeof *job->disks);
+  if (!job->disks)
+    return -1;
+  for (size_t i = 0; i < job->j.ndisks; i++) {
+    int r;
+
+    job->disks[i].jd = &job->j.disks[i];
+    if (rdisk_open_manifest (job, &job->disks[i]) == -1)
+      return -1;
+    r = setup_blob (job, i, o, fresh);
+    if (r < 0)
+      return r;
+    if (rdisk_open_source (job, &job->disks[i]) == -1)
+      return -1;
+  }
+  return 0;
+}
