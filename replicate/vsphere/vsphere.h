@@ -2,9 +2,9 @@
  * inventory, disks, snapshots and the datastore bridge).
  *
  * A vSphere (vCenter/ESXi) client: SOAP (urn:vim25) over libcurl,
- * parsed with libxml2 (prep/common/xml.h).  Pure parts (envelopes, escaping, response and
- * inventory parsing, datastore URLs) live in soap.c, inventory.c and
- * uri.c and have unit tests (test-vsphere.c); the network parts in
+ * parsed with libxml2 (prep/common/xml.h).  Pure parts (envelopes,
+ * escaping, response and inventory parsing, datastore URLs) live in
+ * soap.c, inventory.c and uri.c and have unit tests (test-vsphere.c); the network parts in
  * client.c and tasks.c, the bridge to the datastore (nbdkit-curl) in
  * datastore-export.c, the replication source hook in replicate.c.
  *
