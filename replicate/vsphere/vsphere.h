@@ -4,9 +4,10 @@
  * A vSphere (vCenter/ESXi) client: SOAP (urn:vim25) over libcurl,
  * parsed with libxml2 (prep/common/xml.h).  Pure parts (envelopes,
  * escaping, response and inventory parsing, datastore URLs) live in
- * soap.c, inventory.c and uri.c and have unit tests (test-vsphere.c); the network parts in
- * client.c and tasks.c, the bridge to the datastore (nbdkit-curl) in
- * datastore-export.c, the replication source hook in replicate.c.
+ * soap.c, inventory.c and uri.c and have unit tests (test-vsphere.c);
+ * the network parts in client.c and tasks.c, the bridge to the
+ * datastore (nbdkit-curl) in datastore-export.c, the replication
+ * source hook in replicate.c.
  *
  * Credentials come from VSPHERE_USER / VSPHERE_PASSWORD or a credentials
  * file (lines "user=NAME" and "password=SECRET"); they never appear on a
