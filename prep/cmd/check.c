@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "prep/azprep.h"
+#include "prep/common/json.h"
 #include "prep/check/check.h"
 #include "prep/fixup.h"
 
@@ -218,8 +219,7 @@ check_run (int argc, char **argv)
 
  report:
   report = check_report (vms);
-  ret = verdict_exit (cJSON_GetStringValue
-                      (cJSON_GetObjectItem (report, "verdict")));
+  ret = verdict_exit (json_str (report, "verdict"));
   if (o.json) {
     char *s = cJSON_Print (report);
     if (s)

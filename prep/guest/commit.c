@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "prep/common/common.h"
+#include "prep/common/json.h"
 #include "prep/guest/guest.h"
 
 #define UNDO_SUFFIX ".azprep-undo"
@@ -86,7 +87,8 @@ overlay_extents (struct disk *d, struct extent **ext, size_t *n)
   CLEANUP_FREE char *out = NULL, *err = NULL;
   const char *argv[] = { "qemu-img", "map", "--output=json", "-f", "qcow2",
                          d->overlay, NULL };
-  cJSON *j, *e;
+  CLEANUP_CJSON cJSON *j = NULL;
+  cJSON *e;
 
   *ext = NULL;
   *n = 0;
@@ -97,7 +99,6 @@ overlay_extents (struct disk *d, struct extent **ext, size_t *n)
   }
   j = cJSON_Parse (out);
   if (!cJSON_IsArray (j)) {
-    cJSON_Delete (j);
     azp_error ("%s: qemu-img map gave unreadable output", d->path);
     return -1;
   }
@@ -114,7 +115,6 @@ overlay_extents (struct disk *d, struct extent **ext, size_t *n)
       continue;
     ne = realloc (*ext, (*n + 1) * sizeof *ne);
     if (!ne) {
-      cJSON_Delete (j);
       azp_error ("out of memory");
       return -1;
     }
@@ -125,7 +125,6 @@ overlay_extents (struct disk *d, struct extent **ext, size_t *n)
       ? (int64_t) off->valuedouble : -1;
     (*n)++;
   }
-  cJSON_Delete (j);
   return 0;
 }
 
