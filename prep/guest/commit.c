@@ -14,7 +14,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -33,22 +32,6 @@ struct extent {
   int64_t start, length;
   int64_t ovl_offset;           /* -1: zeroes */
 };
-
-static int
-fsync_dir_of (const char *path)
-{
-  CLEANUP_FREE char *copy = xstrdup (path);
-  int fd;
-
-  if (!copy)
-    return -1;
-  fd = open (dirname (copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd == -1)
-    return -1;
-  fsync (fd);
-  close (fd);
-  return 0;
-}
 
 static int
 pread_all (int fd, void *buf, size_t len, off_t off)
