@@ -1,7 +1,8 @@
 /* linux-fstab: /etc/fstab and /etc/crypttab on names that survive the
  * move.  Device names (/dev/sdX, /dev/vdX, /dev/nvmeXnYpZ, by-path)
  * become UUID=; UUID=, LABEL=, PARTUUID= and LVM / device-mapper names
- * stay.  Network filesystems keep their line and get _netdev,nofail
+ * stay.  Network filesystems and _netdev lines (fstab_is_network, the
+ * test check's rule uses) keep their line and get _netdev,nofail
  * (commenting them out would silently lose data mounts; with nofail
  * the boot never waits for them).  Mounts on disks other than the
  * system disk (the one holding /, /boot, /usr, /var) get nofail, so a
