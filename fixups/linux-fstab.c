@@ -178,8 +178,13 @@ fstab_line (struct ctx *c, struct lines *ls, size_t i, bool *changed)
                     : NULL) == -1)
         return -1;
     }
-    else if (set_line (ls, i, xasprintf ("%s\tdefaults,%s", l, add)) == -1)
-      return -1;
+    else {
+      /* After the type, so that a trailing comment stays one. */
+      size_t end = fl.f[FSTAB_TYPE].start + fl.f[FSTAB_TYPE].len;
+      if (set_line (ls, i, xasprintf ("%.*s\tdefaults,%s%s", (int) end, l,
+                                      add, l + end)) == -1)
+        return -1;
+    }
     l = ls->l[i];
   }
   if (nspec && set_line (ls, i, replace_field (l, &fl, FSTAB_SPEC,
