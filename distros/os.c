@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "prep/common/common.h"
+#include "prep/common/fstab.h"
 #include "prep/guest/guest.h"
 
 #define SMALL_FILE (64 * 1024)
@@ -263,23 +264,6 @@ package_kind (struct guest *gs)
     }
 }
 
-/* fstab's octal escapes (\040 for a space). */
-static void
-unoctal (char *s)
-{
-  char *w = s;
-  for (char *p = s; *p; p++) {
-    if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' &&
-        p[2] <= '7' && p[3] >= '0' && p[3] <= '7') {
-      *w++ = (char) ((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
-      p += 3;
-    }
-    else
-      *w++ = *p;
-  }
-  *w = '\0';
-}
-
 static int
 add_mountpoint (char ***mps, size_t *n, const char *mp, char *dev)
 {
@@ -301,44 +285,48 @@ add_mountpoint (char ***mps, size_t *n, const char *mp, char *dev)
   return 0;
 }
 
+/* Types of fstab lines that name no local filesystem to inspect:
+ * swap, pseudo and memory filesystems, host shares, and what the
+ * kernel must probe; network filesystems come from fstab.h's table. */
+static bool
+not_local (const struct fstab_entry *e)
+{
+  static const char *const skip[] = {
+    "swap", "none", "tmpfs", "proc", "sysfs", "devpts", "devtmpfs",
+    "cgroup", "cgroup2", "fuse", "virtiofs", "bind", "auto", NULL
+  };
+  for (size_t i = 0; skip[i]; i++)
+    if (!strcmp (e->type, skip[i]))
+      return true;
+  return fstab_type_is_network (e->type) ||
+    fstab_has_option (e->opts, "bind") || fstab_has_option (e->opts, "rbind");
+}
+
 /* Local filesystems of /etc/fstab that resolve to a device here. */
 static int
 read_fstab (struct guest *gs)
 {
-  static const char *const skip[] = {
-    "swap", "none", "nfs", "nfs4", "cifs", "smbfs", "smb3", "glusterfs",
-    "tmpfs", "proc", "sysfs", "devpts", "devtmpfs", "cgroup", "cgroup2",
-    "fuse", "fuse.sshfs", "ceph", "9p", "virtiofs", "bind", "auto", NULL
-  };
   CLEANUP_FREE char *t = read_quiet (gs, "/etc/fstab", FSTAB_MAX);
+  struct fstab_entry *e = NULL;
+  ssize_t ne = t ? fstab_parse (t, strlen (t), &e) : 0;
   char **mps = NULL;
   size_t n = 0;
+  int r = 0;
 
-  if (add_mountpoint (&mps, &n, "/", xstrdup (gs->root)) == -1)
+  if (ne == -1 || add_mountpoint (&mps, &n, "/", xstrdup (gs->root)) == -1)
+    r = -1;
+  for (ssize_t i = 0; r == 0 && i < ne; i++) {
+    char *dev;
+    if (e[i].mp[0] != '/' || !strcmp (e[i].mp, "/") || not_local (&e[i]))
+      continue;
+    dev = guest_resolve_spec (gs, e[i].spec);
+    if (dev && add_mountpoint (&mps, &n, e[i].mp, dev) == -1)
+      r = -1;
+  }
+  fstab_free (e, ne);
+  if (r == -1) {
+    free_string_list (mps);
     return -1;
-  for (char *line = t, *next; line && *line; line = next) {
-    char *f[4] = { NULL }, *save = NULL, *tok;
-    size_t nf = 0;
-    bool skipped = false;
-    next = strchr (line, '\n');
-    if (next)
-      *next++ = '\0';
-    for (tok = strtok_r (line, " \t\r", &save); tok && nf < 4;
-         tok = strtok_r (NULL, " \t\r", &save))
-      f[nf++] = tok;
-    if (nf < 3 || f[0][0] == '#' || f[1][0] != '/' || !strcmp (f[1], "/"))
-      continue;
-    for (size_t i = 0; skip[i]; i++)
-      skipped = skipped || !strcmp (f[2], skip[i]);
-    if (skipped || (f[3] && strstr (f[3], "bind")))
-      continue;
-    unoctal (f[0]);
-    unoctal (f[1]);
-    char *dev = guest_resolve_spec (gs, f[0]);
-    if (dev && add_mountpoint (&mps, &n, f[1], dev) == -1) {
-      free_string_list (mps);
-      return -1;
-    }
   }
   gs->mountpoints = mps;
   return 0;

@@ -1,7 +1,8 @@
 /* linux-fstab: /etc/fstab and /etc/crypttab on names that survive the
  * move.  Device names (/dev/sdX, /dev/vdX, /dev/nvmeXnYpZ, by-path)
  * become UUID=; UUID=, LABEL=, PARTUUID= and LVM / device-mapper names
- * stay.  Network filesystems keep their line and get _netdev,nofail
+ * stay.  Network filesystems and _netdev lines (fstab_is_network, the
+ * test check's rule uses) keep their line and get _netdev,nofail
  * (commenting them out would silently lose data mounts; with nofail
  * the boot never waits for them).  Mounts on disks other than the
  * system disk (the one holding /, /boot, /usr, /var) get nofail, so a
@@ -11,75 +12,31 @@
 #include <string.h>
 
 #include "prep/common/common.h"
+#include "prep/common/fstab.h"
 #include "prep/fixup.h"
 #include "prep/guest/guest.h"
 #include "distros/distro.h"
 
-#define MAX_FIELDS 8
-
-static const char *const netfs[] = {
-  "nfs", "nfs4", "cifs", "smbfs", "smb3", "glusterfs", "ceph", "davfs",
-  "fuse.sshfs", "sshfs", "9p", NULL
-};
 static const char *const system_mps[] = {
   "/", "/boot", "/boot/efi", "/efi", "/usr", "/var", NULL
 };
 
-struct field { size_t start, len; };
-
-static size_t
-split_fields (const char *l, struct field *f)
-{
-  size_t n = 0, i = 0;
-  while (l[i] && n < MAX_FIELDS) {
-    i += strspn (l + i, " \t\r");
-    if (!l[i] || l[i] == '#')
-      break;
-    f[n].start = i;
-    f[n].len = strcspn (l + i, " \t\r");
-    i += f[n].len;
-    n++;
-  }
-  return n;
-}
-
 static bool
-field_is (const char *l, const struct field *f, const char *s)
+is_system_mp (const char *mp)
 {
-  return f->len == strlen (s) && !strncmp (l + f->start, s, f->len);
-}
-
-static bool
-in_list (const char *l, const struct field *f, const char *const *list)
-{
-  for (size_t i = 0; list[i]; i++)
-    if (field_is (l, f, list[i]))
+  for (size_t i = 0; system_mps[i]; i++)
+    if (!strcmp (mp, system_mps[i]))
       return true;
   return false;
 }
 
-/* Does the comma-separated options field hold opt? */
-static bool
-has_opt (const char *l, const struct field *f, const char *opt)
-{
-  size_t ol = strlen (opt);
-  for (size_t i = 0; i < f->len; ) {
-    size_t n = strcspn (l + f->start + i, ",");
-    if (n > f->len - i)
-      n = f->len - i;
-    if (n == ol && !strncmp (l + f->start + i, opt, ol))
-      return true;
-    i += n + 1;
-  }
-  return false;
-}
-
-/* Line with field fi replaced by repl. */
+/* Line with field fi (as written) replaced by repl. */
 static char *
-replace_field (const char *l, const struct field *f, const char *repl)
+replace_field (const char *l, const struct fstab_line *fl, size_t fi,
+               const char *repl)
 {
-  return xasprintf ("%.*s%s%s", (int) f->start, l, repl,
-                    l + f->start + f->len);
+  return xasprintf ("%.*s%s%s", (int) fl->f[fi].start, l, repl,
+                    l + fl->f[fi].start + fl->f[fi].len);
 }
 
 struct ctx {
@@ -130,14 +87,18 @@ static int
 disks_of_system (struct ctx *c, const struct lines *ls)
 {
   for (size_t i = 0; i < ls->n; i++) {
-    struct field f[MAX_FIELDS];
-    size_t n = split_fields (ls->l[i], f);
-    CLEANUP_FREE char *spec = NULL, *mp = NULL, *dev = NULL, *disk = NULL;
-    if (n < 2 || !in_list (ls->l[i], &f[1], system_mps))
+    struct fstab_line fl;
+    CLEANUP_FSTAB_ENTRY struct fstab_entry e = { NULL };
+    CLEANUP_FREE char *dev = NULL, *disk = NULL;
+
+    fstab_split_line (ls->l[i], strlen (ls->l[i]), &fl);
+    if (fl.nfields < 3)
       continue;
-    spec = strndup (ls->l[i] + f[0].start, f[0].len);
-    mp = strndup (ls->l[i] + f[1].start, f[1].len);
-    dev = spec && mp ? device_resolve (c->gs, spec, mp) : NULL;
+    if (fstab_entry_of_line (ls->l[i], &fl, i + 1, &e) == -1)
+      return -1;
+    if (!is_system_mp (e.mp))
+      continue;
+    dev = device_resolve (c->gs, e.spec, e.mp);
     disk = dev ? device_disk (c->gs, dev) : NULL;
     if (disk && !strv_has (c->system_disks, disk) &&
         strv_add (&c->system_disks, disk) == -1)
@@ -146,41 +107,50 @@ disks_of_system (struct ctx *c, const struct lines *ls)
   return 0;
 }
 
+/* Replace line i by nline (taken), or fail if it is NULL. */
+static int
+set_line (struct lines *ls, size_t i, char *nline)
+{
+  if (!nline)
+    return -1;
+  free (ls->l[i]);
+  ls->l[i] = nline;
+  return 0;
+}
+
 static int
 fstab_line (struct ctx *c, struct lines *ls, size_t i, bool *changed)
 {
-  struct field f[MAX_FIELDS];
+  struct fstab_line fl;
   const char *l = ls->l[i];
-  size_t n = split_fields (l, f);
-  CLEANUP_FREE char *spec = NULL, *mp = NULL, *nspec = NULL;
-  CLEANUP_FREE char *opts = NULL, *nline = NULL, *dev = NULL, *disk = NULL;
+  CLEANUP_FSTAB_ENTRY struct fstab_entry e = { NULL };
+  CLEANUP_FREE char *nspec = NULL, *opts = NULL, *dev = NULL, *disk = NULL;
   bool err, net, swap, want_nofail = false, want_netdev = false;
 
-  if (n == 0)
+  fstab_split_line (l, strlen (l), &fl);
+  if (fl.nfields == 0)
     return 0;
-  if (n < 3 || n > 6) {
+  if (fl.nfields < 3 || fl.nfields > FSTAB_NFIELDS) {
     azp_error ("%s: line %zu cannot be parsed (%zu fields, expected 3 to 6): "
-               "%s", c->file, i + 1, n, l);
+               "%s", c->file, i + 1, fl.nfields, l);
     return -1;
   }
-  spec = strndup (l + f[0].start, f[0].len);
-  mp = strndup (l + f[1].start, f[1].len);
-  if (!spec || !mp)
+  if (fstab_entry_of_line (l, &fl, i + 1, &e) == -1)
     return -1;
-  net = in_list (l, &f[2], netfs);
-  swap = field_is (l, &f[2], "swap");
+  /* The same test as check's fstab-network-filesystem rule. */
+  net = fstab_is_network (&e);
+  swap = !strcmp (e.type, "swap");
   if (!net) {
-    nspec = stable_spec (c, spec, swap ? NULL : mp, i + 1, &err);
+    nspec = stable_spec (c, e.spec, swap ? NULL : e.mp, i + 1, &err);
     if (err)
       return -1;
   }
   if (net) {
-    want_netdev = n < 4 || !has_opt (l, &f[3], "_netdev");
-    want_nofail = n < 4 || !has_opt (l, &f[3], "nofail");
+    want_netdev = !fstab_has_option (e.opts, "_netdev");
+    want_nofail = !fstab_has_option (e.opts, "nofail");
   }
-  else if (!in_list (l, &f[1], system_mps) &&
-           !(n >= 4 && has_opt (l, &f[3], "nofail"))) {
-    dev = device_resolve (c->gs, spec, swap ? NULL : mp);
+  else if (!is_system_mp (e.mp) && !fstab_has_option (e.opts, "nofail")) {
+    dev = device_resolve (c->gs, e.spec, swap ? NULL : e.mp);
     disk = dev ? device_disk (c->gs, dev) : NULL;
     want_nofail = disk && c->system_disks &&
       !strv_has (c->system_disks, disk);
@@ -188,11 +158,11 @@ fstab_line (struct ctx *c, struct lines *ls, size_t i, bool *changed)
   if (!nspec && !want_nofail && !want_netdev)
     return 0;
   if (!c->fix) {
-    if (nspec && finding (c, i + 1, " becomes ", spec, nspec) == -1)
+    if (nspec && finding (c, i + 1, " becomes ", e.spec, nspec) == -1)
       return -1;
     if ((want_nofail || want_netdev) &&
         finding (c, i + 1, net ? " (network filesystem) needs "
-                 : " (data disk) needs ", mp,
+                 : " (data disk) needs ", e.mp,
                  want_netdev ? "_netdev,nofail" : "nofail") == -1)
       return -1;
     return 0;
@@ -201,27 +171,25 @@ fstab_line (struct ctx *c, struct lines *ls, size_t i, bool *changed)
   if (want_nofail || want_netdev) {
     const char *add = want_netdev && want_nofail ? "_netdev,nofail"
       : want_netdev ? "_netdev" : "nofail";
-    if (n >= 4) {
-      opts = xasprintf ("%.*s,%s", (int) f[3].len, l + f[3].start, add);
-      nline = opts ? replace_field (l, &f[3], opts) : NULL;
+    if (fl.nfields > FSTAB_OPTS) {
+      opts = xasprintf ("%.*s,%s", (int) fl.f[FSTAB_OPTS].len,
+                        l + fl.f[FSTAB_OPTS].start, add);
+      if (set_line (ls, i, opts ? replace_field (l, &fl, FSTAB_OPTS, opts)
+                    : NULL) == -1)
+        return -1;
     }
-    else
-      nline = xasprintf ("%s\tdefaults,%s", l, add);
-    if (!nline)
-      return -1;
-    free (ls->l[i]);
-    ls->l[i] = nline;
-    nline = NULL;
+    else {
+      /* After the type, so that a trailing comment stays one. */
+      size_t end = fl.f[FSTAB_TYPE].start + fl.f[FSTAB_TYPE].len;
+      if (set_line (ls, i, xasprintf ("%.*s\tdefaults,%s%s", (int) end, l,
+                                      add, l + end)) == -1)
+        return -1;
+    }
     l = ls->l[i];
   }
-  if (nspec) {
-    nline = replace_field (l, &f[0], nspec);
-    if (!nline)
-      return -1;
-    free (ls->l[i]);
-    ls->l[i] = nline;
-    nline = NULL;
-  }
+  if (nspec && set_line (ls, i, replace_field (l, &fl, FSTAB_SPEC,
+                                               nspec)) == -1)
+    return -1;
   *changed = true;
   return 0;
 }
@@ -229,18 +197,19 @@ fstab_line (struct ctx *c, struct lines *ls, size_t i, bool *changed)
 static int
 crypttab_line (struct ctx *c, struct lines *ls, size_t i, bool *changed)
 {
-  struct field f[MAX_FIELDS];
-  size_t n = split_fields (ls->l[i], f);
+  struct fstab_line fl;
   CLEANUP_FREE char *dev = NULL, *nspec = NULL;
   bool err;
 
-  if (n == 0)
+  /* crypttab is split as fstab is: name, device, key, options. */
+  fstab_split_line (ls->l[i], strlen (ls->l[i]), &fl);
+  if (fl.nfields == 0)
     return 0;
-  if (n < 2) {
+  if (fl.nfields < 2) {
     azp_error ("%s: line %zu cannot be parsed: %s", c->file, i + 1, ls->l[i]);
     return -1;
   }
-  dev = strndup (ls->l[i] + f[1].start, f[1].len);
+  dev = strndup (ls->l[i] + fl.f[1].start, fl.f[1].len);
   nspec = dev ? stable_spec (c, dev, NULL, i + 1, &err) : NULL;
   if (!dev || err)
     return -1;
@@ -248,13 +217,8 @@ crypttab_line (struct ctx *c, struct lines *ls, size_t i, bool *changed)
     return 0;
   if (!c->fix)
     return finding (c, i + 1, " becomes ", dev, nspec);
-  {
-    char *nl = replace_field (ls->l[i], &f[1], nspec);
-    if (!nl)
-      return -1;
-    free (ls->l[i]);
-    ls->l[i] = nl;
-  }
+  if (set_line (ls, i, replace_field (ls->l[i], &fl, 1, nspec)) == -1)
+    return -1;
   *changed = true;
   return 0;
 }

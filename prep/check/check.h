@@ -21,6 +21,7 @@
 #include <sys/types.h>
 #include <cjson/cJSON.h>
 
+#include "prep/common/fstab.h"
 #include "prep/guest/guest.h"
 #include "prep/report.h"
 
@@ -158,12 +159,6 @@ char **check_probe_dirty (guestfs_h *g, char *const *fses);
 /* The whole-disk device (/dev/sdX) holding a partition, LV or whole
  * device; NULL if unknown.  LVs map to the disk of their VG's first PV. */
 char *check_device_disk (const struct check_ctx *ctx, const char *dev);
-/* The guest's /etc/fstab as (spec, mountpoint, type, options) lines;
- * returns the number of entries or -1, entries in *out (free with
- * check_fstab_free). */
-struct fstab_entry { char *spec, *mp, *type, *opts; };
-ssize_t check_fstab_read (struct guest *gs, struct fstab_entry **out);
-void check_fstab_free (struct fstab_entry *e, ssize_t n);
 /* Every filesystem, swap area and encrypted volume with its blkid
  * type (guest_scan_storage's): pairs device, type. */
 char **check_list_filesystems (struct guest *gs);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "prep/common/common.h"
+#include "prep/common/json.h"
 #include "prep/check/check.h"
 #include "prep/check/desc/desc.h"
 
@@ -77,12 +78,6 @@ add_disk (char ***list, char *path)
   nl[n + 1] = NULL;
   *list = nl;
   return 0;
-}
-
-static const char *
-json_str (const cJSON *o, const char *k)
-{
-  return cJSON_GetStringValue (cJSON_GetObjectItem (o, k));
 }
 
 static int
@@ -466,8 +461,7 @@ fleet_check (const struct fleet_vm *vms, size_t n, int jobs,
           continue;
         results[c->vm] = collect (&vms[c->vm], c, status);
         azp_info ("%s: %s", vms[c->vm].name,
-                  cJSON_GetStringValue (cJSON_GetObjectItem (results[c->vm],
-                                                         "verdict")));
+                  json_str (results[c->vm], "verdict"));
         fclose (c->out);
         fclose (c->err);
         running[i] = running[--nrun];

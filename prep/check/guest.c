@@ -57,55 +57,20 @@ check_device_disk (const struct check_ctx *ctx, const char *dev)
   return ret;
 }
 
-void
-check_fstab_free (struct fstab_entry *e, ssize_t n)
-{
-  for (ssize_t i = 0; i < n; i++) {
-    free (e[i].spec); free (e[i].mp); free (e[i].type); free (e[i].opts);
-  }
-  free (e);
-}
-
-ssize_t
+/* The guest's /etc/fstab: the number of entries (0 without one) or -1. */
+static ssize_t
 check_fstab_read (struct guest *gs, struct fstab_entry **out)
 {
   CLEANUP_FREE char *text = NULL;
-  struct fstab_entry *e = NULL;
-  ssize_t n = 0;
-  char *save = NULL, *line;
+  size_t len;
 
   *out = NULL;
   if (!guest_exists (gs, "/etc/fstab"))
     return 0;
-  text = guest_read_file (gs, "/etc/fstab", 1024 * 1024, NULL);
+  text = guest_read_file (gs, "/etc/fstab", 1024 * 1024, &len);
   if (!text)
     return -1;
-  for (line = strtok_r (text, "\n", &save); line;
-       line = strtok_r (NULL, "\n", &save)) {
-    char *f[4] = { NULL }, *fsave = NULL, *tok;
-    size_t nf = 0;
-    struct fstab_entry *ne;
-
-    for (tok = strtok_r (line, " \t", &fsave); tok && nf < 4;
-         tok = strtok_r (NULL, " \t", &fsave))
-      f[nf++] = tok;
-    if (nf < 3 || f[0][0] == '#')
-      continue;
-    ne = realloc (e, (n + 1) * sizeof *ne);
-    if (!ne) {
-      azp_error ("out of memory");
-      check_fstab_free (e, n);
-      return -1;
-    }
-    e = ne;
-    e[n].spec = xstrdup (f[0]);
-    e[n].mp = xstrdup (f[1]);
-    e[n].type = xstrdup (f[2]);
-    e[n].opts = xstrdup (nf > 3 ? f[3] : "defaults");
-    n++;
-  }
-  *out = e;
-  return n;
+  return fstab_parse (text, len, out);
 }
 
 char *
@@ -248,7 +213,7 @@ check_ctx_release (struct check_ctx *ctx)
   free_string_list (ctx->fses);
   free_string_list (ctx->dirty);
   if (ctx->nfstab > 0)
-    check_fstab_free (ctx->fstab, ctx->nfstab);
+    fstab_free (ctx->fstab, ctx->nfstab);
   ctx->fses = ctx->dirty = NULL;
   ctx->fstab = NULL;
   ctx->nfstab = 0;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "prep/common/common.h"
+#include "prep/common/json.h"
 #include "prep/check/check.h"
 
 #ifndef AZPREP_DATADIR
@@ -95,7 +96,7 @@ sizes_load (const char *path)
   CLEANUP_FCLOSE FILE *fp = NULL;
   struct size_table *t = NULL;
   const cJSON *a, *o;
-  cJSON *j = NULL;
+  CLEANUP_CJSON cJSON *j = NULL;
   size_t len;
 
   if (!path)
@@ -139,12 +140,10 @@ sizes_load (const char *path)
     }
     t->n++;
   }
-  cJSON_Delete (j);
   return t;
  oom:
   azp_error ("out of memory");
  fail:
-  cJSON_Delete (j);
   sizes_free (t);
   return NULL;
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "prep/common/common.h"
+#include "prep/common/json.h"
 #include "prep/check/check.h"
 #include "prep/fixup.h"
 #include "prep/guest/guest.h"
@@ -543,8 +544,7 @@ check_report (cJSON *vms)
   /* The fleet's verdict is its worst VM: could not check > not ready >
    * warnings > ready. */
   cJSON_ArrayForEach (vm, vms) {
-    int e = verdict_exit (cJSON_GetStringValue
-                          (cJSON_GetObjectItem (vm, "verdict")));
+    int e = verdict_exit (json_str (vm, "verdict"));
     static const int rank[5] = { 0, 3, 0, 2, 1 };
     if (e < 0 || e > 4)
       e = EXIT_ERROR;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "prep/azprep.h"
+#include "prep/common/json.h"
 #include "prep/check/check.h"
 #include "prep/fixup.h"
 
@@ -231,8 +232,7 @@ static int
 write_report (const struct check_args *a, cJSON *vms)
 {
   cJSON *report = check_report (vms);
-  int ret = verdict_exit (cJSON_GetStringValue
-                          (cJSON_GetObjectItem (report, "verdict")));
+  int ret = verdict_exit (json_str (report, "verdict"));
 
   if (a->o.json) {
     char *s = cJSON_Print (report);

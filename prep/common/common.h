@@ -95,8 +95,13 @@ int run_command (char **out, const char *const *argv);
 int run_command_full (char **out, char **err, const char *const *argv);
 /* First line of s, trimmed, in a static-free copy (for messages). */
 char *first_line (const char *s);
-/* Write all of buf to path atomically: write path.tmp, fsync, rename. */
+/* Files (prep/common/file.c).  Write all of buf to path atomically:
+ * write path.tmp.PID, fsync, rename, fsync the directory. */
 int write_file_atomic (const char *path, const void *buf, size_t len);
+/* fsync the directory holding path, so that a rename or a new file in
+ * it survives a crash: 0, or -1 (errno set; not reported, as callers
+ * treat it as best effort). */
+int fsync_dir_of (const char *path);
 /* Parse a decimal integer strictly; 0 ok, -1 bad. */
 int parse_int64 (const char *s, int64_t *r);
 

@@ -1,4 +1,4 @@
-/* Small helpers: cleanups, strings, running host commands, atomic files. */
+/* Small helpers: cleanups, strings, running host commands. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -212,53 +212,6 @@ run_command_full (char **out, char **err, const char *const *argv)
     return WEXITSTATUS (status);
   }
   return 128 + (WIFSIGNALED (status) ? WTERMSIG (status) : 0);
-}
-
-int
-write_file_atomic (const char *path, const void *buf, size_t len)
-{
-  CLEANUP_FREE char *tmp = xasprintf ("%s.tmp.%d", path, (int) getpid ());
-  const char *p = buf;
-  int fd;
-
-  if (!tmp)
-    return -1;
-  fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd == -1) {
-    azp_error ("%s: %m", tmp);
-    return -1;
-  }
-  while (len > 0) {
-    ssize_t r = write (fd, p, len);
-    if (r == -1) {
-      if (errno == EINTR)
-        continue;
-      azp_error ("%s: write: %m", tmp);
-      goto fail;
-    }
-    p += r;
-    len -= r;
-  }
-  if (fsync (fd) == -1) {
-    azp_error ("%s: fsync: %m", tmp);
-    goto fail;
-  }
-  if (close (fd) == -1) {
-    fd = -1;
-    azp_error ("%s: close: %m", tmp);
-    goto fail;
-  }
-  fd = -1;
-  if (rename (tmp, path) == -1) {
-    azp_error ("rename %s: %m", path);
-    goto fail;
-  }
-  return 0;
- fail:
-  if (fd >= 0)
-    close (fd);
-  unlink (tmp);
-  return -1;
 }
 
 char *

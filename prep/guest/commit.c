@@ -14,13 +14,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "prep/common/common.h"
+#include "prep/common/json.h"
 #include "prep/guest/guest.h"
 
 #define UNDO_SUFFIX ".azprep-undo"
@@ -32,22 +32,6 @@ struct extent {
   int64_t start, length;
   int64_t ovl_offset;           /* -1: zeroes */
 };
-
-static int
-fsync_dir_of (const char *path)
-{
-  CLEANUP_FREE char *copy = xstrdup (path);
-  int fd;
-
-  if (!copy)
-    return -1;
-  fd = open (dirname (copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd == -1)
-    return -1;
-  fsync (fd);
-  close (fd);
-  return 0;
-}
 
 static int
 pread_all (int fd, void *buf, size_t len, off_t off)
@@ -86,7 +70,8 @@ overlay_extents (struct disk *d, struct extent **ext, size_t *n)
   CLEANUP_FREE char *out = NULL, *err = NULL;
   const char *argv[] = { "qemu-img", "map", "--output=json", "-f", "qcow2",
                          d->overlay, NULL };
-  cJSON *j, *e;
+  CLEANUP_CJSON cJSON *j = NULL;
+  cJSON *e;
 
   *ext = NULL;
   *n = 0;
@@ -97,7 +82,6 @@ overlay_extents (struct disk *d, struct extent **ext, size_t *n)
   }
   j = cJSON_Parse (out);
   if (!cJSON_IsArray (j)) {
-    cJSON_Delete (j);
     azp_error ("%s: qemu-img map gave unreadable output", d->path);
     return -1;
   }
@@ -114,7 +98,6 @@ overlay_extents (struct disk *d, struct extent **ext, size_t *n)
       continue;
     ne = realloc (*ext, (*n + 1) * sizeof *ne);
     if (!ne) {
-      cJSON_Delete (j);
       azp_error ("out of memory");
       return -1;
     }
@@ -125,7 +108,6 @@ overlay_extents (struct disk *d, struct extent **ext, size_t *n)
       ? (int64_t) off->valuedouble : -1;
     (*n)++;
   }
-  cJSON_Delete (j);
   return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <cjson/cJSON.h>
 
 #include "prep/azprep.h"
+#include "prep/common/json.h"
 #include "replicate/vsphere/vsphere.h"
 
 static const char usage[] =
@@ -157,46 +158,46 @@ vm_json (struct vsphere *v, const struct vsphere_inventory *inv,
 static void
 print_text (FILE *fp, cJSON *vm)
 {
-#define S(o, k) (cJSON_GetStringValue (cJSON_GetObjectItem (o, k)) ?: "")
 #define N(o, k) (cJSON_GetNumberValue (cJSON_GetObjectItem (o, k)))
   cJSON *x;
   size_t i = 0;
 
-  fprintf (fp, "%s\n", S (vm, "name"));
-  fprintf (fp, "  instance uuid: %s\n", S (vm, "instance_uuid"));
-  fprintf (fp, "  power state:   %s\n", S (vm, "power_state"));
-  fprintf (fp, "  guest os:      %s\n", S (vm, "guest_id"));
-  fprintf (fp, "  firmware:      %s\n", S (vm, "firmware"));
+  fprintf (fp, "%s\n", json_text (vm, "name"));
+  fprintf (fp, "  instance uuid: %s\n", json_text (vm, "instance_uuid"));
+  fprintf (fp, "  power state:   %s\n", json_text (vm, "power_state"));
+  fprintf (fp, "  guest os:      %s\n", json_text (vm, "guest_id"));
+  fprintf (fp, "  firmware:      %s\n", json_text (vm, "firmware"));
   fprintf (fp, "  cpus:          %.0f\n", N (vm, "cpus"));
   fprintf (fp, "  memory:        %.0f MiB\n", N (vm, "memory_mb"));
   fprintf (fp, "  cbt:           %s\n",
            cJSON_IsTrue (cJSON_GetObjectItem (vm, "cbt")) ? "on" : "off");
-  fprintf (fp, "  host:          %s (datacenter %s)\n", S (vm, "host"),
-           S (vm, "datacenter"));
+  fprintf (fp, "  host:          %s (datacenter %s)\n", json_text (vm, "host"),
+           json_text (vm, "datacenter"));
   cJSON_ArrayForEach (x, cJSON_GetObjectItem (vm, "disks")) {
     CLEANUP_FREE char *cap = human ((int64_t) N (x, "capacity"));
     CLEANUP_FREE char *free_ = cJSON_GetObjectItem (x, "datastore_free")
       ? human ((int64_t) N (x, "datastore_free")) : xstrdup ("?");
     fprintf (fp, "  disk %zu:        %s %s %s on %s, %s\n", i++, cap,
-             S (x, "provisioning"), S (x, "backing"), S (x, "controller"),
-             S (x, "mode"));
-    fprintf (fp, "    file:        %s\n", S (x, "file"));
-    fprintf (fp, "    datastore:   %s (%s free)\n", S (x, "datastore"),
+             json_text (x, "provisioning"), json_text (x, "backing"),
+             json_text (x, "controller"),
+             json_text (x, "mode"));
+    fprintf (fp, "    file:        %s\n", json_text (x, "file"));
+    fprintf (fp, "    datastore:   %s (%s free)\n", json_text (x, "datastore"),
              free_ ? free_ : "?");
-    fprintf (fp, "    uri:         %s\n", S (x, "uri"));
+    fprintf (fp, "    uri:         %s\n", json_text (x, "uri"));
   }
   i = 0;
   cJSON_ArrayForEach (x, cJSON_GetObjectItem (vm, "nics"))
-    fprintf (fp, "  nic %zu:         %s %s on %s\n", i++, S (x, "type"),
-             S (x, "mac"), S (x, "network"));
+    fprintf (fp, "  nic %zu:         %s %s on %s\n", i++, json_text (x, "type"),
+             json_text (x, "mac"), json_text (x, "network"));
   if (cJSON_GetArraySize (cJSON_GetObjectItem (vm, "snapshots")) == 0)
     fprintf (fp, "  snapshots:     none\n");
   cJSON_ArrayForEach (x, cJSON_GetObjectItem (vm, "snapshots"))
-    fprintf (fp, "  snapshot:      %s (%s)\n", S (x, "name"), S (x, "created"));
+    fprintf (fp, "  snapshot:      %s (%s)\n", json_text (x, "name"),
+             json_text (x, "created"));
   cJSON_ArrayForEach (x, cJSON_GetObjectItem (vm, "warnings"))
     fprintf (fp, "  warning:       %s\n", x->valuestring);
   fprintf (fp, "\n");
-#undef S
 #undef N
 }
 
@@ -210,13 +211,10 @@ write_vms_file (const char *path, cJSON *vms)
 
   cJSON_ArrayForEach (vm, vms) {
     cJSON *o = cJSON_CreateObject (), *disks, *d;
-    cJSON_AddStringToObject (o, "name", cJSON_GetStringValue
-                             (cJSON_GetObjectItem (vm, "name")));
+    cJSON_AddStringToObject (o, "name", json_str (vm, "name"));
     disks = cJSON_AddArrayToObject (o, "disks");
     cJSON_ArrayForEach (d, cJSON_GetObjectItem (vm, "disks"))
-      cJSON_AddItemToArray (disks, cJSON_CreateString
-                            (cJSON_GetStringValue
-                             (cJSON_GetObjectItem (d, "uri"))));
+      cJSON_AddItemToArray (disks, cJSON_CreateString (json_str (d, "uri")));
     cJSON_AddStringToObject (o, "format", "raw");
     cJSON_AddItemToArray (list, o);
   }

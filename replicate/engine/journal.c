@@ -2,13 +2,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cjson/cJSON.h>
 
 #include "prep/common/common.h"
+#include "prep/common/json.h"
 #include "replicate/engine/journal.h"
 
 #define JOURNAL_VERSION 1
@@ -118,28 +118,12 @@ disk_to_json (const struct jdisk *d)
   return NULL;
 }
 
-static int
-fsync_dir (const char *path)
-{
-  CLEANUP_FREE char *copy = xstrdup (path);
-  int fd;
-
-  if (!copy)
-    return -1;
-  fd = open (dirname (copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd == -1)
-    return 0;
-  fsync (fd);
-  close (fd);
-  return 0;
-}
-
 int
 journal_save (const struct journal *j)
 {
-  cJSON *o = cJSON_CreateObject (), *disks;
+  CLEANUP_CJSON cJSON *o = cJSON_CreateObject ();
+  cJSON *disks;
   CLEANUP_FREE char *s = NULL;
-  int r = -1;
 
   if (!o)
     goto oom;
@@ -157,13 +141,8 @@ journal_save (const struct journal *j)
   s = cJSON_Print (o);
   if (!s)
     goto oom;
-  if (write_file_atomic (j->path, s, strlen (s)) == 0 &&
-      fsync_dir (j->path) == 0)
-    r = 0;
-  cJSON_Delete (o);
-  return r;
+  return write_file_atomic (j->path, s, strlen (s));
  oom:
-  cJSON_Delete (o);
   azp_error ("%s: out of memory writing the journal", j->path);
   return -1;
 }

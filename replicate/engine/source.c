@@ -6,6 +6,7 @@
 #include <libnbd.h>
 
 #include "prep/common/common.h"
+#include "prep/common/json.h"
 #include "replicate/engine/source.h"
 
 struct source {
@@ -93,7 +94,8 @@ image_info (const char *path)
 char **
 source_list_bitmaps (const char *path)
 {
-  cJSON *j = image_info (path), *b, *e;
+  CLEANUP_CJSON cJSON *j = image_info (path);
+  cJSON *b, *e;
   char **list;
   size_t n = 0;
 
@@ -102,16 +104,11 @@ source_list_bitmaps (const char *path)
   b = cJSON_GetObjectItem (cJSON_GetObjectItem (
         cJSON_GetObjectItem (j, "format-specific"), "data"), "bitmaps");
   list = calloc (cJSON_GetArraySize (b) + 1, sizeof *list);
-  if (!list) {
-    cJSON_Delete (j);
+  if (!list)
     return NULL;
-  }
-  cJSON_ArrayForEach (e, b) {
-    cJSON *name = cJSON_GetObjectItem (e, "name");
-    if (cJSON_IsString (name) && (list[n] = strdup (name->valuestring)))
+  cJSON_ArrayForEach (e, b)
+    if (json_str (e, "name") && (list[n] = strdup (json_str (e, "name"))))
       n++;
-  }
-  cJSON_Delete (j);
   return list;
 }
 
@@ -128,13 +125,11 @@ source_open_local (const char *path, const char *format, const char *bitmap)
     return NULL;
   }
   if (!format) {
-    cJSON *j = image_info (path), *f;
+    CLEANUP_CJSON cJSON *j = image_info (path);
     if (!j)
       return NULL;
-    f = cJSON_GetObjectItem (j, "format");
-    if (cJSON_IsString (f))
-      fmt_detected = xstrdup (f->valuestring);
-    cJSON_Delete (j);
+    if (json_str (j, "format"))
+      fmt_detected = xstrdup (json_str (j, "format"));
     if (!fmt_detected) {
       azp_error ("%s: cannot tell the image format (give --format)", path);
       return NULL;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "prep/common/common.h"
+#include "prep/common/json.h"
 #include "replicate/migrate/arm.h"
 
 #define SCHEMA_BASE "https://schema.management.azure.com/schemas/2019-04-01/"
@@ -375,12 +376,11 @@ arm_parameters (const struct arm_vm *vm)
 }
 
 static int
-write_json (const char *path, cJSON *j)
+write_json (const char *path, const cJSON *j)
 {
   CLEANUP_FREE char *s = cJSON_Print (j);
   CLEANUP_FREE char *nl = NULL;
 
-  cJSON_Delete (j);
   if (!s) {
     azp_error ("%s: out of memory", path);
     return -1;
@@ -395,7 +395,8 @@ int
 arm_write (const struct arm_vm *vm, const char *dir,
            char **template_r, char **params_r)
 {
-  cJSON *t = arm_template (vm), *p;
+  CLEANUP_CJSON cJSON *t = arm_template (vm);
+  CLEANUP_CJSON cJSON *p = NULL;
   CLEANUP_FREE char *tp = NULL, *pp = NULL;
 
   if (!t)
@@ -403,16 +404,8 @@ arm_write (const struct arm_vm *vm, const char *dir,
   p = arm_parameters (vm);
   tp = xasprintf ("%s/%s.template.json", dir, vm->name);
   pp = xasprintf ("%s/%s.parameters.json", dir, vm->name);
-  if (!p || !tp || !pp) {
-    cJSON_Delete (t);
-    cJSON_Delete (p);
-    return -1;
-  }
-  if (write_json (tp, t) == -1) {
-    cJSON_Delete (p);
-    return -1;
-  }
-  if (write_json (pp, p) == -1)
+  if (!p || !tp || !pp || write_json (tp, t) == -1 ||
+      write_json (pp, p) == -1)
     return -1;
   *template_r = tp;
   *params_r = pp;

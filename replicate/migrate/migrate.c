@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "prep/common/common.h"
+#include "prep/common/json.h"
 #include "prep/check/check.h"
 #include "prep/guest/guest.h"
 #include "replicate/migrate/hydrate.h"
@@ -278,10 +279,8 @@ print_text (struct hydrate_disk *hd, size_t n,
     const cJSON *c;
     size_t k = 0;
     cJSON_ArrayForEach (c, changes) {
-      const cJSON *f = cJSON_GetObjectItem (c, "fixup");
-      const cJSON *o = cJSON_GetObjectItem (c, "object");
-      printf ("changed: [%s] %s\n", cJSON_IsString (f) ? f->valuestring : "-",
-              cJSON_IsString (o) ? o->valuestring : "");
+      const char *f = json_str (c, "fixup");
+      printf ("changed: [%s] %s\n", f ? f : "-", json_text (c, "object"));
       k++;
     }
     if (k == 0)
@@ -295,14 +294,10 @@ print_text (struct hydrate_disk *hd, size_t n,
   if (findings) {
     const cJSON *f;
     cJSON_ArrayForEach (f, findings) {
-      const char *sev = cJSON_GetStringValue (cJSON_GetObjectItem (f,
-                                                                 "severity"));
-      const char *obj = cJSON_GetStringValue (cJSON_GetObjectItem (f,
-                                                                 "object"));
-      const char *msg = cJSON_GetStringValue (cJSON_GetObjectItem (f,
-                                                                 "message"));
-      if (!sev || !msg || !strcmp (sev, "info") ||
-          cJSON_IsString (cJSON_GetObjectItem (f, "fixup")))
+      const char *sev = json_str (f, "severity");
+      const char *obj = json_str (f, "object");
+      const char *msg = json_str (f, "message");
+      if (!sev || !msg || !strcmp (sev, "info") || json_str (f, "fixup"))
         continue;
       printf ("  %s: %s%s%s\n", sev, obj ? obj : "", obj ? ": " : "", msg);
     }

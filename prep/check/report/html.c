@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "prep/common/common.h"
+#include "prep/common/json.h"
 #include "prep/check/check.h"
 
 static void
@@ -22,20 +23,6 @@ esc (FILE *fp, const char *s)
     case '\'': fputs ("&#39;", fp); break;
     default: fputc (*p, fp);
     }
-}
-
-static const char *
-str (const cJSON *o, const char *k)
-{
-  const char *s = cJSON_GetStringValue (cJSON_GetObjectItem (o, k));
-  return s ? s : "";
-}
-
-static int
-num (const cJSON *o, const char *k)
-{
-  const cJSON *v = cJSON_GetObjectItem (o, k);
-  return cJSON_IsNumber (v) ? v->valueint : 0;
 }
 
 static const char *
@@ -63,7 +50,7 @@ static const char style[] =
 static void
 write_vm (FILE *fp, const cJSON *vm)
 {
-  const char *v = str (vm, "verdict");
+  const char *v = json_text (vm, "verdict");
   const cJSON *os = cJSON_GetObjectItem (vm, "os");
   const cJSON *az = cJSON_GetObjectItem (vm, "azure");
   const cJSON *size = cJSON_GetObjectItem (az, "size");
@@ -73,40 +60,40 @@ write_vm (FILE *fp, const cJSON *vm)
   fprintf (fp, "<tr class=\"vm\" data-verdict=\"");
   esc (fp, v);
   fprintf (fp, "\"><td>");
-  esc (fp, str (vm, "name"));
+  esc (fp, json_text (vm, "name"));
   fprintf (fp, "</td><td><span class=\"v v-");
   esc (fp, v);
   fprintf (fp, "\">%s</span></td><td>", verdict_label (v));
   if (cJSON_IsObject (os)) {
     /* A product name without a letter ("12") says less than the distro. */
-    if (strpbrk (str (os, "product_name"), "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    if (strpbrk (json_text (os, "product_name"), "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
                  "abcdefghijklmnopqrstuvwxyz"))
-      esc (fp, str (os, "product_name"));
+      esc (fp, json_text (os, "product_name"));
     else {
-      esc (fp, str (os, "distro"));
-      fprintf (fp, " %d.%d", num (os, "major"), num (os, "minor"));
+      esc (fp, json_text (os, "distro"));
+      fprintf (fp, " %d.%d", json_int (os, "major"), json_int (os, "minor"));
     }
     fprintf (fp, " (");
-    esc (fp, str (os, "arch"));
+    esc (fp, json_text (os, "arch"));
     fprintf (fp, ")");
   }
   fprintf (fp, "</td><td>");
   if (cJSON_IsNumber (cJSON_GetObjectItem (az, "generation")))
-    fprintf (fp, "%d", num (az, "generation"));
+    fprintf (fp, "%d", json_int (az, "generation"));
   fprintf (fp, "</td><td>");
   if (cJSON_IsObject (size)) {
-    esc (fp, str (size, "name"));
+    esc (fp, json_text (size, "name"));
     fprintf (fp, " (");
-    esc (fp, str (size, "chosen"));
+    esc (fp, json_text (size, "chosen"));
     fprintf (fp, ")");
   }
   fprintf (fp, "</td><td class=\"n\">%d</td><td class=\"n\">%d</td>"
            "<td class=\"n\">%d</td><td class=\"n\">%d</td><td>",
-           num (c, "blocker"), num (c, "warning"), num (c, "info"),
-           num (c, "fixable"));
-  if (*str (vm, "error")) {
+           json_int (c, "blocker"), json_int (c, "warning"),
+           json_int (c, "info"), json_int (c, "fixable"));
+  if (*json_text (vm, "error")) {
     fprintf (fp, "<p>could not check: ");
-    esc (fp, str (vm, "error"));
+    esc (fp, json_text (vm, "error"));
     fprintf (fp, "</p>");
   }
   if (cJSON_GetArraySize (findings) > 0) {
@@ -116,25 +103,25 @@ write_vm (FILE *fp, const cJSON *vm)
     cJSON_ArrayForEach (f, findings) {
       bool fixable = cJSON_IsTrue (cJSON_GetObjectItem (f, "fixable"));
       fprintf (fp, "<li class=\"");
-      esc (fp, str (f, "severity"));
+      esc (fp, json_text (f, "severity"));
       fprintf (fp, "\">");
-      esc (fp, str (f, "severity"));
+      esc (fp, json_text (f, "severity"));
       fprintf (fp, " <span class=\"id\">");
-      esc (fp, str (f, "id"));
+      esc (fp, json_text (f, "id"));
       fprintf (fp, "</span> ");
-      if (*str (f, "object")) {
-        esc (fp, str (f, "object"));
+      if (*json_text (f, "object")) {
+        esc (fp, json_text (f, "object"));
         fprintf (fp, ": ");
       }
-      esc (fp, str (f, "message"));
+      esc (fp, json_text (f, "message"));
       if (fixable) {
         fprintf (fp, " <span class=\"remedy\">(azprep fix repairs it: ");
-        esc (fp, str (f, "fixup"));
+        esc (fp, json_text (f, "fixup"));
         fprintf (fp, ")</span>");
       }
-      else if (*str (f, "remedy")) {
+      else if (*json_text (f, "remedy")) {
         fprintf (fp, " <span class=\"remedy\">");
-        esc (fp, str (f, "remedy"));
+        esc (fp, json_text (f, "remedy"));
         fprintf (fp, "</span>");
       }
       fprintf (fp, "</li>");
@@ -152,7 +139,7 @@ check_write_html (const char *path, const cJSON *report)
   FILE *fp = open_memstream (&buf, &len);
   const cJSON *vms = cJSON_GetObjectItem (report, "vms"), *vm;
   const cJSON *by = cJSON_GetObjectItem (report, "vms_by_verdict");
-  const char *v = str (report, "verdict");
+  const char *v = json_text (report, "verdict");
   int ret;
 
   if (!fp) {
@@ -169,8 +156,9 @@ check_write_html (const char *path, const cJSON *report)
   esc (fp, v);
   fprintf (fp, "\">%s</span>: %d VMs, %d ready, %d with warnings, "
            "%d not ready, %d could not be checked.</p>\n",
-           verdict_label (v), cJSON_GetArraySize (vms), num (by, "ready"),
-           num (by, "warnings"), num (by, "not-ready"), num (by, "error"));
+           verdict_label (v), cJSON_GetArraySize (vms), json_int (by, "ready"),
+           json_int (by, "warnings"), json_int (by, "not-ready"),
+           json_int (by, "error"));
   fprintf (fp, "<table id=\"vms\">\n<thead><tr><th>VM</th><th>Verdict</th>"
            "<th>OS</th><th>Azure generation</th><th>Azure size</th>"
            "<th>Blockers</th><th>Warnings</th><th>Info</th>"

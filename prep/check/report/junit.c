@@ -15,14 +15,8 @@
 #include <libxml/xmlwriter.h>
 
 #include "prep/common/common.h"
+#include "prep/common/json.h"
 #include "prep/check/check.h"
-
-static const char *
-str (const cJSON *o, const char *k)
-{
-  const char *s = cJSON_GetStringValue (cJSON_GetObjectItem (o, k));
-  return s ? s : "";
-}
 
 static int
 count_result (const cJSON *vm, const char *result)
@@ -30,7 +24,7 @@ count_result (const cJSON *vm, const char *result)
   const cJSON *r;
   int n = 0;
   cJSON_ArrayForEach (r, cJSON_GetObjectItem (vm, "rules"))
-    n += !strcmp (str (r, "result"), result);
+    n += !strcmp (json_text (r, "result"), result);
   return n;
 }
 
@@ -40,8 +34,8 @@ rule_blocks (const cJSON *vm, const char *id)
 {
   const cJSON *f;
   cJSON_ArrayForEach (f, cJSON_GetObjectItem (vm, "findings"))
-    if (!strcmp (str (f, "rule"), id) &&
-        !strcmp (str (f, "severity"), "blocker") &&
+    if (!strcmp (json_text (f, "rule"), id) &&
+        !strcmp (json_text (f, "severity"), "blocker") &&
         !cJSON_IsTrue (cJSON_GetObjectItem (f, "fixable")))
       return true;
   return false;
@@ -59,16 +53,17 @@ finding_lines (const cJSON *vm, const char *id, bool blockers)
     return NULL;
   cJSON_ArrayForEach (f, cJSON_GetObjectItem (vm, "findings")) {
     bool fixable = cJSON_IsTrue (cJSON_GetObjectItem (f, "fixable"));
-    bool blocker = !strcmp (str (f, "severity"), "blocker") && !fixable;
-    const char *obj = str (f, "object");
-    if (strcmp (str (f, "rule"), id) || blocker != blockers)
+    bool blocker = !strcmp (json_text (f, "severity"), "blocker") && !fixable;
+    const char *obj = json_text (f, "object");
+    if (strcmp (json_text (f, "rule"), id) || blocker != blockers)
       continue;
     fprintf (fp, "%s%s: %s%s%s", fixable ? "fixable " : "",
-             str (f, "severity"), obj, *obj ? ": " : "", str (f, "message"));
+             json_text (f, "severity"), obj, *obj ? ": " : "",
+             json_text (f, "message"));
     if (fixable)
-      fprintf (fp, " (azprep fix repairs it: %s)", str (f, "fixup"));
-    else if (*str (f, "remedy"))
-      fprintf (fp, "; remedy: %s", str (f, "remedy"));
+      fprintf (fp, " (azprep fix repairs it: %s)", json_text (f, "fixup"));
+    else if (*json_text (f, "remedy"))
+      fprintf (fp, "; remedy: %s", json_text (f, "remedy"));
     fputc ('\n', fp);
   }
   fclose (fp);
@@ -84,15 +79,15 @@ finding_lines (const cJSON *vm, const char *id, bool blockers)
 static int
 write_vm (xmlTextWriterPtr w, const cJSON *vm)
 {
-  const char *name = str (vm, "name");
+  const char *name = json_text (vm, "name");
   const cJSON *rules = cJSON_GetObjectItem (vm, "rules"), *r;
-  bool error_vm = *str (vm, "error") != '\0';
+  bool error_vm = *json_text (vm, "error") != '\0';
   int failures = 0;
   CLEANUP_FREE char *classname = xasprintf ("azprep.check.%s", name);
 
   cJSON_ArrayForEach (r, rules)
-    failures += !strcmp (str (r, "result"), "fail") &&
-      rule_blocks (vm, str (r, "id"));
+    failures += !strcmp (json_text (r, "result"), "fail") &&
+      rule_blocks (vm, json_text (r, "id"));
   CK (xmlTextWriterStartElement (w, BAD_CAST "testsuite"));
   CK (xmlTextWriterWriteAttribute (w, BAD_CAST "name", BAD_CAST name));
   CK (xmlTextWriterWriteFormatAttribute (w, BAD_CAST "tests", "%d",
@@ -109,7 +104,7 @@ write_vm (xmlTextWriterPtr w, const cJSON *vm)
   CK (xmlTextWriterStartElement (w, BAD_CAST "property"));
   CK (xmlTextWriterWriteAttribute (w, BAD_CAST "name", BAD_CAST "verdict"));
   CK (xmlTextWriterWriteAttribute (w, BAD_CAST "value",
-                                   BAD_CAST str (vm, "verdict")));
+                                   BAD_CAST json_text (vm, "verdict")));
   CK (xmlTextWriterEndElement (w));
   CK (xmlTextWriterEndElement (w));
 
@@ -120,12 +115,12 @@ write_vm (xmlTextWriterPtr w, const cJSON *vm)
     CK (xmlTextWriterWriteAttribute (w, BAD_CAST "name", BAD_CAST "check"));
     CK (xmlTextWriterStartElement (w, BAD_CAST "error"));
     CK (xmlTextWriterWriteAttribute (w, BAD_CAST "message",
-                                     BAD_CAST str (vm, "error")));
+                                     BAD_CAST json_text (vm, "error")));
     CK (xmlTextWriterEndElement (w));
     CK (xmlTextWriterEndElement (w));
   }
   cJSON_ArrayForEach (r, rules) {
-    const char *id = str (r, "id"), *result = str (r, "result");
+    const char *id = json_text (r, "id"), *result = json_text (r, "result");
     CLEANUP_FREE char *blockers = finding_lines (vm, id, true);
     CLEANUP_FREE char *others = finding_lines (vm, id, false);
 
@@ -136,13 +131,13 @@ write_vm (xmlTextWriterPtr w, const cJSON *vm)
     if (!strcmp (result, "skipped")) {
       CK (xmlTextWriterStartElement (w, BAD_CAST "skipped"));
       CK (xmlTextWriterWriteAttribute (w, BAD_CAST "message",
-                                       BAD_CAST str (r, "message")));
+                                       BAD_CAST json_text (r, "message")));
       CK (xmlTextWriterEndElement (w));
     }
     else if (!strcmp (result, "error")) {
       CK (xmlTextWriterStartElement (w, BAD_CAST "error"));
       CK (xmlTextWriterWriteAttribute (w, BAD_CAST "message",
-                                       BAD_CAST str (r, "message")));
+                                       BAD_CAST json_text (r, "message")));
       CK (xmlTextWriterEndElement (w));
     }
     else if (blockers) {
@@ -187,14 +182,14 @@ check_write_junit (const char *path, const cJSON *report_in)
   }
   cJSON_ArrayForEach (vm, vms) {
     int n = cJSON_GetArraySize (cJSON_GetObjectItem (vm, "rules"));
-    bool error_vm = *str (vm, "error") != '\0';
+    bool error_vm = *json_text (vm, "error") != '\0';
     tests += n + error_vm;
     errors += count_result (vm, "error") + error_vm;
     {
       const cJSON *r;
       cJSON_ArrayForEach (r, cJSON_GetObjectItem (vm, "rules"))
-        failures += !strcmp (str (r, "result"), "fail") &&
-          rule_blocks (vm, str (r, "id"));
+        failures += !strcmp (json_text (r, "result"), "fail") &&
+          rule_blocks (vm, json_text (r, "id"));
     }
   }
   xmlTextWriterSetIndent (w, 1);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "prep/common/common.h"
+#include "prep/common/json.h"
 #include "prep/check/check.h"
 
 #define RED "\033[1;31m"
@@ -11,20 +12,6 @@
 #define BOLD "\033[1m"
 #define DIM "\033[2m"
 #define RESET "\033[0m"
-
-static const char *
-str (const cJSON *o, const char *k)
-{
-  const char *s = cJSON_GetStringValue (cJSON_GetObjectItem (o, k));
-  return s ? s : "";
-}
-
-static int
-num (const cJSON *o, const char *k)
-{
-  const cJSON *v = cJSON_GetObjectItem (o, k);
-  return cJSON_IsNumber (v) ? v->valueint : 0;
-}
 
 static const char *
 verdict_colour (const char *v)
@@ -46,39 +33,42 @@ verdict_text (const char *v)
 static void
 print_vm (FILE *fp, const cJSON *vm, bool colour)
 {
-  const char *v = str (vm, "verdict");
+  const char *v = json_text (vm, "verdict");
   const cJSON *counts = cJSON_GetObjectItem (vm, "counts");
   const cJSON *os = cJSON_GetObjectItem (vm, "os");
   const cJSON *az = cJSON_GetObjectItem (vm, "azure");
   const cJSON *findings = cJSON_GetObjectItem (vm, "findings");
   static const char *const groups[] = { "blocker", "warning", "info" };
 
-  fprintf (fp, "%s%s%s: %s%s%s", colour ? BOLD : "", str (vm, "name"),
+  fprintf (fp, "%s%s%s: %s%s%s", colour ? BOLD : "", json_text (vm, "name"),
            colour ? RESET : "", colour ? verdict_colour (v) : "",
            verdict_text (v), colour ? RESET : "");
   if (counts)
     fprintf (fp, " (%d blocker%s, %d warning%s, %d fixable by "
-             "'azprep fix')", num (counts, "blocker"),
-             num (counts, "blocker") == 1 ? "" : "s",
-             num (counts, "warning"), num (counts, "warning") == 1 ? "" : "s",
-             num (counts, "fixable"));
+             "'azprep fix')", json_int (counts, "blocker"),
+             json_int (counts, "blocker") == 1 ? "" : "s",
+             json_int (counts, "warning"),
+             json_int (counts, "warning") == 1 ? "" : "s",
+             json_int (counts, "fixable"));
   fputc ('\n', fp);
-  if (*str (vm, "error"))
-    fprintf (fp, "  could not check: %s\n", str (vm, "error"));
+  if (*json_text (vm, "error"))
+    fprintf (fp, "  could not check: %s\n", json_text (vm, "error"));
   if (cJSON_IsObject (os))
-    fprintf (fp, "  %s (%s %s %d.%d, %s)", str (os, "product_name"),
-             str (os, "type"), str (os, "distro"), num (os, "major"),
-             num (os, "minor"), str (os, "arch"));
+    fprintf (fp, "  %s (%s %s %d.%d, %s)", json_text (os, "product_name"),
+             json_text (os, "type"), json_text (os, "distro"),
+             json_int (os, "major"), json_int (os, "minor"),
+             json_text (os, "arch"));
   if (cJSON_IsObject (az)) {
     const cJSON *size = cJSON_GetObjectItem (az, "size");
     if (cJSON_IsNumber (cJSON_GetObjectItem (az, "generation")))
       fprintf (fp, "%s Azure generation %d", cJSON_IsObject (os) ? "," : " ",
-               num (az, "generation"));
+               json_int (az, "generation"));
     if (cJSON_IsObject (size))
       fprintf (fp, ", %s size %s (%d vCPU, %g GiB, up to %d data disks)",
-               str (size, "chosen"), str (size, "name"), num (size, "vcpus"),
+               json_text (size, "chosen"), json_text (size, "name"),
+               json_int (size, "vcpus"),
                cJSON_GetObjectItem (size, "memory_gib")->valuedouble,
-               num (size, "max_data_disks"));
+               json_int (size, "max_data_disks"));
   }
   if (cJSON_IsObject (os) || cJSON_IsObject (az))
     fputc ('\n', fp);
@@ -87,9 +77,9 @@ print_vm (FILE *fp, const cJSON *vm, bool colour)
     const cJSON *f;
     bool header = false;
     cJSON_ArrayForEach (f, findings) {
-      const char *obj = str (f, "object");
+      const char *obj = json_text (f, "object");
       bool fixable = cJSON_IsTrue (cJSON_GetObjectItem (f, "fixable"));
-      if (strcmp (str (f, "severity"), groups[gi]))
+      if (strcmp (json_text (f, "severity"), groups[gi]))
         continue;
       if (!header) {
         const char *c = gi == 0 ? RED : gi == 1 ? YELLOW : DIM;
@@ -97,12 +87,12 @@ print_vm (FILE *fp, const cJSON *vm, bool colour)
                  colour ? RESET : "");
         header = true;
       }
-      fprintf (fp, "    [%s] %s%s%s", str (f, "id"), obj,
-               *obj ? ": " : "", str (f, "message"));
+      fprintf (fp, "    [%s] %s%s%s", json_text (f, "id"), obj,
+               *obj ? ": " : "", json_text (f, "message"));
       if (fixable)
-        fprintf (fp, " (azprep fix repairs it: %s)", str (f, "fixup"));
-      else if (*str (f, "remedy"))
-        fprintf (fp, "; %s", str (f, "remedy"));
+        fprintf (fp, " (azprep fix repairs it: %s)", json_text (f, "fixup"));
+      else if (*json_text (f, "remedy"))
+        fprintf (fp, "; %s", json_text (f, "remedy"));
       fputc ('\n', fp);
     }
   }
@@ -114,7 +104,7 @@ check_print_text (FILE *fp, const cJSON *report, bool colour)
   const cJSON *vms = cJSON_GetObjectItem (report, "vms");
   const cJSON *by = cJSON_GetObjectItem (report, "vms_by_verdict");
   const cJSON *vm;
-  const char *v = str (report, "verdict");
+  const char *v = json_text (report, "verdict");
   int n = cJSON_GetArraySize (vms);
 
   cJSON_ArrayForEach (vm, vms)
@@ -126,6 +116,7 @@ check_print_text (FILE *fp, const cJSON *report, bool colour)
     fprintf (fp, "verdict: %s%s%s: %d VMs: %d ready, %d with warnings, "
              "%d not ready, %d could not be checked\n",
              colour ? verdict_colour (v) : "", verdict_text (v),
-             colour ? RESET : "", n, num (by, "ready"), num (by, "warnings"),
-             num (by, "not-ready"), num (by, "error"));
+             colour ? RESET : "", n, json_int (by, "ready"),
+             json_int (by, "warnings"), json_int (by, "not-ready"),
+             json_int (by, "error"));
 }

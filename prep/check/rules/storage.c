@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "prep/common/common.h"
+#include "prep/common/fstab.h"
 #include "prep/check/check.h"
 
 #define MiB (1024LL * 1024)
@@ -297,11 +298,6 @@ static const struct rule swap_on_os_disk = {
 };
 RULE (swap_on_os_disk);
 
-static const char *const network_fs[] = {
-  "nfs", "nfs4", "cifs", "smbfs", "smb3", "glusterfs", "ceph",
-  "fuse.sshfs", "sshfs", "davfs", "fuse.glusterfs", "9p", "afs", NULL
-};
-
 static int
 check_netfs (const struct check_ctx *ctx)
 {
@@ -313,10 +309,7 @@ check_netfs (const struct check_ctx *ctx)
   if (ctx->nfstab == -1)
     return -1;
   for (ssize_t i = 0; i < ctx->nfstab; i++) {
-    bool net = strstr (e[i].opts, "_netdev") != NULL;
-    for (size_t k = 0; network_fs[k]; k++)
-      net |= !strcmp (e[i].type, network_fs[k]);
-    if (net &&
+    if (fstab_is_network (&e[i]) &&
         rule_finding (ctx, &fstab_netfs, SEV_WARNING, e[i].mp,
                       "make sure the server is reachable from Azure, "
                       "and add nofail so that boot does not wait",
