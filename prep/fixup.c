@@ -10,6 +10,7 @@
 #include "prep/common/common.h"
 #include "prep/fixup.h"
 #include "prep/guest/guest.h"
+#include "prep/guest/os.h"
 
 /* Weak, so that a build with no fixup at all still links. */
 extern const struct fixup *const __start_azprep_fixups[] __attribute__((weak));
@@ -62,13 +63,7 @@ fixup_find (const char *name)
 bool
 fixup_applies (const struct fixup *f, struct guest *gs)
 {
-  unsigned type = 0;
-
-  if (gs->type && !strcmp (gs->type, "linux"))
-    type = FIXUP_LINUX;
-  else if (gs->type && !strcmp (gs->type, "windows"))
-    type = FIXUP_WINDOWS;
-  if (!(f->guests & type))
+  if (!gs->os || !(f->guests & gs->os->fixups))
     return false;
   return f->applies ? f->applies (gs) : true;
 }
@@ -205,8 +200,9 @@ fixups_apply (struct guest *gs, const struct fixup_selection *s)
     }
   }
 
-  /* Windows hives are edited on host copies: write them back once. */
-  if (windows_flush && windows_flush (gs) == -1) {
+  /* What the family edits on host copies (Windows hives) is written
+   * back once. */
+  if (gs->os && gs->os->flush && gs->os->flush (gs) == -1) {
     azp_error ("nothing was committed");
     return -1;
   }

@@ -50,10 +50,13 @@ check_one (struct guest *gs, const char *dev, const char *name)
 }
 
 int
-windows_explain_inspect (struct guest *gs)
+windows_explain_inspect (struct guest *gs, const char *why)
 {
   CLEANUP_FREE_STRING_LIST char **parts = NULL;
   int found = 0;
+
+  if (!strstr (why, "Hivex"))
+    return 0;
 
   guestfs_push_error_handler (gs->g, NULL, NULL);
   parts = guestfs_list_partitions (gs->g);

@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "prep/common/common.h"
-#include "prep/inspect/inspect.h"
 #include "windows/windows.h"
 
 static void
@@ -58,7 +57,7 @@ static void
 bcd (struct guest *gs, cJSON *w)
 {
   cJSON *b = cJSON_AddObjectToObject (w, "bcd");
-  struct windows_state *st = gs->windows;
+  struct windows_state *st = win_data (gs);
   hive_h *h = NULL;
   int64_t def = 0;
   struct win_value v = { 0 };

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <hivex.h>
+#include <cjson/cJSON.h>
 
 #include "prep/guest/guest.h"
 
@@ -42,8 +43,27 @@ struct windows_state {
   char **drivers;
 };
 
-/* The guest's Windows state, created on first use (NULL on ENOMEM). */
+/* The guest's Windows state (gs->os_data), created on first use (NULL
+ * on ENOMEM). */
 struct windows_state *win_state (struct guest *gs);
+/* The state if it was created, else NULL. */
+static inline struct windows_state *
+win_data (struct guest *gs)
+{
+  return gs->os_data;
+}
+
+/* The "windows" os_ops (os.c) and what it calls elsewhere:
+ * windows_explain_inspect names a damaged hive when libguestfs's
+ * inspection failed on one (explain.c; 1 if it reported, else 0);
+ * inspect_windows_json adds the control set, hives, BCD, storage
+ * drivers, SAN policy, RDP and hibernation sections (inspect.c);
+ * windows_flush uploads the hives the fixups changed, once after every
+ * apply() (0 or -1), and windows_free releases the state (hive.c). */
+int windows_explain_inspect (struct guest *gs, const char *why);
+int inspect_windows_json (struct guest *gs, cJSON *o);
+int windows_flush (struct guest *gs);
+void windows_free (struct guest *gs);
 
 /* Hive names for messages: "SYSTEM", "SOFTWARE", "BCD". */
 const char *win_hive_name (enum win_hive which);
@@ -54,7 +74,7 @@ const char *win_hive_name (enum win_hive which);
  * opened (for reading) and flagged dirty_header. */
 hive_h *win_hive_open (struct guest *gs, enum win_hive which, bool write);
 /* Commit an opened-for-write hive to the local copy and mark it for
- * upload.  Closes h.  0 or -1.  windows_flush (guest.h), run once
+ * upload.  Closes h.  0 or -1.  windows_flush, run once
  * after every fixup's apply(), uploads each changed hive back into the
  * guest (keeping one backup unless --no-backup): one upload per hive
  * however many fixups changed it. */

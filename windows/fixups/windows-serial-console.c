@@ -126,15 +126,15 @@ serial_check (struct guest *gs)
                            "Reserved partition or C:, "
                            "\\EFI\\Microsoft\\Boot\\BCD on the ESP): serial "
                            "console not configured");
-  if (gs->windows->hives[HIVE_BCD].local == NULL) {
+  if (win_data (gs)->hives[HIVE_BCD].local == NULL) {
     hive_h *h = win_hive_open (gs, HIVE_BCD, false);
     if (!h)
       return -1;
     hivex_close (h);
   }
-  if (gs->windows->hives[HIVE_BCD].dirty_header)
+  if (win_data (gs)->hives[HIVE_BCD].dirty_header)
     return report_finding (gs->report, SEV_BLOCKER, "windows-hive-dirty",
-                           gs->windows->bcd_path, "boot Windows on the "
+                           win_data (gs)->bcd_path, "boot Windows on the "
                            "source and shut it down fully", false,
                            "the BCD hive was not saved cleanly (sequence "
                            "numbers differ)");

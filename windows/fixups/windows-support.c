@@ -181,7 +181,7 @@ win_not_refused (struct guest *gs)
 {
   if (win_probe (gs) == -1)
     return false;
-  return gs->windows->refusals == NULL;
+  return win_data (gs)->refusals == NULL;
 }
 
 /* Uninstall entries whose DisplayName contains one of pats: calls fn
@@ -295,7 +295,7 @@ support_check (struct guest *gs)
 
   if (win_probe (gs) == -1)
     return -1;
-  st = gs->windows;
+  st = win_data (gs);
   for (size_t i = 0; st->refusals && st->refusals[i]; i += 3)
     if (report_finding (gs->report, SEV_BLOCKER, st->refusals[i],
                         st->refusals[i + 1], NULL, false, "%s",
