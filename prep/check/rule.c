@@ -1,9 +1,9 @@
-/* The readiness rule registry (see check.h).  Rules register with
+/* The readiness rule registry (see rule.h).  Rules register with
  * RULE(); the linker gathers them in one section. */
 #include <string.h>
 
 #include "prep/common/common.h"
-#include "prep/check/check.h"
+#include "prep/check/rule.h"
 
 extern const struct rule *const __start_azprep_rules[] __attribute__((weak));
 extern const struct rule *const __stop_azprep_rules[] __attribute__((weak));

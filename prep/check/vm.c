@@ -11,7 +11,8 @@
 #include <unistd.h>
 
 #include "prep/common/common.h"
-#include "prep/check/check.h"
+#include "prep/check/rule.h"
+#include "prep/check/vm.h"
 #include "prep/fixup.h"
 #include "prep/guest/guest.h"
 

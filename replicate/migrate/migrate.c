@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "prep/common/common.h"
-#include "prep/check/check.h"
+#include "prep/check/vm.h"
 #include "prep/guest/guest.h"
 #include "replicate/migrate/hydrate.h"
 #include "replicate/migrate/migrate.h"

@@ -18,7 +18,6 @@
 #include <libxml/tree.h>
 
 #include "prep/common/common.h"
-#include "prep/check/check.h"
 #include "prep/check/desc/desc.h"
 
 #define IS(n, nm) ((n)->type == XML_ELEMENT_NODE && \

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "prep/common/common.h"
-#include "prep/check/check.h"
+#include "prep/check/report/report.h"
 
 static void
 esc (FILE *fp, const char *s)

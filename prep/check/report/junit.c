@@ -15,7 +15,7 @@
 #include <libxml/xmlwriter.h>
 
 #include "prep/common/common.h"
-#include "prep/check/check.h"
+#include "prep/check/report/report.h"
 
 static const char *
 str (const cJSON *o, const char *k)

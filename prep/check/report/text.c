@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "prep/common/common.h"
-#include "prep/check/check.h"
+#include "prep/check/report/report.h"
 
 #define RED "\033[1;31m"
 #define YELLOW "\033[1;33m"
