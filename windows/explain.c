@@ -19,7 +19,7 @@ check_one (struct guest *gs, const char *dev, const char *name)
   char tmp[] = "/var/tmp/azprep-hive-XXXXXX";
   CLEANUP_CLOSE int fd = -1;
   bool dirty;
-  hive_h *h;
+  CLEANUP_HIVE_CLOSE hive_h *h = NULL;
   int r = 0;
 
   if (!p)
@@ -42,8 +42,6 @@ check_one (struct guest *gs, const char *dev, const char *name)
       azp_error ("%s: corrupted registry hive (%m)", label);
       r = 1;
     }
-    else
-      hivex_close (h);
   }
   unlink (tmp);
   return r;

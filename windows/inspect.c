@@ -58,7 +58,7 @@ bcd (struct guest *gs, cJSON *w)
 {
   cJSON *b = cJSON_AddObjectToObject (w, "bcd");
   struct windows_state *st = win_data (gs);
-  hive_h *h = NULL;
+  CLEANUP_HIVE_CLOSE hive_h *h = NULL;
   int64_t def = 0;
   struct win_value v = { 0 };
   CLEANUP_FREE char *loader = NULL;
@@ -88,8 +88,6 @@ bcd (struct guest *gs, cJSON *w)
     win_value_free (&v);
     cJSON_AddBoolToObject (b, "ems", ems);
   }
-  if (h)
-    hivex_close (h);
 }
 
 int

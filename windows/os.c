@@ -38,7 +38,7 @@ static int
 read_software (struct guest *gs)
 {
   static const char cv[] = "Microsoft\\Windows NT\\CurrentVersion";
-  hive_h *h = win_hive_open (gs, HIVE_SOFTWARE, false);
+  CLEANUP_HIVE_CLOSE hive_h *h = win_hive_open (gs, HIVE_SOFTWARE, false);
   hive_node_h root;
   uint32_t major, minor;
   CLEANUP_FREE char *ver = NULL;
@@ -62,14 +62,13 @@ read_software (struct guest *gs)
     if (sscanf (ver, "%d.%d", &gs->major, &gs->minor) != 2)
       gs->major = gs->minor = 0;
   }
-  hivex_close (h);
   return 0;
 }
 
 static int
 read_system (struct guest *gs)
 {
-  hive_h *h = win_hive_open (gs, HIVE_SYSTEM, false);
+  CLEANUP_HIVE_CLOSE hive_h *h = win_hive_open (gs, HIVE_SYSTEM, false);
   hive_node_h root;
   uint32_t cur;
   int r;
@@ -86,7 +85,6 @@ read_system (struct guest *gs)
     if (p)
       gs->hostname = get_text (h, "SYSTEM", root, p, "Hostname");
   }
-  hivex_close (h);
   if (r != 0) {
     azp_error ("%s: SYSTEM hive %s: no Select\\Current value: cannot tell the "
                "current control set", gs->root, gs->windows_system_hive);

@@ -73,6 +73,24 @@ const char *win_hive_name (enum win_hive which);
  * hive and return NULL.  A hive with differing sequence numbers is
  * opened (for reading) and flagged dirty_header. */
 hive_h *win_hive_open (struct guest *gs, enum win_hive which, bool write);
+/* A hive handle closed when it goes out of scope (if not NULL), as
+ * libguestfs's CLEANUP_* macros; win_hive_take hands it to a function
+ * that closes it itself (win_hive_commit) and leaves NULL behind. */
+static inline void
+win_hive_closep (hive_h **h)
+{
+  if (*h)
+    hivex_close (*h);
+}
+#define CLEANUP_HIVE_CLOSE __attribute__((cleanup (win_hive_closep)))
+static inline hive_h *
+win_hive_take (hive_h **h)
+{
+  hive_h *r = *h;
+  *h = NULL;
+  return r;
+}
+
 /* Commit an opened-for-write hive to the local copy and mark it for
  * upload.  Closes h.  0 or -1.  windows_flush, run once
  * after every fixup's apply(), uploads each changed hive back into the

@@ -41,7 +41,7 @@ static int
 plan (struct guest *gs, struct plan *p)
 {
   struct windows_state *st = win_state (gs);
-  hive_h *h = win_hive_open (gs, HIVE_BCD, false);
+  CLEANUP_HIVE_CLOSE hive_h *h = win_hive_open (gs, HIVE_BCD, false);
   CLEANUP_FREE char *where = NULL, *loader = NULL;
   struct win_value v = { 0 };
   int64_t root, bm, def, ld, ems;
@@ -101,7 +101,6 @@ plan (struct guest *gs, struct plan *p)
     goto out;
   ret = 0;
  out:
-  hivex_close (h);
   return ret;
 }
 

@@ -289,7 +289,7 @@ support_check (struct guest *gs)
   };
   static const char *const vmware[] = { "VMware Tools", NULL };
   struct windows_state *st;
-  hive_h *h;
+  CLEANUP_HIVE_CLOSE hive_h *h = NULL;
   int64_t gp;
   int r = 0;
 
@@ -325,11 +325,8 @@ support_check (struct guest *gs)
                           "service settings made here");
   }
   if (gp == -1 || r == -1 || each_uninstall (gs, h, av, warn_av) == -1
-      || each_uninstall (gs, h, vmware, next_vmware) == -1) {
-    hivex_close (h);
+      || each_uninstall (gs, h, vmware, next_vmware) == -1)
     return -1;
-  }
-  hivex_close (h);
 
   if (report_finding (gs->report, SEV_INFO, "windows-next-azure-agent",
                       NULL, "install it from "
