@@ -31,20 +31,9 @@ compare_fixups (const void *a, const void *b)
 const struct fixup *const *
 fixup_all (size_t *n)
 {
-  if (!sorted) {
-    size_t count = 0;
-    if (__start_azprep_fixups)
-      count = __stop_azprep_fixups - __start_azprep_fixups;
-    sorted = malloc ((count ? count : 1) * sizeof *sorted);
-    if (!sorted) {
-      *n = 0;
-      return NULL;
-    }
-    if (count)
-      memcpy (sorted, __start_azprep_fixups, count * sizeof *sorted);
-    qsort (sorted, count, sizeof *sorted, compare_fixups);
-    nsorted = count;
-  }
+  if (!sorted)
+    sorted = records_sorted (__start_azprep_fixups, __stop_azprep_fixups,
+                             compare_fixups, &nsorted);
   *n = nsorted;
   return sorted;
 }

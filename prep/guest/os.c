@@ -22,20 +22,9 @@ compare_os (const void *a, const void *b)
 const struct os_ops *const *
 os_all (size_t *n)
 {
-  if (!sorted) {
-    size_t count = 0;
-    if (__start_azprep_os)
-      count = __stop_azprep_os - __start_azprep_os;
-    sorted = malloc ((count ? count : 1) * sizeof *sorted);
-    if (!sorted) {
-      *n = 0;
-      return NULL;
-    }
-    for (size_t i = 0; i < count; i++)
-      sorted[i] = __start_azprep_os[i];
-    qsort (sorted, count, sizeof *sorted, compare_os);
-    nsorted = count;
-  }
+  if (!sorted)
+    sorted = records_sorted (__start_azprep_os, __stop_azprep_os,
+                             compare_os, &nsorted);
   *n = nsorted;
   return sorted;
 }
