@@ -1,5 +1,6 @@
-/* Linux distro families.  Every difference between distros lives here;
- * fixups ask the ops tables and never compare distro names.
+/* Linux guests: inspection (the "linux" os_ops) and the distro families.
+ * Every difference between distros lives here; fixups ask the ops
+ * tables and never compare distro names.
  *
  * The family (debian.c, rhel.c, suse.c) gives the defaults: where the
  * initramfs and GRUB files are, what sshd's unit is called, which

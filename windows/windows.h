@@ -1,5 +1,6 @@
-/* Windows guests: the per-guest state, hive copies, the registry table
- * applier and the BCD.  Internal to windows/.
+/* Windows guests: inspection (the "windows" os_ops), the per-guest
+ * state, hive copies, the registry table applier and the BCD.  Internal
+ * to windows/.
  *
  * Hives are edited with libhivex on a local copy: downloaded once per
  * run (guestfs_download), opened, edited, committed, uploaded back

@@ -1,6 +1,7 @@
-/* OS-independent inspection output: guest_inspect_json (guest.h) builds
- * the JSON from the sections below and each OS family's json() (os.h),
- * and inspect_print_text renders it. */
+/* OS-independent inspection: finding the one root and its firmware
+ * (inspect.c, guest_inspect in guest.h) and the report, as JSON (the
+ * sections below plus each OS family's json(), prep/guest/os.h) and as
+ * text. */
 #ifndef AZPREP_INSPECT_H
 #define AZPREP_INSPECT_H
 
