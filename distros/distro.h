@@ -1,5 +1,6 @@
-/* Linux distro families.  Every difference between distros lives here;
- * fixups ask the ops tables and never compare distro names.
+/* Linux guests: inspection (the "linux" os_ops) and the distro families.
+ * Every difference between distros lives here; fixups ask the ops
+ * tables and never compare distro names.
  *
  * The family (debian.c, rhel.c, suse.c) gives the defaults: where the
  * initramfs and GRUB files are, what sshd's unit is called, which
@@ -14,6 +15,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <cjson/cJSON.h>
+
 #include "prep/common/text.h"
 
 struct guest;
@@ -179,6 +182,10 @@ char *device_uuid (struct guest *gs, const char *dev);
 /* A modprobe.d line that disables a Hyper-V (or boot) module:
  * "blacklist hv_netvsc", "install hv_vmbus /bin/true" (modprobe.c). */
 bool modprobe_line_blocks_hv (const char *line);
+
+/* Linux inspection, the "linux" os_ops (os.c): inspect_linux_json
+ * adds the Linux sections to the inspection JSON (inspect.c). */
+int inspect_linux_json (struct guest *gs, cJSON *o);
 
 /* String list helpers. */
 int strv_add (char ***list, const char *s);

@@ -6,7 +6,6 @@
 
 #include "prep/common/common.h"
 #include "prep/guest/guest.h"
-#include "prep/inspect/inspect.h"
 #include "distros/distro.h"
 
 static void

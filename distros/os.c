@@ -3,10 +3,14 @@
  * header, hostname, and the mountpoints from /etc/fstab. */
 #include <ctype.h>
 #include <string.h>
+#include <strings.h>
 
 #include "prep/common/common.h"
 #include "prep/common/fstab.h"
 #include "prep/guest/guest.h"
+#include "prep/guest/os.h"
+#include "prep/fixup.h"
+#include "distros/distro.h"
 
 #define SMALL_FILE (64 * 1024)
 #define FSTAB_MAX (1024 * 1024)
@@ -332,9 +336,29 @@ read_fstab (struct guest *gs)
   return 0;
 }
 
-int
-linux_inspect_os (struct guest *gs)
+static bool
+has_entry (char *const *names, const char *name)
 {
+  for (size_t i = 0; names && names[i]; i++)
+    if (!strcasecmp (names[i], name))
+      return true;
+  return false;
+}
+
+/* A Linux root has /etc and one of /usr, /bin, /sbin. */
+static int
+linux_probe (guestfs_h *g, char *const *top, char **hint_r)
+{
+  return has_entry (top, "etc") &&
+    (has_entry (top, "usr") || has_entry (top, "bin") ||
+     has_entry (top, "sbin")) &&
+    guestfs_is_dir (g, "/etc") == 1;
+}
+
+static int
+linux_inspect_os (struct guest *gs, char *hint)
+{
+  free (hint);
   gs->type = xstrdup ("linux");
   read_release (gs);
   if (!gs->distro)
@@ -345,3 +369,12 @@ linux_inspect_os (struct guest *gs)
   package_kind (gs);
   return read_fstab (gs);
 }
+
+static const struct os_ops linux_os = {
+  .type = "linux",
+  .fixups = FIXUP_LINUX,
+  .probe = linux_probe,
+  .inspect = linux_inspect_os,
+  .json = inspect_linux_json,
+};
+OS_OPS (linux_os);

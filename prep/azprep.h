@@ -6,7 +6,7 @@
  * cmd/ (inspect, check, fix, boot-test), check/ (readiness rules,
  * VMware descriptors, report writers).  prep/ never names distros/,
  * windows/ or replicate/: they register records (FIXUP, COMMAND,
- * OS_OPS, disk hooks).
+ * OS_OPS, DISK_HOOK).
  */
 #ifndef AZPREP_H
 #define AZPREP_H

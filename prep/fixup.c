@@ -10,6 +10,7 @@
 #include "prep/common/common.h"
 #include "prep/fixup.h"
 #include "prep/guest/guest.h"
+#include "prep/guest/os.h"
 
 /* Weak, so that a build with no fixup at all still links. */
 extern const struct fixup *const __start_azprep_fixups[] __attribute__((weak));
@@ -30,20 +31,9 @@ compare_fixups (const void *a, const void *b)
 const struct fixup *const *
 fixup_all (size_t *n)
 {
-  if (!sorted) {
-    size_t count = 0;
-    if (__start_azprep_fixups)
-      count = __stop_azprep_fixups - __start_azprep_fixups;
-    sorted = malloc ((count ? count : 1) * sizeof *sorted);
-    if (!sorted) {
-      *n = 0;
-      return NULL;
-    }
-    if (count)
-      memcpy (sorted, __start_azprep_fixups, count * sizeof *sorted);
-    qsort (sorted, count, sizeof *sorted, compare_fixups);
-    nsorted = count;
-  }
+  if (!sorted)
+    sorted = records_sorted (__start_azprep_fixups, __stop_azprep_fixups,
+                             compare_fixups, &nsorted);
   *n = nsorted;
   return sorted;
 }
@@ -62,13 +52,7 @@ fixup_find (const char *name)
 bool
 fixup_applies (const struct fixup *f, struct guest *gs)
 {
-  unsigned type = 0;
-
-  if (gs->type && !strcmp (gs->type, "linux"))
-    type = FIXUP_LINUX;
-  else if (gs->type && !strcmp (gs->type, "windows"))
-    type = FIXUP_WINDOWS;
-  if (!(f->guests & type))
+  if (!gs->os || !(f->guests & gs->os->fixups))
     return false;
   return f->applies ? f->applies (gs) : true;
 }
@@ -205,8 +189,9 @@ fixups_apply (struct guest *gs, const struct fixup_selection *s)
     }
   }
 
-  /* Windows hives are edited on host copies: write them back once. */
-  if (windows_flush && windows_flush (gs) == -1) {
+  /* What the family edits on host copies (Windows hives) is written
+   * back once. */
+  if (gs->os && gs->os->flush && gs->os->flush (gs) == -1) {
     azp_error ("nothing was committed");
     return -1;
   }

@@ -56,7 +56,7 @@ remount_guest (struct guest *gs, bool written)
 static int
 try_device (struct guest *gs, const char *dev, const char *path)
 {
-  struct windows_state *st = gs->windows;
+  struct windows_state *st = win_data (gs);
   char *real;
   int r;
 
@@ -80,7 +80,7 @@ try_device (struct guest *gs, const char *dev, const char *path)
 static int
 search (struct guest *gs)
 {
-  struct windows_state *st = gs->windows;
+  struct windows_state *st = win_data (gs);
   int found = 0;
 
   st->bcd_searched = true;

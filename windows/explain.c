@@ -19,7 +19,7 @@ check_one (struct guest *gs, const char *dev, const char *name)
   char tmp[] = "/var/tmp/azprep-hive-XXXXXX";
   CLEANUP_CLOSE int fd = -1;
   bool dirty;
-  hive_h *h;
+  CLEANUP_HIVE_CLOSE hive_h *h = NULL;
   int r = 0;
 
   if (!p)
@@ -42,18 +42,19 @@ check_one (struct guest *gs, const char *dev, const char *name)
       azp_error ("%s: corrupted registry hive (%m)", label);
       r = 1;
     }
-    else
-      hivex_close (h);
   }
   unlink (tmp);
   return r;
 }
 
 int
-windows_explain_inspect (struct guest *gs)
+windows_explain_inspect (struct guest *gs, const char *why)
 {
   CLEANUP_FREE_STRING_LIST char **parts = NULL;
   int found = 0;
+
+  if (!strstr (why, "Hivex"))
+    return 0;
 
   guestfs_push_error_handler (gs->g, NULL, NULL);
   parts = guestfs_list_partitions (gs->g);

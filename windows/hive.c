@@ -22,19 +22,19 @@ win_hive_name (enum win_hive which)
 struct windows_state *
 win_state (struct guest *gs)
 {
-  if (!gs->windows) {
-    gs->windows = calloc (1, sizeof *gs->windows);
-    if (!gs->windows)
+  if (!gs->os_data) {
+    gs->os_data = calloc (1, sizeof (struct windows_state));
+    if (!gs->os_data)
       azp_error ("out of memory");
   }
-  return gs->windows;
+  return gs->os_data;
 }
 
-/* Called by guest_close (weak in guest.h). */
+/* The os_ops free(), called by guest_close. */
 void
 windows_free (struct guest *gs)
 {
-  struct windows_state *st = gs->windows;
+  struct windows_state *st = win_data (gs);
 
   if (!st)
     return;
@@ -52,7 +52,7 @@ windows_free (struct guest *gs)
   free (st->bcd_device);
   free (st->bcd_path);
   free (st);
-  gs->windows = NULL;
+  gs->os_data = NULL;
 }
 
 static uint32_t
@@ -100,7 +100,7 @@ win_hive_check_header (const char *label, const char *file, bool *dirty)
 static const char *
 hive_guest_path (struct guest *gs, enum win_hive which)
 {
-  struct windows_state *st = gs->windows;
+  struct windows_state *st = win_data (gs);
 
   switch (which) {
   case HIVE_SYSTEM: return gs->windows_system_hive;
@@ -112,7 +112,7 @@ hive_guest_path (struct guest *gs, enum win_hive which)
 static int
 download (struct guest *gs, enum win_hive which, struct win_hive_copy *c)
 {
-  struct windows_state *st = gs->windows;
+  struct windows_state *st = win_data (gs);
   int64_t size;
 
   size = guestfs_filesize (gs->g, c->guest_path);
@@ -195,7 +195,7 @@ fetch (struct guest *gs, enum win_hive which)
 int
 win_hive_transfer (struct guest *gs, enum win_hive which, bool upload)
 {
-  struct windows_state *st = gs->windows;
+  struct windows_state *st = win_data (gs);
   struct win_hive_copy *c = &st->hives[which];
 
   if (!upload) {
@@ -229,7 +229,7 @@ win_hive_open (struct guest *gs, enum win_hive which, bool write)
 
   if (fetch (gs, which) == -1)
     return NULL;
-  c = &gs->windows->hives[which];
+  c = &win_data (gs)->hives[which];
   h = hivex_open (c->local, write ? HIVEX_OPEN_WRITE : 0);
   if (!h) {
     azp_error ("%s hive %s: corrupted registry hive (%m)", names[which],
@@ -242,7 +242,7 @@ win_hive_open (struct guest *gs, enum win_hive which, bool write)
 int
 win_hive_commit (struct guest *gs, enum win_hive which, hive_h *h)
 {
-  struct win_hive_copy *c = &gs->windows->hives[which];
+  struct win_hive_copy *c = &win_data (gs)->hives[which];
 
   if (hivex_commit (h, NULL, 0) == -1) {
     azp_error ("%s hive %s: cannot commit: %m", names[which], c->guest_path);
@@ -254,11 +254,11 @@ win_hive_commit (struct guest *gs, enum win_hive which, hive_h *h)
   return 0;
 }
 
-/* Called by fixups_apply (weak in guest.h). */
+/* The os_ops flush(), called by fixups_apply. */
 int
 windows_flush (struct guest *gs)
 {
-  struct windows_state *st = gs->windows;
+  struct windows_state *st = win_data (gs);
 
   if (!st)
     return 0;

@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "prep/common/common.h"
-#include "prep/inspect/inspect.h"
 #include "windows/windows.h"
 
 static void
@@ -58,8 +57,8 @@ static void
 bcd (struct guest *gs, cJSON *w)
 {
   cJSON *b = cJSON_AddObjectToObject (w, "bcd");
-  struct windows_state *st = gs->windows;
-  hive_h *h = NULL;
+  struct windows_state *st = win_data (gs);
+  CLEANUP_HIVE_CLOSE hive_h *h = NULL;
   int64_t def = 0;
   struct win_value v = { 0 };
   CLEANUP_FREE char *loader = NULL;
@@ -89,8 +88,6 @@ bcd (struct guest *gs, cJSON *w)
     win_value_free (&v);
     cJSON_AddBoolToObject (b, "ems", ems);
   }
-  if (h)
-    hivex_close (h);
 }
 
 int

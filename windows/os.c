@@ -3,8 +3,11 @@
  * and version from SOFTWARE, control set and hostname from SYSTEM, the
  * architecture from cmd.exe's PE header. */
 #include <string.h>
+#include <strings.h>
 
 #include "prep/common/common.h"
+#include "prep/fixup.h"
+#include "prep/guest/os.h"
 #include "windows/windows.h"
 
 /* A string value at path\name, or NULL when absent. */
@@ -35,7 +38,7 @@ static int
 read_software (struct guest *gs)
 {
   static const char cv[] = "Microsoft\\Windows NT\\CurrentVersion";
-  hive_h *h = win_hive_open (gs, HIVE_SOFTWARE, false);
+  CLEANUP_HIVE_CLOSE hive_h *h = win_hive_open (gs, HIVE_SOFTWARE, false);
   hive_node_h root;
   uint32_t major, minor;
   CLEANUP_FREE char *ver = NULL;
@@ -59,14 +62,13 @@ read_software (struct guest *gs)
     if (sscanf (ver, "%d.%d", &gs->major, &gs->minor) != 2)
       gs->major = gs->minor = 0;
   }
-  hivex_close (h);
   return 0;
 }
 
 static int
 read_system (struct guest *gs)
 {
-  hive_h *h = win_hive_open (gs, HIVE_SYSTEM, false);
+  CLEANUP_HIVE_CLOSE hive_h *h = win_hive_open (gs, HIVE_SYSTEM, false);
   hive_node_h root;
   uint32_t cur;
   int r;
@@ -83,7 +85,6 @@ read_system (struct guest *gs)
     if (p)
       gs->hostname = get_text (h, "SYSTEM", root, p, "Hostname");
   }
-  hivex_close (h);
   if (r != 0) {
     azp_error ("%s: SYSTEM hive %s: no Select\\Current value: cannot tell the "
                "current control set", gs->root, gs->windows_system_hive);
@@ -151,12 +152,76 @@ make_osinfo (struct guest *gs)
     gs->osinfo = xstrdup (server ? "win2k8" : "winvista");
 }
 
-int
-windows_inspect_os (struct guest *gs)
+/* A Windows root has \Windows\System32 (or \WinNT); *hint_r gets the
+ * system directory as the guest spells it. */
+static int
+windows_probe (guestfs_h *g, char *const *top, char **hint_r)
 {
-  if (read_system (gs) == -1 || read_software (gs) == -1)
+  for (size_t i = 0; top[i]; i++) {
+    CLEANUP_FREE char *want = NULL, *real = NULL;
+    if (strcasecmp (top[i], "windows") && strcasecmp (top[i], "winnt"))
+      continue;
+    /* A missing SYSTEM hive is still Windows: the error names it. */
+    want = xasprintf ("/%s/system32", top[i]);
+    real = want ? guestfs_case_sensitive_path (g, want) : NULL;
+    if (real && guestfs_is_dir (g, real) == 1) {
+      *hint_r = xasprintf ("/%s", top[i]);
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* The paths libguestfs would set: the hives in real case. */
+static int
+windows_paths (struct guest *gs, char *sysroot)
+{
+  static const char *const names[] = { "system", "software" };
+  char **dest[] = { &gs->windows_system_hive, &gs->windows_software_hive };
+
+  gs->windows_systemroot = sysroot;
+  for (size_t i = 0; i < 2; i++) {
+    CLEANUP_FREE char *want =
+      xasprintf ("%s/system32/config/%s", sysroot, names[i]);
+    guestfs_push_error_handler (gs->g, NULL, NULL);
+    *dest[i] = want ? guestfs_case_sensitive_path (gs->g, want) : NULL;
+    if (*dest[i] && guestfs_is_file (gs->g, *dest[i]) != 1) {
+      free (*dest[i]);
+      *dest[i] = NULL;
+    }
+    guestfs_pop_error_handler (gs->g);
+  }
+  gs->type = xstrdup ("windows");
+  gs->distro = xstrdup ("windows");
+  gs->mountpoints = calloc (3, sizeof (char *));
+  if (!gs->type || !gs->distro || !gs->mountpoints)
+    return -1;
+  gs->mountpoints[0] = xstrdup ("/");
+  gs->mountpoints[1] = xstrdup (gs->root);
+  return 0;
+}
+
+/* With the root mounted at /: product, version, variant, arch,
+ * hostname, control set, osinfo from the registry. */
+static int
+windows_inspect_os (struct guest *gs, char *sysroot)
+{
+  if (windows_paths (gs, sysroot) == -1 ||
+      read_system (gs) == -1 || read_software (gs) == -1)
     return -1;
   read_arch (gs);
   make_osinfo (gs);
   return 0;
 }
+
+static const struct os_ops windows_os = {
+  .type = "windows",
+  .fixups = FIXUP_WINDOWS,
+  .probe = windows_probe,
+  .inspect = windows_inspect_os,
+  .explain = windows_explain_inspect,
+  .json = inspect_windows_json,
+  .flush = windows_flush,
+  .free = windows_free,
+};
+OS_OPS (windows_os);

@@ -242,7 +242,7 @@ run_table (struct guest *gs, const struct win_reg *t, size_t n, bool apply)
 {
   for (int which = 0; which < HIVE_COUNT; which++) {
     bool any = false, changed = false;
-    hive_h *h;
+    CLEANUP_HIVE_CLOSE hive_h *h = NULL;
     int64_t base;
 
     for (size_t i = 0; i < n; i++)
@@ -259,16 +259,10 @@ run_table (struct guest *gs, const struct win_reg *t, size_t n, bool apply)
       if (one_row (gs, h, base, &t[i], apply, &changed) == -1)
         base = -1;
     }
-    if (base == -1) {
-      hivex_close (h);
+    if (base == -1)
       return -1;
-    }
-    if (changed) {
-      if (win_hive_commit (gs, which, h) == -1)
-        return -1;
-    }
-    else
-      hivex_close (h);
+    if (changed && win_hive_commit (gs, which, win_hive_take (&h)) == -1)
+      return -1;
   }
   return 0;
 }

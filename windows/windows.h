@@ -1,5 +1,6 @@
-/* Windows guests: the per-guest state, hive copies, the registry table
- * applier and the BCD.  Internal to windows/.
+/* Windows guests: inspection (the "windows" os_ops), the per-guest
+ * state, hive copies, the registry table applier and the BCD.  Internal
+ * to windows/.
  *
  * Hives are edited with libhivex on a local copy: downloaded once per
  * run (guestfs_download), opened, edited, committed, uploaded back
@@ -13,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <hivex.h>
+#include <cjson/cJSON.h>
 
 #include "prep/guest/guest.h"
 
@@ -42,8 +44,27 @@ struct windows_state {
   char **drivers;
 };
 
-/* The guest's Windows state, created on first use (NULL on ENOMEM). */
+/* The guest's Windows state (gs->os_data), created on first use (NULL
+ * on ENOMEM). */
 struct windows_state *win_state (struct guest *gs);
+/* The state if it was created, else NULL. */
+static inline struct windows_state *
+win_data (struct guest *gs)
+{
+  return gs->os_data;
+}
+
+/* The "windows" os_ops (os.c) and what it calls elsewhere:
+ * windows_explain_inspect names a damaged hive when libguestfs's
+ * inspection failed on one (explain.c; 1 if it reported, else 0);
+ * inspect_windows_json adds the control set, hives, BCD, storage
+ * drivers, SAN policy, RDP and hibernation sections (inspect.c);
+ * windows_flush uploads the hives the fixups changed, once after every
+ * apply() (0 or -1), and windows_free releases the state (hive.c). */
+int windows_explain_inspect (struct guest *gs, const char *why);
+int inspect_windows_json (struct guest *gs, cJSON *o);
+int windows_flush (struct guest *gs);
+void windows_free (struct guest *gs);
 
 /* Hive names for messages: "SYSTEM", "SOFTWARE", "BCD". */
 const char *win_hive_name (enum win_hive which);
@@ -53,8 +74,26 @@ const char *win_hive_name (enum win_hive which);
  * hive and return NULL.  A hive with differing sequence numbers is
  * opened (for reading) and flagged dirty_header. */
 hive_h *win_hive_open (struct guest *gs, enum win_hive which, bool write);
+/* A hive handle closed when it goes out of scope (if not NULL), as
+ * libguestfs's CLEANUP_* macros; win_hive_take hands it to a function
+ * that closes it itself (win_hive_commit) and leaves NULL behind. */
+static inline void
+win_hive_closep (hive_h **h)
+{
+  if (*h)
+    hivex_close (*h);
+}
+#define CLEANUP_HIVE_CLOSE __attribute__((cleanup (win_hive_closep)))
+static inline hive_h *
+win_hive_take (hive_h **h)
+{
+  hive_h *r = *h;
+  *h = NULL;
+  return r;
+}
+
 /* Commit an opened-for-write hive to the local copy and mark it for
- * upload.  Closes h.  0 or -1.  windows_flush (guest.h), run once
+ * upload.  Closes h.  0 or -1.  windows_flush, run once
  * after every fixup's apply(), uploads each changed hive back into the
  * guest (keeping one backup unless --no-backup): one upload per hive
  * however many fixups changed it. */

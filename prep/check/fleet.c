@@ -22,7 +22,7 @@
 
 #include "prep/common/common.h"
 #include "prep/common/json.h"
-#include "prep/check/check.h"
+#include "prep/check/vm.h"
 #include "prep/check/desc/desc.h"
 
 #define FLEET_MAX_FILE (16 * 1024 * 1024)

@@ -3,7 +3,8 @@
 #include <string.h>
 
 #include "prep/common/common.h"
-#include "prep/check/check.h"
+#include "prep/check/guest.h"
+#include "prep/check/report/report.h"
 
 /* The disk of the first PV of the VG holding this LV. */
 static char *

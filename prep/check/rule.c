@@ -1,9 +1,9 @@
-/* The readiness rule registry (see check.h).  Rules register with
+/* The readiness rule registry (see rule.h).  Rules register with
  * RULE(); the linker gathers them in one section. */
 #include <string.h>
 
 #include "prep/common/common.h"
-#include "prep/check/check.h"
+#include "prep/check/rule.h"
 
 extern const struct rule *const __start_azprep_rules[] __attribute__((weak));
 extern const struct rule *const __stop_azprep_rules[] __attribute__((weak));
@@ -21,20 +21,9 @@ compare_rules (const void *a, const void *b)
 const struct rule *const *
 rule_all (size_t *n)
 {
-  if (!sorted) {
-    size_t count = 0;
-    if (__start_azprep_rules)
-      count = __stop_azprep_rules - __start_azprep_rules;
-    sorted = malloc ((count ? count : 1) * sizeof *sorted);
-    if (!sorted) {
-      *n = 0;
-      return NULL;
-    }
-    if (count)
-      memcpy (sorted, __start_azprep_rules, count * sizeof *sorted);
-    qsort (sorted, count, sizeof *sorted, compare_rules);
-    nsorted = count;
-  }
+  if (!sorted)
+    sorted = records_sorted (__start_azprep_rules, __stop_azprep_rules,
+                             compare_rules, &nsorted);
   *n = nsorted;
   return sorted;
 }

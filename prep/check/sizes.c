@@ -5,9 +5,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "prep/common/common.h"
 #include "prep/common/json.h"
-#include "prep/check/check.h"
+#include "prep/check/sizes.h"
 
 #ifndef AZPREP_DATADIR
 #define AZPREP_DATADIR "/usr/local/share/azprep"

@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include "prep/common/common.h"
-#include "prep/check/check.h"
+#include "prep/check/rule.h"
+#include "prep/check/vm.h"
+#include "prep/check/report/report.h"
 #include "prep/common/unit.h"
 
 static void

@@ -12,7 +12,8 @@
 
 #include "prep/common/common.h"
 #include "prep/common/json.h"
-#include "prep/check/check.h"
+#include "prep/check/rule.h"
+#include "prep/check/vm.h"
 #include "prep/fixup.h"
 #include "prep/guest/guest.h"
 

@@ -1,5 +1,5 @@
 /* azprep check: is this VM (or this fleet) ready to migrate?  Strictly
- * read-only.  See prep/check/check.h and the manual section in check.pod.
+ * read-only.  See prep/check/rule.h and the manual section in check.pod.
  */
 #include <getopt.h>
 #include <string.h>
@@ -7,7 +7,9 @@
 
 #include "prep/azprep.h"
 #include "prep/common/json.h"
-#include "prep/check/check.h"
+#include "prep/check/rule.h"
+#include "prep/check/vm.h"
+#include "prep/check/report/report.h"
 #include "prep/fixup.h"
 
 static const char usage[] =

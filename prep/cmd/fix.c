@@ -5,6 +5,7 @@
 #include "prep/azprep.h"
 #include "prep/fixup.h"
 #include "prep/guest/guest.h"
+#include "prep/guest/os.h"
 
 static const char usage[] =
   "Usage: azprep fix [OPTIONS] [--format FMT] DISK...\n"
@@ -35,6 +36,20 @@ static const char usage[] =
   "Exit: 0 fixed (or nothing to do), 1 error (nothing committed),\n"
   "      2 usage, 3 refused (guest cannot be made bootable).\n";
 
+/* The OS types a fixup applies to, comma-separated: "linux,windows". */
+static void
+fixup_guests (const struct fixup *f, char *buf, size_t len)
+{
+  size_t nos, off = 0;
+  const struct os_ops *const *os = os_all (&nos);
+
+  buf[0] = '\0';
+  for (size_t k = 0; k < nos && off < len; k++)
+    if (f->guests & os[k]->fixups)
+      off += snprintf (buf + off, len - off, "%s%s", off ? "," : "",
+                       os[k]->type);
+}
+
 static void
 list_fixups (bool json)
 {
@@ -43,9 +58,8 @@ list_fixups (bool json)
   cJSON *a = json ? cJSON_CreateArray () : NULL;
 
   for (size_t i = 0; i < n; i++) {
-    const char *guests = all[i]->guests == (FIXUP_LINUX | FIXUP_WINDOWS)
-      ? "linux,windows" : all[i]->guests == FIXUP_LINUX ? "linux"
-      : "windows";
+    char guests[64];
+    fixup_guests (all[i], guests, sizeof guests);
     if (json) {
       cJSON *o = cJSON_CreateObject ();
       cJSON_AddStringToObject (o, "name", all[i]->name);

@@ -105,4 +105,10 @@ int fsync_dir_of (const char *path);
 /* Parse a decimal integer strictly; 0 ok, -1 bad. */
 int parse_int64 (const char *s, int64_t *r);
 
+/* The records a linker section holds (FIXUP, RULE, OS_OPS: pointers
+ * from start to stop, both NULL when nothing registered), copied and
+ * sorted with cmp.  Sets *n; NULL (n = 0) when out of memory. */
+void *records_sorted (const void *start, const void *stop,
+                      int (*cmp) (const void *, const void *), size_t *n);
+
 #endif /* AZPREP_COMMON_H */

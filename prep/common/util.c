@@ -231,3 +231,21 @@ first_line (const char *s)
     n--;
   return strndup (s, n);
 }
+
+void *
+records_sorted (const void *start, const void *stop,
+                int (*cmp) (const void *, const void *), size_t *n)
+{
+  size_t count = start ? ((const char *) stop - (const char *) start)
+                         / sizeof (void *) : 0;
+  void **v = malloc ((count ? count : 1) * sizeof *v);
+
+  *n = 0;
+  if (!v)
+    return NULL;
+  if (count)
+    memcpy (v, start, count * sizeof *v);
+  qsort (v, count, sizeof *v, cmp);
+  *n = count;
+  return v;
+}

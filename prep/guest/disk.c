@@ -7,7 +7,36 @@
 
 #include "prep/common/common.h"
 #include "prep/guest/guest.h"
-#include "replicate/vsphere/vsphere.h"
+#include "prep/guest/disk-hook.h"
+
+/* Weak, so that a build with no remote disk kind still links. */
+extern const struct disk_hook *const __start_azprep_disk_hooks[]
+  __attribute__((weak));
+extern const struct disk_hook *const __stop_azprep_disk_hooks[]
+  __attribute__((weak));
+
+const struct disk_hook *
+disk_hook_find (const char *path)
+{
+  if (!__start_azprep_disk_hooks)
+    return NULL;
+  for (const struct disk_hook *const *h = __start_azprep_disk_hooks;
+       h < __stop_azprep_disk_hooks; h++)
+    if (!strncmp (path, (*h)->prefix, strlen ((*h)->prefix)))
+      return *h;
+  return NULL;
+}
+
+/* Open a remote disk through its hook: it becomes an NBD disk. */
+static int
+disk_attach (struct disk *d, const struct disk_hook *hook)
+{
+  d->hook_state = hook->open (d->path, &d->nbd_server, &d->size);
+  if (!d->hook_state)
+    return -1;
+  d->hook = hook;
+  return 0;
+}
 
 int
 disks_add (struct disk **disks, size_t *n, const char *path,
@@ -35,7 +64,8 @@ disks_free (struct disk *disks, size_t n)
     free (disks[i].path);
     free (disks[i].format);
     free (disks[i].nbd_server);
-    vsphere_source_close (disks[i].remote);
+    if (disks[i].hook)
+      disks[i].hook->close (disks[i].hook_state);
     if (disks[i].overlay) {
       unlink (disks[i].overlay);
       free (disks[i].overlay);
@@ -88,11 +118,11 @@ disk_probe (struct disk *d)
   CLEANUP_FREE char *out = NULL, *err = NULL;
   struct stat st;
   cJSON *j, *fmt, *vsize;
+  const struct disk_hook *hook = disk_hook_find (d->path);
   int r;
 
-  /* A disk in vCenter, read in place: becomes an NBD disk. */
-  if (vsphere_uri_p (d->path) && !d->nbd_server &&
-      vsphere_disk_attach (d) == -1)
+  /* A remote disk (in vCenter), read in place. */
+  if (hook && !d->nbd_server && disk_attach (d, hook) == -1)
     return -1;
   if (d->nbd_server) {
     if (d->format && strcmp (d->format, "raw")) {

@@ -12,7 +12,8 @@
 #include "prep/common/common.h"
 #include "prep/guest/guest.h"
 #include "prep/report.h"
-#include "replicate/vsphere/vsphere.h"
+#include "prep/guest/disk-hook.h"
+#include "prep/guest/os.h"
 
 /* Overlays of runs that were killed (kill -9 leaves them): their names
  * carry the pid, so an overlay whose process is gone can go. */
@@ -79,6 +80,66 @@ make_overlay (struct disk *d)
   return 0;
 }
 
+/* Before anything touches the disks: refuse to write a remote one,
+ * roll back an interrupted commit, probe each.  0 or -1. */
+static int
+prepare_disks (struct disk *disks, size_t ndisks, unsigned flags)
+{
+  for (size_t i = 0; i < ndisks; i++) {
+    const struct disk_hook *hook = disk_hook_find (disks[i].path);
+    if (hook && (flags & GUEST_OVERLAY)) {
+      azp_error ("%s: %s disks are read in place, read-only; "
+                 "replicate the VM and fix the copy", disks[i].path,
+                 hook->prefix);
+      return -1;
+    }
+    if (!disks[i].nbd_server && !hook &&
+        commit_recover (disks[i].path) == -1)
+      return -1;
+    if (disk_probe (&disks[i]) == -1)
+      return -1;
+  }
+  return 0;
+}
+
+/* Add each disk to the handle: its NBD export, its overlay or the
+ * image itself.  0 or -1. */
+static int
+add_drives (struct guest *gs)
+{
+  for (size_t i = 0; i < gs->ndisks; i++) {
+    struct disk *d = &gs->disks[i];
+    int r;
+    if (d->nbd_server) {
+      const char *server[] = { d->nbd_server, NULL };
+      r = guestfs_add_drive_opts (gs->g, "",
+                                  GUESTFS_ADD_DRIVE_OPTS_PROTOCOL, "nbd",
+                                  GUESTFS_ADD_DRIVE_OPTS_SERVER, server,
+                                  GUESTFS_ADD_DRIVE_OPTS_FORMAT, "raw",
+                                  GUESTFS_ADD_DRIVE_OPTS_READONLY,
+                                  gs->readonly,
+                                  -1);
+    }
+    else if (d->overlay)
+      r = guestfs_add_drive_opts (gs->g, d->overlay,
+                                  GUESTFS_ADD_DRIVE_OPTS_FORMAT, "qcow2",
+                                  GUESTFS_ADD_DRIVE_OPTS_CACHEMODE, "unsafe",
+                                  -1);
+    else
+      r = guestfs_add_drive_opts (gs->g, d->path,
+                                  GUESTFS_ADD_DRIVE_OPTS_FORMAT, d->format,
+                                  GUESTFS_ADD_DRIVE_OPTS_READONLY,
+                                  gs->readonly,
+                                  -1);
+    if (r == -1) {
+      azp_error ("%s: cannot add disk: %s", d->path,
+                 guestfs_last_error (gs->g));
+      return -1;
+    }
+  }
+  return 0;
+}
+
 struct guest *
 guest_open (struct disk *disks, size_t ndisks, unsigned flags)
 {
@@ -90,18 +151,8 @@ guest_open (struct disk *disks, size_t ndisks, unsigned flags)
   }
   remove_stale_overlays (getenv ("TMPDIR") ? getenv ("TMPDIR")
                                             : "/var/tmp");
-  for (size_t i = 0; i < ndisks; i++) {
-    if (vsphere_uri_p (disks[i].path) && (flags & GUEST_OVERLAY)) {
-      azp_error ("%s: vsphere:// disks are read in place, read-only; "
-                 "replicate the VM and fix the copy", disks[i].path);
-      return NULL;
-    }
-    if (!disks[i].nbd_server && !vsphere_uri_p (disks[i].path) &&
-        commit_recover (disks[i].path) == -1)
-      return NULL;
-    if (disk_probe (&disks[i]) == -1)
-      return NULL;
-  }
+  if (prepare_disks (disks, ndisks, flags) == -1)
+    return NULL;
 
   gs = calloc (1, sizeof *gs);
   if (!gs) {
@@ -138,36 +189,8 @@ guest_open (struct disk *disks, size_t ndisks, unsigned flags)
   if (gs->readonly)
     guestfs_set_autosync (gs->g, 0);
 
-  for (size_t i = 0; i < ndisks; i++) {
-    struct disk *d = &disks[i];
-    int r;
-    if (d->nbd_server) {
-      const char *server[] = { d->nbd_server, NULL };
-      r = guestfs_add_drive_opts (gs->g, "",
-                                  GUESTFS_ADD_DRIVE_OPTS_PROTOCOL, "nbd",
-                                  GUESTFS_ADD_DRIVE_OPTS_SERVER, server,
-                                  GUESTFS_ADD_DRIVE_OPTS_FORMAT, "raw",
-                                  GUESTFS_ADD_DRIVE_OPTS_READONLY,
-                                  gs->readonly,
-                                  -1);
-    }
-    else if (d->overlay)
-      r = guestfs_add_drive_opts (gs->g, d->overlay,
-                                  GUESTFS_ADD_DRIVE_OPTS_FORMAT, "qcow2",
-                                  GUESTFS_ADD_DRIVE_OPTS_CACHEMODE, "unsafe",
-                                  -1);
-    else
-      r = guestfs_add_drive_opts (gs->g, d->path,
-                                  GUESTFS_ADD_DRIVE_OPTS_FORMAT, d->format,
-                                  GUESTFS_ADD_DRIVE_OPTS_READONLY,
-                                  gs->readonly,
-                                  -1);
-    if (r == -1) {
-      azp_error ("%s: cannot add disk: %s", d->path,
-                 guestfs_last_error (gs->g));
-      goto fail;
-    }
-  }
+  if (add_drives (gs) == -1)
+    goto fail;
   azp_debug ("launching the appliance");
   if (guestfs_launch (gs->g) == -1) {
     azp_error ("cannot launch the libguestfs appliance: %s",
@@ -216,8 +239,8 @@ guest_close (struct guest *gs)
 {
   if (!gs)
     return;
-  if (windows_free)
-    windows_free (gs);
+  if (gs->os && gs->os->free)
+    gs->os->free (gs);
   if (gs->g)
     guestfs_close (gs->g);
   for (size_t i = 0; i < gs->ndisks; i++)

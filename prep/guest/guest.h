@@ -12,9 +12,9 @@
 
 #include "prep/report.h"
 
-struct distro_ops;              /* distros/distro.h */
-struct windows_state;           /* windows/windows.h */
-struct vsphere_source;          /* replicate/vsphere/vsphere.h */
+struct distro_ops;              /* the Linux family's own table */
+struct os_ops;                  /* prep/guest/os.h */
+struct disk_hook;               /* prep/guest/disk-hook.h */
 
 struct disk {
   char *path;          /* as given on the command line */
@@ -26,8 +26,10 @@ struct disk {
    * messages, size must be set by the caller, and writes go straight
    * to the export (no overlay, no commit). */
   char *nbd_server;
-  /* A vsphere:// disk: the session and bridge behind nbd_server. */
-  struct vsphere_source *remote;
+  /* A remote disk (vsphere://...): the hook that opened it and its
+   * state (the session and bridge behind nbd_server). */
+  const struct disk_hook *hook;
+  void *hook_state;
 };
 
 enum firmware { FIRMWARE_UNKNOWN = 0, FIRMWARE_BIOS, FIRMWARE_UEFI };
@@ -93,8 +95,10 @@ struct guest {
   const struct distro_ops *distro_ops;
   void *distro_data;
 
-  /* Windows state (hive copies, refusals, BCD), windows/. */
-  struct windows_state *windows;
+  /* The OS family (set by guest_inspect) and its own state (Windows:
+   * hive copies, refusals, BCD), released by its free(). */
+  const struct os_ops *os;
+  void *os_data;
 
   struct report *report;
 
@@ -168,23 +172,6 @@ int guest_shutdown (struct guest *gs);
 
 /* Close the handle.  Removes overlays unless they were committed. */
 void guest_close (struct guest *gs);
-/* When inspection fails: name a damaged Windows hive, if that is the
- * cause (windows/explain.c).  1 if it reported an error, else 0. */
-int windows_explain_inspect (struct guest *gs) __attribute__((weak));
-/* With a Windows root mounted at / and gs->windows_systemroot and the
- * hive paths set: product, version, variant, arch, hostname, control
- * set, osinfo from the registry (windows/os.c).  0 or -1
- * (reported, naming the hive). */
-int windows_inspect_os (struct guest *gs) __attribute__((weak));
-/* The same for Linux (distros/os.c): os-release and friends, arch,
- * hostname, and the mountpoints from /etc/fstab. */
-int linux_inspect_os (struct guest *gs);
-/* Frees gs->windows (windows/hive.c). */
-void windows_free (struct guest *gs) __attribute__((weak));
-/* Uploads the Windows hives the fixups changed (windows/hive.c);
- * fixups_apply calls it once after every apply().  0 or -1. */
-int windows_flush (struct guest *gs) __attribute__((weak));
-
 /* Write helpers for fixups.  Each one (unless dry_run) keeps one
  * backup of the original as PATH.azprep-orig (the first original only),
  * writes, and records a report_change().  Return 0 or -1. */

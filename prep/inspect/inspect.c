@@ -12,6 +12,7 @@
 
 #include "prep/common/common.h"
 #include "prep/guest/guest.h"
+#include "prep/guest/os.h"
 
 #define ESP_GUID "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
 
@@ -160,6 +161,20 @@ too_many_roots (struct guest *gs, char *const *roots)
                    "give only the disks of one VM", msg);
 }
 
+/* Can an OS family name why libguestfs's inspection failed?  (A damaged
+ * Windows hive.)  True if one reported it. */
+static bool
+explained (struct guest *gs, const char *why)
+{
+  size_t n;
+  const struct os_ops *const *all = os_all (&n);
+
+  for (size_t i = 0; why && i < n; i++)
+    if (all[i]->explain && all[i]->explain (gs, why) == 1)
+      return true;
+  return false;
+}
+
 /* libguestfs's own inspection, for what ours does not cover. */
 static int
 inspect_with_libguestfs (struct guest *gs)
@@ -174,8 +189,7 @@ inspect_with_libguestfs (struct guest *gs)
   guestfs_pop_error_handler (g);
   if (!roots) {
     CLEANUP_FREE char *why = xstrdup (guestfs_last_error (g));
-    if (!(windows_explain_inspect && why && strstr (why, "Hivex")
-          && windows_explain_inspect (gs) == 1))
+    if (!explained (gs, why))
       azp_error ("%s: inspection failed: %s", disk_list (gs), why ? why : "");
     return -1;
   }
@@ -204,17 +218,16 @@ inspect_with_libguestfs (struct guest *gs)
     dup_inspect (g, guestfs_inspect_get_package_management, gs->root);
   gs->major = guestfs_inspect_get_major_version (g, gs->root);
   gs->minor = guestfs_inspect_get_minor_version (g, gs->root);
-  if (gs->type && !strcmp (gs->type, "windows")) {
-    gs->windows_systemroot =
-      dup_inspect (g, guestfs_inspect_get_windows_systemroot, gs->root);
-    gs->windows_current_control_set =
-      dup_inspect (g, guestfs_inspect_get_windows_current_control_set,
-                   gs->root);
-    gs->windows_system_hive =
-      dup_inspect (g, guestfs_inspect_get_windows_system_hive, gs->root);
-    gs->windows_software_hive =
-      dup_inspect (g, guestfs_inspect_get_windows_software_hive, gs->root);
-  }
+  /* NULL for a root that is not Windows. */
+  gs->windows_systemroot =
+    dup_inspect (g, guestfs_inspect_get_windows_systemroot, gs->root);
+  gs->windows_current_control_set =
+    dup_inspect (g, guestfs_inspect_get_windows_current_control_set,
+                 gs->root);
+  gs->windows_system_hive =
+    dup_inspect (g, guestfs_inspect_get_windows_system_hive, gs->root);
+  gs->windows_software_hive =
+    dup_inspect (g, guestfs_inspect_get_windows_software_hive, gs->root);
   gs->mountpoints = guestfs_inspect_get_mountpoints (g, gs->root);
   if (!gs->mountpoints) {
     azp_error ("%s: %s", gs->root, guestfs_last_error (g));
@@ -259,77 +272,20 @@ needs_libguestfs (struct guest *gs)
   return false;
 }
 
-static bool
-has_entry (char *const *names, const char *name)
-{
-  for (size_t i = 0; names && names[i]; i++)
-    if (!strcasecmp (names[i], name))
-      return true;
-  return false;
-}
-
-enum root_kind { ROOT_NONE = 0, ROOT_LINUX, ROOT_WINDOWS };
-
-/* With a filesystem mounted at /: is it a root, and of what?  For
- * Windows, *sysroot_r gets the real-case system directory. */
-static enum root_kind
-classify_mounted (guestfs_h *g, char **sysroot_r)
+/* With a filesystem mounted at /: the family whose root it is, or
+ * NULL.  *hint_r gets what that family's inspect() needs. */
+static const struct os_ops *
+probe_mounted (guestfs_h *g, char **hint_r)
 {
   CLEANUP_FREE_STRING_LIST char **top = guestfs_ls (g, "/");
+  size_t n;
+  const struct os_ops *const *all = os_all (&n);
 
-  if (!top)
-    return ROOT_NONE;
-  if (has_entry (top, "etc") &&
-      (has_entry (top, "usr") || has_entry (top, "bin") ||
-       has_entry (top, "sbin")) &&
-      guestfs_is_dir (g, "/etc") == 1)
-    return ROOT_LINUX;
-  for (size_t i = 0; top[i]; i++) {
-    CLEANUP_FREE char *want = NULL, *real = NULL;
-    if (strcasecmp (top[i], "windows") && strcasecmp (top[i], "winnt"))
-      continue;
-    /* A missing SYSTEM hive is still Windows: the error names it. */
-    want = xasprintf ("/%s/system32", top[i]);
-    real = want ? guestfs_case_sensitive_path (g, want) : NULL;
-    if (real && guestfs_is_dir (g, real) == 1) {
-      *sysroot_r = xasprintf ("/%s", top[i]);
-      return ROOT_WINDOWS;
-    }
-  }
-  return ROOT_NONE;
-}
-
-/* Set the Windows paths libguestfs would: the hives in real case. */
-static int
-windows_paths (struct guest *gs, char *sysroot)
-{
-  static const char *const names[] = { "system", "software" };
-  char **dest[] = { &gs->windows_system_hive, &gs->windows_software_hive };
-
-  gs->windows_systemroot = sysroot;
-  for (size_t i = 0; i < 2; i++) {
-    CLEANUP_FREE char *want =
-      xasprintf ("%s/system32/config/%s", sysroot, names[i]);
-    guestfs_push_error_handler (gs->g, NULL, NULL);
-    *dest[i] = want ? guestfs_case_sensitive_path (gs->g, want) : NULL;
-    if (*dest[i] && guestfs_is_file (gs->g, *dest[i]) != 1) {
-      free (*dest[i]);
-      *dest[i] = NULL;
-    }
-    guestfs_pop_error_handler (gs->g);
-  }
-  gs->type = xstrdup ("windows");
-  gs->distro = xstrdup ("windows");
-  gs->mountpoints = calloc (3, sizeof (char *));
-  if (!gs->type || !gs->distro || !gs->mountpoints)
-    return -1;
-  gs->mountpoints[0] = xstrdup ("/");
-  gs->mountpoints[1] = xstrdup (gs->root);
-  if (!windows_inspect_os) {
-    azp_error ("%s: Windows support is not built in", gs->root);
-    return -1;
-  }
-  return windows_inspect_os (gs);
+  *hint_r = NULL;
+  for (size_t i = 0; top && i < n; i++)
+    if (all[i]->probe (g, top, hint_r) == 1)
+      return all[i];
+  return NULL;
 }
 
 /* Is dev one of the found root's own filesystems (its fstab)? */
@@ -355,7 +311,6 @@ guest_inspect (struct guest *gs)
 {
   guestfs_h *g = gs->g;
   CLEANUP_FREE_STRING_LIST char **roots = NULL;
-  enum root_kind kind = ROOT_NONE;
   size_t n = 0;
   int r = 0;
 
@@ -377,8 +332,8 @@ guest_inspect (struct guest *gs)
     return -1;
   for (size_t i = 0; i < gs->nbdevs; i++) {
     const struct guest_blockdev *b = &gs->bdevs[i];
-    enum root_kind k;
-    char *sr = NULL;
+    const struct os_ops *os;
+    char *hint = NULL;
     if (!root_capable (b->type) || claimed (gs, b->device))
       continue;
     guestfs_push_error_handler (g, NULL, NULL);
@@ -389,19 +344,21 @@ guest_inspect (struct guest *gs)
       azp_debug ("%s: does not mount: %s", b->device, guestfs_last_error (g));
       continue;
     }
-    k = classify_mounted (g, &sr);
-    if (k == ROOT_NONE)
+    os = probe_mounted (g, &hint);
+    if (!os)
       continue;
     roots[n++] = xstrdup (b->device);
     if (n > 1) {
-      free (sr);
+      free (hint);
       continue;
     }
-    kind = k;
+    gs->os = os;
     gs->root = xstrdup (b->device);
-    if (!gs->root)
+    if (!gs->root) {
+      free (hint);
       return -1;
-    r = kind == ROOT_WINDOWS ? windows_paths (gs, sr) : linux_inspect_os (gs);
+    }
+    r = os->inspect (gs, hint);
     if (r == -1)
       break;
     gs->root_mounted = true;
@@ -426,6 +383,8 @@ guest_inspect (struct guest *gs)
   sort_mountpoints (gs->mountpoints);
 
  done:
+  if (!gs->os)
+    gs->os = os_find (gs->type);
   azp_debug ("inspected: root %s, %s %s %d.%d, %s, generation %d", gs->root,
              gs->type ? gs->type : "?", gs->distro ? gs->distro : "?",
              gs->major, gs->minor, gs->arch ? gs->arch : "?", gs->generation);

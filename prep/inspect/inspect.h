@@ -1,5 +1,7 @@
-/* Inspection reports: guest_inspect_json (guest.h) builds the JSON;
- * the sections come from the functions below, one per file. */
+/* OS-independent inspection: finding the one root and its firmware
+ * (inspect.c, guest_inspect in guest.h) and the report, as JSON (the
+ * sections below plus each OS family's json(), prep/guest/os.h) and as
+ * text. */
 #ifndef AZPREP_INSPECT_H
 #define AZPREP_INSPECT_H
 
@@ -10,12 +12,6 @@ struct guest;
 
 /* Each adds its section(s) to the object o.  0 or -1. */
 int inspect_storage_json (struct guest *gs, cJSON *o);
-/* Linux: kernels and initramfs contents, initramfs tool, bootloader,
- * network stack and interfaces, sshd, VMware tools (prep/inspect-linux*.c). */
-int inspect_linux_json (struct guest *gs, cJSON *o) __attribute__((weak));
-/* Windows: control set, hives, BCD, storage drivers, SAN policy, RDP,
- * hibernation (windows/inspect.c). */
-int inspect_windows_json (struct guest *gs, cJSON *o) __attribute__((weak));
 
 /* Print the inspection JSON as human text. */
 void inspect_print_text (FILE *fp, const cJSON *j);

@@ -3,6 +3,7 @@
 
 #include "prep/common/common.h"
 #include "prep/guest/guest.h"
+#include "prep/guest/os.h"
 #include "prep/inspect/inspect.h"
 
 static void
@@ -51,13 +52,9 @@ guest_inspect_json (struct guest *gs)
     for (size_t i = 0; gs->esps && gs->esps[i]; i++)
       cJSON_AddItemToArray (esps, cJSON_CreateString (gs->esps[i]));
   }
-  /* The per-OS sections live in their own files; a build without one
-   * of them reports no such section rather than failing to link. */
+  /* The OS family adds its own sections (os.h). */
   if (inspect_storage_json (gs, j) == -1 ||
-      (gs->type && !strcmp (gs->type, "linux") && inspect_linux_json &&
-       inspect_linux_json (gs, j) == -1) ||
-      (gs->type && !strcmp (gs->type, "windows") && inspect_windows_json &&
-       inspect_windows_json (gs, j) == -1)) {
+      (gs->os && gs->os->json && gs->os->json (gs, j) == -1)) {
     cJSON_Delete (j);
     return NULL;
   }

@@ -3,7 +3,7 @@
 #include <openssl/evp.h>
 
 #include "prep/common/common.h"
-#include "prep/check/check.h"
+#include "prep/check/rule.h"
 #include "prep/guest/guest.h"
 #include "replicate/migrate/hydrate.h"
 

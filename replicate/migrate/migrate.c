@@ -5,7 +5,7 @@
 
 #include "prep/common/common.h"
 #include "prep/common/json.h"
-#include "prep/check/check.h"
+#include "prep/check/vm.h"
 #include "prep/guest/guest.h"
 #include "replicate/migrate/hydrate.h"
 #include "replicate/migrate/migrate.h"

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "prep/common/common.h"
-#include "prep/guest/guest.h"
+#include "prep/guest/disk-hook.h"
 #include "replicate/vsphere/vsphere.h"
 
 struct vsphere_source {
@@ -166,12 +166,32 @@ vsphere_source_close (struct vsphere_source *s)
   free (s);
 }
 
-int
-vsphere_disk_attach (struct disk *d)
+/* A vsphere:// disk given to inspect, check or boot-test: read in place
+ * through the bridge (prep/guest/disk-hook.h). */
+static void *
+vsphere_hook_open (const char *uri, char **nbd_server, int64_t *size)
 {
-  d->remote = vsphere_source_open (d->path, &d->size);
-  if (!d->remote)
-    return -1;
-  d->nbd_server = xasprintf ("unix:%s", vsphere_source_socket (d->remote));
-  return d->nbd_server ? 0 : -1;
+  struct vsphere_source *s = vsphere_source_open (uri, size);
+
+  if (!s)
+    return NULL;
+  *nbd_server = xasprintf ("unix:%s", vsphere_source_socket (s));
+  if (!*nbd_server) {
+    vsphere_source_close (s);
+    return NULL;
+  }
+  return s;
 }
+
+static void
+vsphere_hook_close (void *s)
+{
+  vsphere_source_close (s);
+}
+
+static const struct disk_hook vsphere_disk_hook = {
+  .prefix = "vsphere://",
+  .open = vsphere_hook_open,
+  .close = vsphere_hook_close,
+};
+DISK_HOOK (vsphere_disk_hook);

@@ -274,11 +274,6 @@ const char *vsphere_source_socket (const struct vsphere_source *s);
 int vsphere_uri_size (const char *uri, int64_t *size);
 void vsphere_source_close (struct vsphere_source *s);
 
-/* For prep/guest/disk.c: open d->path (a vsphere:// URI), set d->remote,
- * d->nbd_server ("unix:SOCKET") and d->size.  0 or -1. */
-struct disk;
-int vsphere_disk_attach (struct disk *d);
-
 /* Connection options from a vsphere:// URI. */
 int vsphere_opts_from_uri (const struct vsphere_uri *u,
                            struct vsphere_opts *o);

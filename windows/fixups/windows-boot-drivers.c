@@ -106,7 +106,7 @@ static int
 check_present (struct guest *gs)
 {
   const char *const *d = drivers (gs);
-  hive_h *h = win_hive_open (gs, HIVE_SYSTEM, false);
+  CLEANUP_HIVE_CLOSE hive_h *h = win_hive_open (gs, HIVE_SYSTEM, false);
   int64_t base;
   int ret = 0;
 
@@ -146,7 +146,6 @@ check_present (struct guest *gs)
                             "the source", false, "%s.sys is missing: the "
                             "disk is unreachable on Azure (0x7B)", d[i]);
   }
-  hivex_close (h);
   return base == -1 ? -1 : ret;
 }
 

@@ -83,7 +83,7 @@ copy_tree (hive_h *h, hive_node_h src, hive_node_h parent, const char *name,
 static int
 run (struct guest *gs, bool apply)
 {
-  hive_h *h = win_hive_open (gs, HIVE_SYSTEM, apply);
+  CLEANUP_HIVE_CLOSE hive_h *h = win_hive_open (gs, HIVE_SYSTEM, apply);
   int64_t base, acpi = 0;
   bool changed = false;
   int ret = -1;
@@ -147,8 +147,7 @@ run (struct guest *gs, bool apply)
   ret = 0;
  out:
   if (ret == 0 && changed)
-    return win_hive_commit (gs, HIVE_SYSTEM, h);
-  hivex_close (h);
+    return win_hive_commit (gs, HIVE_SYSTEM, win_hive_take (&h));
   return ret;
 }
 

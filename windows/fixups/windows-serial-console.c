@@ -41,7 +41,7 @@ static int
 plan (struct guest *gs, struct plan *p)
 {
   struct windows_state *st = win_state (gs);
-  hive_h *h = win_hive_open (gs, HIVE_BCD, false);
+  CLEANUP_HIVE_CLOSE hive_h *h = win_hive_open (gs, HIVE_BCD, false);
   CLEANUP_FREE char *where = NULL, *loader = NULL;
   struct win_value v = { 0 };
   int64_t root, bm, def, ld, ems;
@@ -101,7 +101,6 @@ plan (struct guest *gs, struct plan *p)
     goto out;
   ret = 0;
  out:
-  hivex_close (h);
   return ret;
 }
 
@@ -126,15 +125,15 @@ serial_check (struct guest *gs)
                            "Reserved partition or C:, "
                            "\\EFI\\Microsoft\\Boot\\BCD on the ESP): serial "
                            "console not configured");
-  if (gs->windows->hives[HIVE_BCD].local == NULL) {
+  if (win_data (gs)->hives[HIVE_BCD].local == NULL) {
     hive_h *h = win_hive_open (gs, HIVE_BCD, false);
     if (!h)
       return -1;
     hivex_close (h);
   }
-  if (gs->windows->hives[HIVE_BCD].dirty_header)
+  if (win_data (gs)->hives[HIVE_BCD].dirty_header)
     return report_finding (gs->report, SEV_BLOCKER, "windows-hive-dirty",
-                           gs->windows->bcd_path, "boot Windows on the "
+                           win_data (gs)->bcd_path, "boot Windows on the "
                            "source and shut it down fully", false,
                            "the BCD hive was not saved cleanly (sequence "
                            "numbers differ)");

@@ -181,7 +181,7 @@ win_not_refused (struct guest *gs)
 {
   if (win_probe (gs) == -1)
     return false;
-  return gs->windows->refusals == NULL;
+  return win_data (gs)->refusals == NULL;
 }
 
 /* Uninstall entries whose DisplayName contains one of pats: calls fn
@@ -289,13 +289,13 @@ support_check (struct guest *gs)
   };
   static const char *const vmware[] = { "VMware Tools", NULL };
   struct windows_state *st;
-  hive_h *h;
+  CLEANUP_HIVE_CLOSE hive_h *h = NULL;
   int64_t gp;
   int r = 0;
 
   if (win_probe (gs) == -1)
     return -1;
-  st = gs->windows;
+  st = win_data (gs);
   for (size_t i = 0; st->refusals && st->refusals[i]; i += 3)
     if (report_finding (gs->report, SEV_BLOCKER, st->refusals[i],
                         st->refusals[i + 1], NULL, false, "%s",
@@ -325,11 +325,8 @@ support_check (struct guest *gs)
                           "service settings made here");
   }
   if (gp == -1 || r == -1 || each_uninstall (gs, h, av, warn_av) == -1
-      || each_uninstall (gs, h, vmware, next_vmware) == -1) {
-    hivex_close (h);
+      || each_uninstall (gs, h, vmware, next_vmware) == -1)
     return -1;
-  }
-  hivex_close (h);
 
   if (report_finding (gs->report, SEV_INFO, "windows-next-azure-agent",
                       NULL, "install it from "

@@ -166,7 +166,7 @@ filter_value (struct guest *gs, hive_h *h, hive_node_h cls,
 static int
 run (struct guest *gs, bool apply)
 {
-  hive_h *h = win_hive_open (gs, HIVE_SYSTEM, apply);
+  CLEANUP_HIVE_CLOSE hive_h *h = win_hive_open (gs, HIVE_SYSTEM, apply);
   struct vmw v = { .n = 0 };
   struct win_reg rows[MAX_SERVICES];
   char paths[MAX_SERVICES][300];
@@ -208,12 +208,12 @@ run (struct guest *gs, bool apply)
     }
   }
   {
+    /* Closed before the table opens the hive again. */
     int r = 0;
     if (changed)
-      r = win_hive_commit (gs, HIVE_SYSTEM, h);
+      r = win_hive_commit (gs, HIVE_SYSTEM, win_hive_take (&h));
     else
-      hivex_close (h);
-    h = NULL;
+      hivex_close (win_hive_take (&h));
     if (r == -1)
       goto out;
   }
@@ -229,8 +229,6 @@ run (struct guest *gs, bool apply)
   ret = apply ? win_table_apply (gs, rows, v.n)
     : win_table_check (gs, rows, v.n);
  out:
-  if (h)
-    hivex_close (h);
   vmw_free (&v);
   return ret;
 }

@@ -5,7 +5,6 @@
 #include <sys/stat.h>
 
 #include "prep/common/common.h"
-#include "prep/check/check.h"
 #include "prep/check/desc/desc.h"
 
 char *

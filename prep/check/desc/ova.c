@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include "prep/common/common.h"
-#include "prep/check/check.h"
 #include "prep/check/desc/desc.h"
 
 #define BLOCK 512

@@ -17,7 +17,6 @@
 
 #include "prep/common/common.h"
 #include "prep/common/xml.h"
-#include "prep/check/check.h"
 #include "prep/check/desc/desc.h"
 
 #define IS(n, nm) ((n)->type == XML_ELEMENT_NODE && \

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "prep/common/common.h"
-#include "prep/check/check.h"
 #include "prep/check/desc/desc.h"
 
 struct kv { char *key, *value; };

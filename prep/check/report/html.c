@@ -8,7 +8,7 @@
 
 #include "prep/common/common.h"
 #include "prep/common/json.h"
-#include "prep/check/check.h"
+#include "prep/check/report/report.h"
 
 static void
 esc (FILE *fp, const char *s)

@@ -16,7 +16,7 @@
 
 #include "prep/common/common.h"
 #include "prep/common/json.h"
-#include "prep/check/check.h"
+#include "prep/check/report/report.h"
 
 static int
 count_result (const cJSON *vm, const char *result)

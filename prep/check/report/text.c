@@ -4,7 +4,7 @@
 
 #include "prep/common/common.h"
 #include "prep/common/json.h"
-#include "prep/check/check.h"
+#include "prep/check/report/report.h"
 
 #define RED "\033[1;31m"
 #define YELLOW "\033[1;33m"

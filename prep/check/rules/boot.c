@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "prep/common/common.h"
-#include "prep/check/check.h"
+#include "prep/check/rule.h"
 
 static const struct rule firmware_generation;
 static const struct rule firmware_mismatch;

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "prep/common/common.h"
-#include "prep/check/check.h"
+#include "prep/check/rule.h"
 
 #define MiB (1024LL * 1024)
 #define TiB (1024LL * 1024 * MiB)

@@ -2,7 +2,7 @@
  * prep/inspect/inspect.c report their findings): they have no check
  * function, only an id, a heading and a place in the documented list. */
 #include "prep/common/common.h"
-#include "prep/check/check.h"
+#include "prep/check/rule.h"
 
 static const struct rule disk_unreadable = {
   "disk-unreadable", "every disk can be read (exists, a known format, "

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "prep/common/common.h"
-#include "prep/check/check.h"
+#include "prep/check/rule.h"
 
 struct support {
   const char *distro;        /* as libguestfs names it */

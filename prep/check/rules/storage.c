@@ -5,7 +5,7 @@
 
 #include "prep/common/common.h"
 #include "prep/common/fstab.h"
-#include "prep/check/check.h"
+#include "prep/check/rule.h"
 
 #define MiB (1024LL * 1024)
 

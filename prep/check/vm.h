@@ -1,0 +1,55 @@
+/* Checking a VM (vm.c) and a fleet of them, one child azprep per VM
+ * (fleet.c): the JSON result of each, the verdicts and exit codes.
+ */
+#ifndef AZPREP_CHECK_VM_H
+#define AZPREP_CHECK_VM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <cjson/cJSON.h>
+
+#include "prep/guest/guest.h"
+#include "prep/check/desc/desc.h"
+
+/* Options of one check run. */
+struct check_opts {
+  const char *name;            /* VM name (default: first disk) */
+  const char *size;            /* --size */
+  const char *sizes_file;      /* --sizes */
+  int generation;              /* --generation, 0 if not given */
+  bool trace;
+};
+
+/* Check one VM: open read-only, inspect, run the fixups' checks and the
+ * rules.  Never fails: what cannot be checked is in the result
+ * ("verdict": "error").  Takes ownership of disks and desc. */
+cJSON *check_vm (struct disk *disks, size_t ndisks, struct vm_desc *desc,
+                 const struct check_opts *o);
+/* A result for a VM that could not be checked at all. */
+cJSON *check_vm_error (const char *name, const char *message);
+
+/* Verdicts. */
+const char *verdict_name (int exit_code);
+int verdict_exit (const char *verdict);
+/* The report's top-level object around the VM objects (takes them). */
+cJSON *check_report (cJSON *vms);
+
+/* Fleets (prep/check/fleet.c). */
+struct fleet_vm {
+  char *name;
+  char **disks;                /* NULL-terminated */
+  char *format;                /* or NULL */
+  char *ovf, *vmx;             /* descriptor instead of disks, or NULL */
+  char *size;                  /* target Azure size, or NULL */
+};
+/* Parse a --vms file (JSON list or one VM per line).  -1 on error. */
+int fleet_read (const char *path, struct fleet_vm **vms, size_t *n);
+void fleet_free (struct fleet_vm *vms, size_t n);
+/* Default --jobs: from cores and memory (~1 GiB per appliance). */
+int fleet_default_jobs (void);
+/* Check each VM in a child azprep, at most jobs at a time.  Returns
+ * the array of VM results, in the order of vms. */
+cJSON *fleet_check (const struct fleet_vm *vms, size_t n, int jobs,
+                    const struct check_opts *o, const char *self);
+
+#endif
