@@ -7,8 +7,8 @@
  * persistent-net rules exist.  What is really in the guest decides the
  * rest, once, in distro_detect (distro.c): which initramfs tool is
  * installed (initramfs.c: initramfs-tools, dracut, SUSE mkinitrd),
- * which network stacks are configured (net-*.c), how GRUB's
- * configuration is regenerated (bootloader.c), systemd or SysV.
+ * which network stacks are configured (net/*.c), how GRUB's
+ * configuration is regenerated (distro.c), systemd or SysV.
  */
 #ifndef AZPREP_DISTRO_H
 #define AZPREP_DISTRO_H
@@ -75,7 +75,7 @@ struct initramfs_ops {
                   char *const *drivers);
 };
 
-/* How GRUB's configuration is regenerated (bootloader.c). */
+/* How GRUB's configuration is regenerated (distro.c). */
 enum grub_kind { GRUB_NONE = 0, GRUB_MKCONFIG, GRUB_BLS };
 
 struct distro_ops {

@@ -165,7 +165,7 @@ const struct vsphere_datastore *
 vsphere_inventory_datastore (const struct vsphere_inventory *inv,
                              const char *dcpath, const char *name);
 
-/* ---- vsphere:// disk URIs (vsphere-uri.c) ----
+/* ---- vsphere:// disk URIs (uri.c) ----
  *
  *   vsphere://HOST[:PORT]/[DCPATH/]VMNAME/DISKINDEX[?OPTIONS]
  *   vsphere://HOST[:PORT]/DCPATH/[DATASTORE] PATH/disk.vmdk[?OPTIONS]
@@ -263,7 +263,7 @@ const char *datastore_export_socket (const struct datastore_export *b);
 const char *datastore_export_uri (const struct datastore_export *b);
 void datastore_export_stop (struct datastore_export *b);
 
-/* ---- A vsphere:// disk opened for reading (vsphere-disk.c). ---- */
+/* ---- A vsphere:// disk opened for reading (disk.c). ---- */
 struct vsphere_source;
 /* Resolve the URI, check the disk can be read in place, start the
  * bridge.  Warnings: existing snapshots, independent disks. */
@@ -292,7 +292,7 @@ char *vsphere_disk_unreadable (const struct vsphere_inventory *inv,
 int vsphere_disk_readable (const struct vsphere_inventory *inv,
                            const struct vsphere_vm *vm, size_t i);
 
-/* ---- Replication cycles (vsphere-cycle.c) ----
+/* ---- Replication cycles (cycle.c) ----
  *
  * A cycle reads a VM's disks frozen by a snapshot: begin removes the
  * azprep snapshots an interrupted run left (by name), creates the cycle

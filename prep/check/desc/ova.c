@@ -341,7 +341,7 @@ member_probe (const char *opts, const char *fmt, char **why)
     return -1;
   }
   if (!strcmp (fmt, "qcow2")) {
-    /* As for plain files (check-vm.c): info opens a truncated qcow2. */
+    /* As for plain files (prep/check/vm.c): info opens a truncated qcow2. */
     const char *check[] = { "qemu-img", "check", "-U", "-q", "--image-opts",
                             opts, NULL };
     int r;
