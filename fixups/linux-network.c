@@ -40,25 +40,12 @@ run (struct guest *gs, bool fix)
   return r;
 }
 
-static int
-check (struct guest *gs)
-{
-  return run (gs, false);
-}
-
-static int
-apply (struct guest *gs)
-{
-  return run (gs, true);
-}
-
 static const struct fixup linux_network = {
   .name = "linux-network",
   .heading = "network on DHCP as ethN, without MAC bindings",
   .order = 220,
   .guests = FIXUP_LINUX,
   .applies = distro_supported,
-  .check = check,
-  .apply = apply,
+  .run = run,
 };
 FIXUP (linux_network);

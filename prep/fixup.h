@@ -36,6 +36,9 @@ struct fixup {
   bool (*applies) (struct guest *gs);
   int (*check) (struct guest *gs);   /* 0 or -1 (error reported) */
   int (*apply) (struct guest *gs);   /* 0 or -1 (error reported) */
+  /* One function for both, when check and apply walk the same steps:
+   * used where check or apply is NULL, with fix false or true. */
+  int (*run) (struct guest *gs, bool fix);
   /* A gate's unfixable blocker stops fix before any apply(): nothing
    * is written into a guest it refuses (e.g. a damaged file system). */
   bool gate;
