@@ -56,6 +56,11 @@ struct net_ops {
    * the same addresses), through the guest_* write helpers, which keep
    * the old configuration as a backup.  0 or -1. */
   int (*fix) (struct guest *gs, const struct net_iface *ifc, size_t index);
+  /* Or, for a stack whose files are edited line by line: change the
+   * lines of ifc->file for interface eth; net_fix reads and writes them.
+   * 0 or -1. */
+  int (*edit) (struct guest *gs, const struct net_iface *ifc,
+               const char *eth, struct lines *ls);
 };
 
 /* An initramfs tool (initramfs.c). */
@@ -161,6 +166,8 @@ int net_iface_add (struct net_iface **list, size_t *n, const char *file,
  * read it too).  0 or -1. */
 int net_write (struct guest *gs, const char *path, const char *content);
 int net_remove (struct guest *gs, const char *path);
+/* Rewrite one interface through its stack's fix or edit.  0 or -1. */
+int net_fix (struct guest *gs, const struct net_iface *ifc, size_t index);
 /* "ethINDEX" */
 char *net_eth_name (size_t index);
 /* Read a guest config file (bounded), NULL with error reported. */

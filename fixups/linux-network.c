@@ -24,7 +24,7 @@ run (struct guest *gs, bool fix)
     if (!why)
       continue;
     if (fix)
-      r = ifs[i].ops->fix (gs, &ifs[i], i);
+      r = net_fix (gs, &ifs[i], i);
     else
       r = report_finding (gs->report, SEV_WARNING, "linux-network-config",
                           ifs[i].file, NULL, true, "%s interface %s: %s",
