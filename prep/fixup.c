@@ -120,12 +120,15 @@ fixup_selected (const struct fixup_selection *s, const struct fixup *f)
   return !in_list (s->skip, f->name);
 }
 
-/* A fixup's check (fix false) or apply (fix true), or its run(). */
+/* A fixup's check (fix false) or apply (fix true), or its run(); a
+ * fixup that only reports has neither apply nor run. */
 static int
 call (const struct fixup *f, struct guest *gs, bool fix)
 {
   int (*one) (struct guest *) = fix ? f->apply : f->check;
-  return one ? one (gs) : f->run (gs, fix);
+  if (one)
+    return one (gs);
+  return f->run ? f->run (gs, fix) : 0;
 }
 
 /* Run one fixup's check, attributing its findings to it.  Returns the

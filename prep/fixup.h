@@ -35,7 +35,8 @@ struct fixup {
   /* Optional finer filter; NULL = applies to every guest of the type. */
   bool (*applies) (struct guest *gs);
   int (*check) (struct guest *gs);   /* 0 or -1 (error reported) */
-  int (*apply) (struct guest *gs);   /* 0 or -1 (error reported) */
+  /* 0 or -1 (error reported); NULL in a fixup that only reports. */
+  int (*apply) (struct guest *gs);
   /* One function for both, when check and apply walk the same steps:
    * used where check or apply is NULL, with fix false or true. */
   int (*run) (struct guest *gs, bool fix);
