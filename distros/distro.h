@@ -190,5 +190,7 @@ bool modprobe_line_blocks_hv (const char *line);
 /* String list helpers. */
 int strv_add (char ***list, const char *s);
 bool strv_has (char *const *list, const char *s);
+/* The words of list with one space between them (module lists, argv). */
+char *strv_join (char *const *list);
 
 #endif

@@ -66,18 +66,11 @@ why_rebuild (struct guest *gs, const struct kernel *k, bool *err)
     return NULL;
   }
   if (missing[0]) {
-    char *s = NULL;
-    size_t n;
-    FILE *fp = open_memstream (&s, &n);
-    if (!fp) {
-      *err = true;
-      return NULL;
-    }
-    fprintf (fp, "kernel %s: initramfs %s", k->version,
-             k->initrd_exists ? "lacks" : "is missing; needs");
-    for (size_t i = 0; missing[i]; i++)
-      fprintf (fp, " %s", missing[i]);
-    fclose (fp);
+    CLEANUP_FREE char *words = strv_join (missing);
+    char *s = words ? xasprintf ("kernel %s: initramfs %s %s", k->version,
+                                 k->initrd_exists ? "lacks"
+                                 : "is missing; needs", words) : NULL;
+    *err = !s;
     return s;
   }
   files = initrd_list (gs, k->initrd);
