@@ -97,39 +97,6 @@ why_rebuild (struct guest *gs, const struct kernel *k, bool *err)
 }
 
 static int
-check (struct guest *gs)
-{
-  struct distro_data *d = distro_get (gs);
-  CLEANUP_FREE_STRING_LIST char **drivers = all_drivers (d);
-  CLEANUP_FREE char *content = NULL;
-  const char *path = NULL;
-
-  if (!drivers || !d->initramfs)
-    return drivers ? 0 : -1;
-  for (size_t i = 0; i < d->nkernels; i++) {
-    bool err;
-    CLEANUP_FREE char *why = why_rebuild (gs, &d->kernels[i], &err);
-    if (err)
-      return -1;
-    if (why && report_finding (gs->report, SEV_BLOCKER,
-                               "linux-initramfs-hv-drivers",
-                               d->kernels[i].initrd, NULL, true, "%s (%s)",
-                               why, d->initramfs->name) == -1)
-      return -1;
-  }
-  if (drivers[0] &&
-      d->initramfs->persist (gs, drivers, &path, &content) == -1)
-    return -1;
-  if (content &&
-      report_finding (gs->report, SEV_WARNING, "linux-initramfs-persist",
-                      path, NULL, true, "future kernels' initramfs would "
-                      "lack the Hyper-V drivers (%s)",
-                      d->initramfs->name) == -1)
-    return -1;
-  return 0;
-}
-
-static int
 rebuild (struct guest *gs, struct distro_data *d, struct kernel *k)
 {
   CLEANUP_FREE_STRING_LIST char **missing = NULL;
@@ -163,6 +130,56 @@ rebuild (struct guest *gs, struct distro_data *d, struct kernel *k)
   return report_change (gs->report, "initramfs", k->initrd, before, after);
 }
 
+/* Each kernel whose initramfs lacks the drivers: report it (check) or
+ * rebuild it (apply), so that both judge the kernels alike. */
+static int
+each_rebuild (struct guest *gs, struct distro_data *d, bool fix)
+{
+  for (size_t i = 0; i < d->nkernels; i++) {
+    bool err;
+    CLEANUP_FREE char *why = why_rebuild (gs, &d->kernels[i], &err);
+    if (err)
+      return -1;
+    if (!why)
+      continue;
+    if (fix) {
+      azp_info ("%s: rebuilding (%s)", d->kernels[i].initrd, why);
+      if (rebuild (gs, d, &d->kernels[i]) == -1)
+        return -1;
+    }
+    else if (report_finding (gs->report, SEV_BLOCKER,
+                             "linux-initramfs-hv-drivers",
+                             d->kernels[i].initrd, NULL, true, "%s (%s)",
+                             why, d->initramfs->name) == -1)
+      return -1;
+  }
+  return 0;
+}
+
+static int
+check (struct guest *gs)
+{
+  struct distro_data *d = distro_get (gs);
+  CLEANUP_FREE_STRING_LIST char **drivers = all_drivers (d);
+  CLEANUP_FREE char *content = NULL;
+  const char *path = NULL;
+
+  if (!drivers || !d->initramfs)
+    return drivers ? 0 : -1;
+  if (each_rebuild (gs, d, false) == -1)
+    return -1;
+  if (drivers[0] &&
+      d->initramfs->persist (gs, drivers, &path, &content) == -1)
+    return -1;
+  if (content &&
+      report_finding (gs->report, SEV_WARNING, "linux-initramfs-persist",
+                      path, NULL, true, "future kernels' initramfs would "
+                      "lack the Hyper-V drivers (%s)",
+                      d->initramfs->name) == -1)
+    return -1;
+  return 0;
+}
+
 static int
 apply (struct guest *gs)
 {
@@ -183,18 +200,7 @@ apply (struct guest *gs)
         guest_write_file (gs, path, content, strlen (content)) == -1)
       return -1;
   }
-  for (size_t i = 0; i < d->nkernels; i++) {
-    bool err;
-    CLEANUP_FREE char *why = why_rebuild (gs, &d->kernels[i], &err);
-    if (err)
-      return -1;
-    if (why) {
-      azp_info ("%s: rebuilding (%s)", d->kernels[i].initrd, why);
-      if (rebuild (gs, d, &d->kernels[i]) == -1)
-        return -1;
-    }
-  }
-  return 0;
+  return each_rebuild (gs, d, true);
 }
 
 static const struct fixup linux_initramfs = {
