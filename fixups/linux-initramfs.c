@@ -157,50 +157,35 @@ each_rebuild (struct guest *gs, struct distro_data *d, bool fix)
 }
 
 static int
-check (struct guest *gs)
+run (struct guest *gs, bool fix)
 {
   struct distro_data *d = distro_get (gs);
   CLEANUP_FREE_STRING_LIST char **drivers = all_drivers (d);
-  CLEANUP_FREE char *content = NULL;
+  CLEANUP_FREE char *content = NULL, *dir = NULL;
   const char *path = NULL;
 
   if (!drivers || !d->initramfs)
     return drivers ? 0 : -1;
-  if (each_rebuild (gs, d, false) == -1)
+  /* check lists the kernels first; apply persists first, as the tools
+   * read these files while rebuilding. */
+  if (!fix && each_rebuild (gs, d, false) == -1)
     return -1;
   if (drivers[0] &&
       d->initramfs->persist (gs, drivers, &path, &content) == -1)
     return -1;
-  if (content &&
+  if (content && !fix &&
       report_finding (gs->report, SEV_WARNING, "linux-initramfs-persist",
                       path, NULL, true, "future kernels' initramfs would "
                       "lack the Hyper-V drivers (%s)",
                       d->initramfs->name) == -1)
     return -1;
-  return 0;
-}
-
-static int
-apply (struct guest *gs)
-{
-  struct distro_data *d = distro_get (gs);
-  CLEANUP_FREE_STRING_LIST char **drivers = all_drivers (d);
-  CLEANUP_FREE char *content = NULL;
-  const char *path = NULL;
-
-  if (!drivers)
-    return -1;
-  /* Persist first: the tools read these files while rebuilding. */
-  if (drivers[0] &&
-      d->initramfs->persist (gs, drivers, &path, &content) == -1)
-    return -1;
-  if (content) {
-    CLEANUP_FREE char *dir = strndup (path, strrchr (path, '/') - path);
+  if (content && fix) {
+    dir = strndup (path, strrchr (path, '/') - path);
     if (!dir || guestfs_mkdir_p (gs->g, dir) == -1 ||
         guest_write_file (gs, path, content, strlen (content)) == -1)
       return -1;
   }
-  return each_rebuild (gs, d, true);
+  return fix ? each_rebuild (gs, d, true) : 0;
 }
 
 static const struct fixup linux_initramfs = {
@@ -209,7 +194,6 @@ static const struct fixup linux_initramfs = {
   .order = 900,
   .guests = FIXUP_LINUX,
   .applies = distro_supported,
-  .check = check,
-  .apply = apply,
+  .run = run,
 };
 FIXUP (linux_initramfs);
