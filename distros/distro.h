@@ -52,6 +52,9 @@ struct net_ops {
    * Returns a reason, or NULL when it is right. */
   const char *(*needs_fix) (struct guest *gs, const struct net_iface *ifc,
                             size_t index);
+  /* The reasons net_needs_fix gives, in this stack's words: bound to a
+   * MAC (NULL if the stack never binds one), named otherwise. */
+  const char *mac_reason, *name_reason;
   /* Rewrite it: ethINDEX, no MAC binding, DHCP (with --keep-static-ip
    * the same addresses), through the guest_* write helpers, which keep
    * the old configuration as a backup.  0 or -1. */
@@ -166,6 +169,9 @@ int net_iface_add (struct net_iface **list, size_t *n, const char *file,
  * read it too).  0 or -1. */
 int net_write (struct guest *gs, const char *path, const char *content);
 int net_remove (struct guest *gs, const char *path);
+/* The stacks' needs_fix: MAC binding, static address, name. */
+const char *net_needs_fix (struct guest *gs, const struct net_iface *ifc,
+                           size_t index);
 /* Rewrite one interface through its stack's fix or edit.  0 or -1. */
 int net_fix (struct guest *gs, const struct net_iface *ifc, size_t index);
 /* "ethINDEX" */

@@ -65,18 +65,6 @@ ifupdown_scan (struct guest *gs, struct net_iface **list, size_t *n)
   return 0;
 }
 
-static const char *
-ifupdown_needs_fix (struct guest *gs, const struct net_iface *ifc,
-                    size_t index)
-{
-  CLEANUP_FREE char *eth = net_eth_name (index);
-  if (!ifc->dhcp && !gs->keep_static_ip)
-    return "static address (Azure assigns addresses by DHCP)";
-  if (eth && strcmp (ifc->name, eth))
-    return "interface name changes on Azure (becomes ethN)";
-  return NULL;
-}
-
 /* Replace word number w (0-based) of line by repl. */
 static char *
 replace_word (const char *line, size_t w, const char *repl)
@@ -201,6 +189,7 @@ ifupdown_edit (struct guest *gs, const struct net_iface *ifc, const char *eth,
 const struct net_ops net_ifupdown_ops = {
   .name = "ifupdown",
   .scan = ifupdown_scan,
-  .needs_fix = ifupdown_needs_fix,
+  .needs_fix = net_needs_fix,
+  .name_reason = "interface name changes on Azure (becomes ethN)",
   .edit = ifupdown_edit,
 };

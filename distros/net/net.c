@@ -59,6 +59,19 @@ net_iface_add (struct net_iface **list, size_t *n, const char *file,
   return 0;
 }
 
+const char *
+net_needs_fix (struct guest *gs, const struct net_iface *ifc, size_t index)
+{
+  CLEANUP_FREE char *eth = net_eth_name (index);
+  if (ifc->mac && ifc->ops->mac_reason)
+    return ifc->ops->mac_reason;
+  if (!ifc->dhcp && !gs->keep_static_ip)
+    return "static address (Azure assigns addresses by DHCP)";
+  if (ifc->name && eth && strcmp (ifc->name, eth))
+    return ifc->ops->name_reason;
+  return NULL;
+}
+
 int
 net_fix (struct guest *gs, const struct net_iface *ifc, size_t index)
 {

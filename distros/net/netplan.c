@@ -121,20 +121,6 @@ netplan_scan (struct guest *gs, struct net_iface **list, size_t *n)
   return 0;
 }
 
-static const char *
-netplan_needs_fix (struct guest *gs, const struct net_iface *ifc,
-                   size_t index)
-{
-  CLEANUP_FREE char *eth = net_eth_name (index);
-  if (ifc->mac)
-    return "matched by the VMware NIC's MAC address (match: macaddress)";
-  if (!ifc->dhcp && !gs->keep_static_ip)
-    return "static address (Azure assigns addresses by DHCP)";
-  if (ifc->name && eth && strcmp (ifc->name, eth))
-    return "interface name changes on Azure (becomes ethN)";
-  return NULL;
-}
-
 static int
 netplan_edit (struct guest *gs, const struct net_iface *ifc, const char *eth,
               struct lines *ls)
@@ -200,6 +186,8 @@ netplan_edit (struct guest *gs, const struct net_iface *ifc, const char *eth,
 const struct net_ops net_netplan_ops = {
   .name = "netplan",
   .scan = netplan_scan,
-  .needs_fix = netplan_needs_fix,
+  .needs_fix = net_needs_fix,
+  .mac_reason = "matched by the VMware NIC's MAC address (match: macaddress)",
+  .name_reason = "interface name changes on Azure (becomes ethN)",
   .edit = netplan_edit,
 };

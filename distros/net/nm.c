@@ -73,19 +73,6 @@ nm_scan (struct guest *gs, struct net_iface **list, size_t *n)
   return 0;
 }
 
-static const char *
-nm_needs_fix (struct guest *gs, const struct net_iface *ifc, size_t index)
-{
-  CLEANUP_FREE char *eth = net_eth_name (index);
-  if (ifc->mac)
-    return "bound to the VMware NIC's MAC address (mac-address=)";
-  if (!ifc->dhcp && !gs->keep_static_ip)
-    return "static address (Azure assigns addresses by DHCP)";
-  if (ifc->name && eth && strcmp (ifc->name, eth))
-    return "bound to an interface name that changes on Azure";
-  return NULL;
-}
-
 static bool
 key_is (const char *l, const char *key)
 {
@@ -147,6 +134,8 @@ nm_edit (struct guest *gs, const struct net_iface *ifc, const char *eth,
 const struct net_ops net_nm_ops = {
   .name = "networkmanager",
   .scan = nm_scan,
-  .needs_fix = nm_needs_fix,
+  .needs_fix = net_needs_fix,
+  .mac_reason = "bound to the VMware NIC's MAC address (mac-address=)",
+  .name_reason = "bound to an interface name that changes on Azure",
   .edit = nm_edit,
 };
