@@ -12,6 +12,9 @@
  * applicable check() again after all apply()s: any fixable finding left
  * is a failed verification and nothing is committed.
  *
+ * A fixup whose check and apply walk the same steps gives one
+ * run(gs, fix) instead; one that only reports has no apply.
+ *
  * Each fixup file ends with FIXUP(its_record).
  */
 #ifndef AZPREP_FIXUP_H
