@@ -70,6 +70,28 @@ strv_has (char *const *list, const char *s)
   return false;
 }
 
+char *
+strv_join (char *const *list)
+{
+  size_t len = 1;
+  char *s, *p;
+
+  for (size_t i = 0; list[i]; i++)
+    len += strlen (list[i]) + 1;
+  s = p = malloc (len);
+  if (!s) {
+    azp_error ("out of memory");
+    return NULL;
+  }
+  *p = '\0';
+  for (size_t i = 0; list[i]; i++) {
+    if (i > 0)
+      *p++ = ' ';
+    p = stpcpy (p, list[i]);
+  }
+  return s;
+}
+
 static const struct distro_ops *
 find_family (const char *distro)
 {

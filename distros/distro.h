@@ -55,10 +55,18 @@ struct net_ops {
    * Returns a reason, or NULL when it is right. */
   const char *(*needs_fix) (struct guest *gs, const struct net_iface *ifc,
                             size_t index);
+  /* The reasons net_needs_fix gives, in this stack's words: bound to a
+   * MAC (NULL if the stack never binds one), named otherwise. */
+  const char *mac_reason, *name_reason;
   /* Rewrite it: ethINDEX, no MAC binding, DHCP (with --keep-static-ip
    * the same addresses), through the guest_* write helpers, which keep
    * the old configuration as a backup.  0 or -1. */
   int (*fix) (struct guest *gs, const struct net_iface *ifc, size_t index);
+  /* Or, for a stack whose files are edited line by line: change the
+   * lines of ifc->file for interface eth; net_fix reads and writes them.
+   * 0 or -1. */
+  int (*edit) (struct guest *gs, const struct net_iface *ifc,
+               const char *eth, struct lines *ls);
 };
 
 /* An initramfs tool (initramfs.c). */
@@ -164,6 +172,11 @@ int net_iface_add (struct net_iface **list, size_t *n, const char *file,
  * read it too).  0 or -1. */
 int net_write (struct guest *gs, const char *path, const char *content);
 int net_remove (struct guest *gs, const char *path);
+/* The stacks' needs_fix: MAC binding, static address, name. */
+const char *net_needs_fix (struct guest *gs, const struct net_iface *ifc,
+                           size_t index);
+/* Rewrite one interface through its stack's fix or edit.  0 or -1. */
+int net_fix (struct guest *gs, const struct net_iface *ifc, size_t index);
 /* "ethINDEX" */
 char *net_eth_name (size_t index);
 /* Read a guest config file (bounded), NULL with error reported. */
@@ -190,5 +203,7 @@ int inspect_linux_json (struct guest *gs, cJSON *o);
 /* String list helpers. */
 int strv_add (char ***list, const char *s);
 bool strv_has (char *const *list, const char *s);
+/* The words of list with one space between them (module lists, argv). */
+char *strv_join (char *const *list);
 
 #endif

@@ -23,23 +23,6 @@ read_if_exists (struct guest *gs, const char *path, bool *err)
   }
 }
 
-static char *
-join_words (char *const *w)
-{
-  char *s = NULL;
-  size_t n;
-  FILE *fp = open_memstream (&s, &n);
-
-  if (!fp) {
-    azp_error ("out of memory");
-    return NULL;
-  }
-  for (size_t i = 0; w[i]; i++)
-    fprintf (fp, "%s%s", i ? " " : "", w[i]);
-  fclose (fp);
-  return s;
-}
-
 /* initramfs-tools: one module per line in /etc/initramfs-tools/modules. */
 static const char *const itools[] = {
   "/usr/sbin/update-initramfs", "/sbin/update-initramfs", NULL
@@ -131,7 +114,7 @@ dracut_persist (struct guest *gs, char *const *drivers, const char **path,
   static const char file[] = "/etc/dracut.conf.d/90-azure-hyperv.conf";
   bool err;
   CLEANUP_FREE char *old = read_if_exists (gs, file, &err);
-  CLEANUP_FREE char *words = join_words (drivers);
+  CLEANUP_FREE char *words = strv_join (drivers);
   char *s;
 
   if (err || !words)
@@ -152,7 +135,7 @@ static int
 dracut_rebuild (struct guest *gs, const char *tool, const struct kernel *k,
                 char *const *drivers)
 {
-  CLEANUP_FREE char *words = join_words (drivers);
+  CLEANUP_FREE char *words = strv_join (drivers);
   const char *argv[] = { tool, "-f", "--add-drivers", words, k->initrd,
                          k->version, NULL };
   if (!words)
@@ -205,7 +188,7 @@ static int
 mkinitrd_rebuild (struct guest *gs, const char *tool, const struct kernel *k,
                   char *const *drivers)
 {
-  CLEANUP_FREE char *words = join_words (drivers);
+  CLEANUP_FREE char *words = strv_join (drivers);
   const char *argv[] = { tool, "-k", k->vmlinuz, "-i", k->initrd, "-m",
                          words, NULL };
   if (!words)

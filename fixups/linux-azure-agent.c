@@ -179,25 +179,12 @@ run (struct guest *gs, bool fix)
   return 0;
 }
 
-static int
-check (struct guest *gs)
-{
-  return run (gs, false);
-}
-
-static int
-apply (struct guest *gs)
-{
-  return run (gs, true);
-}
-
 static const struct fixup linux_azure_agent = {
   .name = "linux-azure-agent",
   .heading = "configure WALinuxAgent / cloud-init for a migrated VM",
   .order = 420,
   .guests = FIXUP_LINUX,
   .applies = distro_supported,
-  .check = check,
-  .apply = apply,
+  .run = run,
 };
 FIXUP (linux_azure_agent);

@@ -121,25 +121,12 @@ run (struct guest *gs, bool fix)
   return 0;
 }
 
-static int
-check (struct guest *gs)
-{
-  return run (gs, false);
-}
-
-static int
-apply (struct guest *gs)
-{
-  return run (gs, true);
-}
-
 static const struct fixup linux_boot_params = {
   .name = "linux-boot-params",
   .heading = "serial console, rootdelay, net.ifnames=0, GRUB serial terminal",
   .order = 320,
   .guests = FIXUP_LINUX,
   .applies = distro_supported,
-  .check = check,
-  .apply = apply,
+  .run = run,
 };
 FIXUP (linux_boot_params);

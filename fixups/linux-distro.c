@@ -47,18 +47,11 @@ check (struct guest *gs)
   return 0;
 }
 
-static int
-apply (struct guest *gs)
-{
-  return 0;
-}
-
 static const struct fixup linux_distro = {
   .name = "linux-distro",
   .heading = "check the distribution, kernels and initramfs tool",
   .order = 10,
   .guests = FIXUP_LINUX,
   .check = check,
-  .apply = apply,
 };
 FIXUP (linux_distro);

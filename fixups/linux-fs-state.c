@@ -106,19 +106,12 @@ check (struct guest *gs)
   return 0;
 }
 
-static int
-apply (struct guest *gs)
-{
-  return 0;
-}
-
 static const struct fixup linux_fs_state = {
   .name = "linux-fs-state",
   .heading = "refuse damaged or read-only file systems (blockers only)",
   .order = 5,
   .guests = FIXUP_LINUX,
   .check = check,
-  .apply = apply,
   .gate = true,
 };
 FIXUP (linux_fs_state);

@@ -259,19 +259,10 @@ run_file (struct guest *gs, bool fix, const char *file, bool fstab)
 }
 
 static int
-check (struct guest *gs)
+run (struct guest *gs, bool fix)
 {
-  if (run_file (gs, false, "/etc/fstab", true) == -1 ||
-      run_file (gs, false, "/etc/crypttab", false) == -1)
-    return -1;
-  return 0;
-}
-
-static int
-apply (struct guest *gs)
-{
-  if (run_file (gs, true, "/etc/fstab", true) == -1 ||
-      run_file (gs, true, "/etc/crypttab", false) == -1)
+  if (run_file (gs, fix, "/etc/fstab", true) == -1 ||
+      run_file (gs, fix, "/etc/crypttab", false) == -1)
     return -1;
   return 0;
 }
@@ -283,7 +274,6 @@ static const struct fixup linux_fstab = {
   .order = 120,
   .guests = FIXUP_LINUX,
   .applies = distro_supported,
-  .check = check,
-  .apply = apply,
+  .run = run,
 };
 FIXUP (linux_fstab);

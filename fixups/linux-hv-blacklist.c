@@ -58,25 +58,12 @@ scan (struct guest *gs, bool fix)
   return 0;
 }
 
-static int
-check (struct guest *gs)
-{
-  return scan (gs, false);
-}
-
-static int
-apply (struct guest *gs)
-{
-  return scan (gs, true);
-}
-
 static const struct fixup linux_hv_blacklist = {
   .name = "linux-hv-blacklist",
   .heading = "un-blacklist the Hyper-V modules in /etc/modprobe.d",
   .order = 110,
   .guests = FIXUP_LINUX,
   .applies = distro_supported,
-  .check = check,
-  .apply = apply,
+  .run = scan,
 };
 FIXUP (linux_hv_blacklist);

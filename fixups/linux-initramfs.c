@@ -66,18 +66,11 @@ why_rebuild (struct guest *gs, const struct kernel *k, bool *err)
     return NULL;
   }
   if (missing[0]) {
-    char *s = NULL;
-    size_t n;
-    FILE *fp = open_memstream (&s, &n);
-    if (!fp) {
-      *err = true;
-      return NULL;
-    }
-    fprintf (fp, "kernel %s: initramfs %s", k->version,
-             k->initrd_exists ? "lacks" : "is missing; needs");
-    for (size_t i = 0; missing[i]; i++)
-      fprintf (fp, " %s", missing[i]);
-    fclose (fp);
+    CLEANUP_FREE char *words = strv_join (missing);
+    char *s = words ? xasprintf ("kernel %s: initramfs %s %s", k->version,
+                                 k->initrd_exists ? "lacks"
+                                 : "is missing; needs", words) : NULL;
+    *err = !s;
     return s;
   }
   files = initrd_list (gs, k->initrd);
@@ -101,39 +94,6 @@ why_rebuild (struct guest *gs, const struct kernel *k, bool *err)
     }
   }
   return NULL;
-}
-
-static int
-check (struct guest *gs)
-{
-  struct distro_data *d = distro_get (gs);
-  CLEANUP_FREE_STRING_LIST char **drivers = all_drivers (d);
-  CLEANUP_FREE char *content = NULL;
-  const char *path = NULL;
-
-  if (!drivers || !d->initramfs)
-    return drivers ? 0 : -1;
-  for (size_t i = 0; i < d->nkernels; i++) {
-    bool err;
-    CLEANUP_FREE char *why = why_rebuild (gs, &d->kernels[i], &err);
-    if (err)
-      return -1;
-    if (why && report_finding (gs->report, SEV_BLOCKER,
-                               "linux-initramfs-hv-drivers",
-                               d->kernels[i].initrd, NULL, true, "%s (%s)",
-                               why, d->initramfs->name) == -1)
-      return -1;
-  }
-  if (drivers[0] &&
-      d->initramfs->persist (gs, drivers, &path, &content) == -1)
-    return -1;
-  if (content &&
-      report_finding (gs->report, SEV_WARNING, "linux-initramfs-persist",
-                      path, NULL, true, "future kernels' initramfs would "
-                      "lack the Hyper-V drivers (%s)",
-                      d->initramfs->name) == -1)
-    return -1;
-  return 0;
 }
 
 static int
@@ -170,38 +130,62 @@ rebuild (struct guest *gs, struct distro_data *d, struct kernel *k)
   return report_change (gs->report, "initramfs", k->initrd, before, after);
 }
 
+/* Each kernel whose initramfs lacks the drivers: report it (check) or
+ * rebuild it (apply), so that both judge the kernels alike. */
 static int
-apply (struct guest *gs)
+each_rebuild (struct guest *gs, struct distro_data *d, bool fix)
 {
-  struct distro_data *d = distro_get (gs);
-  CLEANUP_FREE_STRING_LIST char **drivers = all_drivers (d);
-  CLEANUP_FREE char *content = NULL;
-  const char *path = NULL;
-
-  if (!drivers)
-    return -1;
-  /* Persist first: the tools read these files while rebuilding. */
-  if (drivers[0] &&
-      d->initramfs->persist (gs, drivers, &path, &content) == -1)
-    return -1;
-  if (content) {
-    CLEANUP_FREE char *dir = strndup (path, strrchr (path, '/') - path);
-    if (!dir || guestfs_mkdir_p (gs->g, dir) == -1 ||
-        guest_write_file (gs, path, content, strlen (content)) == -1)
-      return -1;
-  }
   for (size_t i = 0; i < d->nkernels; i++) {
     bool err;
     CLEANUP_FREE char *why = why_rebuild (gs, &d->kernels[i], &err);
     if (err)
       return -1;
-    if (why) {
+    if (!why)
+      continue;
+    if (fix) {
       azp_info ("%s: rebuilding (%s)", d->kernels[i].initrd, why);
       if (rebuild (gs, d, &d->kernels[i]) == -1)
         return -1;
     }
+    else if (report_finding (gs->report, SEV_BLOCKER,
+                             "linux-initramfs-hv-drivers",
+                             d->kernels[i].initrd, NULL, true, "%s (%s)",
+                             why, d->initramfs->name) == -1)
+      return -1;
   }
   return 0;
+}
+
+static int
+run (struct guest *gs, bool fix)
+{
+  struct distro_data *d = distro_get (gs);
+  CLEANUP_FREE_STRING_LIST char **drivers = all_drivers (d);
+  CLEANUP_FREE char *content = NULL, *dir = NULL;
+  const char *path = NULL;
+
+  if (!drivers || !d->initramfs)
+    return drivers ? 0 : -1;
+  /* check lists the kernels first; apply persists first, as the tools
+   * read these files while rebuilding. */
+  if (!fix && each_rebuild (gs, d, false) == -1)
+    return -1;
+  if (drivers[0] &&
+      d->initramfs->persist (gs, drivers, &path, &content) == -1)
+    return -1;
+  if (content && !fix &&
+      report_finding (gs->report, SEV_WARNING, "linux-initramfs-persist",
+                      path, NULL, true, "future kernels' initramfs would "
+                      "lack the Hyper-V drivers (%s)",
+                      d->initramfs->name) == -1)
+    return -1;
+  if (content && fix) {
+    dir = strndup (path, strrchr (path, '/') - path);
+    if (!dir || guestfs_mkdir_p (gs->g, dir) == -1 ||
+        guest_write_file (gs, path, content, strlen (content)) == -1)
+      return -1;
+  }
+  return fix ? each_rebuild (gs, d, true) : 0;
 }
 
 static const struct fixup linux_initramfs = {
@@ -210,7 +194,6 @@ static const struct fixup linux_initramfs = {
   .order = 900,
   .guests = FIXUP_LINUX,
   .applies = distro_supported,
-  .check = check,
-  .apply = apply,
+  .run = run,
 };
 FIXUP (linux_initramfs);

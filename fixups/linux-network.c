@@ -24,7 +24,7 @@ run (struct guest *gs, bool fix)
     if (!why)
       continue;
     if (fix)
-      r = ifs[i].ops->fix (gs, &ifs[i], i);
+      r = net_fix (gs, &ifs[i], i);
     else
       r = report_finding (gs->report, SEV_WARNING, "linux-network-config",
                           ifs[i].file, NULL, true, "%s interface %s: %s",
@@ -40,25 +40,12 @@ run (struct guest *gs, bool fix)
   return r;
 }
 
-static int
-check (struct guest *gs)
-{
-  return run (gs, false);
-}
-
-static int
-apply (struct guest *gs)
-{
-  return run (gs, true);
-}
-
 static const struct fixup linux_network = {
   .name = "linux-network",
   .heading = "network on DHCP as ethN, without MAC bindings",
   .order = 220,
   .guests = FIXUP_LINUX,
   .applies = distro_supported,
-  .check = check,
-  .apply = apply,
+  .run = run,
 };
 FIXUP (linux_network);

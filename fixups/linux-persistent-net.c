@@ -52,25 +52,12 @@ run (struct guest *gs, bool fix)
   return 0;
 }
 
-static int
-check (struct guest *gs)
-{
-  return run (gs, false);
-}
-
-static int
-apply (struct guest *gs)
-{
-  return run (gs, true);
-}
-
 static const struct fixup linux_persistent_net = {
   .name = "linux-persistent-net",
   .heading = "remove udev rules binding NIC names to MAC addresses",
   .order = 210,
   .guests = FIXUP_LINUX,
   .applies = distro_supported,
-  .check = check,
-  .apply = apply,
+  .run = run,
 };
 FIXUP (linux_persistent_net);

@@ -36,25 +36,12 @@ run (struct guest *gs, bool fix)
   return 0;
 }
 
-static int
-check (struct guest *gs)
-{
-  return run (gs, false);
-}
-
-static int
-apply (struct guest *gs)
-{
-  return run (gs, true);
-}
-
 static const struct fixup linux_vmware_tools = {
   .name = "linux-vmware-tools",
   .heading = "disable VMware Tools and other hypervisors' tools",
   .order = 410,
   .guests = FIXUP_LINUX,
   .applies = distro_supported,
-  .check = check,
-  .apply = apply,
+  .run = run,
 };
 FIXUP (linux_vmware_tools);

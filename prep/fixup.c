@@ -104,6 +104,17 @@ fixup_selected (const struct fixup_selection *s, const struct fixup *f)
   return !in_list (s->skip, f->name);
 }
 
+/* A fixup's check (fix false) or apply (fix true), or its run(); a
+ * fixup that only reports has neither apply nor run. */
+static int
+call (const struct fixup *f, struct guest *gs, bool fix)
+{
+  int (*one) (struct guest *) = fix ? f->apply : f->check;
+  if (one)
+    return one (gs);
+  return f->run ? f->run (gs, fix) : 0;
+}
+
 /* Run one fixup's check, attributing its findings to it.  Returns the
  * number of fixable findings it added, or -1. */
 static int
@@ -113,7 +124,7 @@ run_check (struct guest *gs, const struct fixup *f)
   int r;
 
   gs->report->current_fixup = f->name;
-  r = f->check (gs);
+  r = call (f, gs, false);
   gs->report->current_fixup = NULL;
   if (r == -1)
     return -1;
@@ -181,7 +192,7 @@ fixups_apply (struct guest *gs, const struct fixup_selection *s)
     }
     azp_debug ("fix: %s: applying", f->name);
     gs->report->current_fixup = f->name;
-    ret = f->apply (gs);
+    ret = call (f, gs, true);
     gs->report->current_fixup = NULL;
     if (ret == -1) {
       azp_error ("fixup %s failed; nothing was committed", f->name);

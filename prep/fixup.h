@@ -12,6 +12,9 @@
  * applicable check() again after all apply()s: any fixable finding left
  * is a failed verification and nothing is committed.
  *
+ * A fixup whose check and apply walk the same steps gives one
+ * run(gs, fix) instead; one that only reports has no apply.
+ *
  * Each fixup file ends with FIXUP(its_record).
  */
 #ifndef AZPREP_FIXUP_H
@@ -35,7 +38,11 @@ struct fixup {
   /* Optional finer filter; NULL = applies to every guest of the type. */
   bool (*applies) (struct guest *gs);
   int (*check) (struct guest *gs);   /* 0 or -1 (error reported) */
-  int (*apply) (struct guest *gs);   /* 0 or -1 (error reported) */
+  /* 0 or -1 (error reported); NULL in a fixup that only reports. */
+  int (*apply) (struct guest *gs);
+  /* One function for both, when check and apply walk the same steps:
+   * used where check or apply is NULL, with fix false or true. */
+  int (*run) (struct guest *gs, bool fix);
   /* A gate's unfixable blocker stops fix before any apply(): nothing
    * is written into a guest it refuses (e.g. a damaged file system). */
   bool gate;

@@ -70,19 +70,6 @@ scan (const struct ifcfg_flavour *fl, struct guest *gs,
   return 0;
 }
 
-static const char *
-needs_fix (struct guest *gs, const struct net_iface *ifc, size_t index)
-{
-  CLEANUP_FREE char *eth = net_eth_name (index);
-  if (ifc->mac)
-    return "bound to the VMware NIC's MAC address";
-  if (!ifc->dhcp && !gs->keep_static_ip)
-    return "static address (Azure assigns addresses by DHCP)";
-  if (eth && strcmp (ifc->name, eth))
-    return "interface name changes on Azure (becomes ethN)";
-  return NULL;
-}
-
 static bool
 has_key (const char *s, const char *key)
 {
@@ -176,13 +163,17 @@ suse_fix (struct guest *gs, const struct net_iface *ifc, size_t index)
 const struct net_ops net_ifcfg_ops = {
   .name = "ifcfg",
   .scan = rhel_scan,
-  .needs_fix = needs_fix,
+  .needs_fix = net_needs_fix,
+  .mac_reason = "bound to the VMware NIC's MAC address",
+  .name_reason = "interface name changes on Azure (becomes ethN)",
   .fix = rhel_fix,
 };
 
 const struct net_ops net_wicked_ops = {
   .name = "wicked",
   .scan = suse_scan,
-  .needs_fix = needs_fix,
+  .needs_fix = net_needs_fix,
+  .mac_reason = "bound to the VMware NIC's MAC address",
+  .name_reason = "interface name changes on Azure (becomes ethN)",
   .fix = suse_fix,
 };

@@ -65,18 +65,6 @@ ifupdown_scan (struct guest *gs, struct net_iface **list, size_t *n)
   return 0;
 }
 
-static const char *
-ifupdown_needs_fix (struct guest *gs, const struct net_iface *ifc,
-                    size_t index)
-{
-  CLEANUP_FREE char *eth = net_eth_name (index);
-  if (!ifc->dhcp && !gs->keep_static_ip)
-    return "static address (Azure assigns addresses by DHCP)";
-  if (eth && strcmp (ifc->name, eth))
-    return "interface name changes on Azure (becomes ethN)";
-  return NULL;
-}
-
 /* Replace word number w (0-based) of line by repl. */
 static char *
 replace_word (const char *line, size_t w, const char *repl)
@@ -131,44 +119,39 @@ set_line (struct lines *ls, size_t i, char *s)
 }
 
 static int
-ifupdown_fix (struct guest *gs, const struct net_iface *ifc, size_t index)
+ifupdown_edit (struct guest *gs, const struct net_iface *ifc, const char *eth,
+               struct lines *ls)
 {
-  CLEANUP_FREE char *text = distro_read_config (gs, ifc->file);
-  CLEANUP_FREE char *eth = net_eth_name (index), *out = NULL;
-  struct lines ls;
   bool started = false, in_stanza = false;
-  int r = -1;
 
-  if (!text || !eth || lines_split (&ls, text) == -1)
-    return -1;
-  for (size_t i = 0; i < ls.n; i++) {
+  for (size_t i = 0; i < ls->n; i++) {
     char name[64], fam[16], meth[32];
-    const char *l = ls.l[i];
+    const char *l = ls->l[i];
 
     if (parse_iface (l, name, sizeof name, fam, meth)) {
       in_stanza = !strcmp (name, ifc->name);
       if (!in_stanza)
         continue;
-      if (set_line (&ls, i, replace_word (l, 1, eth)) == -1)
-        goto out;
+      if (set_line (ls, i, replace_word (l, 1, eth)) == -1)
+        return -1;
       if (!gs->keep_static_ip && !strcmp (meth, "static") &&
-          set_line (&ls, i, replace_word (ls.l[i], 3,
-                                          !strcmp (fam, "inet6")
-                                          ? "auto" : "dhcp")) == -1)
-        goto out;
+          set_line (ls, i, replace_word (ls->l[i], 3,
+                                         !strcmp (fam, "inet6")
+                                         ? "auto" : "dhcp")) == -1)
+        return -1;
       if (!started) {
         started = true;
         /* Make sure it comes up at boot. */
         bool up = false;
-        for (size_t j = 0; j < ls.n; j++)
-          if ((first_word_is (ls.l[j], "auto") ||
-               first_word_is (ls.l[j], "allow-hotplug")) &&
-              (names (ls.l[j], ifc->name) || names (ls.l[j], eth)))
+        for (size_t j = 0; j < ls->n; j++)
+          if ((first_word_is (ls->l[j], "auto") ||
+               first_word_is (ls->l[j], "allow-hotplug")) &&
+              (names (ls->l[j], ifc->name) || names (ls->l[j], eth)))
             up = true;
         if (!up) {
           CLEANUP_FREE char *a = xasprintf ("auto %s", eth);
-          if (!a || lines_insert (&ls, i, a) == -1)
-            goto out;
+          if (!a || lines_insert (ls, i, a) == -1)
+            return -1;
           i++;
         }
       }
@@ -185,8 +168,8 @@ ifupdown_fix (struct guest *gs, const struct net_iface *ifc, size_t index)
         CLEANUP_FREE char *rest = words_remove (p + kw, ifc->name);
         char *nl = xasprintf ("%.*s %s%s%s", (int) (p - l + kw), l, eth,
                               rest && *rest ? " " : "", rest ? rest : "");
-        if (set_line (&ls, i, nl) == -1)
-          goto out;
+        if (set_line (ls, i, nl) == -1)
+          return -1;
       }
       continue;
     }
@@ -194,23 +177,19 @@ ifupdown_fix (struct guest *gs, const struct net_iface *ifc, size_t index)
       const char *p = l + line_indent (l);
       for (size_t k = 0; static_opts[k]; k++)
         if (!strncmp (p, static_opts[k], strlen (static_opts[k]))) {
-          lines_delete (&ls, i);
+          lines_delete (ls, i);
           i--;
           break;
         }
     }
   }
-  out = lines_join (&ls);
-  if (out)
-    r = net_write (gs, ifc->file, out);
- out:
-  lines_free (&ls);
-  return r;
+  return 0;
 }
 
 const struct net_ops net_ifupdown_ops = {
   .name = "ifupdown",
   .scan = ifupdown_scan,
-  .needs_fix = ifupdown_needs_fix,
-  .fix = ifupdown_fix,
+  .needs_fix = net_needs_fix,
+  .name_reason = "interface name changes on Azure (becomes ethN)",
+  .edit = ifupdown_edit,
 };

@@ -59,6 +59,41 @@ net_iface_add (struct net_iface **list, size_t *n, const char *file,
   return 0;
 }
 
+const char *
+net_needs_fix (struct guest *gs, const struct net_iface *ifc, size_t index)
+{
+  CLEANUP_FREE char *eth = net_eth_name (index);
+  if (ifc->mac && ifc->ops->mac_reason)
+    return ifc->ops->mac_reason;
+  if (!ifc->dhcp && !gs->keep_static_ip)
+    return "static address (Azure assigns addresses by DHCP)";
+  if (ifc->name && eth && strcmp (ifc->name, eth))
+    return ifc->ops->name_reason;
+  return NULL;
+}
+
+int
+net_fix (struct guest *gs, const struct net_iface *ifc, size_t index)
+{
+  CLEANUP_FREE char *text = NULL, *eth = NULL, *out = NULL;
+  struct lines ls;
+  int r = -1;
+
+  if (ifc->ops->fix)
+    return ifc->ops->fix (gs, ifc, index);
+  text = distro_read_config (gs, ifc->file);
+  eth = net_eth_name (index);
+  if (!text || !eth || lines_split (&ls, text) == -1)
+    return -1;
+  if (ifc->ops->edit (gs, ifc, eth, &ls) == 0) {
+    out = lines_join (&ls);
+    if (out)
+      r = net_write (gs, ifc->file, out);
+  }
+  lines_free (&ls);
+  return r;
+}
+
 char *
 net_eth_name (size_t index)
 {

@@ -121,95 +121,73 @@ netplan_scan (struct guest *gs, struct net_iface **list, size_t *n)
   return 0;
 }
 
-static const char *
-netplan_needs_fix (struct guest *gs, const struct net_iface *ifc,
-                   size_t index)
-{
-  CLEANUP_FREE char *eth = net_eth_name (index);
-  if (ifc->mac)
-    return "matched by the VMware NIC's MAC address (match: macaddress)";
-  if (!ifc->dhcp && !gs->keep_static_ip)
-    return "static address (Azure assigns addresses by DHCP)";
-  if (ifc->name && eth && strcmp (ifc->name, eth))
-    return "interface name changes on Azure (becomes ethN)";
-  return NULL;
-}
-
 static int
-netplan_fix (struct guest *gs, const struct net_iface *ifc, size_t index)
+netplan_edit (struct guest *gs, const struct net_iface *ifc, const char *eth,
+              struct lines *ls)
 {
-  CLEANUP_FREE char *text = distro_read_config (gs, ifc->file);
-  CLEANUP_FREE char *eth = net_eth_name (index), *out = NULL;
   struct netplan_iface ifs[16], *f = NULL;
-  struct lines ls;
   size_t ni;
-  int r = -1;
 
-  if (!text || !eth || lines_split (&ls, text) == -1)
-    return -1;
-  ni = find_ifaces (&ls, ifs, 16);
+  ni = find_ifaces (ls, ifs, 16);
   for (size_t k = 0; k < ni; k++) {
-    CLEANUP_FREE char *name = iface_key (ls.l[ifs[k].key]);
+    CLEANUP_FREE char *name = iface_key (ls->l[ifs[k].key]);
     if (name && ifc->name && !strcmp (name, ifc->name))
       f = &ifs[k];
   }
   if (!f) {
     azp_error ("%s: interface %s not found again", ifc->file,
                ifc->name ? ifc->name : "?");
-    goto out;
+    return -1;
   }
   /* Drop match:/set-name: (and static keys), each with its sub-block. */
   for (size_t j = f->key + 1; j < f->end; j++) {
-    bool drop = yaml_key (ls.l[j], "match") || yaml_key (ls.l[j], "set-name");
+    bool drop = yaml_key (ls->l[j], "match") || yaml_key (ls->l[j], "set-name");
     if (!gs->keep_static_ip)
       for (size_t s = 0; static_keys[s]; s++)
-        drop = drop || yaml_key (ls.l[j], static_keys[s]);
-    if (!gs->keep_static_ip && yaml_key (ls.l[j], "nameservers"))
+        drop = drop || yaml_key (ls->l[j], static_keys[s]);
+    if (!gs->keep_static_ip && yaml_key (ls->l[j], "nameservers"))
       drop = true;
-    if (!gs->keep_static_ip && yaml_key (ls.l[j], "dhcp4"))
+    if (!gs->keep_static_ip && yaml_key (ls->l[j], "dhcp4"))
       drop = true;
-    if (drop && line_indent (ls.l[j]) == f->body_ind) {
-      size_t ind = line_indent (ls.l[j]);
-      lines_delete (&ls, j);
+    if (drop && line_indent (ls->l[j]) == f->body_ind) {
+      size_t ind = line_indent (ls->l[j]);
+      lines_delete (ls, j);
       f->end--;
       /* The sub-block: deeper lines, and a sequence written at the
        * key's own indent ("addresses:\n- 10.0.0.5/24", as subiquity
        * writes it). */
-      while (j < f->end && (line_blank_or_comment (ls.l[j], '#') ||
-                            line_indent (ls.l[j]) > ind ||
-                            (line_indent (ls.l[j]) == ind &&
-                             ls.l[j][ind] == '-'))) {
-        lines_delete (&ls, j);
+      while (j < f->end && (line_blank_or_comment (ls->l[j], '#') ||
+                            line_indent (ls->l[j]) > ind ||
+                            (line_indent (ls->l[j]) == ind &&
+                             ls->l[j][ind] == '-'))) {
+        lines_delete (ls, j);
         f->end--;
       }
       j--;
     }
   }
   {
-    size_t ind = line_indent (ls.l[f->key]);
-    char *nl = xasprintf ("%.*s%s:", (int) ind, ls.l[f->key], eth);
+    size_t ind = line_indent (ls->l[f->key]);
+    char *nl = xasprintf ("%.*s%s:", (int) ind, ls->l[f->key], eth);
     if (!nl)
-      goto out;
-    free (ls.l[f->key]);
-    ls.l[f->key] = nl;
+      return -1;
+    free (ls->l[f->key]);
+    ls->l[f->key] = nl;
     if (!gs->keep_static_ip) {
       size_t bi = f->body_ind ? f->body_ind : ind + 2;
       CLEANUP_FREE char *d = xasprintf ("%*sdhcp4: true", (int) bi, "");
-      if (!d || lines_insert (&ls, f->key + 1, d) == -1)
-        goto out;
+      if (!d || lines_insert (ls, f->key + 1, d) == -1)
+        return -1;
     }
   }
-  out = lines_join (&ls);
-  if (out)
-    r = net_write (gs, ifc->file, out);
- out:
-  lines_free (&ls);
-  return r;
+  return 0;
 }
 
 const struct net_ops net_netplan_ops = {
   .name = "netplan",
   .scan = netplan_scan,
-  .needs_fix = netplan_needs_fix,
-  .fix = netplan_fix,
+  .needs_fix = net_needs_fix,
+  .mac_reason = "matched by the VMware NIC's MAC address (match: macaddress)",
+  .name_reason = "interface name changes on Azure (becomes ethN)",
+  .edit = netplan_edit,
 };

@@ -73,19 +73,6 @@ nm_scan (struct guest *gs, struct net_iface **list, size_t *n)
   return 0;
 }
 
-static const char *
-nm_needs_fix (struct guest *gs, const struct net_iface *ifc, size_t index)
-{
-  CLEANUP_FREE char *eth = net_eth_name (index);
-  if (ifc->mac)
-    return "bound to the VMware NIC's MAC address (mac-address=)";
-  if (!ifc->dhcp && !gs->keep_static_ip)
-    return "static address (Azure assigns addresses by DHCP)";
-  if (ifc->name && eth && strcmp (ifc->name, eth))
-    return "bound to an interface name that changes on Azure";
-  return NULL;
-}
-
 static bool
 key_is (const char *l, const char *key)
 {
@@ -102,18 +89,13 @@ numbered (const char *l, const char *prefix)
 }
 
 static int
-nm_fix (struct guest *gs, const struct net_iface *ifc, size_t index)
+nm_edit (struct guest *gs, const struct net_iface *ifc, const char *eth,
+         struct lines *ls)
 {
-  CLEANUP_FREE char *text = distro_read_config (gs, ifc->file);
-  CLEANUP_FREE char *eth = net_eth_name (index), *out = NULL;
-  struct lines ls;
   char section[64] = "";
-  int r = -1;
 
-  if (!text || !eth || lines_split (&ls, text) == -1)
-    return -1;
-  for (size_t i = 0; i < ls.n; i++) {
-    const char *l = ls.l[i] + line_indent (ls.l[i]);
+  for (size_t i = 0; i < ls->n; i++) {
+    const char *l = ls->l[i] + line_indent (ls->l[i]);
     if (*l == '[') {
       snprintf (section, sizeof section, "%.*s", (int) strcspn (l + 1, "]"),
                 l + 1);
@@ -121,42 +103,39 @@ nm_fix (struct guest *gs, const struct net_iface *ifc, size_t index)
     }
     if ((!strcmp (section, "ethernet") ||
          !strcmp (section, "802-3-ethernet")) && key_is (l, "mac-address")) {
-      lines_delete (&ls, i--);
+      lines_delete (ls, i--);
       continue;
     }
     if (!strcmp (section, "connection") && key_is (l, "interface-name")) {
       char *nl = xasprintf ("interface-name=%s", eth);
       if (!nl)
-        goto out;
-      free (ls.l[i]);
-      ls.l[i] = nl;
+        return -1;
+      free (ls->l[i]);
+      ls->l[i] = nl;
       continue;
     }
     if (!strcmp (section, "ipv4") && !gs->keep_static_ip && !ifc->dhcp) {
       if (key_is (l, "method")) {
         char *nl = strdup ("method=auto");
         if (!nl)
-          goto out;
-        free (ls.l[i]);
-        ls.l[i] = nl;
+          return -1;
+        free (ls->l[i]);
+        ls->l[i] = nl;
       }
       else if (numbered (l, "address") || numbered (l, "addresses") ||
                key_is (l, "gateway") || numbered (l, "route") ||
                key_is (l, "dns"))
-        lines_delete (&ls, i--);
+        lines_delete (ls, i--);
     }
   }
-  out = lines_join (&ls);
-  if (out)
-    r = net_write (gs, ifc->file, out);
- out:
-  lines_free (&ls);
-  return r;
+  return 0;
 }
 
 const struct net_ops net_nm_ops = {
   .name = "networkmanager",
   .scan = nm_scan,
-  .needs_fix = nm_needs_fix,
-  .fix = nm_fix,
+  .needs_fix = net_needs_fix,
+  .mac_reason = "bound to the VMware NIC's MAC address (mac-address=)",
+  .name_reason = "bound to an interface name that changes on Azure",
+  .edit = nm_edit,
 };

@@ -151,25 +151,12 @@ run (struct guest *gs, bool apply)
   return ret;
 }
 
-static int
-msft_check (struct guest *gs)
-{
-  return run (gs, false);
-}
-
-static int
-msft_apply (struct guest *gs)
-{
-  return run (gs, true);
-}
-
 static const struct fixup windows_msft1000 = {
   .name = "windows-msft1000",
   .heading = "Windows Server 2012/2012 R2: VMBus Enum keys for MSFT1000",
   .order = 105,
   .guests = FIXUP_WINDOWS,
   .applies = is_2012,
-  .check = msft_check,
-  .apply = msft_apply,
+  .run = run,
 };
 FIXUP (windows_msft1000);

@@ -342,18 +342,11 @@ support_check (struct guest *gs)
   return 0;
 }
 
-static int
-support_apply (struct guest *gs)
-{
-  return 0;                     /* only findings; nothing to change */
-}
-
 static const struct fixup windows_support = {
   .name = "windows-support",
   .heading = "refuse unsafe or unsupported Windows, warn, list next steps",
   .order = 1,
   .guests = FIXUP_WINDOWS,
   .check = support_check,
-  .apply = support_apply,
 };
 FIXUP (windows_support);

@@ -233,25 +233,12 @@ run (struct guest *gs, bool apply)
   return ret;
 }
 
-static int
-vmware_check (struct guest *gs)
-{
-  return run (gs, false);
-}
-
-static int
-vmware_apply (struct guest *gs)
-{
-  return run (gs, true);
-}
-
 static const struct fixup windows_vmware_tools = {
   .name = "windows-vmware-tools",
   .heading = "VMware Tools services and drivers off, filters removed",
   .order = 400,
   .guests = FIXUP_WINDOWS,
   .applies = win_not_refused,
-  .check = vmware_check,
-  .apply = vmware_apply,
+  .run = run,
 };
 FIXUP (windows_vmware_tools);
