@@ -7,7 +7,7 @@
  * persistent-net rules exist.  What is really in the guest decides the
  * rest, once, in distro_detect (distro.c): which initramfs tool is
  * installed (initramfs.c: initramfs-tools, dracut, SUSE mkinitrd),
- * which network stacks are configured (net/*.c), how GRUB's
+ * which network stacks are configured (net/), how GRUB's
  * configuration is regenerated (distro.c), systemd or SysV.
  */
 #ifndef AZPREP_DISTRO_H
