@@ -25,6 +25,7 @@
 #include <cjson/cJSON.h>
 
 #include "prep/azprep.h"
+#include "prep/cmd/args.h"
 #include "prep/boot/boot.h"
 #include "prep/guest/guest.h"
 
@@ -69,20 +70,74 @@ static const char usage[] =
 struct args {
   struct common_opts o;
   struct boot_opts b;
-  struct disk *disks;
-  size_t ndisks;
+  struct disk_args d;
   const char *firmware, *console;
+  int64_t timeout, memory, silence;
 };
+
+enum { OPT_ACCEL = OPT_FIRST_COMMAND_SPECIFIC, OPT_FIRMWARE, OPT_TIMEOUT,
+       OPT_MEMORY, OPT_CONSOLE, OPT_CONTROLLER, OPT_SILENCE };
+
+/* arg, a number from lo to hi, into *v: true, else false. */
+static bool
+number_in (const char *arg, int64_t lo, int64_t hi, int64_t *v)
+{
+  return parse_int64 (arg, v) == 0 && *v >= lo && *v <= hi;
+}
+
+/* One of boot-test's own options or a disk (args_handler). */
+static int
+boot_test_option (int c, char *arg, void *data)
+{
+  struct args *a = data;
+
+  switch (c) {
+  case OPT_ACCEL:
+    if (strcmp (arg, "kvm") && strcmp (arg, "tcg"))
+      return usage_error ("boot-test", "--accel: kvm or tcg");
+    a->b.accel = arg;
+    break;
+  case OPT_FIRMWARE:
+    if (strcmp (arg, "bios") && strcmp (arg, "uefi"))
+      return usage_error ("boot-test", "--firmware: bios or uefi");
+    a->firmware = arg;
+    break;
+  case OPT_TIMEOUT:
+    if (!number_in (arg, 1, 86400, &a->timeout))
+      return usage_error ("boot-test", "--timeout: seconds, 1 to 86400");
+    break;
+  case OPT_SILENCE:
+    if (!number_in (arg, 0, 86400, &a->silence))
+      return usage_error ("boot-test", "--silence: seconds, 0 to 86400");
+    break;
+  case OPT_MEMORY:
+    if (!number_in (arg, 256, 65536, &a->memory))
+      return usage_error ("boot-test", "--memory: MiB, 256 to 65536");
+    break;
+  case OPT_CONSOLE: a->console = arg; break;
+  case OPT_CONTROLLER:
+    if (strcmp (arg, "virtio-scsi") && strcmp (arg, "virtio-blk"))
+      return usage_error ("boot-test", "--controller: virtio-scsi or "
+                          "virtio-blk");
+    a->b.controller = arg;
+    break;
+  case 1:
+    if (a->d.ndisks >= BOOT_MAX_DISKS)
+      return usage_error ("boot-test", "too many disks (32 at most)");
+    /* fall through */
+  default:
+    return disk_args_option (&a->d, c, arg);
+  }
+  return ARGS_OK;
+}
 
 /* Options and disks into *a: -1 to go on, else the exit code. */
 static int
 parse_args (int argc, char **argv, struct args *a)
 {
-  enum { OPT_ACCEL = OPT_FIRST_COMMAND_SPECIFIC, OPT_FIRMWARE, OPT_TIMEOUT,
-         OPT_MEMORY, OPT_CONSOLE, OPT_CONTROLLER, OPT_SILENCE };
   static const struct option longopts[] = {
     COMMON_LONG_OPTIONS,
-    { "format", required_argument, NULL, OPT_FORMAT },
+    DISK_LONG_OPTIONS,
     { "accel", required_argument, NULL, OPT_ACCEL },
     { "firmware", required_argument, NULL, OPT_FIRMWARE },
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
@@ -92,65 +147,20 @@ parse_args (int argc, char **argv, struct args *a)
     { "controller", required_argument, NULL, OPT_CONTROLLER },
     { NULL, 0, NULL, 0 }
   };
-  const char *format = NULL;
-  int64_t timeout = 600, memory = 1024, silence = 120;
-  int c;
+  int r;
 
-  while ((c = getopt_long (argc, argv, "-" COMMON_SHORT_OPTIONS, longopts,
-                           NULL)) != -1) {
-    if (common_option (&a->o, c, usage))
-      continue;
-    switch (c) {
-    case OPT_FORMAT:
-      format = !strcmp (optarg, "auto") ? NULL : optarg;
-      break;
-    case OPT_ACCEL:
-      if (strcmp (optarg, "kvm") && strcmp (optarg, "tcg"))
-        return usage_error ("boot-test", "--accel: kvm or tcg");
-      a->b.accel = optarg;
-      break;
-    case OPT_FIRMWARE:
-      if (strcmp (optarg, "bios") && strcmp (optarg, "uefi"))
-        return usage_error ("boot-test", "--firmware: bios or uefi");
-      a->firmware = optarg;
-      break;
-    case OPT_TIMEOUT:
-      if (parse_int64 (optarg, &timeout) == -1 || timeout < 1 ||
-          timeout > 86400)
-        return usage_error ("boot-test", "--timeout: seconds, 1 to 86400");
-      break;
-    case OPT_SILENCE:
-      if (parse_int64 (optarg, &silence) == -1 || silence < 0 ||
-          silence > 86400)
-        return usage_error ("boot-test", "--silence: seconds, 0 to 86400");
-      break;
-    case OPT_MEMORY:
-      if (parse_int64 (optarg, &memory) == -1 || memory < 256 ||
-          memory > 65536)
-        return usage_error ("boot-test", "--memory: MiB, 256 to 65536");
-      break;
-    case OPT_CONSOLE: a->console = optarg; break;
-    case OPT_CONTROLLER:
-      if (strcmp (optarg, "virtio-scsi") && strcmp (optarg, "virtio-blk"))
-        return usage_error ("boot-test", "--controller: virtio-scsi or "
-                            "virtio-blk");
-      a->b.controller = optarg;
-      break;
-    case 1:
-      if (a->ndisks >= BOOT_MAX_DISKS)
-        return usage_error ("boot-test", "too many disks (32 at most)");
-      if (disks_add (&a->disks, &a->ndisks, optarg, format) == -1)
-        return EXIT_ERROR;
-      break;
-    default:
-      return usage_error ("boot-test", "unknown option");
-    }
-  }
-  if (a->ndisks == 0)
+  a->timeout = 600;
+  a->memory = 1024;
+  a->silence = 120;
+  r = args_parse ("boot-test", usage, argc, argv, longopts, &a->o,
+                  boot_test_option, a);
+  if (r != -1)
+    return r;
+  if (a->d.ndisks == 0)
     return usage_error ("boot-test", "no disk given");
-  a->b.timeout = timeout;
-  a->b.memory = memory;
-  a->b.silence = silence;
+  a->b.timeout = a->timeout;
+  a->b.memory = a->memory;
+  a->b.silence = a->silence;
   return -1;
 }
 
@@ -215,7 +225,7 @@ verdict (const struct args *a, struct boot_result *r, const char *log)
             (int) r->seconds, r->banner);
   if (ret != EXIT_OK) {
     azp_error ("%s: boot test failed after %d s: %s%s%s%s%s%s",
-               a->disks[0].path, (int) r->seconds,
+               a->d.disks[0].path, (int) r->seconds,
                r->stuck[0] ? "the guest is stuck: " : "", r->stuck,
                r->stuck[0] ? "; " : "",
                r->target ? "" : "default target not reached on the serial "
@@ -257,8 +267,8 @@ boot_test_run (int argc, char **argv)
   ret = EXIT_ERROR;
   if (!a.b.accel)
     a.b.accel = boot_kvm_usable () ? "kvm" : "tcg";
-  for (size_t i = 0; i < a.ndisks; i++)
-    if (disk_probe (&a.disks[i]) == -1)
+  for (size_t i = 0; i < a.d.ndisks; i++)
+    if (disk_probe (&a.d.disks[i]) == -1)
       goto out;
   if (!mkdtemp (dir)) {
     azp_error ("%s: %m", dir);
@@ -267,17 +277,17 @@ boot_test_run (int argc, char **argv)
   made_dir = true;
   if (a.firmware)
     a.b.uefi = !strcmp (a.firmware, "uefi");
-  else if (boot_detect_firmware (&a.disks[0], dir, &a.b.uefi) == -1)
+  else if (boot_detect_firmware (&a.d.disks[0], dir, &a.b.uefi) == -1)
     goto out;
   log = a.console ? xstrdup (a.console) : xasprintf ("%s/console.log", dir);
   if (!log || empty_file (log) == -1
-      || boot_run (&a.b, a.disks, a.ndisks, dir, log, &r) == -1)
+      || boot_run (&a.b, a.d.disks, a.d.ndisks, dir, log, &r) == -1)
     goto out;
   ret = verdict (&a, &r, log);
  out:
   if (made_dir)
     remove_dir (dir);
-  disks_free (a.disks, a.ndisks);
+  disks_free (a.d.disks, a.d.ndisks);
   return ret;
 }
 

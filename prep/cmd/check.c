@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "prep/azprep.h"
+#include "prep/cmd/args.h"
 #include "prep/common/json.h"
 #include "prep/check/rule.h"
 #include "prep/check/vm.h"
@@ -84,24 +85,57 @@ list_rules (bool json)
 struct check_args {
   struct common_opts o;
   struct check_opts co;
-  struct disk *disks;
-  size_t ndisks;
-  const char *format, *vms_file, *ovf, *vmx;
+  struct disk_args d;
+  const char *vms_file, *ovf, *vmx;
   const char *junit, *html;
   int jobs;
   bool list;
 };
 
+enum { OPT_VMS = OPT_FIRST_COMMAND_SPECIFIC, OPT_JOBS, OPT_OVF, OPT_VMX,
+       OPT_NAME, OPT_SIZE, OPT_SIZES, OPT_JUNIT, OPT_HTML, OPT_LIST,
+       OPT_GENERATION };
+
+/* One of check's own options or a disk (args_handler). */
+static int
+check_option (int c, char *arg, void *data)
+{
+  struct check_args *a = data;
+  int64_t n;
+
+  switch (c) {
+  case OPT_VMS: a->vms_file = arg; break;
+  case OPT_JOBS:
+    if (parse_int64 (arg, &n) == -1 || n < 1 || n > 256)
+      return usage_error ("check", "--jobs: a number from 1 to 256");
+    a->jobs = n;
+    break;
+  case OPT_OVF: a->ovf = arg; break;
+  case OPT_VMX: a->vmx = arg; break;
+  case OPT_NAME: a->co.name = arg; break;
+  case OPT_SIZE: a->co.size = arg; break;
+  case OPT_SIZES: a->co.sizes_file = arg; break;
+  case OPT_JUNIT: a->junit = arg; break;
+  case OPT_HTML: a->html = arg; break;
+  case OPT_LIST: a->list = true; break;
+  case OPT_GENERATION:
+    if (args_generation ("check", arg, &n) != -1)
+      return EXIT_USAGE;
+    a->co.generation = n;
+    break;
+  default:
+    return disk_args_option (&a->d, c, arg);
+  }
+  return ARGS_OK;
+}
+
 /* Returns -1 when parsed (go on), else the exit code. */
 static int
 parse_args (int argc, char **argv, struct check_args *a)
 {
-  enum { OPT_VMS = OPT_FIRST_COMMAND_SPECIFIC, OPT_JOBS, OPT_OVF, OPT_VMX,
-         OPT_NAME, OPT_SIZE, OPT_SIZES, OPT_JUNIT, OPT_HTML, OPT_LIST,
-         OPT_GENERATION };
   static const struct option longopts[] = {
     COMMON_LONG_OPTIONS,
-    { "format", required_argument, NULL, OPT_FORMAT },
+    DISK_LONG_OPTIONS,
     { "vms", required_argument, NULL, OPT_VMS },
     { "jobs", required_argument, NULL, OPT_JOBS },
     { "ovf", required_argument, NULL, OPT_OVF },
@@ -116,49 +150,13 @@ parse_args (int argc, char **argv, struct check_args *a)
     { "generation", required_argument, NULL, OPT_GENERATION },
     { NULL, 0, NULL, 0 }
   };
-  int c;
 
-  while ((c = getopt_long (argc, argv, "-" COMMON_SHORT_OPTIONS, longopts,
-                           NULL)) != -1) {
-    if (common_option (&a->o, c, usage))
-      continue;
-    switch (c) {
-    case OPT_FORMAT:
-      a->format = !strcmp (optarg, "auto") ? NULL : optarg;
-      break;
-    case OPT_VMS: a->vms_file = optarg; break;
-    case OPT_JOBS: {
-      int64_t j;
-      if (parse_int64 (optarg, &j) == -1 || j < 1 || j > 256)
-        return usage_error ("check", "--jobs: a number from 1 to 256");
-      a->jobs = j;
-      break;
-    }
-    case OPT_OVF: a->ovf = optarg; break;
-    case OPT_VMX: a->vmx = optarg; break;
-    case OPT_NAME: a->co.name = optarg; break;
-    case OPT_SIZE: a->co.size = optarg; break;
-    case OPT_SIZES: a->co.sizes_file = optarg; break;
-    case OPT_JUNIT: a->junit = optarg; break;
-    case OPT_HTML: a->html = optarg; break;
-    case OPT_LIST: a->list = true; break;
-    case OPT_GENERATION: {
-      int64_t g;
-      if (parse_int64 (optarg, &g) == -1 || (g != 1 && g != 2))
-        return usage_error ("check", "--generation must be 1 or 2");
-      a->co.generation = g;
-      break;
-    }
-    case 1:
-      if (disks_add (&a->disks, &a->ndisks, optarg, a->format) == -1)
-        return EXIT_ERROR;
-      break;
-    default:
-      disks_free (a->disks, a->ndisks);
-      return usage_error ("check", "unknown option");
-    }
-  }
-  return -1;
+  int r = args_parse ("check", usage, argc, argv, longopts, &a->o,
+                      check_option, a);
+
+  if (r != -1)
+    disks_free (a->d.disks, a->d.ndisks);
+  return r;
 }
 
 /* After the options: the disks after "--", then one source of VMs and
@@ -167,17 +165,16 @@ static int
 check_args_complete (int argc, char **argv, struct check_args *a)
 {
   /* Disks after "--" (fleet children use it: a disk named "-x"). */
-  for (int i = optind; i < argc; i++)
-    if (disks_add (&a->disks, &a->ndisks, argv[i], a->format) == -1)
-      return EXIT_ERROR;
+  if (disk_args_rest (&a->d, argc, argv) != -1)
+    return EXIT_ERROR;
   a->co.trace = a->o.trace;
   if ((a->vms_file != NULL) + (a->ovf != NULL) + (a->vmx != NULL) > 1 ||
-      ((a->vms_file || a->ovf || a->vmx) && a->ndisks)) {
-    disks_free (a->disks, a->ndisks);
+      ((a->vms_file || a->ovf || a->vmx) && a->d.ndisks)) {
+    disks_free (a->d.disks, a->d.ndisks);
     return usage_error ("check", "give disks, --ovf, --vmx or --vms: "
                         "one of them");
   }
-  if (!a->vms_file && !a->ovf && !a->vmx && a->ndisks == 0)
+  if (!a->vms_file && !a->ovf && !a->vmx && a->d.ndisks == 0)
     return usage_error ("check", "no disk given");
   if (a->co.size || a->co.sizes_file) {
     /* Catch a bad table or size name once, before any appliance. */
@@ -188,7 +185,7 @@ check_args_complete (int argc, char **argv, struct check_args *a)
                  t->source);
     sizes_free (t);
     if (!ok) {
-      disks_free (a->disks, a->ndisks);
+      disks_free (a->d.disks, a->d.ndisks);
       return EXIT_USAGE;
     }
   }
@@ -212,10 +209,11 @@ check_one (struct check_args *a, cJSON *vms)
     }
     for (size_t i = 0; i < desc->ndisks; i++) {
       struct disk *d;
-      if (disks_add (&a->disks, &a->ndisks, desc->disks[i], a->format) == -1)
+      if (disks_add (&a->d.disks, &a->d.ndisks, desc->disks[i],
+                     a->d.format) == -1)
         return EXIT_ERROR;
       /* An OVA member, served decoded (raw) by qemu-nbd. */
-      d = &a->disks[i];
+      d = &a->d.disks[i];
       if (desc->nbd_server && desc->nbd_server[i]) {
         free (d->format);
         d->format = NULL;
@@ -224,7 +222,8 @@ check_one (struct check_args *a, cJSON *vms)
       }
     }
   }
-  cJSON_AddItemToArray (vms, check_vm (a->disks, a->ndisks, desc, &a->co));
+  cJSON_AddItemToArray (vms, check_vm (a->d.disks, a->d.ndisks, desc,
+                                       &a->co));
   return -1;
 }
 
@@ -265,7 +264,7 @@ check_run (int argc, char **argv)
     return r;
   if (a.list) {
     list_rules (a.o.json);
-    disks_free (a.disks, a.ndisks);
+    disks_free (a.d.disks, a.d.ndisks);
     return EXIT_OK;
   }
   r = check_args_complete (argc, argv, &a);

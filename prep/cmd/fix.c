@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "prep/azprep.h"
+#include "prep/cmd/args.h"
 #include "prep/fixup.h"
 #include "prep/guest/guest.h"
 #include "prep/guest/os.h"
@@ -143,28 +144,56 @@ write_json_file (const char *path, cJSON *j)
 struct fix_args {
   struct common_opts o;
   struct fixup_selection sel;
-  struct disk *disks;
-  size_t ndisks, noutputs;
+  struct disk_args d;
+  size_t noutputs;
   char *outputs[64];
-  const char *format, *report_path, *output_format;
+  const char *report_path, *output_format;
   bool dry_run, list, keep_static, no_backup;
   int64_t generation;
 };
+
+enum { OPT_DRY_RUN = OPT_FIRST_COMMAND_SPECIFIC, OPT_LIST, OPT_REPORT,
+       OPT_OUTPUT, OPT_OUTPUT_FORMAT, OPT_KEEP_STATIC_IP, OPT_NO_BACKUP,
+       OPT_GENERATION };
+
+/* One of fix's own options or a disk (args_handler). */
+static int
+fix_option (int c, char *arg, void *data)
+{
+  struct fix_args *a = data;
+  int r;
+
+  switch (c) {
+  case OPT_DRY_RUN: a->dry_run = true; break;
+  case OPT_LIST: a->list = true; break;
+  case OPT_REPORT: a->report_path = arg; break;
+  case OPT_OUTPUT:
+    if (a->noutputs >= 63)
+      return usage_error ("fix", "too many --output");
+    a->outputs[a->noutputs++] = arg;
+    break;
+  case OPT_OUTPUT_FORMAT: a->output_format = arg; break;
+  case OPT_KEEP_STATIC_IP: a->keep_static = true; break;
+  case OPT_NO_BACKUP: a->no_backup = true; break;
+  case OPT_GENERATION:
+    return args_generation ("fix", arg, &a->generation);
+  default:
+    r = fixup_selection_option (&a->sel, c, arg);
+    return r == ARGS_UNKNOWN ? disk_args_option (&a->d, c, arg) : r;
+  }
+  return ARGS_OK;
+}
 
 /* Returns -1 when parsed (go on), else the exit code. */
 static int
 parse_args (int argc, char **argv, struct fix_args *a)
 {
-  enum { OPT_DRY_RUN = OPT_FIRST_COMMAND_SPECIFIC, OPT_LIST, OPT_ONLY,
-         OPT_SKIP, OPT_REPORT, OPT_OUTPUT, OPT_OUTPUT_FORMAT,
-         OPT_KEEP_STATIC_IP, OPT_NO_BACKUP, OPT_GENERATION };
   static const struct option longopts[] = {
     COMMON_LONG_OPTIONS,
-    { "format", required_argument, NULL, OPT_FORMAT },
+    DISK_LONG_OPTIONS,
+    FIXUP_SELECTION_LONG_OPTIONS,
     { "dry-run", no_argument, NULL, OPT_DRY_RUN },
     { "list", no_argument, NULL, OPT_LIST },
-    { "only", required_argument, NULL, OPT_ONLY },
-    { "skip", required_argument, NULL, OPT_SKIP },
     { "report", required_argument, NULL, OPT_REPORT },
     { "output", required_argument, NULL, OPT_OUTPUT },
     { "output-format", required_argument, NULL, OPT_OUTPUT_FORMAT },
@@ -173,49 +202,9 @@ parse_args (int argc, char **argv, struct fix_args *a)
     { "generation", required_argument, NULL, OPT_GENERATION },
     { NULL, 0, NULL, 0 }
   };
-  int c;
 
-  while ((c = getopt_long (argc, argv, "-" COMMON_SHORT_OPTIONS, longopts,
-                           NULL)) != -1) {
-    if (common_option (&a->o, c, usage))
-      continue;
-    switch (c) {
-    case OPT_FORMAT:
-      a->format = !strcmp (optarg, "auto") ? NULL : optarg;
-      break;
-    case OPT_DRY_RUN: a->dry_run = true; break;
-    case OPT_LIST: a->list = true; break;
-    case OPT_ONLY:
-      if (fixup_selection_parse (&a->sel.only, optarg) == -1)
-        return EXIT_USAGE;
-      break;
-    case OPT_SKIP:
-      if (fixup_selection_parse (&a->sel.skip, optarg) == -1)
-        return EXIT_USAGE;
-      break;
-    case OPT_REPORT: a->report_path = optarg; break;
-    case OPT_OUTPUT:
-      if (a->noutputs >= 63)
-        return usage_error ("fix", "too many --output");
-      a->outputs[a->noutputs++] = optarg;
-      break;
-    case OPT_OUTPUT_FORMAT: a->output_format = optarg; break;
-    case OPT_KEEP_STATIC_IP: a->keep_static = true; break;
-    case OPT_NO_BACKUP: a->no_backup = true; break;
-    case OPT_GENERATION:
-      if (parse_int64 (optarg, &a->generation) == -1
-          || (a->generation != 1 && a->generation != 2))
-        return usage_error ("fix", "--generation must be 1 or 2");
-      break;
-    case 1:
-      if (disks_add (&a->disks, &a->ndisks, optarg, a->format) == -1)
-        return EXIT_ERROR;
-      break;
-    default:
-      return usage_error ("fix", "unknown option");
-    }
-  }
-  return -1;
+  return args_parse ("fix", usage, argc, argv, longopts, &a->o, fix_option,
+                     a);
 }
 
 /* A fixup may refuse the guest: a blocker no fixup repairs (a fixable
@@ -313,15 +302,15 @@ fix_run (int argc, char **argv)
     ret = EXIT_OK;
     goto out;
   }
-  if (a.ndisks == 0)
+  if (a.d.ndisks == 0)
     return usage_error ("fix", "no disk given");
-  if (a.noutputs && a.noutputs != a.ndisks)
+  if (a.noutputs && a.noutputs != a.d.ndisks)
     return usage_error ("fix", "give one --output per disk (%zu disks, "
-                        "%zu outputs)", a.ndisks, a.noutputs);
+                        "%zu outputs)", a.d.ndisks, a.noutputs);
   if (a.noutputs && a.dry_run)
     return usage_error ("fix", "--dry-run and --output do not go together");
 
-  gs = guest_open (a.disks, a.ndisks,
+  gs = guest_open (a.d.disks, a.d.ndisks,
                    (a.dry_run ? GUEST_READONLY : GUEST_OVERLAY) |
                    (a.o.trace ? GUEST_TRACE : 0));
   ret = gs ? fix_guest (&a, gs, &status) : EXIT_ERROR;
@@ -329,7 +318,7 @@ fix_run (int argc, char **argv)
 
  out:
   guest_close (gs);
-  disks_free (a.disks, a.ndisks);
+  disks_free (a.d.disks, a.d.ndisks);
   free_string_list (a.sel.only);
   free_string_list (a.sel.skip);
   return ret;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "prep/azprep.h"
+#include "prep/cmd/args.h"
 #include "prep/guest/guest.h"
 #include "prep/inspect/inspect.h"
 
@@ -24,42 +25,33 @@ static const char usage[] =
   "      2 usage, 3 refused (a LUKS or BitLocker root).\n";
 
 static int
+inspect_option (int c, char *arg, void *data)
+{
+  return disk_args_option (data, c, arg);
+}
+
+static int
 inspect_run (int argc, char **argv)
 {
   static const struct option longopts[] = {
     COMMON_LONG_OPTIONS,
-    { "format", required_argument, NULL, OPT_FORMAT },
+    DISK_LONG_OPTIONS,
     { NULL, 0, NULL, 0 }
   };
   struct common_opts o = { 0 };
-  struct disk *disks = NULL;
-  size_t ndisks = 0;
-  const char *format = NULL;
+  struct disk_args d = { 0 };
   struct guest *gs;
   cJSON *j;
-  int c, ret = EXIT_ERROR;
+  int r, ret = EXIT_ERROR;
 
-  /* "-" in optstring: disks and --format interleave, in order. */
-  while ((c = getopt_long (argc, argv, "-" COMMON_SHORT_OPTIONS, longopts,
-                           NULL)) != -1) {
-    if (common_option (&o, c, usage))
-      continue;
-    switch (c) {
-    case OPT_FORMAT:
-      format = !strcmp (optarg, "auto") ? NULL : optarg;
-      break;
-    case 1:
-      if (disks_add (&disks, &ndisks, optarg, format) == -1)
-        return EXIT_ERROR;
-      break;
-    default:
-      return usage_error ("inspect", "unknown option");
-    }
-  }
-  if (ndisks == 0)
+  r = args_parse ("inspect", usage, argc, argv, longopts, &o,
+                  inspect_option, &d);
+  if (r != -1)
+    return r;
+  if (d.ndisks == 0)
     return usage_error ("inspect", "no disk given");
 
-  gs = guest_open (disks, ndisks, GUEST_READONLY |
+  gs = guest_open (d.disks, d.ndisks, GUEST_READONLY |
                    (o.trace ? GUEST_TRACE : 0));
   if (!gs)
     goto out;
@@ -84,7 +76,7 @@ inspect_run (int argc, char **argv)
  out_close:
   guest_close (gs);
  out:
-  disks_free (disks, ndisks);
+  disks_free (d.disks, d.ndisks);
   return ret;
 }
 

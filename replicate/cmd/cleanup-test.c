@@ -65,32 +65,16 @@ cleanup_test_run (int argc, char **argv)
   struct common_opts o = { 0 };
   struct migrate m = { 0 };
   const char *name = NULL, *rg = NULL;
+  struct args_one one = { OPT_VM_RG, &rg, NULL };
   CLEANUP_FREE char *vm = NULL;
   cJSON *j = NULL, *del = NULL;
-  int c, ret = EXIT_ERROR;
+  int ret;
 
-  while ((c = getopt_long (argc, argv, "-" COMMON_SHORT_OPTIONS, longopts,
-                           NULL)) != -1) {
-    if (common_option (&o, c, usage) || migrate_option (&m, c, optarg))
-      continue;
-    switch (c) {
-    case OPT_VM_RG: rg = optarg; break;
-    case 1:
-      if (name) {
-        ret = usage_error ("cleanup-test", "one job NAME only");
-        goto out;
-      }
-      name = optarg;
-      break;
-    default:
-      ret = usage_error ("cleanup-test", "unknown option");
-      goto out;
-    }
-  }
-  if (!name) {
-    ret = usage_error ("cleanup-test", "no job NAME given");
+  ret = migrate_parse_job ("cleanup-test", usage, argc, argv, longopts, &o,
+                           &m, &name, args_one, &one);
+  if (ret != -1)
     goto out;
-  }
+  ret = EXIT_ERROR;
   if (migrate_open (&m, name) == -1 || !(vm = xasprintf ("%s-Test", name)))
     goto out;
   if (o.json) {

@@ -106,31 +106,15 @@ complete_run (int argc, char **argv)
   struct migrate m = { 0 };
   const char *name = NULL;
   bool force = false;
+  struct args_one one = { OPT_FORCE, NULL, &force };
   cJSON *j = cJSON_CreateObject (), *kept, *deleted;
-  int c, ret = EXIT_ERROR;
+  int ret;
 
-  while ((c = getopt_long (argc, argv, "-" COMMON_SHORT_OPTIONS, longopts,
-                           NULL)) != -1) {
-    if (common_option (&o, c, usage) || migrate_option (&m, c, optarg))
-      continue;
-    switch (c) {
-    case OPT_FORCE: force = true; break;
-    case 1:
-      if (name) {
-        ret = usage_error ("complete", "one job NAME only");
-        goto out;
-      }
-      name = optarg;
-      break;
-    default:
-      ret = usage_error ("complete", "unknown option");
-      goto out;
-    }
-  }
-  if (!name) {
-    ret = usage_error ("complete", "no job NAME given");
+  ret = migrate_parse_job ("complete", usage, argc, argv, longopts, &o, &m,
+                           &name, args_one, &one);
+  if (ret != -1)
     goto out;
-  }
+  ret = EXIT_ERROR;
   if (migrate_open (&m, name) == -1 ||
       replicate_lock_job (m.state_dir, name, "complete") == -1)
     goto out;

@@ -138,7 +138,6 @@ migrate_run_cmd (int argc, char **argv)
 {
   struct migrate_args a = { 0 };
   struct migrate m = { 0 };
-  const char **points = NULL;
   const char *name;
   int ret;
 
@@ -182,16 +181,10 @@ migrate_run_cmd (int argc, char **argv)
         goto out;
     }
   }
-  points = calloc (m.j.ndisks, sizeof *points);
-  if (!points || migrate_pick_points (&m, "latest", points) == -1)
-    goto out;
-  if (!a.o.json)
-    printf ("migration of %s from the final recovery point %s\n", name,
-            points[0]);
   {
-    struct migrate_run run = { "migrated", name, a.dir, &a.vo, &a.sel,
-                               a.o.json, a.o.trace };
-    ret = migrate_hydrate (&m, points, &run);
+    struct migrate_from f = { "latest", "migrated", name, "migration",
+                              "the final recovery point" };
+    ret = migrate_from_point (&m, &a, &f);
   }
   if (ret == EXIT_OK && !a.o.json)
     printf ("Next: deploy the template, test the VM, then run "
@@ -199,10 +192,7 @@ migrate_run_cmd (int argc, char **argv)
             name);
 
  out:
-  free (points);
-  migrate_close (&m);
-  migrate_args_free (&a);
-  return ret;
+  return migrate_end (&m, &a, ret);
 }
 
 static const struct command migrate_cmd = {

@@ -34,7 +34,6 @@ test_migrate_run (int argc, char **argv)
 {
   struct migrate_args a = { 0 };
   struct migrate m = { 0 };
-  const char **points = NULL;
   CLEANUP_FREE char *vmname = NULL;
   int ret;
 
@@ -44,23 +43,14 @@ test_migrate_run (int argc, char **argv)
   ret = EXIT_ERROR;
   if (migrate_open (&m, a.name) == -1)
     goto out;
-  points = calloc (m.j.ndisks, sizeof *points);
   vmname = xasprintf ("%s-Test", a.name);
-  if (!points || !vmname || migrate_pick_points (&m, a.point, points) == -1)
-    goto out;
-  if (!a.o.json)
-    printf ("test migration of %s from recovery point %s\n", a.name,
-            points[0]);
-  {
-    struct migrate_run run = { "test", vmname, a.dir, &a.vo, &a.sel,
-                               a.o.json, a.o.trace };
-    ret = migrate_hydrate (&m, points, &run);
+  if (vmname) {
+    struct migrate_from f = { a.point, "test", vmname, "test migration",
+                              "recovery point" };
+    ret = migrate_from_point (&m, &a, &f);
   }
  out:
-  free (points);
-  migrate_close (&m);
-  migrate_args_free (&a);
-  return ret;
+  return migrate_end (&m, &a, ret);
 }
 
 static const struct command test_migrate_cmd = {

@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "prep/cmd/args.h"
 #include "prep/common/common.h"
 #include "prep/common/json.h"
 #include "prep/check/vm.h"
@@ -23,64 +24,99 @@ migrate_option (struct migrate *m, int c, const char *arg)
   }
 }
 
+/* A command on one job NAME (args_handler): the migrate options, the
+ * NAME, then the command's own options. */
+struct job_parse {
+  const char *cmd;
+  struct migrate *m;
+  const char **name;
+  args_handler own;
+  void *data;
+};
+
+static int
+job_option (int c, char *arg, void *data)
+{
+  struct job_parse *p = data;
+
+  if (migrate_option (p->m, c, arg))
+    return ARGS_OK;
+  if (c == 1) {
+    if (*p->name)
+      return usage_error (p->cmd, "one job NAME only");
+    *p->name = arg;
+    return ARGS_OK;
+  }
+  return p->own ? p->own (c, arg, p->data) : ARGS_UNKNOWN;
+}
+
+int
+migrate_parse_job (const char *cmd, const char *usage, int argc,
+                   char **argv, const struct option *longopts,
+                   struct common_opts *o, struct migrate *m,
+                   const char **name, args_handler own, void *data)
+{
+  struct job_parse p = { cmd, m, name, own, data };
+  int r = args_parse (cmd, usage, argc, argv, longopts, o, job_option, &p);
+
+  if (r != -1)
+    return r;
+  if (!*name)
+    return usage_error (cmd, "no job NAME given");
+  return -1;
+}
+
+enum { OPT_POINT = OPT_FIRST_COMMAND_SPECIFIC, OPT_DIR, OPT_SHUTDOWN,
+       OPT_NO_SYNC };
+
+/* test-migrate's and migrate's own options (args_handler). */
+static int
+migrate_args_option (int c, char *arg, void *data)
+{
+  struct migrate_args *a = data;
+  bool test = !strcmp (a->cmd, "test-migrate");
+  int r = vmdef_option (&a->vo, c, arg);
+
+  if (r == -1)
+    return EXIT_USAGE;
+  if (r == 1)
+    return ARGS_OK;
+  if ((c == OPT_POINT && !test) ||
+      ((c == OPT_SHUTDOWN || c == OPT_NO_SYNC) && test))
+    return ARGS_UNKNOWN;
+  switch (c) {
+  case OPT_POINT: a->point = arg; break;
+  case OPT_SHUTDOWN: a->shutdown = true; break;
+  case OPT_NO_SYNC: a->no_sync = true; break;
+  case OPT_DIR: a->dir = arg; break;
+  default: return fixup_selection_option (&a->sel, c, arg);
+  }
+  return ARGS_OK;
+}
+
 int
 migrate_parse_args (const char *cmd, const char *usage, int argc,
                     char **argv, struct migrate_args *a, struct migrate *m)
 {
-  enum { OPT_POINT = OPT_FIRST_COMMAND_SPECIFIC, OPT_DIR, OPT_ONLY,
-         OPT_SKIP, OPT_SHUTDOWN, OPT_NO_SYNC };
   static const struct option longopts[] = {
     COMMON_LONG_OPTIONS,
     MIGRATE_LONG_OPTIONS,
     VMDEF_LONG_OPTIONS,
+    FIXUP_SELECTION_LONG_OPTIONS,
     { "output-dir", required_argument, NULL, OPT_DIR },
-    { "only", required_argument, NULL, OPT_ONLY },
-    { "skip", required_argument, NULL, OPT_SKIP },
     { "point", required_argument, NULL, OPT_POINT },
     { "source-shutdown", no_argument, NULL, OPT_SHUTDOWN },
     { "no-final-sync", no_argument, NULL, OPT_NO_SYNC },
     { NULL, 0, NULL, 0 }
   };
-  bool test = !strcmp (cmd, "test-migrate");
-  int c, r;
+  int r;
 
+  a->cmd = cmd;
   a->dir = ".";
-  while ((c = getopt_long (argc, argv, "-" COMMON_SHORT_OPTIONS, longopts,
-                           NULL)) != -1) {
-    if (common_option (&a->o, c, usage) || migrate_option (m, c, optarg))
-      continue;
-    r = vmdef_option (&a->vo, c, optarg);
-    if (r == -1)
-      return EXIT_USAGE;
-    if (r == 1)
-      continue;
-    if ((c == OPT_POINT && !test) ||
-        ((c == OPT_SHUTDOWN || c == OPT_NO_SYNC) && test))
-      return usage_error (cmd, "unknown option");
-    switch (c) {
-    case OPT_POINT: a->point = optarg; break;
-    case OPT_SHUTDOWN: a->shutdown = true; break;
-    case OPT_NO_SYNC: a->no_sync = true; break;
-    case OPT_DIR: a->dir = optarg; break;
-    case OPT_ONLY:
-      if (fixup_selection_parse (&a->sel.only, optarg) == -1)
-        return EXIT_USAGE;
-      break;
-    case OPT_SKIP:
-      if (fixup_selection_parse (&a->sel.skip, optarg) == -1)
-        return EXIT_USAGE;
-      break;
-    case 1:
-      if (a->name)
-        return usage_error (cmd, "one job NAME only");
-      a->name = optarg;
-      break;
-    default:
-      return usage_error (cmd, "unknown option");
-    }
-  }
-  if (!a->name)
-    return usage_error (cmd, "no job NAME given");
+  r = migrate_parse_job (cmd, usage, argc, argv, longopts, &a->o, m,
+                         &a->name, migrate_args_option, a);
+  if (r != -1)
+    return r;
   if (vmdef_require (&a->vo, cmd) != 0)
     return EXIT_USAGE;
   return -1;
@@ -91,6 +127,14 @@ migrate_args_free (struct migrate_args *a)
 {
   free_string_list (a->sel.only);
   free_string_list (a->sel.skip);
+}
+
+int
+migrate_end (struct migrate *m, struct migrate_args *a, int ret)
+{
+  migrate_close (m);
+  migrate_args_free (a);
+  return ret;
 }
 
 int
@@ -411,5 +455,25 @@ migrate_hydrate (struct migrate *m, const char **points,
   free (hd);
   free (ad);
   hydrate_result_free (&hr);
+  return ret;
+}
+
+int
+migrate_from_point (struct migrate *m, const struct migrate_args *a,
+                    const struct migrate_from *f)
+{
+  const char **points = calloc (m->j.ndisks, sizeof *points);
+  struct migrate_run run = { f->suffix, f->vm_name, a->dir, &a->vo, &a->sel,
+                             a->o.json, a->o.trace };
+  int ret = EXIT_ERROR;
+
+  if (!points || migrate_pick_points (m, f->point, points) == -1)
+    goto out;
+  if (!a->o.json)
+    printf ("%s of %s from %s %s\n", f->what, a->name, f->point_desc,
+            points[0]);
+  ret = migrate_hydrate (m, points, &run);
+ out:
+  free (points);
   return ret;
 }

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 
+#include "prep/cmd/args.h"
 #include "prep/common/common.h"
 #include "prep/fixup.h"
 #include "replicate/azure/auth.h"
@@ -55,18 +56,30 @@ int migrate_option (struct migrate *m, int c, const char *arg);
  * "migrate": --point is test-migrate's, --source-shutdown and
  * --no-final-sync are migrate's). */
 struct migrate_args {
+  const char *cmd;
   struct common_opts o;
   struct vmdef_opts vo;
   struct fixup_selection sel;
   const char *name, *dir, *point;
   bool shutdown, no_sync;
 };
+/* Parse the command line of a command on one job NAME into *o, m's
+ * options and *name (longopts has COMMON_ and MIGRATE_LONG_OPTIONS);
+ * own, if not NULL, handles the command's other options.  Returns -1
+ * when parsed (go on), else the exit code (a usage error). */
+int migrate_parse_job (const char *cmd, const char *usage, int argc,
+                       char **argv, const struct option *longopts,
+                       struct common_opts *o, struct migrate *m,
+                       const char **name, args_handler own, void *data);
+
 /* Parse into a and m's options.  Returns -1 when parsed (go on), else
  * the exit code (a usage error). */
 int migrate_parse_args (const char *cmd, const char *usage, int argc,
                         char **argv, struct migrate_args *a,
                         struct migrate *m);
 void migrate_args_free (struct migrate_args *a);
+/* Close m, free a; returns ret (the end of test-migrate and migrate). */
+int migrate_end (struct migrate *m, struct migrate_args *a, int ret);
 
 /* Load the job's journal (it must exist), the credentials, the blob
  * client.  0 or -1 (reported). */
@@ -92,6 +105,18 @@ struct migrate_run {
 };
 int migrate_hydrate (struct migrate *m, const char **points,
                      const struct migrate_run *r);
+
+/* Pick the recovery points of f->point (migrate_pick_points), say
+ * "WHAT of NAME from POINT_DESC <point>" unless --json, then hydrate
+ * the copies f->suffix as the VM definition f->vm_name with a's
+ * options.  Returns an exit code. */
+struct migrate_from {
+  const char *point;            /* for migrate_pick_points */
+  const char *suffix, *vm_name;
+  const char *what, *point_desc;
+};
+int migrate_from_point (struct migrate *m, const struct migrate_args *a,
+                        const struct migrate_from *f);
 
 /* The copy URL of disk i for a suffix (malloc'd). */
 char *migrate_copy_url (struct migrate *m, size_t i, const char *suffix);
