@@ -33,32 +33,24 @@ struct extent {
   int64_t ovl_offset;           /* -1: zeroes */
 };
 
+/* Read all of [off, off + len) into rbuf, or write it all from wbuf
+ * (when not NULL).  0 or -1 (errno set, or a short read). */
 static int
-pread_all (int fd, void *buf, size_t len, off_t off)
+pio_all (int fd, char *rbuf, const char *wbuf, size_t len, off_t off)
 {
-  char *p = buf;
   while (len > 0) {
-    ssize_t r = pread (fd, p, len, off);
+    ssize_t r = wbuf ? pwrite (fd, wbuf, len, off)
+      : pread (fd, rbuf, len, off);
     if (r == -1 && errno == EINTR)
       continue;
     if (r <= 0)
       return -1;
-    p += r; len -= r; off += r;
-  }
-  return 0;
-}
-
-static int
-pwrite_all (int fd, const void *buf, size_t len, off_t off)
-{
-  const char *p = buf;
-  while (len > 0) {
-    ssize_t r = pwrite (fd, p, len, off);
-    if (r == -1 && errno == EINTR)
-      continue;
-    if (r <= 0)
-      return -1;
-    p += r; len -= r; off += r;
+    if (wbuf)
+      wbuf += r;
+    else
+      rbuf += r;
+    len -= r;
+    off += r;
   }
   return 0;
 }
@@ -142,7 +134,7 @@ write_undo (struct disk *d, const struct extent *ext, size_t n)
       int64_t len = ext[i].length - o;
       if (len > MAX_EXTENT)
         len = MAX_EXTENT;
-      if (pread_all (in, buf, len, ext[i].start + o) == -1) {
+      if (pio_all (in, buf, NULL, len, ext[i].start + o) == -1) {
         azp_error ("%s: read at %lld: %m", d->path,
                    (long long) (ext[i].start + o));
         goto fail;
@@ -201,11 +193,11 @@ apply_extents (struct disk *d, const struct extent *ext, size_t n)
         len = MAX_EXTENT;
       if (ext[i].ovl_offset < 0)
         memset (buf, 0, len);
-      else if (pread_all (ovl, buf, len, ext[i].ovl_offset + o) == -1) {
+      else if (pio_all (ovl, buf, NULL, len, ext[i].ovl_offset + o) == -1) {
         azp_error ("%s: read: %m", d->overlay);
         return -1;
       }
-      if (pwrite_all (out, buf, len, ext[i].start + o) == -1) {
+      if (pio_all (out, NULL, buf, len, ext[i].start + o) == -1) {
         azp_error ("%s: write at %lld: %m", d->path,
                    (long long) (ext[i].start + o));
         return -1;
@@ -271,7 +263,7 @@ commit_recover (const char *disk_path)
       goto corrupt;
     if (fread (buf, 1, len, fp) != (size_t) len)
       goto corrupt;
-    if (pwrite_all (out, buf, len, start) == -1) {
+    if (pio_all (out, NULL, buf, len, start) == -1) {
       azp_error ("%s: write: %m", disk_path);
       goto out;
     }

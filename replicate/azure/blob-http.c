@@ -128,24 +128,27 @@ blob_client_free (struct blob_client *c)
   free (c);
 }
 
-uint64_t
-blob_client_bytes_sent (struct blob_client *c)
+/* A counter of c, read under its lock. */
+static uint64_t
+counter (struct blob_client *c, const uint64_t *v)
 {
   uint64_t r;
   pthread_mutex_lock (&c->lock);
-  r = c->bytes_sent;
+  r = *v;
   pthread_mutex_unlock (&c->lock);
   return r;
 }
 
 uint64_t
+blob_client_bytes_sent (struct blob_client *c)
+{
+  return counter (c, &c->bytes_sent);
+}
+
+uint64_t
 blob_client_requests (struct blob_client *c)
 {
-  uint64_t r;
-  pthread_mutex_lock (&c->lock);
-  r = c->requests;
-  pthread_mutex_unlock (&c->lock);
-  return r;
+  return counter (c, &c->requests);
 }
 
 static CURL *

@@ -53,29 +53,28 @@ in_range (struct pageio *p, uint64_t count, uint64_t offset)
   return 1;
 }
 
+/* Read [offset, offset + n) into rbuf, or write it from wbuf (when
+ * not NULL), in requests of at most 4 MiB. */
 static int
-do_read (struct pageio *p, void *buf, uint64_t n, uint64_t offset)
-{
-  if (p->ops->read (p->h, buf, n, offset) == -1) {
-    errno = EIO;
-    return -1;
-  }
-  count (p, &p->bytes_read, &p->reads, n);
-  return 0;
-}
-
-/* Aligned writes, split at 4 MiB. */
-static int
-write_aligned (struct pageio *p, const char *buf, uint64_t n, uint64_t offset)
+transfer (struct pageio *p, char *rbuf, const char *wbuf, uint64_t n,
+          uint64_t offset)
 {
   while (n > 0) {
     uint64_t c = n > PAGEIO_MAX_PUT ? PAGEIO_MAX_PUT : n;
-    if (p->ops->write (p->h, buf, c, offset) == -1) {
+    int r = wbuf ? p->ops->write (p->h, wbuf, c, offset)
+      : p->ops->read (p->h, rbuf, c, offset);
+    if (r == -1) {
       errno = EIO;
       return -1;
     }
-    count (p, &p->bytes_written, &p->writes, c);
-    buf += c;
+    if (wbuf) {
+      count (p, &p->bytes_written, &p->writes, c);
+      wbuf += c;
+    }
+    else {
+      count (p, &p->bytes_read, &p->reads, c);
+      rbuf += c;
+    }
     offset += c;
     n -= c;
   }
@@ -91,31 +90,21 @@ rmw_page (struct pageio *p, const char *buf, uint64_t n, uint64_t offset)
   char page[PAGEIO_PAGE];
   uint64_t start = ALIGN_DOWN (offset);
 
-  if (do_read (p, page, PAGEIO_PAGE, start) == -1)
+  if (transfer (p, page, NULL, PAGEIO_PAGE, start) == -1)
     return -1;
   if (buf)
     memcpy (page + (offset - start), buf, n);
   else
     memset (page + (offset - start), 0, n);
-  return write_aligned (p, page, PAGEIO_PAGE, start);
+  return transfer (p, NULL, page, PAGEIO_PAGE, start);
 }
 
 int
 pageio_pread (struct pageio *p, void *buf, uint64_t n, uint64_t offset)
 {
-  char *b = buf;
-
   if (!in_range (p, n, offset))
     return -1;
-  while (n > 0) {
-    uint64_t c = n > PAGEIO_MAX_PUT ? PAGEIO_MAX_PUT : n;
-    if (do_read (p, b, c, offset) == -1)
-      return -1;
-    b += c;
-    offset += c;
-    n -= c;
-  }
-  return 0;
+  return transfer (p, buf, NULL, n, offset);
 }
 
 /* Write or zero (buf NULL) [offset, offset + n): unaligned edges by
@@ -148,7 +137,7 @@ write_or_zero (struct pageio *p, const char *buf, uint64_t n, uint64_t offset)
   if (n >= PAGEIO_PAGE) {
     uint64_t mid = ALIGN_DOWN (n);
     if (buf) {
-      if (write_aligned (p, buf, mid, offset) == -1)
+      if (transfer (p, NULL, buf, mid, offset) == -1)
         goto out;
       buf += mid;
     }

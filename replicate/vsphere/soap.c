@@ -149,6 +149,17 @@ fault_detail (xmlNodePtr fault, struct vsphere_fault *f)
   }
 }
 
+/* The detail of fault node d (if any); the type "SystemError" when the
+ * fault gave none. */
+static void
+fault_finish (xmlNodePtr d, struct vsphere_fault *f)
+{
+  if (d)
+    fault_detail (d, f);
+  if (!f->type)
+    f->type = xstrdup ("SystemError");
+}
+
 /* <Fault><faultstring>..</faultstring><detail><XFault xsi:type="X"> */
 static void
 parse_soap_fault (xmlNodePtr fault, struct vsphere_fault *f)
@@ -170,10 +181,8 @@ parse_soap_fault (xmlNodePtr fault, struct vsphere_fault *f)
       else
         f->type = xstrdup (n);
     }
-    fault_detail (d, f);
   }
-  if (!f->type)
-    f->type = xstrdup ("SystemError");
+  fault_finish (d, f);
 }
 
 void
@@ -182,12 +191,9 @@ vsphere_fault_from_node (xmlNodePtr n, struct vsphere_fault *f)
   xmlNodePtr inner = vsphere_child (n, "fault");
 
   f->message = vsphere_child_text (n, "localizedMessage");
-  if (inner) {
+  if (inner)
     f->type = vsphere_xsi_type (inner);
-    fault_detail (inner, f);
-  }
-  if (!f->type)
-    f->type = xstrdup ("SystemError");
+  fault_finish (inner, f);
 }
 
 xmlNodePtr

@@ -8,25 +8,9 @@
 #include <sys/stat.h>
 
 #include "prep/common/common.h"
+#include "prep/common/unit.h"
 #include "prep/common/xml.h"
 #include "replicate/vsphere/vsphere.h"
-
-static int failures;
-
-#define CHECK(cond) do {                                                \
-    if (!(cond)) {                                                      \
-      fprintf (stderr, "%s:%d: FAIL: %s\n", __FILE__, __LINE__, #cond); \
-      failures++;                                                       \
-    }                                                                   \
-  } while (0)
-#define CHECK_STR(a, b) do {                                            \
-    const char *a_ = (a), *b_ = (b);                                    \
-    if (!a_ || strcmp (a_, b_)) {                                       \
-      fprintf (stderr, "%s:%d: FAIL: %s is \"%s\", expected \"%s\"\n",  \
-               __FILE__, __LINE__, #a, a_ ? a_ : "(null)", b_);         \
-      failures++;                                                       \
-    }                                                                   \
-  } while (0)
 
 static char *
 slurp (const char *name, size_t *len)
@@ -174,23 +158,38 @@ test_paths (void)
   }
 }
 
-static void
-test_inventory_vcsim (void)
+/* The inventory in the fixed RetrieveProperties answer file, resolved,
+ * with its continuation token in *token.  NULL (a failure) if the file
+ * does not parse. */
+static struct vsphere_inventory *
+load_inventory (const char *file, char **token)
 {
-  CLEANUP_XMLDOC xmlDoc *doc = load ("vcsim-inventory.xml");
-  struct vsphere_inventory *inv = vsphere_inventory_new ();
+  CLEANUP_XMLDOC xmlDoc *doc = load (file);
+  struct vsphere_inventory *inv;
   struct vsphere_fault f;
-  const struct vsphere_vm *vm;
-  char *token = (char *) "x";
 
   CHECK (doc != NULL);
   if (!doc)
-    return;
+    return NULL;
+  inv = vsphere_inventory_new ();
   CHECK (vsphere_inventory_add (inv, vsphere_child (vsphere_body (doc, &f),
                                                     "returnval"),
-                                &token) == 0);
-  CHECK (token == NULL);
+                                token) == 0);
   vsphere_inventory_resolve (inv);
+  return inv;
+}
+
+static void
+test_inventory_vcsim (void)
+{
+  char *token = (char *) "x";
+  struct vsphere_inventory *inv = load_inventory ("vcsim-inventory.xml",
+                                                  &token);
+  const struct vsphere_vm *vm;
+
+  if (!inv)
+    return;
+  CHECK (token == NULL);
   CHECK (inv->nvms == 4);
   vm = vsphere_find_vm (inv, NULL, "DC0_H0_VM0", "vcsim");
   CHECK (vm != NULL);
@@ -224,20 +223,14 @@ test_inventory_vcsim (void)
 static void
 test_inventory_edge (void)
 {
-  CLEANUP_XMLDOC xmlDoc *doc = load ("inventory-edge.xml");
-  struct vsphere_inventory *inv = vsphere_inventory_new ();
-  struct vsphere_fault f;
-  const struct vsphere_vm *vm;
   CLEANUP_FREE char *token = NULL;
+  struct vsphere_inventory *inv = load_inventory ("inventory-edge.xml",
+                                                  &token);
+  const struct vsphere_vm *vm;
 
-  CHECK (doc != NULL);
-  if (!doc)
+  if (!inv)
     return;
-  CHECK (vsphere_inventory_add (inv, vsphere_child (vsphere_body (doc, &f),
-                                                    "returnval"),
-                                &token) == 0);
   CHECK_STR (token, "page-2");
-  vsphere_inventory_resolve (inv);
   vm = vsphere_find_vm (inv, "Europe & Asia/Paris DC", "web <01>", "vc");
   CHECK (vm != NULL);
   if (!vm)
@@ -341,10 +334,5 @@ main (void)
   test_inventory_vcsim ();
   test_inventory_edge ();
   test_uris ();
-  if (failures) {
-    fprintf (stderr, "test-vsphere: %d failure(s)\n", failures);
-    return 1;
-  }
-  printf ("test-vsphere: ok\n");
-  return 0;
+  return UNIT_RESULT ("test-vsphere");
 }
