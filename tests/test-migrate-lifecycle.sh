@@ -28,10 +28,8 @@ source tests/lib/functions.sh
 requires nbdkit node pgrep sfdisk debugfs
 img=$(require_image phony-ubuntu2004.img)
 source tests/lib/azurite.sh
-[ -e build/nbdkit-azblob.so ] || skip "the nbdkit plugin is not built"
-$AZPREP replicate --help >/dev/null 2>&1 || skip "azprep replicate is not built"
 source tests/lib/migrate-functions.sh
-azurite_start
+migrate_setup
 state=$T/state
 net=(--vnet v --subnet s)
 kernels=(5.4.0-150-generic 5.4.0-148-generic)

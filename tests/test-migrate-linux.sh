@@ -11,10 +11,8 @@ source tests/lib/functions.sh
 requires nbdkit qemu-img debugfs sfdisk node
 img=$(require_image debian-bios.img)
 source tests/lib/azurite.sh
-[ -e build/nbdkit-azblob.so ] || skip "the nbdkit plugin is not built"
-$AZPREP replicate --help >/dev/null 2>&1 || skip "azprep replicate is not built"
 source tests/lib/migrate-functions.sh
-azurite_start --log "$T/azurite-requests.log"
+migrate_setup --log "$T/azurite-requests.log"
 state=$T/state
 
 cp --sparse=always "$img" "$T/src.img"

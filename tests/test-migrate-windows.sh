@@ -9,10 +9,8 @@ source tests/lib/functions.sh
 requires nbdkit sfdisk ntfscat hivexget node
 img=$(require_image windows/win2022-bios.img)
 source tests/lib/azurite.sh
-[ -e build/nbdkit-azblob.so ] || skip "the nbdkit plugin is not built"
-$AZPREP replicate --help >/dev/null 2>&1 || skip "azprep replicate is not built"
 source tests/lib/migrate-functions.sh
-azurite_start
+migrate_setup
 state=$T/state
 
 cp --sparse=always "$img" "$T/src.img"

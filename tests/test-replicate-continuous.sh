@@ -8,8 +8,6 @@
 # only once the journal says it is waiting with its sources closed.
 source tests/lib/functions.sh
 source tests/lib/azurite.sh
-requires qemu-img qemu-io qemu-nbd
-azurite_start
 source tests/lib/continuous.sh
 
 # --- --continuous --interval 2 while the source changes -------------

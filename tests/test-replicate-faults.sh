@@ -13,9 +13,7 @@ faultproxy_start --every 3 --slow 20
 img=$T/vm.qcow2
 V=$((1024 * 1024 * 1024))
 qemu-img create -q -f qcow2 "$img" 1G
-cmds=()
-for i in $(seq 0 11); do cmds+=(-c "write -P $((i + 1)) $((i * 80 + 3))M 1M"); done
-qemu-io -f qcow2 "${cmds[@]}" "$img" >/dev/null
+write_extents "$img" 12 80 3 1M
 
 AZURE_STORAGE_CONNECTION_STRING=$(connection_string "$PROXY_ENDPOINT") \
   expect_exit 0 "$AZPREP" replicate --container vms --name vm1 \

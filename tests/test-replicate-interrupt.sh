@@ -5,8 +5,6 @@
 # sends the rest.
 source tests/lib/functions.sh
 source tests/lib/azurite.sh
-requires qemu-img qemu-io qemu-nbd
-azurite_start
 source tests/lib/continuous.sh
 
 # --- the job: two cycles (the initial copy and a delta), then 32 MiB

@@ -9,8 +9,6 @@
 # only once the journal says it is waiting with its sources closed.
 source tests/lib/functions.sh
 source tests/lib/azurite.sh
-requires qemu-img qemu-io qemu-nbd
-azurite_start
 source tests/lib/continuous.sh
 
 # --- the interval rule, through a slow proxy ------------------------

@@ -10,9 +10,7 @@ faultproxy_start --slow 200
 img=$T/vm.qcow2
 V=$((1024 * 1024 * 1024))
 qemu-img create -q -f qcow2 "$img" 1G
-cmds=()
-for i in $(seq 0 15); do cmds+=(-c "write -P $((i + 1)) $((i * 60 + 1))M 2M"); done
-qemu-io -f qcow2 "${cmds[@]}" "$img" >/dev/null
+write_extents "$img" 16 60 1 2M
 
 AZURE_STORAGE_CONNECTION_STRING=$(connection_string "$PROXY_ENDPOINT") \
   "$AZPREP" replicate --container vms --name vm1 --state "$T/state" \

@@ -10,9 +10,7 @@ faultproxy_start --slow 250
 img=$T/vm.qcow2
 V=$((2 * 1024 * 1024 * 1024))
 qemu-img create -q -f qcow2 "$img" 2G
-cmds=()
-for i in $(seq 0 23); do cmds+=(-c "write -P $((i + 1)) $((i * 64))M 2M"); done
-qemu-io -f qcow2 "${cmds[@]}" "$img" >/dev/null
+write_extents "$img" 24 64 0 2M
 data=$((24 * 2 * 1024 * 1024))
 
 # Slow responses through the proxy: about 6 s at one request in flight.

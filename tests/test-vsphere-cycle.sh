@@ -14,12 +14,7 @@ vcsim_test_disk "$T/disk.img"
 vcsim_put "$T/disk.img" DC0_H0_VM1
 # Through a proxy that records cookies: the datastore requests nbdkit
 # makes must carry the session cookie of a login.
-node tests/tools/vsphere-proxy.js pass "$VCSIM_BASE" "$T/cookies" > "$T/port" &
-pid=$!
-on_exit "kill $pid"
-for i in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done
-port=$(cat "$T/port")
-[ -n "$port" ] || fail "the proxy did not start"
+vsphere_proxy_start pass "$T/cookies" "the proxy"
 uri="vsphere://127.0.0.1:$port/DC0/DC0_H0_VM1/0?http=1"
 
 # Read in place (what inspect and check do), by datastore path too.

@@ -6,12 +6,7 @@ source tests/lib/functions.sh
 source tests/lib/vcsim.sh
 requires node curl nbdkit
 vcsim_start
-node tests/tools/vsphere-proxy.js norange "$VCSIM_BASE" "$T/sent" > "$T/port" &
-pid=$!
-on_exit "kill $pid"
-for i in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done
-port=$(cat "$T/port")
-[ -n "$port" ] || fail "the test server did not start"
+vsphere_proxy_start norange "$T/sent" "the test server"
 
 expect_exit 1 "$AZPREP" inspect "vsphere://127.0.0.1:$port/DC0_H0_VM0/0?http=1"
 assert_contains "$T/err" 'ignores HTTP Range requests'

@@ -133,3 +133,14 @@ small_source () {
   truncate -s 64M "$1"
   printf 'data' | dd of="$1" bs=1 seek=1048576 conv=notrunc status=none
 }
+
+# write_extents QCOW2 N STEP FIRST LEN [P]: N extents of LEN written into
+# the disk, extent i at (i * STEP + FIRST) MiB filled with the byte
+# P + i (P is 1 when not given).
+write_extents () {
+  local i cmds=()
+  for i in $(seq 0 $(($2 - 1))); do
+    cmds+=(-c "write -P $((i + ${6:-1})) $((i * $3 + $4))M $5")
+  done
+  qemu-io -f qcow2 "${cmds[@]}" "$1" >/dev/null
+}

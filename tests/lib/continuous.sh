@@ -1,6 +1,7 @@
 # Sourced by the tests of replicate --continuous and of a stopped cycle
 # (after tests/lib/functions.sh and tests/lib/azurite.sh), with the
-# state in $T/state:
+# state in $T/state.  Sourcing it requires qemu-img, qemu-io and
+# qemu-nbd and starts Azurite.
 #
 #   MiB                 1048576
 #   count EVENT FILE    the "event":"EVENT" lines of FILE
@@ -18,6 +19,9 @@
 #                       by 200 ms: the source img (512 MiB qcow2, 12 MiB
 #                       of data), V, the command rep_b
 #   change_32_mib       write 32 MiB across img
+requires qemu-img qemu-io qemu-nbd
+azurite_start
+
 MiB=$((1024 * 1024))
 count () { grep -c "\"event\":\"$1\"" "$2" || true; }
 jget () { json_get "$T/state/$1.json" "$2"; }
@@ -62,20 +66,14 @@ pause_waiting () {
 }
 
 slow_job_b () {
-  local i cmds=()
   faultproxy_start --slow 200
   export AZURE_STORAGE_CONNECTION_STRING=$(connection_string "$PROXY_ENDPOINT")
   img=$T/b.qcow2
   V=$((512 * MiB))
   qemu-img create -q -f qcow2 "$img" 512M
-  for i in $(seq 0 11); do cmds+=(-c "write -P $((i + 1)) $((i * 40 + 1))M 1M"); done
-  qemu-io -f qcow2 "${cmds[@]}" "$img" >/dev/null
+  write_extents "$img" 12 40 1 1M
   rep_b=("$AZPREP" replicate --container vms --name b --state "$T/state"
          --json --parallel 1 "$img")
 }
 
-change_32_mib () {
-  local i cmds=()
-  for i in $(seq 0 31); do cmds+=(-c "write -P $((i + 101)) $((i * 15 + 20))M 1M"); done
-  qemu-io -f qcow2 "${cmds[@]}" "$img" >/dev/null
-}
+change_32_mib () { write_extents "$img" 32 15 20 1M 101; }

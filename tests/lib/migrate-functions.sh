@@ -2,6 +2,15 @@
 # tests/lib/azurite.sh): the independent reader and partition read-back.
 # shellcheck shell=bash
 
+# migrate_setup [ARGS]: what the migration tests need built (the nbdkit
+# plugin, azprep replicate), then Azurite started (azurite_start ARGS).
+migrate_setup () {
+  [ -e build/nbdkit-azblob.so ] || skip "the nbdkit plugin is not built"
+  $AZPREP replicate --help >/dev/null 2>&1 ||
+    skip "azprep replicate is not built"
+  azurite_start "$@"
+}
+
 # mig ARGS...: tests/tools/node/migtool.js (@azure/storage-blob, no azprep code).
 mig () { node "$PWD/tests/tools/node/migtool.js" "$@"; }
 

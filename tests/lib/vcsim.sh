@@ -10,6 +10,10 @@
 #                            disk ([LocalDS_0] VM/disk1-flat.vmdk)
 #   vcsim_test_disk FILE     a small raw Debian-like guest (ext4, no
 #                            partition table) made with mkfs.ext4 -d
+#   vsphere_proxy_start MODE FILE WHAT
+#                            tests/tools/vsphere-proxy.js MODE in front of
+#                            vcsim, writing FILE, stopped when the test
+#                            ends; sets port (WHAT names it if it fails)
 #   vcsim_ca DIR             a CA and a 127.0.0.1 certificate signed by it
 #                            (DIR/ca.pem, DIR/server.pem, DIR/server.key)
 #
@@ -89,4 +93,14 @@ vcsim_ca () {
   openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
     -CAcreateserial -days 2 -extfile "$d/ext" -out "$d/server.pem" \
     2>/dev/null || fail "openssl sign"
+}
+
+vsphere_proxy_start () {
+  local i pid
+  node tests/tools/vsphere-proxy.js "$1" "$VCSIM_BASE" "$2" > "$T/port" &
+  pid=$!
+  on_exit "kill $pid"
+  for i in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done
+  port=$(cat "$T/port")
+  [ -n "$port" ] || fail "$3 did not start"
 }
