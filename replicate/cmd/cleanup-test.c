@@ -104,9 +104,7 @@ cleanup_test_run (int argc, char **argv)
     migrate_print_json (j);
   ret = EXIT_OK;
  out:
-  cJSON_Delete (j);
-  migrate_close (&m);
-  return ret;
+  return migrate_end (&m, NULL, j, ret);
 }
 
 static const struct command cleanup_test_cmd = {

@@ -177,9 +177,7 @@ complete_run (int argc, char **argv)
   }
   ret = EXIT_OK;
  out:
-  cJSON_Delete (j);
-  migrate_close (&m);
-  return ret;
+  return migrate_end (&m, NULL, j, ret);
 }
 
 static const struct command complete_cmd = {

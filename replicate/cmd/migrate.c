@@ -26,13 +26,7 @@ static const char usage[] =
   "                       see vCenter and refuses without it\n"
   "  --no-final-sync      skip the final delta cycle (the source is gone\n"
   "                       or unreadable; the latest recovery point is used)\n"
-  "  --output-dir DIR     where the report and template go (default .)\n"
-  "  --only NAME,...      run only these fixups\n"
-  "  --skip NAME,...      do not run these fixups\n"
-  MIGRATE_USAGE
-  VMDEF_USAGE
-  "  --json               print the report as JSON\n"
-  "  -v, -x, --help       debug, trace libguestfs, this text\n"
+  MIGRATE_RUN_USAGE
   "\n"
   "Exit: 0 ready, 1 error (the replica is untouched), 2 usage,\n"
   "      3 refused (no --source-shutdown, or not bootable).\n";
@@ -192,7 +186,7 @@ migrate_run_cmd (int argc, char **argv)
             name);
 
  out:
-  return migrate_end (&m, &a, ret);
+  return migrate_end (&m, &a, NULL, ret);
 }
 
 static const struct command migrate_cmd = {

@@ -18,13 +18,7 @@ static const char usage[] =
   "Options:\n"
   "  --point ID           recovery point (default: latest); a wrong ID\n"
   "                       lists the job's points\n"
-  "  --output-dir DIR     where the report and template go (default .)\n"
-  "  --only NAME,...      run only these fixups\n"
-  "  --skip NAME,...      do not run these fixups\n"
-  MIGRATE_USAGE
-  VMDEF_USAGE
-  "  --json               print the report as JSON\n"
-  "  -v, -x, --help       debug, trace libguestfs, this text\n"
+  MIGRATE_RUN_USAGE
   "\n"
   "Exit: 0 ready, 1 error (the replica is untouched), 2 usage,\n"
   "      3 refused (the guest cannot be made bootable).\n";
@@ -50,7 +44,7 @@ test_migrate_run (int argc, char **argv)
     ret = migrate_from_point (&m, &a, &f);
   }
  out:
-  return migrate_end (&m, &a, ret);
+  return migrate_end (&m, &a, NULL, ret);
 }
 
 static const struct command test_migrate_cmd = {

@@ -130,10 +130,12 @@ migrate_args_free (struct migrate_args *a)
 }
 
 int
-migrate_end (struct migrate *m, struct migrate_args *a, int ret)
+migrate_end (struct migrate *m, struct migrate_args *a, cJSON *j, int ret)
 {
   migrate_close (m);
-  migrate_args_free (a);
+  if (a)
+    migrate_args_free (a);
+  cJSON_Delete (j);
   return ret;
 }
 

@@ -40,6 +40,16 @@ enum {
   "  --cacert FILE        CA certificates for HTTPS\n"                 \
   "  --allow-http         plain HTTP to a host that is not loopback\n"
 
+/* The options test-migrate and migrate share, after their own. */
+#define MIGRATE_RUN_USAGE                                               \
+  "  --output-dir DIR     where the report and template go (default .)\n" \
+  "  --only NAME,...      run only these fixups\n"                     \
+  "  --skip NAME,...      do not run these fixups\n"                   \
+  MIGRATE_USAGE                                                         \
+  VMDEF_USAGE                                                           \
+  "  --json               print the report as JSON\n"                  \
+  "  -v, -x, --help       debug, trace libguestfs, this text\n"
+
 struct migrate {
   const char *name;             /* the job = the VM */
   char *state_dir;
@@ -78,8 +88,10 @@ int migrate_parse_args (const char *cmd, const char *usage, int argc,
                         char **argv, struct migrate_args *a,
                         struct migrate *m);
 void migrate_args_free (struct migrate_args *a);
-/* Close m, free a; returns ret (the end of test-migrate and migrate). */
-int migrate_end (struct migrate *m, struct migrate_args *a, int ret);
+/* The end of a command on a job: close m, free a and j (either may be
+ * NULL); returns ret. */
+int migrate_end (struct migrate *m, struct migrate_args *a, cJSON *j,
+                 int ret);
 
 /* Load the job's journal (it must exist), the credentials, the blob
  * client.  0 or -1 (reported). */
