@@ -4,14 +4,10 @@
 source tests/lib/functions.sh
 source tests/lib/check-desc.sh
 
-echo '[{"name": "a"}]' > "$T/f1.json"
-expect_exit 1 "$AZPREP" check --vms "$T/f1.json"
-assert_contains "$T/err" 'f1.json: VM a: needs "disks"'
-echo '[{"name": "a", "disks": ["x"]}, {"name": "a", "disks": ["y"]}]' > "$T/f2.json"
-expect_exit 1 "$AZPREP" check --vms "$T/f2.json"
-assert_contains "$T/err" 'f2.json: VM name a given twice'
-echo '[{"name": "a", "disks": [' > "$T/f3.json"
-expect_exit 1 "$AZPREP" check --vms "$T/f3.json"
-assert_contains "$T/err" 'f3.json: not a JSON list of VMs'
+bad_desc --vms f1.json '[{"name": "a"}]' 'VM a: needs "disks"'
+bad_desc --vms f2.json \
+  '[{"name": "a", "disks": ["x"]}, {"name": "a", "disks": ["y"]}]' \
+  'VM name a given twice'
+bad_desc --vms f3.json '[{"name": "a", "disks": [' 'not a JSON list of VMs'
 expect_exit 2 "$AZPREP" check --vms "$T/f3.json" disk.img
 expect_exit 2 "$AZPREP" check --jobs 0 --vms "$T/f3.json"

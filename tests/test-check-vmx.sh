@@ -13,12 +13,7 @@ node tests/tools/check-schema.js "$T/out" >/dev/null || fail "schema: vmx"
 [ "$(json 'd.vms[0].name')" = 'bad"vm"' ] || fail "vmx: displayName escapes"
 [ "$(json '[d.vms[0].descriptor.firmware, d.vms[0].descriptor.secure_boot, d.vms[0].descriptor.vtpm, d.vms[0].descriptor.cpus, d.vms[0].descriptor.memory_mib, d.vms[0].descriptor.nics].join(" ")')" = \
   "efi true true 1 1024 1" ] || fail "vmx: hardware"
-printf 'config.version = "8"\nscsi0:0.fileName = "x.vmdk\n' > "$T/broken.vmx"
-expect_exit 1 "$AZPREP" check --vmx "$T/broken.vmx"
-assert_contains "$T/err" 'broken.vmx: line 2: unterminated quoted value'
-printf 'config.version = "8"\nmemsize = "1024"\n' > "$T/nodisk.vmx"
-expect_exit 1 "$AZPREP" check --vmx "$T/nodisk.vmx"
-assert_contains "$T/err" 'nodisk.vmx: no disks'
-printf 'just some text\n' > "$T/text.vmx"
-expect_exit 1 "$AZPREP" check --vmx "$T/text.vmx"
-assert_contains "$T/err" 'text.vmx: line 1: expected key = "value"'
+bad_desc --vmx broken.vmx 'config.version = "8"\nscsi0:0.fileName = "x.vmdk' \
+  'line 2: unterminated quoted value'
+bad_desc --vmx nodisk.vmx 'config.version = "8"\nmemsize = "1024"' 'no disks'
+bad_desc --vmx text.vmx 'just some text' 'line 1: expected key = "value"'

@@ -6,6 +6,10 @@
 #   json EXPR           json_get on $T/out (the last expect_exit's stdout)
 #   bad_ovf FILE REGEX  check --ovf FILE: exit 1, REGEX on stderr,
 #                       COULD NOT CHECK on stdout
+#   bad_desc OPTION NAME TEXT MESSAGE
+#                       check OPTION $T/NAME, the file holding TEXT (with
+#                       printf's escapes): exit 1, "NAME: MESSAGE" on
+#                       stderr
 #   make_ova            $T/vm.ova: an OVF and a truncated (unreadable)
 #                       qcow2 member; its parts in $T/ova
 #   make_fleet          $T/trunc.qcow2 (a truncated qcow2) and
@@ -19,6 +23,12 @@ bad_ovf () {
   expect_exit 1 "$AZPREP" check --ovf "$1"
   assert_contains "$T/err" "$2"
   assert_contains "$T/out" "COULD NOT CHECK"
+}
+
+bad_desc () {
+  printf '%b\n' "$3" > "$T/$2"
+  expect_exit 1 "$AZPREP" check "$1" "$T/$2"
+  assert_contains "$T/err" "$2: $4"
 }
 
 make_ova () {

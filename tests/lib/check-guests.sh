@@ -57,6 +57,19 @@ new_disk () {
   printf 'label: %s\n%s' "$3" "$4" | sfdisk -q "$1" >/dev/null
 }
 
+# phony_disk FILE DISTRO VERSION ARCH ROOTUUID: a 300 MiB MBR disk whose
+# one partition holds phony_root's tree (ext4, 280 MiB).
+phony_disk () {
+  local r
+  r=$(mktemp -d "$T/root.XXXXXX")
+  phony_root "$r" "$2" "$3" "$4" "$5"
+  mkfs_ext4 "$T/r.fs" 280 "$r" "$5"
+  new_disk "$1" 300 dos 'start=2048, type=83
+'
+  put_part "$1" 1 "$T/r.fs"
+  rm -rf "$r"
+}
+
 # good_debian FILE [FIRMWARE(bios|uefi)] [FSTAB-EXTRA]: a clean Debian 12
 # x86_64 guest with 250 MiB free on /.
 good_debian () {
@@ -171,31 +184,13 @@ size=20MiB, type=83
   rm -rf "$r" "$T"/bad*.fs "$T/bad.raw"
 
   # old32: Debian 6, 32-bit.
-  r=$(mktemp -d "$T/root.XXXXXX")
-  phony_root "$r" debian 6.0.10 i386 c0000000-0000-4000-8000-000000000001
-  mkfs_ext4 "$T/r.fs" 280 "$r" c0000000-0000-4000-8000-000000000001
-  new_disk "$D/old32.img" 300 dos 'start=2048, type=83
-'
-  put_part "$D/old32.img" 1 "$T/r.fs"
-  rm -rf "$r"
+  phony_disk "$D/old32.img" debian 6.0.10 i386 c0000000-0000-4000-8000-000000000001
 
   # arch: a distribution azprep does not support.
-  r=$(mktemp -d "$T/root.XXXXXX")
-  phony_root "$r" arch rolling x86_64 d0000000-0000-4000-8000-000000000001
-  mkfs_ext4 "$T/r.fs" 280 "$r" d0000000-0000-4000-8000-000000000001
-  new_disk "$D/arch.img" 300 dos 'start=2048, type=83
-'
-  put_part "$D/arch.img" 1 "$T/r.fs"
-  rm -rf "$r"
+  phony_disk "$D/arch.img" arch rolling x86_64 d0000000-0000-4000-8000-000000000001
 
   # mystery: Linux, but no release file at all.
-  r=$(mktemp -d "$T/root.XXXXXX")
-  phony_root "$r" none 0 x86_64 e0000000-0000-4000-8000-000000000001
-  mkfs_ext4 "$T/r.fs" 280 "$r" e0000000-0000-4000-8000-000000000001
-  new_disk "$D/mystery.img" 300 dos 'start=2048, type=83
-'
-  put_part "$D/mystery.img" 1 "$T/r.fs"
-  rm -rf "$r"
+  phony_disk "$D/mystery.img" none 0 x86_64 e0000000-0000-4000-8000-000000000001
 
   # The bad inputs: the images developer's (make images, or the
   # published $IMAGES/bad) when they are there, else our own.
