@@ -29,10 +29,14 @@ vcsim_build () {
   [ -d /usr/share/gocode/src/github.com/vmware/govmomi/simulator ] ||
     skip "golang-github-vmware-govmomi-dev is not installed"
   mkdir -p "$BUILD/vcsim-gopath"
-  GO111MODULE=off GOPATH="$BUILD/vcsim-gopath:/usr/share/gocode" \
-    GOCACHE="$BUILD/vcsim-gopath/cache" GOFLAGS= \
-    go build -o "$VCSIM.tmp" ./tests/tools/vcsim || fail "cannot build vcsim"
-  mv "$VCSIM.tmp" "$VCSIM"
+  # Tests run two at a time: one builds, the other waits for it.
+  (
+    flock 9
+    [ -x "$VCSIM" ] && [ "$VCSIM" -nt "$src" ] && exit 0
+    GO111MODULE=off GOPATH="$BUILD/vcsim-gopath:/usr/share/gocode" \
+      GOCACHE="$BUILD/vcsim-gopath/cache" GOFLAGS= \
+      go build -o "$VCSIM.tmp" ./tests/tools/vcsim && mv "$VCSIM.tmp" "$VCSIM"
+  ) 9>"$BUILD/vcsim-gopath/lock" || fail "cannot build vcsim"
 }
 
 vcsim_start () {
