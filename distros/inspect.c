@@ -4,18 +4,11 @@
  * fixups decides each answer, so inspect and fix never disagree. */
 #include <string.h>
 
+#include "prep/common/json.h"
 #include "prep/common/common.h"
 #include "prep/guest/guest.h"
 #include "distros/distro.h"
 
-static void
-add_str (cJSON *o, const char *k, const char *v)
-{
-  if (v)
-    cJSON_AddStringToObject (o, k, v);
-  else
-    cJSON_AddNullToObject (o, k);
-}
 
 static cJSON *
 strv_json (char *const *v)
@@ -67,12 +60,12 @@ static void
 bootloader_json (struct guest *gs, struct distro_data *d, cJSON *l)
 {
   cJSON *b = cJSON_AddObjectToObject (l, "bootloader");
-  add_str (b, "kind", d->grub == GRUB_BLS ? "grub2-bls"
+  json_add_str (b, "kind", d->grub == GRUB_BLS ? "grub2-bls"
            : d->grub == GRUB_MKCONFIG ? "grub2" : NULL);
-  add_str (b, "config", d->grub_cfg);
-  add_str (b, "regenerate_with", d->grub_tool);
-  add_str (b, "grubby", d->grubby);
-  add_str (b, "esp_efi", d->esp_efi);
+  json_add_str (b, "config", d->grub_cfg);
+  json_add_str (b, "regenerate_with", d->grub_tool);
+  json_add_str (b, "grubby", d->grubby);
+  json_add_str (b, "esp_efi", d->esp_efi);
 }
 
 static int
@@ -99,10 +92,10 @@ network_json (struct guest *gs, struct distro_data *d, cJSON *l)
     cJSON_AddItemToArray (ia, o);
     cJSON_AddStringToObject (o, "stack", ifs[j].ops->name);
     cJSON_AddStringToObject (o, "file", ifs[j].file);
-    add_str (o, "name", ifs[j].name);
+    json_add_str (o, "name", ifs[j].name);
     cJSON_AddStringToObject (o, "mode", ifs[j].dhcp ? "dhcp" : "static");
-    add_str (o, "mac_binding", ifs[j].mac);
-    add_str (o, "azure_problem", why);
+    json_add_str (o, "mac_binding", ifs[j].mac);
+    json_add_str (o, "azure_problem", why);
   }
   net_ifaces_free (ifs, ni);
   return 0;
@@ -120,7 +113,7 @@ services_json (struct guest *gs, struct distro_data *d, cJSON *l)
   for (size_t i = 0; d->ops->sshd_units[i] && !sshd; i++)
     if (service_installed (gs, d->ops->sshd_units[i]))
       sshd = d->ops->sshd_units[i];
-  add_str (s, "service", sshd);
+  json_add_str (s, "service", sshd);
   cJSON_AddBoolToObject (s, "installed", sshd != NULL);
   cJSON_AddBoolToObject (s, "enabled_at_boot",
                          sshd && service_enabled (gs, sshd));
@@ -148,14 +141,14 @@ inspect_linux_json (struct guest *gs, cJSON *j)
   if (!d)
     return -1;
   l = cJSON_AddObjectToObject (j, "linux");
-  add_str (l, "family", d->ops ? d->ops->family : NULL);
+  json_add_str (l, "family", d->ops ? d->ops->family : NULL);
   if (!d->ops) {
-    add_str (l, "unsupported", d->unsupported);
+    json_add_str (l, "unsupported", d->unsupported);
     return 0;
   }
-  add_str (l, "init", d->systemd ? "systemd" : "sysv");
-  add_str (l, "initramfs_tool", d->initramfs ? d->initramfs->name : NULL);
-  add_str (l, "initramfs_tool_path", d->initramfs_tool);
+  json_add_str (l, "init", d->systemd ? "systemd" : "sysv");
+  json_add_str (l, "initramfs_tool", d->initramfs ? d->initramfs->name : NULL);
+  json_add_str (l, "initramfs_tool_path", d->initramfs_tool);
   if (kernels_json (gs, d, l) == -1)
     return -1;
   bootloader_json (gs, d, l);

@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "prep/common/json.h"
 #include "prep/common/common.h"
 #include "prep/report.h"
 
@@ -129,14 +130,6 @@ severity_name (enum severity s)
   return "?";
 }
 
-static void
-add_string_or_null (cJSON *o, const char *k, const char *v)
-{
-  if (v)
-    cJSON_AddStringToObject (o, k, v);
-  else
-    cJSON_AddNullToObject (o, k);
-}
 
 cJSON *
 report_findings_json (const struct report *r)
@@ -147,11 +140,11 @@ report_findings_json (const struct report *r)
     cJSON *o = cJSON_CreateObject ();
     cJSON_AddStringToObject (o, "id", f->id);
     cJSON_AddStringToObject (o, "severity", severity_name (f->severity));
-    add_string_or_null (o, "object", f->object);
+    json_add_str (o, "object", f->object);
     cJSON_AddStringToObject (o, "message", f->message);
-    add_string_or_null (o, "remedy", f->remedy);
+    json_add_str (o, "remedy", f->remedy);
     cJSON_AddBoolToObject (o, "fixable", f->fixup != NULL);
-    add_string_or_null (o, "fixup", f->fixup);
+    json_add_str (o, "fixup", f->fixup);
     cJSON_AddItemToArray (a, o);
   }
   return a;
@@ -164,11 +157,11 @@ report_changes_json (const struct report *r)
   for (size_t i = 0; a && i < r->nchanges; i++) {
     const struct change *c = &r->changes[i];
     cJSON *o = cJSON_CreateObject ();
-    add_string_or_null (o, "fixup", c->fixup);
+    json_add_str (o, "fixup", c->fixup);
     cJSON_AddStringToObject (o, "kind", c->kind);
     cJSON_AddStringToObject (o, "object", c->object);
-    add_string_or_null (o, "before", c->before);
-    add_string_or_null (o, "after", c->after);
+    json_add_str (o, "before", c->before);
+    json_add_str (o, "after", c->after);
     cJSON_AddItemToArray (a, o);
   }
   return a;

@@ -94,23 +94,15 @@ counts_json (const struct report *r)
   return c;
 }
 
-static void
-add_str (cJSON *o, const char *k, const char *v)
-{
-  if (v)
-    cJSON_AddStringToObject (o, k, v);
-  else
-    cJSON_AddNullToObject (o, k);
-}
 
 cJSON *
 check_vm_error (const char *name, const char *message)
 {
   cJSON *vm = cJSON_CreateObject ();
-  add_str (vm, "name", name);
+  json_add_str (vm, "name", name);
   cJSON_AddStringToObject (vm, "verdict", "error");
   cJSON_AddNumberToObject (vm, "exit", EXIT_ERROR);
-  add_str (vm, "error", message);
+  json_add_str (vm, "error", message);
   cJSON_AddArrayToObject (vm, "disks");
   cJSON_AddNullToObject (vm, "os");
   cJSON_AddNullToObject (vm, "azure");
@@ -165,7 +157,7 @@ disks_json (const struct disk *disks, size_t n)
   for (size_t i = 0; i < n; i++) {
     cJSON *d = cJSON_CreateObject ();
     cJSON_AddStringToObject (d, "path", disks[i].path);
-    add_str (d, "format", disks[i].format);
+    json_add_str (d, "format", disks[i].format);
     cJSON_AddNumberToObject (d, "size", (double) disks[i].size);
     cJSON_AddItemToArray (a, d);
   }
@@ -179,14 +171,14 @@ os_json (const struct guest *gs)
   if (!gs || !gs->root)
     return cJSON_CreateNull ();
   o = cJSON_CreateObject ();
-  add_str (o, "root", gs->root);
-  add_str (o, "type", gs->type);
-  add_str (o, "distro", gs->distro);
+  json_add_str (o, "root", gs->root);
+  json_add_str (o, "type", gs->type);
+  json_add_str (o, "distro", gs->distro);
   cJSON_AddNumberToObject (o, "major", gs->major);
   cJSON_AddNumberToObject (o, "minor", gs->minor);
-  add_str (o, "product_name", gs->product_name);
-  add_str (o, "arch", gs->arch);
-  add_str (o, "hostname", gs->hostname);
+  json_add_str (o, "product_name", gs->product_name);
+  json_add_str (o, "arch", gs->arch);
+  json_add_str (o, "hostname", gs->hostname);
   return o;
 }
 
@@ -444,10 +436,10 @@ vm_json (struct vm_check *c, const char *name, const struct disk *disks,
   int exit_code = rep ? verdict_of (rep, c->failed) : EXIT_ERROR;
   cJSON *vm = cJSON_CreateObject ();
 
-  add_str (vm, "name", name);
+  json_add_str (vm, "name", name);
   cJSON_AddStringToObject (vm, "verdict", verdict_name (exit_code));
   cJSON_AddNumberToObject (vm, "exit", exit_code);
-  add_str (vm, "error", c->error_msg);
+  json_add_str (vm, "error", c->error_msg);
   cJSON_AddItemToObject (vm, "disks", disks_json (disks, ndisks));
   cJSON_AddItemToObject (vm, "os", os_json (c->ctx.inspected || gs->root
                                             ? gs : NULL));

@@ -26,6 +26,15 @@ json_int (const cJSON *o, const char *k)
 }
 
 void
+json_add_str (cJSON *o, const char *k, const char *v)
+{
+  if (v)
+    cJSON_AddStringToObject (o, k, v);
+  else
+    cJSON_AddNullToObject (o, k);
+}
+
+void
 cleanup_cjson (void *ptr)
 {
   cJSON_Delete (*(cJSON **) ptr);

@@ -1,5 +1,5 @@
-/* Unit tests of the JSON getters (string or NULL, text, int) and the
- * cJSON cleanup. */
+/* Unit tests of the JSON getters (string or NULL, text, int), the
+ * string-or-null setter and the cJSON cleanup. */
 #include <string.h>
 
 #include "prep/common/common.h"
@@ -40,6 +40,20 @@ test_getters (void)
   CHECK (json_int (NULL, "n") == 0);
 }
 
+/* The setter the JSON outputs share: a string, or null for NULL. */
+static void
+test_add_str (void)
+{
+  CLEANUP_CJSON cJSON *o = cJSON_CreateObject ();
+  CLEANUP_FREE char *s = NULL;
+
+  json_add_str (o, "a", "x");
+  json_add_str (o, "b", NULL);
+  json_add_str (o, "c", "");
+  s = cJSON_PrintUnformatted (o);
+  CHECK_STR (s, "{\"a\":\"x\",\"b\":null,\"c\":\"\"}");
+}
+
 static void
 test_cleanup (void)
 {
@@ -52,6 +66,7 @@ int
 main (void)
 {
   test_getters ();
+  test_add_str ();
   test_cleanup ();
   return UNIT_RESULT ("test-json");
 }

@@ -1,19 +1,12 @@
 /* The inspection report as JSON: the OS, then each section. */
 #include <string.h>
 
+#include "prep/common/json.h"
 #include "prep/common/common.h"
 #include "prep/guest/guest.h"
 #include "prep/guest/os.h"
 #include "prep/inspect/inspect.h"
 
-static void
-add_str (cJSON *o, const char *k, const char *v)
-{
-  if (v)
-    cJSON_AddStringToObject (o, k, v);
-  else
-    cJSON_AddNullToObject (o, k);
-}
 
 cJSON *
 guest_inspect_json (struct guest *gs)
@@ -32,20 +25,20 @@ guest_inspect_json (struct guest *gs)
     cJSON_AddItemToArray (disks, d);
   }
   os = cJSON_AddObjectToObject (j, "os");
-  add_str (os, "root", gs->root);
-  add_str (os, "type", gs->type);
-  add_str (os, "distro", gs->distro);
+  json_add_str (os, "root", gs->root);
+  json_add_str (os, "type", gs->type);
+  json_add_str (os, "distro", gs->distro);
   cJSON_AddNumberToObject (os, "major", gs->major);
   cJSON_AddNumberToObject (os, "minor", gs->minor);
-  add_str (os, "product_name", gs->product_name);
-  add_str (os, "product_variant", gs->product_variant);
-  add_str (os, "arch", gs->arch);
-  add_str (os, "hostname", gs->hostname);
-  add_str (os, "osinfo", gs->osinfo);
-  add_str (os, "package_format", gs->package_format);
+  json_add_str (os, "product_name", gs->product_name);
+  json_add_str (os, "product_variant", gs->product_variant);
+  json_add_str (os, "arch", gs->arch);
+  json_add_str (os, "hostname", gs->hostname);
+  json_add_str (os, "osinfo", gs->osinfo);
+  json_add_str (os, "package_format", gs->package_format);
 
   fw = cJSON_AddObjectToObject (j, "firmware");
-  add_str (fw, "type", gs->firmware == FIRMWARE_UEFI ? "uefi" : "bios");
+  json_add_str (fw, "type", gs->firmware == FIRMWARE_UEFI ? "uefi" : "bios");
   cJSON_AddNumberToObject (fw, "azure_generation", gs->generation);
   {
     cJSON *esps = cJSON_AddArrayToObject (fw, "esp");

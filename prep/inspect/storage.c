@@ -1,18 +1,11 @@
 /* Inspection: partitions, filesystems, mountpoints, LVM, encryption. */
 #include <string.h>
 
+#include "prep/common/json.h"
 #include "prep/common/common.h"
 #include "prep/guest/guest.h"
 #include "prep/inspect/inspect.h"
 
-static void
-add_str (cJSON *o, const char *k, const char *v)
-{
-  if (v)
-    cJSON_AddStringToObject (o, k, v);
-  else
-    cJSON_AddNullToObject (o, k);
-}
 
 static void
 partition_json (const struct guest_blockdev *b, cJSON *pa)
@@ -20,9 +13,9 @@ partition_json (const struct guest_blockdev *b, cJSON *pa)
   cJSON *p = cJSON_CreateObject ();
 
   cJSON_AddStringToObject (p, "device", b->device);
-  add_str (p, "table", b->table);
+  json_add_str (p, "table", b->table);
   if (b->table && !strcmp (b->table, "gpt"))
-    add_str (p, "gpt_type", b->gpt_type);
+    json_add_str (p, "gpt_type", b->gpt_type);
   else if (b->table && !strcmp (b->table, "msdos")) {
     char hex[8];
     snprintf (hex, sizeof hex, "0x%02x", b->mbr_id & 0xff);
@@ -74,9 +67,9 @@ inspect_storage_json (struct guest *gs, cJSON *j)
     cJSON *f = cJSON_CreateObject ();
     cJSON_AddStringToObject (f, "device", b->device);
     cJSON_AddStringToObject (f, "type", b->type);
-    add_str (f, "mountpoint", mp);
-    add_str (f, "uuid", b->uuid);
-    add_str (f, "label", b->label);
+    json_add_str (f, "mountpoint", mp);
+    json_add_str (f, "uuid", b->uuid);
+    json_add_str (f, "label", b->label);
     cJSON_AddItemToArray (fsa, f);
   }
   return 0;
