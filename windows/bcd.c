@@ -8,9 +8,8 @@
 #define BIOS_BCD "/Boot/BCD"
 #define UEFI_BCD "/EFI/Microsoft/Boot/BCD"
 
-/* The real-case path of p on the filesystem mounted at /, or NULL. */
-static char *
-find_file (struct guest *gs, const char *p)
+char *
+win_find_file (struct guest *gs, const char *p)
 {
   char *real;
   guestfs_push_error_handler (gs->g, NULL, NULL);
@@ -65,7 +64,7 @@ try_device (struct guest *gs, const char *dev, const char *path)
   guestfs_pop_error_handler (gs->g);
   if (r == -1)
     return 0;
-  real = find_file (gs, path);
+  real = win_find_file (gs, path);
   if (!real) {
     guestfs_umount_all (gs->g);
     return 0;
@@ -86,7 +85,7 @@ search (struct guest *gs)
   st->bcd_searched = true;
   /* C:\Boot\BCD when there is no System Reserved partition. */
   if (gs->firmware != FIRMWARE_UEFI) {
-    st->bcd_path = find_file (gs, BIOS_BCD);
+    st->bcd_path = win_find_file (gs, BIOS_BCD);
     if (st->bcd_path)
       return 0;
   }

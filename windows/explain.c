@@ -24,13 +24,7 @@ check_one (struct guest *gs, const char *dev, const char *name)
 
   if (!p)
     return 0;
-  guestfs_push_error_handler (gs->g, NULL, NULL);
-  real = guestfs_case_sensitive_path (gs->g, p);
-  if (real && guestfs_is_file (gs->g, real) != 1) {
-    free (real);
-    real = NULL;
-  }
-  guestfs_pop_error_handler (gs->g);
+  real = win_find_file (gs, p);
   if (!real || (fd = mkstemp (tmp)) == -1)
     return 0;
   label = xasprintf ("%s: %s hive %s:%s", gs->disks[0].path, name, dev,

@@ -105,6 +105,9 @@ int win_bcd_transfer (struct guest *gs, bool upload);
 /* Check a hive file's base block; 0 fine, -1 error (reported); sets
  * *dirty when the sequence numbers differ. */
 int win_hive_check_header (const char *label, const char *file, bool *dirty);
+/* The real-case path of the regular file p on the filesystem mounted
+ * at /, or NULL (no error reported: absent is an answer) (bcd.c). */
+char *win_find_file (struct guest *gs, const char *p);
 
 /* Key lookup relative to a node: path components separated by '\'.
  * Returns the node, 0 when a component is missing, -1 on error
