@@ -1,12 +1,15 @@
 # The nbdkit plugin that serves a page blob as a block device (used by
 # test-migrate and migrate to hydrate blobs where they lie).  A shared
 # object compiled with -fPIC from its own file, the page I/O layer, the
-# replicate module's blob client and prep/common's util.c, url.c and
-# xml.c; logging goes to
-# nbdkit's (the plugin defines error() and friends).
+# replicate module's blob client and prep/common's util.c, file.c,
+# url.c and xml.c; logging goes to nbdkit's (the plugin defines
+# azp_error() and friends).  Once linked, nbdkit loads it
+# (--dump-plugin), so that a symbol left undefined fails the build,
+# not the first test-migrate.
 NBDKIT_PLUGIN := $(BUILD)/nbdkit-azblob.so
 NBDKIT_SRCS := replicate/nbdkit/nbdkit-azblob.c replicate/nbdkit/pageio.c \
-  prep/common/util.c prep/common/url.c prep/common/xml.c \
+  prep/common/util.c prep/common/file.c prep/common/url.c \
+  prep/common/xml.c \
   $(filter-out %/test-blob.c,$(wildcard replicate/azure/blob*.c)) \
   $(wildcard replicate/azure/auth.c replicate/azure/creds.c \
              replicate/azure/ranges.c)
@@ -20,7 +23,11 @@ all: $(NBDKIT_PLUGIN)
 endif
 
 $(NBDKIT_PLUGIN): $(NBDKIT_OBJS)
-	$(CC) $(ALL_LDFLAGS) -shared -o $@ $^ $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -shared -o $@.tmp $^ $(LIBS)
+	@if command -v nbdkit >/dev/null; then \
+	  nbdkit --dump-plugin ./$@.tmp >/dev/null || \
+	  { rm -f $@.tmp; exit 1; }; fi
+	mv $@.tmp $@
 
 $(BUILD)/pic/%.o: %.c
 	@mkdir -p $(dir $@)
