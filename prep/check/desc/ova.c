@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "prep/common/common.h"
+#include "prep/common/image.h"
+#include "prep/common/json.h"
 #include "prep/check/desc/desc.h"
 
 #define BLOCK 512
@@ -42,6 +44,9 @@ ova_close (struct ova *o)
   free (o->m);
   if (o->fd >= 0)
     close (o->fd);
+  o->m = NULL;
+  o->n = 0;
+  o->fd = -1;
 }
 
 /* A numeric header field: octal text, or GNU base-256 (first byte's
@@ -105,37 +110,116 @@ pread_all (struct ova *o, void *buf, size_t len, int64_t off)
   return 0;
 }
 
-/* "path=" or "size=" of a pax extended header ("LEN key=value\n"...). */
-static void
+/* "path=" and "size=" of a pax extended header: records
+ * "LEN key=value\n", LEN counting the whole record.  -1 if a record is
+ * malformed (GNU tar refuses those too). */
+static int
 pax_record (const char *text, size_t len, char **name, int64_t *size)
 {
   size_t i = 0;
+
   while (i < len) {
-    char *end;
-    long long rl = strtoll (text + i, &end, 10);
-    const char *kv = end + 1, *eq;
-    if (end == text + i || *end != ' ' || rl <= 0 || (size_t) rl > len - i)
-      return;
-    eq = memchr (kv, '=', text + i + rl - kv);
-    if (eq) {
-      size_t klen = eq - kv, vlen = text + i + rl - 1 - (eq + 1);
-      if (klen == 4 && !memcmp (kv, "path", 4) && vlen < MAX_NAME) {
-        free (*name);
-        *name = strndup (eq + 1, vlen);
+    size_t rl = 0, j = i, klen, vlen;
+    const char *kv, *val, *eq;
+
+    for (; j < len && text[j] >= '0' && text[j] <= '9' && rl <= len; j++)
+      rl = rl * 10 + (text[j] - '0');
+    /* Digits, a space, "k=" and the newline at the least. */
+    if (j == i || j >= len || text[j] != ' ' || rl > len - i ||
+        rl < j - i + 4 || text[i + rl - 1] != '\n')
+      return -1;
+    kv = text + j + 1;
+    eq = memchr (kv, '=', text + i + rl - 1 - kv);
+    if (!eq || eq == kv)
+      return -1;
+    klen = eq - kv;
+    val = eq + 1;
+    vlen = text + i + rl - 1 - val;
+    if (klen == 4 && !memcmp (kv, "path", 4)) {
+      if (vlen == 0 || vlen >= MAX_NAME || memchr (val, '\0', vlen))
+        return -1;
+      free (*name);
+      *name = strndup (val, vlen);
+      if (!*name)
+        return -1;
+    }
+    else if (klen == 4 && !memcmp (kv, "size", 4)) {
+      int64_t s = 0;
+      if (vlen == 0 || vlen > 18)
+        return -1;
+      for (size_t k = 0; k < vlen; k++) {
+        if (val[k] < '0' || val[k] > '9')
+          return -1;
+        s = s * 10 + (val[k] - '0');
       }
-      else if (klen == 4 && !memcmp (kv, "size", 4)) {
-        CLEANUP_FREE char *v = strndup (eq + 1, vlen);
-        char *e;
-        long long s = v ? strtoll (v, &e, 10) : -1;
-        if (v && *e == '\0' && s >= 0)
-          *size = s;
-      }
+      *size = s;
     }
     i += rl;
   }
+  return 0;
 }
 
-/* Read the member list.  -1 after an error naming the archive. */
+/* An extended header's text (GNU long name or pax records) applied to
+ * the pending name and size of the next member.  -1 after an error. */
+static int
+ova_extended (struct ova *o, char type, int64_t size, int64_t off,
+              char **name, int64_t *paxsize)
+{
+  CLEANUP_FREE char *text = NULL;
+
+  if (size > 65536) {
+    azp_error ("%s: tar extended header of %lld bytes: refused", o->path,
+               (long long) size);
+    return -1;
+  }
+  text = malloc (size + 1);
+  if (!text) {
+    azp_error ("out of memory");
+    return -1;
+  }
+  if (pread_all (o, text, size, off) == -1)
+    return -1;
+  text[size] = '\0';
+  if (type == 'L') {
+    size_t n = strnlen (text, size);
+    if (n == 0 || n >= MAX_NAME) {
+      azp_error ("%s: tar long name at byte %lld is empty or too long",
+                 o->path, (long long) off);
+      return -1;
+    }
+    free (*name);
+    *name = strndup (text, n);
+    return *name ? 0 : -1;
+  }
+  if (pax_record (text, size, name, paxsize) == -1) {
+    azp_error ("%s: malformed pax extended header at byte %lld", o->path,
+               (long long) off);
+    return -1;
+  }
+  return 0;
+}
+
+static int
+ova_add (struct ova *o, char *name, int64_t off, int64_t size)
+{
+  struct ova_member *nm;
+
+  if (!name || o->n >= MAX_MEMBERS ||
+      !(nm = realloc (o->m, (o->n + 1) * sizeof *nm))) {
+    free (name);
+    azp_error ("%s: too many tar members, or out of memory", o->path);
+    return -1;
+  }
+  o->m = nm;
+  nm[o->n].name = name;
+  nm[o->n].offset = off;
+  nm[o->n].size = size;
+  o->n++;
+  return 0;
+}
+
+/* Read the member list.  -1 after an error naming the archive, with
+ * the archive closed. */
 static int
 ova_open (struct ova *o, const char *path)
 {
@@ -150,13 +234,12 @@ ova_open (struct ova *o, const char *path)
   o->fd = open (path, O_RDONLY | O_CLOEXEC);
   if (o->fd == -1 || fstat (o->fd, &st) == -1) {
     azp_error ("%s: %m", path);
-    return -1;
+    goto fail;
   }
   o->file_size = st.st_size;
   while (off + BLOCK <= o->file_size) {
     int64_t size;
     char type;
-    char *name;
 
     if (pread_all (o, h, BLOCK, off) == -1)
       goto fail;
@@ -169,161 +252,235 @@ ova_open (struct ova *o, const char *path)
     }
     size = tar_number (h + 124, 12);
     type = (char) h[156];
-    if (size < 0 || size > o->file_size - off - BLOCK) {
+    if (type != 'x' && type != 'L' && type != 'g' && paxsize >= 0)
+      size = paxsize;                    /* pax size of this member */
+    off += BLOCK;
+    if (size < 0 || size > o->file_size - off) {
       azp_error ("%s: tar member at byte %lld runs past the end of the "
-                 "archive", path, (long long) off);
+                 "archive", path, (long long) off - BLOCK);
       goto fail;
     }
-    off += BLOCK;
     if (type == 'L' || type == 'x') {    /* GNU long name, pax header */
-      CLEANUP_FREE char *text = NULL;
-      if (size > 65536) {
-        azp_error ("%s: tar extended header of %lld bytes: refused", path,
-                   (long long) size);
+      if (ova_extended (o, type, size, off, &longname, &paxsize) == -1)
         goto fail;
-      }
-      text = malloc (size + 1);
-      if (!text || pread_all (o, text, size, off) == -1)
-        goto fail;
-      text[size] = '\0';
-      if (type == 'L') {
-        free (longname);
-        longname = strndup (text, size < MAX_NAME ? size : MAX_NAME);
-      }
-      else
-        pax_record (text, size, &longname, &paxsize);
     }
-    else if (type == '0' || type == '\0' || type == '7') {
-      struct ova_member *nm;
-      if (paxsize >= 0) {
-        size = paxsize;
-        if (size > o->file_size - off) {
-          azp_error ("%s: tar member at byte %lld runs past the end of the "
-                     "archive", path, (long long) off);
-          goto fail;
-        }
-      }
-      if (longname)
-        name = longname;
-      else if (!memcmp (h + 257, "ustar\0", 6) && h[345])   /* POSIX */
+    else if (type != 'g') {
+      char *name = longname;
+      if (!name && !memcmp (h + 257, "ustar\0", 6) && h[345])   /* POSIX */
         name = xasprintf ("%.155s/%.100s", (char *) h + 345, (char *) h);
-      else
+      else if (!name)
         name = strndup ((char *) h, 100);
       longname = NULL;
-      if (!name || o->n >= MAX_MEMBERS ||
-          !(nm = realloc (o->m, (o->n + 1) * sizeof *nm))) {
-        free (name);
-        azp_error ("%s: too many tar members, or out of memory", path);
-        goto fail;
-      }
-      o->m = nm;
-      nm[o->n].name = name;
-      nm[o->n].offset = off;
-      nm[o->n].size = size;
-      o->n++;
       paxsize = -1;
+      if (type != '0' && type != '\0' && type != '7')
+        free (name);                     /* not a regular file */
+      else if (ova_add (o, name, off, size) == -1)
+        goto fail;
     }
     off += (size + BLOCK - 1) / BLOCK * BLOCK;
   }
   free (longname);
   if (o->n == 0) {
     azp_error ("%s: not an OVA: no tar members", path);
+    ova_close (o);
     return -1;
   }
   return 0;
  fail:
   free (longname);
+  ova_close (o);
   return -1;
 }
 
 static const struct ova_member *
-ova_find (const struct ova *o, const char *name)
+ova_find (const struct ova *o, const char *name, bool *twice)
 {
+  const struct ova_member *found = NULL;
+
+  *twice = false;
   if (!strncmp (name, "./", 2))
     name += 2;
   for (size_t i = 0; i < o->n; i++) {
     const char *m = o->m[i].name;
     if (!strncmp (m, "./", 2))
       m += 2;
-    if (!strcmp (m, name))
-      return &o->m[i];
+    if (strcmp (m, name))
+      continue;
+    /* Which copy counts differs between tools: refuse to guess. */
+    if (found)
+      *twice = true;
+    found = &o->m[i];
   }
+  return *twice ? NULL : found;
+}
+
+static uint64_t
+le64 (const unsigned char *p)
+{
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; i--)
+    v = (v << 8) | p[i];
+  return v;
+}
+
+static uint64_t
+be64 (const unsigned char *p)
+{
+  uint64_t v = 0;
+  for (int i = 0; i < 8; i++)
+    v = (v << 8) | p[i];
+  return v;
+}
+
+/* A sparse VMDK header (at byte off of the member, the start or the
+ * stream's footer): NULL if qemu reads only this member through it,
+ * else why not.  Its capacity 0 makes qemu take the extents from the
+ * embedded descriptor (any host file); a parent is a backing file. */
+static char *
+vmdk_refuse (struct ova *o, const struct ova_member *m, int64_t off)
+{
+  unsigned char h[64];
+  uint64_t doff, dsize;
+  CLEANUP_FREE char *desc = NULL;
+
+  if (pread_all (o, h, sizeof h, m->offset + off) == -1)
+    return xstrdup (log_last_error ());
+  if (memcmp (h, "KDMV", 4))
+    return xstrdup ("a VMDK whose stream footer is damaged");
+  if (le64 (h + 12) == 0)
+    return xstrdup ("a VMDK whose embedded descriptor names its extents "
+                    "(other files): refused");
+  doff = le64 (h + 28);
+  dsize = le64 (h + 36);
+  if (doff == 0)
+    return NULL;
+  if (dsize == 0 || dsize > 128 || doff > (uint64_t) m->size / BLOCK ||
+      dsize > (uint64_t) m->size / BLOCK - doff)
+    return xstrdup ("a VMDK whose embedded descriptor lies outside it");
+  desc = malloc (dsize * BLOCK + 1);
+  if (!desc)
+    return xstrdup ("out of memory");
+  if (pread_all (o, desc, dsize * BLOCK, m->offset + doff * BLOCK) == -1)
+    return xstrdup (log_last_error ());
+  desc[dsize * BLOCK] = '\0';
+  if (memmem (desc, dsize * BLOCK, "parentFileNameHint", 18))
+    return xstrdup ("a VMDK that names a parent disk (a snapshot delta): "
+                    "refused; export the VM with its snapshots "
+                    "consolidated");
   return NULL;
 }
 
-/* qemu's option syntax: a comma in a value is doubled. */
-static char *
-opt_escape (const char *s)
-{
-  size_t n = strlen (s);
-  char *out = malloc (2 * n + 1), *w = out;
-  if (!out)
-    return NULL;
-  for (; *s; s++) {
-    *w++ = *s;
-    if (*s == ',')
-      *w++ = ',';
-  }
-  *w = '\0';
-  return out;
-}
-
 /* The disk format of a member, from its magic; NULL (with a message
- * in *why) for what cannot be read in place. */
+ * in *why) for what cannot be read in place, or would make qemu read
+ * another file (a backing file, an external data file or extent). */
 static const char *
 member_format (struct ova *o, const struct ova_member *m, char **why)
 {
-  char magic[24] = "";
+  unsigned char h[BLOCK];
 
   if (m->size < BLOCK) {
     *why = xasprintf ("%lld bytes: too small for a disk", (long long) m->size);
     return NULL;
   }
-  if (pread_all (o, magic, sizeof magic - 1, m->offset) == -1) {
+  if (pread_all (o, h, sizeof h, m->offset) == -1) {
     *why = xstrdup (log_last_error ());
     return NULL;
   }
-  if (!memcmp (magic, "KDMV", 4))
-    return "vmdk";
-  if (!memcmp (magic, "# Disk DescriptorFile", 21)) {
+  if (!memcmp (h, "KDMV", 4)) {
+    *why = vmdk_refuse (o, m, 0);
+    /* A stream's grain directory "at the end": qemu reads the footer. */
+    if (!*why && be64 (h + 56) == UINT64_MAX)
+      *why = m->size < 3 * BLOCK
+        ? xstrdup ("a VMDK stream cut short")
+        : vmdk_refuse (o, m, m->size - 2 * BLOCK);
+    return *why ? NULL : "vmdk";
+  }
+  if (!memcmp (h, "# Disk DescriptorFile", 21)) {
     *why = xstrdup ("a VMDK descriptor whose extents are other files: "
                     "not readable inside an OVA");
     return NULL;
   }
-  if (!memcmp (magic, "QFI\xfb", 4))
-    return "qcow2";
-  if (!memcmp (magic, "conectix", 8))
+  if (!memcmp (h, "QFI\xfb", 4)) {
+    if (be64 (h + 8) != 0)
+      *why = xstrdup ("a qcow2 image with a backing file: refused; an "
+                      "OVA's disks must be whole");
+    else if (be64 (h + 72) & 4 && h[7] >= 3)   /* data file bit */
+      *why = xstrdup ("a qcow2 image with an external data file: refused");
+    return *why ? NULL : "qcow2";
+  }
+  if (!memcmp (h, "conectix", 8))
     return "vpc";
-  if (!memcmp (magic, "vhdxfile", 8))
+  if (!memcmp (h, "vhdxfile", 8))
     return "vhdx";
   return "raw";
 }
 
-/* --image-opts for the member: format driver over a raw window. */
+/* The member as a qemu image: "json:{...}", the format driver over a
+ * raw window of the archive, with no backing file whatever its header
+ * says (qemu's "backing": null). */
 static char *
 member_opts (const char *ova, const struct ova_member *m, const char *fmt)
 {
-  CLEANUP_FREE char *esc = opt_escape (ova);
-  if (!esc)
+  CLEANUP_CJSON cJSON *top = cJSON_CreateObject ();
+  cJSON *win = cJSON_CreateObject (), *file = cJSON_CreateObject ();
+  CLEANUP_FREE char *text = NULL;
+
+  if (!top || !win || !file) {
+    cJSON_Delete (win);
+    cJSON_Delete (file);
     return NULL;
-  if (!strcmp (fmt, "raw"))
-    return xasprintf ("driver=raw,offset=%lld,size=%lld,file.driver=file,"
-                      "file.filename=%s,file.locking=off",
-                      (long long) m->offset, (long long) m->size, esc);
-  return xasprintf ("driver=%s,file.driver=raw,file.offset=%lld,"
-                    "file.size=%lld,file.file.driver=file,"
-                    "file.file.filename=%s,file.file.locking=off", fmt,
-                    (long long) m->offset, (long long) m->size, esc);
+  }
+  cJSON_AddStringToObject (file, "driver", "file");
+  cJSON_AddStringToObject (file, "filename", ova);
+  cJSON_AddStringToObject (file, "locking", "off");
+  cJSON_AddStringToObject (win, "driver", "raw");
+  cJSON_AddNumberToObject (win, "offset", (double) m->offset);
+  cJSON_AddNumberToObject (win, "size", (double) m->size);
+  cJSON_AddItemToObject (win, "file", file);
+  cJSON_AddStringToObject (top, "driver", fmt);
+  if (strcmp (fmt, "raw"))
+    cJSON_AddNullToObject (top, "backing");
+  cJSON_AddItemToObject (top, "file", win);
+  text = cJSON_PrintUnformatted (top);
+  return text ? xasprintf ("json:%s", text) : NULL;
+}
+
+struct window {
+  const char *ova;
+  const struct ova_member *m;
+};
+
+/* A VMDK extent qemu opened: only the member's own window. */
+static bool
+extent_in_member (const char *file, void *arg)
+{
+  const struct window *w = arg;
+  CLEANUP_CJSON cJSON *j = NULL;
+  const cJSON *off;
+  const char *fn, *drv;
+
+  if (strncmp (file, "json:", 5) || !(j = cJSON_Parse (file + 5)))
+    return false;
+  /* qemu gives the offset as a number or as text. */
+  off = cJSON_GetObjectItem (j, "offset");
+  fn = json_str (cJSON_GetObjectItem (j, "file"), "filename");
+  drv = json_str (j, "driver");
+  return drv && !strcmp (drv, "raw") && fn && !strcmp (fn, w->ova) &&
+    ((cJSON_IsNumber (off) && off->valuedouble == (double) w->m->offset) ||
+     (cJSON_IsString (off) &&
+      strtoll (off->valuestring, NULL, 10) == w->m->offset));
 }
 
 /* Virtual size of the member as a disk (and, for qcow2, whether its
  * tables are whole); -1 with a message in *why. */
 static int64_t
-member_probe (const char *opts, const char *fmt, char **why)
+member_probe (const char *ova, const struct ova_member *m, const char *opts,
+              const char *fmt, char **why)
 {
   CLEANUP_FREE char *out = NULL, *err = NULL;
-  const char *info[] = { "qemu-img", "info", "--output=json", "-U",
-                         "--image-opts", opts, NULL };
+  const char *info[] = { "qemu-img", "info", "--output=json", "-U", opts,
+                         NULL };
+  struct window w = { ova, m };
   cJSON *j, *v;
   int64_t size = -1;
 
@@ -335,15 +492,21 @@ member_probe (const char *opts, const char *fmt, char **why)
   v = cJSON_GetObjectItem (j, "virtual-size");
   if (cJSON_IsNumber (v))
     size = (int64_t) v->valuedouble;
+  *why = j ? image_external (j, extent_in_member, &w) : NULL;
   cJSON_Delete (j);
+  if (*why) {
+    char *r = xasprintf ("%s: refused; an OVA's disks must be whole", *why);
+    free (*why);
+    *why = r;
+    return -1;
+  }
   if (size < BLOCK) {
     *why = xstrdup ("no virtual size");
     return -1;
   }
   if (!strcmp (fmt, "qcow2")) {
     /* As for plain files (prep/check/vm.c): info opens a truncated qcow2. */
-    const char *check[] = { "qemu-img", "check", "-U", "-q", "--image-opts",
-                            opts, NULL };
+    const char *check[] = { "qemu-img", "check", "-U", "-q", opts, NULL };
     int r;
     free (out); free (err);
     out = err = NULL;
@@ -367,7 +530,7 @@ member_serve (struct vm_desc *d, size_t i, const char *opts)
   CLEANUP_FREE char *err = NULL, *pidtext = NULL;
   const char *argv[] = { "qemu-nbd", "--read-only", "--persistent",
                          "--shared=8", "--fork", "--pid-file", pidfile,
-                         "--socket", sock, "--image-opts", opts, NULL };
+                         "--socket", sock, "--", opts, NULL };
   char *end;
   long pid;
 
@@ -415,19 +578,22 @@ ova_serve_disks (struct vm_desc *d, const char *path, char *const *hrefs)
   }
   d->ova_dir = xstrdup (tmpl);
   for (size_t i = 0; i < d->ndisks && hrefs[i]; i++) {
-    const struct ova_member *m = ova_find (&o, hrefs[i]);
+    bool twice;
+    const struct ova_member *m = ova_find (&o, hrefs[i], &twice);
     CLEANUP_FREE char *opts = NULL;
     char *why = NULL;
     const char *fmt;
     if (!m) {
-      d->disk_error[i] = xasprintf ("\"%s\" is not a member of the OVA",
+      d->disk_error[i] = xasprintf (twice
+                                    ? "\"%s\" is in the OVA more than once"
+                                    : "\"%s\" is not a member of the OVA",
                                     hrefs[i]);
       continue;
     }
     fmt = member_format (&o, m, &why);
     opts = fmt ? member_opts (path, m, fmt) : NULL;
     if (fmt && opts)
-      d->nbd_size[i] = member_probe (opts, fmt, &why);
+      d->nbd_size[i] = member_probe (path, m, opts, fmt, &why);
     if (!fmt || !opts || d->nbd_size[i] < 0) {
       d->disk_error[i] = why ? why : xstrdup ("cannot be read");
       continue;
@@ -455,10 +621,17 @@ ova_read_ovf (const char *path, char **member_r, size_t *len_r)
   *member_r = NULL;
   if (ova_open (&o, path) == -1)
     return NULL;
-  for (size_t i = 0; i < o.n && !m; i++) {
+  for (size_t i = 0; i < o.n; i++) {
     size_t l = strlen (o.m[i].name);
-    if (l > 4 && !strcasecmp (o.m[i].name + l - 4, ".ovf"))
+    if (l > 4 && !strcasecmp (o.m[i].name + l - 4, ".ovf")) {
+      if (m) {
+        azp_error ("%s: more than one .ovf member (%s, %s): refused", path,
+                   m->name, o.m[i].name);
+        ova_close (&o);
+        return NULL;
+      }
       m = &o.m[i];
+    }
   }
   if (!m || !desc_safe_relative (m->name))
     azp_error ("%s: no .ovf member in the OVA", path);
