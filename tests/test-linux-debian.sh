@@ -11,7 +11,8 @@
 #   after   both reach the default target, get a DHCP lease, sshd answers;
 #           UEFI boots OVMF -> the disk's fallback loader.
 # The "before" boots end as soon as boot-test sees the guest is stuck.
-# All disks are qcow2 overlays: the images are never written.
+# All disks are qcow2 overlays: the images are never written.  Their
+# backing files are followed because --format qcow2 says so.
 source tests/lib/functions.sh
 # Two fixes and five TCG boots, the fixes' update-initramfs runs most
 # of it: 661 s on this 2-core machine at load 1-2.
@@ -29,9 +30,10 @@ ovl "$uefi" "$T/uefi.qcow2"
 ovl "$bios" "$T/con.qcow2"
 
 # 1. fix, once per guest.
-expect_exit 0 "$AZPREP" fix --report "$T/bios.json" "$T/bios.qcow2" "$T/data.qcow2"
+expect_exit 0 "$AZPREP" fix --report "$T/bios.json" --format qcow2 "$T/bios.qcow2" \
+  "$T/data.qcow2"
 cp "$T/out" "$T/bios.out"
-expect_exit 0 "$AZPREP" fix --report "$T/uefi.json" "$T/uefi.qcow2"
+expect_exit 0 "$AZPREP" fix --report "$T/uefi.json" --format qcow2 "$T/uefi.qcow2"
 cp "$T/out" "$T/uefi.out"
 assert_contains "$T/uefi.out" 'changed: \[linux-uefi-fallback\]'
 
@@ -108,7 +110,7 @@ assert_contains "$T/uefi.rb" $'^UUID=0E0E-0102 +/boot/efi' "uefi esp fstab"
 expect_exit 3 "$AZPREP" "${BT[@]}" --json --silence 30 "$bios" "$data"
 assert_contains "$T/out" '"stuck":[[:space:]]*"no console output for 30 s"'
 expect_exit 3 "$AZPREP" "${BT[@]}" --json --console "$T/con.log" \
-  "$T/con.qcow2" "$data"
+  --format qcow2 "$T/con.qcow2" --format auto "$data"
 assert_contains "$T/out" '"stuck":[[:space:]]*"the initramfs gave up waiting for the root device"'
 assert_contains "$T/con.log" 'Gave up waiting for root file system device'
 assert_contains "$T/err" 'boot test failed .*the guest is stuck: the initramfs gave up'
@@ -118,13 +120,13 @@ assert_contains "$T/out" '"firmware":[[:space:]]*"uefi"'
 assert_contains "$T/out" '"stuck":[[:space:]]*"the UEFI firmware found no boot loader'
 
 # 4. After: both boot, on a new controller with a new MAC, blank NVRAM.
-expect_exit 0 "$AZPREP" "${BT[@]}" --json --timeout 900 "$T/bios.qcow2" \
-  "$T/data.qcow2"
+expect_exit 0 "$AZPREP" "${BT[@]}" --json --timeout 900 --format qcow2 \
+  "$T/bios.qcow2" "$T/data.qcow2"
 assert_contains "$T/out" '"passed":[[:space:]]*true'
 assert_contains "$T/out" '"stuck":[[:space:]]*null'
 assert_contains "$T/out" '"ssh_banner":[[:space:]]*"SSH-2.0-OpenSSH'
 expect_exit 0 "$AZPREP" "${BT[@]}" --json --timeout 900 \
-  --console "$T/uefi.log" "$T/uefi.qcow2"
+  --console "$T/uefi.log" --format qcow2 "$T/uefi.qcow2"
 assert_contains "$T/out" '"firmware":[[:space:]]*"uefi"'
 assert_contains "$T/out" '"passed":[[:space:]]*true'
 # OVMF's blank NVRAM: it booted the disk's removable-media path.

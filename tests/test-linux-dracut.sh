@@ -9,7 +9,8 @@
 #           systemd waits for /dev/sda1 with no time limit;
 #   after   it reaches the default target, NetworkManager gets a DHCP
 #           lease on eth0, sshd answers.
-# All disks are qcow2 overlays: the image is never written.
+# All disks are qcow2 overlays: the image is never written.  Their
+# backing files are followed because --format qcow2 says so.
 source tests/lib/functions.sh
 # dracut under TCG is most of it: about 400 s for the fix and 150 s
 # per boot on this 2-core machine at load 3.
@@ -22,7 +23,7 @@ ovl "$img" "$T/d.qcow2"
 ovl "$img" "$T/con.qcow2"
 
 # 1. fix, once.
-expect_exit 0 "$AZPREP" fix --report "$T/d.json" "$T/d.qcow2"
+expect_exit 0 "$AZPREP" fix --report "$T/d.json" --format qcow2 "$T/d.qcow2"
 for f in linux-fstab linux-persistent-net linux-network linux-nm-unmanaged \
          linux-sshd linux-boot-params linux-vmware-tools linux-initramfs \
          linux-grub-config; do
@@ -90,14 +91,14 @@ assert_initrd_hv "$T/d.initrd" dracut
 # 3. Before: systemd in the host-only initramfs waits for /dev/sda1 for
 # ever; boot-test calls it stuck after 2 minutes.
 expect_exit 3 "$AZPREP" "${BT[@]}" --json --timeout 600 --console "$T/con.log" \
-  "$T/con.qcow2"
+  --format qcow2 "$T/con.qcow2"
 assert_contains "$T/out" '"stuck":[[:space:]]*"the guest has waited [0-9]+ min for dev-sda1\.device with no time limit'
 assert_contains "$T/con.log" 'Job dev-sda1\.device/start running \([0-9]+min'
 assert_contains "$T/err" 'boot test failed .*the guest is stuck: the guest has waited'
 
 # 4. After: it boots on a new controller with a new MAC.
 expect_exit 0 "$AZPREP" "${BT[@]}" --json --timeout 900 --console "$T/d.log" \
-  "$T/d.qcow2"
+  --format qcow2 "$T/d.qcow2"
 assert_contains "$T/out" '"passed":[[:space:]]*true'
 assert_contains "$T/out" '"stuck":[[:space:]]*null'
 assert_contains "$T/out" '"ssh_banner":[[:space:]]*"SSH-2.0-OpenSSH'

@@ -6,7 +6,9 @@
  * the guest's disk; so what an image reaches is judged here, from
  * qemu-img info, before anything serves it.
  */
+#include <limits.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <cjson/cJSON.h>
 
 #include "prep/common/common.h"
@@ -40,4 +42,69 @@ image_external (const cJSON *info, image_extent_ok_fn extent_ok, void *arg)
                         f ? f : "?");
   }
   return NULL;
+}
+
+/* An extent of a local image: a regular file in the image's own
+ * directory (VMware's disk.vmdk beside disk-flat.vmdk), nothing else. */
+static bool
+extent_beside (const char *file, void *arg)
+{
+  CLEANUP_FREE char *img = realpath ((const char *) arg, NULL);
+  CLEANUP_FREE char *ext = realpath (file, NULL);
+  const char *si, *se;
+  struct stat st;
+
+  if (!img || !ext || stat (ext, &st) == -1 || !S_ISREG (st.st_mode))
+    return false;
+  si = strrchr (img, '/');
+  se = strrchr (ext, '/');
+  return si && se && si - img == se - ext && !memcmp (img, ext, si - img);
+}
+
+char *
+image_local_refuse (const cJSON *info, const char *path)
+{
+  CLEANUP_FREE char *why = image_external (info, extent_beside,
+                                           (void *) path);
+  const char *fmt = json_str (info, "format");
+
+  if (!why)
+    return NULL;
+  return xasprintf ("%s: %s, and its format \"%s\" was read from its own "
+                    "bytes (which a guest may have written): azprep follows "
+                    "no other file it was not told about; give --format raw "
+                    "if this is a raw disk, or --format %s if the image and "
+                    "what it names are yours", path, why, fmt ? fmt : "?",
+                    fmt ? fmt : "FMT");
+}
+
+char *
+image_no_backing (const char *fmt, const char *path, int64_t offset,
+                  int64_t size)
+{
+  CLEANUP_CJSON cJSON *top = cJSON_CreateObject ();
+  cJSON *file = cJSON_CreateObject (), *win = NULL;
+  CLEANUP_FREE char *text = NULL;
+
+  if (!top || !file || (size >= 0 && !(win = cJSON_CreateObject ()))) {
+    cJSON_Delete (file);
+    return NULL;
+  }
+  cJSON_AddStringToObject (file, "driver", "file");
+  cJSON_AddStringToObject (file, "filename", path);
+  if (win) {
+    /* A member of an archive: other tools may hold it, read-only. */
+    cJSON_AddStringToObject (file, "locking", "off");
+    cJSON_AddStringToObject (win, "driver", "raw");
+    cJSON_AddNumberToObject (win, "offset", (double) offset);
+    cJSON_AddNumberToObject (win, "size", (double) size);
+    cJSON_AddItemToObject (win, "file", file);
+    file = win;
+  }
+  cJSON_AddStringToObject (top, "driver", fmt);
+  if (strcmp (fmt, "raw"))
+    cJSON_AddNullToObject (top, "backing");
+  cJSON_AddItemToObject (top, "file", file);
+  text = cJSON_PrintUnformatted (top);
+  return text ? xasprintf ("json:%s", text) : NULL;
 }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "prep/common/common.h"
+#include "prep/common/image.h"
 #include "prep/guest/guest.h"
 #include "prep/guest/disk-hook.h"
 
@@ -119,6 +120,7 @@ disk_probe (struct disk *d)
   struct stat st;
   cJSON *j, *fmt, *vsize;
   const struct disk_hook *hook = disk_hook_find (d->path);
+  bool told = d->format != NULL;
   int r;
 
   /* A remote disk (in vCenter), read in place. */
@@ -181,8 +183,17 @@ disk_probe (struct disk *d)
     azp_error ("%s: qemu-img info: no format or size", d->path);
     return -1;
   }
-  if (!d->format)
+  if (!told) {
+    /* The format came from the file's bytes: what it names is refused
+     * (prep/common/image.c), as a guest may have written them. */
+    CLEANUP_FREE char *why = image_local_refuse (j, d->path);
+    if (why) {
+      cJSON_Delete (j);
+      azp_error ("%s", why);
+      return -1;
+    }
     d->format = xstrdup (fmt->valuestring);
+  }
   d->size = (int64_t) vsize->valuedouble;
   cJSON_Delete (j);
   if (!d->format)

@@ -6,6 +6,7 @@
 #include <libnbd.h>
 
 #include "prep/common/common.h"
+#include "prep/common/image.h"
 #include "prep/common/json.h"
 #include "replicate/engine/source.h"
 
@@ -116,7 +117,7 @@ struct source *
 source_open_local (const char *path, const char *format, const char *bitmap)
 {
   CLEANUP_FREE char *fmtopt = NULL, *ctx = NULL;
-  CLEANUP_FREE char *fmt_detected = NULL;
+  CLEANUP_FREE char *fmt_detected = NULL, *image = NULL;
   const char *argv[12];
   size_t n = 0;
 
@@ -134,14 +135,30 @@ source_open_local (const char *path, const char *format, const char *bitmap)
       azp_error ("%s: cannot tell the image format (give --format)", path);
       return NULL;
     }
+    /* Read from the file's own bytes, which a guest may have written:
+     * nothing it names is read (prep/common/image.c), and qemu-nbd
+     * opens it with no backing file. */
+    {
+      CLEANUP_FREE char *why = image_local_refuse (j, path);
+      if (why) {
+        azp_error ("%s", why);
+        return NULL;
+      }
+    }
     format = fmt_detected;
+    image = image_no_backing (format, path, 0, -1);
+    if (!image)
+      return NULL;
   }
-  fmtopt = xasprintf ("--format=%s", format);
-  if (!fmtopt)
-    return NULL;
+  else {
+    fmtopt = xasprintf ("--format=%s", format);
+    if (!fmtopt)
+      return NULL;
+  }
   argv[n++] = "qemu-nbd";
   argv[n++] = "--read-only";
-  argv[n++] = fmtopt;
+  if (fmtopt)
+    argv[n++] = fmtopt;
   argv[n++] = "--shared=4";
   argv[n++] = "--cache=writethrough";
   if (bitmap) {
@@ -152,7 +169,7 @@ source_open_local (const char *path, const char *format, const char *bitmap)
       return NULL;
   }
   argv[n++] = "--";
-  argv[n++] = path;
+  argv[n++] = image ? image : path;
   argv[n] = NULL;
   return source_connect (path, ctx, connect_argv, (void *) argv);
 }

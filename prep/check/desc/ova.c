@@ -415,36 +415,6 @@ member_format (struct ova *o, const struct ova_member *m, char **why)
   return "raw";
 }
 
-/* The member as a qemu image: "json:{...}", the format driver over a
- * raw window of the archive, with no backing file whatever its header
- * says (qemu's "backing": null). */
-static char *
-member_opts (const char *ova, const struct ova_member *m, const char *fmt)
-{
-  CLEANUP_CJSON cJSON *top = cJSON_CreateObject ();
-  cJSON *win = cJSON_CreateObject (), *file = cJSON_CreateObject ();
-  CLEANUP_FREE char *text = NULL;
-
-  if (!top || !win || !file) {
-    cJSON_Delete (win);
-    cJSON_Delete (file);
-    return NULL;
-  }
-  cJSON_AddStringToObject (file, "driver", "file");
-  cJSON_AddStringToObject (file, "filename", ova);
-  cJSON_AddStringToObject (file, "locking", "off");
-  cJSON_AddStringToObject (win, "driver", "raw");
-  cJSON_AddNumberToObject (win, "offset", (double) m->offset);
-  cJSON_AddNumberToObject (win, "size", (double) m->size);
-  cJSON_AddItemToObject (win, "file", file);
-  cJSON_AddStringToObject (top, "driver", fmt);
-  if (strcmp (fmt, "raw"))
-    cJSON_AddNullToObject (top, "backing");
-  cJSON_AddItemToObject (top, "file", win);
-  text = cJSON_PrintUnformatted (top);
-  return text ? xasprintf ("json:%s", text) : NULL;
-}
-
 struct window {
   const char *ova;
   const struct ova_member *m;
@@ -591,7 +561,8 @@ ova_serve_disks (struct vm_desc *d, const char *path, char *const *hrefs)
       continue;
     }
     fmt = member_format (&o, m, &why);
-    opts = fmt ? member_opts (path, m, fmt) : NULL;
+    /* The format driver over the member's bytes, with no backing. */
+    opts = fmt ? image_no_backing (fmt, path, m->offset, m->size) : NULL;
     if (fmt && opts)
       d->nbd_size[i] = member_probe (path, m, opts, fmt, &why);
     if (!fmt || !opts || d->nbd_size[i] < 0) {
