@@ -9,19 +9,41 @@
 #include "prep/common/common.h"
 #include "prep/check/desc/desc.h"
 
-struct kv { char *key, *value; };
+/* Real .vmx files are a few KiB; VMware allows a few hundred disks. */
+#define VMX_MAX_SIZE (256 * 1024)
+#define VMX_MAX_DISKS 1024
 
-struct vmx_disk { int bus, ctrl, unit; const char *file; };
+/* The pairs are sorted by key (then by position in the file), so that
+ * a lookup is a binary search: n lookups cost n log n, not n^2. */
+struct kv { char *key, *value; size_t pos; };
+
+struct vmx_disk { int bus, ctrl, unit; size_t pos; const char *file; };
 
 static const char *const buses[] = { "scsi", "sata", "nvme", "ide", NULL };
 
 static const char *
 get (const struct kv *kv, size_t n, const char *key)
 {
-  for (size_t i = n; i-- > 0; )      /* the last one wins, as in VMware */
-    if (!strcasecmp (kv[i].key, key))
-      return kv[i].value;
-  return NULL;
+  size_t lo = 0, hi = n;
+
+  /* The last pair with this key: VMware takes the last one. */
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (strcasecmp (kv[mid].key, key) <= 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo > 0 && !strcasecmp (kv[lo - 1].key, key) ? kv[lo - 1].value
+    : NULL;
+}
+
+static int
+compare_kv (const void *a, const void *b)
+{
+  const struct kv *x = a, *y = b;
+  int c = strcasecmp (x->key, y->key);
+  return c ? c : x->pos < y->pos ? -1 : x->pos > y->pos;
 }
 
 static bool
@@ -54,7 +76,7 @@ static int
 parse_lines (const char *path, char *text, struct kv **out, size_t *n)
 {
   char *save = NULL, *line;
-  size_t lineno = 0;
+  size_t lineno = 0, alloc = 0;
 
   for (line = strtok_r (text, "\n", &save); line;
        line = strtok_r (NULL, "\n", &save)) {
@@ -96,16 +118,21 @@ parse_lines (const char *path, char *text, struct kv **out, size_t *n)
       return -1;
     }
     unescape (v);
-    nk = realloc (*out, (*n + 1) * sizeof *nk);
-    if (!nk) {
-      azp_error ("out of memory");
-      return -1;
+    if (*n == alloc) {
+      alloc = alloc ? 2 * alloc : 64;
+      nk = realloc (*out, alloc * sizeof *nk);
+      if (!nk) {
+        azp_error ("out of memory");
+        return -1;
+      }
+      *out = nk;
     }
-    *out = nk;
-    nk[*n].key = k;
-    nk[*n].value = v;
+    (*out)[*n].key = k;
+    (*out)[*n].value = v;
+    (*out)[*n].pos = *n;
     (*n)++;
   }
+  qsort (*out, *n, sizeof **out, compare_kv);
   return 0;
 }
 
@@ -115,7 +142,8 @@ compare_disks (const void *a, const void *b)
   const struct vmx_disk *x = a, *y = b;
   if (x->bus != y->bus) return x->bus - y->bus;
   if (x->ctrl != y->ctrl) return x->ctrl - y->ctrl;
-  return x->unit - y->unit;
+  if (x->unit != y->unit) return x->unit - y->unit;
+  return x->pos < y->pos ? -1 : x->pos > y->pos;
 }
 
 /* Is key "<bus>N:M.fileName"?  Fill bus, ctrl, unit. */
@@ -137,18 +165,18 @@ disk_key (const char *key, struct vmx_disk *d)
 }
 
 /* The present hard disks (not CD-ROMs, not ISOs), one per bus:ctrl:unit
- * (the same key twice: the later one wins), into disks; their number. */
+ * (the same one twice: the later line wins), in controller order, into
+ * disks; their number. */
 static size_t
 collect_disks (const struct kv *kv, size_t n, struct vmx_disk *disks)
 {
-  size_t nd = 0;
+  size_t nd = 0, out = 0;
 
   for (size_t i = 0; i < n; i++) {
     struct vmx_disk x;
     char prefix[64], key[96];
     const char *type;
     size_t l;
-    bool dup = false;
     if (!disk_key (kv[i].key, &x))
       continue;
     l = strcspn (kv[i].key, ".");
@@ -166,18 +194,20 @@ collect_disks (const struct kv *kv, size_t n, struct vmx_disk *disks)
     l = strlen (kv[i].value);
     if (l == 0 || (l >= 4 && !strcasecmp (kv[i].value + l - 4, ".iso")))
       continue;
-    for (size_t k = 0; k < nd; k++)
-      if (disks[k].bus == x.bus && disks[k].ctrl == x.ctrl &&
-          disks[k].unit == x.unit) {
-        disks[k].file = kv[i].value;
-        dup = true;
-      }
-    if (!dup) {
-      x.file = kv[i].value;
-      disks[nd++] = x;
-    }
+    x.file = kv[i].value;
+    x.pos = kv[i].pos;
+    disks[nd++] = x;
   }
-  return nd;
+  /* In order, and of each bus:ctrl:unit the last line only. */
+  qsort (disks, nd, sizeof *disks, compare_disks);
+  for (size_t i = 0; i < nd; i++) {
+    const struct vmx_disk *a = &disks[i], *b = &disks[i + 1];
+    if (i + 1 < nd && a->bus == b->bus && a->ctrl == b->ctrl &&
+        a->unit == b->unit)
+      continue;
+    disks[out++] = disks[i];
+  }
+  return out;
 }
 
 /* Name, firmware, Secure Boot, vTPM, CPUs, memory, NICs, guest OS. */
@@ -238,6 +268,11 @@ desc_read_vmx (const char *path)
     azp_error ("%s: not a text file", path);
     return NULL;
   }
+  if (len > VMX_MAX_SIZE) {
+    azp_error ("%s: %zu bytes: larger than a .vmx file can be (%d bytes): "
+               "refused", path, len, VMX_MAX_SIZE);
+    return NULL;
+  }
   if (parse_lines (path, text, &kv, &n) == -1)
     return NULL;
   if (!get (kv, n, "config.version") && !get (kv, n, "virtualHW.version")) {
@@ -256,7 +291,11 @@ desc_read_vmx (const char *path)
                "of a present disk)", path);
     goto fail;
   }
-  qsort (disks, nd, sizeof *disks, compare_disks);
+  if (nd > VMX_MAX_DISKS) {
+    azp_error ("%s: %zu disks: more than a VM can have (%d): refused", path,
+               nd, VMX_MAX_DISKS);
+    goto fail;
+  }
   for (size_t i = 0; i < nd; i++)
     if (desc_add_disk (d, dir, disks[i].file, -1) == -1)
       goto fail;
