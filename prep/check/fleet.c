@@ -37,6 +37,7 @@ fleet_free (struct fleet_vm *vms, size_t n)
     free_string_list (vms[i].disks);
     free (vms[i].format);
     free (vms[i].ovf);
+    free (vms[i].ovf_vm);
     free (vms[i].vmx);
     free (vms[i].size);
   }
@@ -110,8 +111,11 @@ read_json (const char *path, const char *dir, const char *text,
       v->format = xstrdup (json_str (e, "format"));
     if (json_str (e, "size"))
       v->size = xstrdup (json_str (e, "size"));
-    if (json_str (e, "ovf"))
+    if (json_str (e, "ovf")) {
       v->ovf = resolve (dir, json_str (e, "ovf"));
+      if (json_str (e, "ovf_vm"))
+        v->ovf_vm = xstrdup (json_str (e, "ovf_vm"));
+    }
     else if (json_str (e, "vmx"))
       v->vmx = resolve (dir, json_str (e, "vmx"));
     else {
@@ -243,6 +247,41 @@ fleet_read (const char *path, struct fleet_vm **vms_r, size_t *n_r)
 }
 
 int
+fleet_ovf_vms (const char *ovf, const char *format, struct fleet_vm **vms_r,
+               size_t *n_r)
+{
+  CLEANUP_FREE_STRING_LIST char **ids = NULL, **names = NULL;
+  int n = desc_ovf_vms (ovf, &ids, &names);
+  struct fleet_vm *vms;
+
+  if (n < 1)
+    return -1;
+  vms = calloc (n, sizeof *vms);
+  if (!vms) {
+    azp_error ("out of memory");
+    return -1;
+  }
+  for (int i = 0; i < n; i++) {
+    bool twice = false;
+    for (int k = 0; k < n; k++)
+      twice |= k != i && !strcmp (names[i], names[k]);
+    /* Names in a vApp need not differ; ids do. */
+    vms[i].name = twice ? xasprintf ("%s (%s)", names[i], ids[i])
+      : xstrdup (names[i]);
+    vms[i].ovf = xstrdup (ovf);
+    vms[i].ovf_vm = xstrdup (ids[i]);
+    vms[i].format = format ? xstrdup (format) : NULL;
+    if (!vms[i].name || !vms[i].ovf || !vms[i].ovf_vm) {
+      fleet_free (vms, n);
+      return -1;
+    }
+  }
+  *vms_r = vms;
+  *n_r = n;
+  return 0;
+}
+
+int
 fleet_default_jobs (void)
 {
   long cores = sysconf (_SC_NPROCESSORS_ONLN);
@@ -322,6 +361,10 @@ spawn (const struct fleet_vm *v, const struct check_opts *o,
   if (v->ovf) {
     argv[k++] = "--ovf";
     argv[k++] = v->ovf;
+    if (v->ovf_vm) {
+      argv[k++] = "--ovf-vm";
+      argv[k++] = v->ovf_vm;
+    }
   }
   else if (v->vmx) {
     argv[k++] = "--vmx";

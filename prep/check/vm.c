@@ -291,6 +291,11 @@ static void
 probe_disks (struct report *rep, struct disk *disks, size_t ndisks,
              const struct vm_desc *desc)
 {
+  if (ndisks == 0 && desc)
+    report_finding (rep, SEV_BLOCKER, "no-disks", desc->source,
+                    "attach the VM's disks and export it again", false,
+                    "%s: the descriptor gives %s no disks", desc->source,
+                    desc->name ? desc->name : "the VM");
   for (size_t i = 0; i < ndisks; i++) {
     if (desc && desc->disk_error && i < desc->ndisks && desc->disk_error[i])
       report_finding (rep, SEV_BLOCKER, "disk-unreadable",

@@ -40,11 +40,16 @@ struct fleet_vm {
   char **disks;                /* NULL-terminated */
   char *format;                /* or NULL */
   char *ovf, *vmx;             /* descriptor instead of disks, or NULL */
+  char *ovf_vm;                /* the VM of a multi-VM OVF, or NULL */
   char *size;                  /* target Azure size, or NULL */
 };
 /* Parse a --vms file (JSON list or one VM per line).  -1 on error. */
 int fleet_read (const char *path, struct fleet_vm **vms, size_t *n);
 void fleet_free (struct fleet_vm *vms, size_t n);
+/* The VMs of a multi-VM OVF or OVA (a vApp), one fleet entry each,
+ * named by the VirtualSystem's Name (or id).  -1 on error. */
+int fleet_ovf_vms (const char *ovf, const char *format,
+                   struct fleet_vm **vms, size_t *n);
 /* Default --jobs: from cores and memory (~1 GiB per appliance). */
 int fleet_default_jobs (void);
 /* Check each VM in a child azprep, at most jobs at a time.  Returns

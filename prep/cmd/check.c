@@ -29,6 +29,8 @@ static const char usage[] =
   "  --jobs N           VMs checked at once (default: the cores, at most\n"
   "                     the GiB of available memory less one)\n"
   "  --ovf FILE         disks, firmware, CPUs, memory from an OVF or OVA\n"
+  "                     (a vApp of several VMs is checked as a fleet)\n"
+  "  --ovf-vm ID        only the VM (VirtualSystem) ID of the OVF or OVA\n"
   "  --vmx FILE         the same from a VMware .vmx file\n"
   "  --name NAME        the VM's name in reports (default: descriptor or\n"
   "                     first disk)\n"
@@ -86,7 +88,7 @@ struct check_args {
   struct common_opts o;
   struct check_opts co;
   struct disk_args d;
-  const char *vms_file, *ovf, *vmx;
+  const char *vms_file, *ovf, *ovf_vm, *vmx;
   const char *junit, *html;
   int jobs;
   bool list;
@@ -94,7 +96,7 @@ struct check_args {
 
 enum { OPT_VMS = OPT_FIRST_COMMAND_SPECIFIC, OPT_JOBS, OPT_OVF, OPT_VMX,
        OPT_NAME, OPT_SIZE, OPT_SIZES, OPT_JUNIT, OPT_HTML, OPT_LIST,
-       OPT_GENERATION };
+       OPT_GENERATION, OPT_OVF_VM };
 
 /* One of check's own options or a disk (args_handler). */
 static int
@@ -111,6 +113,7 @@ check_option (int c, char *arg, void *data)
     a->jobs = n;
     break;
   case OPT_OVF: a->ovf = arg; break;
+  case OPT_OVF_VM: a->ovf_vm = arg; break;
   case OPT_VMX: a->vmx = arg; break;
   case OPT_NAME: a->co.name = arg; break;
   case OPT_SIZE: a->co.size = arg; break;
@@ -140,6 +143,7 @@ parse_args (int argc, char **argv, struct check_args *a)
     { "jobs", required_argument, NULL, OPT_JOBS },
     { "ovf", required_argument, NULL, OPT_OVF },
     { "ova", required_argument, NULL, OPT_OVF },
+    { "ovf-vm", required_argument, NULL, OPT_OVF_VM },
     { "vmx", required_argument, NULL, OPT_VMX },
     { "name", required_argument, NULL, OPT_NAME },
     { "size", required_argument, NULL, OPT_SIZE },
@@ -176,6 +180,8 @@ check_args_complete (int argc, char **argv, struct check_args *a)
   }
   if (!a->vms_file && !a->ovf && !a->vmx && a->d.ndisks == 0)
     return usage_error ("check", "no disk given");
+  if (a->ovf_vm && !a->ovf)
+    return usage_error ("check", "--ovf-vm goes with --ovf");
   if (a->co.size || a->co.sizes_file) {
     /* Catch a bad table or size name once, before any appliance. */
     struct size_table *t = sizes_load (a->co.sizes_file);
@@ -200,7 +206,8 @@ check_one (struct check_args *a, cJSON *vms)
   struct vm_desc *desc = NULL;
 
   if (a->ovf || a->vmx) {
-    desc = a->ovf ? desc_read_ovf (a->ovf) : desc_read_vmx (a->vmx);
+    desc = a->ovf ? desc_read_ovf_vm (a->ovf, a->ovf_vm)
+      : desc_read_vmx (a->vmx);
     if (!desc) {
       cJSON_AddItemToArray (vms, check_vm_error (a->co.name ? a->co.name
                                                  : a->ovf ? a->ovf : a->vmx,
@@ -252,6 +259,18 @@ write_report (const struct check_args *a, cJSON *vms)
   return ret;
 }
 
+/* Is --ovf a vApp (several VMs), to check as a fleet?  0 if so.  A
+ * descriptor that cannot be read is checked as one VM, which reports
+ * why. */
+static int
+fleet_from_ovf (const struct check_args *a)
+{
+  CLEANUP_FREE_STRING_LIST char **ids = NULL, **names = NULL;
+  int n = desc_ovf_vms (a->ovf, &ids, &names);
+
+  return n > 1 ? 0 : -1;
+}
+
 static int
 check_run (int argc, char **argv)
 {
@@ -271,10 +290,11 @@ check_run (int argc, char **argv)
   if (r != -1)
     return r;
 
-  if (a.vms_file) {
+  if (a.vms_file || (a.ovf && !a.ovf_vm && fleet_from_ovf (&a) == 0)) {
     struct fleet_vm *fleet = NULL;
     size_t n = 0;
-    if (fleet_read (a.vms_file, &fleet, &n) == -1)
+    if (a.vms_file ? fleet_read (a.vms_file, &fleet, &n) == -1
+        : fleet_ovf_vms (a.ovf, a.d.format, &fleet, &n) == -1)
       return EXIT_ERROR;
     vms = fleet_check (fleet, n, a.jobs ? a.jobs : fleet_default_jobs (),
                        &a.co, "/proc/self/exe");

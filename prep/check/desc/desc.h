@@ -45,6 +45,14 @@ struct vm_desc {
  * that desc_free stops.  NULL after a clear error naming the file and
  * what is wrong. */
 struct vm_desc *desc_read_ovf (const char *path);
+/* The same for one VM of a multi-VM descriptor (a vApp), by the id
+ * desc_ovf_vms gives (NULL: the only VM). */
+struct vm_desc *desc_read_ovf_vm (const char *path, const char *vm_id);
+/* The VMs of an OVF or OVA (VirtualSystems, through collections): the
+ * number, with their ids (ovf:id, else "#N") and names (Name, else the
+ * id) in NULL-terminated lists the caller frees (even on error); -1
+ * after an error naming the file. */
+int desc_ovf_vms (const char *path, char ***ids, char ***names);
 struct vm_desc *desc_read_vmx (const char *path);
 void desc_free (struct vm_desc *d);
 cJSON *desc_json (const struct vm_desc *d);

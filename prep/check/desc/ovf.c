@@ -22,6 +22,10 @@
 #define IS(n, nm) ((n)->type == XML_ELEMENT_NODE && \
                    !strcmp ((const char *) (n)->name, (nm)))
 
+/* At most this many VMs in one descriptor, collections this deep. */
+#define OVF_MAX_VMS 1000
+#define OVF_MAX_DEPTH 8
+
 /* An attribute by local name, in any namespace (ovf:, vmw:, none). */
 static char *
 attr (xmlNode *n, const char *name)
@@ -35,11 +39,33 @@ attr (xmlNode *n, const char *name)
   return NULL;
 }
 
+/* Is n the OVF element name: <name> (OVF 1.x, any prefix), or OVF
+ * 0.9's <Section> or <Content> with xsi:type="PREFIX:name_Type"? */
+static bool
+is_elem (xmlNode *n, const char *name)
+{
+  CLEANUP_FREE char *type = NULL;
+  const char *t;
+  size_t l = strlen (name);
+
+  if (n->type != XML_ELEMENT_NODE)
+    return false;
+  if (!strcmp ((const char *) n->name, name))
+    return true;
+  if (!IS (n, "Section") && !IS (n, "Content"))
+    return false;
+  type = attr (n, "type");
+  if (!type)
+    return false;
+  t = strchr (type, ':') ? strchr (type, ':') + 1 : type;
+  return !strncmp (t, name, l) && !strcmp (t + l, "_Type");
+}
+
 static xmlNode *
 child (xmlNode *n, const char *name)
 {
   for (xmlNode *c = n ? n->children : NULL; c; c = c->next)
-    if (IS (c, name))
+    if (is_elem (c, name))
       return c;
   return NULL;
 }
@@ -327,52 +353,115 @@ read_virtual_system (struct ovf *o, xmlNode *vs)
       d->guest_os = child_text (os, "Description");
   }
   d->firmware = FIRMWARE_BIOS;
-  if (!hw) {
-    azp_error ("%s: no VirtualHardwareSection", o->path);
-    return -1;
-  }
-  for (xmlNode *c = hw->children; c; c = c->next) {
+  /* No hardware section, or no disk in it: check reports the VM
+   * without disks (no-disks), as it does a VM whose disks are gone. */
+  for (xmlNode *c = hw ? hw->children : NULL; c; c = c->next) {
     if (IS (c, "Config") || IS (c, "ExtraConfig"))
       read_config (d, c);
     else if ((IS (c, "Item") || IS (c, "StorageItem") ||
               IS (c, "EthernetPortItem")) && read_item (o, c) == -1)
       return -1;
   }
-  if (d->ndisks == 0) {
-    azp_error ("%s: the VM has no disks", o->path);
+  return 0;
+}
+
+/* The VirtualSystems under n, in document order, through nested
+ * VirtualSystemCollections (a vApp). */
+static int
+collect_systems (const char *path, xmlNode *n, int depth, xmlNode **vs,
+                 size_t *nvs)
+{
+  if (depth > OVF_MAX_DEPTH) {
+    azp_error ("%s: VirtualSystemCollections nested more than %d deep",
+               path, OVF_MAX_DEPTH);
+    return -1;
+  }
+  for (xmlNode *c = n->children; c; c = c->next) {
+    if (is_elem (c, "VirtualSystem")) {
+      if (*nvs == OVF_MAX_VMS) {
+        azp_error ("%s: more than %d VMs", path, OVF_MAX_VMS);
+        return -1;
+      }
+      vs[(*nvs)++] = c;
+    }
+    else if (is_elem (c, "VirtualSystemCollection") &&
+             collect_systems (path, c, depth + 1, vs, nvs) == -1)
+      return -1;
+  }
+  return 0;
+}
+
+/* A VirtualSystem's id: ovf:id, else "#N" (its place, from 1). */
+static char *
+system_id (xmlNode *vs, size_t i)
+{
+  char *id = attr (vs, "id");
+
+  if (id && *id)
+    return id;
+  free (id);
+  return xasprintf ("#%zu", i + 1);
+}
+
+/* The Envelope's VirtualSystems (*vs, allocated), at least one. */
+static int
+virtual_systems (const char *path, xmlNode *root, xmlNode ***vs,
+                 size_t *nvs)
+{
+  if (!root || !IS (root, "Envelope")) {
+    azp_error ("%s: not an OVF descriptor (the root element is not Envelope)",
+               path);
+    return -1;
+  }
+  *nvs = 0;
+  *vs = calloc (OVF_MAX_VMS, sizeof **vs);
+  if (!*vs) {
+    azp_error ("out of memory");
+    return -1;
+  }
+  if (collect_systems (path, root, 0, *vs, nvs) == -1)
+    return -1;
+  if (*nvs == 0) {
+    azp_error ("%s: no VirtualSystem element", path);
     return -1;
   }
   return 0;
 }
 
-/* The Envelope holds one VirtualSystem. */
+/* The VirtualSystem to check: the one with id vm_id, or the only one. */
 static xmlNode *
-virtual_system (const char *path, xmlNode *root)
+virtual_system (const char *path, xmlNode *root, const char *vm_id)
 {
-  xmlNode *vs;
+  CLEANUP_FREE xmlNode **vs = NULL;
+  xmlNode *found = NULL;
+  size_t n = 0;
 
-  if (!root || !IS (root, "Envelope")) {
-    azp_error ("%s: not an OVF descriptor (the root element is not Envelope)",
-               path);
+  if (virtual_systems (path, root, &vs, &n) == -1)
+    return NULL;
+  if (!vm_id) {
+    if (n == 1)
+      return vs[0];
+    azp_error ("%s: holds %zu VMs (a vApp): check it whole, or one with "
+               "--ovf-vm ID", path, n);
     return NULL;
   }
-  if (child (root, "VirtualSystemCollection")) {
-    azp_error ("%s: holds several VMs (VirtualSystemCollection): give one "
-               "VM per descriptor", path);
-    return NULL;
+  for (size_t i = 0; i < n; i++) {
+    CLEANUP_FREE char *id = system_id (vs[i], i);
+    if (!id || strcmp (id, vm_id))
+      continue;
+    if (found) {
+      azp_error ("%s: two VirtualSystems have the id \"%s\"", path, vm_id);
+      return NULL;
+    }
+    found = vs[i];
   }
-  vs = child (root, "VirtualSystem");
-  if (!vs)
-    azp_error ("%s: no VirtualSystem element", path);
-  return vs;
+  if (!found)
+    azp_error ("%s: no VirtualSystem with the id \"%s\"", path, vm_id);
+  return found;
 }
 
-/* Parse an OVF text.  The disks are dir/href.  For an OVA, *hrefs_out
- * (if not NULL) gets the hrefs of the disks, in order, to serve from
- * the tar. */
-static struct vm_desc *
-parse_ovf (const char *path, const char *kind, const char *text,
-           size_t len, const char *dir, char **hrefs_out[])
+static xmlDoc *
+ovf_parse (const char *path, const char *text, size_t len)
 {
   const struct xml_parse_opts xo = {
     .what = path, .max_size = DESC_MAX_SIZE,
@@ -381,14 +470,26 @@ parse_ovf (const char *path, const char *kind, const char *text,
     .has_dtd = "has a DOCTYPE or ENTITY declaration (a DTD, possibly an "
     "entity bomb or external entity): refused, OVF descriptors have none",
   };
-  CLEANUP_XMLDOC xmlDoc *doc = xml_parse_safe (text, len, &xo);
+  return xml_parse_safe (text, len, &xo);
+}
+
+/* Parse an OVF text, for the VM vm_id (NULL: the only one).  The
+ * disks are dir/href.  For an OVA, *hrefs_out
+ * (if not NULL) gets the hrefs of the disks, in order, to serve from
+ * the tar. */
+static struct vm_desc *
+parse_ovf (const char *path, const char *kind, const char *text,
+           size_t len, const char *dir, const char *vm_id,
+           char **hrefs_out[])
+{
+  CLEANUP_XMLDOC xmlDoc *doc = ovf_parse (path, text, len);
   struct ovf o = { .path = path, .dir = dir, .hrefs_out = hrefs_out };
   xmlNode *root, *vs;
 
   if (!doc)
     return NULL;
   root = xmlDocGetRootElement (doc);
-  vs = virtual_system (path, root);
+  vs = virtual_system (path, root, vm_id);
   if (vs && read_references (&o, root) == 0 &&
       read_disk_section (&o, root) == 0) {
     o.d = desc_new (kind, path);
@@ -410,25 +511,56 @@ is_tar (const char *path)
     fread (magic, 1, 5, fp) == 5 && !memcmp (magic, "ustar", 5);
 }
 
-static struct vm_desc *
-read_ova (const char *path)
+/* The descriptor's text (an OVA's .ovf member), the name to report it
+ * by (OVA:MEMBER) and the disks' directory (an OVA: the archive). */
+static char *
+ovf_text (const char *path, size_t *len, char **label, char **dir,
+          bool *ova)
 {
-  CLEANUP_FREE char *member = NULL, *text = NULL, *label = NULL;
+  char *text;
+
+  *label = *dir = NULL;
+  *ova = is_tar (path);
+  if (*ova) {
+    CLEANUP_FREE char *member = NULL;
+    text = ova_read_ovf (path, &member, len);
+    if (text) {
+      *label = xasprintf ("%s:%s", path, member);
+      *dir = xstrdup (path);
+    }
+  }
+  else {
+    text = desc_slurp (path, len);
+    *label = xstrdup (path);
+    *dir = desc_dirname (path);
+  }
+  if (text && (!*label || !*dir)) {
+    free (text);
+    text = NULL;
+  }
+  return text;
+}
+
+struct vm_desc *
+desc_read_ovf_vm (const char *path, const char *vm_id)
+{
+  CLEANUP_FREE char *text = NULL, *label = NULL, *dir = NULL;
   CLEANUP_FREE_STRING_LIST char **hrefs = NULL;
   struct vm_desc *d;
   size_t len = 0;
+  bool ova;
 
-  text = ova_read_ovf (path, &member, &len);
+  text = ovf_text (path, &len, &label, &dir, &ova);
   if (!text)
     return NULL;
-  label = xasprintf ("%s:%s", path, member);
-  /* The disks are named OVA/MEMBER in reports. */
-  d = parse_ovf (label ? label : path, "ova", text, len, path, &hrefs);
-  if (!d)
-    return NULL;
+  /* An OVA's disks are named OVA/MEMBER in reports. */
+  d = parse_ovf (label, ova ? "ova" : "ovf", text, len, dir, vm_id,
+                 ova ? &hrefs : NULL);
+  if (!d || !ova)
+    return d;
   free (d->source);
   d->source = xstrdup (path);
-  if (ova_serve_disks (d, path, hrefs) == -1) {
+  if (d->ndisks && ova_serve_disks (d, path, hrefs) == -1) {
     desc_free (d);
     return NULL;
   }
@@ -438,14 +570,40 @@ read_ova (const char *path)
 struct vm_desc *
 desc_read_ovf (const char *path)
 {
-  CLEANUP_FREE char *text = NULL, *dir = NULL;
-  size_t len;
+  return desc_read_ovf_vm (path, NULL);
+}
 
-  if (is_tar (path))
-    return read_ova (path);
-  text = desc_slurp (path, &len);
-  dir = desc_dirname (path);
-  if (!text || !dir)
-    return NULL;
-  return parse_ovf (path, "ovf", text, len, dir, NULL);
+int
+desc_ovf_vms (const char *path, char ***ids, char ***names)
+{
+  CLEANUP_FREE char *text = NULL, *label = NULL, *dir = NULL;
+  CLEANUP_FREE xmlNode **vs = NULL;
+  CLEANUP_XMLDOC xmlDoc *doc = NULL;
+  size_t len = 0, n = 0;
+  bool ova;
+
+  *ids = *names = NULL;
+  text = ovf_text (path, &len, &label, &dir, &ova);
+  if (!text || !(doc = ovf_parse (label, text, len)) ||
+      virtual_systems (label, xmlDocGetRootElement (doc), &vs, &n) == -1)
+    return -1;
+  *ids = calloc (n + 1, sizeof **ids);
+  *names = calloc (n + 1, sizeof **names);
+  if (!*ids || !*names) {
+    azp_error ("out of memory");
+    return -1;
+  }
+  for (size_t i = 0; i < n; i++) {
+    (*ids)[i] = system_id (vs[i], i);
+    (*names)[i] = child_text (vs[i], "Name");
+    if (!(*names)[i] || !*(*names)[i]) {
+      free ((*names)[i]);
+      (*names)[i] = xstrdup ((*ids)[i]);
+    }
+    if (!(*ids)[i] || !(*names)[i]) {
+      azp_error ("out of memory");
+      return -1;
+    }
+  }
+  return (int) n;
 }

@@ -10,6 +10,12 @@ static const struct rule disk_unreadable = {
 };
 RULE (disk_unreadable);
 
+static const struct rule no_disks = {
+  "no-disks", "the VM's descriptor gives it disks", SEV_BLOCKER,
+  RULE_NEEDS_NOTHING, NULL,
+};
+RULE (no_disks);
+
 static const struct rule os_none = {
   "os-none", "the disks hold an operating system", SEV_BLOCKER,
   RULE_NEEDS_GUEST, NULL,
