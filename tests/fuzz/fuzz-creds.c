@@ -1,0 +1,14 @@
+/* Fuzz the storage credentials file reader (replicate/azure/creds.c):
+ * a connection string, or KEY=VALUE lines. */
+#include "replicate/azure/auth.h"
+#include "tests/fuzz/fuzz.h"
+
+int
+LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
+{
+  struct creds c = { 0 };
+
+  creds_load (&c, fuzz_file (data, size, ".creds"));
+  creds_free (&c);
+  return 0;
+}
