@@ -27,7 +27,7 @@ $(BUILD)/fuzz/libfuzzer-%: tests/fuzz/fuzz-%.c $(FUZZ_HELPERS) $(OBJS)
 fuzz-replay: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay-%)
 	@for t in $(FUZZ_TARGETS); do \
 	  log=$(BUILD)/fuzz/replay-$$t.log; \
-	  if $(ASAN_ENV) $(BUILD)/fuzz/replay-$$t tests/fuzz/corpus/$$t \
+	  if $(ASAN_ENV) FUZZ_FD_STRICT=1 $(BUILD)/fuzz/replay-$$t tests/fuzz/corpus/$$t \
 	       >$$log 2>&1; then echo "fuzz corpus: $$t: $$(tail -1 $$log)"; \
 	  else tail -40 $$log; echo "FAIL: fuzz corpus: $$t ($$log)"; \
 	    exit 1; fi; done

@@ -14,6 +14,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   struct win_value v = { .present = true };
   bool dirty;
   uint32_t dw;
+  int mark = fuzz_fd_mark ();
 
   win_hive_check_header ("fuzz", fuzz_file (data, size, ".hive"), &dirty);
   if (size < 1)
@@ -28,5 +29,6 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   free (win_value_text (&v));
   win_value_dword (&v, "fuzz", &dw);
   win_value_free (&v);
+  fuzz_fd_release (mark, "hive");
   return 0;
 }

@@ -7,8 +7,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
   struct journal j;
   bool exists;
+  int mark = fuzz_fd_mark ();
 
   journal_load (&j, fuzz_file (data, size, ".json"), &exists);
   journal_free (&j);
+  fuzz_fd_release (mark, "journal");
   return 0;
 }

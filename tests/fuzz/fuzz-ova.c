@@ -12,8 +12,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   const char *path = fuzz_file (data, size, ".ova");
   char *member = NULL;
   size_t len = 0;
+  int mark = fuzz_fd_mark ();
   char *ovf = ova_read_ovf (path, &member, &len);
 
+  fuzz_fd_release (mark, "ova_read_ovf");
   free (ovf);
   free (member);
   return 0;

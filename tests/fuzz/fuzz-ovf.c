@@ -10,6 +10,7 @@ int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
   struct vm_desc *d;
+  int mark = fuzz_fd_mark ();
 
   if (size >= 262 && !memcmp (data + 257, "ustar", 5))
     return 0;
@@ -18,5 +19,6 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     cJSON_Delete (desc_json (d));
     desc_free (d);
   }
+  fuzz_fd_release (mark, "ovf");
   return 0;
 }

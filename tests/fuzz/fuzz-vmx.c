@@ -7,10 +7,12 @@ int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
   struct vm_desc *d = desc_read_vmx (fuzz_file (data, size, ".vmx"));
+  int mark = fuzz_fd_mark ();
 
   if (d) {
     cJSON_Delete (desc_json (d));
     desc_free (d);
   }
+  fuzz_fd_release (mark, "vmx");
   return 0;
 }

@@ -22,4 +22,13 @@ char *fuzz_string (const uint8_t *data, size_t size);
  * call), or NULL after a message. */
 const char *fuzz_file (const uint8_t *data, size_t size, const char *suffix);
 
+/* File descriptors: fuzz_fd_mark () before the call under test, the
+ * lowest free descriptor; fuzz_fd_release (mark, what) after it closes
+ * any the call left open on the fuzz_file input, so that a leak
+ * (reported once, on stderr, naming what) does not end the run by
+ * exhausting descriptors.  With FUZZ_FD_STRICT set (the corpus replay),
+ * a leak aborts. */
+int fuzz_fd_mark (void);
+void fuzz_fd_release (int mark, const char *what);
+
 #endif
