@@ -140,6 +140,8 @@ char **kernel_initrd_missing (struct guest *gs, const struct kernel *k);
  * archives, uncompressed or gzip/xz/zstd/bzip2/lz4/lzma, as the kernel
  * reads them.  Returns the paths (NULL-terminated) or NULL. */
 char **initrd_list (struct guest *gs, const char *path);
+/* The same from an open file (fd at its start), path naming it. */
+char **initrd_list_fd (const char *path, int fd);
 
 /* Run a guest program inside the appliance (chroot).  Logs its output
  * with azp_debug(); on failure reports an error naming the tool and what

@@ -3,8 +3,17 @@
  * (Debian and dracut prepend an uncompressed early-microcode archive
  * to the compressed main one).  guestfs_initrd_list only reads one
  * gzip archive, so the file is downloaded and read here.
+ *
+ * The initramfs comes from the guest: it may be built to hurt.  It is
+ * read as a stream, never held in memory or unpacked to disk: the
+ * decompressor's output goes through a pipe and only the names are
+ * kept, at most INITRD_UNPACKED_MAX bytes are read from it and at most
+ * INITRD_MAX_FILES names kept (a real one unpacks to some hundreds of
+ * MiB and a few thousand files).
  */
+#include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,7 +23,10 @@
 #include "distros/distro.h"
 
 #define INITRD_MAX ((int64_t) 1 << 30)
+#define INITRD_UNPACKED_MAX ((uint64_t) 1 << 30)
+#define INITRD_MAX_FILES 100000
 #define NEWC_HDR 110
+#define NEWC_NAME_MAX 4096
 
 static const struct {
   const unsigned char magic[6];
@@ -29,8 +41,87 @@ static const struct {
   { { 0x5d, 0, 0 }, 3, "lzma", "-dc" },
 };
 
+/* One byte stream read forward: the file, or a decompressor's output. */
+struct stream {
+  const char *path;          /* the guest file, for messages */
+  int fd;
+  bool unpacked;             /* a decompressor's output */
+  bool eof;
+  uint64_t off;              /* bytes consumed */
+  uint64_t got;              /* bytes read from fd */
+  size_t pos, end;           /* unconsumed bytes: buf[pos..end) */
+  unsigned char buf[NEWC_NAME_MAX * 4];
+};
+
+/* The names found, in order (a counted list: no quadratic appends). */
+struct names {
+  char **v;
+  size_t n, cap;
+};
+
+/* Make at least want bytes (<= sizeof buf) available, fewer only at
+ * the end of the stream.  Returns how many are, or -1 (reported). */
+static ssize_t
+fill (struct stream *s, size_t want)
+{
+  if (s->end - s->pos >= want)
+    return s->end - s->pos;
+  memmove (s->buf, s->buf + s->pos, s->end - s->pos);
+  s->end -= s->pos;
+  s->pos = 0;
+  while (s->end < want && !s->eof) {
+    ssize_t r = read (s->fd, s->buf + s->end, sizeof s->buf - s->end);
+    if (r == -1 && errno == EINTR)
+      continue;
+    if (r == -1) {
+      azp_error ("%s: read: %m", s->path);
+      return -1;
+    }
+    s->eof = r == 0;
+    s->end += r;
+    s->got += r;
+    if (s->unpacked && s->got > INITRD_UNPACKED_MAX) {
+      azp_error ("%s: the initramfs unpacks to more than %llu MiB: not "
+                 "reading it (a decompression bomb?)", s->path,
+                 (unsigned long long) (INITRD_UNPACKED_MAX >> 20));
+      return -1;
+    }
+  }
+  return s->end - s->pos;
+}
+
+static void
+consume (struct stream *s, size_t n)
+{
+  s->pos += n;
+  s->off += n;
+}
+
+/* Skip n bytes; at most up to the end if partial_ok, else -1 when the
+ * stream ends first. */
 static int
-hex8 (const char *p, size_t *r)
+skip (struct stream *s, uint64_t n, bool partial_ok)
+{
+  while (n > 0) {
+    size_t want = n < sizeof s->buf ? n : sizeof s->buf;
+    ssize_t avail = fill (s, want);
+    if (avail == -1)
+      return -1;
+    if (avail == 0) {
+      if (partial_ok)
+        return 0;
+      azp_error ("%s: truncated cpio archive", s->path);
+      return -1;
+    }
+    want = (size_t) avail < want ? (size_t) avail : want;
+    consume (s, want);
+    n -= want;
+  }
+  return 0;
+}
+
+static int
+hex8 (const unsigned char *p, size_t *r)
 {
   size_t v = 0;
   for (int i = 0; i < 8; i++) {
@@ -45,183 +136,231 @@ hex8 (const char *p, size_t *r)
   return 0;
 }
 
-static size_t
-align4 (size_t n)
+static int
+names_add (const char *path, struct names *l, const char *name)
 {
-  return (n + 3) & ~(size_t) 3;
+  if (l->n >= INITRD_MAX_FILES) {
+    azp_error ("%s: more than %d files in the initramfs: not reading it",
+               path, INITRD_MAX_FILES);
+    return -1;
+  }
+  if (l->n + 1 >= l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 256;
+    char **nv = realloc (l->v, cap * sizeof *nv);
+    if (!nv) {
+      azp_error ("out of memory");
+      return -1;
+    }
+    l->v = nv;
+    l->cap = cap;
+  }
+  l->v[l->n] = strdup (name);
+  if (!l->v[l->n]) {
+    azp_error ("out of memory");
+    return -1;
+  }
+  l->v[++l->n] = NULL;
+  return 0;
 }
 
-/* Parse one newc archive at buf+*off; append names; advance *off past
- * its trailer.  0 or -1. */
+/* Read one newc archive, up to and past its trailer, adding names. */
 static int
-parse_newc (const char *path, const char *buf, size_t len, size_t *off,
-            char ***list)
+parse_newc (struct stream *s, struct names *l)
 {
   for (;;) {
-    size_t o = *off, filesize, namesize;
+    uint64_t start = s->off;
+    size_t filesize, namesize;
+    const unsigned char *h;
     const char *name;
+    ssize_t avail = fill (s, NEWC_HDR);
 
-    if (len - o < NEWC_HDR ||
-        (memcmp (buf + o, "070701", 6) && memcmp (buf + o, "070702", 6)) ||
-        hex8 (buf + o + 6 + 6 * 8, &filesize) == -1 ||
-        hex8 (buf + o + 6 + 11 * 8, &namesize) == -1 ||
-        namesize == 0 || namesize > len - o - NEWC_HDR) {
-      azp_error ("%s: corrupt cpio archive at offset %zu", path, o);
+    if (avail == -1)
+      return -1;
+    h = s->buf + s->pos;
+    if ((size_t) avail < NEWC_HDR ||
+        (memcmp (h, "070701", 6) && memcmp (h, "070702", 6)) ||
+        hex8 (h + 6 + 6 * 8, &filesize) == -1 ||
+        hex8 (h + 6 + 11 * 8, &namesize) == -1 ||
+        namesize == 0 || namesize > NEWC_NAME_MAX) {
+      azp_error ("%s: corrupt cpio archive at offset %llu", s->path,
+                 (unsigned long long) start);
       return -1;
     }
-    name = buf + o + NEWC_HDR;
+    consume (s, NEWC_HDR);
+    avail = fill (s, namesize);
+    if (avail == -1)
+      return -1;
+    if ((size_t) avail < namesize) {
+      azp_error ("%s: truncated cpio archive", s->path);
+      return -1;
+    }
+    name = (const char *) s->buf + s->pos;
     if (name[namesize - 1] != '\0') {
-      azp_error ("%s: corrupt cpio name at offset %zu", path, o);
+      azp_error ("%s: corrupt cpio name at offset %llu", s->path,
+                 (unsigned long long) start);
       return -1;
     }
-    o = align4 (o + NEWC_HDR + namesize);
-    if (o > len || filesize > len - o) {
-      azp_error ("%s: truncated cpio archive", path);
-      return -1;
-    }
-    *off = align4 (o + filesize);
-    if (*off > len)
-      *off = len;
     if (!strcmp (name, "TRAILER!!!"))
-      return 0;
-    if (strv_add (list, name) == -1)
+      /* Its padding may be cut short at the end of the file. */
+      return skip (s, namesize + (-(s->off + namesize) & 3), true);
+    if (names_add (s->path, l, name) == -1)
+      return -1;
+    consume (s, namesize);
+    if (skip (s, -s->off & 3, false) == -1 ||
+        skip (s, filesize, false) == -1 ||
+        skip (s, -s->off & 3, true) == -1)
       return -1;
   }
 }
 
-static int parse_all (const char *path, const char *buf, size_t len,
-                      char ***list, int depth);
+static int parse_stream (struct stream *s, struct names *l);
 
-/* Read a whole host file into memory (bounded). */
-static char *
-slurp (const char *file, size_t *len_r)
+/* Spawn the decompressor reading fd from off, its output on *out_r. */
+static pid_t
+spawn_decompressor (const char *argv0, const char *arg, int fd, uint64_t off,
+                    int *out_r)
 {
-  CLEANUP_FCLOSE FILE *fp = fopen (file, "r");
-  char *buf = NULL;
-  size_t len = 0, cap = 0, r;
+  int p[2];
+  pid_t pid;
 
-  if (!fp)
-    return NULL;
-  do {
-    if (len + 65536 > cap) {
-      char *nb;
-      cap = cap ? cap * 2 : 1 << 20;
-      if (cap > (size_t) INITRD_MAX * 4 || !(nb = realloc (buf, cap))) {
-        free (buf);
-        return NULL;
-      }
-      buf = nb;
-    }
-    r = fread (buf + len, 1, cap - len, fp);
-    len += r;
-  } while (r > 0);
-  *len_r = len;
-  return buf;
-}
-
-/* Run argv with stdout into the file out.  Returns the exit status. */
-static int
-run_to_file (const char *const *argv, const char *out)
-{
-  int status;
-  pid_t pid = fork ();
-
-  if (pid == -1)
+  if (lseek (fd, off, SEEK_SET) == -1 || pipe2 (p, O_CLOEXEC) == -1)
     return -1;
+  pid = fork ();
+  if (pid == -1) {
+    close (p[0]);
+    close (p[1]);
+    return -1;
+  }
   if (pid == 0) {
-    int fd = open (out, O_WRONLY | O_TRUNC | O_CLOEXEC);
     int nfd = open ("/dev/null", O_WRONLY | O_CLOEXEC);
-    if (fd == -1)
+    const char *argv[] = { argv0, arg, NULL };
+    if (dup2 (fd, 0) == -1 || dup2 (p[1], 1) == -1)
       _exit (126);
-    dup2 (fd, 1);
     if (nfd >= 0)
       dup2 (nfd, 2);
     execvp (argv[0], (char **) argv);
     _exit (127);
   }
-  if (waitpid (pid, &status, 0) == -1)
-    return -1;
-  return WIFEXITED (status) ? WEXITSTATUS (status) : 128;
+  close (p[1]);
+  *out_r = p[0];
+  return pid;
 }
 
+/* The rest of the file is one compressed stream (as for the kernel):
+ * stream its decompressed output through the cpio reader. */
 static int
-decompress_rest (const char *path, const char *buf, size_t len,
-                 char ***list, int depth)
+decompress_rest (struct stream *s, struct names *l)
 {
-  char in[] = "/var/tmp/azprep-initrd-XXXXXX";
-  char out[] = "/var/tmp/azprep-initrd-XXXXXX";
-  int fd, r = -1;
+  ssize_t avail = fill (s, 6);
 
+  if (avail == -1)
+    return -1;
   for (size_t i = 0; i < sizeof compressors / sizeof compressors[0]; i++) {
-    CLEANUP_FREE char *data = NULL;
-    size_t dlen = 0;
-    int st;
+    struct stream *u;
+    int status, r;
+    pid_t pid;
 
-    if (len < compressors[i].len ||
-        memcmp (buf, compressors[i].magic, compressors[i].len))
+    if ((size_t) avail < compressors[i].len ||
+        memcmp (s->buf + s->pos, compressors[i].magic, compressors[i].len))
       continue;
-    if ((fd = mkstemp (in)) == -1 || close (fd) == -1 ||
-        (fd = mkstemp (out)) == -1 || close (fd) == -1) {
-      azp_error ("/var/tmp: %m");
+    u = calloc (1, sizeof *u);
+    if (!u) {
+      azp_error ("out of memory");
       return -1;
     }
-    if (write_file_atomic (in, buf, len) == 0) {
-      const char *argv[] = { compressors[i].argv0, compressors[i].arg, in,
-                             NULL };
-      st = run_to_file (argv, out);
-      /* Trailing padding makes gzip warn (exit 2); what counts is that
-       * the output is a complete cpio archive. */
-      data = st == 127 || st == -1 ? NULL : slurp (out, &dlen);
-      if (!data || dlen == 0)
-        azp_error ("%s: cannot decompress with %s (is it installed?)", path,
-                   compressors[i].argv0);
-      else
-        r = parse_all (path, data, dlen, list, depth + 1);
+    u->path = s->path;
+    u->unpacked = true;
+    pid = spawn_decompressor (compressors[i].argv0, compressors[i].arg,
+                              s->fd, s->off, &u->fd);
+    if (pid == -1) {
+      azp_error ("%s: %s: %m", s->path, compressors[i].argv0);
+      free (u);
+      return -1;
     }
-    unlink (in);
-    unlink (out);
+    r = parse_stream (u, l);
+    close (u->fd);
+    /* Trailing padding makes gzip warn (exit 2): what counts is that
+     * the output held complete cpio archives. */
+    if (r == -1 || u->got == 0)
+      kill (pid, SIGKILL);
+    while (waitpid (pid, &status, 0) == -1 && errno == EINTR)
+      ;
+    if (r == 0 && u->got == 0) {
+      azp_error ("%s: cannot decompress with %s%s", s->path,
+                 compressors[i].argv0,
+                 WIFEXITED (status) && WEXITSTATUS (status) == 127
+                 ? " (is it installed?)" : "");
+      r = -1;
+    }
+    free (u);
     return r;
   }
-  azp_error ("%s: not an initramfs (unknown format at this offset)", path);
+  azp_error ("%s: not an initramfs (unknown format at offset %llu)",
+             s->path, (unsigned long long) s->off);
   return -1;
 }
 
+/* Archives and zero padding to the end of the stream; in the file, a
+ * compressed archive runs to its end. */
 static int
-parse_all (const char *path, const char *buf, size_t len, char ***list,
-           int depth)
+parse_stream (struct stream *s, struct names *l)
 {
-  size_t off = 0;
+  for (;;) {
+    ssize_t avail;
 
-  if (depth > 2) {
-    azp_error ("%s: nested compression", path);
-    return -1;
-  }
-  while (off < len) {
-    while (off < len && buf[off] == '\0')
-      off++;
-    if (off >= len)
-      break;
-    if (len - off >= 6 && (!memcmp (buf + off, "070701", 6) ||
-                           !memcmp (buf + off, "070702", 6))) {
-      if (parse_newc (path, buf, len, &off, list) == -1)
+    while ((avail = fill (s, 1)) > 0 && s->buf[s->pos] == '\0')
+      consume (s, 1);
+    if (avail <= 0)
+      return avail;
+    avail = fill (s, 6);
+    if (avail == -1)
+      return -1;
+    if (avail >= 6 && (!memcmp (s->buf + s->pos, "070701", 6) ||
+                       !memcmp (s->buf + s->pos, "070702", 6))) {
+      if (parse_newc (s, l) == -1)
         return -1;
       continue;
     }
-    /* A compressed archive runs to the end of the file. */
-    return decompress_rest (path, buf + off, len - off, list, depth);
+    if (s->unpacked) {
+      azp_error ("%s: not a cpio archive at offset %llu of the "
+                 "decompressed initramfs", s->path,
+                 (unsigned long long) s->off);
+      return -1;
+    }
+    return decompress_rest (s, l);
   }
-  return 0;
+}
+
+char **
+initrd_list_fd (const char *path, int fd)
+{
+  struct names l = { .v = calloc (1, sizeof (char *)), .cap = 1 };
+  struct stream *s = calloc (1, sizeof *s);
+  int r;
+
+  if (!s || !l.v) {
+    free (s);
+    free (l.v);
+    azp_error ("out of memory");
+    return NULL;
+  }
+  s->path = path;
+  s->fd = fd;
+  r = parse_stream (s, &l);
+  free (s);
+  if (r == -1) {
+    free_string_list (l.v);
+    return NULL;
+  }
+  return l.v;
 }
 
 char **
 initrd_list (struct guest *gs, const char *path)
 {
   char tmpl[] = "/var/tmp/azprep-initrd-XXXXXX";
-  CLEANUP_FREE char *buf = NULL;
-  char **list = NULL;
+  CLEANUP_CLOSE int fd = -1;
   int64_t size;
-  size_t len;
-  int fd;
 
   size = guestfs_filesize (gs->g, path);
   if (size == -1) {
@@ -232,27 +371,17 @@ initrd_list (struct guest *gs, const char *path)
     azp_error ("%s: initramfs too large (%lld bytes)", path, (long long) size);
     return NULL;
   }
+  /* mkstemp: mode 0600, a name nobody else chose. */
   fd = mkstemp (tmpl);
   if (fd == -1) {
     azp_error ("%s: %m", tmpl);
     return NULL;
   }
-  close (fd);
   if (guestfs_download (gs->g, path, tmpl) == -1) {
     azp_error ("%s: %s", path, guestfs_last_error (gs->g));
     unlink (tmpl);
     return NULL;
   }
-  buf = slurp (tmpl, &len);
   unlink (tmpl);
-  if (!buf) {
-    azp_error ("%s: cannot read the downloaded copy", path);
-    return NULL;
-  }
-  list = calloc (1, sizeof *list);
-  if (!list || parse_all (path, buf, len, &list, 0) == -1) {
-    free_string_list (list);
-    return NULL;
-  }
-  return list;
+  return initrd_list_fd (path, fd);
 }

@@ -76,5 +76,8 @@ int qemu_start (struct qemu *q, const struct boot_opts *o,
                 const char *log);
 /* Stop qemu if it runs and remove the overlays. */
 void qemu_stop (struct qemu *q);
+/* The -netdev option: user networking, isolated from the host and the
+ * outside, with sshd forwarded to 127.0.0.1:port.  NULL on OOM. */
+char *qemu_netdev (int port);
 
 #endif /* AZPREP_BOOT_H */

@@ -126,6 +126,17 @@ add (struct qemu_argv *a, char *s)
   return 0;
 }
 
+char *
+qemu_netdev (int port)
+{
+  /* restrict=on: the guest is untrusted; it must not reach the host's
+   * loopback services (10.0.2.2) nor, on an Azure VM, the instance
+   * metadata service and its tokens.  slirp still answers DHCP, and
+   * the explicit forward to sshd still works. */
+  return xasprintf ("user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:%d-:22",
+                    port);
+}
+
 static int
 qemu_argv (struct qemu_argv *a, const struct boot_opts *o, size_t ndisks,
            char **overlays, const char *vars, const char *log, int port)
@@ -157,8 +168,7 @@ qemu_argv (struct qemu_argv *a, const struct boot_opts *o, size_t ndisks,
       add (a, xstrdup ("-serial")) == -1 ||
       add (a, xasprintf ("file:%s", log)) == -1 ||
       add (a, xstrdup ("-netdev")) == -1 ||
-      add (a, xasprintf ("user,id=n0,hostfwd=tcp:127.0.0.1:%d-:22", port))
-      == -1 ||
+      add (a, qemu_netdev (port)) == -1 ||
       add (a, xstrdup ("-device")) == -1 ||
       /* 52:54:00 is qemu's prefix: never the VMware MAC (00:50:56). */
       add (a, xasprintf ("virtio-net-pci,netdev=n0,mac=52:54:00:%02x:%02x:%02x",

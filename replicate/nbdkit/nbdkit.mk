@@ -16,6 +16,15 @@ NBDKIT_SRCS := replicate/nbdkit/nbdkit-azblob.c replicate/nbdkit/pageio.c \
 NBDKIT_OBJS := $(NBDKIT_SRCS:%.c=$(BUILD)/pic/%.o)
 NBDKIT_PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags nbdkit 2>/dev/null)
 PLUGINDIR ?= $(PREFIX)/lib/azprep
+# A sanitized plugin (make check-asan) loads only into a process that
+# has libasan first: nbdkit is given it with LD_PRELOAD, here and by
+# azprep's spawn (replicate/nbdkit/spawn.c).
+ifneq ($(findstring address,$(SANITIZE)),)
+ASAN_PRELOAD := $(shell $(CC) -print-file-name=libasan.so)
+NBDKIT_ENV := LD_PRELOAD=$(ASAN_PRELOAD) ASAN_OPTIONS=detect_leaks=0
+$(BUILD)/obj/replicate/nbdkit/spawn.o: \
+  ALL_CFLAGS += -DAZPREP_ASAN_PRELOAD='"$(ASAN_PRELOAD)"'
+endif
 
 # Built with azprep once the blob client is there.
 ifneq ($(wildcard replicate/azure/blob.c),)
@@ -25,7 +34,7 @@ endif
 $(NBDKIT_PLUGIN): $(NBDKIT_OBJS)
 	$(CC) $(ALL_LDFLAGS) -shared -o $@.tmp $^ $(LIBS)
 	@if command -v nbdkit >/dev/null; then \
-	  nbdkit --dump-plugin ./$@.tmp >/dev/null || \
+	  $(NBDKIT_ENV) nbdkit --dump-plugin ./$@.tmp >/dev/null || \
 	  { rm -f $@.tmp; exit 1; }; fi
 	mv $@.tmp $@
 

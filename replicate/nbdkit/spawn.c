@@ -86,6 +86,10 @@ child_exec (const struct nbdkit_child *k, char **argv)
   }
   else
     dup2 (STDERR_FILENO, STDOUT_FILENO);
+#ifdef AZPREP_ASAN_PRELOAD
+  /* make check-asan: the sanitized plugin needs libasan loaded first. */
+  setenv ("LD_PRELOAD", AZPREP_ASAN_PRELOAD, 1);
+#endif
   execvp ("nbdkit", argv);
   fprintf (stderr, "azprep: nbdkit: %m\n");
   _exit (127);
