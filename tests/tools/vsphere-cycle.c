@@ -107,7 +107,8 @@ main (int argc, char **argv)
   vsphere_inventory_free (inv);
 
   for (int cycle = 0; cycle < 2; cycle++) {
-    c = vsphere_cycle_begin (&argv[1], 1, cycle == 1);
+    struct vsphere_cycle_opts co = { .quiesce = cycle == 1 };
+    c = vsphere_cycle_begin (&argv[1], 1, &co);
     if (!c)
       FAIL ("cycle %d did not begin", cycle);
     s = snapshots (&u, v, NULL, NULL);
@@ -132,7 +133,8 @@ main (int argc, char **argv)
   vsphere_inventory_free (inv);
   if (!snap)
     FAIL ("user snapshot");
-  c = vsphere_cycle_begin (&argv[1], 1, false);
+  c = vsphere_cycle_begin (&argv[1], 1,
+                           &(struct vsphere_cycle_opts) { 0 });
   if (c)
     FAIL ("a VM with its own snapshot was not refused");
   s = snapshots (&u, v, NULL, NULL);
