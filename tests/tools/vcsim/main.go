@@ -4,13 +4,13 @@
 // that adds what a real vCenter does and the simulator lacks (see
 // /work/tmp/vcsim-api.md, the agreed interface):
 //
-//   cbt.go      changed block tracking and QueryChangedDiskAreas
-//   folder.go   the /folder datastore endpoint: ESXi's disk lock, byte
-//               counts, injected resets and 503s
-//   session.go  session idle timeout (NotAuthenticated, 401)
-//   soap.go     the SOAP front end and its faults
-//   control.go  /azprep-test/..., the tests' control paths
-//   vm.go       finding VMs, disks and their datastore files
+//	cbt.go      changed block tracking and QueryChangedDiskAreas
+//	folder.go   the /folder datastore endpoint: ESXi's disk lock, byte
+//	            counts, injected resets and 503s
+//	session.go  session idle timeout (NotAuthenticated, 401)
+//	soap.go     the SOAP front end and its faults
+//	control.go  /azprep-test/..., the tests' control paths
+//	vm.go       finding VMs, disks and their datastore files
 //
 // Prints the SDK URL on stdout and serves until killed.
 // -cert/-key: TLS with that certificate.  -idle SECONDS: session idle
