@@ -17,11 +17,16 @@ vcsim_put "$T/disk.img" DC0_H0_VM1
 vsphere_proxy_start pass "$T/cookies" "the proxy"
 uri="vsphere://127.0.0.1:$port/DC0/DC0_H0_VM1/0?http=1"
 
-# Read in place (what inspect and check do), by datastore path too.
-expect_exit 0 "$BUILD/vsphere-cycle" --open \
-  "vsphere://127.0.0.1:$port/DC0/%5BLocalDS_0%5D%20DC0_H0_VM1/disk1.vmdk?http=1" \
-  "$T/disk.img"
+# Read in place (what inspect and check do), by datastore path too: a
+# running VM's disk is locked (no VM named, so no snapshot to read from):
+# refused, naming the lock; powered off, it is read.
+dspath="vsphere://127.0.0.1:$port/DC0/%5BLocalDS_0%5D%20DC0_H0_VM1/disk1.vmdk?http=1"
+expect_exit 1 "$BUILD/vsphere-cycle" --open "$dspath" "$T/disk.img"
+assert_contains "$T/err" 'the host refuses the read \(HTTP 500: .*locked.*DC0_H0_VM1.*\): ESXi holds the disk.s lock while its VM runs without a snapshot'
+vcsim_ctl "power?vm=DC0_H0_VM1&state=off"
+expect_exit 0 "$BUILD/vsphere-cycle" --open "$dspath" "$T/disk.img"
 assert_contains "$T/out" '^ok$'
+vcsim_ctl "power?vm=DC0_H0_VM1&state=on"
 expect_exit 0 "$BUILD/vsphere-cycle" --open "$uri" "$T/disk.img"
 # A running VM's disk is read from a temporary snapshot, removed after.
 assert_contains "$T/err" 'the VM is running: reading its disk from the temporary snapshot azprep-cycle-[0-9]+'

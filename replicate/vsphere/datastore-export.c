@@ -9,10 +9,12 @@
  * the cookie is on a command line or in an environment) renewed every
  * second (cookie-script-renew).  The password never reaches the bridge.
  *
- * Reliability: curl's timeout per request, and nbdkit's retry filter:
- * a failed read (a reset, an HTTP 5xx, a 401 while the session is
- * renewed) is retried after 1, 2, 4, ... 32 s (6 retries, about a
- * minute) on a fresh connection before it fails the cycle.
+ * Reliability: curl's timeout per request, and two nbdkit filters: a
+ * failed request (a reset, an HTTP 5xx, a 401 while the session is
+ * renewed), the opening one included, is tried again twice after 1 s
+ * (retry-request); if it still fails, the connection is reopened and
+ * the read retried after 1, 2, 4, ... 32 s (retry: 6 retries, about a
+ * minute) before it fails the cycle, naming the disk and offset.
  *
  * AZPREP_NBDKIT_STATS=FILE adds nbdkit's stats filter (bytes read),
  * for the tests and the benchmark.
@@ -98,6 +100,7 @@ export_args (struct nbdkit_child *k, const char *argv[],
     return -1;
   argv[n++] = "-r";
   argv[n++] = "--filter=retry";
+  argv[n++] = "--filter=retry-request";
   if (stats)
     argv[n++] = "--filter=stats";
   argv[n++] = "curl";
@@ -108,6 +111,8 @@ export_args (struct nbdkit_child *k, const char *argv[],
   argv[n++] = "retries=6";
   argv[n++] = "retry-delay=1";
   argv[n++] = "retry-exponential=yes";
+  argv[n++] = "retry-request-retries=2";
+  argv[n++] = "retry-request-delay=1";
   argv[n++] = http ? "protocols=http,https" : "protocols=https";
   argv[n++] = "followlocation=false";
   if (a[2])

@@ -66,7 +66,10 @@ vsphere_job_open_source (struct job *job, struct rdisk *d)
   if (cbt_areas (job, d, c, i) == -1)
     return -1;
   d->src = source_open_nbd (vsphere_cycle_nbd_uri (c, i), NULL);
-  return d->src ? 0 : -1;
+  if (!d->src)
+    return -1;
+  /* Read errors name the disk (and the offset), not the bridge. */
+  return source_set_name (d->src, d->jd->source);
 }
 
 static int
