@@ -7,8 +7,11 @@
  * Usage: vsphere-cycle URI IMAGE
  *        vsphere-cycle --open URI IMAGE   (read in place, as inspect and
  *                                          check do: compare the bytes)
+ *        vsphere-cycle --open-hold URI IMAGE  (the same, then wait to be
+ *                                          killed)
  */
 #include <string.h>
+#include <unistd.h>
 #include <libnbd.h>
 
 #include "prep/common/common.h"
@@ -79,7 +82,8 @@ main (int argc, char **argv)
   struct vsphere_cycle *c;
   char *s, *snap;
 
-  if (argc == 4 && !strcmp (argv[1], "--open")) {
+  if (argc == 4 && (!strcmp (argv[1], "--open") ||
+                    !strcmp (argv[1], "--open-hold"))) {
     int64_t size;
     struct vsphere_source *src = vsphere_source_open (argv[2], &size);
     CLEANUP_FREE char *nbd_uri = NULL;
@@ -88,6 +92,12 @@ main (int argc, char **argv)
     nbd_uri = xasprintf ("nbd+unix:///?socket=%s",
                          vsphere_source_socket (src));
     compare (nbd_uri, size, argv[3]);
+    if (!strcmp (argv[1], "--open-hold")) {
+      /* Killed here by the test: the guard removes the snapshot. */
+      printf ("holding\n");
+      fflush (stdout);
+      pause ();
+    }
     vsphere_source_close (src);
     printf ("ok\n");
     return 0;
