@@ -22,7 +22,6 @@
  * - changeTrackingEnabled (VirtualMachineConfigSpec) takes effect at
  *   the next stun/unstun of the VM: a snapshot creation is one.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <string.h>
 
@@ -34,21 +33,13 @@
  * could make a list of millions of 1-byte areas). */
 #define MAX_AREAS_PER_REPLY (1 << 20)
 
+/* A non-negative integer child of n. */
 static int
 parse_i64 (xmlNodePtr n, const char *name, int64_t *v)
 {
   CLEANUP_FREE char *t = vsphere_child_text (n, name);
-  char *end;
-  long long x;
 
-  if (!t || !*t)
-    return -1;
-  errno = 0;
-  x = strtoll (t, &end, 10);
-  if (errno || *end || x < 0)
-    return -1;
-  *v = x;
-  return 0;
+  return parse_int64 (t, v) == -1 || *v < 0 ? -1 : 0;
 }
 
 int
