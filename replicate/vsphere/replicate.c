@@ -32,6 +32,11 @@ cbt_areas (struct job *job, struct rdisk *d, struct vsphere_cycle *c,
   if (r == -1)
     return -1;
   d->have_changed = r == 0;
+  /* A cycle resumed from a new snapshot: what the interrupted attempt
+   * finished may have changed since; with CBT, redoing it costs only
+   * the changed areas (the manifest skips what the blob already holds). */
+  if (d->have_changed && d->jd->done.n > 0)
+    rangelist_free (&d->jd->done);
   return 0;
 }
 
