@@ -8,7 +8,7 @@
 source tests/lib/functions.sh
 source tests/lib/vcsim.sh
 requires curl
-VCSIM_ARGS="-idle 2 -cbt-page 1048576" vcsim_start
+VCSIM_ARGS="-cbt-page 1048576" vcsim_start
 KiB=1024 MiB=1048576
 
 # soap BODY: one call on the session in $T/jar; the reply in $T/soap.xml,
@@ -241,24 +241,38 @@ rc=0; curl -sS -I "$VCSIM_BASE/folder/DC0_H0_VM0/disk1.vmdk?dcPath=DC0&dsName=Lo
 code=$(curl -sS -o /dev/null -w '%{http_code}' -X POST "$VCSIM_BASE/azprep-test/fault?kind=hang&count=1")
 [ "$code" = 400 ] || fail "bad fault kind: HTTP $code"
 
-# --- Sessions: calls keep one alive; 2 s idle ends it.  (The session
-# from above may have expired: log in again over its cookie.)
+# --- Sessions: calls keep one alive; 2 s idle ends it.  A second
+# simulator, with a 2 s idle timeout.
+[ "$(qcda "$s4" 0 '*')" = 500 ] && assert_contains "$T/soap.xml" FileFault
+remove_snapshot "$s4"
+VCSIM_ARGS="-idle 2" vcsim_start
+vcsim_ctl "power?vm=DC0_H0_VM0&state=off"
+rm -f "$T/jar"
 login
-logins=$(vcsim_stats logins)
+old_key=$(awk '$6 == "vmware_soap_session" { print $7 }' "$T/jar")
+is_active () {
+  ok "<SessionIsActive xmlns=\"urn:vim25\"><_this type=\"SessionManager\">SessionManager</_this>
+<sessionID>$old_key</sessionID><userName>user</userName></SessionIsActive>" "SessionIsActive"
+  val returnval
+}
 for i in 1 2 3; do
   sleep 1
-  ok "<CurrentTime xmlns=\"urn:vim25\"><_this type=\"ServiceInstance\">ServiceInstance</_this></CurrentTime>" \
-    "keep-alive $i"
+  if [ $i = 2 ]; then
+    [ "$(is_active)" = true ] || fail "SessionIsActive: not active"
+  else
+    ok "<CurrentTime xmlns=\"urn:vim25\"><_this type=\"ServiceInstance\">ServiceInstance</_this></CurrentTime>" \
+      "keep-alive $i"
+  fi
 done
 [ "$(folder DC0_H0_VM0 -b "$T/jar")" = 200 ] || fail "/folder with a live session"
 sleep 2.5
 [ "$(soap "<CurrentTime xmlns=\"urn:vim25\"><_this type=\"ServiceInstance\">ServiceInstance</_this></CurrentTime>")" = 500 ] ||
   fail "an idle session still works"
 assert_contains "$T/soap.xml" 'xsi:type="NotAuthenticated"'
-[ "$(vcsim_stats sessions_expired)" -ge 1 ] || fail "sessions_expired $(vcsim_stats sessions_expired)"
+[ "$(vcsim_stats sessions_expired)" = 1 ] || fail "sessions_expired $(vcsim_stats sessions_expired)"
 [ "$(folder DC0_H0_VM0 -b "$T/jar")" = 401 ] || fail "/folder with an expired session"
 login
-[ "$(vcsim_stats logins)" = $((logins + 1)) ] || fail "logins $(vcsim_stats logins)"
-[ "$(qcda "$s4" 0 '*')" = 500 ] && assert_contains "$T/soap.xml" FileFault
-remove_snapshot "$s4"
+[ "$(vcsim_stats logins)" = 2 ] || fail "logins $(vcsim_stats logins)"
+[ "$(is_active)" = false ] || fail "the expired session is still active"
+[ "$(vcsim_stats sessions_expired)" = 1 ] || fail "sessions_expired $(vcsim_stats sessions_expired)"
 echo "vcsim: all behaviours as expected"

@@ -15,10 +15,9 @@ package main
 //   a running VM).  The simulator writes no delta disks, so: while a
 //   powered-on VM has no snapshot, a GET or HEAD of its disk's descriptor
 //   or flat extent is refused with HTTP 500 and a body naming the lock;
-//   with a snapshot, or powered off, it is served.  The HTTP status ESXi
-//   uses here is not documented; 500 is what its web server returns for a
-//   file it cannot open.  PUT is the tests' stand-in for the guest's
-//   writes and is never refused.
+//   with a snapshot, or powered off, it is served.  (The HTTP status
+//   ESXi's /folder gives is not documented; the body names the lock.)
+//   PUT is the tests' stand-in for the guest's writes and never refused.
 // - Sessions: a request with an ended session's cookie gets 401 (ESXi's
 //   /folder answers 401 Unauthorized without a valid session or basic
 //   credentials).  Requests without a cookie are served, as before, so
