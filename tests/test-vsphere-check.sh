@@ -35,7 +35,7 @@ echo "check fetched $read bytes of $size"
 [ "$read" -lt $((size / 5)) ] || fail "check read $read bytes of $size"
 
 # Read-only: the disk on the datastore is unchanged.
-curl -sS -o "$T/after.img" \
-  "$VCSIM_BASE/folder/DC0_C0_RP0_VM0/disk1-flat.vmdk?dcPath=DC0&dsName=LocalDS_0"
+# (Straight from the datastore's directory: the running VM's disk is locked.)
+vcsim_get DC0_C0_RP0_VM0 "$T/after.img"
 [ "$(sum_of "$T/after.img")" = "$before" ] || fail "the disk was modified"
 ! pgrep -f "nbdkit.*$VCSIM_HOST" >/dev/null || fail "nbdkit still running"
