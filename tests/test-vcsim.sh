@@ -108,6 +108,12 @@ truncate -s $size "$T/d1"
 head -c $((64 * KiB)) /dev/urandom | dd of="$T/d1" conv=notrunc status=none
 head -c 100 /dev/urandom | dd of="$T/d1" bs=1 seek=$((650 * KiB)) conv=notrunc status=none
 vcsim_put "$T/d1" DC0_H0_VM0
+# Stored as a thin disk: the zeros are holes.
+f=$(ls "$VCSIM_TMP"/govcsim-DC0-LocalDS_0-*/DC0_H0_VM0/disk1-flat.vmdk)
+[ "$(stat -c %s "$f")" = $size ] || fail "PUT stored $(stat -c %s "$f") bytes"
+[ $(($(stat -c '%b * %B' "$f"))) -le $((256 * KiB)) ] || fail "PUT wrote the zeros"
+vcsim_get DC0_H0_VM0 "$T/got"
+cmp "$T/got" "$T/d1" || fail "vcsim_get: not what was PUT"
 [ "$(vcsim_stats locked_refusals)" = 0 ] || fail "PUT counted as refused"
 
 # --- The lock: a powered-on VM without a snapshot.

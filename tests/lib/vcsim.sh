@@ -62,17 +62,19 @@ vcsim_start () {
   if [ $# -eq 2 ]; then args=(-cert "$1" -key "$2"); fi
   # shellcheck disable=SC2206 # flags split on spaces
   args+=(${VCSIM_ARGS:-})
-  # The simulator keeps its datastores under TMPDIR: ours, removed with $T.
-  mkdir -p "$T/vcsim-tmp"
-  TMPDIR="$T/vcsim-tmp" "$VCSIM" "${args[@]}" >"$T/vcsim.url" 2>"$T/vcsim.log" &
+  # The simulator keeps its datastores under TMPDIR: ours, removed with $T
+  # (one per simulator: a test may start two).
+  VCSIM_TMP=$(mktemp -d "$T/vcsim-tmp.XXXX")
+  local url="$VCSIM_TMP/url" log="$VCSIM_TMP/log"
+  TMPDIR="$VCSIM_TMP" "$VCSIM" "${args[@]}" >"$url" 2>"$log" &
   local pid=$!
   on_exit "kill $pid; wait $pid"
   for i in $(seq 100); do
-    [ -s "$T/vcsim.url" ] && break
-    kill -0 $pid 2>/dev/null || { cat "$T/vcsim.log"; fail "vcsim died"; }
+    [ -s "$url" ] && break
+    kill -0 $pid 2>/dev/null || { cat "$log"; fail "vcsim died"; }
     sleep 0.1
   done
-  VCSIM_URL=$(head -1 "$T/vcsim.url")
+  VCSIM_URL=$(head -1 "$url")
   [ -n "$VCSIM_URL" ] || fail "vcsim did not start"
   VCSIM_BASE=${VCSIM_URL%/sdk}
   VCSIM_HOST=${VCSIM_BASE#*://}
@@ -87,7 +89,7 @@ vcsim_put () {
 
 vcsim_get () {
   local f
-  f=$(ls "$T"/vcsim-tmp/govcsim-DC0-LocalDS_0-*/"$1"/disk1-flat.vmdk) ||
+  f=$(ls "$VCSIM_TMP"/govcsim-DC0-LocalDS_0-*/"$1"/disk1-flat.vmdk) ||
     fail "vcsim_get: no disk for VM $1"
   cp "$f" "$2"
 }

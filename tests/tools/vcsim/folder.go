@@ -30,6 +30,7 @@ import (
 	"bufio"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -114,11 +115,61 @@ func (fe *frontend) folder(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if r.Method == http.MethodPut {
+		if local, ok := localPath(f); ok && f.ds != "" {
+			if err := sparsePut(local, r.Body); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			diskWritten(f)
+			return
+		}
+	}
 	cw := &countingWriter{ResponseWriter: w, n: &fe.stats.folderBytes}
 	fe.inner.ServeHTTP(cw, r)
 	if r.Method == http.MethodPut && cw.status < 300 {
 		diskWritten(f)
 	}
+}
+
+// PUT as a thin disk stores it: blocks of zeros are left as holes (the
+// simulator's own PUT writes every byte), so that digesting a large disk
+// at each snapshot skips what was never written.
+func sparsePut(local string, body io.Reader) error {
+	if err := os.MkdirAll(path.Dir(local), 0700); err != nil {
+		return err
+	}
+	f, err := os.Create(local)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	buf := make([]byte, cbtBlock)
+	var size int64
+	for {
+		n, err := io.ReadFull(body, buf)
+		if n > 0 {
+			if isZero(buf[:n]) {
+				_, err2 := f.Seek(int64(n), io.SeekCurrent)
+				if err2 != nil {
+					return err2
+				}
+			} else if _, err2 := f.Write(buf[:n]); err2 != nil {
+				return err2
+			}
+			size += int64(n)
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := f.Truncate(size); err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 // The name of the powered-on VM without a snapshot whose disk f is, or "".
