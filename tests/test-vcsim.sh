@@ -172,16 +172,30 @@ vcsim_ctl stats-reset
 [ "$(folder DC0_H0_VM0 -r 0-65535)" = 206 ] || fail "ranged read with a snapshot"
 [ "$(vcsim_stats folder_bytes)" = 65536 ] || fail "folder_bytes $(vcsim_stats folder_bytes)"
 [ "$(vcsim_stats folder_requests)" = 1 ] || fail "folder_requests"
-remove_snapshot "$s1"
-[ "$(folder DC0_H0_VM0)" = 500 ] || fail "not locked after the snapshot's removal"
 
-# The guest writes: 100 KiB from 1 MiB + 4 KiB (blocks 16 and 17), the same
-# bytes again over block 0 (no change), zeros over block 10's data.
+# The guest writes while the snapshot exists: 100 KiB from 1 MiB + 4 KiB
+# (blocks 16 and 17), the same bytes again over block 0 (no change), zeros
+# over block 10's data.  They go to the delta: the snapshot's base is
+# frozen, the delta is locked; the removal of the snapshot merges them.
 cp "$T/d1" "$T/d2"
 head -c $((100 * KiB)) /dev/urandom |
   dd of="$T/d2" bs=1024 seek=$((MiB / KiB + 4)) conv=notrunc status=none
 dd if=/dev/zero of="$T/d2" bs=1 seek=$((650 * KiB)) count=100 conv=notrunc status=none
 vcsim_put "$T/d2" DC0_H0_VM0
+[ "$(folder DC0_H0_VM0)" = 200 ] || fail "base not readable with a snapshot"
+cmp "$T/got" "$T/d1" || fail "the snapshot's base changed with the guest's writes"
+vcsim_get DC0_H0_VM0 "$T/got"
+cmp "$T/got" "$T/d2" || fail "vcsim_get does not see the guest's writes"
+code=$(curl -sS -o "$T/got" -w '%{http_code}' \
+  "$VCSIM_BASE/folder/DC0_H0_VM0/disk1-000001-delta.vmdk?dcPath=DC0&dsName=LocalDS_0")
+[ "$code" = 500 ] || fail "GET of the running delta: HTTP $code"
+assert_contains "$T/got" "writes this delta disk"
+remove_snapshot "$s1"
+[ "$(folder DC0_H0_VM0)" = 500 ] || fail "not locked after the snapshot's removal"
+vcsim_ctl "power?vm=DC0_H0_VM0&state=off"
+[ "$(folder DC0_H0_VM0)" = 200 ] && cmp "$T/got" "$T/d2" ||
+  fail "the guest's writes were not consolidated into the base"
+vcsim_ctl "power?vm=DC0_H0_VM0&state=on"
 s2=$(snapshot s2)
 id2=$(change_id "$s2")
 [ "${id2%/*}" = "${id1%/*}" ] && [ "${id2##*/}" = 2 ] || fail "second changeId '$id2' after '$id1'"
@@ -223,6 +237,13 @@ cbt false
 s4=$(snapshot s4)
 [ -z "$(change_id "$s4")" ] || fail "changeId with CBT off"
 [ "$(qcda "$s4" 0 '*')" = 500 ] || fail "QCDA with CBT off succeeded"
+# A revert drops the guest's writes since the snapshot.
+vcsim_put "$T/d1" DC0_H0_VM0
+ok "<RevertToCurrentSnapshot_Task xmlns=\"urn:vim25\"><_this type=\"VirtualMachine\">$vm</_this>
+</RevertToCurrentSnapshot_Task>" "revert"
+task_ok revert
+vcsim_get DC0_H0_VM0 "$T/got"
+cmp "$T/got" "$T/d2" || fail "the revert kept the writes"
 
 # --- Injected faults on /folder (with the snapshot, the disk is readable).
 vcsim_ctl "fault?kind=503&count=2"

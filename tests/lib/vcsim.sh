@@ -7,13 +7,15 @@
 #                            more flags in VCSIM_ARGS, e.g. "-idle 2");
 #                            sets VCSIM_URL (http[s]://127.0.0.1:PORT/sdk),
 #                            VCSIM_HOST (127.0.0.1:PORT), VCSIM_BASE
-#   vcsim_put FILE VM        place FILE as the flat extent of VM's first
-#                            disk ([LocalDS_0] VM/disk1-flat.vmdk), as the
-#                            running guest would write it (never locked);
-#                            the disk's capacity becomes FILE's size
-#   vcsim_get VM FILE        copy VM's first disk's flat extent to FILE
-#                            from the datastore's directory (the test's
-#                            view of the disk: no lock, not counted)
+#   vcsim_put FILE VM        write FILE as the content of VM's first disk
+#                            ([LocalDS_0] VM/disk1-flat.vmdk) as the
+#                            running guest would (never locked; while the
+#                            VM has a snapshot it goes to the delta, and
+#                            the snapshot's base is unchanged); the
+#                            disk's capacity becomes FILE's size
+#   vcsim_get VM FILE        copy the current content of VM's first disk
+#                            to FILE from the datastore's directory (the
+#                            test's view of the disk: no lock, not counted)
 #   vcsim_ctl PATH           POST /azprep-test/PATH (fault?kind=...,
 #                            cbt-invalidate?vm=..., power?vm=...&state=...,
 #                            stats-reset); fails the test if refused
@@ -88,10 +90,14 @@ vcsim_put () {
 }
 
 vcsim_get () {
-  local f
-  f=$(ls "$VCSIM_TMP"/govcsim-DC0-LocalDS_0-*/"$1"/disk1-flat.vmdk) ||
-    fail "vcsim_get: no disk for VM $1"
-  cp "$f" "$2"
+  local d
+  d=$(ls -d "$VCSIM_TMP"/govcsim-DC0-LocalDS_0-*/"$1") ||
+    fail "vcsim_get: no directory for VM $1"
+  if [ -e "$d/disk1-000001-delta.vmdk" ]; then
+    cp "$d/disk1-000001-delta.vmdk" "$2"
+  else
+    cp "$d/disk1-flat.vmdk" "$2"
+  fi
 }
 
 vcsim_ctl () {

@@ -136,17 +136,15 @@ func newTrackingUUID() string {
 	return s.String()
 }
 
-// Digests of the disk's flat extent, capacity bytes (a missing or short
+// Digests of the disk's current content, capacity bytes (a missing or short
 // file reads as zeros, as a thin disk does).  Holes in the sparse file are
 // zeros without being read (lseek SEEK_DATA).
 func readBlocks(d *types.VirtualDisk) []digest {
 	capacity := diskCapacity(d)
 	blocks := make([]digest, (capacity+cbtBlock-1)/cbtBlock)
 	var f *os.File
-	if _, flat, ok := diskFiles(flatBacking(d).FileName); ok {
-		if local, ok := localPath(flat); ok {
-			f, _ = os.Open(local)
-		}
+	if local, ok := liveFile(d); ok {
+		f, _ = os.Open(local)
 	}
 	if f == nil {
 		return blocks
