@@ -114,6 +114,12 @@ f=$(ls "$VCSIM_TMP"/govcsim-DC0-LocalDS_0-*/DC0_H0_VM0/disk1-flat.vmdk)
 [ $(($(stat -c '%b * %B' "$f"))) -le $((256 * KiB)) ] || fail "PUT wrote the zeros"
 vcsim_get DC0_H0_VM0 "$T/got"
 cmp "$T/got" "$T/d1" || fail "vcsim_get: not what was PUT"
+# A path that climbs out of the datastore stays in it.
+code=$(curl -sS --path-as-is -o /dev/null -w '%{http_code}' -T "$T/d1" \
+  "$VCSIM_BASE/folder/../../escape?dcPath=DC0&dsName=LocalDS_0")
+[ "$code" = 200 ] || fail "PUT ../../escape: HTTP $code"
+[ ! -e "$T/escape" ] || fail "a PUT wrote outside the datastore"
+ls "$VCSIM_TMP"/govcsim-DC0-LocalDS_0-*/escape >/dev/null || fail "PUT ../../escape: not stored"
 [ "$(vcsim_stats locked_refusals)" = 0 ] || fail "PUT counted as refused"
 
 # --- The lock: a powered-on VM without a snapshot.

@@ -90,8 +90,10 @@ func (f *faults) take(p string) string {
 
 // The datastore file a /folder URL names.
 func folderFile(r *http.Request) dsFile {
-	p := strings.TrimPrefix(r.URL.Path, "/folder")
-	return dsFile{r.URL.Query().Get("dsName"), path.Clean(strings.TrimPrefix(p, "/"))}
+	// Cleaned from the root: "/folder/../x" names x, not a file outside
+	// the datastore.
+	p := path.Clean("/" + strings.TrimPrefix(r.URL.Path, "/folder"))
+	return dsFile{r.URL.Query().Get("dsName"), strings.TrimPrefix(p, "/")}
 }
 
 func (fe *frontend) folder(w http.ResponseWriter, r *http.Request) {
