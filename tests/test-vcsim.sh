@@ -132,7 +132,10 @@ code=$(folder DC0_H0_VM0 -r 0-511)
 code=$(curl -sS -o /dev/null -w '%{http_code}' -I \
   "$VCSIM_BASE/folder/DC0_H0_VM0/disk1.vmdk?dcPath=DC0&dsName=LocalDS_0")
 [ "$code" = 500 ] || fail "HEAD of a running VM's descriptor: HTTP $code"
-[ "$(vcsim_stats locked_refusals)" = 3 ] || fail "locked_refusals $(vcsim_stats locked_refusals)"
+code=$(curl -sS -o /dev/null -w '%{http_code}' -X DELETE \
+  "$VCSIM_BASE/folder/DC0_H0_VM0/disk1-flat.vmdk?dcPath=DC0&dsName=LocalDS_0")
+[ "$code" = 500 ] || fail "DELETE of a running VM's disk: HTTP $code"
+[ "$(vcsim_stats locked_refusals)" = 4 ] || fail "locked_refusals $(vcsim_stats locked_refusals)"
 [ "$(vcsim_stats folder_bytes)" = 0 ] || fail "refusals counted as bytes"
 # Powered off (control path), it is readable; powered on, locked again.
 vcsim_ctl "power?vm=DC0_H0_VM0&state=off"

@@ -12,8 +12,8 @@ package main
 //   fault FileLocked; seen e.g. in vmware/govmomi issue 2039).  Once a
 //   snapshot exists, the VM writes to a delta disk and the base disk is
 //   opened read-only, so it can be read (this is how backup software reads
-//   a running VM).  So here: while a powered-on VM has no snapshot, a GET
-//   or HEAD of its disk's descriptor or flat extent is refused with HTTP
+//   a running VM).  So here: while a powered-on VM has no snapshot, a GET,
+//   HEAD or DELETE of its disk's descriptor or flat extent is refused with HTTP
 //   500 and a body naming the lock; with a snapshot, the base is served
 //   as it was when the first snapshot was taken, and the delta
 //   (VM/disk1-000001-delta.vmdk) is the locked one; powered off, all is
@@ -113,7 +113,8 @@ func (fe *frontend) folder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := folderFile(r)
-	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead ||
+		r.Method == http.MethodDelete {
 		if why := lockedBy(f); why != "" {
 			fe.stats.lockedRefusals.Add(1)
 			http.Error(w, fmt.Sprintf("Unable to access file [%s] %s since it is locked (%s)",
@@ -243,7 +244,7 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 func (fe *frontend) reset(w http.ResponseWriter, r *http.Request) {
 	hj, ok := w.(http.Hijacker)
 	if !ok {
-		panic("cannot hijack")
+		panic(http.ErrAbortHandler) // not HTTP/1 (the server offers only http/1.1)
 	}
 	conn, buf, err := hj.Hijack()
 	if err != nil {
