@@ -39,8 +39,8 @@ package main
 // an unknown snapshot; InvalidArgument for a startOffset outside the disk.
 
 import (
+	"bytes"
 	"crypto/rand"
-	"encoding/binary"
 	"fmt"
 	"hash/maphash"
 	"os"
@@ -70,19 +70,11 @@ func digestOf(b []byte) digest {
 	return 1
 }
 
+var zeros = make([]byte, cbtBlock)
+
+// Whether b (at most one block) is all zeros.
 func isZero(b []byte) bool {
-	for len(b) >= 8 {
-		if binary.LittleEndian.Uint64(b) != 0 {
-			return false
-		}
-		b = b[8:]
-	}
-	for _, x := range b {
-		if x != 0 {
-			return false
-		}
-	}
-	return true
+	return bytes.Equal(b, zeros[:len(b)])
 }
 
 // A disk's content at one snapshot.
