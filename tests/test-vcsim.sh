@@ -8,7 +8,7 @@
 source tests/lib/functions.sh
 source tests/lib/vcsim.sh
 requires curl
-VCSIM_ARGS="-idle 2 -cbt-page 1048576" vcsim_start
+VCSIM_ARGS="-cbt-page 1048576" vcsim_start
 KiB=1024 MiB=1048576
 
 # soap BODY: one call on the session in $T/jar; the reply in $T/soap.xml,
@@ -108,6 +108,18 @@ truncate -s $size "$T/d1"
 head -c $((64 * KiB)) /dev/urandom | dd of="$T/d1" conv=notrunc status=none
 head -c 100 /dev/urandom | dd of="$T/d1" bs=1 seek=$((650 * KiB)) conv=notrunc status=none
 vcsim_put "$T/d1" DC0_H0_VM0
+# Stored as a thin disk: the zeros are holes.
+f=$(ls "$VCSIM_TMP"/govcsim-DC0-LocalDS_0-*/DC0_H0_VM0/disk1-flat.vmdk)
+[ "$(stat -c %s "$f")" = $size ] || fail "PUT stored $(stat -c %s "$f") bytes"
+[ $(($(stat -c '%b * %B' "$f"))) -le $((256 * KiB)) ] || fail "PUT wrote the zeros"
+vcsim_get DC0_H0_VM0 "$T/got"
+cmp "$T/got" "$T/d1" || fail "vcsim_get: not what was PUT"
+# A path that climbs out of the datastore stays in it.
+code=$(curl -sS --path-as-is -o /dev/null -w '%{http_code}' -T "$T/d1" \
+  "$VCSIM_BASE/folder/../../escape?dcPath=DC0&dsName=LocalDS_0")
+[ "$code" = 200 ] || fail "PUT ../../escape: HTTP $code"
+[ ! -e "$T/escape" ] || fail "a PUT wrote outside the datastore"
+ls "$VCSIM_TMP"/govcsim-DC0-LocalDS_0-*/escape >/dev/null || fail "PUT ../../escape: not stored"
 [ "$(vcsim_stats locked_refusals)" = 0 ] || fail "PUT counted as refused"
 
 # --- The lock: a powered-on VM without a snapshot.
@@ -120,7 +132,10 @@ code=$(folder DC0_H0_VM0 -r 0-511)
 code=$(curl -sS -o /dev/null -w '%{http_code}' -I \
   "$VCSIM_BASE/folder/DC0_H0_VM0/disk1.vmdk?dcPath=DC0&dsName=LocalDS_0")
 [ "$code" = 500 ] || fail "HEAD of a running VM's descriptor: HTTP $code"
-[ "$(vcsim_stats locked_refusals)" = 3 ] || fail "locked_refusals $(vcsim_stats locked_refusals)"
+code=$(curl -sS -o /dev/null -w '%{http_code}' -X DELETE \
+  "$VCSIM_BASE/folder/DC0_H0_VM0/disk1-flat.vmdk?dcPath=DC0&dsName=LocalDS_0")
+[ "$code" = 500 ] || fail "DELETE of a running VM's disk: HTTP $code"
+[ "$(vcsim_stats locked_refusals)" = 4 ] || fail "locked_refusals $(vcsim_stats locked_refusals)"
 [ "$(vcsim_stats folder_bytes)" = 0 ] || fail "refusals counted as bytes"
 # Powered off (control path), it is readable; powered on, locked again.
 vcsim_ctl "power?vm=DC0_H0_VM0&state=off"
@@ -166,16 +181,30 @@ vcsim_ctl stats-reset
 [ "$(folder DC0_H0_VM0 -r 0-65535)" = 206 ] || fail "ranged read with a snapshot"
 [ "$(vcsim_stats folder_bytes)" = 65536 ] || fail "folder_bytes $(vcsim_stats folder_bytes)"
 [ "$(vcsim_stats folder_requests)" = 1 ] || fail "folder_requests"
-remove_snapshot "$s1"
-[ "$(folder DC0_H0_VM0)" = 500 ] || fail "not locked after the snapshot's removal"
 
-# The guest writes: 100 KiB from 1 MiB + 4 KiB (blocks 16 and 17), the same
-# bytes again over block 0 (no change), zeros over block 10's data.
+# The guest writes while the snapshot exists: 100 KiB from 1 MiB + 4 KiB
+# (blocks 16 and 17), the same bytes again over block 0 (no change), zeros
+# over block 10's data.  They go to the delta: the snapshot's base is
+# frozen, the delta is locked; the removal of the snapshot merges them.
 cp "$T/d1" "$T/d2"
 head -c $((100 * KiB)) /dev/urandom |
   dd of="$T/d2" bs=1024 seek=$((MiB / KiB + 4)) conv=notrunc status=none
 dd if=/dev/zero of="$T/d2" bs=1 seek=$((650 * KiB)) count=100 conv=notrunc status=none
 vcsim_put "$T/d2" DC0_H0_VM0
+[ "$(folder DC0_H0_VM0)" = 200 ] || fail "base not readable with a snapshot"
+cmp "$T/got" "$T/d1" || fail "the snapshot's base changed with the guest's writes"
+vcsim_get DC0_H0_VM0 "$T/got"
+cmp "$T/got" "$T/d2" || fail "vcsim_get does not see the guest's writes"
+code=$(curl -sS -o "$T/got" -w '%{http_code}' \
+  "$VCSIM_BASE/folder/DC0_H0_VM0/disk1-000001-delta.vmdk?dcPath=DC0&dsName=LocalDS_0")
+[ "$code" = 500 ] || fail "GET of the running delta: HTTP $code"
+assert_contains "$T/got" "writes this delta disk"
+remove_snapshot "$s1"
+[ "$(folder DC0_H0_VM0)" = 500 ] || fail "not locked after the snapshot's removal"
+vcsim_ctl "power?vm=DC0_H0_VM0&state=off"
+[ "$(folder DC0_H0_VM0)" = 200 ] && cmp "$T/got" "$T/d2" ||
+  fail "the guest's writes were not consolidated into the base"
+vcsim_ctl "power?vm=DC0_H0_VM0&state=on"
 s2=$(snapshot s2)
 id2=$(change_id "$s2")
 [ "${id2%/*}" = "${id1%/*}" ] && [ "${id2##*/}" = 2 ] || fail "second changeId '$id2' after '$id1'"
@@ -217,6 +246,13 @@ cbt false
 s4=$(snapshot s4)
 [ -z "$(change_id "$s4")" ] || fail "changeId with CBT off"
 [ "$(qcda "$s4" 0 '*')" = 500 ] || fail "QCDA with CBT off succeeded"
+# A revert drops the guest's writes since the snapshot.
+vcsim_put "$T/d1" DC0_H0_VM0
+ok "<RevertToCurrentSnapshot_Task xmlns=\"urn:vim25\"><_this type=\"VirtualMachine\">$vm</_this>
+</RevertToCurrentSnapshot_Task>" "revert"
+task_ok revert
+vcsim_get DC0_H0_VM0 "$T/got"
+cmp "$T/got" "$T/d2" || fail "the revert kept the writes"
 
 # --- Injected faults on /folder (with the snapshot, the disk is readable).
 vcsim_ctl "fault?kind=503&count=2"
@@ -241,24 +277,38 @@ rc=0; curl -sS -I "$VCSIM_BASE/folder/DC0_H0_VM0/disk1.vmdk?dcPath=DC0&dsName=Lo
 code=$(curl -sS -o /dev/null -w '%{http_code}' -X POST "$VCSIM_BASE/azprep-test/fault?kind=hang&count=1")
 [ "$code" = 400 ] || fail "bad fault kind: HTTP $code"
 
-# --- Sessions: calls keep one alive; 2 s idle ends it.  (The session
-# from above may have expired: log in again over its cookie.)
+# --- Sessions: calls keep one alive; 2 s idle ends it.  A second
+# simulator, with a 2 s idle timeout.
+[ "$(qcda "$s4" 0 '*')" = 500 ] && assert_contains "$T/soap.xml" FileFault
+remove_snapshot "$s4"
+VCSIM_ARGS="-idle 2" vcsim_start
+vcsim_ctl "power?vm=DC0_H0_VM0&state=off"
+rm -f "$T/jar"
 login
-logins=$(vcsim_stats logins)
+old_key=$(awk '$6 == "vmware_soap_session" { print $7 }' "$T/jar")
+is_active () {
+  ok "<SessionIsActive xmlns=\"urn:vim25\"><_this type=\"SessionManager\">SessionManager</_this>
+<sessionID>$old_key</sessionID><userName>user</userName></SessionIsActive>" "SessionIsActive"
+  val returnval
+}
 for i in 1 2 3; do
   sleep 1
-  ok "<CurrentTime xmlns=\"urn:vim25\"><_this type=\"ServiceInstance\">ServiceInstance</_this></CurrentTime>" \
-    "keep-alive $i"
+  if [ $i = 2 ]; then
+    [ "$(is_active)" = true ] || fail "SessionIsActive: not active"
+  else
+    ok "<CurrentTime xmlns=\"urn:vim25\"><_this type=\"ServiceInstance\">ServiceInstance</_this></CurrentTime>" \
+      "keep-alive $i"
+  fi
 done
 [ "$(folder DC0_H0_VM0 -b "$T/jar")" = 200 ] || fail "/folder with a live session"
 sleep 2.5
 [ "$(soap "<CurrentTime xmlns=\"urn:vim25\"><_this type=\"ServiceInstance\">ServiceInstance</_this></CurrentTime>")" = 500 ] ||
   fail "an idle session still works"
 assert_contains "$T/soap.xml" 'xsi:type="NotAuthenticated"'
-[ "$(vcsim_stats sessions_expired)" -ge 1 ] || fail "sessions_expired $(vcsim_stats sessions_expired)"
+[ "$(vcsim_stats sessions_expired)" = 1 ] || fail "sessions_expired $(vcsim_stats sessions_expired)"
 [ "$(folder DC0_H0_VM0 -b "$T/jar")" = 401 ] || fail "/folder with an expired session"
 login
-[ "$(vcsim_stats logins)" = $((logins + 1)) ] || fail "logins $(vcsim_stats logins)"
-[ "$(qcda "$s4" 0 '*')" = 500 ] && assert_contains "$T/soap.xml" FileFault
-remove_snapshot "$s4"
+[ "$(vcsim_stats logins)" = 2 ] || fail "logins $(vcsim_stats logins)"
+[ "$(is_active)" = false ] || fail "the expired session is still active"
+[ "$(vcsim_stats sessions_expired)" = 1 ] || fail "sessions_expired $(vcsim_stats sessions_expired)"
 echo "vcsim: all behaviours as expected"

@@ -7,13 +7,15 @@
 #                            more flags in VCSIM_ARGS, e.g. "-idle 2");
 #                            sets VCSIM_URL (http[s]://127.0.0.1:PORT/sdk),
 #                            VCSIM_HOST (127.0.0.1:PORT), VCSIM_BASE
-#   vcsim_put FILE VM        place FILE as the flat extent of VM's first
-#                            disk ([LocalDS_0] VM/disk1-flat.vmdk), as the
-#                            running guest would write it (never locked);
-#                            the disk's capacity becomes FILE's size
-#   vcsim_get VM FILE        copy VM's first disk's flat extent to FILE
-#                            from the datastore's directory (the test's
-#                            view of the disk: no lock, not counted)
+#   vcsim_put FILE VM        write FILE as the content of VM's first disk
+#                            ([LocalDS_0] VM/disk1-flat.vmdk) as the
+#                            running guest would (never locked; while the
+#                            VM has a snapshot it goes to the delta, and
+#                            the snapshot's base is unchanged); the
+#                            disk's capacity becomes FILE's size
+#   vcsim_get VM FILE        copy the current content of VM's first disk
+#                            to FILE from the datastore's directory (the
+#                            test's view of the disk: no lock, not counted)
 #   vcsim_ctl PATH           POST /azprep-test/PATH (fault?kind=...,
 #                            cbt-invalidate?vm=..., power?vm=...&state=...,
 #                            stats-reset); fails the test if refused
@@ -62,17 +64,19 @@ vcsim_start () {
   if [ $# -eq 2 ]; then args=(-cert "$1" -key "$2"); fi
   # shellcheck disable=SC2206 # flags split on spaces
   args+=(${VCSIM_ARGS:-})
-  # The simulator keeps its datastores under TMPDIR: ours, removed with $T.
-  mkdir -p "$T/vcsim-tmp"
-  TMPDIR="$T/vcsim-tmp" "$VCSIM" "${args[@]}" >"$T/vcsim.url" 2>"$T/vcsim.log" &
+  # The simulator keeps its datastores under TMPDIR: ours, removed with $T
+  # (one per simulator: a test may start two).
+  VCSIM_TMP=$(mktemp -d "$T/vcsim-tmp.XXXX")
+  local url="$VCSIM_TMP/url" log="$VCSIM_TMP/log"
+  TMPDIR="$VCSIM_TMP" "$VCSIM" "${args[@]}" >"$url" 2>"$log" &
   local pid=$!
   on_exit "kill $pid; wait $pid"
   for i in $(seq 100); do
-    [ -s "$T/vcsim.url" ] && break
-    kill -0 $pid 2>/dev/null || { cat "$T/vcsim.log"; fail "vcsim died"; }
+    [ -s "$url" ] && break
+    kill -0 $pid 2>/dev/null || { cat "$log"; fail "vcsim died"; }
     sleep 0.1
   done
-  VCSIM_URL=$(head -1 "$T/vcsim.url")
+  VCSIM_URL=$(head -1 "$url")
   [ -n "$VCSIM_URL" ] || fail "vcsim did not start"
   VCSIM_BASE=${VCSIM_URL%/sdk}
   VCSIM_HOST=${VCSIM_BASE#*://}
@@ -86,10 +90,14 @@ vcsim_put () {
 }
 
 vcsim_get () {
-  local f
-  f=$(ls "$T"/vcsim-tmp/govcsim-DC0-LocalDS_0-*/"$1"/disk1-flat.vmdk) ||
-    fail "vcsim_get: no disk for VM $1"
-  cp "$f" "$2"
+  local d
+  d=$(ls -d "$VCSIM_TMP"/govcsim-DC0-LocalDS_0-*/"$1") ||
+    fail "vcsim_get: no directory for VM $1"
+  if [ -e "$d/disk1-000001-delta.vmdk" ]; then
+    cp "$d/disk1-000001-delta.vmdk" "$2"
+  else
+    cp "$d/disk1-flat.vmdk" "$2"
+  fi
 }
 
 vcsim_ctl () {

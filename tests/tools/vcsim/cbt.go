@@ -1,48 +1,48 @@
 package main
 
-// Changed Block Tracking (CBT), after VMware's documentation:
+// Changed Block Tracking (CBT), as VMware documents it:
 //
 // - VirtualMachineConfigSpec.changeTrackingEnabled turns CBT on or off;
 //   the change takes effect after the VM's next stun-unstun cycle
-//   (snapshot creation, power on, resume, migration; VMware KB 1020128,
-//   "Changed Block Tracking (CBT) on virtual machines").  Here: at the
-//   next snapshot.  Turning it off discards the tracking data, so the old
-//   changeIds are no longer valid.
+//   (snapshot creation or removal, power on, resume, migration; VMware KB
+//   1020128, "Changed Block Tracking (CBT) on virtual machines").  Here: at
+//   the next snapshot, whose disks are the first to carry a changeId.
+//   Turning it off discards the tracking file, and with it every changeId.
 // - With CBT on, each virtual disk's backing has a changeId
-//   (VirtualDiskFlatVer2BackingInfo.changeId: "The change ID of the
-//   virtual disk for the corresponding snapshot or virtual machine. This
-//   can be used to track incremental changes to a virtual disk.").  Real
-//   ones look like "52 3c 8b 6d 26 18 a5 a5-e2 bd 70 b4 1e d6 50 5a/16":
-//   the tracking file's UUID and a sequence number; the UUID changes when
-//   tracking is reset (storage vMotion, restore, CBT off and on), which
-//   invalidates every earlier changeId.
+//   (VirtualDiskFlatVer2BackingInfo.changeId, vSphere Web Services API:
+//   the change ID of the disk for the corresponding snapshot or VM, used to
+//   track incremental changes).  ESXi's look like
+//   "52 3c 8b 6d 26 18 a5 a5-e2 bd 70 b4 1e d6 50 5a/16": the tracking
+//   file's UUID, "/", a sequence number.  Resetting the tracking (storage
+//   vMotion, restore, CBT off and on) gives a new UUID; a changeId from
+//   before is then refused with a FileFault ("Error caused by file ..."),
+//   which backup tools answer with a full backup.
 // - VirtualMachine.QueryChangedDiskAreas(snapshot, deviceKey, startOffset,
-//   changeId) returns a DiskChangeInfo: the areas of the disk as of the
-//   snapshot that changed since the point changeId names, within
-//   [startOffset, startOffset+length); "Typically, callers will make
-//   multiple calls to this function, starting with startOffset 0 and then
-//   examine the length property in the returned DiskChangeInfo structure,
-//   repeatedly calling queryChangedDiskAreas until a map for the entire
-//   virtual disk has been obtained."  changeId "*" asks for the areas in
-//   use (allocated) instead.  Without a snapshot argument the changes are
-//   computed against the current state, which works only for a powered-off
-//   VM.  Faults (the method's reference page): FileFault when the disk
-//   files cannot be accessed or the changeId is not valid (what ESXi
-//   answers for a changeId from a reset tracking file, "Error caused by
-//   file ..."), NotFound for a snapshot or device that does not exist,
-//   InvalidArgument for a bad argument.
+//   changeId) (vSphere Web Services API reference): the areas of the disk
+//   modified between the point changeId names and the snapshot.  The reply,
+//   a DiskChangeInfo, describes [startOffset, startOffset+length) and the
+//   changedArea extents in it; callers start at 0 and call again from
+//   startOffset+length until the whole disk is covered.  "The result may
+//   contain false positives ... it is guaranteed that no changes will be
+//   missed."  Without a snapshot it works only for a powered-off VM.
+// - changeId "*" asks for the areas in use (VDDK Programming Guide, "About
+//   Changed Block Tracking" and "Changed Block Tracking on Virtual Disks":
+//   a first full backup queries "*" to skip unallocated areas).
 //
 // The simulator keeps, for each changeId, a digest of every 64 KiB block
 // of the flat extent as it was at that snapshot, and reports the blocks
-// whose digests differ (so it reports content changes: a real host
-// reports blocks written, a superset).  "*" reports the blocks that are
-// not all zeros.
+// whose digests differ: content changes, a subset of what a host reports
+// (blocks written) but never missing one.  "*" reports the blocks that are
+// not all zeros.  Faults here: FileFault for a changeId it cannot use (not
+// issued, reset) or a disk without CBT at that snapshot; NotFound for a
+// device key that is not a disk of the snapshot; ManagedObjectNotFound for
+// an unknown snapshot; InvalidArgument for a startOffset outside the disk.
 
 import (
+	"bytes"
 	"crypto/rand"
-	"crypto/sha256"
 	"fmt"
-	"io"
+	"hash/maphash"
 	"os"
 	"strings"
 	"sync"
@@ -53,15 +53,28 @@ import (
 
 const cbtBlock = 64 << 10
 
-type digest [16]byte
+// A block's digest: 0 for a block of zeros, else a 64-bit hash of it
+// (never 0).  maphash is fast enough to digest a 4 GiB disk at each
+// snapshot of the benchmark; its seed is per process, as the digests are.
+type digest uint64
 
-var zeroDigest = digestOf(make([]byte, cbtBlock))
+var seed = maphash.MakeSeed()
 
 func digestOf(b []byte) digest {
-	var d digest
-	s := sha256.Sum256(b)
-	copy(d[:], s[:])
-	return d
+	if isZero(b) {
+		return 0
+	}
+	if h := maphash.Bytes(seed, b); h != 0 {
+		return digest(h)
+	}
+	return 1
+}
+
+var zeros = make([]byte, cbtBlock)
+
+// Whether b (at most one block) is all zeros.
+func isZero(b []byte) bool {
+	return bytes.Equal(b, zeros[:len(b)])
 }
 
 // A disk's content at one snapshot.
@@ -115,27 +128,34 @@ func newTrackingUUID() string {
 	return s.String()
 }
 
-// Digests of the disk's flat extent, capacity bytes (a missing or short
-// file reads as zeros, as a thin disk does).
+// Digests of the disk's current content, capacity bytes (a missing or short
+// file reads as zeros, as a thin disk does).  Holes in the sparse file are
+// zeros without being read (lseek SEEK_DATA).
 func readBlocks(d *types.VirtualDisk) []digest {
 	capacity := diskCapacity(d)
 	blocks := make([]digest, (capacity+cbtBlock-1)/cbtBlock)
 	var f *os.File
-	if _, flat, ok := diskFiles(flatBacking(d).FileName); ok {
-		if local, ok := localPath(flat); ok {
-			f, _ = os.Open(local)
-		}
+	if local, ok := liveFile(d); ok {
+		f, _ = os.Open(local)
 	}
-	if f != nil {
-		defer f.Close()
+	if f == nil {
+		return blocks
 	}
+	defer f.Close()
 	buf := make([]byte, cbtBlock)
-	for i := range blocks {
-		for j := range buf {
-			buf[j] = 0
+	const seekData = 3 // SEEK_DATA, Linux
+	for i := int64(0); i < int64(len(blocks)); i++ {
+		data, err := f.Seek(i*cbtBlock, seekData)
+		if err != nil {
+			break // no data after this: zeros (ENXIO), or no SEEK_DATA
 		}
-		if f != nil {
-			_, _ = io.ReadFull(f, buf)
+		if data >= (i+1)*cbtBlock {
+			i = data/cbtBlock - 1
+			continue
+		}
+		n, _ := f.ReadAt(buf, i*cbtBlock)
+		for j := n; j < len(buf); j++ {
+			buf[j] = 0
 		}
 		blocks[i] = digestOf(buf)
 	}
@@ -315,7 +335,7 @@ func (c *cbt) changes(vm *simulator.VirtualMachine, s *simulator.VirtualMachineS
 	for i := req.StartOffset / cbtBlock; i*cbtBlock < end; i++ {
 		var changed bool
 		if old == nil {
-			changed = p.blocks[i] != zeroDigest
+			changed = p.blocks[i] != 0
 		} else {
 			changed = i >= int64(len(old.blocks)) || old.blocks[i] != p.blocks[i]
 		}

@@ -1,7 +1,7 @@
 package main
 
 // The tests' control paths, /azprep-test/... on the simulator's port (no
-// authentication; see /work/tmp/vcsim-api.md):
+// authentication; tests/lib/vcsim.sh has vcsim_ctl and vcsim_stats):
 //
 //   POST /azprep-test/fault?kind=reset|503&count=N[&path=SUBSTR]
 //   POST /azprep-test/cbt-invalidate?vm=NAME

@@ -12,13 +12,16 @@ package main
 //   fault FileLocked; seen e.g. in vmware/govmomi issue 2039).  Once a
 //   snapshot exists, the VM writes to a delta disk and the base disk is
 //   opened read-only, so it can be read (this is how backup software reads
-//   a running VM).  The simulator writes no delta disks, so: while a
-//   powered-on VM has no snapshot, a GET or HEAD of its disk's descriptor
-//   or flat extent is refused with HTTP 500 and a body naming the lock;
-//   with a snapshot, or powered off, it is served.  The HTTP status ESXi
-//   uses here is not documented; 500 is what its web server returns for a
-//   file it cannot open.  PUT is the tests' stand-in for the guest's
-//   writes and is never refused.
+//   a running VM).  So here: while a powered-on VM has no snapshot, a GET,
+//   HEAD or DELETE of its disk's descriptor or flat extent is refused with HTTP
+//   500 and a body naming the lock; with a snapshot, the base is served
+//   as it was when the first snapshot was taken, and the delta
+//   (VM/disk1-000001-delta.vmdk) is the locked one; powered off, all is
+//   served.  (The HTTP status ESXi's /folder gives is not documented; the
+//   body names the lock.)  PUT of a disk's flat extent is the tests'
+//   stand-in for the guest's writes and is never refused: with a snapshot
+//   it goes to the delta, which is merged into the base when the last
+//   snapshot is removed (consolidation) and dropped on a revert.
 // - Sessions: a request with an ended session's cookie gets 401 (ESXi's
 //   /folder answers 401 Unauthorized without a valid session or basic
 //   credentials).  Requests without a cookie are served, as before, so
@@ -31,6 +34,8 @@ import (
 	"bufio"
 	"crypto/tls"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"os"
@@ -85,8 +90,10 @@ func (f *faults) take(p string) string {
 
 // The datastore file a /folder URL names.
 func folderFile(r *http.Request) dsFile {
-	p := strings.TrimPrefix(r.URL.Path, "/folder")
-	return dsFile{r.URL.Query().Get("dsName"), path.Clean(strings.TrimPrefix(p, "/"))}
+	// Cleaned from the root: "/folder/../x" names x, not a file outside
+	// the datastore.
+	p := path.Clean("/" + strings.TrimPrefix(r.URL.Path, "/folder"))
+	return dsFile{r.URL.Query().Get("dsName"), strings.TrimPrefix(p, "/")}
 }
 
 func (fe *frontend) folder(w http.ResponseWriter, r *http.Request) {
@@ -106,69 +113,124 @@ func (fe *frontend) folder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := folderFile(r)
-	if r.Method == http.MethodGet || r.Method == http.MethodHead {
-		if vm := lockedBy(f); vm != "" {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead ||
+		r.Method == http.MethodDelete {
+		if why := lockedBy(f); why != "" {
 			fe.stats.lockedRefusals.Add(1)
-			http.Error(w, fmt.Sprintf(
-				"Unable to access file [%s] %s since it is locked (VM %s is powered on and has no snapshot)",
-				f.ds, f.path, vm), http.StatusInternalServerError)
+			http.Error(w, fmt.Sprintf("Unable to access file [%s] %s since it is locked (%s)",
+				f.ds, f.path, why), http.StatusInternalServerError)
 			return
 		}
 	}
-	cw := &countingWriter{ResponseWriter: w, n: &fe.stats.folderBytes}
-	fe.inner.ServeHTTP(cw, r)
-	if r.Method == http.MethodPut && cw.status < 300 {
-		diskWritten(f)
+	if r.Method == http.MethodPut {
+		if fe.put(w, r, f) {
+			return
+		}
 	}
+	fe.inner.ServeHTTP(&countingWriter{ResponseWriter: w, n: &fe.stats.folderBytes}, r)
 }
 
-// The name of the powered-on VM without a snapshot whose disk f is, or "".
+// A PUT: the test writing a disk, as the running guest would.  A disk's
+// flat extent goes to its delta while the VM has a snapshot (the
+// snapshot's base stays as it was), else to the flat extent itself, and
+// the disk's capacity becomes the size written.  Other files are stored
+// as they are.  false: left to the simulator (no datastore named).
+func (fe *frontend) put(w http.ResponseWriter, r *http.Request, f dsFile) bool {
+	vm, d, paths := diskOwner(f)
+	target := f
+	if vm != nil && f.path == paths.flat.path {
+		target = paths.flat
+		simulator.Map.WithLock(vm, func() {
+			if hasSnapshot(vm) {
+				target = paths.delta
+			}
+		})
+	} else {
+		vm = nil
+	}
+	local, ok := localPath(target)
+	if !ok {
+		return false
+	}
+	size, err := sparsePut(local, r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return true
+	}
+	if vm != nil {
+		simulator.Map.WithLock(vm, func() {
+			d.CapacityInBytes = size
+			d.CapacityInKB = (size + 1023) / 1024
+		})
+	}
+	return true
+}
+
+// PUT as a thin disk stores it: blocks of zeros are left as holes (the
+// simulator's own PUT writes every byte), so that digesting a large disk
+// at each snapshot skips what was never written.
+func sparsePut(local string, body io.Reader) (int64, error) {
+	if err := os.MkdirAll(path.Dir(local), 0700); err != nil {
+		return 0, err
+	}
+	f, err := os.Create(local)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	buf := make([]byte, cbtBlock)
+	var size int64
+	for {
+		n, err := io.ReadFull(body, buf)
+		if n > 0 {
+			if isZero(buf[:n]) {
+				_, err2 := f.Seek(int64(n), io.SeekCurrent)
+				if err2 != nil {
+					return 0, err2
+				}
+			} else if _, err2 := f.Write(buf[:n]); err2 != nil {
+				return 0, err2
+			}
+			size += int64(n)
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+	if err := f.Truncate(size); err != nil {
+		return 0, err
+	}
+	return size, f.Close()
+}
+
+// Why ESXi would refuse to open f, a disk file of a powered-on VM: its
+// running disk is locked (the base while it has no snapshot, the delta
+// always); or "".
 func lockedBy(f dsFile) string {
-	vm, _ := diskOwner(f)
+	vm, _, paths := diskOwner(f)
 	if vm == nil {
 		return ""
 	}
-	name := ""
+	why := ""
 	simulator.Map.WithLock(vm, func() {
-		if vm.Runtime.PowerState == types.VirtualMachinePowerStatePoweredOn &&
-			(vm.Snapshot == nil || len(vm.Snapshot.RootSnapshotList) == 0) {
-			name = vm.Name
+		if vm.Runtime.PowerState != types.VirtualMachinePowerStatePoweredOn {
+			return
+		}
+		if f.path == paths.delta.path {
+			why = fmt.Sprintf("VM %s is powered on and writes this delta disk", vm.Name)
+		} else if !hasSnapshot(vm) {
+			why = fmt.Sprintf("VM %s is powered on and has no snapshot", vm.Name)
 		}
 	})
-	return name
-}
-
-// After a PUT of a disk's flat extent: the disk's capacity is the file's
-// size (the test made a disk of that size).
-func diskWritten(f dsFile) {
-	vm, d := diskOwner(f)
-	if vm == nil || !strings.HasSuffix(f.path, "-flat.vmdk") {
-		return
-	}
-	local, ok := localPath(dsFile{f.ds, f.path})
-	if f.ds == "" {
-		_, flat, _ := diskFiles(flatBacking(d).FileName)
-		local, ok = localPath(flat)
-	}
-	st, err := os.Stat(local)
-	if !ok || err != nil {
-		return
-	}
-	simulator.Map.WithLock(vm, func() {
-		d.CapacityInBytes = st.Size()
-		d.CapacityInKB = (st.Size() + 1023) / 1024
-	})
+	return why
 }
 
 type countingWriter struct {
 	http.ResponseWriter
-	n      *atomic.Int64
-	status int
-}
-
-func (c *countingWriter) WriteHeader(code int) {
-	c.status = code
-	c.ResponseWriter.WriteHeader(code)
+	n *atomic.Int64
 }
 
 func (c *countingWriter) Write(p []byte) (int, error) {
@@ -182,7 +244,7 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 func (fe *frontend) reset(w http.ResponseWriter, r *http.Request) {
 	hj, ok := w.(http.Hijacker)
 	if !ok {
-		panic("cannot hijack")
+		panic(http.ErrAbortHandler) // not HTTP/1 (the server offers only http/1.1)
 	}
 	conn, buf, err := hj.Hijack()
 	if err != nil {
@@ -251,4 +313,32 @@ func (w *rawWriter) Write(p []byte) (int, error) {
 		return n, fmt.Errorf("connection reset (injected)")
 	}
 	return n, nil
+}
+
+// After a snapshot's removal: a VM left without snapshots has its delta
+// consolidated into the base disk (RemoveSnapshot_Task,
+// RemoveAllSnapshots_Task).  After a revert, the delta's writes are
+// discarded (RevertToSnapshot_Task; exact for the first snapshot, whose
+// base is the flat extent).
+func consolidate(revert bool) {
+	for _, vm := range allVMs() {
+		simulator.Map.WithLock(vm, func() {
+			if hasSnapshot(vm) && !revert {
+				return
+			}
+			for _, d := range disksOf(vm.Config.Hardware.Device) {
+				p, _ := pathsOf(d)
+				delta, ok1 := localPath(p.delta)
+				flat, ok2 := localPath(p.flat)
+				if _, err := os.Stat(delta); !ok1 || !ok2 || err != nil {
+					continue
+				}
+				if revert {
+					_ = os.Remove(delta)
+				} else if err := os.Rename(delta, flat); err != nil {
+					log.Printf("consolidating %s: %s", delta, err)
+				}
+			}
+		})
+	}
 }

@@ -1,8 +1,8 @@
 // A vCenter simulator for the tests: govmomi's own simulator, started on
 // 127.0.0.1 with the default inventory (one datacenter "DC0", VMs
 // "DC0_H0_VM0", "DC0_H0_VM1", "DC0_C0_RP0_VM0", ...), behind a front end
-// that adds what a real vCenter does and the simulator lacks (see
-// /work/tmp/vcsim-api.md, the agreed interface):
+// that adds what a real vCenter does and the simulator lacks, each file's
+// comment citing VMware's documentation of the behaviour:
 //
 //	cbt.go      changed block tracking and QueryChangedDiskAreas
 //	folder.go   the /folder datastore endpoint: ESXi's disk lock, byte
@@ -12,7 +12,9 @@
 //	control.go  /azprep-test/..., the tests' control paths
 //	vm.go       finding VMs, disks and their datastore files
 //
-// Prints the SDK URL on stdout and serves until killed.
+// tests/lib/vcsim.sh starts it and wraps the control paths; every VM of
+// the default inventory is powered on.  Prints the SDK URL on stdout and
+// serves until killed.
 // -cert/-key: TLS with that certificate.  -idle SECONDS: session idle
 // timeout.  -cbt-page BYTES: most disk bytes one QueryChangedDiskAreas
 // reply covers.

@@ -130,6 +130,10 @@ func (fe *frontend) afterCall(method *simulator.Method, cookie string, res *http
 		fe.sessions.remove(cookie)
 	case "CreateSnapshot_Task":
 		fe.cbt.snapshotTaken(method.This)
+	case "RemoveSnapshot_Task", "RemoveAllSnapshots_Task":
+		consolidate(false)
+	case "RevertToSnapshot_Task", "RevertToCurrentSnapshot_Task":
+		consolidate(true)
 	}
 }
 

@@ -5,6 +5,7 @@ package main
 // (simulator.Map.WithLock) when they read or change a VM.
 
 import (
+	"os"
 	"path"
 	"strings"
 
@@ -61,17 +62,23 @@ type dsFile struct {
 	ds, path string
 }
 
-// "[LocalDS_0] VM/disk1.vmdk" -> the descriptor and the flat extent
-// ("VM/disk1-flat.vmdk"), the two files /folder serves for one disk.
-func diskFiles(fileName string) (desc, flat dsFile, ok bool) {
+// The files of one virtual disk: for "[LocalDS_0] VM/disk1.vmdk", the
+// descriptor VM/disk1.vmdk and flat extent VM/disk1-flat.vmdk that /folder
+// serves, and VM/disk1-000001-delta.vmdk, the delta the running VM writes
+// while it has a snapshot (ESXi's name for the first snapshot's delta).
+type diskPaths struct {
+	desc, flat, delta dsFile
+}
+
+func pathsOf(d *types.VirtualDisk) (diskPaths, bool) {
 	var p object.DatastorePath
-	if !p.FromString(fileName) || !strings.HasSuffix(p.Path, ".vmdk") {
-		return desc, flat, false
+	if !p.FromString(flatBacking(d).FileName) || !strings.HasSuffix(p.Path, ".vmdk") {
+		return diskPaths{}, false
 	}
-	desc = dsFile{p.Datastore, path.Clean(p.Path)}
-	flat = dsFile{p.Datastore,
-		strings.TrimSuffix(desc.path, ".vmdk") + "-flat.vmdk"}
-	return desc, flat, true
+	stem := strings.TrimSuffix(path.Clean(p.Path), ".vmdk")
+	return diskPaths{dsFile{p.Datastore, stem + ".vmdk"},
+		dsFile{p.Datastore, stem + "-flat.vmdk"},
+		dsFile{p.Datastore, stem + "-000001-delta.vmdk"}}, true
 }
 
 // The local file that holds a datastore file.
@@ -85,27 +92,47 @@ func localPath(f dsFile) (string, bool) {
 	return "", false
 }
 
-// The VM and disk whose descriptor or flat extent is the datastore file f
-// (ds "" matches any datastore, as /folder without dsName does).
-func diskOwner(f dsFile) (*simulator.VirtualMachine, *types.VirtualDisk) {
+// The local file with the disk's current content: the delta while there
+// is one, else the flat extent.
+func liveFile(d *types.VirtualDisk) (string, bool) {
+	p, ok := pathsOf(d)
+	if !ok {
+		return "", false
+	}
+	if delta, ok := localPath(p.delta); ok {
+		if _, err := os.Stat(delta); err == nil {
+			return delta, true
+		}
+	}
+	return localPath(p.flat)
+}
+
+func hasSnapshot(vm *simulator.VirtualMachine) bool {
+	return vm.Snapshot != nil && len(vm.Snapshot.RootSnapshotList) > 0
+}
+
+// The VM and disk one of whose files is the datastore file f (ds ""
+// matches any datastore, as /folder without dsName does), and those files.
+func diskOwner(f dsFile) (*simulator.VirtualMachine, *types.VirtualDisk, diskPaths) {
 	for _, vm := range allVMs() {
 		var found *types.VirtualDisk
+		var paths diskPaths
 		simulator.Map.WithLock(vm, func() {
 			for _, d := range disksOf(vm.Config.Hardware.Device) {
-				desc, flat, ok := diskFiles(flatBacking(d).FileName)
+				p, ok := pathsOf(d)
 				if !ok {
 					continue
 				}
-				for _, c := range []dsFile{desc, flat} {
+				for _, c := range []dsFile{p.desc, p.flat, p.delta} {
 					if c.path == f.path && (f.ds == "" || c.ds == f.ds) {
-						found = d
+						found, paths = d, p
 					}
 				}
 			}
 		})
 		if found != nil {
-			return vm, found
+			return vm, found, paths
 		}
 	}
-	return nil, nil
+	return nil, nil, diskPaths{}
 }
