@@ -34,8 +34,12 @@ echo "check fetched $read bytes of $size"
 [ -n "$read" ] && [ "$read" -gt 0 ] || fail "no bytes read? $(cat "$T/stats")"
 [ "$read" -lt $((size / 5)) ] || fail "check read $read bytes of $size"
 
+# The VM runs: its disk was read from a temporary snapshot, removed
+# after, and never live (the simulator refuses such a read, as ESXi does).
+assert_contains "$T/err" 'the VM is running: reading its disk from the temporary snapshot azprep-cycle-'
+assert_contains "$T/err" 'snapshot azprep-cycle-[0-9]+ removed'
+[ "$(vcsim_stats locked_refusals)" = 0 ] || fail "check read the live disk"
 # Read-only: the disk on the datastore is unchanged.
-curl -sS -o "$T/after.img" \
-  "$VCSIM_BASE/folder/DC0_C0_RP0_VM0/disk1-flat.vmdk?dcPath=DC0&dsName=LocalDS_0"
+vcsim_get DC0_C0_RP0_VM0 "$T/after.img"
 [ "$(sum_of "$T/after.img")" = "$before" ] || fail "the disk was modified"
 ! pgrep -f "nbdkit.*$VCSIM_HOST" >/dev/null || fail "nbdkit still running"

@@ -17,13 +17,40 @@ vcsim_put "$T/disk.img" DC0_H0_VM1
 vsphere_proxy_start pass "$T/cookies" "the proxy"
 uri="vsphere://127.0.0.1:$port/DC0/DC0_H0_VM1/0?http=1"
 
-# Read in place (what inspect and check do), by datastore path too.
-expect_exit 0 "$BUILD/vsphere-cycle" --open \
-  "vsphere://127.0.0.1:$port/DC0/%5BLocalDS_0%5D%20DC0_H0_VM1/disk1.vmdk?http=1" \
-  "$T/disk.img"
+# Read in place (what inspect and check do), by datastore path too: a
+# running VM's disk is locked (no VM named, so no snapshot to read from):
+# refused, naming the lock; powered off, it is read.
+dspath="vsphere://127.0.0.1:$port/DC0/%5BLocalDS_0%5D%20DC0_H0_VM1/disk1.vmdk?http=1"
+expect_exit 1 "$BUILD/vsphere-cycle" --open "$dspath" "$T/disk.img"
+assert_contains "$T/err" 'the host refuses the read \(HTTP 500: .*locked.*DC0_H0_VM1.*\): ESXi holds the disk.s lock while its VM runs without a snapshot'
+vcsim_ctl "power?vm=DC0_H0_VM1&state=off"
+expect_exit 0 "$BUILD/vsphere-cycle" --open "$dspath" "$T/disk.img"
 assert_contains "$T/out" '^ok$'
+vcsim_ctl "power?vm=DC0_H0_VM1&state=on"
+vcsim_ctl stats-reset
 expect_exit 0 "$BUILD/vsphere-cycle" --open "$uri" "$T/disk.img"
-assert_contains "$T/err" 'DC0_H0_VM1: the VM is powered on'
+[ "$(vcsim_stats locked_refusals)" = 0 ] || fail "the live disk was read"
+# A running VM's disk is read from a temporary snapshot, removed after.
+assert_contains "$T/err" 'the VM is running: reading its disk from the temporary snapshot azprep-cycle-[0-9]+'
+assert_contains "$T/err" 'snapshot azprep-cycle-[0-9]+ removed'
+
+# Killed while it reads from its temporary snapshot (SIGKILL: no cleanup
+# of its own): its guard removes the snapshot.
+"$BUILD/vsphere-cycle" --open-hold "$uri" "$T/disk.img" >"$T/hold" 2>&1 &
+holder=$!
+for i in $(seq 300); do grep -q holding "$T/hold" && break; sleep 0.1; done
+grep -q holding "$T/hold" || { cat "$T/hold"; fail "--open-hold did not open"; }
+kill -9 $holder
+wait $holder 2>/dev/null || true
+for i in $(seq 100); do
+  "$AZPREP" discover --vcenter "$VCSIM_BASE" --vm DC0_H0_VM1 --json \
+    >"$T/d.json" || fail "discover"
+  [ -z "$(json_get "$T/d.json" 'd.vms[0].snapshots.map(s => s.name).join()')" ] &&
+    break
+  sleep 0.2
+done
+[ -z "$(json_get "$T/d.json" 'd.vms[0].snapshots.map(s => s.name).join()')" ] ||
+  fail "the temporary snapshot outlived its killed reader"
 
 expect_exit 0 "$BUILD/vsphere-cycle" "$uri" "$T/disk.img"
 cat "$T/out" "$T/err"

@@ -53,8 +53,8 @@ uri=$(json_get "$T/vms.json" 'd[0].disks[0]')
 make -s "$BUILD/vsphere-cycle" >/dev/null || fail "cannot build vsphere-cycle"
 expect_exit 0 "$BUILD/vsphere-cycle" --open "$uri" "$T/disk.img"
 assert_contains "$T/out" '^ok$'
-curl -sS --cacert "$T/ca/ca.pem" -o "$T/after.img" \
-  "$VCSIM_BASE/folder/DC0_H0_VM0/disk1-flat.vmdk?dcPath=DC0&dsName=LocalDS_0"
+# (The running VM's disk is locked: the test looks at the datastore.)
+vcsim_get DC0_H0_VM0 "$T/after.img"
 [ "$(sum_of "$T/after.img")" = "$before" ] || fail "the disk was modified"
 # No bridge left behind.
 ! pgrep -f "nbdkit.*$VCSIM_HOST" >/dev/null || fail "nbdkit still running"

@@ -3,7 +3,7 @@
 # Without go or govmomi the vSphere tests skip; in CI (CI=true), which
 # installs both, that fails the build instead.
 vcsim: $(BUILD)/vcsim
-$(BUILD)/vcsim: tests/tools/vcsim/main.go
+$(BUILD)/vcsim: $(wildcard tests/tools/vcsim/*.go)
 	@if ! command -v go >/dev/null || \
 	   ! [ -d /usr/share/gocode/src/github.com/vmware/govmomi ]; then \
 	  if [ "$${CI:-}" = true ]; then \

@@ -6,6 +6,7 @@
 
 #include "prep/azprep.h"
 #include "replicate/engine/replicate.h"
+#include "replicate/vsphere/vsphere.h"
 
 static const char usage[] =
   "Usage: azprep replicate [OPTIONS] --container NAME | --to URL DISK...\n"
@@ -28,6 +29,14 @@ static const char usage[] =
   "  --bitmap NAME     qcow2 persistent dirty bitmap to find deltas with (it\n"
   "                    must exist from the initial copy on); default: the\n"
   "                    image's only bitmap if it has exactly one\n"
+  "  --enable-cbt      vsphere:// disks: turn changed block tracking on\n"
+  "                    where it is off (without it, such a VM's cycles read\n"
+  "                    whole disks and compare digests, with a warning)\n"
+  "  --task-timeout SECS  vsphere:// disks: give up waiting for a vCenter\n"
+  "                    task (a snapshot removal) after SECS (default 0: wait\n"
+  "                    as long as it makes progress)\n"
+  "  --keepalive SECS  vsphere:// disks: renew the vCenter session every SECS\n"
+  "                    during a cycle (default 300)\n"
   "Cycles:\n"
   "  --cycles N        run N cycles (default 1: the initial copy, or one\n"
   "                    delta when it is done)\n"
@@ -56,7 +65,8 @@ static const char usage[] =
 enum {
   OPT_CONTAINER = OPT_FIRST_COMMAND_SPECIFIC, OPT_TO, OPT_NAME, OPT_PARALLEL,
   OPT_CYCLES, OPT_CONTINUOUS, OPT_INTERVAL, OPT_KEEP, OPT_STATE, OPT_CACERT,
-  OPT_ALLOW_HTTP, OPT_CREDENTIALS, OPT_BITMAP,
+  OPT_ALLOW_HTTP, OPT_CREDENTIALS, OPT_BITMAP, OPT_ENABLE_CBT,
+  OPT_TASK_TIMEOUT, OPT_KEEPALIVE,
 };
 
 struct args {
@@ -113,6 +123,9 @@ parse_args (int argc, char **argv, struct args *args)
     { "allow-http", no_argument, NULL, OPT_ALLOW_HTTP },
     { "credentials", required_argument, NULL, OPT_CREDENTIALS },
     { "bitmap", required_argument, NULL, OPT_BITMAP },
+    { "enable-cbt", no_argument, NULL, OPT_ENABLE_CBT },
+    { "task-timeout", required_argument, NULL, OPT_TASK_TIMEOUT },
+    { "keepalive", required_argument, NULL, OPT_KEEPALIVE },
     { NULL, 0, NULL, 0 }
   };
   struct replicate_opts *a = &args->r;
@@ -165,6 +178,21 @@ parse_args (int argc, char **argv, struct args *args)
     case OPT_BITMAP: a->bitmap = optarg; break;
     case OPT_CONTINUOUS: a->continuous = true; break;
     case OPT_ALLOW_HTTP: a->allow_http = true; break;
+    case OPT_ENABLE_CBT: a->enable_cbt = true; break;
+    case OPT_TASK_TIMEOUT: {
+      int64_t t;
+      if (parse_int64 (optarg, &t) == -1 || t < 0)
+        return usage_error ("replicate", "--task-timeout: seconds, 0 or more");
+      vsphere_tuning.task_timeout = t;
+      break;
+    }
+    case OPT_KEEPALIVE: {
+      int64_t t;
+      if (parse_int64 (optarg, &t) == -1 || t < 1 || t > 86400)
+        return usage_error ("replicate", "--keepalive: 1 to 86400 seconds");
+      vsphere_tuning.keepalive = t;
+      break;
+    }
     case OPT_PARALLEL:
       if (parse_int64 (optarg, &a->parallel) == -1 || a->parallel < 1 ||
           a->parallel > 64)

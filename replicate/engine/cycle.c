@@ -75,6 +75,32 @@ extent_cb (void *opaque, uint64_t off, uint64_t len, bool zero)
   return zero ? 0 : rangelist_add (&e->data, off, off + len);
 }
 
+/* Keep of the data extents only the wanted blocks (want[k]: block k of
+ * the chunk at off). */
+static int
+restrict_to (struct rangelist *data, const bool *want, uint64_t off,
+             size_t nb)
+{
+  struct rangelist keep = { 0 };
+
+  for (size_t k = 0; k < nb; k++) {
+    uint64_t bs = off + k * MANIFEST_BLOCK, be = bs + MANIFEST_BLOCK;
+    if (!want[k])
+      continue;
+    for (size_t i = 0; i < data->n; i++) {
+      uint64_t s = data->r[i].start > bs ? data->r[i].start : bs;
+      uint64_t e = data->r[i].end < be ? data->r[i].end : be;
+      if (s < e && rangelist_add (&keep, s, e) == -1) {
+        rangelist_free (&keep);
+        return -1;
+      }
+    }
+  }
+  rangelist_free (data);
+  *data = keep;
+  return 0;
+}
+
 static int
 dirty_cb (void *opaque, uint64_t off, uint64_t len, bool dirty)
 {
@@ -154,11 +180,25 @@ do_chunk (struct job *job, struct rdisk *d, struct cstate *cs,
   uint64_t rlen = off >= ssize ? 0 : (ssize - off < len ? ssize - off : len);
   struct extents e = { { 0 } };
   unsigned char dig[BPC][MANIFEST_ENTRY];
-  bool zero[BPC];
+  bool zero[BPC], want[BPC];
   struct chunk *c;
   size_t nb = len / MANIFEST_BLOCK, b0;
   int r = -1;
 
+  for (size_t k = 0; k < nb; k++)
+    want[k] = true;
+
+  /* A source that says what changed (CBT): read and compare only the
+   * 64 KiB blocks it names; the others are as the blob holds them.
+   */
+  if (d->have_changed) {
+    if (!rangelist_overlaps (&d->changed, off, off + len))
+      goto done_clean;
+    for (size_t k = 0; k < nb; k++) {
+      uint64_t bs = off + k * MANIFEST_BLOCK;
+      want[k] = rangelist_overlaps (&d->changed, bs, bs + MANIFEST_BLOCK);
+    }
+  }
   if (use_bitmap && rlen > 0) {
     bool dirty = false;
     if (source_dirty (d->src, off, rlen, dirty_cb, &dirty) == -1)
@@ -167,6 +207,8 @@ do_chunk (struct job *job, struct rdisk *d, struct cstate *cs,
       goto done_clean;       /* nothing changed here since the bitmap began */
   }
   if (rlen > 0 && source_extents (d->src, off, rlen, extent_cb, &e) == -1)
+    goto out;
+  if (d->have_changed && restrict_to (&e.data, want, off, nb) == -1)
     goto out;
   if (e.data.n > 0) {
     memset (buf, 0, len);
@@ -178,6 +220,8 @@ do_chunk (struct job *job, struct rdisk *d, struct cstate *cs,
   }
   for (size_t k = 0; k < nb; k++) {
     uint64_t bs = off + k * MANIFEST_BLOCK;
+    if (!want[k])
+      continue;
     /* Holes are zero; data extents get the zero scan (block status
      * may report written zeros as data).
      */
@@ -201,8 +245,8 @@ do_chunk (struct job *job, struct rdisk *d, struct cstate *cs,
    */
   b0 = nb;
   for (size_t k = 0; k <= nb; k++) {
-    bool changed = k < nb && !manifest_equal (d->man, off / MANIFEST_BLOCK + k,
-                                              dig[k]);
+    bool changed = k < nb && want[k] &&
+      !manifest_equal (d->man, off / MANIFEST_BLOCK + k, dig[k]);
     bool kind = k < nb && zero[k] && !jd->managed;
     if (b0 < nb && (!changed || kind != (zero[b0] && !jd->managed))) {
       if (send_run (job, d, cs, w, c, buf, dig, b0, k, zero[b0]) == -1) {

@@ -150,6 +150,7 @@ job_close (struct job *job)
     source_close (job->disks[i].src);
     blob_close (job->disks[i].blob);
     manifest_close (job->disks[i].man);
+    rangelist_free (&job->disks[i].changed);
   }
   free (job->disks);
   blob_client_free (job->client);

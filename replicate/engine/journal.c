@@ -25,6 +25,8 @@ jdisk_free (struct jdisk *d)
   free (d->manifest);
   free (d->state);
   free (d->error);
+  free (d->change_id);
+  free (d->cycle_change_id);
   rangelist_free (&d->done);
   free_string_list (d->snapshots);
 }
@@ -94,7 +96,9 @@ disk_to_json (const struct jdisk *d)
       add_u64 (o, "cycle_bytes", d->cycle_bytes) ||
       !cJSON_AddNumberToObject (o, "cycle_seconds", d->cycle_seconds) ||
       add_u64 (o, "last_end", d->last_end) ||
-      add_str (o, "error", d->error))
+      add_str (o, "error", d->error) ||
+      add_str (o, "change_id", d->change_id) ||
+      add_str (o, "cycle_change_id", d->cycle_change_id))
     goto fail;
   done = cJSON_AddArrayToObject (o, "done");
   snaps = cJSON_AddArrayToObject (o, "snapshots");
@@ -213,6 +217,8 @@ disk_from_json (struct jdisk *d, cJSON *o)
   d->open = get_bool (o, "open", &bad);
   d->bytes_sent = get_u64 (o, "bytes_sent", &bad);
   d->cycle_bytes = get_u64 (o, "cycle_bytes", &bad);
+  d->change_id = get_str (o, "change_id", &bad);
+  d->cycle_change_id = get_str (o, "cycle_change_id", &bad);
   {
     cJSON *v = cJSON_GetObjectItemCaseSensitive (o, "cycle_seconds");
     d->cycle_seconds = cJSON_IsNumber (v) && v->valuedouble >= 0

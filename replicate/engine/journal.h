@@ -31,6 +31,12 @@ struct jdisk {
   double cycle_seconds;  /* duration of the last completed cycle */
   int64_t last_end;      /* Unix time the last cycle completed */
   char *error;           /* the last failure, or NULL */
+  /* Changed Block Tracking (vsphere:// sources): the disk's changeId
+   * at the snapshot of the last recovery point (the next delta is asked
+   * since it), and at the open cycle's snapshot (it becomes change_id
+   * when the cycle's recovery point is taken).  NULL: none. */
+  char *change_id;
+  char *cycle_change_id;
 };
 
 struct journal {

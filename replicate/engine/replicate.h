@@ -28,6 +28,12 @@ struct rdisk {
   struct source *src;
   struct blob *blob;
   struct manifest *man;
+  /* Set by a source hook that knows what changed (vSphere CBT): only
+   * these areas of the source are read and compared with the manifest
+   * this cycle; the rest is as the blob holds it.  Freed at the end of
+   * the cycle. */
+  struct rangelist changed;
+  bool have_changed;
 };
 
 struct job {
@@ -38,6 +44,8 @@ struct job {
   int parallel;
   bool json, tty;
   bool use_bitmap;              /* delta cycles may use dirty bitmaps */
+  bool enable_cbt;              /* vsphere: turn changed block tracking
+                                 * on when it is off */
   volatile sig_atomic_t *stop;  /* non-zero: stop the cycle (a signal) */
   const struct replicate_source *hook;  /* the hook that opened sources */
   void *hook_cycle;             /* the hook's state for this cycle (a
@@ -55,6 +63,7 @@ struct replicate_opts {
   size_t ndisks;
   int64_t parallel, cycles, interval, keep;   /* interval -1: the rule */
   bool continuous, allow_http, json;
+  bool enable_cbt;              /* --enable-cbt */
 };
 
 /* Run the job: open or create it, run its cycles, stop on SIGINT or

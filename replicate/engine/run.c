@@ -83,6 +83,12 @@ finish_cycle (struct job *job, const struct replicate_opts *o, double seconds)
       return -1;
     jd->cycles++;
     jd->open = false;
+    /* The CBT chain advances with the recovery point. */
+    if (jd->cycle_change_id) {
+      free (jd->change_id);
+      jd->change_id = jd->cycle_change_id;
+      jd->cycle_change_id = NULL;
+    }
     rangelist_free (&jd->done);
     free (jd->state);
     jd->state = xstrdup ("idle");
@@ -371,6 +377,7 @@ job_open (struct job *job, const struct replicate_opts *o,
   job->json = o->json;
   job->tty = !o->json && isatty (2);
   job->use_bitmap = true;
+  job->enable_cbt = o->enable_cbt;
   job->client = blob_client_new (cr, &bo);
   if (!job->client)
     return -1;

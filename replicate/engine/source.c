@@ -200,6 +200,18 @@ source_name (const struct source *s)
   return s->name;
 }
 
+int
+source_set_name (struct source *s, const char *name)
+{
+  char *n = xstrdup (name);
+
+  if (!n)
+    return -1;
+  free (s->name);
+  s->name = n;
+  return 0;
+}
+
 uint64_t
 source_size (const struct source *s)
 {

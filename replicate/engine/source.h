@@ -30,6 +30,9 @@ struct source *source_open_nbd (const char *uri, const char *bitmap);
 void source_close (struct source *s);
 
 const char *source_name (const struct source *s);
+/* Name the source in messages (a read error names it and the offset):
+ * the disk it serves rather than the NBD URI.  0 or -1. */
+int source_set_name (struct source *s, const char *name);
 uint64_t source_size (const struct source *s);
 /* Persistent dirty bitmaps of a local qcow2 image (NULL-terminated,
  * malloc'd; may be empty).  NULL after azp_error().

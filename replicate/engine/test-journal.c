@@ -47,6 +47,9 @@ main (void)
   d->snapshots = calloc (3, sizeof (char *));
   d->snapshots[0] = strdup ("2026-01-01T00:00:00.1234567Z");
   d->snapshots[1] = strdup ("2026-01-02T00:00:00.1234567Z");
+  d->change_id = strdup ("52 3c 1a 9e 00 11 22 33-44 55 66 77 88 99 aa bb/4");
+  d->cycle_change_id = strdup ("52 3c 1a 9e 00 11 22 33-44 55 66 77 88 99 "
+                               "aa bb/5");
   CHECK (journal_save (&j) == 0);
 
   CHECK (journal_load (&k, path, &exists) == 0 && exists);
@@ -59,6 +62,11 @@ main (void)
   CHECK (k.disks[0].uuid[15] == 0xff && k.disks[0].lease == NULL);
   CHECK (k.disks[0].snapshots[1] && !k.disks[0].snapshots[2] &&
          !strcmp (k.disks[0].snapshots[1], "2026-01-02T00:00:00.1234567Z"));
+  /* The CBT chain survives a round trip. */
+  CHECK_STR (k.disks[0].change_id,
+             "52 3c 1a 9e 00 11 22 33-44 55 66 77 88 99 aa bb/4");
+  CHECK_STR (k.disks[0].cycle_change_id,
+             "52 3c 1a 9e 00 11 22 33-44 55 66 77 88 99 aa bb/5");
   journal_free (&k);
 
   /* No temporary file is left behind. */

@@ -71,7 +71,7 @@ nbdkit_child_arg (struct nbdkit_child *k, const char *fmt, ...)
 /* In the child: stdout belongs to azprep's output, so nbdkit's goes to
  * stderr, or both to the log. */
 static void
-child_exec (const struct nbdkit_child *k, char **argv)
+child_exec (const struct nbdkit_child *k, char **argv, char **envp)
 {
   int nfd = open ("/dev/null", O_RDWR | O_CLOEXEC);
 
@@ -86,11 +86,7 @@ child_exec (const struct nbdkit_child *k, char **argv)
   }
   else
     dup2 (STDERR_FILENO, STDOUT_FILENO);
-#ifdef AZPREP_ASAN_PRELOAD
-  /* make check-asan: the sanitized plugin needs libasan loaded first. */
-  setenv ("LD_PRELOAD", AZPREP_ASAN_PRELOAD, 1);
-#endif
-  execvp ("nbdkit", argv);
+  execvpe ("nbdkit", argv, envp);
   fprintf (stderr, "azprep: nbdkit: %m\n");
   _exit (127);
 }
@@ -104,7 +100,27 @@ nbdkit_child_start (struct nbdkit_child *k, const char *const *args,
   const size_t nfixed = sizeof fixed / sizeof fixed[0];
   size_t nargs = 0;
   CLEANUP_FREE const char **argv = NULL;
+  CLEANUP_FREE char **envp = NULL;
+  size_t nenv = 0;
 
+  /* nbdkit and its scripts (the bridge's cookie script) get azprep's
+   * environment without the vCenter password (the session cookie is
+   * their credential). */
+  while (environ[nenv])
+    nenv++;
+  envp = calloc (nenv + 2, sizeof *envp);
+  if (!envp) {
+    azp_error ("out of memory");
+    return NBDKIT_FAILED;
+  }
+  nenv = 0;
+  for (char **e = environ; *e; e++)
+    if (strncmp (*e, "VSPHERE_PASSWORD=", 17))
+      envp[nenv++] = *e;
+#ifdef AZPREP_ASAN_PRELOAD
+  /* make check-asan: the sanitized plugin needs libasan loaded first. */
+  envp[nenv++] = (char *) "LD_PRELOAD=" AZPREP_ASAN_PRELOAD;
+#endif
   while (args[nargs])
     nargs++;
   argv = calloc (nfixed + nargs + 1, sizeof *argv);
@@ -121,7 +137,7 @@ nbdkit_child_start (struct nbdkit_child *k, const char *const *args,
     return NBDKIT_FAILED;
   }
   if (k->pid == 0)
-    child_exec (k, (char **) argv);
+    child_exec (k, (char **) argv, envp);
   azp_debug ("nbdkit (pid %d) on %s", (int) k->pid, k->sock);
 
   /* Every 20 ms. */

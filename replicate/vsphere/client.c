@@ -14,6 +14,9 @@
 #include "prep/common/xml.h"
 #include "replicate/vsphere/internal.h"
 
+struct vsphere_tuning vsphere_tuning = { .task_timeout = 0,
+                                         .keepalive = 300 };
+
 struct buf {
   char *data;
   size_t len, max;
@@ -209,9 +212,9 @@ free_secret (char *s)
   }
 }
 
-xmlDocPtr
-vsphere_call_fault (struct vsphere *v, const char *body, const char *what,
-                    xmlNodePtr *ret, struct vsphere_fault *f)
+static xmlDocPtr
+call_once (struct vsphere *v, const char *body, const char *what,
+           xmlNodePtr *ret, struct vsphere_fault *f)
 {
   CLEANUP_FREE char *env = vsphere_envelope (body);
   struct buf b = { .max = VSPHERE_MAX_RESPONSE };
@@ -275,6 +278,108 @@ vsphere_call_fault (struct vsphere *v, const char *body, const char *what,
     return NULL;
   }
   return doc;
+}
+
+static int login (struct vsphere *v);
+
+/* A new session after vCenter ended ours: log in, give the bridges the
+ * new cookie. */
+static int
+relogin (struct vsphere *v)
+{
+  int r;
+
+  azp_info ("%s: the session expired (idle timeout): logging in again",
+            v->host);
+  v->relogging = true;
+  r = login (v);
+  v->relogging = false;
+  for (size_t i = 0; r == 0 && i < v->ncookie_files; i++)
+    r = vsphere_cookie_file_write (v, v->cookie_files[i]);
+  return r;
+}
+
+xmlDocPtr
+vsphere_call_fault (struct vsphere *v, const char *body, const char *what,
+                    xmlNodePtr *ret, struct vsphere_fault *f)
+{
+  xmlDocPtr doc;
+
+  pthread_mutex_lock (&v->lock);
+  doc = call_once (v, body, what, ret, f);
+  if (!doc && f->type && !strcmp (f->type, "NotAuthenticated") &&
+      v->logged_in && !v->relogging) {
+    vsphere_fault_clear (f);
+    if (relogin (v) == 0)
+      doc = call_once (v, body, what, ret, f);
+  }
+  pthread_mutex_unlock (&v->lock);
+  return doc;
+}
+
+int
+vsphere_keepalive (struct vsphere *v)
+{
+  xmlNodePtr rv;
+  CLEANUP_XMLDOC xmlDoc *doc =
+    vsphere_call (v, "<CurrentTime xmlns=\"urn:vim25\">"
+                  "<_this type=\"ServiceInstance\">ServiceInstance</_this>"
+                  "</CurrentTime>", "keep-alive", &rv);
+  return doc ? 0 : -1;
+}
+
+int
+vsphere_cookie_file_write (const struct vsphere *v, const char *path)
+{
+  CLEANUP_FREE char *tmp = xasprintf ("%s.new", path);
+  size_t len = v->cookie ? strlen (v->cookie) : 0;
+  int fd;
+
+  if (!tmp || !v->cookie)
+    return -1;
+  unlink (tmp);
+  fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd == -1 || write (fd, v->cookie, len) != (ssize_t) len ||
+      close (fd) == -1 || rename (tmp, path) == -1) {
+    azp_error ("%s: %m", tmp);
+    if (fd != -1)
+      unlink (tmp);
+    return -1;
+  }
+  return 0;
+}
+
+int
+vsphere_cookie_file_add (struct vsphere *v, const char *path)
+{
+  char **n;
+  int r = -1;
+
+  pthread_mutex_lock (&v->lock);
+  n = realloc (v->cookie_files, (v->ncookie_files + 1) * sizeof *n);
+  if (n)
+    v->cookie_files = n;
+  if (!n || !(n[v->ncookie_files] = xstrdup (path)))
+    azp_error ("out of memory");
+  else {
+    v->ncookie_files++;
+    r = vsphere_cookie_file_write (v, path);
+  }
+  pthread_mutex_unlock (&v->lock);
+  return r;
+}
+
+void
+vsphere_cookie_file_remove (struct vsphere *v, const char *path)
+{
+  pthread_mutex_lock (&v->lock);
+  for (size_t i = 0; i < v->ncookie_files; i++)
+    if (!strcmp (v->cookie_files[i], path)) {
+      free (v->cookie_files[i]);
+      v->cookie_files[i] = v->cookie_files[--v->ncookie_files];
+      break;
+    }
+  pthread_mutex_unlock (&v->lock);
 }
 
 xmlDocPtr
@@ -380,6 +485,13 @@ vsphere_connect (const struct vsphere_opts *o)
     azp_error ("out of memory");
     return NULL;
   }
+  {
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init (&a);
+    pthread_mutexattr_settype (&a, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init (&v->lock, &a);
+    pthread_mutexattr_destroy (&a);
+  }
   v->opts.url = xstrdup (o->url);
   v->opts.cacert = o->cacert ? xstrdup (o->cacert) : NULL;
   v->opts.credentials = o->credentials ? xstrdup (o->credentials) : NULL;
@@ -439,6 +551,10 @@ vsphere_close (struct vsphere *v)
   free_secret (v->cookie);
   free (v->root_folder); free (v->property_collector);
   free (v->view_manager); free (v->session_manager);
+  for (size_t i = 0; i < v->ncookie_files; i++)
+    free (v->cookie_files[i]);
+  free (v->cookie_files);
+  pthread_mutex_destroy (&v->lock);
   free (v);
 }
 

@@ -2,8 +2,14 @@
  * base disks read in place over NBD, the snapshot removed at the end
  * (and stale azprep snapshots removed at the start of the next run).
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/wait.h>
 
 #include "prep/common/common.h"
 #include "replicate/vsphere/vsphere.h"
@@ -12,6 +18,9 @@ struct cycle_disk {
   char *url;                  /* datastore URL of the flat extent */
   int64_t size;
   struct datastore_export *b;
+  int key;                    /* device key (QueryChangedDiskAreas) */
+  int64_t capacity;           /* capacityInBytes of the VM's config */
+  char *change_id;            /* in the snapshot's config, or NULL */
 };
 
 struct vsphere_cycle {
@@ -20,7 +29,128 @@ struct vsphere_cycle {
   char *snap_name, *snap_ref;
   struct cycle_disk *disks;
   size_t ndisks;
+  bool cbt;                   /* CBT effective at the snapshot */
+  /* The keep-alive: a thread renewing the SOAP session while the
+   * engine reads (vCenter ends sessions idle for 30 min by default). */
+  pthread_t ka;
+  bool ka_running, ka_stop;
+  pthread_mutex_t ka_lock;
+  pthread_cond_t ka_cond;
+  /* The guard: a child that removes the snapshot if azprep dies. */
+  int guard_fd;
+  pid_t guard_pid;
 };
+
+/* Fork the guard: it waits on a pipe; a byte means the cycle ends as it
+ * should (azprep removes the snapshot); end of file without one means
+ * azprep died (a signal, a crash): the guard removes the snapshot with
+ * the session it inherited (logging in again if it expired). */
+static void
+guard_start (struct vsphere_cycle *c)
+{
+  int p[2];
+  pid_t pid;
+
+  c->guard_fd = -1;
+  if (pipe2 (p, O_CLOEXEC) == -1) {
+    azp_warning ("%s: no guard for snapshot %s: %m", c->vm_name,
+                 c->snap_name);
+    return;
+  }
+  fflush (stdout);
+  fflush (stderr);
+  pid = fork ();
+  if (pid == 0) {
+    char b;
+    ssize_t r;
+    CLEANUP_FREE char *what = NULL;
+    signal (SIGINT, SIG_IGN);
+    signal (SIGTERM, SIG_IGN);
+    signal (SIGHUP, SIG_IGN);
+    close (p[1]);
+    do
+      r = read (p[0], &b, 1);
+    while (r == -1 && errno == EINTR);
+    if (r == 1)
+      _exit (0);
+    what = xasprintf ("%s: remove snapshot %s (azprep was stopped)",
+                      c->vm_name, c->snap_name);
+    _exit (vsphere_remove_snapshot (c->v, c->snap_ref,
+                                    what ? what : c->vm_name) == 0 ? 0 : 1);
+  }
+  close (p[0]);
+  if (pid == -1) {
+    azp_warning ("%s: no guard for snapshot %s: %m", c->vm_name,
+                 c->snap_name);
+    close (p[1]);
+    return;
+  }
+  c->guard_fd = p[1];
+  c->guard_pid = pid;
+}
+
+static void
+guard_stop (struct vsphere_cycle *c)
+{
+  if (c->guard_fd == -1)
+    return;
+  if (write (c->guard_fd, "d", 1) != 1)
+    azp_debug ("guard: %m");
+  close (c->guard_fd);
+  c->guard_fd = -1;
+  waitpid (c->guard_pid, NULL, 0);
+}
+
+static void *
+keepalive_thread (void *arg)
+{
+  struct vsphere_cycle *c = arg;
+  struct timespec t;
+
+  pthread_mutex_lock (&c->ka_lock);
+  while (!c->ka_stop) {
+    clock_gettime (CLOCK_REALTIME, &t);
+    t.tv_sec += vsphere_tuning.keepalive;
+    while (!c->ka_stop &&
+           pthread_cond_timedwait (&c->ka_cond, &c->ka_lock, &t) != ETIMEDOUT)
+      ;
+    if (c->ka_stop)
+      break;
+    pthread_mutex_unlock (&c->ka_lock);
+    if (vsphere_keepalive (c->v) == -1)
+      azp_warning ("%s: the keep-alive failed; the next call logs in again",
+                   c->vm_name);
+    pthread_mutex_lock (&c->ka_lock);
+  }
+  pthread_mutex_unlock (&c->ka_lock);
+  return NULL;
+}
+
+static void
+keepalive_start (struct vsphere_cycle *c)
+{
+  pthread_mutex_init (&c->ka_lock, NULL);
+  pthread_cond_init (&c->ka_cond, NULL);
+  c->ka_running = pthread_create (&c->ka, NULL, keepalive_thread, c) == 0;
+  if (!c->ka_running)
+    azp_warning ("%s: no keep-alive thread: a session that expires is "
+                 "renewed at the next call", c->vm_name);
+}
+
+static void
+keepalive_stop (struct vsphere_cycle *c)
+{
+  if (!c->ka_running)
+    return;
+  pthread_mutex_lock (&c->ka_lock);
+  c->ka_stop = true;
+  pthread_cond_signal (&c->ka_cond);
+  pthread_mutex_unlock (&c->ka_lock);
+  pthread_join (c->ka, NULL);
+  c->ka_running = false;
+  pthread_mutex_destroy (&c->ka_lock);
+  pthread_cond_destroy (&c->ka_cond);
+}
 
 size_t
 vsphere_cycle_ndisks (const struct vsphere_cycle *c)
@@ -32,6 +162,12 @@ const char *
 vsphere_cycle_nbd_uri (const struct vsphere_cycle *c, size_t i)
 {
   return datastore_export_uri (c->disks[i].b);
+}
+
+const char *
+vsphere_cycle_socket (const struct vsphere_cycle *c, size_t i)
+{
+  return datastore_export_socket (c->disks[i].b);
 }
 
 int64_t
@@ -125,6 +261,99 @@ check_vm (const struct vsphere_inventory *inv, const struct vsphere_vm *vm)
   return 0;
 }
 
+/* CBT off: turn it on (effective at the snapshot this cycle takes) if
+ * asked, else say that every cycle compares whole disks. */
+static int
+prepare_cbt (struct vsphere_cycle *c, const struct vsphere_vm *vm,
+             const struct vsphere_cycle_opts *co)
+{
+  c->cbt = vm->cbt;
+  if (vm->cbt || !co->track)
+    return 0;
+  if (co->enable_cbt) {
+    if (vsphere_enable_cbt (c->v, vm) == -1)
+      return -1;
+    c->cbt = true;
+    return 0;
+  }
+  azp_warning ("%s: changed block tracking (CBT) is off: every cycle reads "
+               "whole disks and compares digests; give --enable-cbt to turn "
+               "it on (it takes effect at the next snapshot)", vm->name);
+  return 0;
+}
+
+/* The changeId of each disk in the snapshot's config. */
+static int
+snapshot_change_ids (struct vsphere_cycle *c)
+{
+  struct vsphere_vm snap = { 0 };
+  int r = vsphere_snapshot_devices (c->v, c->snap_ref, &snap);
+
+  for (size_t i = 0; r == 0 && i < c->ndisks; i++)
+    for (size_t k = 0; k < snap.ndisks; k++)
+      if (snap.disks[k].key == c->disks[i].key && snap.disks[k].change_id &&
+          *snap.disks[k].change_id) {
+        c->disks[i].change_id = xstrdup (snap.disks[k].change_id);
+        if (!c->disks[i].change_id)
+          r = -1;
+      }
+  vsphere_vm_clear (&snap);
+  return r;
+}
+
+const char *
+vsphere_cycle_change_id (const struct vsphere_cycle *c, size_t i)
+{
+  return c->disks[i].change_id;
+}
+
+int
+vsphere_cycle_changed (struct vsphere_cycle *c, size_t i, const char *since,
+                       struct rangelist *out)
+{
+  struct cycle_disk *d = &c->disks[i];
+  struct vsphere_fault f;
+  CLEANUP_FREE char *what = xasprintf ("%s: disk %zu: changed areas",
+                                       c->vm_name, i);
+  int r;
+
+  if (!d->change_id) {
+    if (c->cbt)
+      azp_warning ("%s: disk %zu has no changeId in snapshot %s (CBT not yet "
+                   "effective): this cycle compares the whole disk",
+                   c->vm_name, i, c->snap_name);
+    return 1;
+  }
+  if (!since) {
+    azp_warning ("%s: disk %zu: no changeId recorded with the last recovery "
+                 "point: this cycle compares the whole disk; the next ones "
+                 "read only what CBT reports", c->vm_name, i);
+    return 1;
+  }
+  r = vsphere_query_changed (c->v, c->vm_ref, c->snap_ref, d->key,
+                             d->capacity, since, what ? what : c->vm_name,
+                             out, &f);
+  if (r == -2) {
+    /* VMware: a changeId that cannot be used (CBT reset by a storage
+     * migration, a restore, a lost tracking file) faults; the remedy is
+     * a full read and a new chain from the current snapshot. */
+    azp_warning ("%s: disk %zu: vCenter rejects changeId %s (%s%s%s): the "
+                 "CBT chain was reset; this cycle compares the whole disk "
+                 "and starts a new chain at %s", c->vm_name, i, since,
+                 f.type, f.message ? ": " : "", f.message ? f.message : "",
+                 d->change_id);
+    vsphere_fault_clear (&f);
+    rangelist_free (out);
+    return 1;
+  }
+  if (r == -1)
+    return -1;
+  azp_info ("%s: disk %zu: CBT reports %llu bytes %s since %s", c->vm_name,
+            i, (unsigned long long) rangelist_bytes (out),
+            strcmp (since, "*") ? "changed" : "allocated", since);
+  return 0;
+}
+
 /* Parse the URIs: one vCenter, one VM; the disk indexes. */
 static int
 parse_uris (char *const *uris, size_t n, struct vsphere_uri *first,
@@ -160,9 +389,12 @@ parse_uris (char *const *uris, size_t n, struct vsphere_uri *first,
 static void
 cycle_free (struct vsphere_cycle *c)
 {
+  keepalive_stop (c);
+  guard_stop (c);
   for (size_t i = 0; i < c->ndisks; i++) {
     datastore_export_stop (c->disks[i].b);
     free (c->disks[i].url);
+    free (c->disks[i].change_id);
   }
   free (c->disks);
   vsphere_close (c->v);
@@ -171,7 +403,8 @@ cycle_free (struct vsphere_cycle *c)
 }
 
 struct vsphere_cycle *
-vsphere_cycle_begin (char *const *uris, size_t n, bool quiesce)
+vsphere_cycle_begin (char *const *uris, size_t n,
+                     const struct vsphere_cycle_opts *co)
 {
   struct vsphere_uri u = { 0 };
   struct vsphere_opts o = { 0 };
@@ -192,6 +425,7 @@ vsphere_cycle_begin (char *const *uris, size_t n, bool quiesce)
     azp_error ("out of memory");
     goto fail;
   }
+  c->guard_fd = -1;
   c->v = vsphere_connect (&o);
   if (!c->v)
     goto fail;
@@ -232,6 +466,8 @@ vsphere_cycle_begin (char *const *uris, size_t n, bool quiesce)
       goto fail;
     c->disks[i].url = vsphere_datastore_url (vsphere_base (c->v),
                                              vm->datacenter, ds, flat);
+    c->disks[i].key = vm->disks[idx[i]].key;
+    c->disks[i].capacity = vm->disks[idx[i]].capacity;
     c->ndisks++;
     if (!c->disks[i].url)
       goto fail;
@@ -241,11 +477,17 @@ vsphere_cycle_begin (char *const *uris, size_t n, bool quiesce)
                             (long long) time (NULL));
   if (!c->snap_name)
     goto fail;
+  if (prepare_cbt (c, vm, co) == -1)
+    goto fail;
   c->snap_ref = vsphere_create_snapshot (c->v, vm, c->snap_name,
-                                         quiesce || u.quiesce);
+                                         co->quiesce || u.quiesce);
   if (!c->snap_ref)
     goto fail;
   azp_info ("%s: snapshot %s created", c->vm_name, c->snap_name);
+  if (co->guard)
+    guard_start (c);
+  if (c->cbt && snapshot_change_ids (c) == -1)
+    goto fail_snap;
   for (size_t i = 0; i < c->ndisks; i++) {
     if (vsphere_probe_range (c->v, c->disks[i].url, &c->disks[i].size) == -1)
       goto fail_snap;
@@ -253,6 +495,7 @@ vsphere_cycle_begin (char *const *uris, size_t n, bool quiesce)
     if (!c->disks[i].b)
       goto fail_snap;
   }
+  keepalive_start (c);
   vsphere_inventory_free (inv);
   vsphere_uri_free (&u);
   vsphere_opts_free (&o);
@@ -277,6 +520,8 @@ vsphere_cycle_end (struct vsphere_cycle *c)
 
   if (!c)
     return 0;
+  keepalive_stop (c);
+  guard_stop (c);
   /* Stop reading before the snapshot goes: its removal writes the
    * deltas back into the base. */
   for (size_t i = 0; i < c->ndisks; i++) {

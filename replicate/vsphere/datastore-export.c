@@ -1,8 +1,20 @@
 /* The datastore export, the NBD bridge to a datastore file: nbdkit's
  * curl plugin, read-only, on a unix socket in a private directory
- * (replicate/nbdkit/spawn.h).  The session cookie goes in a
- * 0600 file (cookie=+FILE), never on nbdkit's command line.  nbdkit
- * exits with azprep (--exit-with-parent).
+ * (replicate/nbdkit/spawn.h).  nbdkit exits with azprep
+ * (--exit-with-parent).
+ *
+ * The session cookie: a 0600 file in that directory, which the client
+ * rewrites when it logs in again (vCenter ends idle sessions); nbdkit
+ * reads it with a cookie script ("cat FILE": neither the password nor
+ * the cookie is on a command line or in an environment) renewed every
+ * second (cookie-script-renew).  The password never reaches the bridge.
+ *
+ * Reliability: curl's timeout per request, and two nbdkit filters: a
+ * failed request (a reset, an HTTP 5xx, a 401 while the session is
+ * renewed), the opening one included, is tried again twice after 1 s
+ * (retry-request); if it still fails, the connection is reopened and
+ * the read retried after 1, 2, 4, ... 32 s (retry: 6 retries, about a
+ * minute) before it fails the cycle, naming the disk and offset.
  *
  * AZPREP_NBDKIT_STATS=FILE adds nbdkit's stats filter (bytes read),
  * for the tests and the benchmark.
@@ -20,6 +32,7 @@
 struct datastore_export {
   struct nbdkit_child nbdkit;  /* its directory holds sock, the cookie */
   char *cookie, *uri;
+  struct vsphere *v;           /* rewrites the cookie file */
 };
 
 /* Overwrite the secret before nbdkit_child_free unlinks it. */
@@ -45,6 +58,8 @@ datastore_export_stop (struct datastore_export *b)
   if (!b)
     return;
   nbdkit_child_stop (&b->nbdkit);
+  if (b->cookie && b->v)
+    vsphere_cookie_file_remove (b->v, b->cookie);
   if (b->cookie)
     scrub (b->cookie);
   nbdkit_child_free (&b->nbdkit);
@@ -65,23 +80,6 @@ datastore_export_uri (const struct datastore_export *b)
   return b->uri;
 }
 
-static int
-write_secret (const char *path, const char *s)
-{
-  int fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  size_t len = strlen (s);
-
-  if (fd == -1) {
-    azp_error ("%s: %m", path);
-    return -1;
-  }
-  if (write (fd, s, len) != (ssize_t) len || close (fd) == -1) {
-    azp_error ("%s: %m", path);
-    return -1;
-  }
-  return 0;
-}
-
 /* nbdkit's curl plugin, read-only, for url. */
 static int
 export_args (struct nbdkit_child *k, const char *argv[],
@@ -94,17 +92,27 @@ export_args (struct nbdkit_child *k, const char *argv[],
   size_t n = 0;
 
   a[0] = nbdkit_child_arg (k, "url=%s", url);
-  a[1] = nbdkit_child_arg (k, "cookie=+%s", cookie);
+  /* The path is nbdkit_child's private directory (mkdtemp: no quote). */
+  a[1] = nbdkit_child_arg (k, "cookie-script=exec cat '%s'", cookie);
   a[2] = o->cacert ? nbdkit_child_arg (k, "cainfo=%s", o->cacert) : NULL;
   a[3] = stats ? nbdkit_child_arg (k, "statsfile=%s", stats) : NULL;
   if (!a[0] || !a[1] || (o->cacert && !a[2]) || (stats && !a[3]))
     return -1;
   argv[n++] = "-r";
+  argv[n++] = "--filter=retry";
+  argv[n++] = "--filter=retry-request";
   if (stats)
     argv[n++] = "--filter=stats";
   argv[n++] = "curl";
   argv[n++] = a[0];
   argv[n++] = a[1];
+  argv[n++] = "cookie-script-renew=1";
+  argv[n++] = "timeout=300";
+  argv[n++] = "retries=6";
+  argv[n++] = "retry-delay=1";
+  argv[n++] = "retry-exponential=yes";
+  argv[n++] = "retry-request-retries=2";
+  argv[n++] = "retry-request-delay=1";
   argv[n++] = http ? "protocols=http,https" : "protocols=https";
   argv[n++] = "followlocation=false";
   if (a[2])
@@ -133,9 +141,10 @@ datastore_export_start (struct vsphere *v, const char *url)
   if (nbdkit_child_init (&b->nbdkit, "azprep-vsphere", true) == -1)
     goto fail;
   b->cookie = nbdkit_child_path (&b->nbdkit, "cookie");
+  b->v = v;
   b->uri = xasprintf ("nbd+unix:///?socket=%s", b->nbdkit.sock);
   if (!b->cookie || !b->uri ||
-      write_secret (b->cookie, vsphere_cookie (v)) == -1 ||
+      vsphere_cookie_file_add (v, b->cookie) == -1 ||
       export_args (&b->nbdkit, argv, vsphere_options (v), url,
                    b->cookie) == -1)
     goto fail;

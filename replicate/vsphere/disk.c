@@ -13,6 +13,7 @@
 struct vsphere_source {
   struct vsphere *v;
   struct datastore_export *b;
+  struct vsphere_cycle *c;    /* a powered-on VM: read from a snapshot */
 };
 
 /* What reading a disk in place means for this VM, said once. */
@@ -27,10 +28,6 @@ warn_consistency (const struct vsphere_vm *vm, const struct vsphere_disk *d,
                  "current view", vm->name, vm->nsnapshots,
                  vm->nsnapshots > 1 ? "s" : "",
                  vm->snapshots[0].name ? vm->snapshots[0].name : "?");
-  else if (vm->power_state && !strcmp (vm->power_state, "poweredOn"))
-    azp_warning ("%s: the VM is powered on: its disk is read while it changes, "
-                 "so what is seen may be inconsistent (replicate reads a "
-                 "snapshot instead)", vm->name);
   if (d->mode && !strncmp (d->mode, "independent", 11))
     azp_warning ("%s: disk %zu is independent (%s): VM snapshots do not cover "
                  "it, so replicate cannot read it consistently", vm->name, i,
@@ -40,7 +37,7 @@ warn_consistency (const struct vsphere_vm *vm, const struct vsphere_disk *d,
 /* The datastore URL of the disk a URI names, after checking it. */
 static char *
 disk_url (struct vsphere *v, const struct vsphere_uri *u, const char *uri,
-          bool warn)
+          bool warn, bool *live, int64_t *capacity)
 {
   struct vsphere_inventory *inv = NULL;
   const struct vsphere_vm *vm;
@@ -70,6 +67,11 @@ disk_url (struct vsphere *v, const struct vsphere_uri *u, const char *uri,
   d = &vm->disks[u->disk];
   if (warn)
     warn_consistency (vm, d, u->disk);
+  /* ESXi holds an exclusive lock on the disks of a running VM; once a
+   * snapshot exists the base is read-only and can be read. */
+  *live = vm->nsnapshots == 0 && vm->power_state &&
+    strcmp (vm->power_state, "poweredOff");
+  *capacity = d->capacity;
   if (!vm->datacenter) {
     azp_error ("%s: cannot tell the datacenter of VM %s", uri, vm->name);
     goto out;
@@ -84,6 +86,33 @@ disk_url (struct vsphere *v, const struct vsphere_uri *u, const char *uri,
   return url;
 }
 
+/* A running VM's disk is locked by ESXi: read it from a temporary
+ * snapshot (named like a cycle's, so that a run killed hard leaves
+ * nothing the next cycle does not remove), removed at close, or by a
+ * guard process if azprep dies first. */
+static struct vsphere_source *
+open_snapshot (struct vsphere_source *s, const char *uri, int64_t *size)
+{
+  char *const uris[] = { (char *) uri };
+  struct vsphere_cycle_opts co = { .guard = true };
+
+  vsphere_close (s->v);
+  s->v = NULL;
+  s->c = vsphere_cycle_begin (uris, 1, &co);
+  if (!s->c) {
+    azp_error ("%s: the VM is running, so its disk can only be read from a "
+               "snapshot, and none could be taken (see above); shut the VM "
+               "down, or allow azprep to create snapshots, and retry", uri);
+    vsphere_source_close (s);
+    return NULL;
+  }
+  azp_info ("%s: the VM is running: reading its disk from the temporary "
+            "snapshot %s (removed afterwards)", uri,
+            vsphere_cycle_snapshot_name (s->c));
+  *size = vsphere_cycle_disk_size (s->c, 0);
+  return s;
+}
+
 struct vsphere_source *
 vsphere_source_open (const char *uri, int64_t *size)
 {
@@ -91,6 +120,8 @@ vsphere_source_open (const char *uri, int64_t *size)
   struct vsphere_opts o;
   struct vsphere_source *s = NULL;
   CLEANUP_FREE char *url = NULL;
+  bool live = false;
+  int64_t capacity = 0;
 
   if (vsphere_uri_parse (uri, &u) == -1)
     return NULL;
@@ -106,9 +137,14 @@ vsphere_source_open (const char *uri, int64_t *size)
   s->v = vsphere_connect (&o);
   if (!s->v)
     goto fail;
-  url = disk_url (s->v, &u, uri, true);
+  url = disk_url (s->v, &u, uri, true, &live, &capacity);
   if (!url)
     goto fail;
+  if (live) {
+    vsphere_uri_free (&u);
+    vsphere_opts_free (&o);
+    return open_snapshot (s, uri, size);
+  }
   azp_debug ("%s: reading %s", uri, url);
   if (vsphere_probe_range (s->v, url, size) == -1)
     goto fail;
@@ -130,6 +166,9 @@ vsphere_source_open (const char *uri, int64_t *size)
   return NULL;
 }
 
+/* A new job's disk size: a VM's disk from its config (capacityInBytes,
+ * over SOAP: nothing reads the disk, which a running VM locks); a
+ * datastore path with one ranged request. */
 int
 vsphere_uri_size (const char *uri, int64_t *size)
 {
@@ -137,13 +176,23 @@ vsphere_uri_size (const char *uri, int64_t *size)
   struct vsphere_opts o;
   struct vsphere *v = NULL;
   CLEANUP_FREE char *url = NULL;
+  bool live = false;
+  int64_t capacity = -1;
   int ret = -1;
 
   if (vsphere_uri_parse (uri, &u) == -1)
     return -1;
   if (vsphere_opts_from_uri (&u, &o) == 0 && (v = vsphere_connect (&o)) &&
-      (url = disk_url (v, &u, uri, false)))
-    ret = vsphere_probe_range (v, url, size);
+      (url = disk_url (v, &u, uri, false, &live, &capacity))) {
+    if (u.ds)
+      ret = vsphere_probe_range (v, url, size);
+    else if (capacity <= 0)
+      azp_error ("%s: vCenter gives no capacity for the disk", uri);
+    else {
+      *size = capacity;
+      ret = 0;
+    }
+  }
   vsphere_close (v);
   vsphere_opts_free (&o);
   vsphere_uri_free (&u);
@@ -153,7 +202,7 @@ vsphere_uri_size (const char *uri, int64_t *size)
 const char *
 vsphere_source_socket (const struct vsphere_source *s)
 {
-  return datastore_export_socket (s->b);
+  return s->c ? vsphere_cycle_socket (s->c, 0) : datastore_export_socket (s->b);
 }
 
 void
@@ -163,6 +212,7 @@ vsphere_source_close (struct vsphere_source *s)
     return;
   datastore_export_stop (s->b);
   vsphere_close (s->v);
+  vsphere_cycle_end (s->c);
   free (s);
 }
 

@@ -3,6 +3,7 @@
 #ifndef AZPREP_VSPHERE_INTERNAL_H
 #define AZPREP_VSPHERE_INTERNAL_H
 
+#include <pthread.h>
 #include <curl/curl.h>
 
 #include "replicate/vsphere/vsphere.h"
@@ -16,6 +17,10 @@ struct vsphere {
   char *cookie;               /* vmware_soap_session=... */
   char *root_folder, *property_collector, *view_manager, *session_manager;
   bool logged_in;
+  bool relogging;             /* inside a re-login: no second one */
+  pthread_mutex_t lock;       /* one call at a time (the keep-alive) */
+  char **cookie_files;        /* rewritten with each new session */
+  size_t ncookie_files;
 };
 
 /* TLS, protocols (https only unless http), timeouts. */

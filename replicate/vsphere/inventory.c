@@ -17,8 +17,8 @@ vsphere_inventory_new (void)
   return inv;
 }
 
-static void
-vm_free (struct vsphere_vm *vm)
+void
+vsphere_vm_clear (struct vsphere_vm *vm)
 {
   for (size_t i = 0; i < vm->ndisks; i++) {
     struct vsphere_disk *d = &vm->disks[i];
@@ -47,7 +47,7 @@ vsphere_inventory_free (struct vsphere_inventory *inv)
   if (!inv)
     return;
   for (size_t i = 0; i < inv->nvms; i++)
-    vm_free (&inv->vms[i]);
+    vsphere_vm_clear (&inv->vms[i]);
   for (size_t i = 0; i < inv->ndatastores; i++) {
     struct vsphere_datastore *ds = &inv->datastores[i];
     free (ds->ref); free (ds->name); free (ds->type); free (ds->datacenter);
@@ -220,8 +220,8 @@ parse_nic (struct vsphere_vm *vm, xmlNodePtr dev, const char *kind)
   return 0;
 }
 
-static int
-parse_devices (struct vsphere_vm *vm, xmlNodePtr val)
+int
+vsphere_parse_devices (struct vsphere_vm *vm, xmlNodePtr val)
 {
   size_t first = vm->ndisks;
 
@@ -315,7 +315,7 @@ vm_prop (struct vsphere_vm *vm, const char *name, xmlNodePtr val)
   else if (!strcmp (name, "parent"))
     vm->parent = text (val);
   else if (!strcmp (name, "config.hardware.device"))
-    return parse_devices (vm, val);
+    return vsphere_parse_devices (vm, val);
   else if (!strcmp (name, "snapshot"))
     return parse_snapshot_list (vm, val, 0);
   return 0;

@@ -11,6 +11,35 @@
 #include "replicate/engine/replicate.h"
 #include "replicate/vsphere/vsphere.h"
 
+/* What CBT says changed since the last recovery point (the first cycle:
+ * the allocated areas); the new chain link is recorded with the cycle
+ * and becomes the disk's changeId with its recovery point. */
+static int
+cbt_areas (struct job *job, struct rdisk *d, struct vsphere_cycle *c,
+           size_t i)
+{
+  const char *cid = vsphere_cycle_change_id (c, i);
+  const char *since = d->jd->cycles == 0 ? "*" : d->jd->change_id;
+  int r;
+
+  rangelist_free (&d->changed);
+  d->have_changed = false;
+  free (d->jd->cycle_change_id);
+  d->jd->cycle_change_id = NULL;
+  if (cid && !(d->jd->cycle_change_id = xstrdup (cid)))
+    return -1;
+  r = vsphere_cycle_changed (c, i, since, &d->changed);
+  if (r == -1)
+    return -1;
+  d->have_changed = r == 0;
+  /* A cycle resumed from a new snapshot: what the interrupted attempt
+   * finished may have changed since; with CBT, redoing it costs only
+   * the changed areas (the manifest skips what the blob already holds). */
+  if (d->have_changed && d->jd->done.n > 0)
+    rangelist_free (&d->jd->done);
+  return 0;
+}
+
 static int
 vsphere_job_open_source (struct job *job, struct rdisk *d)
 {
@@ -25,7 +54,9 @@ vsphere_job_open_source (struct job *job, struct rdisk *d)
     }
     for (size_t k = 0; k < job->j.ndisks; k++)
       uris[k] = job->j.disks[k].source;
-    c = vsphere_cycle_begin (uris, job->j.ndisks, false);
+    struct vsphere_cycle_opts co = { .track = true,
+                                     .enable_cbt = job->enable_cbt };
+    c = vsphere_cycle_begin (uris, job->j.ndisks, &co);
     if (!c)
       return -1;
     job->hook_cycle = c;
@@ -37,8 +68,13 @@ vsphere_job_open_source (struct job *job, struct rdisk *d)
                (unsigned long long) d->jd->size);
     return -1;
   }
+  if (cbt_areas (job, d, c, i) == -1)
+    return -1;
   d->src = source_open_nbd (vsphere_cycle_nbd_uri (c, i), NULL);
-  return d->src ? 0 : -1;
+  if (!d->src)
+    return -1;
+  /* Read errors name the disk (and the offset), not the bridge. */
+  return source_set_name (d->src, d->jd->source);
 }
 
 static int
@@ -51,6 +87,8 @@ vsphere_job_end_cycle (struct job *job)
   for (size_t i = 0; job->disks && i < job->j.ndisks; i++) {
     source_close (job->disks[i].src);
     job->disks[i].src = NULL;
+    rangelist_free (&job->disks[i].changed);
+    job->disks[i].have_changed = false;
   }
   r = vsphere_cycle_end (job->hook_cycle);
   job->hook_cycle = NULL;

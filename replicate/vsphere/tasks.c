@@ -122,13 +122,37 @@ vsphere_get_inventory (struct vsphere *v)
   return inv;
 }
 
+/* TaskInfo.progress (percent) of a long task (a snapshot removal that
+ * consolidates hours of writes), shown every 10 s once it has run for
+ * 10 s, when it changed.  Takes p. */
+static void
+show_progress (const char *what, char *p, time_t start, time_t *shown,
+               char **last)
+{
+  time_t now = time (NULL);
+
+  if (p && now - start >= 10 && now - *shown >= 10 &&
+      (!*last || strcmp (*last, p))) {
+    azp_info ("%s: %s%% done after %lld s", what, p,
+              (long long) (now - start));
+    *shown = now;
+    free (*last);
+    *last = p;
+    return;
+  }
+  free (p);
+}
+
 char *
 vsphere_wait_task (struct vsphere *v, const char *task_ref, const char *what)
 {
   CLEANUP_FREE char *etask = vsphere_xml_escape (task_ref);
   CLEANUP_FREE char *body = NULL;
   useconds_t delay = 100000;
-  time_t deadline = time (NULL) + 3600;
+  time_t start = time (NULL), shown = start;
+  time_t deadline = vsphere_tuning.task_timeout > 0 ?
+    start + vsphere_tuning.task_timeout : 0;
+  CLEANUP_FREE char *last_progress = NULL;
 
   if (!etask)
     return NULL;
@@ -137,13 +161,14 @@ vsphere_wait_task (struct vsphere *v, const char *task_ref, const char *what)
                     "<specSet><propSet><type>Task</type>"
                     "<pathSet>info.state</pathSet>"
                     "<pathSet>info.error</pathSet>"
-                    "<pathSet>info.result</pathSet></propSet>"
+                    "<pathSet>info.result</pathSet>"
+                    "<pathSet>info.progress</pathSet></propSet>"
                     "<objectSet><obj type=\"Task\">%s</obj></objectSet>"
                     "</specSet><options/></RetrievePropertiesEx>",
                     v->property_collector, etask);
   if (!body)
     return NULL;
-  while (time (NULL) < deadline) {
+  while (!deadline || time (NULL) < deadline) {
     xmlNodePtr rv, objects;
     CLEANUP_FREE char *state = NULL;
     char *result = NULL;
@@ -161,6 +186,9 @@ vsphere_wait_task (struct vsphere *v, const char *task_ref, const char *what)
         continue;
       if (!strcmp (name, "info.state"))
         state = vsphere_child_text (p, "val");
+      else if (!strcmp (name, "info.progress"))
+        show_progress (what, vsphere_child_text (p, "val"), start, &shown,
+                       &last_progress);
       else if (!strcmp (name, "info.result")) {
         free (result);
         result = vsphere_child_text (p, "val");
@@ -192,13 +220,14 @@ vsphere_wait_task (struct vsphere *v, const char *task_ref, const char *what)
     if (delay < 2000000)
       delay *= 2;
   }
-  azp_error ("%s: task %s did not finish within an hour", what, task_ref);
+  azp_error ("%s: task %s did not finish within %lld s (--task-timeout); "
+             "it may still be running in vCenter", what, task_ref,
+             (long long) vsphere_tuning.task_timeout);
   return NULL;
 }
 
-/* Start a task: body returns <returnval type="Task">task-N</returnval>. */
-static char *
-run_task (struct vsphere *v, const char *body, const char *what)
+char *
+vsphere_run_task (struct vsphere *v, const char *body, const char *what)
 {
   xmlNodePtr rv;
   CLEANUP_XMLDOC xmlDoc *doc = vsphere_call (v, body, what, &rv);
@@ -235,7 +264,7 @@ vsphere_create_snapshot (struct vsphere *v, const struct vsphere_vm *vm,
   what = xasprintf ("%s: create snapshot %s", vm->name, name);
   if (!body || !what)
     return NULL;
-  snap = run_task (v, body, what);
+  snap = vsphere_run_task (v, body, what);
   if (snap && !*snap) {
     azp_error ("%s: no snapshot returned", what);
     free (snap);
@@ -263,7 +292,7 @@ vsphere_remove_snapshot (struct vsphere *v, const char *snap_ref,
                     "</RemoveSnapshot_Task>", eref);
   if (!body)
     return -1;
-  r = run_task (v, body, what);
+  r = vsphere_run_task (v, body, what);
   if (!r)
     return -1;
   free (r);

@@ -324,9 +324,100 @@ test_uris (void)
   CHECK (vsphere_uri_parse ("vsphere://vc/[ds] x.vmdk", &u) == -1);
 }
 
+/* One DiskChangeInfo reply (the vim25 schema's shape, namespaced as
+ * vCenter sends it) parsed as asked from start on a disk of cap bytes. */
+static int
+changed (const char *info, int64_t start, int64_t cap, struct rangelist *l,
+         int64_t *next)
+{
+  CLEANUP_FREE char *body = xasprintf (
+    "<QueryChangedDiskAreasResponse xmlns=\"urn:vim25\">"
+    "<returnval>%s</returnval></QueryChangedDiskAreasResponse>", info);
+  CLEANUP_FREE char *env = vsphere_envelope (body);
+  CLEANUP_XMLDOC xmlDoc *doc = vsphere_parse_xml (env, strlen (env), "qcda");
+  struct vsphere_fault f;
+  xmlNodePtr rv = doc ? vsphere_body (doc, &f) : NULL;
+
+  CHECK (rv != NULL);
+  return vsphere_changed_areas_parse (vsphere_child (rv, "returnval"), start,
+                                      cap, "disk", l, next);
+}
+
+#define AREA(s, l) "<changedArea><start>" #s "</start><length>" #l \
+  "</length></changedArea>"
+
+static void
+test_changed_areas (void)
+{
+  const int64_t G = 1LL << 30, cap = 3 * G + 65536;
+  struct rangelist l = { 0 };
+  int64_t next = -1;
+  CLEANUP_FREE char *b = NULL;
+
+  /* Paging: three windows (the host covers less than asked), areas
+   * merged across them; the tail past the last whole GiB is not lost. */
+  CHECK (changed ("<startOffset>0</startOffset><length>1073741824</length>"
+                  AREA (0, 65536) AREA (1048576, 131072)
+                  AREA (1073676288, 65536), 0, cap, &l, &next) == 0);
+  CHECK (next == G && l.n == 3);
+  CHECK (changed ("<startOffset>1073741824</startOffset>"
+                  "<length>2147483648</length>"
+                  AREA (1073741824, 65536), G, cap, &l, &next) == 0);
+  CHECK (next == 3 * G);
+  CHECK (changed ("<startOffset>3221225472</startOffset><length>65536"
+                  "</length>" AREA (3221225472, 65536), 3 * G, cap, &l,
+                  &next) == 0);
+  CHECK (next == cap);
+  rangelist_normalize (&l);
+  CHECK (l.n == 4 && l.r[2].start == G - 65536 && l.r[2].end == G + 65536);
+  CHECK (rangelist_bytes (&l) == 5 * 65536 + 65536);
+  rangelist_free (&l);
+  /* An empty window: nothing changed there. */
+  CHECK (changed ("<startOffset>0</startOffset><length>3221291008</length>",
+                  0, cap, &l, &next) == 0 && l.n == 0 && next == cap);
+
+  /* Hostile or broken replies are refused. */
+  CHECK (changed ("<startOffset>65536</startOffset><length>65536</length>",
+                  0, cap, &l, &next) == -1);          /* not where asked */
+  CHECK (changed ("<startOffset>0</startOffset><length>0</length>",
+                  0, cap, &l, &next) == -1);          /* no progress */
+  CHECK (changed ("<startOffset>0</startOffset><length>3221291009</length>",
+                  0, cap, &l, &next) == -1);          /* past the disk */
+  CHECK (changed ("<startOffset>0</startOffset><length>65536</length>"
+                  AREA (0, 131072), 0, cap, &l, &next) == -1);
+  CHECK (changed ("<startOffset>0</startOffset><length>1048576</length>"
+                  AREA (65536, 65536) AREA (0, 65536), 0, cap, &l,
+                  &next) == -1);                      /* out of order */
+  CHECK (changed ("<startOffset>0</startOffset><length>1048576</length>"
+                  AREA (0, 131072) AREA (65536, 65536), 0, cap, &l,
+                  &next) == -1);                      /* overlapping */
+  CHECK (changed ("<startOffset>0</startOffset><length>1048576</length>"
+                  AREA (-1, 65536), 0, cap, &l, &next) == -1);
+  CHECK (changed ("<startOffset>0</startOffset><length>1048576</length>"
+                  AREA (0, 0), 0, cap, &l, &next) == -1);
+  CHECK (changed ("<startOffset>0</startOffset><length>1048576</length>"
+                  AREA (0, 9223372036854775807), 0, cap, &l, &next) == -1);
+  CHECK (changed ("<startOffset>0</startOffset><length>1048576</length>"
+                  "<changedArea><start>x</start><length>1</length>"
+                  "</changedArea>", 0, cap, &l, &next) == -1);
+  CHECK (changed ("<length>1048576</length>", 0, cap, &l, &next) == -1);
+  rangelist_free (&l);
+
+  /* The request: every value escaped, the changeId as given. */
+  b = vsphere_changed_areas_body ("vm-<1>", "snapshot-2", 2000, 1073741824,
+                                  "52 de ad/7&");
+  CHECK (strstr (b, "<_this type=\"VirtualMachine\">vm-&lt;1&gt;</_this>"));
+  CHECK (strstr (b, "<snapshot type=\"VirtualMachineSnapshot\">snapshot-2"
+                 "</snapshot>"));
+  CHECK (strstr (b, "<deviceKey>2000</deviceKey>"
+                 "<startOffset>1073741824</startOffset>"
+                 "<changeId>52 de ad/7&amp;</changeId>"));
+}
+
 int
 main (void)
 {
+  test_changed_areas ();
   test_escape ();
   test_unsafe_xml ();
   test_faults ();

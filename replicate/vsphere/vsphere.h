@@ -21,6 +21,8 @@
 #include <stdint.h>
 #include <libxml/tree.h>
 
+#include "replicate/azure/ranges.h"
+
 /* Largest SOAP response accepted, and largest credentials file. */
 #define VSPHERE_MAX_RESPONSE (64 * 1024 * 1024)
 #define VSPHERE_MAX_CREDENTIALS 4096
@@ -161,6 +163,10 @@ int vsphere_inventory_add (struct vsphere_inventory *inv, xmlNodePtr returnval,
                            char **token);
 /* After the last page: resolve datacenters, host and network names. */
 int vsphere_inventory_resolve (struct vsphere_inventory *inv);
+/* Add the disks and NICs of a config.hardware.device value to vm. */
+int vsphere_parse_devices (struct vsphere_vm *vm, xmlNodePtr val);
+/* Free what vm holds (not vm itself). */
+void vsphere_vm_clear (struct vsphere_vm *vm);
 const struct vsphere_datastore *
 vsphere_inventory_datastore (const struct vsphere_inventory *inv,
                              const char *dcpath, const char *name);
@@ -205,7 +211,17 @@ struct vsphere_opts {
 
 struct vsphere;
 
-/* Log in (SessionManager.Login).  Errors name the vCenter. */
+/* Settings of the command line (replicate). */
+struct vsphere_tuning {
+  int64_t task_timeout;       /* seconds; 0: wait while the task lives */
+  int64_t keepalive;          /* seconds between keep-alives in a cycle */
+};
+extern struct vsphere_tuning vsphere_tuning;
+
+/* Log in (SessionManager.Login).  Errors name the vCenter.  A call that
+ * finds the session gone (NotAuthenticated: vCenter's idle timeout)
+ * logs in again and is repeated once; the cookie files registered
+ * below then get the new session cookie. */
 struct vsphere *vsphere_connect (const struct vsphere_opts *o);
 /* Log out and free. */
 void vsphere_close (struct vsphere *v);
@@ -216,6 +232,17 @@ const char *vsphere_base (const struct vsphere *v);
 /* The session cookie "vmware_soap_session=..." (a secret). */
 const char *vsphere_cookie (const struct vsphere *v);
 const struct vsphere_opts *vsphere_options (const struct vsphere *v);
+/* Keep the file at path (0600, in a private directory) holding the
+ * session cookie: rewritten atomically at each re-login (the bridge's
+ * cookie script reads it).  0 or -1. */
+int vsphere_cookie_file_add (struct vsphere *v, const char *path);
+void vsphere_cookie_file_remove (struct vsphere *v, const char *path);
+/* Write the cookie to path: a temporary 0600 file renamed over it. */
+int vsphere_cookie_file_write (const struct vsphere *v, const char *path);
+/* One keep-alive (SessionManager.SessionIsActive is not for the own
+ * session; CurrentTime renews it), re-logging in if the session is
+ * gone.  0 or -1 (reported). */
+int vsphere_keepalive (struct vsphere *v);
 
 /* One SOAP call: body is the XML of the request element.  On success
  * returns the document and *ret the response element; on a fault the
@@ -235,6 +262,10 @@ struct vsphere_inventory *vsphere_get_inventory (struct vsphere *v);
  * NULL with the task's fault reported naming what. */
 char *vsphere_wait_task (struct vsphere *v, const char *task_ref,
                          const char *what);
+/* Start a task (body returns its moref) and wait for it: as
+ * vsphere_wait_task. */
+char *vsphere_run_task (struct vsphere *v, const char *body,
+                        const char *what);
 /* CreateSnapshot_Task (memory off).  Returns the snapshot moref. */
 char *vsphere_create_snapshot (struct vsphere *v, const struct vsphere_vm *vm,
                                const char *name, bool quiesce);
@@ -245,6 +276,37 @@ int vsphere_remove_snapshot (struct vsphere *v, const char *snap_ref,
  * number removed or -1. */
 int vsphere_remove_stale_snapshots (struct vsphere *v,
                                     const struct vsphere_vm *vm);
+
+/* ---- Changed Block Tracking (cbt.c) ---- */
+
+/* Parse one DiskChangeInfo (the returnval of QueryChangedDiskAreas asked
+ * from start, on a disk of capacity bytes): add its changed areas to
+ * out and set *next to the end of the window it covers.  Refused: a
+ * window that does not begin at start or runs past the capacity, areas
+ * outside the window, overlapping or out of order.  0 or -1. */
+int vsphere_changed_areas_parse (xmlNodePtr rv, int64_t start,
+                                 int64_t capacity, const char *what,
+                                 struct rangelist *out, int64_t *next);
+/* The request element of one QueryChangedDiskAreas call. */
+char *vsphere_changed_areas_body (const char *vm_ref, const char *snap_ref,
+                                  int key, int64_t start,
+                                  const char *change_id);
+/* The areas of disk key (capacity bytes) that differ between the
+ * snapshot and the disk as of change_id ("*": the allocated areas),
+ * paging until the capacity is covered; out is normalized.  0; -1 an
+ * error (reported); -2 vCenter refused the query: the fault is in *f
+ * (not reported; the caller clears it). */
+int vsphere_query_changed (struct vsphere *v, const char *vm_ref,
+                           const char *snap_ref, int key, int64_t capacity,
+                           const char *change_id, const char *what,
+                           struct rangelist *out, struct vsphere_fault *f);
+/* The disks of a snapshot's config (their backing's changeId), added to
+ * vm.  0 or -1. */
+int vsphere_snapshot_devices (struct vsphere *v, const char *snap_ref,
+                              struct vsphere_vm *vm);
+/* ReconfigVM_Task changeTrackingEnabled=true (effective at the next
+ * snapshot).  0 or -1. */
+int vsphere_enable_cbt (struct vsphere *v, const struct vsphere_vm *vm);
 
 /* Check that url serves byte ranges: one ranged GET of one byte.
  * Sets *size from Content-Range.  A server that answers 200 (whole
@@ -305,11 +367,27 @@ int vsphere_disk_readable (const struct vsphere_inventory *inv,
  * independent disks (snapshots do not cover them), RDMs, non-flat disks.
  */
 struct vsphere_cycle;
+struct vsphere_cycle_opts {
+  bool quiesce;               /* quiesced snapshots */
+  bool track;                 /* replication: CBT is wanted (warn if off) */
+  bool enable_cbt;            /* turn CBT on when it is off */
+  bool guard;                 /* a process removes the snapshot if
+                               * azprep dies (check, inspect) */
+};
 struct vsphere_cycle *vsphere_cycle_begin (char *const *uris, size_t n,
-                                           bool quiesce);
+                                           const struct vsphere_cycle_opts *o);
+/* Disk i's changeId in the cycle's snapshot, or NULL (CBT off). */
+const char *vsphere_cycle_change_id (const struct vsphere_cycle *c, size_t i);
+/* The areas of disk i that changed since changeId since ("*": the
+ * allocated areas), into out.  0; 1 CBT cannot tell (off, no changeId
+ * recorded, the changeId rejected: warned, out empty): compare the whole
+ * disk; -1 error. */
+int vsphere_cycle_changed (struct vsphere_cycle *c, size_t i,
+                           const char *since, struct rangelist *out);
 size_t vsphere_cycle_ndisks (const struct vsphere_cycle *c);
 /* "nbd+unix:///?socket=..." of disk i, and its size in bytes. */
 const char *vsphere_cycle_nbd_uri (const struct vsphere_cycle *c, size_t i);
+const char *vsphere_cycle_socket (const struct vsphere_cycle *c, size_t i);
 int64_t vsphere_cycle_disk_size (const struct vsphere_cycle *c, size_t i);
 const char *vsphere_cycle_snapshot_name (const struct vsphere_cycle *c);
 /* Stop the bridges, remove the snapshot, log out, free.  0 or -1 (the

@@ -3,11 +3,25 @@
 # offline once into build/vcsim, started on 127.0.0.1 and stopped when
 # the test ends.
 #
-#   vcsim_start [CERT KEY]   start (TLS with that certificate if given);
+#   vcsim_start [CERT KEY]   start (TLS with that certificate if given;
+#                            more flags in VCSIM_ARGS, e.g. "-idle 2");
 #                            sets VCSIM_URL (http[s]://127.0.0.1:PORT/sdk),
 #                            VCSIM_HOST (127.0.0.1:PORT), VCSIM_BASE
-#   vcsim_put FILE VM        place FILE as the flat extent of VM's first
-#                            disk ([LocalDS_0] VM/disk1-flat.vmdk)
+#   vcsim_put FILE VM        write FILE as the content of VM's first disk
+#                            ([LocalDS_0] VM/disk1-flat.vmdk) as the
+#                            running guest would (never locked; while the
+#                            VM has a snapshot it goes to the delta, and
+#                            the snapshot's base is unchanged); the
+#                            disk's capacity becomes FILE's size
+#   vcsim_get VM FILE        copy the current content of VM's first disk
+#                            to FILE from the datastore's directory (the
+#                            test's view of the disk: no lock, not counted)
+#   vcsim_ctl PATH           POST /azprep-test/PATH (fault?kind=...,
+#                            cbt-invalidate?vm=..., power?vm=...&state=...,
+#                            stats-reset); fails the test if refused
+#   vcsim_stats KEY          print one counter of /azprep-test/stats
+#                            (folder_bytes, folder_requests,
+#                            locked_refusals, sessions_expired, logins)
 #   vcsim_test_disk FILE     a small raw Debian-like guest (ext4, no
 #                            partition table) made with mkfs.ext4 -d
 #   vsphere_proxy_start MODE FILE WHAT
@@ -17,13 +31,18 @@
 #   vcsim_ca DIR             a CA and a 127.0.0.1 certificate signed by it
 #                            (DIR/ca.pem, DIR/server.pem, DIR/server.key)
 #
-# The simulator accepts user "user", password "pass".
+# The simulator accepts user "user", password "pass".  It behaves like
+# vCenter where azprep depends on it (tests/tools/vcsim/main.go): CBT and
+# QueryChangedDiskAreas, a powered-on VM's disks locked until it has a
+# snapshot (every VM of the default inventory is powered on), sessions
+# that expire when idle.
 
 VCSIM="$BUILD/vcsim"
 export VSPHERE_USER=user VSPHERE_PASSWORD=pass
 
 vcsim_build () {
-  local src=tests/tools/vcsim/main.go
+  local src
+  src=$(ls -t tests/tools/vcsim/*.go | head -1)
   if [ -x "$VCSIM" ] && [ "$VCSIM" -nt "$src" ]; then return 0; fi
   requires go
   [ -d /usr/share/gocode/src/github.com/vmware/govmomi/simulator ] ||
@@ -43,17 +62,21 @@ vcsim_start () {
   vcsim_build
   local args=() i
   if [ $# -eq 2 ]; then args=(-cert "$1" -key "$2"); fi
-  # The simulator keeps its datastores under TMPDIR: ours, removed with $T.
-  mkdir -p "$T/vcsim-tmp"
-  TMPDIR="$T/vcsim-tmp" "$VCSIM" "${args[@]}" >"$T/vcsim.url" 2>"$T/vcsim.log" &
+  # shellcheck disable=SC2206 # flags split on spaces
+  args+=(${VCSIM_ARGS:-})
+  # The simulator keeps its datastores under TMPDIR: ours, removed with $T
+  # (one per simulator: a test may start two).
+  VCSIM_TMP=$(mktemp -d "$T/vcsim-tmp.XXXX")
+  local url="$VCSIM_TMP/url" log="$VCSIM_TMP/log"
+  TMPDIR="$VCSIM_TMP" "$VCSIM" "${args[@]}" >"$url" 2>"$log" &
   local pid=$!
   on_exit "kill $pid; wait $pid"
   for i in $(seq 100); do
-    [ -s "$T/vcsim.url" ] && break
-    kill -0 $pid 2>/dev/null || { cat "$T/vcsim.log"; fail "vcsim died"; }
+    [ -s "$url" ] && break
+    kill -0 $pid 2>/dev/null || { cat "$log"; fail "vcsim died"; }
     sleep 0.1
   done
-  VCSIM_URL=$(head -1 "$T/vcsim.url")
+  VCSIM_URL=$(head -1 "$url")
   [ -n "$VCSIM_URL" ] || fail "vcsim did not start"
   VCSIM_BASE=${VCSIM_URL%/sdk}
   VCSIM_HOST=${VCSIM_BASE#*://}
@@ -64,6 +87,29 @@ vcsim_put () {
   code=$(curl -sS -k -o /dev/null -w '%{http_code}' -T "$1" \
     "$VCSIM_BASE/folder/$2/disk1-flat.vmdk?dcPath=DC0&dsName=LocalDS_0")
   [ "$code" = 200 ] || fail "PUT $1 to vcsim: HTTP $code"
+}
+
+vcsim_get () {
+  local d
+  d=$(ls -d "$VCSIM_TMP"/govcsim-DC0-LocalDS_0-*/"$1") ||
+    fail "vcsim_get: no directory for VM $1"
+  if [ -e "$d/disk1-000001-delta.vmdk" ]; then
+    cp "$d/disk1-000001-delta.vmdk" "$2"
+  else
+    cp "$d/disk1-flat.vmdk" "$2"
+  fi
+}
+
+vcsim_ctl () {
+  local code
+  code=$(curl -sS -k -o "$T/vcsim-ctl.out" -w '%{http_code}' -X POST \
+    "$VCSIM_BASE/azprep-test/$1")
+  [ "$code" = 204 ] || fail "vcsim_ctl $1: HTTP $code $(cat "$T/vcsim-ctl.out")"
+}
+
+vcsim_stats () {
+  curl -sS -k "$VCSIM_BASE/azprep-test/stats" |
+    sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"
 }
 
 vcsim_test_disk () {

@@ -7,8 +7,11 @@
  * Usage: vsphere-cycle URI IMAGE
  *        vsphere-cycle --open URI IMAGE   (read in place, as inspect and
  *                                          check do: compare the bytes)
+ *        vsphere-cycle --open-hold URI IMAGE  (the same, then wait to be
+ *                                          killed)
  */
 #include <string.h>
+#include <unistd.h>
 #include <libnbd.h>
 
 #include "prep/common/common.h"
@@ -79,7 +82,8 @@ main (int argc, char **argv)
   struct vsphere_cycle *c;
   char *s, *snap;
 
-  if (argc == 4 && !strcmp (argv[1], "--open")) {
+  if (argc == 4 && (!strcmp (argv[1], "--open") ||
+                    !strcmp (argv[1], "--open-hold"))) {
     int64_t size;
     struct vsphere_source *src = vsphere_source_open (argv[2], &size);
     CLEANUP_FREE char *nbd_uri = NULL;
@@ -88,6 +92,12 @@ main (int argc, char **argv)
     nbd_uri = xasprintf ("nbd+unix:///?socket=%s",
                          vsphere_source_socket (src));
     compare (nbd_uri, size, argv[3]);
+    if (!strcmp (argv[1], "--open-hold")) {
+      /* Killed here by the test: the guard removes the snapshot. */
+      printf ("holding\n");
+      fflush (stdout);
+      pause ();
+    }
     vsphere_source_close (src);
     printf ("ok\n");
     return 0;
@@ -107,7 +117,8 @@ main (int argc, char **argv)
   vsphere_inventory_free (inv);
 
   for (int cycle = 0; cycle < 2; cycle++) {
-    c = vsphere_cycle_begin (&argv[1], 1, cycle == 1);
+    struct vsphere_cycle_opts co = { .quiesce = cycle == 1 };
+    c = vsphere_cycle_begin (&argv[1], 1, &co);
     if (!c)
       FAIL ("cycle %d did not begin", cycle);
     s = snapshots (&u, v, NULL, NULL);
@@ -132,7 +143,8 @@ main (int argc, char **argv)
   vsphere_inventory_free (inv);
   if (!snap)
     FAIL ("user snapshot");
-  c = vsphere_cycle_begin (&argv[1], 1, false);
+  c = vsphere_cycle_begin (&argv[1], 1,
+                           &(struct vsphere_cycle_opts) { 0 });
   if (c)
     FAIL ("a VM with its own snapshot was not refused");
   s = snapshots (&u, v, NULL, NULL);
