@@ -27,6 +27,7 @@
 #include "windows/windows.h"
 
 #define PERMUTATIONS 3
+#define NBASES 5
 
 static char dir[] = "/tmp/azprep-test-regvariants.XXXXXX";
 static const char *cs = "ControlSet001";        /* of the current base */
@@ -89,12 +90,11 @@ same_bytes (const char *a, const char *b)
   return x && y && la == lb && !memcmp (x, y, la);
 }
 
-/* images/windows/NAME.reg.in with @KEY@ replaced (unknown: empty),
- * comment lines dropped, as build.sh's subst. */
+/* A .reg file with @KEY@ replaced (unknown: empty), comment lines
+ * dropped, as images/windows/build.sh's subst. */
 static char *
-reg_text (const char *name, const char *const *kv)
+reg_file (const char *in, const char *const *kv)
 {
-  CLEANUP_FREE char *in = xasprintf ("images/windows/%s.reg.in", name);
   size_t len;
   CLEANUP_FREE char *s = slurp (in, &len);
   char *out = calloc (1, len * 2 + 65536), *o = out;
@@ -120,6 +120,14 @@ reg_text (const char *name, const char *const *kv)
       *o++ = *p++;
   }
   return out;
+}
+
+/* images/windows/NAME.reg.in, filled. */
+static char *
+reg_text (const char *name, const char *const *kv)
+{
+  CLEANUP_FREE char *in = xasprintf ("images/windows/%s.reg.in", name);
+  return reg_file (in, kv);
 }
 
 /* An empty hive (images-tools/phony) with .reg texts merged in. */
@@ -195,8 +203,10 @@ dump_node (hive_h *h, hive_node_h node, const char *hive, const char *path,
     CLEANUP_FREE char *hex = calloc (1, len * 2 + 1);
     if (!key || !data || !hex)
       exit (1);
-    for (size_t j = 0; j < len; j++)
-      sprintf (hex + 2 * j, "%02x", (unsigned char) data[j]);
+    for (size_t j = 0; j < len; j++) {
+      hex[2 * j] = "0123456789abcdef"[(unsigned char) data[j] >> 4];
+      hex[2 * j + 1] = "0123456789abcdef"[data[j] & 15];
+    }
     add_line (l, xasprintf ("%s|%s|%s=%d:%s", hive, path, key, (int) t,
                             hex));
   }
@@ -808,6 +818,24 @@ make_base (const char *phony, struct base *b, const char *tag, bool cs2)
   make_hive (phony, b->hive[HIVE_BCD], "", bcd_texts);
 }
 
+/* A base from real hives (tests/data/windows/README.md): SYSTEM and
+ * BCD extracts merged into empty hives, SOFTWARE empty. */
+static void
+stock_base (const char *phony, struct base *b, const char *tag,
+            const char *system)
+{
+  const char *none[] = { NULL };
+  CLEANUP_FREE char *sys = reg_file (system, none);
+  CLEANUP_FREE char *bcd = reg_file ("tests/data/windows/regipy-bcd.reg",
+                                     none);
+  const char *sys_texts[] = { sys, NULL }, *bcd_texts[] = { bcd, NULL };
+
+  files (tag, b->hive);
+  make_hive (phony, b->hive[HIVE_SYSTEM], "", sys_texts);
+  make_hive (phony, b->hive[HIVE_SOFTWARE], "", none);
+  make_hive (phony, b->hive[HIVE_BCD], "", bcd_texts);
+}
+
 /* Every fixup on a base: after fix, check finds nothing fixable and a
  * second fix changes nothing.  The result is left in out (if given). */
 static void
@@ -878,9 +906,11 @@ main (void)
     EXTRA_VALUES, EMPTY_KEY,
   };
   static const enum kind other_set[] = { KEY_ABSENT, WRONG_DATA };
-  struct base bases[3] = {
+  struct base bases[NBASES] = {
     { "phony", "ControlSet001" }, { "phony after fix", "ControlSet001" },
     { "ControlSet002 current", "ControlSet002" },
+    { "regipy Windows 10 1709", "ControlSet001" },
+    { "regipy SYSTEM_2", "ControlSet001" },
   };
   const char *names[16];
   size_t n, nnames = 0, nrows = 0;
@@ -898,6 +928,12 @@ main (void)
   fix_all (&bases[1], NULL);
   make_base (phony, &bases[2], "cs2", true);
   fix_all (&bases[2], NULL);
+  stock_base (phony, &bases[3], "win10",
+              "tests/data/windows/regipy-win10-1709-system.reg");
+  fix_all (&bases[3], NULL);
+  stock_base (phony, &bases[4], "system2",
+              "tests/data/windows/regipy-system-2.reg");
+  fix_all (&bases[4], NULL);
   no_policy_key (&bases[0]);
 
   for (size_t i = 0; i < n; i++) {
@@ -919,6 +955,8 @@ main (void)
     variants_of (names[i], &bases[0], every, 7);
     variants_of (names[i], &bases[1], every, 7);
     variants_of (names[i], &bases[2], other_set, 2);
+    variants_of (names[i], &bases[3], every, 7);
+    variants_of (names[i], &bases[4], every, 7);
     /* Select\Current naming a set that does not exist. */
     cs = "ControlSet003";
     {
@@ -929,13 +967,14 @@ main (void)
     printf ("  %-24s %2zu rows, %4zu variants\n", names[i], rs.n,
             nvariants - before);
   }
-  printf ("test-regvariants: %zu rows x %d kinds of variant on 3 bases: "
+  printf ("test-regvariants: %zu rows x %d kinds of variant on %d bases: "
           "%zu variants, %zu refused with a reason, %zu applies (%d row "
-          "orders each)\n", nrows, NKINDS, nvariants, nrefused, napplies,
+          "orders each)\n", nrows, NKINDS, NBASES, nvariants, nrefused,
+          napplies,
           PERMUTATIONS + 1);
   for (size_t i = 0; i < MAX_REASONS && reasons[i]; i++)
     printf ("  refused %4zu x: %s\n", reason_count[i], reasons[i]);
-  for (int i = 0; i < 3; i++)
+  for (int i = 0; i < NBASES; i++)
     free_files (bases[i].hive);
   unlink (xasprintf ("%s/in.reg", dir));
   rmdir (dir);
