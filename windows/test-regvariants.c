@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "prep/common/common.h"
@@ -40,23 +41,14 @@ static char *
 slurp (const char *path, size_t *len)
 {
   CLEANUP_FCLOSE FILE *fp = fopen (path, "rb");
-  char *b = NULL;
-  size_t cap = 0, n = 0, r;
+  struct stat sb;
+  char *b;
 
-  if (!fp)
+  if (!fp || fstat (fileno (fp), &sb) == -1
+      || !(b = malloc (sb.st_size + 1)))
     return NULL;
-  do {
-    if (n + 65536 > cap) {
-      cap = (cap + 65536) * 2;
-      b = realloc (b, cap + 1);
-      if (!b)
-        exit (1);
-    }
-    r = fread (b + n, 1, cap - n, fp);
-    n += r;
-  } while (r > 0);
-  b[n] = '\0';
-  *len = n;
+  *len = fread (b, 1, sb.st_size, fp);
+  b[*len] = '\0';
   return b;
 }
 
