@@ -211,10 +211,10 @@ int win_table_apply (struct guest *gs, const struct win_reg *t, size_t n);
  * a static table (rows, n), or one built for the guest (build, into a
  * struct win_rows; may read the guest's hives).  Registered with
  * WIN_TABLE, gathered by the linker as the fixups are. */
-#define WIN_ROWS_MAX 16
+#define WIN_ROWS_MAX 64
 struct win_rows {
   struct win_reg r[WIN_ROWS_MAX];
-  char path[WIN_ROWS_MAX][96];
+  char path[WIN_ROWS_MAX][300];
   size_t n;
 };
 struct win_table {
