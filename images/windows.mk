@@ -26,3 +26,4 @@ $(WIN_PHONY): images/windows/phony.c
 
 # The hive unit test builds its hives from the empty one.
 $(BUILD)/unit/windows/test-hive: $(WIN_PHONY)
+$(BUILD)/unit/windows/test-regvariants: $(WIN_PHONY)

@@ -6,12 +6,13 @@
 # UEFI (ESP \EFI\Microsoft\Boot\BCD); ControlSet002 on win2019-bios,
 # which also carries Group Policy (with a firewall rule blocking RDP),
 # an antivirus and a local Block rule, and is fixed with --generation 2
-# (a BIOS guest: warning).  test-windows-versions.sh does the same for
-# every other version.
+# (a BIOS guest: warning).  win2022-uefi-nopolicy is win2022-uefi
+# without the Remote Desktop policy key (issue 14: fix refused it).
+# test-windows-versions.sh does the same for every other version.
 source tests/lib/functions.sh
 source tests/lib/windows-functions.sh
 
-guests=(win2019-bios win2022-uefi)
+guests=(win2019-bios win2022-uefi win2022-uefi-nopolicy)
 
 # --generation takes 1 or 2 (fix and check), before any appliance.
 expect_exit 2 "$AZPREP" fix --generation 3 "$T/none.img"
@@ -61,9 +62,20 @@ done
 assert_not_contains "$T/win2019-bios.json" '"kind":\s*"(agent|chkdsk)'
 
 win_readback "${guests[@]}"
-for g in "${guests[@]}"; do
+for g in win2019-bios win2022-uefi; do
   win_compare "$g"
 done
+# Without the policy key: fixed to the very hives of the guest that had
+# it (its name aside); the key is created for the values that must go
+# in it, fDenyTSConnections among them.
+[ "$(json_get "$T/win2022-uefi-nopolicy.json" \
+  'd.changes.filter(c => c.object.includes("\\Terminal Services\\")).map(c => c.object.replace(/.*\\/, "") + ":" + c.before + ">" + c.after).sort().join(" ")')" \
+  = 'KeepAliveEnable:null>1 KeepAliveInterval:null>1 fDenyTSConnections:null>0 fDisableAutoReconnect:null>0' ] \
+  || fail "win2022-uefi-nopolicy: the policy key's changes"
+win_dump win2022-uefi-nopolicy | sed 's/win2022-uefi-nopolicy/win2022-uefi/g' \
+  > "$T/win2022-uefi-nopolicy.dump"
+diff -u "$T/win2022-uefi.dump" "$T/win2022-uefi-nopolicy.dump" \
+  || fail "win2022-uefi-nopolicy: hives differ from win2022-uefi's after fix"
 
 # A second fix changes nothing, and leaves the disk as it was; asked
 # for generation 1, the UEFI guest is a warning.

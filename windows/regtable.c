@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 
 #include "prep/common/common.h"
 #include "windows/windows.h"
@@ -32,6 +33,85 @@ win_table_base (struct guest *gs, hive_h *h, enum win_hive which)
     return -1;
   }
   return cs;
+}
+
+/* Weak, so that a build with no table still links. */
+extern const struct win_table *const __start_azprep_win_tables[]
+  __attribute__((weak));
+extern const struct win_table *const __stop_azprep_win_tables[]
+  __attribute__((weak));
+
+const struct win_table *const *
+win_tables (size_t *n)
+{
+  *n = __stop_azprep_win_tables - __start_azprep_win_tables;
+  return __start_azprep_win_tables;
+}
+
+/* Is the key p the key anc or below it?  Registry names compare
+ * without case, as hivex_node_get_child does. */
+static bool
+within (const char *p, const char *anc)
+{
+  size_t n = strlen (anc);
+  return !strncasecmp (p, anc, n) && (p[n] == '\0' || p[n] == '\\');
+}
+
+/* Does row r put a value in its key, creating the key if needed? */
+static bool
+creates_key (const struct win_reg *r)
+{
+  return (r->op == WIN_DWORD || r->op == WIN_SZ || r->op == WIN_EXPAND_SZ
+          || r->op == WIN_BINARY)
+    && !(r->flags & (WIN_IF_KEY | WIN_IF_VALUE | WIN_IF_DISABLED));
+}
+
+/* Does row r touch the value (or every value) of key path? */
+static bool
+touches_value (const struct win_reg *r, const char *path, const char *value)
+{
+  if (r->op == WIN_DELETE_KEY || strcasecmp (r->path, path))
+    return false;
+  return r->op == WIN_DELETE_ALL || !value || !strcasecmp (r->value, value);
+}
+
+ssize_t
+win_table_conflict (const struct win_reg *t, size_t n)
+{
+  for (size_t j = 1; j < n; j++)
+    for (size_t i = 0; i < j; i++) {
+      const struct win_reg *a = &t[i], *b = &t[j];
+      if (a->hive != b->hive)
+        continue;
+      if (touches_value (a, b->path, b->value)
+          || touches_value (b, a->path, a->value)
+          || (a->op == WIN_DELETE_KEY && creates_key (b)
+              && within (b->path, a->path))
+          || (b->op == WIN_DELETE_KEY && creates_key (a)
+              && within (a->path, b->path)))
+        return j;
+    }
+  return -1;
+}
+
+/* Will the key of row e exist once the whole table (t, n) is applied?
+ * exists: it exists now.  Decided on the table, not on the rows run so
+ * far, so that the row order never matters: no other row deletes it
+ * or a parent, and it exists now or a row must put a value in it or
+ * below it. */
+static bool
+key_after (const struct win_reg *t, size_t n, const struct win_reg *e,
+           bool exists)
+{
+  for (size_t i = 0; i < n; i++)
+    if (&t[i] != e && t[i].hive == e->hive && t[i].op == WIN_DELETE_KEY
+        && within (e->path, t[i].path))
+      return false;
+  for (size_t i = 0; !exists && i < n; i++)
+    if (t[i].hive == e->hive && creates_key (&t[i])
+        && within (t[i].path, e->path))
+      exists = true;
+  return exists;
 }
 
 /* The wanted data of a row as bytes. */
@@ -91,8 +171,8 @@ matches (const struct win_reg *e, const struct win_value *cur,
     r = win_value_dword (cur, object, &d);
     if (r == -1)
       return -1;
-    if (r == 1)
-      return 0;
+    if (r == 1)                 /* absent: not disabled either */
+      return (e->flags & WIN_IF_DISABLED) ? 1 : 0;
     if (e->flags & WIN_IF_DISABLED)
       return d != 4;
     return d == e->dword;
@@ -125,11 +205,12 @@ matches (const struct win_reg *e, const struct win_value *cur,
   }
 }
 
-/* Check (apply = false) or apply one row.  *changed is set when the
- * hive was modified. */
+/* Check (apply = false) or apply one row e of the table (tab, n).
+ * *changed is set when the hive was modified. */
 static int
 one_row (struct guest *gs, hive_h *h, hive_node_h base,
-         const struct win_reg *e, bool apply, bool *changed)
+         const struct win_reg *tab, size_t n, const struct win_reg *e,
+         bool apply, bool *changed)
 {
   const char *hn = win_hive_name (e->hive);
   CLEANUP_FREE char *object = win_object (gs, e->hive, e->path, e->value);
@@ -142,9 +223,12 @@ one_row (struct guest *gs, hive_h *h, hive_node_h base,
   node = win_key_lookup (h, hn, base, e->path);
   if (node == -1)
     return -1;
-  if (node == 0 && ((e->flags & WIN_IF_KEY) || e->op == WIN_DELETE
-                    || e->op == WIN_DELETE_ALL || e->op == WIN_DELETE_KEY))
+  if (node == 0 && (e->op == WIN_DELETE || e->op == WIN_DELETE_ALL
+                    || e->op == WIN_DELETE_KEY))
     return 0;
+  if ((e->flags & WIN_IF_KEY) || !creates_key (e))
+    if (!key_after (tab, n, e, node != 0))
+      return 0;
 
   if (e->op == WIN_DELETE_KEY) {
     if (!apply)
@@ -256,7 +340,7 @@ run_table (struct guest *gs, const struct win_reg *t, size_t n, bool apply)
     for (size_t i = 0; base != -1 && i < n; i++) {
       if (t[i].hive != (enum win_hive) which)
         continue;
-      if (one_row (gs, h, base, &t[i], apply, &changed) == -1)
+      if (one_row (gs, h, base, t, n, &t[i], apply, &changed) == -1)
         base = -1;
     }
     if (base == -1)

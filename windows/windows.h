@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <hivex.h>
 #include <cjson/cJSON.h>
 
@@ -163,6 +164,11 @@ enum win_op {
   WIN_DELETE_ALL,     /* delete every value of the key */
   WIN_DELETE_KEY,     /* delete the key (path) with its subkeys */
 };
+/* Conditions are decided against the hive as it will be after the
+ * whole table, never against what earlier rows did: a table gives the
+ * same result in any row order.  WIN_IF_KEY: the key exists now (and
+ * no row deletes it or a parent) or another row of the table must put
+ * a value in it or below it; this row alone never creates it. */
 enum {
   WIN_IF_KEY = 1,       /* only when the key exists (never create it) */
   WIN_IF_DISABLED = 2,  /* DWORD: only when the current data is 4 */
@@ -191,12 +197,44 @@ int win_table_check (struct guest *gs, const struct win_reg *t, size_t n);
  * recorded.  0 or -1. */
 int win_table_apply (struct guest *gs, const struct win_reg *t, size_t n);
 
-/* check() and apply() of a fixup that is one static table. */
-#define WIN_TABLE_FIXUP_FUNCS(prefix, rows)                              \
+/* check() and apply() of a fixup that is one static table (registered
+ * with WIN_STATIC_TABLE under the fixup's name). */
+#define WIN_TABLE_FIXUP_FUNCS(prefix, name, rows)                        \
   static int prefix##_check (struct guest *gs)                           \
   { return win_table_check (gs, rows, sizeof rows / sizeof rows[0]); }  \
   static int prefix##_apply (struct guest *gs)                           \
-  { return win_table_apply (gs, rows, sizeof rows / sizeof rows[0]); }
+  { return win_table_apply (gs, rows, sizeof rows / sizeof rows[0]); }  \
+  WIN_STATIC_TABLE (prefix, name, rows);
+
+/* Every registry table of the Windows fixups, as check() and apply()
+ * run it, for the host-side variant test (windows/test-regvariants.c):
+ * a static table (rows, n), or one built for the guest (build, into a
+ * struct win_rows; may read the guest's hives).  Registered with
+ * WIN_TABLE, gathered by the linker as the fixups are. */
+#define WIN_ROWS_MAX 64
+struct win_rows {
+  struct win_reg r[WIN_ROWS_MAX];
+  char path[WIN_ROWS_MAX][300];
+  size_t n;
+};
+struct win_table {
+  const char *fixup;
+  const struct win_reg *rows;
+  size_t n;
+  int (*build) (struct guest *gs, struct win_rows *t);
+};
+#define WIN_TABLE(t) \
+  static const struct win_table *const t##_table_ptr \
+  __attribute__((section ("azprep_win_tables"), used)) = &(t)
+#define WIN_STATIC_TABLE(prefix, name, rows)                             \
+  static const struct win_table prefix##_rows = {                        \
+    name, rows, sizeof rows / sizeof rows[0], NULL };                    \
+  WIN_TABLE (prefix##_rows)
+const struct win_table *const *win_tables (size_t *n);
+/* A table's rows that conflict (two rows for one value, a row inside a
+ * key another row deletes or empties): the first offending row's
+ * index, or -1 when the rows are independent. */
+ssize_t win_table_conflict (const struct win_reg *t, size_t n);
 
 /* Root node for table paths: the control set key in SYSTEM, the root
  * otherwise.  Returns the node, or -1 (reported). */

@@ -94,7 +94,7 @@ build () {
   local cs=1 arch=AMD64 pe=pe64 san='"SanPolicy"=dword:00000003'
   local storvsc=dword:00000003 enum= block= uninst= gpo= bootmgr=yes
   local hiber=clean bitlocker= dirty= system=yes corrupt= truncate=
-  local big= nodriver= noems= nobcd= rootlocker= gpofw= t
+  local big= nodriver= noems= nobcd= rootlocker= gpofw= nopolicy= t
   for t; do
     case $t in
       cs2) cs=2 ;;
@@ -138,6 +138,7 @@ build () {
       nodriver) nodriver=yes ;;
       noems) noems=yes ;;
       nobcd) nobcd=yes ;;
+      nopolicy) nopolicy=yes ;;
       bitlockerroot) rootlocker=yes ;;
       *) echo "unknown trap $t" >&2; exit 1 ;;
     esac
@@ -162,6 +163,10 @@ build () {
   version "$ver" > "$work/version"
   subst "$here/software.reg.in" VERSION="$(cat "$work/version")" \
     UNINSTALL="$uninst" GPO="$gpo" GPOFW="$gpofw" > "$work/software.reg"
+  # No Remote Desktop policy key, as on a stock install: drop its section.
+  [ -n "$nopolicy" ] && perl -0pi -e \
+    's/^\[[^\]\n]*\\Terminal Services\]\n(?:[^\[\n].*\n)*//mg' \
+    "$work/software.reg"
   hive "$soft" 'HKEY_LOCAL_MACHINE\SOFTWARE' "$work/software.reg"
   local bm=
   [ -n "$bootmgr" ] && bm=$(subst "$here/bcd-bootmgr.reg.in" \
@@ -246,6 +251,7 @@ all=(
   "win2019-bios 2019 bios cs2 gpo av block"
   "win2022-bios 2022 bios"
   "win2022-uefi 2022 uefi"
+  "win2022-uefi-nopolicy 2022 uefi nopolicy"
   "win2025-uefi 2025 uefi"
   "win10-bios 10 bios noems"
   "win11-uefi 11 uefi"

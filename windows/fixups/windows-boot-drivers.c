@@ -15,20 +15,14 @@ static const char *const gen2_drivers[] = { "vmbus", "storvsc", "storflt",
 static const char *const gen1_drivers[] = { "vmbus", "storvsc", "storflt",
                                             "intelide", "atapi", NULL };
 
-struct rows {
-  struct win_reg r[10];
-  char path[10][64];
-  size_t n;
-};
-
 static const char *const *
 drivers (struct guest *gs)
 {
   return gs->generation == 2 ? gen2_drivers : gen1_drivers;
 }
 
-static void
-build (struct guest *gs, struct rows *t)
+static int
+build (struct guest *gs, struct win_rows *t)
 {
   const char *const *d = drivers (gs);
 
@@ -49,7 +43,12 @@ build (struct guest *gs, struct rows *t)
     };
     t->n += 2;
   }
+  return 0;
 }
+
+static const struct win_table table = { "windows-boot-drivers",
+                                        .build = build };
+WIN_TABLE (table);
 
 /* One listing of System32\drivers serves every driver, in check()
  * and in the verification after apply(). */
@@ -152,7 +151,7 @@ check_present (struct guest *gs)
 static int
 drivers_check (struct guest *gs)
 {
-  struct rows t;
+  struct win_rows t;
 
   build (gs, &t);
   if (check_present (gs) == -1)
@@ -163,7 +162,7 @@ drivers_check (struct guest *gs)
 static int
 drivers_apply (struct guest *gs)
 {
-  struct rows t;
+  struct win_rows t;
 
   build (gs, &t);
   return win_table_apply (gs, t.r, t.n);

@@ -10,7 +10,7 @@ static const struct win_reg rows[] = {
     .why = "Fast Startup is on" },
 };
 
-WIN_TABLE_FIXUP_FUNCS (fast, rows)
+WIN_TABLE_FIXUP_FUNCS (fast, "windows-fast-startup", rows)
 
 static const struct fixup windows_fast_startup = {
   .name = "windows-fast-startup",

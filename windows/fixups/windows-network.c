@@ -54,7 +54,7 @@ static const struct win_reg rows[] = {
     .why = "a WinHTTP proxy is set (it would block the Azure agent)" },
 };
 
-WIN_TABLE_FIXUP_FUNCS (network, rows)
+WIN_TABLE_FIXUP_FUNCS (network, "windows-network", rows)
 
 static const struct fixup windows_network = {
   .name = "windows-network",

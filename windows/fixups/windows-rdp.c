@@ -60,6 +60,8 @@ static const struct win_reg rows[] = {
   POL ("fDisableAutoReconnect", 0, "automatic reconnection is off"),
 };
 
+WIN_STATIC_TABLE (rdp, "windows-rdp", rows);
+
 #define MAX_RULES 32
 
 /* An active Block rule for port 3389 (alone, in a list or a range) or

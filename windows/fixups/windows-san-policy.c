@@ -10,7 +10,7 @@ static const struct win_reg rows[] = {
     "SanPolicy", WIN_DWORD, 1, .why = "SAN policy is not OnlineAll" },
 };
 
-WIN_TABLE_FIXUP_FUNCS (san, rows)
+WIN_TABLE_FIXUP_FUNCS (san, "windows-san-policy", rows)
 
 static const struct fixup windows_san_policy = {
   .name = "windows-san-policy",

@@ -16,14 +16,8 @@ static const unsigned char on[] = { 1 }, off[] = { 0 };
 static const unsigned char int1[8] = { 1 }, int5[8] = { 5 };
 static const unsigned char baud[8] = { 0x00, 0xc2, 0x01 };   /* 115200 */
 
-struct plan {
-  struct win_reg r[10];
-  char path[10][96];
-  size_t n;
-};
-
 static void
-add (struct plan *p, const char *object, const char *element,
+add (struct win_rows *p, const char *object, const char *element,
      const unsigned char *data, size_t len, const char *why)
 {
   snprintf (p->path[p->n], sizeof p->path[0], "Objects\\%s\\Elements\\%s",
@@ -38,7 +32,7 @@ add (struct plan *p, const char *object, const char *element,
 /* Resolve {default} and build the rows.  Errors (no {bootmgr}, no
  * default, a missing loader) name the BCD and the key. */
 static int
-plan (struct guest *gs, struct plan *p)
+plan (struct guest *gs, struct win_rows *p)
 {
   struct windows_state *st = win_state (gs);
   CLEANUP_HIVE_CLOSE hive_h *h = win_hive_open (gs, HIVE_BCD, false);
@@ -110,10 +104,15 @@ static const struct win_reg sac[] = {
     .why = "the Special Administration Console service is not Automatic" },
 };
 
+static const struct win_table bcd_table = { "windows-serial-console",
+                                            .build = plan };
+WIN_TABLE (bcd_table);
+WIN_STATIC_TABLE (sac, "windows-serial-console", sac);
+
 static int
 serial_check (struct guest *gs)
 {
-  struct plan p;
+  struct win_rows p;
   int r = win_bcd_locate (gs);
 
   if (r == -1)
@@ -153,7 +152,7 @@ serial_check (struct guest *gs)
 static int
 serial_apply (struct guest *gs)
 {
-  struct plan p;
+  struct win_rows p;
   struct report *saved = gs->report, *scratch;
   int r;
 

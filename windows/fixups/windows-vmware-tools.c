@@ -12,7 +12,7 @@
 #include "prep/fixup.h"
 #include "windows/windows.h"
 
-#define MAX_SERVICES 64
+#define MAX_SERVICES WIN_ROWS_MAX
 
 static const char *const known[] = {
   "VMTools", "VGAuthService", "vm3dservice", "vmvss", "VMUSBArbService",
@@ -163,32 +163,68 @@ filter_value (struct guest *gs, hive_h *h, hive_node_h cls,
   return report_change (gs->report, "registry", object, before, after);
 }
 
+/* The VMware services present: under the control set's Services, in
+ * the SYSTEM hive opened as h.  0 or -1 (reported). */
+static int
+services_of (struct guest *gs, hive_h *h, struct vmw *v)
+{
+  int64_t base = win_table_base (gs, h, HIVE_SYSTEM);
+  int64_t services = base == -1 ? -1 : win_key_lookup (h, "SYSTEM", base,
+                                                        "Services");
+
+  if (services == 0)
+    azp_error ("SYSTEM hive: no key %s\\Services",
+               gs->windows_current_control_set);
+  if (services <= 0)
+    return -1;
+  return find_services (h, services, v);
+}
+
+/* The table: Start = 4 for every VMware service found. */
+static int
+service_rows (struct guest *gs, struct win_rows *t)
+{
+  CLEANUP_HIVE_CLOSE hive_h *h = win_hive_open (gs, HIVE_SYSTEM, false);
+  struct vmw v = { .n = 0 };
+
+  t->n = 0;
+  if (!h || services_of (gs, h, &v) == -1) {
+    vmw_free (&v);
+    return -1;
+  }
+  for (size_t i = 0; i < v.n; i++) {
+    snprintf (t->path[i], sizeof t->path[i], "Services\\%s", v.names[i]);
+    t->r[i] = (struct win_reg) {
+      "windows-vmware-service", HIVE_SYSTEM, t->path[i], "Start", WIN_DWORD,
+      4, .flags = WIN_IF_KEY, .why = "VMware Tools service or driver",
+    };
+  }
+  t->n = v.n;
+  vmw_free (&v);
+  return 0;
+}
+
+static const struct win_table table = { "windows-vmware-tools",
+                                        .build = service_rows };
+WIN_TABLE (table);
+
 static int
 run (struct guest *gs, bool apply)
 {
   CLEANUP_HIVE_CLOSE hive_h *h = win_hive_open (gs, HIVE_SYSTEM, apply);
   struct vmw v = { .n = 0 };
-  struct win_reg rows[MAX_SERVICES];
-  char paths[MAX_SERVICES][300];
+  struct win_rows t;
   CLEANUP_FREE hive_node_h *classes = NULL;
-  int64_t base, services, cls;
+  int64_t base, cls;
   bool changed = false;
   int ret = -1;
 
-  if (!h)
-    return -1;
+  if (!h || services_of (gs, h, &v) == -1)
+    goto out;
   base = win_table_base (gs, h, HIVE_SYSTEM);
-  services = base == -1 ? -1 : win_key_lookup (h, "SYSTEM", base,
-                                               "Services");
   cls = base == -1 ? -1 : win_key_lookup (h, "SYSTEM", base,
                                           "Control\\Class");
-  if (services <= 0 || cls == -1) {
-    if (services == 0)
-      azp_error ("SYSTEM hive: no key %s\\Services",
-                 gs->windows_current_control_set);
-    goto out;
-  }
-  if (find_services (h, services, &v) == -1)
+  if (cls == -1)
     goto out;
   /* Filters first: a disabled driver must not stay in a list. */
   if (cls > 0) {
@@ -219,15 +255,10 @@ run (struct guest *gs, bool apply)
   }
 
   /* Then Start = 4, declaratively. */
-  for (size_t i = 0; i < v.n; i++) {
-    snprintf (paths[i], sizeof paths[i], "Services\\%s", v.names[i]);
-    rows[i] = (struct win_reg) {
-      "windows-vmware-service", HIVE_SYSTEM, paths[i], "Start", WIN_DWORD,
-      4, .flags = WIN_IF_KEY, .why = "VMware Tools service or driver",
-    };
-  }
-  ret = apply ? win_table_apply (gs, rows, v.n)
-    : win_table_check (gs, rows, v.n);
+  if (service_rows (gs, &t) == -1)
+    goto out;
+  ret = apply ? win_table_apply (gs, t.r, t.n)
+    : win_table_check (gs, t.r, t.n);
  out:
   vmw_free (&v);
   return ret;

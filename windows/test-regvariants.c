@@ -1,0 +1,974 @@
+/* Unit test (no appliance): every Windows registry table (WIN_TABLE)
+ * applied with libhivex to hive files on the host, by the same
+ * win_table_apply and win_table_check that fix and check run over a
+ * guest's downloaded hives.
+ *
+ * Bases: the phony guest's hives (images/windows/NAME.reg.in merged into
+ * an empty hive with hivexregedit, as images/windows/build.sh does),
+ * the same after a fix, and one whose Select\Current is ControlSet002
+ * beside a stale ControlSet001.  For every row, variants that differ
+ * from a base in one way (see the kinds below).  On each:
+ *  - apply succeeds, or refuses with a message (and check refuses too);
+ *  - check afterwards has no fixable finding;
+ *  - a second apply changes nothing (not a byte);
+ *  - nothing but the table's own keys and values changed, and no key
+ *    was created empty;
+ *  - the rows in random orders (fixed seed) give the same hive. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "prep/common/common.h"
+#include "prep/common/unit.h"
+#include "prep/report.h"
+#include "windows/windows.h"
+
+#define PERMUTATIONS 3
+#define NBASES 5
+
+static char dir[] = "/tmp/azprep-test-regvariants.XXXXXX";
+static const char *cs = "ControlSet001";        /* of the current base */
+static unsigned long long seed = 0x9e3779b97f4a7c15ULL;
+static size_t nvariants, nrefused, napplies;
+
+/* --- hive files ------------------------------------------------------ */
+
+static char *
+slurp (const char *path, size_t *len)
+{
+  CLEANUP_FCLOSE FILE *fp = fopen (path, "rb");
+  struct stat sb;
+  char *b;
+
+  if (!fp || fstat (fileno (fp), &sb) == -1
+      || !(b = malloc (sb.st_size + 1)))
+    return NULL;
+  *len = fread (b, 1, sb.st_size, fp);
+  b[*len] = '\0';
+  return b;
+}
+
+static void
+spill (const char *path, const char *b, size_t len)
+{
+  FILE *fp = fopen (path, "wb");
+  if (!fp || fwrite (b, 1, len, fp) != len || fclose (fp)) {
+    perror (path);
+    exit (1);
+  }
+}
+
+static void
+copy (const char *from, const char *to)
+{
+  size_t len;
+  CLEANUP_FREE char *b = slurp (from, &len);
+  if (!b) {
+    perror (from);
+    exit (1);
+  }
+  spill (to, b, len);
+}
+
+static bool
+same_bytes (const char *a, const char *b)
+{
+  size_t la, lb;
+  CLEANUP_FREE char *x = slurp (a, &la), *y = slurp (b, &lb);
+  return x && y && la == lb && !memcmp (x, y, la);
+}
+
+/* A .reg file with @KEY@ replaced (unknown: empty), comment lines
+ * dropped, as images/windows/build.sh's subst. */
+static char *
+reg_file (const char *in, const char *const *kv)
+{
+  size_t len;
+  CLEANUP_FREE char *s = slurp (in, &len);
+  char *out = calloc (1, len * 2 + 65536), *o = out;
+
+  if (!s || !out)
+    exit (1);
+  for (char *p = s; *p; ) {
+    if ((p == s || p[-1] == '\n') && *p == ';') {
+      p = strchrnul (p, '\n');
+      p += *p != '\0';
+      continue;
+    }
+    char *end = *p == '@' ? strchr (p + 1, '@') : NULL;
+    if (end && end - p < 32 && end > p + 1
+        && strspn (p + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_")
+           == (size_t) (end - p - 1)) {
+      for (size_t i = 0; kv[i]; i += 2)
+        if (!strncmp (kv[i], p + 1, end - p - 1) && !kv[i][end - p - 1])
+          o = stpcpy (o, kv[i + 1]);
+      p = end + 1;
+    }
+    else
+      *o++ = *p++;
+  }
+  return out;
+}
+
+/* images/windows/NAME.reg.in, filled. */
+static char *
+reg_text (const char *name, const char *const *kv)
+{
+  CLEANUP_FREE char *in = xasprintf ("images/windows/%s.reg.in", name);
+  return reg_file (in, kv);
+}
+
+/* An empty hive (images-tools/phony) with .reg texts merged in. */
+static void
+make_hive (const char *phony, const char *out, const char *prefix,
+           const char *const *texts)
+{
+  const char *mk[] = { phony, "hive", out, NULL };
+
+  if (run_command (NULL, mk) != 0)
+    exit (1);
+  for (size_t i = 0; texts[i]; i++) {
+    CLEANUP_FREE char *reg = xasprintf ("%s/in.reg", dir);
+    const char *merge[] = { "hivexregedit", "--merge", out, "--prefix",
+                            prefix, reg, NULL };
+    spill (reg, texts[i], strlen (texts[i]));
+    if (!*prefix) {
+      merge[3] = reg;
+      merge[4] = NULL;
+    }
+    if (run_command (NULL, merge) != 0) {
+      fprintf (stderr, "hivexregedit --merge %s failed\n", out);
+      exit (1);
+    }
+  }
+}
+
+/* --- a hive as sorted lines: "HIVE|key|" and "HIVE|key|name=type:hex" */
+
+struct lines {
+  char **v;
+  size_t n, cap;
+};
+
+static void
+add_line (struct lines *l, char *s)
+{
+  if (!s)
+    exit (1);
+  if (l->n == l->cap) {
+    l->cap = l->cap ? l->cap * 2 : 256;
+    l->v = realloc (l->v, l->cap * sizeof *l->v);
+    if (!l->v)
+      exit (1);
+  }
+  l->v[l->n++] = s;
+}
+
+static void
+lines_free (struct lines *l)
+{
+  for (size_t i = 0; i < l->n; i++)
+    free (l->v[i]);
+  free (l->v);
+  memset (l, 0, sizeof *l);
+}
+
+static void
+dump_node (hive_h *h, hive_node_h node, const char *hive, const char *path,
+           struct lines *l)
+{
+  CLEANUP_FREE hive_value_h *vals = hivex_node_values (h, node);
+  CLEANUP_FREE hive_node_h *kids = hivex_node_children (h, node);
+
+  if (!vals || !kids)
+    exit (1);
+  add_line (l, xasprintf ("%s|%s|", hive, path));
+  for (size_t i = 0; vals[i]; i++) {
+    CLEANUP_FREE char *key = hivex_value_key (h, vals[i]);
+    hive_type t;
+    size_t len;
+    CLEANUP_FREE char *data = hivex_value_value (h, vals[i], &t, &len);
+    CLEANUP_FREE char *hex = calloc (1, len * 2 + 1);
+    if (!key || !data || !hex)
+      exit (1);
+    for (size_t j = 0; j < len; j++) {
+      hex[2 * j] = "0123456789abcdef"[(unsigned char) data[j] >> 4];
+      hex[2 * j + 1] = "0123456789abcdef"[data[j] & 15];
+    }
+    add_line (l, xasprintf ("%s|%s|%s=%d:%s", hive, path, key, (int) t,
+                            hex));
+  }
+  for (size_t i = 0; kids[i]; i++) {
+    CLEANUP_FREE char *name = hivex_node_name (h, kids[i]);
+    CLEANUP_FREE char *sub = name ? xasprintf ("%s%s%s", path,
+                                               *path ? "\\" : "", name)
+      : NULL;
+    if (!sub)
+      exit (1);
+    dump_node (h, kids[i], hive, sub, l);
+  }
+}
+
+static int
+cmp_str (const void *a, const void *b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+static struct lines
+dump (char *const *hive)
+{
+  struct lines l = { 0 };
+
+  for (int w = 0; w < HIVE_COUNT; w++) {
+    hive_h *h = hivex_open (hive[w], 0);
+    if (!h) {
+      perror (hive[w]);
+      exit (1);
+    }
+    dump_node (h, hivex_root (h), win_hive_name (w), "", &l);
+    hivex_close (h);
+  }
+  qsort (l.v, l.n, sizeof *l.v, cmp_str);
+  return l;
+}
+
+static bool
+lines_equal (const struct lines *a, const struct lines *b)
+{
+  if (a->n != b->n)
+    return false;
+  for (size_t i = 0; i < a->n; i++)
+    if (strcmp (a->v[i], b->v[i]))
+      return false;
+  return true;
+}
+
+/* --- the rows a fixup's tables hold, and what they may change -------- */
+
+#define MAX_ROWS 96
+
+struct rowset {
+  struct win_reg r[MAX_ROWS];
+  char path[MAX_ROWS][96];
+  size_t n;
+};
+
+/* The key of a row as in the dump: SYSTEM rows under the current set. */
+static char *
+row_key (const struct win_reg *r)
+{
+  return r->hive == HIVE_SYSTEM ? xasprintf ("%s\\%s", cs, r->path)
+    : xstrdup (r->path);
+}
+
+static bool
+under (const char *p, const char *anc)
+{
+  size_t n = strlen (anc);
+  return !strncasecmp (p, anc, n) && (p[n] == '\0' || p[n] == '\\');
+}
+
+/* May a fixup with rows rs add or remove this dump line? */
+static bool
+allowed (const char *line, const struct rowset *rs)
+{
+  CLEANUP_FREE char *copy = xstrdup (line);
+  char *hive = copy, *key = strchr (copy, '|'), *val;
+
+  *key++ = '\0';
+  val = strchr (key, '|');
+  *val++ = '\0';
+  if (*val)
+    *strchr (val, '=') = '\0';
+  for (size_t i = 0; i < rs->n; i++) {
+    const struct win_reg *r = &rs->r[i];
+    CLEANUP_FREE char *rk = row_key (r);
+    bool ok;
+    if (strcmp (win_hive_name (r->hive), hive))
+      continue;
+    switch (r->op) {
+    case WIN_DELETE_KEY:
+      ok = under (key, rk);
+      break;
+    case WIN_DELETE_ALL:
+      ok = *val && !strcasecmp (key, rk);
+      break;
+    default:
+      ok = *val ? !strcasecmp (key, rk) && !strcasecmp (val, r->value)
+        : under (rk, key);
+    }
+    if (ok)
+      return true;
+  }
+  return false;
+}
+
+/* Check the difference between two dumps: only the rows' keys and
+ * values, and every added key holds an added value (a key is created
+ * only when something must go in it). */
+static int
+diff_ok (const struct lines *a, const struct lines *b,
+         const struct rowset *rs, const char *ctx)
+{
+  size_t i = 0, j = 0;
+  int bad = 0;
+
+  while (i < a->n || j < b->n) {
+    int c = i == a->n ? 1 : j == b->n ? -1 : strcmp (a->v[i], b->v[j]);
+    const char *l = c < 0 ? a->v[i++] : c > 0 ? b->v[j++] : NULL;
+    if (!l) {
+      i++, j++;
+      continue;
+    }
+    if (!allowed (l, rs)) {
+      fprintf (stderr, "%s: unexpected change: %c%s\n", ctx,
+               c < 0 ? '-' : '+', l);
+      bad++;
+    }
+    if (c > 0 && l[strlen (l) - 1] == '|') {
+      /* An added key: an added value must be in it or below it. */
+      size_t n = strlen (l) - 1;
+      bool filled = false;
+      for (size_t k = 0; k < b->n && !filled; k++)
+        filled = !strncmp (b->v[k], l, n)
+          && (b->v[k][n] == '|' || b->v[k][n] == '\\')
+          && b->v[k][strlen (b->v[k]) - 1] != '|'
+          && !bsearch (&b->v[k], a->v, a->n, sizeof *a->v, cmp_str);
+      if (!filled) {
+        fprintf (stderr, "%s: key created empty: %s\n", ctx, l);
+        bad++;
+      }
+    }
+  }
+  return bad;
+}
+
+/* --- the fixups' tables over local hive files ----------------------- */
+
+/* A guest whose hive copies are the files hive[] (no appliance). */
+static void
+local_guest (struct guest *gs, char *const *hive, const char *fixup)
+{
+  struct windows_state *st;
+
+  memset (gs, 0, sizeof *gs);
+  gs->windows_current_control_set = (char *) cs;
+  gs->generation = 1;           /* the larger driver set */
+  gs->report = report_new ();
+  st = win_state (gs);
+  if (!gs->report || !st)
+    exit (1);
+  gs->report->current_fixup = fixup;
+  for (int w = 0; w < HIVE_COUNT; w++) {
+    st->hives[w].local = xstrdup (hive[w]);
+    st->hives[w].guest_path = xasprintf ("/phony/%s", win_hive_name (w));
+  }
+  st->bcd_searched = true;
+  st->bcd_path = xstrdup ("/EFI/Microsoft/Boot/BCD");
+}
+
+static void
+local_guest_free (struct guest *gs)
+{
+  struct windows_state *st = win_data (gs);
+
+  for (int w = 0; w < HIVE_COUNT; w++) {
+    free (st->hives[w].local);      /* the caller's files: kept */
+    st->hives[w].local = NULL;
+  }
+  report_free (gs->report);
+  gs->windows_current_control_set = NULL;
+  windows_free (gs);
+}
+
+static unsigned long long
+next_random (void)
+{
+  seed ^= seed << 13;
+  seed ^= seed >> 7;
+  seed ^= seed << 17;
+  return seed;
+}
+
+/* The rows of table t for this guest, appended to rs; shuffled (Fisher
+ * Yates, fixed seed) if shuffle.  0 or -1 (a build refused). */
+static int
+rows_of (struct guest *gs, const struct win_table *t, struct rowset *rs,
+         bool shuffle)
+{
+  struct win_rows built;
+  const struct win_reg *r = t->rows;
+  size_t n = t->n, first = rs->n;
+
+  if (t->build) {
+    if (t->build (gs, &built) == -1)
+      return -1;
+    r = built.r;
+    n = built.n;
+  }
+  for (size_t i = 0; i < n && rs->n < MAX_ROWS; i++) {
+    rs->r[rs->n] = r[i];
+    snprintf (rs->path[rs->n], sizeof rs->path[0], "%s", r[i].path);
+    rs->r[rs->n].path = rs->path[rs->n];
+    rs->n++;
+  }
+  for (size_t i = rs->n - 1; shuffle && i > first; i--) {
+    size_t j = first + next_random () % (i - first + 1);
+    struct win_reg x = rs->r[i];
+    rs->r[i] = rs->r[j];
+    rs->r[j] = x;
+  }
+  return 0;
+}
+
+/* stderr off while a variant runs: refusals are expected. */
+static int
+quiet (void)
+{
+  int saved, fd;
+
+  fflush (stderr);
+  saved = dup (2);
+  fd = open ("/dev/null", O_WRONLY);
+  if (saved == -1 || fd == -1)
+    exit (1);
+  dup2 (fd, 2);
+  close (fd);
+  return saved;
+}
+
+static void
+loud (int saved)
+{
+  fflush (stderr);
+  dup2 (saved, 2);
+  close (saved);
+}
+
+/* Check or apply every table of fixup (NULL: of every fixup) on the
+ * hive files, rows shuffled if shuffle.  The rows are appended to rs
+ * if given.  Returns 0 or -1; *fixable and *changes count the report's
+ * fixable findings and changes. */
+static int
+run_fixup (const char *fixup, char *const *hive, bool apply, bool shuffle,
+           struct rowset *rs, size_t *fixable, size_t *changes)
+{
+  struct guest gs;
+  size_t n;
+  const struct win_table *const *all = win_tables (&n);
+  int rc = 0, saved = quiet ();
+
+  local_guest (&gs, hive, fixup);
+  for (size_t i = 0; rc == 0 && i < n; i++) {
+    struct rowset mine = { .n = 0 };
+    if (fixup && strcmp (all[i]->fixup, fixup))
+      continue;
+    gs.report->current_fixup = all[i]->fixup;
+    rc = rows_of (&gs, all[i], &mine, shuffle);
+    if (rc == 0)
+      rc = apply ? win_table_apply (&gs, mine.r, mine.n)
+        : win_table_check (&gs, mine.r, mine.n);
+    napplies += apply;
+    for (size_t j = 0; rs && j < mine.n && rs->n < MAX_ROWS; j++) {
+      rs->r[rs->n] = mine.r[j];
+      snprintf (rs->path[rs->n], sizeof rs->path[0], "%s", mine.r[j].path);
+      rs->r[rs->n].path = rs->path[rs->n];
+      rs->n++;
+    }
+  }
+  *fixable = report_count_fixable (gs.report);
+  *changes = gs.report->nchanges;
+  local_guest_free (&gs);
+  loud (saved);
+  return rc;
+}
+
+/* --- variants: a base changed in one way for one row ---------------- */
+
+enum kind {
+  KEY_ABSENT, PARENT_ABSENT, VALUE_ABSENT, WRONG_TYPE, WRONG_DATA,
+  EXTRA_VALUES, EMPTY_KEY, NKINDS
+};
+static const char *const kind_names[NKINDS] = {
+  "key absent", "parent key absent", "value absent", "wrong type",
+  "wrong data", "extra values", "key exists but is empty",
+};
+
+static void
+set_value (hive_h *h, hive_node_h node, const char *name, hive_type t,
+           const void *data, size_t len)
+{
+  if (win_value_set (h, node, name, t, data, len, name) == -1)
+    exit (1);
+}
+
+/* The wrong-type and wrong-data values for row r. */
+static void
+set_wrong (hive_h *h, hive_node_h node, const struct win_reg *r,
+           bool type)
+{
+  const char *s = type ? "1" : "wrong";
+  size_t len;
+  CLEANUP_FREE char *sz = win_utf16 (&s, 1, false, &len);
+  uint32_t d = (r->flags & WIN_IF_DISABLED) ? 4 : r->dword + 1;
+  unsigned char q[8] = { r->dword, r->dword >> 8, r->dword >> 16,
+                         r->dword >> 24 };
+  unsigned char b[64] = { 0 };
+
+  if (type && r->op == WIN_DWORD && (r->flags & WIN_QWORD_OK))
+    set_value (h, node, r->value, hive_t_REG_QWORD, q, 8);
+  else if (type && r->op == WIN_DWORD)
+    set_value (h, node, r->value, hive_t_REG_SZ, sz, len);
+  else if (type)
+    set_value (h, node, r->value, hive_t_REG_DWORD, &d, 4);
+  else if (r->op == WIN_DWORD)
+    set_value (h, node, r->value, hive_t_REG_DWORD, &d, 4);
+  else if (r->op == WIN_SZ || r->op == WIN_EXPAND_SZ)
+    set_value (h, node, r->value, r->op == WIN_SZ ? hive_t_REG_SZ
+               : hive_t_REG_EXPAND_SZ, sz, len);
+  else {
+    size_t n = r->binlen ? r->binlen : 4;
+    if (n > sizeof b)
+      n = sizeof b;
+    if (r->bin)
+      memcpy (b, r->bin, n);
+    b[0] ^= 0x5a;
+    set_value (h, node, r->value, hive_t_REG_BINARY, b, n);
+  }
+}
+
+/* Change hive file f for row r in the way k.  false when that is not
+ * possible or changes nothing (then it is no variant). */
+static bool
+mutate (const char *f, const struct win_reg *r, enum kind k)
+{
+  hive_h *h = hivex_open (f, HIVEX_OPEN_WRITE);
+  CLEANUP_FREE char *key = row_key (r);
+  struct win_value v = { 0 };
+  int64_t node, root;
+  char *slash;
+  bool done = true;
+
+  if (!h)
+    exit (1);
+  root = hivex_root (h);
+  node = win_key_lookup (h, "T", root, key);
+  if (node > 0 && r->value && win_value_get (h, node, r->value, "T", &v))
+    exit (1);
+  switch (k) {
+  case KEY_ABSENT:
+    done = node > 0 && hivex_node_delete_child (h, node) == 0;
+    break;
+  case PARENT_ABSENT:
+    slash = strrchr (key, '\\');
+    if (slash)
+      *slash = '\0';
+    node = slash ? win_key_lookup (h, "T", root, key) : 0;
+    done = node > 0 && hivex_node_delete_child (h, node) == 0;
+    break;
+  case VALUE_ABSENT:
+    done = v.present && win_value_delete (h, node, r->value, "T") == 0;
+    break;
+  case WRONG_TYPE:
+  case WRONG_DATA:
+    done = r->value != NULL;
+    if (done && node == 0)
+      node = win_key_create (h, "T", root, key);
+    if (done)
+      set_wrong (h, node, r, k == WRONG_TYPE);
+    break;
+  case EXTRA_VALUES: {
+    const char *s = "extra";
+    size_t len;
+    CLEANUP_FREE char *sz = win_utf16 (&s, 1, false, &len);
+    uint32_t d = 7;
+    if (node == 0)
+      node = win_key_create (h, "T", root, key);
+    set_value (h, node, "AzprepExtraA", hive_t_REG_SZ, sz, len);
+    set_value (h, node, "AzprepExtraB", hive_t_REG_DWORD, &d, 4);
+    break;
+  }
+  case EMPTY_KEY:
+    if (node > 0) {
+      CLEANUP_FREE hive_value_h *vals = hivex_node_values (h, node);
+      CLEANUP_FREE hive_node_h *kids = hivex_node_children (h, node);
+      done = vals && kids && (vals[0] || kids[0]);
+      if (done && hivex_node_delete_child (h, node) == -1)
+        exit (1);
+    }
+    if (done && win_key_create (h, "T", root, key) <= 0)
+      exit (1);
+    break;
+  default:
+    done = false;
+  }
+  win_value_free (&v);
+  if (done && hivex_commit (h, NULL, 0) == -1)
+    exit (1);
+  hivex_close (h);
+  return done;
+}
+
+/* --- running one variant -------------------------------------------- */
+
+struct base {
+  const char *name;
+  const char *set;              /* Select\Current's control set */
+  char *hive[HIVE_COUNT];
+};
+
+#define MAX_REASONS 16
+static char *reasons[MAX_REASONS];
+static size_t reason_count[MAX_REASONS];
+
+static void
+note_reason (const char *msg)
+{
+  size_t i;
+
+  for (i = 0; i < MAX_REASONS && reasons[i]; i++)
+    if (!strcmp (reasons[i], msg))
+      break;
+  if (i == MAX_REASONS)
+    return;
+  if (!reasons[i])
+    reasons[i] = xstrdup (msg);
+  reason_count[i]++;
+}
+
+/* Files TAG.SYSTEM, TAG.SOFTWARE, TAG.BCD in the test directory. */
+static void
+files (const char *tag, char **f)
+{
+  for (int w = 0; w < HIVE_COUNT; w++) {
+    f[w] = xasprintf ("%s/%s.%s", dir, tag, win_hive_name (w));
+    if (!f[w])
+      exit (1);
+  }
+}
+
+static void
+copy_all (char *const *from, char *const *to)
+{
+  for (int w = 0; w < HIVE_COUNT; w++)
+    copy (from[w], to[w]);
+}
+
+static void
+free_files (char **f)
+{
+  for (int w = 0; w < HIVE_COUNT; w++) {
+    unlink (f[w]);
+    free (f[w]);
+  }
+}
+
+/* The assertions on the hive files v (a variant), for fixup; ctx names
+ * the variant in failures. */
+static void
+run_variant (const char *fixup, char **v, const char *ctx)
+{
+  char *w[HIVE_COUNT], *w2[HIVE_COUNT];
+  struct rowset rs = { .n = 0 };
+  struct lines before = dump (v), after = { 0 };
+  size_t fixable, changes;
+  int rc, rc_check;
+  const char *why;
+
+  files ("apply", w);
+  files ("again", w2);
+  copy_all (v, w);
+  nvariants++;
+  rc_check = run_fixup (fixup, v, false, false, NULL, &fixable, &changes);
+  rc = run_fixup (fixup, w, true, false, &rs, &fixable, &changes);
+  why = log_last_error ();
+  if (rc_check != rc)
+    fprintf (stderr, "%s: check %d, apply %d (%s)\n", ctx, rc_check, rc,
+             why);
+  CHECK (rc_check == rc);
+  if (rc == -1) {
+    /* A refusal names its reason; fix commits nothing then. */
+    nrefused++;
+    CHECK (why && *why);
+    note_reason (why);
+    goto out;
+  }
+  after = dump (w);
+  failures += diff_ok (&before, &after, &rs, ctx);
+  /* check after fix: nothing fixable left. */
+  rs.n = 0;
+  CHECK (run_fixup (fixup, w, false, false, NULL, &fixable, &changes) == 0);
+  if (fixable)
+    fprintf (stderr, "%s: %zu fixable findings after fix\n", ctx, fixable);
+  CHECK (fixable == 0);
+  /* A second fix changes nothing, not a byte. */
+  copy_all (w, w2);
+  CHECK (run_fixup (fixup, w2, true, false, NULL, &fixable, &changes) == 0);
+  if (changes)
+    fprintf (stderr, "%s: the second fix changed %zu values\n", ctx,
+             changes);
+  CHECK (changes == 0);
+  for (int i = 0; i < HIVE_COUNT; i++)
+    CHECK (same_bytes (w[i], w2[i]));
+  /* The rows in other orders: the same hive. */
+  for (int p = 0; p < PERMUTATIONS; p++) {
+    struct lines other;
+    copy_all (v, w2);
+    CHECK (run_fixup (fixup, w2, true, true, NULL, &fixable, &changes)
+           == 0);
+    other = dump (w2);
+    if (!lines_equal (&after, &other))
+      fprintf (stderr, "%s: the rows in another order give another "
+               "hive\n", ctx);
+    CHECK (lines_equal (&after, &other));
+    lines_free (&other);
+  }
+ out:
+  lines_free (&before);
+  lines_free (&after);
+  free_files (w);
+  free_files (w2);
+}
+
+/* Every variant of every row of fixup on base b. */
+static void
+variants_of (const char *fixup, const struct base *b, const enum kind *kinds,
+             size_t nkinds)
+{
+  struct rowset rs = { .n = 0 };
+  size_t fixable, changes;
+  char *v[HIVE_COUNT];
+
+  cs = b->set;
+  CHECK (run_fixup (fixup, b->hive, false, false, &rs, &fixable, &changes)
+         == 0);
+  CHECK (win_table_conflict (rs.r, rs.n) == -1);
+  files ("variant", v);
+  for (size_t i = 0; i < rs.n; i++)
+    for (size_t k = 0; k < nkinds; k++) {
+      const struct win_reg *r = &rs.r[i];
+      CLEANUP_FREE char *ctx = NULL;
+      copy_all (b->hive, v);
+      if (!mutate (v[r->hive], r, kinds[k]))
+        continue;
+      ctx = xasprintf ("%s on %s, %s: %s\\%s\\%s", fixup, b->name,
+                       kind_names[kinds[k]], win_hive_name (r->hive),
+                       r->path, r->value ? r->value : "*");
+      run_variant (fixup, v, ctx);
+    }
+  free_files (v);
+}
+
+/* --- bases ---------------------------------------------------------- */
+
+static const char version_2022[] =
+  "\"ProductName\"=\"Windows Server 2022 Standard\"\n"
+  "\"CurrentVersion\"=\"6.3\"\n\"CurrentBuildNumber\"=\"20348\"\n"
+  "\"InstallationType\"=\"Server\"\n"
+  "\"CurrentMajorVersionNumber\"=dword:0000000a\n";
+
+static char *
+system_text (int n)
+{
+  CLEANUP_FREE char *set = xasprintf ("ControlSet00%d", n);
+  CLEANUP_FREE char *num = xasprintf ("0000000%d", n);
+  const char *kv[] = { "CS", set, "N", num, "ARCH", "AMD64",
+                       "HOSTNAME", "phony", "STORVSC_START",
+                       "dword:00000003", "SANPOLICY",
+                       "\"SanPolicy\"=dword:00000003", NULL };
+  return reg_text ("system", kv);
+}
+
+/* The phony guest's hives (Select\Current = cs2 ? 2 : 1; with cs2 a
+ * stale ControlSet001 stays beside it). */
+static void
+make_base (const char *phony, struct base *b, const char *tag, bool cs2)
+{
+  const char *sw_kv[] = { "VERSION", version_2022, NULL };
+  const char *bm_kv[] = { "BOOTMGR_PATH",
+                          "\\\\EFI\\\\Microsoft\\\\Boot\\\\bootmgfw.efi",
+                          NULL };
+  CLEANUP_FREE char *bm = reg_text ("bcd-bootmgr", bm_kv);
+  const char *bcd_kv[] = { "BOOTMGR", bm, "WINLOAD", "winload.efi", NULL };
+  CLEANUP_FREE char *sys1 = system_text (1);
+  CLEANUP_FREE char *sys2 = cs2 ? system_text (2) : NULL;
+  CLEANUP_FREE char *sw = reg_text ("software", sw_kv);
+  CLEANUP_FREE char *bcd = reg_text ("bcd", bcd_kv);
+  const char *sys_texts[] = { sys1, sys2, NULL };
+  const char *sw_texts[] = { sw, NULL }, *bcd_texts[] = { bcd, NULL };
+
+  files (tag, b->hive);
+  make_hive (phony, b->hive[HIVE_SYSTEM], "HKEY_LOCAL_MACHINE\\SYSTEM",
+             sys_texts);
+  make_hive (phony, b->hive[HIVE_SOFTWARE], "HKEY_LOCAL_MACHINE\\SOFTWARE",
+             sw_texts);
+  make_hive (phony, b->hive[HIVE_BCD], "", bcd_texts);
+}
+
+/* A base from real hives (tests/data/windows/README.md): SYSTEM and
+ * BCD extracts merged into empty hives, SOFTWARE empty. */
+static void
+stock_base (const char *phony, struct base *b, const char *tag,
+            const char *system)
+{
+  const char *none[] = { NULL };
+  CLEANUP_FREE char *sys = reg_file (system, none);
+  CLEANUP_FREE char *bcd = reg_file ("tests/data/windows/regipy-bcd.reg",
+                                     none);
+  const char *sys_texts[] = { sys, NULL }, *bcd_texts[] = { bcd, NULL };
+
+  files (tag, b->hive);
+  make_hive (phony, b->hive[HIVE_SYSTEM], "", sys_texts);
+  make_hive (phony, b->hive[HIVE_SOFTWARE], "", none);
+  make_hive (phony, b->hive[HIVE_BCD], "", bcd_texts);
+}
+
+/* Every fixup on a base: after fix, check finds nothing fixable and a
+ * second fix changes nothing.  The result is left in out (if given). */
+static void
+fix_all (const struct base *b, char **out)
+{
+  char *w[HIVE_COUNT];
+  size_t fixable, changes;
+
+  cs = b->set;
+  files ("all", w);
+  copy_all (b->hive, w);
+  CHECK (run_fixup (NULL, w, true, false, NULL, &fixable, &changes) == 0);
+  CHECK (changes > 0 || strcmp (b->name, "phony"));
+  CHECK (run_fixup (NULL, w, false, false, NULL, &fixable, &changes) == 0);
+  CHECK (fixable == 0);
+  if (out)
+    copy_all (w, out);
+  CHECK (run_fixup (NULL, w, true, false, NULL, &fixable, &changes) == 0);
+  CHECK (changes == 0);
+  free_files (w);
+}
+
+/* Issue 14: a SOFTWARE hive without the Terminal Services policy key.
+ * fix accepts it; the key is created because values must go in it. */
+static void
+no_policy_key (const struct base *b)
+{
+  static const struct win_reg pol = {
+    "t", HIVE_SOFTWARE, "Policies\\Microsoft\\Windows NT\\Terminal Services",
+  };
+  char *v[HIVE_COUNT];
+  struct lines after;
+  size_t fixable, changes;
+  bool deny = false, keep = false;
+
+  cs = b->set;
+  files ("nopolicy", v);
+  copy_all (b->hive, v);
+  CHECK (mutate (v[HIVE_SOFTWARE], &pol, KEY_ABSENT));
+  CHECK (run_fixup ("windows-rdp", v, true, false, NULL, &fixable, &changes)
+         == 0);
+  CHECK (run_fixup ("windows-rdp", v, false, false, NULL, &fixable,
+                    &changes) == 0);
+  CHECK (fixable == 0);
+  after = dump (v);
+  for (size_t i = 0; i < after.n; i++) {
+    const char *k = "SOFTWARE|Policies\\Microsoft\\Windows NT\\"
+      "Terminal Services|";
+    if (strncmp (after.v[i], k, strlen (k)))
+      continue;
+    deny |= !strcmp (after.v[i] + strlen (k), "fDenyTSConnections=4:"
+                     "00000000");
+    keep |= !strcmp (after.v[i] + strlen (k), "KeepAliveEnable=4:"
+                     "01000000");
+  }
+  CHECK (deny && keep);
+  lines_free (&after);
+  free_files (v);
+}
+
+int
+main (void)
+{
+  const char *phony = getenv ("WIN_PHONY") ? getenv ("WIN_PHONY")
+    : "build/images-tools/phony";
+  static const enum kind every[] = {
+    KEY_ABSENT, PARENT_ABSENT, VALUE_ABSENT, WRONG_TYPE, WRONG_DATA,
+    EXTRA_VALUES, EMPTY_KEY,
+  };
+  static const enum kind other_set[] = { KEY_ABSENT, WRONG_DATA };
+  struct base bases[NBASES] = {
+    { "phony", "ControlSet001" }, { "phony after fix", "ControlSet001" },
+    { "ControlSet002 current", "ControlSet002" },
+    { "regipy Windows 10 1709", "ControlSet001" },
+    { "regipy SYSTEM_2", "ControlSet001" },
+  };
+  const char *names[16];
+  size_t n, nnames = 0, nrows = 0;
+  const struct win_table *const *all = win_tables (&n);
+
+  if (access (phony, X_OK) != 0 || access ("/usr/bin/hivexregedit", X_OK)) {
+    printf ("SKIP: %s not built (make images) or no hivexregedit\n", phony);
+    return 77;
+  }
+  if (!mkdtemp (dir))
+    return 1;
+  make_base (phony, &bases[0], "phony", false);
+  files ("fixed", bases[1].hive);
+  fix_all (&bases[0], bases[1].hive);
+  fix_all (&bases[1], NULL);
+  make_base (phony, &bases[2], "cs2", true);
+  fix_all (&bases[2], NULL);
+  stock_base (phony, &bases[3], "win10",
+              "tests/data/windows/regipy-win10-1709-system.reg");
+  fix_all (&bases[3], NULL);
+  stock_base (phony, &bases[4], "system2",
+              "tests/data/windows/regipy-system-2.reg");
+  fix_all (&bases[4], NULL);
+  no_policy_key (&bases[0]);
+
+  for (size_t i = 0; i < n; i++) {
+    size_t j;
+    for (j = 0; j < nnames && strcmp (names[j], all[i]->fixup); j++)
+      ;
+    if (j == nnames && nnames < 16)
+      names[nnames++] = all[i]->fixup;
+  }
+  for (size_t i = 0; i < nnames; i++) {
+    struct rowset rs = { .n = 0 };
+    size_t fixable, changes;
+    size_t before = nvariants;
+
+    cs = bases[0].set;
+    CHECK (run_fixup (names[i], bases[0].hive, false, false, &rs, &fixable,
+                      &changes) == 0);
+    nrows += rs.n;
+    variants_of (names[i], &bases[0], every, 7);
+    variants_of (names[i], &bases[1], every, 7);
+    variants_of (names[i], &bases[2], other_set, 2);
+    variants_of (names[i], &bases[3], every, 7);
+    variants_of (names[i], &bases[4], every, 7);
+    /* Select\Current naming a set that does not exist. */
+    cs = "ControlSet003";
+    {
+      CLEANUP_FREE char *ctx = xasprintf ("%s, Select\\Current names a "
+                                          "missing set", names[i]);
+      run_variant (names[i], bases[0].hive, ctx);
+    }
+    printf ("  %-24s %2zu rows, %4zu variants\n", names[i], rs.n,
+            nvariants - before);
+  }
+  printf ("test-regvariants: %zu rows x %d kinds of variant on %d bases: "
+          "%zu variants, %zu refused with a reason, %zu applies (%d row "
+          "orders each)\n", nrows, NKINDS, NBASES, nvariants, nrefused,
+          napplies,
+          PERMUTATIONS + 1);
+  for (size_t i = 0; i < MAX_REASONS && reasons[i]; i++)
+    printf ("  refused %4zu x: %s\n", reason_count[i], reasons[i]);
+  for (int i = 0; i < NBASES; i++)
+    free_files (bases[i].hive);
+  unlink (xasprintf ("%s/in.reg", dir));
+  rmdir (dir);
+  return UNIT_RESULT ("test-regvariants");
+}
