@@ -192,9 +192,27 @@ char *device_resolve (struct guest *gs, const char *spec,
 char *device_disk (struct guest *gs, const char *dev);
 char *device_uuid (struct guest *gs, const char *dev);
 
+/* What a config-file transform needs to know of the guest's devices,
+ * so that it works on bytes alone (unit tests give a table).  Each
+ * returns a new string or NULL (unknown; no error).  uuid: the UUID of
+ * the filesystem, swap or LUKS volume a guest spec names (mp, when not
+ * NULL, its mountpoint in fstab); disk: the whole disk holding it. */
+struct devmap {
+  char *(*uuid) (void *opaque, const char *spec, const char *mp);
+  char *(*disk) (void *opaque, const char *spec, const char *mp);
+  void *opaque;
+};
+/* The devmap of an opened guest (device_resolve, _uuid, _disk). */
+struct devmap devmap_of_guest (struct guest *gs);
+
 /* A modprobe.d line that disables a Hyper-V (or boot) module:
  * "blacklist hv_netvsc", "install hv_vmbus /bin/true" (modprobe.c). */
 bool modprobe_line_blocks_hv (const char *line);
+/* The modprobe.d text with each such line commented out ("# disabled
+ * by azprep (Azure needs it): LINE"), everything else byte for byte;
+ * *nblocked lines.  NULL when there is none (*nblocked 0) or on out of
+ * memory (reported). */
+char *modprobe_unblock_hv (const char *text, size_t *nblocked);
 
 /* Linux inspection, the "linux" os_ops (os.c): inspect_linux_json
  * adds the Linux sections to the inspection JSON (inspect.c). */
