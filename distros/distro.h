@@ -65,8 +65,15 @@ struct net_ops {
   /* Or, for a stack whose files are edited line by line: change the
    * lines of ifc->file for interface eth; net_fix reads and writes them.
    * 0 or -1. */
-  int (*edit) (struct guest *gs, const struct net_iface *ifc,
+  int (*edit) (bool keep_static, const struct net_iface *ifc,
                const char *eth, struct lines *ls);
+  /* Or (ifcfg, whose fix also renames the file): the new text of
+   * ifc->file.  A new string, or NULL (reported). */
+  char *(*rewrite) (bool keep_static, const char *text, const char *eth);
+  /* The interfaces one of its files configures, from its text (scan
+   * reads every file and calls it; unit tests give bytes).  0 or -1. */
+  int (*parse) (const char *file, const char *text, struct net_iface **list,
+                size_t *n);
 };
 
 /* An initramfs tool (initramfs.c). */
@@ -173,6 +180,13 @@ int net_iface_add (struct net_iface **list, size_t *n, const char *file,
 int net_write (struct guest *gs, const char *path, const char *content);
 int net_remove (struct guest *gs, const char *path);
 /* The stacks' needs_fix: MAC binding, static address, name. */
+/* net_needs_fix on bytes alone: keep_static is --keep-static-ip. */
+const char *net_iface_problem (const struct net_iface *ifc, size_t index,
+                               bool keep_static);
+/* The new text of ifc's file for interface index (edit or rewrite),
+ * or NULL (reported). */
+char *net_text_fix (const struct net_iface *ifc, size_t index,
+                    bool keep_static, const char *text);
 const char *net_needs_fix (struct guest *gs, const struct net_iface *ifc,
                            size_t index);
 /* Rewrite one interface through its stack's fix or edit.  0 or -1. */
