@@ -108,3 +108,39 @@ boot_cmdline_problem (struct guest *gs, const char *words)
 {
   return boot_cmdline_problem_of (boot_params_wanted (gs), words);
 }
+
+char *
+bls_entry_options (const char *text, const char *kopts)
+{
+  char *s = NULL;
+  size_t n;
+  bool any = false;
+  FILE *fp = open_memstream (&s, &n);
+
+  if (!fp)
+    return NULL;
+  /* Every "options" line, in order (the spec combines them). */
+  for (const char *l = text; *l; ) {
+    const char *end = strchrnul (l, '\n');
+    if (!strncmp (l, "options", 7) && (l[7] == ' ' || l[7] == '\t')) {
+      size_t len = end - (l + 8);
+      while (len > 0 && (l[8 + len - 1] == '\r' || l[8 + len - 1] == ' ' ||
+                         l[8 + len - 1] == '\t'))
+        len--;
+      fprintf (fp, "%s%.*s", any ? " " : "", (int) len, l + 8);
+      any = true;
+    }
+    l = *end ? end + 1 : end;
+  }
+  fclose (fp);
+  if (!any) {
+    free (s);
+    return NULL;
+  }
+  if (kopts && strstr (s, "$kernelopts")) {
+    char *full = xasprintf ("%s %s", s, kopts);
+    free (s);
+    s = full;
+  }
+  return s;
+}

@@ -35,5 +35,9 @@ char *boot_cmdline_edit (const char *const *add, const struct devmap *dm,
                          const char *old, bool do_add);
 const char *boot_cmdline_problem_of (const char *const *add,
                                      const char *words);
+/* The kernel parameters of a BLS entry (/boot/loader/entries): every
+ * "options" line, joined, and kopts (grubenv's kernelopts) when they
+ * say $kernelopts.  NULL when the entry has no options line. */
+char *bls_entry_options (const char *text, const char *kopts);
 
 #endif
