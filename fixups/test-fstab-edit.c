@@ -202,15 +202,6 @@ make_file (const struct tcase *c, size_t n, size_t nf,
   return s;
 }
 
-static size_t
-nfixable (const struct report *r)
-{
-  size_t n = 0;
-  for (size_t i = 0; i < r->nfindings; i++)
-    n += r->findings[i].fixup != NULL;
-  return n;
-}
-
 /* Run the transform: *out as the fix gives it, and the number of
  * fixable findings check gives.  -1 on error. */
 static int
@@ -224,7 +215,7 @@ transform (bool fstab, const char *text, char **out, size_t *fixable)
   rep->current_fixup = "linux-fstab";
   r = fstab ? fstab_edit_text (&e, text, &none)
     : crypttab_edit_text (&e, text, &none);
-  *fixable = nfixable (rep);
+  *fixable = report_count_fixable (rep);
   report_free (rep);
   e.fix = true;
   e.rep = NULL;

@@ -31,15 +31,6 @@ t_uuid (void *opaque, const char *spec, const char *mp)
 
 static const struct devmap dm = { t_uuid, t_uuid, NULL };
 
-static size_t
-nfixable (const struct report *r)
-{
-  size_t n = 0;
-  for (size_t i = 0; i < r->nfindings; i++)
-    n += r->findings[i].fixup != NULL;
-  return n;
-}
-
 /* Check (the number of fixable findings), then fix (outs). */
 static int
 edit (size_t n, const char *const *texts, char **outs, size_t *fixable)
@@ -56,7 +47,7 @@ edit (size_t n, const char *const *texts, char **outs, size_t *fixable)
   r = grub_defaults_edit (&ge, n, names, texts, none);
   for (size_t i = 0; r == 0 && i < n; i++)
     CHECK (none[i] == NULL);
-  *fixable = nfixable (rep);
+  *fixable = report_count_fixable (rep);
   report_free (rep);
   ge.fix = true;
   ge.rep = NULL;
