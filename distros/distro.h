@@ -228,6 +228,13 @@ bool modprobe_line_blocks_hv (const char *line);
  * memory (reported). */
 char *modprobe_unblock_hv (const char *text, size_t *nblocked);
 
+/* A udev rule that names a NIC by its MAC address (ATTR{address}==...
+ * with NAME=), and the rules text with each such rule commented out,
+ * everything else byte for byte; NULL when there is none (*nbound 0)
+ * or on out of memory (reported) (udev.c). */
+bool udev_line_binds_mac (const char *line);
+char *udev_unbind_mac (const char *text, size_t *nbound);
+
 /* Linux inspection, the "linux" os_ops (os.c): inspect_linux_json
  * adds the Linux sections to the inspection JSON (inspect.c). */
 int inspect_linux_json (struct guest *gs, cJSON *o);
