@@ -48,9 +48,9 @@ for cmd in inspect check "fix --dry-run" fix; do
   # shellcheck disable=SC2086
   "$AZPREP" $cmd --format qcow2 "$disk" >"$T/out" 2>"$T/err" || rc=$?
   [ "$rc" != 0 ] || fail "$cmd ran on a disk a fix holds"
+  untouched "$cmd while a fix holds the disk"
   cat "$T/out" >> "$T/err"
   assert_contains "$T/err" "disk.img: an azprep fix is writing this disk|disk.img: another azprep command is using this disk" "$cmd"
-  untouched "$cmd while a fix holds the disk"
 done
 release
 
