@@ -16,10 +16,23 @@ device_unstable (const char *spec)
     "/dev/sd", "/dev/vd", "/dev/hd", "/dev/xvd", "/dev/nvme",
     "/dev/disk/by-path/", "/dev/cciss/", NULL
   };
+  /* by-id names of disks carry the hypervisor's serial or WWN
+   * (wwn-0x6000c29..., scsi-36000c29..., ata-VMware_Virtual...), which
+   * Azure's disks do not have; those of device-mapper, LVM and md
+   * volumes carry the volume's own UUID or name and stay. */
+  static const char *const by_id_stable[] = { "dm-", "lvm-", "md-", NULL };
+  static const char by_id[] = "/dev/disk/by-id/";
+
   for (size_t i = 0; prefixes[i]; i++)
     if (!strncmp (spec, prefixes[i], strlen (prefixes[i])))
       return true;
-  return false;
+  if (strncmp (spec, by_id, sizeof by_id - 1))
+    return false;
+  for (size_t i = 0; by_id_stable[i]; i++)
+    if (!strncmp (spec + sizeof by_id - 1, by_id_stable[i],
+                  strlen (by_id_stable[i])))
+      return false;
+  return true;
 }
 
 /* The appliance device of a guest spec (UUID=, LABEL=, a device name),
@@ -39,7 +52,8 @@ device_resolve (struct guest *gs, const char *spec, const char *mountpoint)
       r = NULL;
     }
   }
-  else
+  /* Not a name by disk order (by-id, by-path): what blkid knows. */
+  if (!r)
     r = guest_resolve_spec (gs, spec);
   for (size_t i = 0; !r && mountpoint && gs->mountpoints &&
          gs->mountpoints[i]; i += 2)
@@ -70,4 +84,25 @@ device_uuid (struct guest *gs, const char *dev)
   if (guest_scan_storage (gs) == -1 || !(b = guest_blockdev (gs, dev)))
     return NULL;
   return b->uuid ? xstrdup (b->uuid) : NULL;
+}
+
+static char *
+guest_spec_uuid (void *opaque, const char *spec, const char *mp)
+{
+  CLEANUP_FREE char *dev = device_resolve (opaque, spec, mp);
+  return dev ? device_uuid (opaque, dev) : NULL;
+}
+
+static char *
+guest_spec_disk (void *opaque, const char *spec, const char *mp)
+{
+  CLEANUP_FREE char *dev = device_resolve (opaque, spec, mp);
+  return dev ? device_disk (opaque, dev) : NULL;
+}
+
+struct devmap
+devmap_of_guest (struct guest *gs)
+{
+  struct devmap dm = { guest_spec_uuid, guest_spec_disk, gs };
+  return dm;
 }

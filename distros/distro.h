@@ -65,8 +65,15 @@ struct net_ops {
   /* Or, for a stack whose files are edited line by line: change the
    * lines of ifc->file for interface eth; net_fix reads and writes them.
    * 0 or -1. */
-  int (*edit) (struct guest *gs, const struct net_iface *ifc,
+  int (*edit) (bool keep_static, const struct net_iface *ifc,
                const char *eth, struct lines *ls);
+  /* Or (ifcfg, whose fix also renames the file): the new text of
+   * ifc->file.  A new string, or NULL (reported). */
+  char *(*rewrite) (bool keep_static, const char *text, const char *eth);
+  /* The interfaces one of its files configures, from its text (scan
+   * reads every file and calls it; unit tests give bytes).  0 or -1. */
+  int (*parse) (const char *file, const char *text, struct net_iface **list,
+                size_t *n);
 };
 
 /* An initramfs tool (initramfs.c). */
@@ -175,6 +182,13 @@ int net_iface_add (struct net_iface **list, size_t *n, const char *file,
 int net_write (struct guest *gs, const char *path, const char *content);
 int net_remove (struct guest *gs, const char *path);
 /* The stacks' needs_fix: MAC binding, static address, name. */
+/* net_needs_fix on bytes alone: keep_static is --keep-static-ip. */
+const char *net_iface_problem (const struct net_iface *ifc, size_t index,
+                               bool keep_static);
+/* The new text of ifc's file for interface index (edit or rewrite),
+ * or NULL (reported). */
+char *net_text_fix (const struct net_iface *ifc, size_t index,
+                    bool keep_static, const char *text);
 const char *net_needs_fix (struct guest *gs, const struct net_iface *ifc,
                            size_t index);
 /* Rewrite one interface through its stack's fix or edit.  0 or -1. */
@@ -194,9 +208,34 @@ char *device_resolve (struct guest *gs, const char *spec,
 char *device_disk (struct guest *gs, const char *dev);
 char *device_uuid (struct guest *gs, const char *dev);
 
+/* What a config-file transform needs to know of the guest's devices,
+ * so that it works on bytes alone (unit tests give a table).  Each
+ * returns a new string or NULL (unknown; no error).  uuid: the UUID of
+ * the filesystem, swap or LUKS volume a guest spec names (mp, when not
+ * NULL, its mountpoint in fstab); disk: the whole disk holding it. */
+struct devmap {
+  char *(*uuid) (void *opaque, const char *spec, const char *mp);
+  char *(*disk) (void *opaque, const char *spec, const char *mp);
+  void *opaque;
+};
+/* The devmap of an opened guest (device_resolve, _uuid, _disk). */
+struct devmap devmap_of_guest (struct guest *gs);
+
 /* A modprobe.d line that disables a Hyper-V (or boot) module:
  * "blacklist hv_netvsc", "install hv_vmbus /bin/true" (modprobe.c). */
 bool modprobe_line_blocks_hv (const char *line);
+/* The modprobe.d text with each such line commented out ("# disabled
+ * by azprep (Azure needs it): LINE"), everything else byte for byte;
+ * *nblocked lines.  NULL when there is none (*nblocked 0) or on out of
+ * memory (reported). */
+char *modprobe_unblock_hv (const char *text, size_t *nblocked);
+
+/* A udev rule that names a NIC by its MAC address (ATTR{address}==...
+ * with NAME=), and the rules text with each such rule commented out,
+ * everything else byte for byte; NULL when there is none (*nbound 0)
+ * or on out of memory (reported) (udev.c). */
+bool udev_line_binds_mac (const char *line);
+char *udev_unbind_mac (const char *text, size_t *nbound);
 
 /* Linux inspection, the "linux" os_ops (os.c): inspect_linux_json
  * adds the Linux sections to the inspection JSON (inspect.c). */

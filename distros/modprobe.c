@@ -42,7 +42,7 @@ modprobe_line_blocks_hv (const char *l)
   else
     return false;
   p += strspn (p, " \t");
-  len = strcspn (p, " \t");
+  len = strcspn (p, " \t\r");
   if (!hv_module (p, len))
     return false;
   if (!install)
@@ -53,3 +53,30 @@ modprobe_line_blocks_hv (const char *l)
     strstr (p, "/dev/null");
 }
 
+
+char *
+modprobe_unblock_hv (const char *text, size_t *nblocked)
+{
+  struct lines ls;
+  char *out = NULL;
+
+  *nblocked = 0;
+  if (lines_split (&ls, text) == -1)
+    return NULL;
+  for (size_t j = 0; j < ls.n; j++) {
+    char *nl;
+    if (!modprobe_line_blocks_hv (ls.l[j]))
+      continue;
+    nl = xasprintf ("# disabled by azprep (Azure needs it): %s", ls.l[j]);
+    if (!nl)
+      goto out;
+    free (ls.l[j]);
+    ls.l[j] = nl;
+    (*nblocked)++;
+  }
+  if (*nblocked)
+    out = lines_join (&ls);
+ out:
+  lines_free (&ls);
+  return out;
+}

@@ -9,15 +9,14 @@
 
 /* root=/dev/sda2 -> root=UUID=...; the word or NULL when unchanged. */
 static char *
-stable_param (struct guest *gs, const char *word, const char *key)
+stable_param (const struct devmap *dm, const char *word, const char *key)
 {
   size_t kl = strlen (key);
-  CLEANUP_FREE char *dev = NULL, *uuid = NULL;
+  CLEANUP_FREE char *uuid = NULL;
 
   if (strncmp (word, key, kl) || !device_unstable (word + kl))
     return NULL;
-  dev = device_resolve (gs, word + kl, NULL);
-  uuid = dev ? device_uuid (gs, dev) : NULL;
+  uuid = dm->uuid (dm->opaque, word + kl, NULL);
   return uuid ? xasprintf ("%sUUID=%s", key, uuid) : NULL;
 }
 
@@ -40,9 +39,9 @@ boot_params_wanted (struct guest *gs)
 }
 
 char *
-boot_cmdline_fix (struct guest *gs, const char *old, bool add)
+boot_cmdline_edit (const char *const *addp, const struct devmap *dm,
+                   const char *old, bool add)
 {
-  const char *const *addp = boot_params_wanted (gs);
   static const char *const rmp[] = BOOT_REMOVE_PARAMS;
   char *s = xstrdup (old ? old : ""), *t;
 
@@ -61,8 +60,8 @@ boot_cmdline_fix (struct guest *gs, const char *old, bool add)
     char *copy = xstrdup (s), *save = NULL;
     for (char *w = copy ? strtok_r (copy, " \t", &save) : NULL; w;
          w = strtok_r (NULL, " \t", &save)) {
-      CLEANUP_FREE char *nw = stable_param (gs, w, "root=");
-      CLEANUP_FREE char *nr = nw ? NULL : stable_param (gs, w, "resume=");
+      CLEANUP_FREE char *nw = stable_param (dm, w, "root=");
+      CLEANUP_FREE char *nr = nw ? NULL : stable_param (dm, w, "resume=");
       if (nw || nr) {
         char *a = words_remove (s, w), *b = a ? words_set (a, nw ? nw : nr)
           : NULL;
@@ -78,11 +77,16 @@ boot_cmdline_fix (struct guest *gs, const char *old, bool add)
   return s;
 }
 
-/* What is wrong with one kernel command line, or NULL. */
-const char *
-boot_cmdline_problem (struct guest *gs, const char *words)
+char *
+boot_cmdline_fix (struct guest *gs, const char *old, bool add)
 {
-  const char *const *addp = boot_params_wanted (gs);
+  struct devmap dm = devmap_of_guest (gs);
+  return boot_cmdline_edit (boot_params_wanted (gs), &dm, old, add);
+}
+
+const char *
+boot_cmdline_problem_of (const char *const *addp, const char *words)
+{
   static const char *const rmp[] = BOOT_REMOVE_PARAMS;
   for (size_t i = 0; addp[i]; i++)
     if (!words_has (words, addp[i]))
@@ -98,3 +102,45 @@ boot_cmdline_problem (struct guest *gs, const char *words)
   return NULL;
 }
 
+/* What is wrong with one kernel command line, or NULL. */
+const char *
+boot_cmdline_problem (struct guest *gs, const char *words)
+{
+  return boot_cmdline_problem_of (boot_params_wanted (gs), words);
+}
+
+char *
+bls_entry_options (const char *text, const char *kopts)
+{
+  char *s = NULL;
+  size_t n;
+  bool any = false;
+  FILE *fp = open_memstream (&s, &n);
+
+  if (!fp)
+    return NULL;
+  /* Every "options" line, in order (the spec combines them). */
+  for (const char *l = text; *l; ) {
+    const char *end = strchrnul (l, '\n');
+    if (!strncmp (l, "options", 7) && (l[7] == ' ' || l[7] == '\t')) {
+      size_t len = end - (l + 8);
+      while (len > 0 && (l[8 + len - 1] == '\r' || l[8 + len - 1] == ' ' ||
+                         l[8 + len - 1] == '\t'))
+        len--;
+      fprintf (fp, "%s%.*s", any ? " " : "", (int) len, l + 8);
+      any = true;
+    }
+    l = *end ? end + 1 : end;
+  }
+  fclose (fp);
+  if (!any) {
+    free (s);
+    return NULL;
+  }
+  if (kopts && strstr (s, "$kernelopts")) {
+    char *full = xasprintf ("%s %s", s, kopts);
+    free (s);
+    s = full;
+  }
+  return s;
+}

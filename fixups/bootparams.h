@@ -20,6 +20,7 @@
 #define GRUB_TERMINAL_VALUE "serial console"
 
 struct guest;
+struct devmap;
 
 /* The parameters this guest gets (NULL-terminated, static). */
 const char *const *boot_params_wanted (struct guest *gs);
@@ -28,5 +29,15 @@ const char *const *boot_params_wanted (struct guest *gs);
 char *boot_cmdline_fix (struct guest *gs, const char *old, bool add);
 /* What is wrong with a command line (static string), or NULL. */
 const char *boot_cmdline_problem (struct guest *gs, const char *words);
+/* The same two on bytes alone: add, the parameters to add
+ * (boot_params_wanted's); devices through dm. */
+char *boot_cmdline_edit (const char *const *add, const struct devmap *dm,
+                         const char *old, bool do_add);
+const char *boot_cmdline_problem_of (const char *const *add,
+                                     const char *words);
+/* The kernel parameters of a BLS entry (/boot/loader/entries): every
+ * "options" line, joined, and kopts (grubenv's kernelopts) when they
+ * say $kernelopts.  NULL when the entry has no options line. */
+char *bls_entry_options (const char *text, const char *kopts);
 
 #endif

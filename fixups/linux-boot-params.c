@@ -2,7 +2,8 @@
  * and slow storage (console=tty1 console=ttyS0,115200n8
  * earlyprintk=ttyS0,115200 rootdelay=300), stable interface names
  * (net.ifnames=0: the first NIC is eth0), no "rhgb quiet", root= and
- * resume= on UUIDs, and GRUB's serial terminal, in /etc/default/grub
+ * resume= on UUIDs, and GRUB's serial terminal, in /etc/default/grub and
+ * its drop-ins in /etc/default/grub.d (edited where each setting is)
  * (and /etc/kernel/cmdline where the guest has it).  linux-grub-config
  * then regenerates the configuration GRUB reads. */
 #include <string.h>
@@ -12,92 +13,65 @@
 #include "prep/guest/guest.h"
 #include "distros/distro.h"
 #include "fixups/bootparams.h"
+#include "fixups/grub-edit.h"
 
 static const char grub_default[] = "/etc/default/grub";
 static const char kernel_cmdline[] = "/etc/kernel/cmdline";
 
-/* The new /etc/default/grub, and one finding per setting changed. */
-static char *
-plan (struct guest *gs, const char *text, bool report, int *err)
+static int
+by_name (const void *a, const void *b)
 {
-  struct { const char *key; bool add; } cmd[] = {
-    { "GRUB_CMDLINE_LINUX", true }, { "GRUB_CMDLINE_LINUX_DEFAULT", false },
-  };
-  struct { const char *key, *value; } set[] = {
-    { "GRUB_TERMINAL", GRUB_TERMINAL_VALUE },
-    { "GRUB_SERIAL_COMMAND", GRUB_SERIAL },
-  };
-  char *s = xstrdup (text), *t;
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
 
-  *err = 0;
-  for (size_t i = 0; s && i < sizeof cmd / sizeof cmd[0]; i++) {
-    CLEANUP_FREE char *old = kv_get (s, cmd[i].key);
-    CLEANUP_FREE char *nv = NULL;
-    if (!old && !cmd[i].add)
-      continue;
-    nv = boot_cmdline_fix (gs, old, cmd[i].add);
-    if (!nv || (old && !strcmp (old, nv)))
-      continue;
-    if (report &&
-        report_finding (gs->report, SEV_WARNING, "linux-boot-params",
-                        grub_default, NULL, true, "%s=\"%s\" becomes \"%s\"",
-                        cmd[i].key, old ? old : "", nv) == -1)
-      *err = -1;
-    t = kv_set (s, cmd[i].key, nv);
-    free (s);
-    s = t;
+/* /etc/default/grub and its drop-ins, which grub-mkconfig sources
+ * after it in name order (a drop-in's setting wins). */
+static int
+grub_defaults (struct guest *gs, bool fix)
+{
+  CLEANUP_FREE_STRING_LIST char **dropins =
+    guestfs_glob_expand (gs->g, "/etc/default/grub.d/*.cfg");
+  size_t nd = dropins ? count_strings (dropins) : 0, n = nd + 1;
+  const char *names[n];
+  char *texts[n], *outs[n];
+  struct devmap dm = devmap_of_guest (gs);
+  struct grub_edit ge = { boot_params_wanted (gs), &dm, gs->report, fix };
+  int r = 0;
+
+  if (nd)
+    qsort (dropins, nd, sizeof *dropins, by_name);
+  names[0] = grub_default;
+  for (size_t i = 0; i < nd; i++)
+    names[i + 1] = dropins[i];
+  memset (texts, 0, sizeof texts);
+  memset (outs, 0, sizeof outs);
+  for (size_t i = 0; r == 0 && i < n; i++)
+    if (!(texts[i] = distro_read_config (gs, names[i])))
+      r = -1;
+  if (r == 0)
+    r = grub_defaults_edit (&ge, n, names, (const char *const *) texts,
+                            outs);
+  for (size_t i = 0; r == 0 && i < n; i++)
+    if (outs[i] && guest_write_file (gs, names[i], outs[i],
+                                     strlen (outs[i])) == -1)
+      r = -1;
+  for (size_t i = 0; i < n; i++) {
+    free (texts[i]);
+    free (outs[i]);
   }
-  for (size_t i = 0; s && i < sizeof set / sizeof set[0]; i++) {
-    CLEANUP_FREE char *old = kv_get (s, set[i].key);
-    if (old && !strcmp (old, set[i].value))
-      continue;
-    if (report &&
-        report_finding (gs->report, SEV_WARNING, "linux-grub-serial",
-                        grub_default, NULL, true, "%s=\"%s\" becomes \"%s\"",
-                        set[i].key, old ? old : "", set[i].value) == -1)
-      *err = -1;
-    t = kv_set (s, set[i].key, set[i].value);
-    free (s);
-    s = t;
-  }
-  {
-    CLEANUP_FREE char *uuid = s ? kv_get (s, "GRUB_DISABLE_LINUX_UUID") : NULL;
-    if (uuid && !strcmp (uuid, "true")) {
-      if (report &&
-          report_finding (gs->report, SEV_WARNING, "linux-grub-root-device",
-                          grub_default, NULL, true, "GRUB_DISABLE_LINUX_UUID"
-                          "=true puts a device name in root=") == -1)
-        *err = -1;
-      t = kv_remove (s, "GRUB_DISABLE_LINUX_UUID");
-      free (s);
-      s = t;
-    }
-  }
-  if (!s)
-    *err = -1;
-  return s;
+  return r;
 }
 
 static int
 run (struct guest *gs, bool fix)
 {
-  CLEANUP_FREE char *text = NULL, *out = NULL;
-  int err;
-
   if (!guest_exists (gs, grub_default))
     return fix ? 0
       : report_finding (gs->report, SEV_WARNING, "linux-grub-default-missing",
                         grub_default, "set the kernel command line by hand",
                         false, "no GRUB settings file: the boot parameters "
                         "cannot be set");
-  text = distro_read_config (gs, grub_default);
-  if (!text)
-    return -1;
-  out = plan (gs, text, !fix, &err);
-  if (err)
-    return -1;
-  if (fix && strcmp (out, text) &&
-      guest_write_file (gs, grub_default, out, strlen (out)) == -1)
+  if (grub_defaults (gs, fix) == -1)
     return -1;
   if (guest_exists (gs, kernel_cmdline)) {
     CLEANUP_FREE char *kc = distro_read_config (gs, kernel_cmdline);

@@ -87,24 +87,9 @@ entry_options (struct guest *gs, const char *path, const char *kopts,
                bool *err)
 {
   CLEANUP_FREE char *text = distro_read_config (gs, path);
-  const char *o;
-  char *opts;
 
   *err = !text;
-  if (!text)
-    return NULL;
-  o = strstr (text, "\noptions");
-  if (!o && !strncmp (text, "options", 7))
-    o = text - 1;
-  if (!o)
-    return NULL;
-  opts = strndup (o + 8, strcspn (o + 8, "\n"));
-  if (opts && strstr (opts, "$kernelopts") && kopts) {
-    char *full = xasprintf ("%s %s", opts, kopts);
-    free (opts);
-    opts = full;
-  }
-  return opts;
+  return text ? bls_entry_options (text, kopts) : NULL;
 }
 
 /* BLS entries whose options are wrong. */

@@ -19,41 +19,29 @@ scan (struct guest *gs, bool fix)
     CLEANUP_FREE char *text = distro_read_config (gs, files[i]);
     CLEANUP_FREE char *out = NULL;
     struct lines ls;
-    bool changed = false;
+    size_t n;
 
-    if (!text || lines_split (&ls, text) == -1)
+    if (!text)
       return -1;
-    for (size_t j = 0; j < ls.n; j++) {
-      if (!modprobe_line_blocks_hv (ls.l[j]))
-        continue;
-      if (!fix) {
-        if (report_finding (gs->report, SEV_BLOCKER, "linux-hv-blacklisted",
-                            files[i], NULL, true,
-                            "line %zu disables a Hyper-V module: %s", j + 1,
-                            ls.l[j]) == -1) {
-          lines_free (&ls);
-          return -1;
-        }
-        continue;
-      }
-      {
-        char *nl = xasprintf ("# disabled by azprep (Azure needs it): %s",
-                              ls.l[j]);
-        if (!nl) {
-          lines_free (&ls);
-          return -1;
-        }
-        free (ls.l[j]);
-        ls.l[j] = nl;
-        changed = true;
-      }
+    if (fix) {
+      out = modprobe_unblock_hv (text, &n);
+      if (n && (!out || guest_write_file (gs, files[i], out,
+                                          strlen (out)) == -1))
+        return -1;
+      continue;
     }
-    if (changed)
-      out = lines_join (&ls);
-    lines_free (&ls);
-    if (changed && (!out || guest_write_file (gs, files[i], out,
-                                              strlen (out)) == -1))
+    if (lines_split (&ls, text) == -1)
       return -1;
+    for (size_t j = 0; j < ls.n; j++)
+      if (modprobe_line_blocks_hv (ls.l[j]) &&
+          report_finding (gs->report, SEV_BLOCKER, "linux-hv-blacklisted",
+                          files[i], NULL, true,
+                          "line %zu disables a Hyper-V module: %s", j + 1,
+                          ls.l[j]) == -1) {
+        lines_free (&ls);
+        return -1;
+      }
+    lines_free (&ls);
   }
   return 0;
 }

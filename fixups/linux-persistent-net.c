@@ -1,6 +1,7 @@
 /* linux-persistent-net: udev rules that pin interface names to the
  * VMware NICs' MAC addresses (70-persistent-net.rules and friends) are
- * removed, and the generator that writes them is masked. */
+ * removed, such rules in the guest's other rules files are commented
+ * out, and the generator that writes them is masked. */
 #include <string.h>
 
 #include "prep/common/common.h"
@@ -26,6 +27,36 @@ masked (struct guest *gs)
   return t && !strcmp (t, "/dev/null");
 }
 
+/* Rules of the guest's own that name a NIC by its MAC. */
+static int
+other_rules (struct guest *gs, bool fix, const char *const *known)
+{
+  CLEANUP_FREE_STRING_LIST char **files =
+    guestfs_glob_expand (gs->g, "/etc/udev/rules.d/*.rules");
+
+  for (size_t i = 0; files && files[i]; i++) {
+    CLEANUP_FREE char *text = NULL, *out = NULL;
+    size_t n;
+    if (strv_has ((char **) known, files[i]) ||
+        guestfs_is_file (gs->g, files[i]) <= 0)
+      continue;
+    text = distro_read_config (gs, files[i]);
+    if (!text)
+      return -1;
+    out = udev_unbind_mac (text, &n);
+    if (!n)
+      continue;
+    if (fix ? !out || guest_write_file (gs, files[i], out,
+                                        strlen (out)) == -1
+        : report_finding (gs->report, SEV_WARNING,
+                          "linux-persistent-net-rules", files[i], NULL, true,
+                          "%zu udev rule(s) name a NIC by the VMware NIC's "
+                          "MAC address", n) == -1)
+      return -1;
+  }
+  return 0;
+}
+
 static int
 run (struct guest *gs, bool fix)
 {
@@ -41,6 +72,8 @@ run (struct guest *gs, bool fix)
                           "to the VMware NICs' MAC addresses") == -1)
       return -1;
   }
+  if (other_rules (gs, fix, d->ops->persistent_net) == -1)
+    return -1;
   if (guest_first_existing (gs, generators) && !masked (gs)) {
     if (fix ? guest_symlink (gs, "/dev/null", mask) == -1
         : report_finding (gs->report, SEV_WARNING,

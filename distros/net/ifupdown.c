@@ -22,29 +22,32 @@ parse_iface (const char *l, char *name, size_t nsz, char *fam, char *meth)
 }
 
 static int
-scan_file (struct guest *gs, const char *file, struct net_iface **list,
-           size_t *n)
+ifupdown_parse (const char *file, const char *text, struct net_iface **list,
+                size_t *n)
 {
-  CLEANUP_FREE char *text = distro_read_config (gs, file);
   struct lines ls;
+  int r = 0;
 
-  if (!text)
-    return -1;
   if (lines_split (&ls, text) == -1)
     return -1;
-  for (size_t i = 0; i < ls.n; i++) {
+  for (size_t i = 0; r == 0 && i < ls.n; i++) {
     char name[64], fam[16], meth[32];
     if (!parse_iface (ls.l[i], name, sizeof name, fam, meth) ||
         !strcmp (name, "lo") || strcmp (fam, "inet"))
       continue;
-    if (net_iface_add (list, n, file, name, strcmp (meth, "static") != 0,
-                       NULL) == -1) {
-      lines_free (&ls);
-      return -1;
-    }
+    r = net_iface_add (list, n, file, name, strcmp (meth, "static") != 0,
+                       NULL);
   }
   lines_free (&ls);
-  return 0;
+  return r;
+}
+
+static int
+scan_file (struct guest *gs, const char *file, struct net_iface **list,
+           size_t *n)
+{
+  CLEANUP_FREE char *text = distro_read_config (gs, file);
+  return text ? ifupdown_parse (file, text, list, n) : -1;
 }
 
 static int
@@ -119,8 +122,8 @@ set_line (struct lines *ls, size_t i, char *s)
 }
 
 static int
-ifupdown_edit (struct guest *gs, const struct net_iface *ifc, const char *eth,
-               struct lines *ls)
+ifupdown_edit (bool keep_static, const struct net_iface *ifc,
+               const char *eth, struct lines *ls)
 {
   bool started = false, in_stanza = false;
 
@@ -134,7 +137,7 @@ ifupdown_edit (struct guest *gs, const struct net_iface *ifc, const char *eth,
         continue;
       if (set_line (ls, i, replace_word (l, 1, eth)) == -1)
         return -1;
-      if (!gs->keep_static_ip && !strcmp (meth, "static") &&
+      if (!keep_static && !strcmp (meth, "static") &&
           set_line (ls, i, replace_word (ls->l[i], 3,
                                          !strcmp (fam, "inet6")
                                          ? "auto" : "dhcp")) == -1)
@@ -173,7 +176,7 @@ ifupdown_edit (struct guest *gs, const struct net_iface *ifc, const char *eth,
       }
       continue;
     }
-    if (in_stanza && !gs->keep_static_ip && !ifc->dhcp) {
+    if (in_stanza && !keep_static && !ifc->dhcp) {
       const char *p = l + line_indent (l);
       for (size_t k = 0; static_opts[k]; k++)
         if (!strncmp (p, static_opts[k], strlen (static_opts[k]))) {
@@ -192,4 +195,5 @@ const struct net_ops net_ifupdown_ops = {
   .needs_fix = net_needs_fix,
   .name_reason = "interface name changes on Azure (becomes ethN)",
   .edit = ifupdown_edit,
+  .parse = ifupdown_parse,
 };

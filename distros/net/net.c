@@ -60,38 +60,57 @@ net_iface_add (struct net_iface **list, size_t *n, const char *file,
 }
 
 const char *
-net_needs_fix (struct guest *gs, const struct net_iface *ifc, size_t index)
+net_iface_problem (const struct net_iface *ifc, size_t index,
+                   bool keep_static)
 {
   CLEANUP_FREE char *eth = net_eth_name (index);
   if (ifc->mac && ifc->ops->mac_reason)
     return ifc->ops->mac_reason;
-  if (!ifc->dhcp && !gs->keep_static_ip)
+  if (!ifc->dhcp && !keep_static)
     return "static address (Azure assigns addresses by DHCP)";
   if (ifc->name && eth && strcmp (ifc->name, eth))
     return ifc->ops->name_reason;
   return NULL;
 }
 
+const char *
+net_needs_fix (struct guest *gs, const struct net_iface *ifc, size_t index)
+{
+  return net_iface_problem (ifc, index, gs->keep_static_ip);
+}
+
+char *
+net_text_fix (const struct net_iface *ifc, size_t index, bool keep_static,
+              const char *text)
+{
+  CLEANUP_FREE char *eth = net_eth_name (index);
+  struct lines ls;
+  char *out = NULL;
+
+  if (!eth)
+    return NULL;
+  if (ifc->ops->rewrite)
+    return ifc->ops->rewrite (keep_static, text, eth);
+  if (lines_split (&ls, text) == -1)
+    return NULL;
+  if (ifc->ops->edit (keep_static, ifc, eth, &ls) == 0)
+    out = lines_join (&ls);
+  lines_free (&ls);
+  return out;
+}
+
 int
 net_fix (struct guest *gs, const struct net_iface *ifc, size_t index)
 {
-  CLEANUP_FREE char *text = NULL, *eth = NULL, *out = NULL;
-  struct lines ls;
-  int r = -1;
+  CLEANUP_FREE char *text = NULL, *out = NULL;
 
   if (ifc->ops->fix)
     return ifc->ops->fix (gs, ifc, index);
   text = distro_read_config (gs, ifc->file);
-  eth = net_eth_name (index);
-  if (!text || !eth || lines_split (&ls, text) == -1)
+  if (!text)
     return -1;
-  if (ifc->ops->edit (gs, ifc, eth, &ls) == 0) {
-    out = lines_join (&ls);
-    if (out)
-      r = net_write (gs, ifc->file, out);
-  }
-  lines_free (&ls);
-  return r;
+  out = net_text_fix (ifc, index, gs->keep_static_ip, text);
+  return out ? net_write (gs, ifc->file, out) : -1;
 }
 
 char *

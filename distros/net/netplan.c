@@ -89,6 +89,31 @@ block_has (const struct lines *ls, const struct netplan_iface *f,
 }
 
 static int
+netplan_parse (const char *file, const char *text, struct net_iface **list,
+               size_t *n)
+{
+  struct netplan_iface ifs[16];
+  struct lines ls;
+  size_t ni;
+  int r = 0;
+
+  if (lines_split (&ls, text) == -1)
+    return -1;
+  ni = find_ifaces (&ls, ifs, 16);
+  for (size_t k = 0; r == 0 && k < ni; k++) {
+    CLEANUP_FREE char *name = iface_key (ls.l[ifs[k].key]);
+    CLEANUP_FREE char *mac = NULL, *dhcp = NULL;
+    bool has_static = block_has (&ls, &ifs[k], "addresses", NULL);
+    block_has (&ls, &ifs[k], "macaddress", &mac);
+    block_has (&ls, &ifs[k], "dhcp4", &dhcp);
+    r = net_iface_add (list, n, file, name,
+                       !has_static || (dhcp && !strcmp (dhcp, "true")), mac);
+  }
+  lines_free (&ls);
+  return r;
+}
+
+static int
 netplan_scan (struct guest *gs, struct net_iface **list, size_t *n)
 {
   CLEANUP_FREE_STRING_LIST char **files =
@@ -96,33 +121,14 @@ netplan_scan (struct guest *gs, struct net_iface **list, size_t *n)
 
   for (size_t i = 0; files && files[i]; i++) {
     CLEANUP_FREE char *text = distro_read_config (gs, files[i]);
-    struct netplan_iface ifs[16];
-    struct lines ls;
-    size_t ni;
-
-    if (!text || lines_split (&ls, text) == -1)
+    if (!text || netplan_parse (files[i], text, list, n) == -1)
       return -1;
-    ni = find_ifaces (&ls, ifs, 16);
-    for (size_t k = 0; k < ni; k++) {
-      CLEANUP_FREE char *name = iface_key (ls.l[ifs[k].key]);
-      CLEANUP_FREE char *mac = NULL, *dhcp = NULL;
-      bool has_static = block_has (&ls, &ifs[k], "addresses", NULL);
-      block_has (&ls, &ifs[k], "macaddress", &mac);
-      block_has (&ls, &ifs[k], "dhcp4", &dhcp);
-      if (net_iface_add (list, n, files[i], name,
-                         !has_static || (dhcp && !strcmp (dhcp, "true")),
-                         mac) == -1) {
-        lines_free (&ls);
-        return -1;
-      }
-    }
-    lines_free (&ls);
   }
   return 0;
 }
 
 static int
-netplan_edit (struct guest *gs, const struct net_iface *ifc, const char *eth,
+netplan_edit (bool keep_static, const struct net_iface *ifc, const char *eth,
               struct lines *ls)
 {
   struct netplan_iface ifs[16], *f = NULL;
@@ -142,12 +148,12 @@ netplan_edit (struct guest *gs, const struct net_iface *ifc, const char *eth,
   /* Drop match:/set-name: (and static keys), each with its sub-block. */
   for (size_t j = f->key + 1; j < f->end; j++) {
     bool drop = yaml_key (ls->l[j], "match") || yaml_key (ls->l[j], "set-name");
-    if (!gs->keep_static_ip)
+    if (!keep_static)
       for (size_t s = 0; static_keys[s]; s++)
         drop = drop || yaml_key (ls->l[j], static_keys[s]);
-    if (!gs->keep_static_ip && yaml_key (ls->l[j], "nameservers"))
+    if (!keep_static && yaml_key (ls->l[j], "nameservers"))
       drop = true;
-    if (!gs->keep_static_ip && yaml_key (ls->l[j], "dhcp4"))
+    if (!keep_static && yaml_key (ls->l[j], "dhcp4"))
       drop = true;
     if (drop && line_indent (ls->l[j]) == f->body_ind) {
       size_t ind = line_indent (ls->l[j]);
@@ -173,7 +179,7 @@ netplan_edit (struct guest *gs, const struct net_iface *ifc, const char *eth,
       return -1;
     free (ls->l[f->key]);
     ls->l[f->key] = nl;
-    if (!gs->keep_static_ip) {
+    if (!keep_static) {
       size_t bi = f->body_ind ? f->body_ind : ind + 2;
       CLEANUP_FREE char *d = xasprintf ("%*sdhcp4: true", (int) bi, "");
       if (!d || lines_insert (ls, f->key + 1, d) == -1)
@@ -190,4 +196,5 @@ const struct net_ops net_netplan_ops = {
   .mac_reason = "matched by the VMware NIC's MAC address (match: macaddress)",
   .name_reason = "interface name changes on Azure (becomes ethN)",
   .edit = netplan_edit,
+  .parse = netplan_parse,
 };

@@ -7,6 +7,15 @@
 
 static const char dir[] = "/etc/NetworkManager/system-connections";
 
+/* "key=value", "key = value" (GLib keyfiles allow blanks around
+ * '='). */
+static bool
+key_is (const char *l, const char *key)
+{
+  size_t kl = strlen (key);
+  return !strncmp (l, key, kl) && l[kl + strspn (l + kl, " \t")] == '=';
+}
+
 /* "key=value" in [section] of an ini file, or NULL. */
 static char *
 ini_get (const char *text, const char *section, const char *key)
@@ -14,7 +23,6 @@ ini_get (const char *text, const char *section, const char *key)
   struct lines ls;
   char *r = NULL;
   bool in = false;
-  size_t kl = strlen (key);
 
   if (lines_split (&ls, text) == -1)
     return NULL;
@@ -25,9 +33,16 @@ ini_get (const char *text, const char *section, const char *key)
         l[1 + strlen (section)] == ']';
       continue;
     }
-    if (in && !strncmp (l, key, kl) && l[kl] == '=') {
+    if (in && key_is (l, key)) {
+      const char *v = strchr (l, '=') + 1;
+      size_t vl;
+      v += strspn (v, " \t");
+      vl = strlen (v);
+      while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t' ||
+                        v[vl - 1] == '\r'))
+        vl--;
       free (r);
-      r = strdup (l + kl + 1);
+      r = strndup (v, vl);
     }
   }
   lines_free (&ls);
@@ -43,6 +58,23 @@ ethernet (const char *text)
 }
 
 static int
+nm_parse (const char *file, const char *text, struct net_iface **list,
+          size_t *n)
+{
+  CLEANUP_FREE char *name = NULL, *method = NULL, *mac = NULL;
+
+  if (!ethernet (text))
+    return 0;
+  name = ini_get (text, "connection", "interface-name");
+  method = ini_get (text, "ipv4", "method");
+  mac = ini_get (text, "ethernet", "mac-address");
+  if (!mac)
+    mac = ini_get (text, "802-3-ethernet", "mac-address");
+  return net_iface_add (list, n, file, name,
+                        !method || strcmp (method, "manual"), mac);
+}
+
+static int
 nm_scan (struct guest *gs, struct net_iface **list, size_t *n)
 {
   CLEANUP_FREE_STRING_LIST char **files = NULL;
@@ -52,44 +84,28 @@ nm_scan (struct guest *gs, struct net_iface **list, size_t *n)
     return -1;
   files = guestfs_glob_expand (gs->g, pat);
   for (size_t i = 0; files && files[i]; i++) {
-    CLEANUP_FREE char *text = NULL, *name = NULL, *method = NULL;
-    CLEANUP_FREE char *mac = NULL;
+    CLEANUP_FREE char *text = NULL;
     if (guestfs_is_file (gs->g, files[i]) <= 0)
       continue;
     text = distro_read_config (gs, files[i]);
-    if (!text)
-      return -1;
-    if (!ethernet (text))
-      continue;
-    name = ini_get (text, "connection", "interface-name");
-    method = ini_get (text, "ipv4", "method");
-    mac = ini_get (text, "ethernet", "mac-address");
-    if (!mac)
-      mac = ini_get (text, "802-3-ethernet", "mac-address");
-    if (net_iface_add (list, n, files[i], name,
-                       !method || strcmp (method, "manual"), mac) == -1)
+    if (!text || nm_parse (files[i], text, list, n) == -1)
       return -1;
   }
   return 0;
 }
 
 static bool
-key_is (const char *l, const char *key)
-{
-  size_t kl = strlen (key);
-  return !strncmp (l, key, kl) && l[kl] == '=';
-}
-
-static bool
 numbered (const char *l, const char *prefix)
 {
   size_t pl = strlen (prefix);
-  return !strncmp (l, prefix, pl) &&
-    (l[pl] == '=' || (l[pl] >= '0' && l[pl] <= '9'));
+  if (strncmp (l, prefix, pl))
+    return false;
+  l += pl + strspn (l + pl, "0123456789");
+  return l[strspn (l, " \t")] == '=';
 }
 
 static int
-nm_edit (struct guest *gs, const struct net_iface *ifc, const char *eth,
+nm_edit (bool keep_static, const struct net_iface *ifc, const char *eth,
          struct lines *ls)
 {
   char section[64] = "";
@@ -114,7 +130,7 @@ nm_edit (struct guest *gs, const struct net_iface *ifc, const char *eth,
       ls->l[i] = nl;
       continue;
     }
-    if (!strcmp (section, "ipv4") && !gs->keep_static_ip && !ifc->dhcp) {
+    if (!strcmp (section, "ipv4") && !keep_static && !ifc->dhcp) {
       if (key_is (l, "method")) {
         char *nl = strdup ("method=auto");
         if (!nl)
@@ -138,4 +154,5 @@ const struct net_ops net_nm_ops = {
   .mac_reason = "bound to the VMware NIC's MAC address (mac-address=)",
   .name_reason = "bound to an interface name that changes on Azure",
   .edit = nm_edit,
+  .parse = nm_parse,
 };

@@ -301,6 +301,12 @@ probe_disks (struct report *rep, struct disk *disks, size_t ndisks,
       report_finding (rep, SEV_BLOCKER, "disk-unreadable",
                       disks[i].path, "export the VM again", false,
                       "%s: %s", disks[i].path, desc->disk_error[i]);
+    else if (!disks[i].nbd_server && !disks[i].hook &&
+             disk_lock (&disks[i], false) == -1)
+      /* A fix is writing it: its journal is live, not interrupted. */
+      report_finding (rep, SEV_BLOCKER, "disk-unreadable",
+                      disks[i].path, "wait for the fix to finish", false,
+                      "%s", log_last_error ());
     else if (commit_interrupted (disks[i].path))
       report_finding (rep, SEV_BLOCKER, "disk-unreadable",
                       disks[i].path, "run 'azprep inspect' on it once to "

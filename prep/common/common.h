@@ -96,8 +96,17 @@ int run_command_full (char **out, char **err, const char *const *argv);
 /* First line of s, trimmed, in a static-free copy (for messages). */
 char *first_line (const char *s);
 /* Files (prep/common/file.c).  Write all of buf to path atomically:
- * write path.tmp.PID, fsync, rename, fsync the directory. */
+ * write a new temporary file beside it (mode 0600), fsync, rename,
+ * fsync the directory.  The file ends with mode 0600. */
 int write_file_atomic (const char *path, const void *buf, size_t len);
+/* A new file PATHTAG.XXXXXX (random suffix, O_EXCL, O_NOFOLLOW,
+ * O_CLOEXEC, mode 0600): its fd, its name in *tmp (free it); -1 on
+ * error (reported). */
+int create_temp_beside (const char *path, const char *tag, char **tmp);
+/* A new directory PATHTAG.XXXXXX (random suffix, mode 0700), for a
+ * tool that creates its output by name: nobody else can plant a file
+ * or a symlink in it.  Its name, or NULL (reported). */
+char *create_tempdir_beside (const char *path, const char *tag);
 /* fsync the directory holding path, so that a rename or a new file in
  * it survives a crash: 0, or -1 (errno set; not reported, as callers
  * treat it as best effort). */

@@ -1,10 +1,14 @@
 /* Files written so that a crash leaves the old content or the new,
  * never a mix: write a temporary file, fsync it, rename it over the
- * old one, fsync the directory. */
+ * old one, fsync the directory.  Temporary files get names nobody can
+ * guess, are created exclusively (a symlink or file planted beside the
+ * target is never followed or reused) and are readable by their owner
+ * only: they may hold guest bytes or secrets. */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "prep/common/common.h"
@@ -26,19 +30,56 @@ fsync_dir_of (const char *path)
 }
 
 int
-write_file_atomic (const char *path, const void *buf, size_t len)
+create_temp_beside (const char *path, const char *tag, char **tmp)
 {
-  CLEANUP_FREE char *tmp = xasprintf ("%s.tmp.%d", path, (int) getpid ());
-  const char *p = buf;
   int fd;
 
-  if (!tmp)
+  *tmp = xasprintf ("%s%s.XXXXXX", path, tag);
+  if (!*tmp)
     return -1;
-  fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  /* mkostemp: O_CREAT | O_EXCL, mode 0600, a random suffix. */
+  fd = mkostemp (*tmp, O_CLOEXEC | O_NOFOLLOW);
   if (fd == -1) {
-    azp_error ("%s: %m", tmp);
+    azp_error ("%s: cannot create a temporary file: %m", *tmp);
+    free (*tmp);
+    *tmp = NULL;
     return -1;
   }
+  /* The umask cannot widen it, but a caller's file may have been made
+   * elsewhere: say the mode once, here. */
+  if (fchmod (fd, 0600) == -1) {
+    azp_error ("%s: chmod: %m", *tmp);
+    close (fd);
+    unlink (*tmp);
+    free (*tmp);
+    *tmp = NULL;
+    return -1;
+  }
+  return fd;
+}
+
+char *
+create_tempdir_beside (const char *path, const char *tag)
+{
+  char *dir = xasprintf ("%s%s.XXXXXX", path, tag);
+
+  if (dir && !mkdtemp (dir)) {
+    azp_error ("%s: cannot create a temporary directory: %m", dir);
+    free (dir);
+    return NULL;
+  }
+  return dir;
+}
+
+int
+write_file_atomic (const char *path, const void *buf, size_t len)
+{
+  CLEANUP_FREE char *tmp = NULL;
+  const char *p = buf;
+  int fd = create_temp_beside (path, ".tmp", &tmp);
+
+  if (fd == -1)
+    return -1;
   while (len > 0) {
     ssize_t r = write (fd, p, len);
     if (r == -1) {

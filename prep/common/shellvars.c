@@ -19,6 +19,73 @@ line_value (const char *line, const char *key)
   return line + kl + 1;
 }
 
+/* Where the value of an assignment line (up to end) lies: a quoted
+ * value ends at its closing quote (what follows, a comment, is not
+ * part of it); an unquoted one runs to the end of the line, trailing
+ * blanks and CR removed (grubenv's "kernelopts=root=... ro" has
+ * blanks).  *quote is the quote character or 0. */
+static void
+value_span (const char *v, const char *end, size_t *start, size_t *len,
+            char *quote)
+{
+  size_t n = end - v;
+
+  *quote = 0;
+  if (n >= 1 && (v[0] == '"' || v[0] == '\'')) {
+    for (size_t i = 1; i < n; i++) {
+      if (v[0] == '"' && v[i] == '\\' && i + 1 < n) {
+        i++;
+        continue;
+      }
+      if (v[i] == v[0]) {
+        *quote = v[0];
+        *start = 1;
+        *len = i - 1;
+        return;
+      }
+    }
+  }
+  while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\r'))
+    n--;
+  *start = 0;
+  *len = n;
+}
+
+char *
+kv_line_value (const char *line, const char *key)
+{
+  const char *end = strchrnul (line, '\n');
+  const char *v = line_value (line, key);
+  size_t start, len;
+  char q;
+
+  if (!v || v > end)
+    return NULL;
+  value_span (v, end, &start, &len, &q);
+  return strndup (v + start, len);
+}
+
+char *
+kv_line_replace (const char *line, const char *key, const char *value)
+{
+  const char *end = strchrnul (line, '\n');
+  const char *v = line_value (line, key), *rest;
+  size_t start, len;
+  char q;
+
+  if (!v || v > end)
+    return NULL;
+  value_span (v, end, &start, &len, &q);
+  rest = v + start + len + (q ? 1 : 0);   /* a comment, blanks, CR */
+  /* Keep single quotes when the value has none (no expansion either
+   * way); otherwise double quotes (an unquoted value may now have
+   * blanks). */
+  if (q != '\'' || strchr (value, '\''))
+    q = '"';
+  return xasprintf ("%.*s%c%s%c%.*s", (int) (v - line), line, q, value, q,
+                    (int) (end - rest), rest);
+}
+
 char *
 kv_get (const char *content, const char *key)
 {
@@ -27,17 +94,9 @@ kv_get (const char *content, const char *key)
   for (const char *l = content; l && *l; ) {
     const char *end = strchrnul (l, '\n');
     const char *v = line_value (l, key);
-    if (v && v < end) {
-      size_t n = end - v;
+    if (v && v <= end) {
       free (r);
-      while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t' ||
-                       v[n - 1] == '\r'))
-        n--;
-      if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0]) {
-        v++;
-        n -= 2;
-      }
-      r = strndup (v, n);
+      r = kv_line_value (l, key);
     }
     l = *end ? end + 1 : end;
   }

@@ -1,6 +1,8 @@
 /* Unit tests of the atomic write and the directory fsync. */
 #include <dirent.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "prep/common/common.h"
@@ -35,6 +37,57 @@ check_content (const char *path, const char *want)
   CHECK_STR (buf, want);
 }
 
+static mode_t
+mode_of (const char *path)
+{
+  struct stat st;
+  return lstat (path, &st) == 0 ? st.st_mode & 07777 : (mode_t) -1;
+}
+
+/* A symlink planted at the name the temporary file once had
+ * (PATH.tmp.PID) is not followed, the file is 0600 whatever the umask,
+ * and the temporary names are not guessable. */
+static void
+test_planted (const char *dir)
+{
+  CLEANUP_FREE char *path = xasprintf ("%s/journal.json", dir);
+  CLEANUP_FREE char *victim = xasprintf ("%s/victim", dir);
+  CLEANUP_FREE char *old = xasprintf ("%s.tmp.%d", path, (int) getpid ());
+  CLEANUP_FREE char *t1 = NULL, *t2 = NULL;
+  FILE *fp = fopen (victim, "w");
+  char buf[1];
+  int fd1, fd2;
+
+  if (fp) {
+    fputs ("victim", fp);
+    fclose (fp);
+  }
+  CHECK (symlink (victim, old) == 0);
+  umask (022);
+  CHECK (write_file_atomic (path, "secret", 6) == 0);
+  check_content (path, "secret");
+  check_content (victim, "victim");
+  CHECK (mode_of (path) == 0600);
+  /* The planted link is still a link to the untouched victim. */
+  CHECK (mode_of (old) != (mode_t) -1 && readlink (old, buf, 1) == 1);
+
+  fd1 = create_temp_beside (path, ".x", &t1);
+  fd2 = create_temp_beside (path, ".x", &t2);
+  CHECK (fd1 >= 0 && fd2 >= 0);
+  if (fd1 >= 0 && fd2 >= 0) {
+    CHECK (strcmp (t1, t2) != 0);
+    CHECK (mode_of (t1) == 0600);
+    CHECK (fcntl (fd1, F_GETFD) & FD_CLOEXEC);
+  }
+  if (fd1 >= 0)
+    close (fd1), unlink (t1);
+  if (fd2 >= 0)
+    close (fd2), unlink (t2);
+  unlink (old);
+  unlink (path);
+  unlink (victim);
+}
+
 int
 main (void)
 {
@@ -55,6 +108,8 @@ main (void)
   CHECK (write_file_atomic (missing, "x", 1) == -1);
   CHECK (fsync_dir_of (missing) == -1);
   unlink (path);
+  test_planted (dir);
+  CHECK (count_entries (dir) == 0);
   rmdir (dir);
   return UNIT_RESULT ("test-file");
 }

@@ -28,6 +28,13 @@ char *kv_get (const char *content, const char *key);
 char *kv_set (const char *content, const char *key, const char *value);
 /* Remove every KEY= line. */
 char *kv_remove (const char *content, const char *key);
+/* One line (up to '\n' or NUL): if it assigns KEY, its unquoted value
+ * (a quoted value ends at its closing quote; a comment after it is not
+ * part of it), or the line with the value replaced, keeping its
+ * prefix (blanks, "export"), its quotes where they can stay and what
+ * follows the value.  NULL when the line does not assign KEY. */
+char *kv_line_value (const char *line, const char *key);
+char *kv_line_replace (const char *line, const char *key, const char *value);
 
 /* Word lists (kernel command lines, module lists): has, add, remove a
  * word or a KEY=... word.  Results are new strings. */

@@ -12,8 +12,10 @@
  * Other formats (vmdk, vhd, vhdx) are never written in place: use
  * --output.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -24,7 +26,12 @@
 #include "prep/guest/guest.h"
 
 #define UNDO_SUFFIX ".azprep-undo"
+#define UNDO_TMP_SUFFIX ".azprep-undo.tmp"
 #define NEW_SUFFIX ".azprep-new"
+#define OUT_TMP_SUFFIX ".azprep-tmp"
+/* The file a copy's or a conversion's tool creates inside its own
+ * temporary directory (create_tempdir_beside). */
+#define TMP_MEMBER "/disk"
 #define UNDO_MAGIC "AZPREP-UNDO-1\n"
 #define MAX_EXTENT (64 << 20)
 
@@ -109,12 +116,13 @@ static int
 write_undo (struct disk *d, const struct extent *ext, size_t n)
 {
   CLEANUP_FREE char *path = xasprintf ("%s" UNDO_SUFFIX, d->path);
-  CLEANUP_FREE char *tmp = xasprintf ("%s" UNDO_SUFFIX ".tmp", d->path);
+  CLEANUP_FREE char *tmp = NULL;
   CLEANUP_FREE char *buf = malloc (MAX_EXTENT);
   CLEANUP_CLOSE int in = -1;
   FILE *fp;
+  int fd;
 
-  if (!path || !tmp || !buf) {
+  if (!path || !buf) {
     azp_error ("out of memory");
     return -1;
   }
@@ -123,9 +131,15 @@ write_undo (struct disk *d, const struct extent *ext, size_t n)
     azp_error ("%s: %m", d->path);
     return -1;
   }
-  fp = fopen (tmp, "w");
+  /* The journal holds guest bytes: 0600, a name nobody can plant. */
+  fd = create_temp_beside (d->path, UNDO_TMP_SUFFIX, &tmp);
+  if (fd == -1)
+    return -1;
+  fp = fdopen (fd, "w");
   if (!fp) {
     azp_error ("%s: %m", tmp);
+    close (fd);
+    unlink (tmp);
     return -1;
   }
   fprintf (fp, UNDO_MAGIC "%lld\n", (long long) d->size);
@@ -216,6 +230,59 @@ apply_extents (struct disk *d, const struct extent *ext, size_t n)
   return 0;
 }
 
+char *
+commit_undo_path (const char *disk_path)
+{
+  return xasprintf ("%s" UNDO_SUFFIX, disk_path);
+}
+
+/* Is name BASE TAG .XXXXXX (create_temp_beside's shape)? */
+static bool
+is_temp_of (const char *name, const char *base, const char *tag)
+{
+  size_t bl = strlen (base), tl = strlen (tag);
+
+  return !strncmp (name, base, bl) && !strncmp (name + bl, tag, tl) &&
+    name[bl + tl] == '.' && strlen (name + bl + tl + 1) == 6;
+}
+
+/* The temporary files and directories an interrupted run of this disk
+ * left beside it.  Called under the disk's exclusive lock, so no other
+ * run is still writing them.  Nothing is followed: a symlink of that
+ * shape is removed, not its target. */
+static void
+remove_stale_temps (const char *disk_path)
+{
+  CLEANUP_FREE char *c1 = xstrdup (disk_path), *c2 = xstrdup (disk_path);
+  const char *base;
+  struct dirent *e;
+  DIR *dir;
+
+  if (!c1 || !c2)
+    return;
+  base = basename (c2);
+  dir = opendir (dirname (c1));
+  if (!dir)
+    return;
+  while ((e = readdir (dir)) != NULL) {
+    int dfd = dirfd (dir), sub;
+    if (is_temp_of (e->d_name, base, UNDO_TMP_SUFFIX))
+      unlinkat (dfd, e->d_name, 0);
+    else if (is_temp_of (e->d_name, base, NEW_SUFFIX)) {
+      sub = openat (dfd, e->d_name,
+                    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sub >= 0) {
+        unlinkat (sub, TMP_MEMBER + 1, 0);
+        close (sub);
+        unlinkat (dfd, e->d_name, AT_REMOVEDIR);
+      }
+      else
+        unlinkat (dfd, e->d_name, 0);
+    }
+  }
+  closedir (dir);
+}
+
 int
 commit_recover (const char *disk_path)
 {
@@ -229,7 +296,9 @@ commit_recover (const char *disk_path)
 
   if (!path || !newp)
     return -1;
-  unlink (newp);                /* an interrupted qcow2 copy */
+  /* An interrupted qcow2 copy (and the name older versions used). */
+  remove_stale_temps (disk_path);
+  unlink (newp);
   fp = fopen (path, "r");
   if (!fp)
     return errno == ENOENT ? 0 : (azp_error ("%s: %m", path), -1);
@@ -286,11 +355,34 @@ commit_recover (const char *disk_path)
   return ret;
 }
 
+/* Remove a file made by tmp_member and its directory. */
+static void
+remove_tmp_member (const char *file)
+{
+  CLEANUP_FREE char *dir = xstrdup (file);
+
+  unlink (file);
+  if (dir) {
+    dir[strlen (dir) - strlen (TMP_MEMBER)] = '\0';
+    rmdir (dir);
+  }
+}
+
+/* A path for a tool to create, inside a new private directory beside
+ * path (cp and qemu-img create their output by name: in a directory
+ * only azprep can write, no planted symlink redirects them). */
+static char *
+tmp_member (const char *path, const char *tag)
+{
+  CLEANUP_FREE char *dir = create_tempdir_beside (path, tag);
+  return dir ? xasprintf ("%s" TMP_MEMBER, dir) : NULL;
+}
+
 static int
 commit_qcow2_copy (struct disk *d, char **newpath)
 {
   CLEANUP_FREE char *err = NULL;
-  char *np = xasprintf ("%s" NEW_SUFFIX, d->path);
+  char *np = tmp_member (d->path, NEW_SUFFIX);
 
   *newpath = np;
   if (!np)
@@ -379,6 +471,7 @@ guest_commit (struct guest *gs)
       goto out;
     }
     else {
+      remove_tmp_member (newpaths[i]);
       free (newpaths[i]);
       newpaths[i] = NULL;
       fsync_dir_of (d->path);
@@ -398,7 +491,7 @@ guest_commit (struct guest *gs)
   for (size_t i = 0; i < gs->ndisks; i++) {
     free (ext[i]);
     if (newpaths[i]) {
-      unlink (newpaths[i]);
+      remove_tmp_member (newpaths[i]);
       free (newpaths[i]);
     }
   }
@@ -431,7 +524,7 @@ guest_write_output (struct guest *gs, char *const *outputs,
     struct disk *d = &gs->disks[i];
     const char *fmt = output_format ? output_format
                                     : format_from_name (outputs[i]);
-    CLEANUP_FREE char *tmp = xasprintf ("%s.azprep-tmp", outputs[i]);
+    CLEANUP_FREE char *tmp = tmp_member (outputs[i], OUT_TMP_SUFFIX);
     CLEANUP_FREE char *err = NULL;
     bool vhd = !strcmp (fmt, "vpc");
     int r;
@@ -449,6 +542,7 @@ guest_write_output (struct guest *gs, char *const *outputs,
         CLEANUP_FREE char *why = first_line (err);
         azp_error ("%s: cannot round up to a whole MiB: %s", outputs[i],
                    why ? why : "");
+        remove_tmp_member (tmp);
         return -1;
       }
     }
@@ -469,14 +563,16 @@ guest_write_output (struct guest *gs, char *const *outputs,
     if (r != 0) {
       CLEANUP_FREE char *why = first_line (err);
       azp_error ("%s: cannot write: %s", outputs[i], why ? why : "");
-      unlink (tmp);
+      remove_tmp_member (tmp);
       return -1;
     }
-    if (rename (tmp, outputs[i]) == -1) {
+    /* The whole guest is in it: its owner only, like the journal. */
+    if (chmod (tmp, 0600) == -1 || rename (tmp, outputs[i]) == -1) {
       azp_error ("%s: %m", outputs[i]);
-      unlink (tmp);
+      remove_tmp_member (tmp);
       return -1;
     }
+    remove_tmp_member (tmp);
   }
   return 0;
 }

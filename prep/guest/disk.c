@@ -65,6 +65,7 @@ disks_free (struct disk *disks, size_t n)
     free (disks[i].path);
     free (disks[i].format);
     free (disks[i].nbd_server);
+    disk_unlock (&disks[i]);
     if (disks[i].hook)
       disks[i].hook->close (disks[i].hook_state);
     if (disks[i].overlay) {

@@ -80,6 +80,13 @@ make_overlay (struct disk *d)
   return 0;
 }
 
+static void
+unlock_all (struct disk *disks, size_t ndisks)
+{
+  for (size_t i = 0; i < ndisks; i++)
+    disk_unlock (&disks[i]);
+}
+
 /* Before anything touches the disks: refuse to write a remote one,
  * roll back an interrupted commit, probe each.  0 or -1. */
 static int
@@ -94,7 +101,7 @@ prepare_disks (struct disk *disks, size_t ndisks, unsigned flags)
       return -1;
     }
     if (!disks[i].nbd_server && !hook &&
-        commit_recover (disks[i].path) == -1)
+        disk_lock_and_recover (&disks[i], flags & GUEST_OVERLAY) == -1)
       return -1;
     if (disk_probe (&disks[i]) == -1)
       return -1;
@@ -151,12 +158,15 @@ guest_open (struct disk *disks, size_t ndisks, unsigned flags)
   }
   remove_stale_overlays (getenv ("TMPDIR") ? getenv ("TMPDIR")
                                             : "/var/tmp");
-  if (prepare_disks (disks, ndisks, flags) == -1)
+  if (prepare_disks (disks, ndisks, flags) == -1) {
+    unlock_all (disks, ndisks);
     return NULL;
+  }
 
   gs = calloc (1, sizeof *gs);
   if (!gs) {
     azp_error ("out of memory");
+    unlock_all (disks, ndisks);
     return NULL;
   }
   gs->disks = disks;
@@ -211,8 +221,10 @@ guest_open (struct disk *disks, size_t ndisks, unsigned flags)
     }
   report_free (gs->report);
   free (gs);
+  unlock_all (disks, ndisks);
   return NULL;
 }
+
 
 int
 guest_shutdown (struct guest *gs)
@@ -259,5 +271,6 @@ guest_close (struct guest *gs)
   free_string_list (gs->mountpoints);
   guest_storage_free (gs);
   report_free (gs->report);
+  unlock_all (gs->disks, gs->ndisks);
   free (gs);
 }

@@ -30,6 +30,10 @@ struct disk {
    * state (the session and bridge behind nbd_server). */
   const struct disk_hook *hook;
   void *hook_state;
+  /* The flock held on path (prep/guest/lock.c) while a handle is open:
+   * lock_fd is valid only when locked. */
+  bool locked, exclusive;
+  int lock_fd;
 };
 
 enum firmware { FIRMWARE_UNKNOWN = 0, FIRMWARE_BIOS, FIRMWARE_UEFI };
@@ -197,8 +201,23 @@ int guest_commit (struct guest *gs);
 int guest_write_output (struct guest *gs, char *const *outputs,
                         const char *output_format);
 
-/* Roll back an interrupted commit of this disk, if any.  Called by
- * guest_open for every disk.  Returns 0 or -1. */
+/* Roll back an interrupted commit of this disk, if any, and remove
+ * the temporary files it left.  Only under the disk's exclusive lock.
+ * Returns 0 or -1. */
 int commit_recover (const char *disk_path);
+/* The undo journal's name for this disk (free it), or NULL. */
+char *commit_undo_path (const char *disk_path);
+
+/* Disk locks (prep/guest/lock.c): an flock on the disk file, shared
+ * for commands that only read, exclusive for fix.  disk_lock: 0, or -1
+ * with an error naming the disk when another azprep holds a
+ * conflicting lock.  disk_lock_and_recover: lock, then roll back an
+ * interrupted fix; a reader does that only if no one else has the disk
+ * (a reader that finds a journal while others read fails).  Called by
+ * guest_open for every local disk; released by guest_close and
+ * disks_free (disk_unlock: no-op when not locked). */
+int disk_lock (struct disk *d, bool exclusive);
+int disk_lock_and_recover (struct disk *d, bool exclusive);
+void disk_unlock (struct disk *d);
 
 #endif
