@@ -87,6 +87,17 @@ blob_client_new (const struct creds *creds, const struct blob_opts *opts)
   }
   c->opts.cacert = c->cacert;
   c->opts.version = c->version;
+  c->tokens = c->opts.tokens;
+  if (!c->tokens) {
+    if (token_source_from_env (&c->own_tokens) == -1)
+      goto fail_reported;
+    c->tokens = c->own_tokens;
+  }
+  if (c->tokens && strcmp (c->version, TOKEN_MIN_VERSION) < 0) {
+    azp_error ("x-ms-version %s: Entra ID sign-in needs %s or later",
+               c->version, TOKEN_MIN_VERSION);
+    goto fail_reported;
+  }
   if (c->opts.max_tries <= 0)
     c->opts.max_tries = 10;
   if (c->opts.retry_base_ms == 0)
@@ -105,8 +116,15 @@ blob_client_new (const struct creds *creds, const struct blob_opts *opts)
   return c;
  fail:
   azp_error ("out of memory");
+ fail_reported:
   blob_client_free (c);
   return NULL;
+}
+
+struct token_source *
+blob_client_tokens (struct blob_client *c)
+{
+  return c->tokens;
 }
 
 void
@@ -120,6 +138,7 @@ blob_client_free (struct blob_client *c)
   if (c->share)
     curl_share_cleanup (c->share);
   creds_free (&c->creds);
+  token_source_free (c->own_tokens);
   free (c->cacert);
   free (c->version);
   pthread_mutex_destroy (&c->lock);
@@ -293,11 +312,11 @@ blob_open_url (struct blob_client *c, const char *url)
     blob_close (b);
     return NULL;
   }
-  if (!b->sas && !c->creds.key) {
+  if (!b->sas && !c->creds.key && !c->tokens) {
     azp_error ("%s: no credentials: give a SAS in the URL, or set "
                "AZURE_STORAGE_CONNECTION_STRING, AZURE_STORAGE_ACCOUNT and "
                "AZURE_STORAGE_KEY, AZURE_STORAGE_SAS_TOKEN, or --credentials "
-               "FILE",
+               "FILE, or sign in with Entra ID (AZPREP_AUTH)",
                b->url);
     blob_close (b);
     return NULL;
@@ -312,9 +331,9 @@ blob_open (struct blob_client *c, const char *container, const char *name)
 
   if (!c->creds.endpoint) {
     azp_error ("no storage account: set AZURE_STORAGE_CONNECTION_STRING (or "
-               "AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY), use "
-               "--credentials "
-               "FILE, or give a full blob URL");
+               "AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY; with Entra ID "
+               "AZURE_STORAGE_ACCOUNT or AZURE_STORAGE_BLOB_ENDPOINT), use "
+               "--credentials FILE, or give a full blob URL");
     return NULL;
   }
   ec = url_encode_keep (container, "/");
@@ -707,7 +726,15 @@ attempt (struct blob *b, CURL *h, const struct blob_request *r,
   else {
     struct sign_request sr = { r->method, b->path, q,
                                (const char *const *) hv };
-    auth = sharedkey_authorization (&sr, &c->creds);
+    if (c->tokens) {
+      CLEANUP_FREE char *tok = token_source_get (c->tokens, NULL);
+      if (!tok)
+        return CURLE_ABORTED_BY_CALLBACK;
+      auth = xasprintf ("Bearer %s", tok);
+      memset (tok, 0, strlen (tok));
+    }
+    else
+      auth = sharedkey_authorization (&sr, &c->creds);
     if (!auth)
       return CURLE_ABORTED_BY_CALLBACK;
     url = q ? xasprintf ("%s?%s", b->url, q) : xstrdup (b->url);

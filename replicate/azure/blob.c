@@ -348,7 +348,7 @@ blob_copy_from (struct blob *b, struct blob *src, const char *snapshot)
 {
   static const long ok[] = { 202, 201, 0 };
   CLEANUP_FREE char *se = snapshot ? url_encode (snapshot) : NULL;
-  CLEANUP_FREE char *srcurl = NULL, *srch = NULL;
+  CLEANUP_FREE char *srcurl = NULL, *srch = NULL, *srca = NULL;
   struct blob_reply rp = { 0 };
   int ret = -1;
 
@@ -362,13 +362,25 @@ blob_copy_from (struct blob *b, struct blob *src, const char *snapshot)
       : xstrdup (src->url);
   if (!srcurl || !(srch = xasprintf ("x-ms-copy-source: %s", srcurl)))
     return -1;
+  /* With Entra ID the source is authorized by a token too. */
+  if (!src->sas && b->c->tokens) {
+    CLEANUP_FREE char *tok = token_source_get (b->c->tokens, NULL);
+    if (!tok)
+      return -1;
+    srca = xasprintf ("x-ms-copy-source-authorization: Bearer %s", tok);
+    memset (tok, 0, strlen (tok));
+    if (!srca)
+      return -1;
+  }
   {
-    const char *h[] = { srch, NULL };
+    const char *h[] = { srch, srca, NULL };
     struct blob_request r = { "PUT", NULL, h, NULL, 0, false, ok, NULL };
     ret = blob_request (b, &r, &rp);
   }
   memset (srch, 0, strlen (srch));
   memset (srcurl, 0, strlen (srcurl));
+  if (srca)
+    memset (srca, 0, strlen (srca));
   if (ret == -1)
     goto out;
   /* Poll until the copy is no longer pending. */

@@ -25,6 +25,7 @@
 
 #include "replicate/azure/auth.h"
 #include "replicate/azure/ranges.h"
+#include "replicate/azure/token.h"
 
 #define BLOB_PAGE 512
 #define BLOB_MAX_PUT (4 * 1024 * 1024)     /* Put Page update limit */
@@ -36,6 +37,11 @@ struct blob_opts {
   const char *version;    /* x-ms-version (NULL: BLOB_DEFAULT_VERSION) */
   int max_tries;          /* attempts for retryable failures (0: 10) */
   unsigned retry_base_ms; /* first back-off (0: 500 ms); doubles, cap 30 s */
+  /* Entra ID tokens, sent as Bearer instead of Shared Key (a SAS still
+   * wins): borrowed, shared by every thread.  NULL: the source the
+   * environment chooses (token_source_from_env), if any.
+   */
+  struct token_source *tokens;
 };
 
 struct blob_client;
@@ -45,6 +51,8 @@ struct blob;
 struct blob_client *blob_client_new (const struct creds *creds,
                                      const struct blob_opts *opts);
 void blob_client_free (struct blob_client *c);
+/* The client's Entra ID token source, or NULL (Shared Key or SAS). */
+struct token_source *blob_client_tokens (struct blob_client *c);
 /* Total request body bytes successfully sent, and requests made. */
 uint64_t blob_client_bytes_sent (struct blob_client *c);
 uint64_t blob_client_requests (struct blob_client *c);

@@ -360,7 +360,7 @@ migrate_hydrate (struct migrate *m, const char **points,
   struct arm_disk *ad = calloc (n, sizeof *ad);
   struct hydrate_result hr = { 0 };
   struct hydrate_opts ho = { m->creds_file, m->cacert, r->trace, r->sel,
-                             r->vo->size };
+                             r->vo->size, blob_client_tokens (m->client) };
   struct arm_vm vm = { 0 };
   CLEANUP_FREE char *report_path = NULL, *account = NULL;
   cJSON *rep = cJSON_CreateObject (), *a;

@@ -12,7 +12,10 @@ migrate_setup () {
 }
 
 # mig ARGS...: tests/tools/node/migtool.js (@azure/storage-blob, no azprep code).
-mig () { node "$PWD/tests/tools/node/migtool.js" "$@"; }
+mig () {
+  AZURE_STORAGE_CONNECTION_STRING=${AZURITE_CONNECTION_STRING:-${AZURE_STORAGE_CONNECTION_STRING:-}} \
+    node "$PWD/tests/tools/node/migtool.js" "$@"
+}
 
 # blob_partition CONTAINER BLOB N OUT: download the blob with the SDK
 # and write its partition N (from 1, MBR or GPT) to OUT, sparse, for
