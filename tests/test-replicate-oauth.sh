@@ -83,6 +83,16 @@ assert_contains "$T/err" 'AZPREP_AUTH=DEVICE: unknown sign-in method'
 run 1 no-tenant env -u AZURE_TENANT_ID \
   $AZPREP verify --state "$state" --cacert "$CACERT" vm
 assert_contains "$T/err" 'AZURE_TENANT_ID is not set'
+# Bearer needs x-ms-version 2017-11-09 or later; --api-version is
+# checked.
+run 1 old-version $AZPREP verify --state "$state" --cacert "$CACERT" \
+  --api-version 2017-04-17 vm
+assert_contains "$T/err" 'x-ms-version 2017-04-17: Entra ID sign-in needs 2017-11-09'
+run 2 bad-version $AZPREP verify --state "$state" --cacert "$CACERT" \
+  --api-version 2017-4-17 vm
+assert_contains "$T/err" "'2017-4-17': not a storage REST API version"
+run 0 version $AZPREP verify --state "$state" --cacert "$CACERT" \
+  --api-version 2021-08-06 vm
 # Without a sign-in method and without a key: no credentials.
 run 1 none env -u AZPREP_AUTH \
   $AZPREP verify --state "$state" --cacert "$CACERT" vm

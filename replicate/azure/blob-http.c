@@ -54,9 +54,40 @@ curl_init_once (void)
   curl_global_init (CURL_GLOBAL_DEFAULT);
 }
 
+int
+blob_check_version (const char *v, const char *what)
+{
+  static const int mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30,
+                                 31 };
+  int y, m, d, n = 0;
+
+  if (strlen (v) != 10 || !isdigit ((unsigned char) v[0]) || sscanf (v, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 ||
+      n != 10 || !isdigit ((unsigned char) v[5]) ||
+      !isdigit ((unsigned char) v[8]) || y < 2009 || m < 1 || m > 12 ||
+      d < 1 || d > mdays[m - 1]) {
+    azp_error ("%s '%s': not a storage REST API version (YYYY-MM-DD, e.g. "
+               "%s)", what, v, BLOB_DEFAULT_VERSION);
+    return -1;
+  }
+  return 0;
+}
+
+int
+blob_set_api_version (const char *v)
+{
+  if (blob_check_version (v, "--api-version") == -1)
+    return -1;
+  if (setenv (BLOB_VERSION_ENV, v, 1) == -1) {
+    azp_error ("setenv: %m");
+    return -1;
+  }
+  return 0;
+}
+
 struct blob_client *
 blob_client_new (const struct creds *creds, const struct blob_opts *opts)
 {
+  const char *version;
   static pthread_once_t once = PTHREAD_ONCE_INIT;
   struct blob_client *c;
 
@@ -71,12 +102,18 @@ blob_client_new (const struct creds *creds, const struct blob_opts *opts)
     pthread_mutex_init (&c->share_locks[i], NULL);
   if (opts)
     c->opts = *opts;
+  version = c->opts.version ? c->opts.version : getenv (BLOB_VERSION_ENV);
+  if (version && *version &&
+      blob_check_version (version, c->opts.version ? "x-ms-version"
+                          : BLOB_VERSION_ENV) == -1)
+    goto fail_reported;
+  if (!version || !*version)
+    version = BLOB_DEFAULT_VERSION;
   if (copy_str (&c->creds.account, creds ? creds->account : NULL) == -1 ||
       copy_str (&c->creds.endpoint, creds ? creds->endpoint : NULL) == -1 ||
       copy_str (&c->creds.sas, creds ? creds->sas : NULL) == -1 ||
       copy_str (&c->cacert, c->opts.cacert) == -1 ||
-      copy_str (&c->version, c->opts.version ? c->opts.version
-                : BLOB_DEFAULT_VERSION) == -1)
+      copy_str (&c->version, version) == -1)
     goto fail;
   if (creds && creds->key) {
     c->creds.key = malloc (creds->keylen);
@@ -578,7 +615,9 @@ hint_for (long status, const char *code)
     { "MemoryExtentStoreAtSizeLimit", "Azurite ran out of memory: start it "
       "with a larger --extentMemoryLimit or on disk" },
     { "InvalidHeaderValue", "perhaps the service does not support this "
-      "x-ms-version: try an older one, or Azurite --skipApiVersionCheck" },
+      "x-ms-version: give an older one with --api-version (or "
+      BLOB_VERSION_ENV "), e.g. for Azure Stack Hub; for Azurite, a newer "
+      "Azurite or --skipApiVersionCheck" },
     { "Md5Mismatch", "data changed in transit" },
     { "InvalidPageRange", "the range is beyond the end of the blob" },
   };

@@ -30,11 +30,15 @@
 #define BLOB_PAGE 512
 #define BLOB_MAX_PUT (4 * 1024 * 1024)     /* Put Page update limit */
 #define BLOB_DEFAULT_VERSION "2025-11-05"
+/* The environment variable that overrides it (--api-version sets it, so
+ * that azprep's children use the same). */
+#define BLOB_VERSION_ENV "AZPREP_STORAGE_API_VERSION"
 
 struct blob_opts {
   const char *cacert;     /* CA file for HTTPS (NULL: system store) */
   bool allow_http;        /* plain HTTP to a host that is not loopback */
-  const char *version;    /* x-ms-version (NULL: BLOB_DEFAULT_VERSION) */
+  const char *version;    /* x-ms-version (NULL: $AZPREP_STORAGE_API_VERSION,
+                           * else BLOB_DEFAULT_VERSION) */
   int max_tries;          /* attempts for retryable failures (0: 10) */
   unsigned retry_base_ms; /* first back-off (0: 500 ms); doubles, cap 30 s */
   /* Entra ID tokens, sent as Bearer instead of Shared Key (a SAS still
@@ -46,6 +50,15 @@ struct blob_opts {
 
 struct blob_client;
 struct blob;
+
+/* Is v a storage REST version, YYYY-MM-DD (a real date, 2009 or
+ * later)?  0, or -1 (reported, naming what).
+ */
+int blob_check_version (const char *v, const char *what);
+/* --api-version V: checked, then put in AZPREP_STORAGE_API_VERSION for
+ * every client of this process and of its children.  0 or -1.
+ */
+int blob_set_api_version (const char *v);
 
 /* creds is copied.  NULL after azp_error(). */
 struct blob_client *blob_client_new (const struct creds *creds,

@@ -20,6 +20,8 @@ migrate_option (struct migrate *m, int c, const char *arg)
   case OPT_MIG_CREDENTIALS: m->creds_file = arg; return 1;
   case OPT_MIG_CACERT: m->cacert = arg; return 1;
   case OPT_MIG_ALLOW_HTTP: m->allow_http = true; return 1;
+  case OPT_MIG_API_VERSION:
+    return blob_set_api_version (arg) == -1 ? -1 : 1;
   default: return 0;
   }
 }
@@ -38,8 +40,11 @@ static int
 job_option (int c, char *arg, void *data)
 {
   struct job_parse *p = data;
+  int r = migrate_option (p->m, c, arg);
 
-  if (migrate_option (p->m, c, arg))
+  if (r == -1)
+    return usage_error (p->cmd, "bad --api-version");
+  if (r)
     return ARGS_OK;
   if (c == 1) {
     if (*p->name)

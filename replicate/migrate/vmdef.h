@@ -70,8 +70,11 @@ int vmdef_require (const struct vmdef_opts *o, const char *cmd);
 const char *vmdef_license_type (bool windows, const char *distro,
                                 const char *variant);
 
-/* The storage account name in a blob URL (https://ACCOUNT.blob...,
- * or path-style http://host:port/ACCOUNT/...), or NULL. */
+/* The storage account name in a blob URL: the first label of a DNS
+ * host name (https://ACCOUNT.blob.core.windows.net/...,
+ * ACCOUNT.privatelink.blob..., a custom DNS zone), or path-style the
+ * first path segment where the host is an address or a single label
+ * (Azurite: http://127.0.0.1:10000/ACCOUNT/...); NULL if none. */
 char *vmdef_account_from_url (const char *url);
 
 /* Fill vm from the options; vm->name, windows, generation, disks and
