@@ -62,7 +62,8 @@ blob_check_version (const char *v, const char *what)
   int y, m, d, n = 0;
 
   if (strlen (v) != 10 || !isdigit ((unsigned char) v[0]) ||
-      sscanf (v, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10 || !isdigit ((unsigned char) v[5]) ||
+      sscanf (v, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10 ||
+      !isdigit ((unsigned char) v[5]) ||
       !isdigit ((unsigned char) v[8]) || y < 2009 || m < 1 || m > 12 ||
       d < 1 || d > mdays[m - 1]) {
     azp_error ("%s '%s': not a storage REST API version (YYYY-MM-DD, e.g. "
