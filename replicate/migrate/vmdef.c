@@ -45,6 +45,14 @@ vmdef_require (const struct vmdef_opts *o, const char *cmd)
   if (!o->vnet || !o->subnet)
     return usage_error (cmd, "--vnet and --subnet are needed for the VM "
                         "definition (a non-production network for tests)");
+  /* Not the resource group's region: Azure imports a blob into a
+   * managed disk only in the storage account's region, which a blob
+   * URL does not tell. */
+  if (!o->location)
+    return usage_error (cmd, "--location REGION is needed: the region of "
+                        "the storage account holding the blobs (an import "
+                        "from a blob works only there; 'az storage account "
+                        "show -n ACCOUNT --query location' tells it)");
   return 0;
 }
 

@@ -41,7 +41,9 @@ enum {
   "  --hybrid-benefit     Azure Hybrid Benefit (licenseType from the OS)\n" \
   "  --license-type TYPE  licenseType as given (Windows_Server, RHEL_BYOS,\n" \
   "                       SLES_BYOS, ...)\n"                            \
-  "  --location REGION    default: the resource group's\n"            \
+  "  --location REGION    the storage account's region (required: Azure\n" \
+  "                       imports a blob into a managed disk only in\n" \
+  "                       its storage account's region)\n"          \
   "  --storage-account-id ID   resource id of the blobs' account\n"    \
   "  --storage-resource-group RG  its group, if not the deployment's\n" \
   "  --resource-group RG  for the printed az command\n"
