@@ -6,6 +6,7 @@
 #include <sys/random.h>
 
 #include "prep/common/common.h"
+#include "prep/common/url.h"
 #include "replicate/azure/blob-internal.h"
 
 static __thread char last_code[128];
@@ -408,6 +409,12 @@ blob_name (const struct blob *b)
   return b->name;
 }
 
+void
+blob_set_content_md5 (struct blob *b, bool send)
+{
+  b->no_md5 = !send;
+}
+
 bool
 blob_has_sas (const struct blob *b)
 {
@@ -802,6 +809,30 @@ attempt (struct blob *b, CURL *h, const struct blob_request *r,
   return curl_easy_perform (h);
 }
 
+/* The expiry (se=) of a SAS query, or 0 if it has none we can read. */
+static time_t
+sas_expiry (const char *sas)
+{
+  const char *p = sas;
+  CLEANUP_FREE char *v = NULL;
+  struct tm tm = { 0 };
+  char *end;
+
+  while (p && strncmp (p, "se=", 3) != 0) {
+    p = strchr (p, '&');
+    if (p)
+      p++;
+  }
+  if (!p)
+    return 0;
+  v = url_decode (p + 3, strcspn (p + 3, "&"), 0);
+  if (!v || !(end = strptime (v, "%Y-%m-%dT%H:%M", &tm)))
+    return 0;
+  if (*end == ':')
+    strptime (end, ":%S", &tm);
+  return timegm (&tm);
+}
+
 /* A request failed for good: report it once, with the storage error
  * code and a hint, and keep the status and code for blob_error_code().
  */
@@ -829,6 +860,21 @@ report_failure (const struct blob *b, const struct blob_request *r,
   last_status = rp->status;
   hcopy (last_code, sizeof last_code, rp->error_code,
          strlen (rp->error_code));
+  if (rp->status == 403 && b->sas && sas_expiry (b->sas) &&
+      sas_expiry (b->sas) <= time (NULL)) {
+    char when[32];
+    time_t se = sas_expiry (b->sas);
+    struct tm tm;
+    gmtime_r (&se, &tm);
+    strftime (when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    azp_error ("%s: %s: HTTP 403 %s: the SAS expired at %s: get a new one "
+               "(for a managed disk a new 'az disk grant-access "
+               "--access-level Write' URL; its disk stays in upload state) "
+               "and run the same command again with the new URL: what "
+               "was sent is kept and the copy resumes", b->name, r->method,
+               rp->error_code[0] ? rp->error_code : "(no error code)", when);
+    return;
+  }
   if (!status_in (rp->status, r->quiet)) {
     hint = hint_for (rp->status, rp->error_code);
     azp_error ("%s: %s%s%s: HTTP %ld %s%s%s", b->name, r->method,

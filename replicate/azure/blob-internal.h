@@ -30,6 +30,7 @@ struct blob {
   char *sas;          /* SAS query, or NULL */
   char *name;         /* redacted URL, for messages */
   char *lease_id;
+  bool no_md5;        /* Put Page without Content-MD5 */
   pthread_mutex_t lock;
 };
 

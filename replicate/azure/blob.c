@@ -191,7 +191,8 @@ int
 blob_put_page (struct blob *b, uint64_t offset, const void *buf, size_t len)
 {
   char md5[25], rangeh[80], md5h[48];
-  const char *h[] = { "x-ms-page-write: update", rangeh, md5h, NULL };
+  const char *h[] = { "x-ms-page-write: update", rangeh,
+                      b->no_md5 ? NULL : md5h, NULL };
   struct blob_request r = { "PUT", "comp=page", h, buf, len, true, ok201,
                             NULL };
   struct blob_reply rp = { 0 };
@@ -205,10 +206,12 @@ blob_put_page (struct blob *b, uint64_t offset, const void *buf, size_t len)
                len);
     return -1;
   }
-  md5_base64 (buf, len, md5);
+  if (!b->no_md5)
+    md5_base64 (buf, len, md5);
   snprintf (rangeh, sizeof rangeh, "x-ms-range: bytes=%" PRIu64 "-%" PRIu64,
             offset, offset + len - 1);
-  snprintf (md5h, sizeof md5h, "Content-MD5: %s", md5);
+  if (!b->no_md5)
+    snprintf (md5h, sizeof md5h, "Content-MD5: %s", md5);
   ret = blob_request (b, &r, &rp);
   blob_reply_free (&rp);
   return ret;

@@ -82,6 +82,11 @@ void blob_close (struct blob *b);
 const char *blob_name (const struct blob *b);
 /* Does the blob use a SAS (no account-level operations possible)? */
 bool blob_has_sas (const struct blob *b);
+/* Send Content-MD5 with Put Page (the default) or not: a managed
+ * disk's upload endpoint (grant-access URL) gets none, as azcopy sends
+ * none there; TLS still protects the data in transit.
+ */
+void blob_set_content_md5 (struct blob *b, bool send);
 /* Send x-ms-lease-id: id on every write from now on (NULL: none). */
 int blob_set_lease_id (struct blob *b, const char *lease_id);
 

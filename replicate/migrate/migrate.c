@@ -171,8 +171,10 @@ migrate_open (struct migrate *m, const char *name)
   for (size_t i = 0; i < m->j.ndisks; i++)
     if (m->j.disks[i].managed) {
       azp_error ("%s: disk %zu replicates to a managed disk's upload URL: "
-                 "there is no recovery point to copy (snapshot the managed "
-                 "disk in Azure instead)", path, i);
+                 "there is no recovery point to copy.  End the upload first "
+                 "('az disk revoke-access'; a disk in upload state cannot be "
+                 "snapshotted or attached, and after it no more deltas), "
+                 "then snapshot the disk or attach it in Azure", path, i);
       return -1;
     }
   if (creds_load (&cr, m->creds_file) == -1)
