@@ -50,7 +50,8 @@ vfy () {   # vfy NAME: azprep verify, which must pass
   run 0 "$1" $AZPREP verify --state "$state" --cacert "$CACERT" vm
 }
 unset AZURE_CLIENT_SECRET
-AZURE_CLIENT_CERTIFICATE_PATH=$SPN_PEM vfy cert
+export AZURE_CLIENT_CERTIFICATE_PATH=$SPN_PEM
+vfy cert
 [ "$(token_count spn_cert)" -ge 1 ] || fail "no certificate sign-in"
 AZPREP_AUTH=WORKLOAD AZURE_FEDERATED_TOKEN_FILE=$FEDERATED vfy workload
 [ "$(token_count workload)" -ge 1 ] || fail "no workload identity sign-in"
