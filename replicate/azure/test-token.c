@@ -104,6 +104,19 @@ test_env (void)
   setenv ("AZURE_CLIENT_SECRET", "s", 1);
   CHECK (token_source_from_env (&ts) == 0 && ts != NULL);
   token_source_free (ts);
+  /* AUTO: the service principal's variables come first. */
+  setenv ("AZPREP_AUTH", "auto", 1);
+  CHECK (token_source_from_env (&ts) == 0 && ts != NULL);
+  if (ts)
+    CHECK (strstr (token_source_describe (ts), "service principal") != NULL);
+  token_source_free (ts);
+  unsetenv ("AZURE_CLIENT_SECRET");
+  setenv ("IDENTITY_ENDPOINT", "http://127.0.0.1:1/msi", 1);
+  CHECK (token_source_from_env (&ts) == 0 && ts != NULL);
+  if (ts)
+    CHECK (strstr (token_source_describe (ts), "managed identity") != NULL);
+  token_source_free (ts);
+  unsetenv ("IDENTITY_ENDPOINT");
   setenv ("AZPREP_AUTH", "DEVICE", 1);
   CHECK (token_source_from_env (&ts) == -1);
   unsetenv ("AZPREP_AUTH");

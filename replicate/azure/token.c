@@ -149,6 +149,43 @@ source_env (struct token_source *ts, const char *how)
   return -1;
 }
 
+static bool
+env_set (const char *name)
+{
+  const char *v = getenv (name);
+  return v && *v;
+}
+
+/* AUTO: DefaultAzureCredential's order, decided from the environment
+ * alone (no probing of endpoints): a service principal, workload
+ * identity, a managed identity's endpoint, the Azure CLI if az is on
+ * PATH, else the instance metadata service.
+ */
+static enum token_kind
+auto_kind (void)
+{
+  const char *path = getenv ("PATH");
+  CLEANUP_FREE char *copy = path ? xstrdup (path) : NULL;
+  char *save = NULL;
+
+  if (env_set ("AZURE_TENANT_ID") && env_set ("AZURE_CLIENT_ID") &&
+      (env_set ("AZURE_CLIENT_SECRET") ||
+       env_set ("AZURE_CLIENT_CERTIFICATE_PATH")))
+    return TOKEN_SPN;
+  if (env_set ("AZURE_TENANT_ID") && env_set ("AZURE_CLIENT_ID") &&
+      env_set ("AZURE_FEDERATED_TOKEN_FILE"))
+    return TOKEN_WORKLOAD;
+  if (env_set ("IDENTITY_ENDPOINT") || env_set ("MSI_ENDPOINT"))
+    return TOKEN_MSI;
+  for (char *d = copy ? strtok_r (copy, ":", &save) : NULL; d;
+       d = strtok_r (NULL, ":", &save)) {
+    CLEANUP_FREE char *az = xasprintf ("%s/az", d);
+    if (az && access (az, X_OK) == 0)
+      return TOKEN_AZCLI;
+  }
+  return TOKEN_MSI;
+}
+
 int
 token_source_from_env (struct token_source **out)
 {
@@ -167,9 +204,11 @@ token_source_from_env (struct token_source **out)
   for (k = 0; k < sizeof kind_names / sizeof kind_names[0]; k++)
     if (!strcasecmp (v, kind_names[k]))
       break;
-  if (k == sizeof kind_names / sizeof kind_names[0]) {
-    azp_error ("%s=%s: unknown sign-in method (AZCLI, SPN, MSI, WORKLOAD "
-               "or TOKENFILE)", var, v);
+  if (!strcasecmp (v, "AUTO"))
+    k = auto_kind ();
+  else if (k == sizeof kind_names / sizeof kind_names[0]) {
+    azp_error ("%s=%s: unknown sign-in method (AZCLI, SPN, MSI, WORKLOAD, "
+               "TOKENFILE or AUTO)", var, v);
     return -1;
   }
   ts = source_new (k);

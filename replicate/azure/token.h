@@ -26,6 +26,10 @@
  *             every refresh, as Kubernetes rotates it)
  *   TOKENFILE an access token kept fresh in AZPREP_ACCESS_TOKEN_FILE by
  *             something else (re-read when it changes)
+ *   AUTO      DefaultAzureCredential's order, from the environment:
+ *             SPN if its variables are set, else WORKLOAD, else MSI if
+ *             IDENTITY_ENDPOINT or MSI_ENDPOINT is set, else AZCLI if az
+ *             is on PATH, else MSI (the instance metadata service)
  * Unset: no Entra ID; account keys, connection strings and SAS as
  * before.
  */
