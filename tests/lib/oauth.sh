@@ -1,7 +1,7 @@
 # Sourced by the tests that sign in with Microsoft Entra ID (after
 # tests/lib/functions.sh and tests/lib/azurite.sh).
 #
-#   oauth_start LIFETIME
+#   oauth_start LIFETIME [AZURITE_START ARGS]
 #
 # starts Azurite over HTTPS (a CA made here) with --oauth basic, and the
 # local Entra ID (tests/tools/node/tokenserver.js: an authority, a
@@ -18,6 +18,7 @@
 
 oauth_start () {
   local lifetime=$1 i
+  shift
   requires openssl
   openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
     -subj "/CN=azprep test CA" -keyout "$T/ca.key" -out "$T/ca.pem" \
@@ -30,7 +31,7 @@ oauth_start () {
     2>/dev/null
   CACERT=$T/ca.pem
   export NODE_EXTRA_CA_CERTS=$CACERT
-  azurite_start --cert "$T/cert.pem" --key "$T/key.pem" --oauth
+  azurite_start --cert "$T/cert.pem" --key "$T/key.pem" --oauth "$@"
   AZURITE_CONNECTION_STRING=$AZURE_STORAGE_CONNECTION_STRING
   unset AZURE_STORAGE_CONNECTION_STRING AZURE_STORAGE_KEY \
     AZURE_STORAGE_ACCOUNT AZURE_STORAGE_SAS_TOKEN
