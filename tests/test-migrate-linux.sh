@@ -57,7 +57,7 @@ echo "tokens issued during test-migrate: $(($(token_count spn_secret) - tokens_b
 expect_exit 0 $AZPREP verify --state "$state" --cacert "$CACERT" deb
 cp "$T/out" "$outs/verify.out"; cp "$T/err" "$outs/verify.err"
 rep=$T/deb-Test.report.json
-assert_contains "$T/out" "recovery point $rp1"
+assert_contains "$outs/test-migrate.out" "recovery point $rp1"
 json_get "$rep" d.status | grep -Eqx 'ready|warnings' || fail "report status"
 [ "$(json_get "$rep" 'd.disks[0].recovery_point')" = "$rp1" ] || fail "point"
 [ "$(json_get "$rep" 'd.disks[0].copy')" = "$AZURITE_ENDPOINT/vms/deb-disk0-test.vhd" ] ||
