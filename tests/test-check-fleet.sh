@@ -60,10 +60,12 @@ rule_findings () {   # VM: findings of readiness rules, information aside
 [ "$(j "$(vm good).rules.filter(r => r.kind == 'rule' && r.result != 'pass').map(r => r.id).join(' ')")" = "" ] ||
   fail "good: rules did not pass"
 # A real Debian guest (make images, with its data disk), when there is
-# one: ready, or ready with warnings and what azprep fix repairs.
+# one: ready, ready with warnings, or not ready as is with only blockers
+# azprep fix repairs (ready_after_fix).
 if [ "$(j 'd.vms.some(v => v.name == "debian")')" = true ]; then
-  case $(verdict debian) in ready|warnings) ;; *)
-    fail "debian: verdict $(verdict debian): $(ids debian)";; esac
+  case $(verdict debian)/$(j "$(vm debian).ready_after_fix") in
+    ready/true|warnings/true|not-ready/true) ;;
+    *) fail "debian: verdict $(verdict debian): $(ids debian)";; esac
   [ "$(j "$(vm debian).azure.generation")" = 1 ] || fail "debian: generation"
 else
   not_checked "no $IMAGES/debian-bios.img: the real-guest verdict is not checked"
@@ -136,12 +138,19 @@ x () { xmllint --xpath "$1" "$T/out.xml"; }
 [ "$(x 'string(/testsuites/testsuite[@name="bad"]/testcase[@name="hibernation"]/failure/@type)')" = blocker ] ||
   fail "junit: hibernation is a failure on bad"
 # The failing testcases are exactly the rules and fixups with blockers
-# azprep fix does not repair.
+# (a VM is not ready as is): type "blocker" where azprep fix does not
+# repair them, "fixable-blocker" where it does.
 for v in good bad; do
   got=$(xmllint --xpath "/testsuites/testsuite[@name=\"$v\"]/testcase[failure]/@name" "$T/out.xml" 2>/dev/null |
         sed 's/ *name="\([^"]*\)"/\1\n/g' | grep -v '^$' | sort | tr '\n' ' ' || true)
-  want=$(j "[...new Set($(vm $v).findings.filter(f => f.severity == 'blocker' && !f.fixable).map(f => f.rule))].sort().map(r => r + ' ').join('')")
+  want=$(j "[...new Set($(vm $v).findings.filter(f => f.severity == 'blocker').map(f => f.rule))].sort().map(r => r + ' ').join('')")
   [ "$got" = "$want" ] || fail "junit: $v fails [$got], blockers say [$want]"
+  got=$(xmllint --xpath "/testsuites/testsuite[@name=\"$v\"]/testcase[failure/@type=\"fixable-blocker\"]/@name" "$T/out.xml" 2>/dev/null |
+        sed 's/ *name="\([^"]*\)"/\1\n/g' | grep -v '^$' | sort | tr '\n' ' ' || true)
+  want=$(j "[...new Set($(vm $v).findings.filter(f => f.severity == 'blocker').map(f => f.rule))].filter(r => $(vm $v).findings.every(f => f.rule != r || f.severity != 'blocker' || f.fixable)).sort().map(r => r + ' ').join('')")
+  [ "$got" = "$want" ] || fail "junit: $v fixable-blocker failures [$got], findings say [$want]"
+  [ "$(x "string(/testsuites/testsuite[@name=\"$v\"]/properties/property[@name=\"ready_after_fix\"]/@value)")" = \
+    "$(j "$(vm $v).ready_after_fix")" ] || fail "junit: $v ready_after_fix property"
 done
 [ "$(x 'count(/testsuites/testsuite[@name="bad"]/testcase[@name="swap-on-os-disk"]/failure)')" = 0 ] ||
   fail "junit: a warning is not a failure"

@@ -31,7 +31,7 @@ source tests/lib/azurite.sh
 source tests/lib/migrate-functions.sh
 migrate_setup
 state=$T/state
-net=(--vnet v --subnet s)
+net=(--vnet v --subnet s --location westeurope)
 kernels=(5.4.0-150-generic 5.4.0-148-generic)
 
 cp --sparse=always "$img" "$T/src.img"

@@ -7,31 +7,57 @@
 # One appliance (the hydration).  The life cycle around it (replication
 # going on, cleanup-test, migrate, complete, failures) is
 # test-migrate-lifecycle.sh's.
+# All of it signs in with Microsoft Entra ID (tests/lib/oauth.sh: a
+# service principal, tokens that live 20 s, Azurite over HTTPS with
+# --oauth basic): no storage key in azprep's environment, the bridge
+# renews its token through a file during the hydration, and no token
+# reaches the output, the report, the journal or a command line.
 source tests/lib/functions.sh
 requires nbdkit qemu-img debugfs sfdisk node
 img=$(require_image debian-bios.img)
 source tests/lib/azurite.sh
 source tests/lib/migrate-functions.sh
-migrate_setup --log "$T/azurite-requests.log"
+source tests/lib/oauth.sh
+migrate_setup --oauth 20 --log "$T/azurite-requests.log"
 state=$T/state
+outs=$T/outs
+mkdir -p "$outs"
 
 cp --sparse=always "$img" "$T/src.img"
 expect_exit 0 $AZPREP replicate --name deb --container vms --state "$state" \
-  --cycles 1 "$T/src.img"
+  --cacert "$CACERT" --cycles 1 "$T/src.img"
+cp "$T/out" "$outs/replicate.out"; cp "$T/err" "$outs/replicate.err"
 rp1=$(json_get "$state/deb.json" 'd.disks[0].snapshots.slice(-1)[0]')
 replica_sum=$(mig sha256 vms deb-disk0.vhd)
 rp1_sum=$(mig sha256 vms deb-disk0.vhd "$rp1")
 
 # No network: refused before touching anything.
-expect_exit 2 $AZPREP test-migrate --state "$state" deb
+expect_exit 2 $AZPREP test-migrate --state "$state" --cacert "$CACERT" deb
 assert_contains "$T/err" -- '--vnet and --subnet'
 
 log_mark=$(wc -l < "$T/azurite-requests.log")
-expect_exit 0 $AZPREP test-migrate --state "$state" --vnet v --subnet s \
-  --output-dir "$T" deb
+# In the background, to look at the command lines (azprep's, nbdkit's)
+# while the bridge serves.
+tokens_before=$(token_count spn_secret)
+$AZPREP test-migrate --state "$state" --cacert "$CACERT" --vnet v \
+  --subnet s --location westeurope --output-dir "$T" deb >"$T/out" 2>"$T/err" &
+tm=$!
+while kill -0 "$tm" 2>/dev/null; do
+  assert_no_token_argv
+  grep -q 'token-file=' "$T/cmdlines" && seen_bridge=1
+  sleep 5
+done
+wait "$tm" || { cat "$T/out" "$T/err"; fail "test-migrate failed"; }
 cat "$T/out"
+cp "$T/out" "$outs/test-migrate.out"; cp "$T/err" "$outs/test-migrate.err"
+[ -n "${seen_bridge:-}" ] || fail "no nbdkit with token-file= seen"
+echo "tokens issued during test-migrate: $(($(token_count spn_secret) - tokens_before))"
+[ "$(token_count spn_secret)" -gt $((tokens_before + 1)) ] ||
+  fail "the token was not renewed during the hydration"
+expect_exit 0 $AZPREP verify --state "$state" --cacert "$CACERT" deb
+cp "$T/out" "$outs/verify.out"; cp "$T/err" "$outs/verify.err"
 rep=$T/deb-Test.report.json
-assert_contains "$T/out" "recovery point $rp1"
+assert_contains "$outs/test-migrate.out" "recovery point $rp1"
 json_get "$rep" d.status | grep -Eqx 'ready|warnings' || fail "report status"
 [ "$(json_get "$rep" 'd.disks[0].recovery_point')" = "$rp1" ] || fail "point"
 [ "$(json_get "$rep" 'd.disks[0].copy')" = "$AZURITE_ENDPOINT/vms/deb-disk0-test.vhd" ] ||
@@ -103,5 +129,6 @@ echo "bridge: read $read_b, wrote $wrote, disk $disk"
 [ $((read_b + wrote)) -lt $((disk / 4)) ] ||
   fail "the bridge moved $((read_b + wrote)) bytes of a $disk-byte disk"
 [ "$(json_get "$rep" 'd.disks[0].bridge.writes')" -gt 0 ] || fail "no writes"
+assert_no_token "$outs" "$state" "$T"/deb-Test.*
 
 echo ok

@@ -14,11 +14,16 @@ url=http://127.0.0.1:10000/devstoreaccount1/vms
 # Linux, generation 1, two disks, a test VM.
 expect_exit 0 $AZPREP template --name web01 --test --os linux \
   --size Standard_D2s_v5 --vnet test-vnet --subnet isolated \
+  --location northeurope \
   --resource-group rg-mig --output-dir "$T" \
   "$url/web01-disk0-test.vhd" "$url/web01-disk1-test.vhd"
 t=$T/web01-Test.template.json p=$T/web01-Test.parameters.json
 assert_contains "$T/out" "az deployment group create --resource-group rg-mig --name azprep-web01-Test --template-file $t --parameters @$p\$"
 $V "$t" "$p" || fail "linux template does not validate"
+[ "$(json_get "$p" 'd.parameters.location.value')" = northeurope ] ||
+  fail "the parameters do not carry --location"
+[ "$(json_get "$t" "'defaultValue' in d.parameters.location")" = false ] ||
+  fail "the template defaults location (to the resource group's region?)"
 disk='d.resources.filter(r => r.type == "Microsoft.Compute/disks")'
 vm='d.resources.find(r => r.type == "Microsoft.Compute/virtualMachines")'
 [ "$(json_get "$t" "$disk.length")" = 2 ] || fail "two disks expected"
@@ -99,11 +104,20 @@ done
 # Refusals: no network, a bad name, a SAS in the source URL.
 expect_exit 2 $AZPREP template --name x --os linux --size S "$url/a.vhd"
 assert_contains "$T/err" -- '--vnet and --subnet'
+# No region: the storage account's is needed (an import from a blob
+# works only there), not the resource group's.
+expect_exit 2 $AZPREP template --name x --os linux --size S --vnet v \
+  --subnet s --output-dir "$T" "$url/a.vhd"
+assert_contains "$T/err" -- "--location REGION is needed: the region of the storage account"
+[ ! -e "$T/x.template.json" ] || fail "a template without a region was written"
+$AZPREP template --help | grep -q "storage account's region" ||
+  fail "--help does not say which region"
 expect_exit 1 $AZPREP template --name 'bad name' --os linux --size S \
-  --vnet v --subnet s --output-dir "$T" "$url/a.vhd"
+  --vnet v --subnet s --location westus --output-dir "$T" "$url/a.vhd"
 assert_contains "$T/err" 'not a valid Azure resource name'
 expect_exit 1 $AZPREP template --name ok --os linux --size S \
-  --vnet v --subnet s --output-dir "$T" "$url/a.vhd?sv=2022&sig=SECRET"
+  --vnet v --subnet s --location westus --output-dir "$T" \
+  "$url/a.vhd?sv=2022&sig=SECRET"
 assert_contains "$T/err" 'no SAS'
 assert_not_contains "$T/err" SECRET
 [ ! -e "$T/ok.template.json" ] || fail "a refused template was written"

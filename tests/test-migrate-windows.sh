@@ -19,7 +19,7 @@ expect_exit 0 $AZPREP replicate --name win --container vms --state "$state" \
 replica_sum=$(mig sha256 vms win-disk0.vhd)
 
 expect_exit 0 $AZPREP test-migrate --state "$state" --vnet v --subnet s \
-  --hybrid-benefit --output-dir "$T" win
+  --location westeurope --hybrid-benefit --output-dir "$T" win
 cat "$T/out" "$T/err"
 rep=$T/win-Test.report.json
 json_get "$rep" d.status | grep -Eqx 'ready|warnings' || fail "status"

@@ -55,7 +55,7 @@ want=$(blobtool filedigest "$T/disk.img" "$size")
 # migrate's final cycle: vCenter says the VM is still on, whatever
 # --source-shutdown claims: refused before anything is sent.
 expect_exit 3 "$AZPREP" migrate --source-shutdown --state "$T/state" \
-  --vnet v --subnet s --output-dir "$T" vm1
+  --vnet v --subnet s --location westeurope --output-dir "$T" vm1
 assert_contains "$T/err" \
   'DC0_H0_VM1: --source-shutdown says the VM is shut down, but vCenter reports it poweredOn'
 [ -z "$(snapshots)" ] || fail "snapshots left: $(snapshots)"

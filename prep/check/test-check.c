@@ -86,6 +86,75 @@ test_verdicts (void)
   }
 }
 
+/* A file's contents (for the writers' output). */
+static char *
+slurp (const char *path)
+{
+  FILE *fp = fopen (path, "r");
+  char *buf = calloc (1, 65536);
+  if (fp && buf && fread (buf, 1, 65535, fp) == 0)
+    buf[0] = '\0';
+  if (fp)
+    fclose (fp);
+  return buf;
+}
+
+/* Only blockers that azprep fix repairs: not ready as is, ready after
+ * fix, in every report alike. */
+static void
+test_fixable_verdict (void)
+{
+  static const char vm_json[] =
+    "{\"name\":\"web\",\"verdict\":\"not-ready\",\"exit\":3,"
+    "\"ready_after_fix\":true,\"error\":null,\"disks\":[],\"os\":null,"
+    "\"azure\":null,\"descriptor\":null,\"counts\":{\"blocker\":1,"
+    "\"warning\":0,\"info\":0,\"fixable\":1},\"rules\":[{\"id\":"
+    "\"linux-initramfs\",\"kind\":\"fixup\",\"heading\":\"h\","
+    "\"result\":\"fail\"}],\"findings\":[{\"id\":\"linux-initramfs\","
+    "\"severity\":\"blocker\",\"object\":\"/boot/initrd\",\"message\":"
+    "\"no Hyper-V drivers\",\"remedy\":\"\",\"fixable\":true,\"fixup\":"
+    "\"linux-initramfs\",\"rule\":\"linux-initramfs\"}]}";
+  cJSON *vms = cJSON_CreateArray (), *r, *vm = cJSON_Parse (vm_json);
+  char html[] = "/tmp/azprep-html-XXXXXX", junit[] = "/tmp/azprep-junit-XXXXXX";
+  char *text = NULL;
+  size_t len = 0;
+  FILE *fp = open_memstream (&text, &len);
+  CLEANUP_FREE char *h = NULL, *j = NULL;
+
+  CHECK (vm != NULL);
+  CHECK_STR (check_verdict_words (vm, true),
+             "NOT READY; READY AFTER 'azprep fix'");
+  cJSON_AddItemToArray (vms, vm);
+  r = check_report (vms);
+  CHECK_STR (cJSON_GetStringValue (cJSON_GetObjectItem (r, "verdict")),
+             "not-ready");
+  CHECK (cJSON_IsTrue (cJSON_GetObjectItem (r, "ready_after_fix")));
+  check_print_text (fp, r, false);
+  fclose (fp);
+  CHECK (strstr (text, "web: NOT READY; READY AFTER 'azprep fix' (1 blocker")
+         != NULL);
+  CHECK (strstr (text, "verdict: NOT READY; READY AFTER 'azprep fix'\n")
+         != NULL);
+  CHECK (strstr (text, "READY WITH WARNINGS") == NULL);
+  close (mkstemp (html));
+  close (mkstemp (junit));
+  CHECK (check_write_html (html, r) == 0);
+  CHECK (check_write_junit (junit, r) == 0);
+  h = slurp (html);
+  j = slurp (junit);
+  CHECK (h && strstr (h, "not ready; ready after &#39;azprep fix&#39;"));
+  CHECK (j && strstr (j, "type=\"fixable-blocker\""));
+  CHECK (j && strstr (j, "name=\"ready_after_fix\" value=\"true\""));
+  CHECK (j && strstr (j, "failures=\"1\""));
+  unlink (html);
+  unlink (junit);
+  free (text);
+  /* With a blocker no fixup repairs: not ready, and not after fix. */
+  cJSON_ReplaceItemInObject (vm, "ready_after_fix", cJSON_CreateFalse ());
+  CHECK_STR (check_verdict_words (vm, false), "not ready");
+  cJSON_Delete (r);
+}
+
 static void
 test_vmx (void)
 {
@@ -248,6 +317,7 @@ main (void)
   test_clean ();
   test_sizes ();
   test_verdicts ();
+  test_fixable_verdict ();
   test_vmx ();
   test_pure_rules ();
   return UNIT_RESULT ("prep/test-check");

@@ -65,15 +65,16 @@ verdict_exit (const char *verdict)
   return EXIT_ERROR;
 }
 
-/* Non-fixable blockers: not ready; else a check that failed: error;
- * else warnings or findings azprep fix repairs: ready with warnings. */
+/* Blockers: not ready as is (fixable or not); else a check that
+ * failed: error; else warnings or findings azprep fix repairs: ready
+ * with warnings. */
 static int
 verdict_of (const struct report *r, bool failed)
 {
   bool warn = false;
   for (size_t i = 0; i < r->nfindings; i++) {
     const struct finding *f = &r->findings[i];
-    if (f->severity == SEV_BLOCKER && !f->fixup)
+    if (f->severity == SEV_BLOCKER)
       return EXIT_NOTREADY;
     if (f->severity != SEV_INFO || f->fixup)
       warn = true;
@@ -81,6 +82,19 @@ verdict_of (const struct report *r, bool failed)
   if (failed)
     return EXIT_ERROR;
   return warn ? EXIT_WARNINGS : EXIT_OK;
+}
+
+/* Would the VM be ready (perhaps with warnings) after azprep fix: no
+ * blocker that no fixup repairs, and a check that completed? */
+static bool
+ready_after_fix (const struct report *r, bool failed)
+{
+  if (failed)
+    return false;
+  for (size_t i = 0; i < r->nfindings; i++)
+    if (r->findings[i].severity == SEV_BLOCKER && !r->findings[i].fixup)
+      return false;
+  return true;
 }
 
 static cJSON *
@@ -102,6 +116,7 @@ check_vm_error (const char *name, const char *message)
   json_add_str (vm, "name", name);
   cJSON_AddStringToObject (vm, "verdict", "error");
   cJSON_AddNumberToObject (vm, "exit", EXIT_ERROR);
+  cJSON_AddBoolToObject (vm, "ready_after_fix", false);
   json_add_str (vm, "error", message);
   cJSON_AddArrayToObject (vm, "disks");
   cJSON_AddNullToObject (vm, "os");
@@ -450,6 +465,8 @@ vm_json (struct vm_check *c, const char *name, const struct disk *disks,
   json_add_str (vm, "name", name);
   cJSON_AddStringToObject (vm, "verdict", verdict_name (exit_code));
   cJSON_AddNumberToObject (vm, "exit", exit_code);
+  cJSON_AddBoolToObject (vm, "ready_after_fix",
+                         rep && ready_after_fix (rep, c->failed));
   json_add_str (vm, "error", c->error_msg);
   cJSON_AddItemToObject (vm, "disks", disks_json (disks, ndisks));
   cJSON_AddItemToObject (vm, "os", os_json (c->ctx.inspected || gs->root
@@ -543,6 +560,7 @@ check_report (cJSON *vms)
   cJSON *j = cJSON_CreateObject ();
   cJSON *counts = cJSON_CreateObject ();
   int worst = EXIT_OK, n[5] = { 0 };
+  bool after_fix = true;
   cJSON *vm;
 
   /* The fleet's verdict is its worst VM: could not check > not ready >
@@ -555,10 +573,13 @@ check_report (cJSON *vms)
     n[e]++;
     if (rank[e] > rank[worst])
       worst = e;
+    if (!cJSON_IsTrue (cJSON_GetObjectItem (vm, "ready_after_fix")))
+      after_fix = false;
   }
   cJSON_AddNumberToObject (j, "schema", 1);
   cJSON_AddStringToObject (j, "verdict", verdict_name (worst));
   cJSON_AddNumberToObject (j, "exit", worst);
+  cJSON_AddBoolToObject (j, "ready_after_fix", after_fix);
   cJSON_AddNumberToObject (counts, "ready", n[EXIT_OK]);
   cJSON_AddNumberToObject (counts, "warnings", n[EXIT_WARNINGS]);
   cJSON_AddNumberToObject (counts, "not-ready", n[EXIT_NOTREADY]);

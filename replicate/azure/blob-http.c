@@ -6,6 +6,7 @@
 #include <sys/random.h>
 
 #include "prep/common/common.h"
+#include "prep/common/url.h"
 #include "replicate/azure/blob-internal.h"
 
 static __thread char last_code[128];
@@ -54,9 +55,41 @@ curl_init_once (void)
   curl_global_init (CURL_GLOBAL_DEFAULT);
 }
 
+int
+blob_check_version (const char *v, const char *what)
+{
+  static const int mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30,
+                                 31 };
+  int y, m, d, n = 0;
+
+  if (strlen (v) != 10 || !isdigit ((unsigned char) v[0]) ||
+      sscanf (v, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10 ||
+      !isdigit ((unsigned char) v[5]) ||
+      !isdigit ((unsigned char) v[8]) || y < 2009 || m < 1 || m > 12 ||
+      d < 1 || d > mdays[m - 1]) {
+    azp_error ("%s '%s': not a storage REST API version (YYYY-MM-DD, e.g. "
+               "%s)", what, v, BLOB_DEFAULT_VERSION);
+    return -1;
+  }
+  return 0;
+}
+
+int
+blob_set_api_version (const char *v)
+{
+  if (blob_check_version (v, "--api-version") == -1)
+    return -1;
+  if (setenv (BLOB_VERSION_ENV, v, 1) == -1) {
+    azp_error ("setenv: %m");
+    return -1;
+  }
+  return 0;
+}
+
 struct blob_client *
 blob_client_new (const struct creds *creds, const struct blob_opts *opts)
 {
+  const char *version;
   static pthread_once_t once = PTHREAD_ONCE_INIT;
   struct blob_client *c;
 
@@ -71,12 +104,18 @@ blob_client_new (const struct creds *creds, const struct blob_opts *opts)
     pthread_mutex_init (&c->share_locks[i], NULL);
   if (opts)
     c->opts = *opts;
+  version = c->opts.version ? c->opts.version : getenv (BLOB_VERSION_ENV);
+  if (version && *version &&
+      blob_check_version (version, c->opts.version ? "x-ms-version"
+                          : BLOB_VERSION_ENV) == -1)
+    goto fail_reported;
+  if (!version || !*version)
+    version = BLOB_DEFAULT_VERSION;
   if (copy_str (&c->creds.account, creds ? creds->account : NULL) == -1 ||
       copy_str (&c->creds.endpoint, creds ? creds->endpoint : NULL) == -1 ||
       copy_str (&c->creds.sas, creds ? creds->sas : NULL) == -1 ||
       copy_str (&c->cacert, c->opts.cacert) == -1 ||
-      copy_str (&c->version, c->opts.version ? c->opts.version
-                : BLOB_DEFAULT_VERSION) == -1)
+      copy_str (&c->version, version) == -1)
     goto fail;
   if (creds && creds->key) {
     c->creds.key = malloc (creds->keylen);
@@ -87,6 +126,17 @@ blob_client_new (const struct creds *creds, const struct blob_opts *opts)
   }
   c->opts.cacert = c->cacert;
   c->opts.version = c->version;
+  c->tokens = c->opts.tokens;
+  if (!c->tokens) {
+    if (token_source_from_env (&c->own_tokens) == -1)
+      goto fail_reported;
+    c->tokens = c->own_tokens;
+  }
+  if (c->tokens && strcmp (c->version, TOKEN_MIN_VERSION) < 0) {
+    azp_error ("x-ms-version %s: Entra ID sign-in needs %s or later",
+               c->version, TOKEN_MIN_VERSION);
+    goto fail_reported;
+  }
   if (c->opts.max_tries <= 0)
     c->opts.max_tries = 10;
   if (c->opts.retry_base_ms == 0)
@@ -105,8 +155,15 @@ blob_client_new (const struct creds *creds, const struct blob_opts *opts)
   return c;
  fail:
   azp_error ("out of memory");
+ fail_reported:
   blob_client_free (c);
   return NULL;
+}
+
+struct token_source *
+blob_client_tokens (struct blob_client *c)
+{
+  return c->tokens;
 }
 
 void
@@ -120,6 +177,7 @@ blob_client_free (struct blob_client *c)
   if (c->share)
     curl_share_cleanup (c->share);
   creds_free (&c->creds);
+  token_source_free (c->own_tokens);
   free (c->cacert);
   free (c->version);
   pthread_mutex_destroy (&c->lock);
@@ -293,11 +351,11 @@ blob_open_url (struct blob_client *c, const char *url)
     blob_close (b);
     return NULL;
   }
-  if (!b->sas && !c->creds.key) {
+  if (!b->sas && !c->creds.key && !c->tokens) {
     azp_error ("%s: no credentials: give a SAS in the URL, or set "
                "AZURE_STORAGE_CONNECTION_STRING, AZURE_STORAGE_ACCOUNT and "
                "AZURE_STORAGE_KEY, AZURE_STORAGE_SAS_TOKEN, or --credentials "
-               "FILE",
+               "FILE, or sign in with Entra ID (AZPREP_AUTH)",
                b->url);
     blob_close (b);
     return NULL;
@@ -312,9 +370,9 @@ blob_open (struct blob_client *c, const char *container, const char *name)
 
   if (!c->creds.endpoint) {
     azp_error ("no storage account: set AZURE_STORAGE_CONNECTION_STRING (or "
-               "AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY), use "
-               "--credentials "
-               "FILE, or give a full blob URL");
+               "AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY; with Entra ID "
+               "AZURE_STORAGE_ACCOUNT or AZURE_STORAGE_BLOB_ENDPOINT), use "
+               "--credentials FILE, or give a full blob URL");
     return NULL;
   }
   ec = url_encode_keep (container, "/");
@@ -349,6 +407,12 @@ const char *
 blob_name (const struct blob *b)
 {
   return b->name;
+}
+
+void
+blob_set_content_md5 (struct blob *b, bool send)
+{
+  b->no_md5 = !send;
 }
 
 bool
@@ -559,7 +623,9 @@ hint_for (long status, const char *code)
     { "MemoryExtentStoreAtSizeLimit", "Azurite ran out of memory: start it "
       "with a larger --extentMemoryLimit or on disk" },
     { "InvalidHeaderValue", "perhaps the service does not support this "
-      "x-ms-version: try an older one, or Azurite --skipApiVersionCheck" },
+      "x-ms-version: give an older one with --api-version (or "
+      BLOB_VERSION_ENV "), e.g. for Azure Stack Hub; for Azurite, a newer "
+      "Azurite or --skipApiVersionCheck" },
     { "Md5Mismatch", "data changed in transit" },
     { "InvalidPageRange", "the range is beyond the end of the blob" },
   };
@@ -707,7 +773,15 @@ attempt (struct blob *b, CURL *h, const struct blob_request *r,
   else {
     struct sign_request sr = { r->method, b->path, q,
                                (const char *const *) hv };
-    auth = sharedkey_authorization (&sr, &c->creds);
+    if (c->tokens) {
+      CLEANUP_FREE char *tok = token_source_get (c->tokens, NULL);
+      if (!tok)
+        return CURLE_ABORTED_BY_CALLBACK;
+      auth = xasprintf ("Bearer %s", tok);
+      memset (tok, 0, strlen (tok));
+    }
+    else
+      auth = sharedkey_authorization (&sr, &c->creds);
     if (!auth)
       return CURLE_ABORTED_BY_CALLBACK;
     url = q ? xasprintf ("%s?%s", b->url, q) : xstrdup (b->url);
@@ -733,6 +807,30 @@ attempt (struct blob *b, CURL *h, const struct blob_request *r,
 
   set_transfer (h, c, r, rp, &up, url, hl);
   return curl_easy_perform (h);
+}
+
+/* The expiry (se=) of a SAS query, or 0 if it has none we can read. */
+static time_t
+sas_expiry (const char *sas)
+{
+  const char *p = sas;
+  CLEANUP_FREE char *v = NULL;
+  struct tm tm = { 0 };
+  char *end;
+
+  while (p && strncmp (p, "se=", 3) != 0) {
+    p = strchr (p, '&');
+    if (p)
+      p++;
+  }
+  if (!p)
+    return 0;
+  v = url_decode (p + 3, strcspn (p + 3, "&"), 0);
+  if (!v || !(end = strptime (v, "%Y-%m-%dT%H:%M", &tm)))
+    return 0;
+  if (*end == ':')
+    strptime (end, ":%S", &tm);
+  return timegm (&tm);
 }
 
 /* A request failed for good: report it once, with the storage error
@@ -762,6 +860,21 @@ report_failure (const struct blob *b, const struct blob_request *r,
   last_status = rp->status;
   hcopy (last_code, sizeof last_code, rp->error_code,
          strlen (rp->error_code));
+  if (rp->status == 403 && b->sas && sas_expiry (b->sas) &&
+      sas_expiry (b->sas) <= time (NULL)) {
+    char when[32];
+    time_t se = sas_expiry (b->sas);
+    struct tm tm;
+    gmtime_r (&se, &tm);
+    strftime (when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    azp_error ("%s: %s: HTTP 403 %s: the SAS expired at %s: get a new one "
+               "(for a managed disk a new 'az disk grant-access "
+               "--access-level Write' URL; its disk stays in upload state) "
+               "and run the same command again with the new URL: what "
+               "was sent is kept and the copy resumes", b->name, r->method,
+               rp->error_code[0] ? rp->error_code : "(no error code)", when);
+    return;
+  }
   if (!status_in (rp->status, r->quiet)) {
     hint = hint_for (rp->status, rp->error_code);
     azp_error ("%s: %s%s%s: HTTP %ld %s%s%s", b->name, r->method,

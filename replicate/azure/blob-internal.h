@@ -13,6 +13,8 @@ struct blob_client {
   struct creds creds;
   struct blob_opts opts;
   char *cacert, *version;
+  struct token_source *tokens;    /* opts.tokens, or own_tokens */
+  struct token_source *own_tokens;
   CURLSH *share;
   pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
   pthread_mutex_t lock;           /* the handle pool and counters */
@@ -28,6 +30,7 @@ struct blob {
   char *sas;          /* SAS query, or NULL */
   char *name;         /* redacted URL, for messages */
   char *lease_id;
+  bool no_md5;        /* Put Page without Content-MD5 */
   pthread_mutex_t lock;
 };
 

@@ -191,7 +191,8 @@ int
 blob_put_page (struct blob *b, uint64_t offset, const void *buf, size_t len)
 {
   char md5[25], rangeh[80], md5h[48];
-  const char *h[] = { "x-ms-page-write: update", rangeh, md5h, NULL };
+  const char *h[] = { "x-ms-page-write: update", rangeh,
+                      b->no_md5 ? NULL : md5h, NULL };
   struct blob_request r = { "PUT", "comp=page", h, buf, len, true, ok201,
                             NULL };
   struct blob_reply rp = { 0 };
@@ -205,10 +206,12 @@ blob_put_page (struct blob *b, uint64_t offset, const void *buf, size_t len)
                len);
     return -1;
   }
-  md5_base64 (buf, len, md5);
+  if (!b->no_md5)
+    md5_base64 (buf, len, md5);
   snprintf (rangeh, sizeof rangeh, "x-ms-range: bytes=%" PRIu64 "-%" PRIu64,
             offset, offset + len - 1);
-  snprintf (md5h, sizeof md5h, "Content-MD5: %s", md5);
+  if (!b->no_md5)
+    snprintf (md5h, sizeof md5h, "Content-MD5: %s", md5);
   ret = blob_request (b, &r, &rp);
   blob_reply_free (&rp);
   return ret;
@@ -348,7 +351,7 @@ blob_copy_from (struct blob *b, struct blob *src, const char *snapshot)
 {
   static const long ok[] = { 202, 201, 0 };
   CLEANUP_FREE char *se = snapshot ? url_encode (snapshot) : NULL;
-  CLEANUP_FREE char *srcurl = NULL, *srch = NULL;
+  CLEANUP_FREE char *srcurl = NULL, *srch = NULL, *srca = NULL;
   struct blob_reply rp = { 0 };
   int ret = -1;
 
@@ -362,13 +365,25 @@ blob_copy_from (struct blob *b, struct blob *src, const char *snapshot)
       : xstrdup (src->url);
   if (!srcurl || !(srch = xasprintf ("x-ms-copy-source: %s", srcurl)))
     return -1;
+  /* With Entra ID the source is authorized by a token too. */
+  if (!src->sas && b->c->tokens) {
+    CLEANUP_FREE char *tok = token_source_get (b->c->tokens, NULL);
+    if (!tok)
+      return -1;
+    srca = xasprintf ("x-ms-copy-source-authorization: Bearer %s", tok);
+    memset (tok, 0, strlen (tok));
+    if (!srca)
+      return -1;
+  }
   {
-    const char *h[] = { srch, NULL };
+    const char *h[] = { srch, srca, NULL };
     struct blob_request r = { "PUT", NULL, h, NULL, 0, false, ok, NULL };
     ret = blob_request (b, &r, &rp);
   }
   memset (srch, 0, strlen (srch));
   memset (srcurl, 0, strlen (srcurl));
+  if (srca)
+    memset (srca, 0, strlen (srca));
   if (ret == -1)
     goto out;
   /* Poll until the copy is no longer pending. */

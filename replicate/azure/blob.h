@@ -25,26 +25,47 @@
 
 #include "replicate/azure/auth.h"
 #include "replicate/azure/ranges.h"
+#include "replicate/azure/token.h"
 
 #define BLOB_PAGE 512
 #define BLOB_MAX_PUT (4 * 1024 * 1024)     /* Put Page update limit */
 #define BLOB_DEFAULT_VERSION "2025-11-05"
+/* The environment variable that overrides it (--api-version sets it, so
+ * that azprep's children use the same). */
+#define BLOB_VERSION_ENV "AZPREP_STORAGE_API_VERSION"
 
 struct blob_opts {
   const char *cacert;     /* CA file for HTTPS (NULL: system store) */
   bool allow_http;        /* plain HTTP to a host that is not loopback */
-  const char *version;    /* x-ms-version (NULL: BLOB_DEFAULT_VERSION) */
+  const char *version;    /* x-ms-version (NULL: $AZPREP_STORAGE_API_VERSION,
+                           * else BLOB_DEFAULT_VERSION) */
   int max_tries;          /* attempts for retryable failures (0: 10) */
   unsigned retry_base_ms; /* first back-off (0: 500 ms); doubles, cap 30 s */
+  /* Entra ID tokens, sent as Bearer instead of Shared Key (a SAS still
+   * wins): borrowed, shared by every thread.  NULL: the source the
+   * environment chooses (token_source_from_env), if any.
+   */
+  struct token_source *tokens;
 };
 
 struct blob_client;
 struct blob;
 
+/* Is v a storage REST version, YYYY-MM-DD (a real date, 2009 or
+ * later)?  0, or -1 (reported, naming what).
+ */
+int blob_check_version (const char *v, const char *what);
+/* --api-version V: checked, then put in AZPREP_STORAGE_API_VERSION for
+ * every client of this process and of its children.  0 or -1.
+ */
+int blob_set_api_version (const char *v);
+
 /* creds is copied.  NULL after azp_error(). */
 struct blob_client *blob_client_new (const struct creds *creds,
                                      const struct blob_opts *opts);
 void blob_client_free (struct blob_client *c);
+/* The client's Entra ID token source, or NULL (Shared Key or SAS). */
+struct token_source *blob_client_tokens (struct blob_client *c);
 /* Total request body bytes successfully sent, and requests made. */
 uint64_t blob_client_bytes_sent (struct blob_client *c);
 uint64_t blob_client_requests (struct blob_client *c);
@@ -61,6 +82,11 @@ void blob_close (struct blob *b);
 const char *blob_name (const struct blob *b);
 /* Does the blob use a SAS (no account-level operations possible)? */
 bool blob_has_sas (const struct blob *b);
+/* Send Content-MD5 with Put Page (the default) or not: a managed
+ * disk's upload endpoint (grant-access URL) gets none, as azcopy sends
+ * none there; TLS still protects the data in transit.
+ */
+void blob_set_content_md5 (struct blob *b, bool send);
 /* Send x-ms-lease-id: id on every write from now on (NULL: none). */
 int blob_set_lease_id (struct blob *b, const char *lease_id);
 

@@ -281,19 +281,30 @@ creds_load (struct creds *c, const char *file)
   static const char *const vars[] = {
     "AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCOUNT",
     "AZURE_STORAGE_KEY", "AZURE_STORAGE_SAS_TOKEN",
+    "AZURE_STORAGE_BLOB_ENDPOINT",
   };
 
-  if (file)
-    return creds_from_file (c, file);
-  for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
-    const char *v = getenv (vars[i]);
-    if (v && *v && creds_apply (c, vars[i], v, vars[i]) == -1)
+  if (file) {
+    if (creds_from_file (c, file) == -1)
       return -1;
   }
+  else
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+      const char *v = getenv (vars[i]);
+      if (v && *v && creds_apply (c, vars[i], v, vars[i]) == -1)
+        return -1;
+    }
+  /* The same default endpoint whether the lines came from a file or
+   * from the environment. */
   if (c->account && !c->endpoint) {
     c->endpoint = xasprintf ("https://%s.blob.core.windows.net", c->account);
     if (!c->endpoint)
       return -1;
+  }
+  if (c->endpoint) {
+    size_t l = strlen (c->endpoint);
+    while (l > 0 && c->endpoint[l - 1] == '/')
+      c->endpoint[--l] = '\0';
   }
   return 0;
 }

@@ -2,11 +2,14 @@
  * the vectors of shared/research/replication.md (Azurite's well-known
  * development key, which is public).
  */
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "prep/common/common.h"
 #include "prep/common/unit.h"
 #include "replicate/azure/auth.h"
+#include "replicate/azure/blob.h"
 
 
 static const char devkey[] =
@@ -158,6 +161,58 @@ test_creds (void)
     CHECK_STR (c.endpoint, "https://myacct.blob.core.windows.net");
     CHECK (c.key != NULL);
   }
+  {
+    /* The same lines in a file: the same default endpoint. */
+    CLEANUP_CREDS struct creds c = { 0 };
+    char path[] = "/tmp/azprep-test-creds-XXXXXX";
+    int fd = mkstemp (path);
+    CLEANUP_FREE char *text = xasprintf ("# storage\nexport "
+                                         "AZURE_STORAGE_ACCOUNT=fileacct\n"
+                                         "AZURE_STORAGE_KEY=\"%s\"\n",
+                                         devkey);
+    CHECK (fd >= 0 && text);
+    CHECK (write (fd, text, strlen (text)) == (ssize_t) strlen (text));
+    close (fd);
+    CHECK (creds_load (&c, path) == 0);
+    unlink (path);
+    CHECK_STR (c.account, "fileacct");
+    CHECK_STR (c.endpoint, "https://fileacct.blob.core.windows.net");
+    CHECK (c.key != NULL);
+  }
+  {
+    /* Entra ID: an account and an endpoint without a key. */
+    CLEANUP_CREDS struct creds c = { 0 };
+    unsetenv ("AZURE_STORAGE_ACCOUNT");
+    unsetenv ("AZURE_STORAGE_KEY");
+    setenv ("AZURE_STORAGE_BLOB_ENDPOINT", "https://127.0.0.1:1/acct/", 1);
+    CHECK (creds_load (&c, NULL) == 0);
+    CHECK_STR (c.endpoint, "https://127.0.0.1:1/acct");
+    CHECK (c.key == NULL);
+    unsetenv ("AZURE_STORAGE_BLOB_ENDPOINT");
+  }
+}
+
+static void
+test_versions (void)
+{
+  CHECK (blob_check_version ("2025-11-05", "test") == 0);
+  CHECK (blob_check_version ("2019-02-02", "test") == 0);
+  CHECK (blob_check_version ("2024-02-29", "test") == 0);
+  CHECK (blob_check_version ("2025-13-01", "test") == -1);
+  CHECK (blob_check_version ("2025-04-31", "test") == -1);
+  CHECK (blob_check_version ("2025-1-011", "test") == -1);
+  CHECK (blob_check_version ("25-11-05", "test") == -1);
+  CHECK (blob_check_version (" 2025-11-5", "test") == -1);
+  CHECK (blob_check_version ("2025-11-05x", "test") == -1);
+  CHECK (blob_check_version ("+025-11-05", "test") == -1);
+  CHECK (blob_check_version ("2008-01-01", "test") == -1);
+  CHECK (blob_check_version ("latest", "test") == -1);
+  CHECK (blob_check_version ("", "test") == -1);
+  CHECK (blob_set_api_version ("2021-08-06") == 0);
+  CHECK_STR (getenv (BLOB_VERSION_ENV), "2021-08-06");
+  CHECK (blob_set_api_version ("2021-8-6") == -1);
+  CHECK_STR (getenv (BLOB_VERSION_ENV), "2021-08-06");
+  unsetenv (BLOB_VERSION_ENV);
 }
 
 static void
@@ -183,5 +238,6 @@ main (void)
   test_digests ();
   test_creds ();
   test_urls ();
+  test_versions ();
   return UNIT_RESULT ("test-auth");
 }

@@ -48,6 +48,9 @@ static const char usage[] =
   "Transfer:\n"
   "  --parallel N      requests in flight per disk (default 8)\n"
   "  --cacert FILE     CA certificates to verify the endpoint with\n"
+  "  --api-version V   the storage REST version sent as x-ms-version\n"
+  "                    (default " BLOB_DEFAULT_VERSION ", or\n"
+  "                    $" BLOB_VERSION_ENV "; older for Azure Stack Hub)\n"
   "  --allow-http      allow plain HTTP to a host that is not loopback\n"
   "  --credentials FILE  connection string, or AZURE_STORAGE_* lines\n"
   "                    (default: the AZURE_STORAGE_* environment variables)\n"
@@ -66,7 +69,7 @@ enum {
   OPT_CONTAINER = OPT_FIRST_COMMAND_SPECIFIC, OPT_TO, OPT_NAME, OPT_PARALLEL,
   OPT_CYCLES, OPT_CONTINUOUS, OPT_INTERVAL, OPT_KEEP, OPT_STATE, OPT_CACERT,
   OPT_ALLOW_HTTP, OPT_CREDENTIALS, OPT_BITMAP, OPT_ENABLE_CBT,
-  OPT_TASK_TIMEOUT, OPT_KEEPALIVE,
+  OPT_TASK_TIMEOUT, OPT_KEEPALIVE, OPT_API_VERSION,
 };
 
 struct args {
@@ -120,6 +123,7 @@ parse_args (int argc, char **argv, struct args *args)
     { "keep", required_argument, NULL, OPT_KEEP },
     { "state", required_argument, NULL, OPT_STATE },
     { "cacert", required_argument, NULL, OPT_CACERT },
+    { "api-version", required_argument, NULL, OPT_API_VERSION },
     { "allow-http", no_argument, NULL, OPT_ALLOW_HTTP },
     { "credentials", required_argument, NULL, OPT_CREDENTIALS },
     { "bitmap", required_argument, NULL, OPT_BITMAP },
@@ -174,6 +178,10 @@ parse_args (int argc, char **argv, struct args *args)
     case OPT_NAME: a->name = optarg; break;
     case OPT_STATE: a->state = optarg; break;
     case OPT_CACERT: a->cacert = optarg; break;
+    case OPT_API_VERSION:
+      if (blob_set_api_version (optarg) == -1)
+        return usage_error ("replicate", "bad --api-version");
+      break;
     case OPT_CREDENTIALS: a->credentials = optarg; break;
     case OPT_BITMAP: a->bitmap = optarg; break;
     case OPT_CONTINUOUS: a->continuous = true; break;

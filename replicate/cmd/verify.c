@@ -22,7 +22,8 @@ static const char usage[] =
   "  --state DIR       journal directory (default ~/.local/state/azprep)\n"
   "  --to URL          the blob URLs with SAS again, once per disk, for a\n"
   "                    managed-disk target\n"
-  "  --credentials FILE, --cacert FILE, --allow-http: as for replicate\n"
+  "  --credentials FILE, --cacert FILE, --allow-http, --api-version V:\n"
+  "                    as for replicate\n"
   "  --json            print JSON\n"
   "  --help            this text\n"
   "\n"
@@ -30,7 +31,7 @@ static const char usage[] =
 
 enum {
   OPT_STATE = OPT_FIRST_COMMAND_SPECIFIC, OPT_RP, OPT_TO, OPT_CREDENTIALS,
-  OPT_CACERT, OPT_ALLOW_HTTP,
+  OPT_CACERT, OPT_ALLOW_HTTP, OPT_API_VERSION,
 };
 
 struct vctx { struct rangelist data; };
@@ -201,6 +202,7 @@ verify_run (int argc, char **argv)
     { "to", required_argument, NULL, OPT_TO },
     { "credentials", required_argument, NULL, OPT_CREDENTIALS },
     { "cacert", required_argument, NULL, OPT_CACERT },
+    { "api-version", required_argument, NULL, OPT_API_VERSION },
     { "allow-http", no_argument, NULL, OPT_ALLOW_HTTP },
     { NULL, 0, NULL, 0 }
   };
@@ -227,6 +229,12 @@ verify_run (int argc, char **argv)
     case OPT_TO: to[nto++] = optarg; break;
     case OPT_CREDENTIALS: credentials = optarg; break;
     case OPT_CACERT: bo.cacert = optarg; break;
+    case OPT_API_VERSION:
+      if (blob_set_api_version (optarg) == -1) {
+        free (to);
+        return usage_error ("verify", "bad --api-version");
+      }
+      break;
     case OPT_ALLOW_HTTP: bo.allow_http = true; break;
     default:
       free (to);

@@ -140,6 +140,8 @@ setup_blob (struct job *job, size_t i, const struct replicate_opts *o,
       return -1;
     }
     d->blob = blob_open_url (job->client, o->to[i]);
+    if (d->blob)
+      blob_set_content_md5 (d->blob, false);
   }
   else
     d->blob = blob_open_url (job->client, jd->blob);

@@ -311,6 +311,29 @@ report_stop (const struct job *job, bool in_cycle)
   fflush (stdout);
 }
 
+/* A managed disk's upload ends with revoke-access, which azprep cannot
+ * do (it has the SAS, not the disk's resource): say so where the
+ * upload ends.
+ */
+static void
+report_managed_upload (const struct job *job)
+{
+  for (size_t i = 0; i < job->j.ndisks; i++) {
+    if (!job->j.disks[i].managed)
+      continue;
+    if (job->json)
+      printf ("{\"event\":\"managed-upload\",\"disk\":%zu,\"next\":"
+              "\"az disk revoke-access\"}\n", i);
+    azp_info ("disk %zu: the data is in the managed disk, still in upload "
+              "state.  When replication is over (no more deltas), end the "
+              "upload with 'az disk revoke-access --name DISK "
+              "--resource-group GROUP': until then the disk cannot be "
+              "attached or snapshotted, after it no delta can be written",
+              i);
+  }
+  fflush (stdout);
+}
+
 /* The container URL the blobs go in ("" for blob URL targets), without
  * a trailing slash; NULL on error.
  */
@@ -427,6 +450,8 @@ replicate_job_run (const struct replicate_opts *o)
   r = job_open (&job, o, &cr);
   if (r == 0)
     r = run_cycles (&job, o);
+  if (r == 0 && !*job.stop)
+    report_managed_upload (&job);
   if (r >= 0 && *job.stop)
     report_stop (&job, r == 1);
 

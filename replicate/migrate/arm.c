@@ -254,8 +254,8 @@ arm_template (const struct arm_vm *vm)
 
   params = cJSON_AddObjectToObject (t, "parameters");
   add_param (params, "location", "string",
-             "Region: the same as the storage account holding the blobs",
-             "[resourceGroup().location]");
+             "Region: the storage account's (a managed disk imports a blob "
+             "only in the blob's region)", NULL);
   add_param (params, "vmSize", "string", "VM size", NULL);
   add_param (params, "diskSku", "string",
              "Managed disk type (Standard_LRS, StandardSSD_LRS, Premium_LRS)",

@@ -18,7 +18,7 @@ struct arm_disk {
 
 struct arm_vm {
   const char *name;           /* the VM: "<vm>-Test" or "<vm>" */
-  const char *location;       /* NULL: the resource group's */
+  const char *location;       /* the storage account's region */
   const char *size;           /* e.g. Standard_D2s_v5 */
   bool windows;               /* osType Windows, else Linux */
   int generation;             /* 1 (BIOS) or 2 (UEFI) */

@@ -1,5 +1,7 @@
 /* nbdkit + the azblob plugin as a child process: see blob-export.h. */
+#include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,7 +20,67 @@ struct blob_export {
   struct nbdkit_child nbdkit;  /* its directory holds sock, pid, stats */
   char *server;                /* unix:DIR/sock */
   char *name;                  /* the blob URL, for messages */
+  /* Entra ID: DIR/token, kept fresh by the refresher thread. */
+  struct token_source *tokens;
+  char *token_path;
+  time_t token_expires;        /* of the token in the file */
+  pthread_t refresher;
+  bool refreshing, stop;
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
 };
+
+/* Write the current token to DIR/token (0600 in the private directory)
+ * if it is not the one there already.  0 or -1 (reported).
+ */
+static int
+token_write (struct blob_export *b)
+{
+  time_t exp = 0;
+  char *tok = token_source_get (b->tokens, &exp);
+  int r = 0;
+
+  if (!tok)
+    return -1;
+  if (exp != b->token_expires || exp == 0) {
+    r = write_file_atomic (b->token_path, tok, strlen (tok));
+    if (r == -1)
+      azp_error ("%s: %m", b->token_path);
+    else
+      b->token_expires = exp;
+  }
+  memset (tok, 0, strlen (tok));
+  free (tok);
+  return r;
+}
+
+/* Renew the token file every second while nbdkit serves (the source
+ * only fetches a new token when the old one nears its expiry). */
+static void *
+token_refresher (void *opaque)
+{
+  struct blob_export *b = opaque;
+  int wait = 0;
+
+  pthread_mutex_lock (&b->lock);
+  while (!b->stop) {
+    struct timespec ts;
+    clock_gettime (CLOCK_REALTIME, &ts);
+    ts.tv_sec += 1;
+    if (pthread_cond_timedwait (&b->cond, &b->lock, &ts) != ETIMEDOUT ||
+        b->stop)
+      continue;
+    if (wait > 0 && wait--)
+      continue;
+    pthread_mutex_unlock (&b->lock);
+    /* After a failure (reported), try again in 10 s. */
+    if (token_write (b) == -1)
+      wait = 10;
+    pthread_mutex_lock (&b->lock);
+  }
+  pthread_mutex_unlock (&b->lock);
+  return NULL;
+}
 
 char *
 blob_export_plugin_path (void)
@@ -58,6 +120,16 @@ blob_export_free (struct blob_export *b)
 {
   if (!b)
     return;
+  if (b->refreshing) {
+    pthread_mutex_lock (&b->lock);
+    b->stop = true;
+    pthread_cond_signal (&b->cond);
+    pthread_mutex_unlock (&b->lock);
+    pthread_join (b->refresher, NULL);
+  }
+  pthread_mutex_destroy (&b->lock);
+  pthread_cond_destroy (&b->cond);
+  free (b->token_path);
   nbdkit_child_free (&b->nbdkit);
   free (b->server);
   free (b->name);
@@ -69,7 +141,7 @@ static int
 export_args (struct nbdkit_child *k, const char *argv[], const char *plugin,
              const char *url, const struct blob_export_opts *o)
 {
-  const char *a[5];
+  const char *a[6];
   size_t i = 0;
 
   a[0] = nbdkit_child_arg (k, "url=%s", url);
@@ -78,8 +150,12 @@ export_args (struct nbdkit_child *k, const char *argv[], const char *plugin,
   a[3] = o->creds_file
     ? nbdkit_child_arg (k, "credentials=%s", o->creds_file) : NULL;
   a[4] = o->cacert ? nbdkit_child_arg (k, "cacert=%s", o->cacert) : NULL;
+  /* The path of the token, never the token. */
+  a[5] = o->tokens ? nbdkit_child_arg (k, "token-file=%s/token", k->dir)
+    : NULL;
   if (!a[0] || !a[1] || (o->lease_id && !a[2]) ||
-      (o->creds_file && !a[3]) || (o->cacert && !a[4]))
+      (o->creds_file && !a[3]) || (o->cacert && !a[4]) ||
+      (o->tokens && !a[5]))
     return -1;
   if (o->readonly)
     argv[i++] = "-r";
@@ -96,7 +172,7 @@ export_args (struct nbdkit_child *k, const char *argv[], const char *plugin,
   argv[i++] = "cache=writethrough";
   argv[i++] = "cache-on-read=true";
   argv[i++] = "cache-min-block-size=4096";
-  for (size_t j = 2; j < 5; j++)
+  for (size_t j = 2; j < 6; j++)
     if (a[j])
       argv[i++] = a[j];
   argv[i] = NULL;
@@ -124,9 +200,22 @@ blob_export_start (const char *url, const struct blob_export_opts *o)
     azp_error ("out of memory");
     return NULL;
   }
+  pthread_mutex_init (&b->lock, NULL);
+  pthread_cond_init (&b->cond, NULL);
   b->name = xstrdup (url);
   if (!b->name || nbdkit_child_init (&b->nbdkit, "azprep-nbd", false) == -1)
     goto fail;
+  if (o->tokens) {
+    b->tokens = o->tokens;
+    b->token_path = nbdkit_child_path (&b->nbdkit, "token");
+    if (!b->token_path || token_write (b) == -1)
+      goto fail;
+    if (pthread_create (&b->refresher, NULL, token_refresher, b) != 0) {
+      azp_error ("pthread_create: %m");
+      goto fail;
+    }
+    b->refreshing = true;
+  }
   b->server = xasprintf ("unix:%s", b->nbdkit.sock);
   if (!b->server || export_args (&b->nbdkit, argv, plugin, url, o) == -1)
     goto fail;

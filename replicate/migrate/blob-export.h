@@ -10,11 +10,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "replicate/azure/token.h"
+
 struct blob_export_opts {
   const char *creds_file;   /* passed as credentials=FILE, or NULL (env) */
   const char *cacert;
   const char *lease_id;     /* sent on writes, or NULL */
   bool readonly;
+  /* Entra ID: the token source whose tokens the plugin gets through a
+   * private file (token-file=), renewed by a thread of this process
+   * while nbdkit runs.  NULL: none. */
+  struct token_source *tokens;
 };
 
 struct blob_export_stats {

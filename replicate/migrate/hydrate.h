@@ -50,6 +50,7 @@ struct hydrate_opts {
   bool trace;
   const struct fixup_selection *sel;
   const char *size;           /* --size, or NULL: suggest one */
+  struct token_source *tokens;  /* Entra ID, for the bridges; or NULL */
 };
 
 /* The copy's URL for a replica blob URL and a suffix ("test",

@@ -20,6 +20,8 @@ migrate_option (struct migrate *m, int c, const char *arg)
   case OPT_MIG_CREDENTIALS: m->creds_file = arg; return 1;
   case OPT_MIG_CACERT: m->cacert = arg; return 1;
   case OPT_MIG_ALLOW_HTTP: m->allow_http = true; return 1;
+  case OPT_MIG_API_VERSION:
+    return blob_set_api_version (arg) == -1 ? -1 : 1;
   default: return 0;
   }
 }
@@ -38,8 +40,11 @@ static int
 job_option (int c, char *arg, void *data)
 {
   struct job_parse *p = data;
+  int r = migrate_option (p->m, c, arg);
 
-  if (migrate_option (p->m, c, arg))
+  if (r == -1)
+    return usage_error (p->cmd, "bad --api-version");
+  if (r)
     return ARGS_OK;
   if (c == 1) {
     if (*p->name)
@@ -166,8 +171,10 @@ migrate_open (struct migrate *m, const char *name)
   for (size_t i = 0; i < m->j.ndisks; i++)
     if (m->j.disks[i].managed) {
       azp_error ("%s: disk %zu replicates to a managed disk's upload URL: "
-                 "there is no recovery point to copy (snapshot the managed "
-                 "disk in Azure instead)", path, i);
+                 "there is no recovery point to copy.  End the upload first "
+                 "('az disk revoke-access'; a disk in upload state cannot be "
+                 "snapshotted or attached, and after it no more deltas), "
+                 "then snapshot the disk or attach it in Azure", path, i);
       return -1;
     }
   if (creds_load (&cr, m->creds_file) == -1)
@@ -360,7 +367,7 @@ migrate_hydrate (struct migrate *m, const char **points,
   struct arm_disk *ad = calloc (n, sizeof *ad);
   struct hydrate_result hr = { 0 };
   struct hydrate_opts ho = { m->creds_file, m->cacert, r->trace, r->sel,
-                             r->vo->size };
+                             r->vo->size, blob_client_tokens (m->client) };
   struct arm_vm vm = { 0 };
   CLEANUP_FREE char *report_path = NULL, *account = NULL;
   cJSON *rep = cJSON_CreateObject (), *a;

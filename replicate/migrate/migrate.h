@@ -22,14 +22,15 @@
 
 enum {
   OPT_MIG_STATE = 0x380, OPT_MIG_CREDENTIALS, OPT_MIG_CACERT,
-  OPT_MIG_ALLOW_HTTP,
+  OPT_MIG_ALLOW_HTTP, OPT_MIG_API_VERSION,
 };
 
 #define MIGRATE_LONG_OPTIONS                                            \
   { "state", required_argument, NULL, OPT_MIG_STATE },                  \
   { "credentials", required_argument, NULL, OPT_MIG_CREDENTIALS },      \
   { "cacert", required_argument, NULL, OPT_MIG_CACERT },                \
-  { "allow-http", no_argument, NULL, OPT_MIG_ALLOW_HTTP }
+  { "allow-http", no_argument, NULL, OPT_MIG_ALLOW_HTTP },              \
+  { "api-version", required_argument, NULL, OPT_MIG_API_VERSION }
 
 #define MIGRATE_USAGE                                                   \
   "Replication job:\n"                                                  \
@@ -38,7 +39,8 @@ enum {
   "                       ~/.local/state/azprep)\n"                    \
   "  --credentials FILE   storage credentials (else AZURE_STORAGE_*)\n" \
   "  --cacert FILE        CA certificates for HTTPS\n"                 \
-  "  --allow-http         plain HTTP to a host that is not loopback\n"
+  "  --allow-http         plain HTTP to a host that is not loopback\n" \
+  "  --api-version V      storage REST version (as for replicate)\n"
 
 /* The options test-migrate and migrate share, after their own. */
 #define MIGRATE_RUN_USAGE                                               \
@@ -59,7 +61,8 @@ struct migrate {
   struct blob_client *client;
 };
 
-/* Handle one of MIGRATE_LONG_OPTIONS: 1 if it was one, else 0. */
+/* Handle one of MIGRATE_LONG_OPTIONS: 1 if it was one, 0 if not, -1
+ * on a bad value (reported). */
 int migrate_option (struct migrate *m, int c, const char *arg);
 
 /* The command line of test-migrate and migrate (cmd "test-migrate" or

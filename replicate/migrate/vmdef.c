@@ -1,4 +1,5 @@
 /* VM definition options shared by template, test-migrate and migrate. */
+#include <ctype.h>
 #include <string.h>
 
 #include "prep/common/common.h"
@@ -44,6 +45,14 @@ vmdef_require (const struct vmdef_opts *o, const char *cmd)
   if (!o->vnet || !o->subnet)
     return usage_error (cmd, "--vnet and --subnet are needed for the VM "
                         "definition (a non-production network for tests)");
+  /* Not the resource group's region: Azure imports a blob into a
+   * managed disk only in the storage account's region, which a blob
+   * URL does not tell. */
+  if (!o->location)
+    return usage_error (cmd, "--location REGION is needed: the region of "
+                        "the storage account holding the blobs (an import "
+                        "from a blob works only there; 'az storage account "
+                        "show -n ACCOUNT --query location' tells it)");
   return 0;
 }
 
@@ -63,10 +72,25 @@ vmdef_license_type (bool windows, const char *distro, const char *variant)
   return NULL;
 }
 
+/* Is host (without a port) an address or a single-label name, where
+ * emulators (Azurite) serve accounts path-style? */
+static bool
+host_is_path_style (const char *host, size_t len)
+{
+  if (len > 0 && host[0] == '[')
+    return true;                          /* an IPv6 literal */
+  if (memchr (host, '.', len) == NULL)
+    return true;                          /* localhost, a short name */
+  for (size_t i = 0; i < len; i++)
+    if (!isdigit ((unsigned char) host[i]) && host[i] != '.')
+      return false;
+  return true;                            /* an IPv4 address */
+}
+
 char *
 vmdef_account_from_url (const char *url)
 {
-  const char *p = strstr (url, "://"), *host, *slash, *dot;
+  const char *p = strstr (url, "://"), *host, *slash, *end;
 
   if (!p)
     return NULL;
@@ -74,9 +98,17 @@ vmdef_account_from_url (const char *url)
   slash = strchr (host, '/');
   if (!slash)
     return NULL;
-  dot = memchr (host, '.', slash - host);
-  if (dot && (size_t) (slash - dot) > 6 && !strncmp (dot, ".blob.", 6))
-    return strndup (host, dot - host);
+  end = memchr (host, ':', slash - host);
+  if (!end || host[0] == '[')
+    end = slash;
+  /* A DNS name: the account is its first label, whatever the zone
+   * (ACCOUNT.blob.core.windows.net, ACCOUNT.privatelink.blob...,
+   * ACCOUNT.z01.blob.storage.azure.net, a sovereign cloud, Azure Stack
+   * Hub or a custom DNS zone). */
+  if (!host_is_path_style (host, end - host)) {
+    const char *dot = memchr (host, '.', end - host);
+    return dot > host ? strndup (host, dot - host) : NULL;
+  }
   /* Path style (Azurite, emulators): the first path segment. */
   p = slash + 1;
   slash = strchr (p, '/');

@@ -41,7 +41,9 @@ enum {
   "  --hybrid-benefit     Azure Hybrid Benefit (licenseType from the OS)\n" \
   "  --license-type TYPE  licenseType as given (Windows_Server, RHEL_BYOS,\n" \
   "                       SLES_BYOS, ...)\n"                            \
-  "  --location REGION    default: the resource group's\n"            \
+  "  --location REGION    the storage account's region (required: Azure\n" \
+  "                       imports a blob into a managed disk only in\n" \
+  "                       its storage account's region)\n"          \
   "  --storage-account-id ID   resource id of the blobs' account\n"    \
   "  --storage-resource-group RG  its group, if not the deployment's\n" \
   "  --resource-group RG  for the printed az command\n"
@@ -70,8 +72,11 @@ int vmdef_require (const struct vmdef_opts *o, const char *cmd);
 const char *vmdef_license_type (bool windows, const char *distro,
                                 const char *variant);
 
-/* The storage account name in a blob URL (https://ACCOUNT.blob...,
- * or path-style http://host:port/ACCOUNT/...), or NULL. */
+/* The storage account name in a blob URL: the first label of a DNS
+ * host name (https://ACCOUNT.blob.core.windows.net/...,
+ * ACCOUNT.privatelink.blob..., a custom DNS zone), or path-style the
+ * first path segment where the host is an address or a single label
+ * (Azurite: http://127.0.0.1:10000/ACCOUNT/...); NULL if none. */
 char *vmdef_account_from_url (const char *url);
 
 /* Fill vm from the options; vm->name, windows, generation, disks and

@@ -8,10 +8,16 @@
  *   nbdkit -U SOCK --exit-with-parent build/nbdkit-azblob.so \
  *     url=https://ACCOUNT.blob.core.windows.net/vms/web01-disk0-test.vhd \
  *     [lease=ID] [stats=FILE] [credentials=FILE] [cacert=FILE]
+ *     [token-file=FILE]
  *   (or container=NAME blob=NAME in the credentials' account)
  *
  * Credentials come from the environment (AZURE_STORAGE_*) or the file,
  * never from the command line: a blob URL with a SAS query is refused.
+ * With Entra ID, token-file=FILE names a private file holding the
+ * access token, which the caller renews and the plugin re-reads when it
+ * changes (the token itself never goes on a command line or in an
+ * environment); without it an Entra ID sign-in chosen by the
+ * environment (AZPREP_AUTH) is done here.
  * The bytes read and written are logged at unload and written as JSON
  * to stats=FILE (atomically) for the caller.
  */
@@ -30,8 +36,9 @@
 #include "replicate/nbdkit/pageio.h"
 
 static char *url, *container, *blob_arg, *lease, *stats_path, *creds_file,
-  *cacert;
+  *cacert, *token_file;
 static struct blob_client *client;
+static struct token_source *tokens;
 static struct blob *blob;
 static struct pageio pio;
 static bool pio_ready;
@@ -99,9 +106,10 @@ azblob_unload (void)
   }
   blob_close (blob);
   blob_client_free (client);
+  token_source_free (tokens);
   free (url); free (container); free (blob_arg); free (lease);
   free (stats_path);
-  free (creds_file); free (cacert);
+  free (creds_file); free (cacert); free (token_file);
 }
 
 static int
@@ -116,6 +124,7 @@ azblob_config (const char *key, const char *value)
   else if (!strcmp (key, "stats")) dst = &stats_path;
   else if (!strcmp (key, "credentials")) dst = &creds_file;
   else if (!strcmp (key, "cacert")) dst = &cacert;
+  else if (!strcmp (key, "token-file")) dst = &token_file;
   else {
     nbdkit_error ("unknown parameter '%s'", key);
     return -1;
@@ -169,6 +178,8 @@ azblob_config_complete (void)
   if (creds_load (&creds, creds_file) == -1)
     return -1;
   opts.cacert = cacert;
+  if (token_file && !(opts.tokens = tokens = token_source_file (token_file)))
+    return -1;
   /* A guest waits on every request: retry for about 15 s, not minutes,
    * so that a storage outage fails the hydration (which is rerun from
    * the recovery point) and a dead azprep's nbdkit does not linger. */
@@ -283,7 +294,8 @@ static struct nbdkit_plugin plugin = {
     "lease=ID         lease id to send on writes\n"
     "stats=FILE       write the bytes read and written here at exit\n"
     "credentials=FILE connection string or AZURE_STORAGE_* lines\n"
-    "cacert=FILE      CA certificates for HTTPS",
+    "cacert=FILE      CA certificates for HTTPS\n"
+    "token-file=FILE  an Entra ID access token, re-read when it changes",
   .magic_config_key = NULL,
   .unload = azblob_unload,
   .config = azblob_config,

@@ -12,6 +12,7 @@ NBDKIT_SRCS := replicate/nbdkit/nbdkit-azblob.c replicate/nbdkit/pageio.c \
   prep/common/xml.c \
   $(filter-out %/test-blob.c,$(wildcard replicate/azure/blob*.c)) \
   $(wildcard replicate/azure/auth.c replicate/azure/creds.c \
+             replicate/azure/token.c \
              replicate/azure/ranges.c)
 NBDKIT_OBJS := $(NBDKIT_SRCS:%.c=$(BUILD)/pic/%.o)
 NBDKIT_PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags nbdkit 2>/dev/null)

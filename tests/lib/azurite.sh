@@ -2,7 +2,8 @@
 # real Azurite blob service on a free 127.0.0.1 port, stopped when the
 # test ends.
 #
-#   azurite_start [--location DIR] [--cert CERT --key KEY] [--log FILE]
+#   azurite_start [--location DIR] [--cert CERT --key KEY] [--oauth]
+#                 [--log FILE]
 #
 # sets AZURITE_PORT, AZURITE_PID, AZURITE_ENDPOINT (the blob endpoint
 # with the account, e.g. http://127.0.0.1:PORT/devstoreaccount1) and
@@ -12,6 +13,8 @@
 # (one line per request: method and URL), to check which blobs a
 # command wrote.  azurite_stop stops it;
 # azurite_restart restarts it on the same port (with --location).
+# --oauth: Entra ID tokens accepted (Azurite --oauth basic; needs --cert);
+# see tests/lib/oauth.sh.
 
 AZURITE_NODE_DIR="$PWD/tests/tools/node"
 AZURITE_KEY='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
@@ -37,6 +40,7 @@ azurite_start () {
       --cert) _azurite_args+=(--cert "$2"); scheme=https; shift 2 ;;
       --key) _azurite_args+=(--key "$2"); shift 2 ;;
       --log) _azurite_args+=(--debug "$2"); shift 2 ;;
+      --oauth) _azurite_args+=(--oauth basic); shift ;;
       *) fail "azurite_start: unknown option $1" ;;
     esac
   done
@@ -84,8 +88,10 @@ azurite_restart () {
 }
 
 # blobtool ARGS...: the independent reader/writer (@azure/storage-blob).
+# Under tests/lib/oauth.sh azprep has no key but the SDK tools keep it.
 blobtool () {
-  node "$PWD/tests/tools/node/blobtool.js" "$@"
+  AZURE_STORAGE_CONNECTION_STRING=${AZURITE_CONNECTION_STRING:-${AZURE_STORAGE_CONNECTION_STRING:-}} \
+    node "$PWD/tests/tools/node/blobtool.js" "$@"
 }
 
 # faultproxy_start [--every N] [--slow MS]: a fault-injecting proxy in

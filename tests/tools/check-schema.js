@@ -29,7 +29,7 @@ const DESC = obj({ kind: oneOf('ovf', 'ova', 'vmx'), source: S,
                    secure_boot: B, vtpm: B });
 const VM = obj({
   name: nullable(S), verdict: VERDICT, exit: oneOf(0, 1, 3, 4),
-  error: nullable(S),
+  ready_after_fix: B, error: nullable(S),
   disks: arrayOf(obj({ path: S, format: nullable(S), size: N })),
   os: nullable(obj({ root: S, type: nullable(S), distro: nullable(S),
                      major: N, minor: N, product_name: nullable(S),
@@ -44,7 +44,7 @@ const VM = obj({
 }, { firmware: nullable(oneOf('bios', 'uefi')) });
 const REPORT = obj({
   schema: oneOf(1), verdict: VERDICT, exit: oneOf(0, 1, 3, 4),
-  vms_by_verdict: obj({ ready: N, warnings: N, 'not-ready': N, error: N }),
+  ready_after_fix: B, vms_by_verdict: obj({ ready: N, warnings: N, 'not-ready': N, error: N }),
   vms: arrayOf(VM),
 });
 
@@ -92,11 +92,16 @@ check(doc, REPORT, '$');
   for (const f of vm.findings)
     if (f.fixable !== (f.fixup !== null)) errors.push(`$.vms[${i}]: finding ${f.id}: fixable and fixup disagree`);
   // The verdict follows from the findings (check.pod, "Verdicts").
-  const blocks = vm.findings.some((f) => f.severity === 'blocker' && !f.fixable);
+  // Any blocker, even one azprep fix repairs: not ready as is; ready
+  // after fix when every blocker is fixable and the check completed.
+  const blocks = vm.findings.some((f) => f.severity === 'blocker');
+  const unfixable = vm.findings.some((f) => f.severity === 'blocker' && !f.fixable);
   const failed = vm.error !== null || vm.rules.some((r) => r.result === 'error');
   const warns = vm.findings.some((f) => f.severity !== 'info' || f.fixable);
   const want = blocks ? 'not-ready' : failed ? 'error' : warns ? 'warnings' : 'ready';
   if (vm.verdict !== want) errors.push(`$.vms[${i}]: verdict ${vm.verdict}, but the findings say ${want}`);
+  if (vm.ready_after_fix !== (!unfixable && !failed))
+    errors.push(`$.vms[${i}]: ready_after_fix ${vm.ready_after_fix}, but the findings say ${!unfixable && !failed}`);
 });
 if (errors.length) { console.log(errors.join('\n')); process.exit(1); }
 console.log('valid');

@@ -25,15 +25,6 @@ esc (FILE *fp, const char *s)
     }
 }
 
-static const char *
-verdict_label (const char *v)
-{
-  if (!strcmp (v, "ready")) return "ready";
-  if (!strcmp (v, "warnings")) return "ready with warnings";
-  if (!strcmp (v, "not-ready")) return "not ready";
-  return "could not check";
-}
-
 static const char style[] =
   "body{font-family:system-ui,sans-serif;margin:2em;color:#222}"
   "table{border-collapse:collapse;width:100%}"
@@ -63,7 +54,9 @@ write_vm (FILE *fp, const cJSON *vm)
   esc (fp, json_text (vm, "name"));
   fprintf (fp, "</td><td><span class=\"v v-");
   esc (fp, v);
-  fprintf (fp, "\">%s</span></td><td>", verdict_label (v));
+  fprintf (fp, "\">");
+  esc (fp, check_verdict_words (vm, false));
+  fprintf (fp, "</span></td><td>");
   if (cJSON_IsObject (os)) {
     /* A product name without a letter ("12") says less than the distro. */
     if (strpbrk (json_text (os, "product_name"), "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -154,9 +147,11 @@ check_write_html (const char *path, const cJSON *report)
            style);
   fprintf (fp, "<p id=\"summary\">Verdict: <span class=\"v v-");
   esc (fp, v);
-  fprintf (fp, "\">%s</span>: %d VMs, %d ready, %d with warnings, "
+  fprintf (fp, "\">");
+  esc (fp, check_verdict_words (report, false));
+  fprintf (fp, "</span>: %d VMs, %d ready, %d with warnings, "
            "%d not ready, %d could not be checked.</p>\n",
-           verdict_label (v), cJSON_GetArraySize (vms), json_int (by, "ready"),
+           cJSON_GetArraySize (vms), json_int (by, "ready"),
            json_int (by, "warnings"), json_int (by, "not-ready"),
            json_int (by, "error"));
   fprintf (fp, "<table id=\"vms\">\n<thead><tr><th>VM</th><th>Verdict</th>"

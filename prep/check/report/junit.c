@@ -3,11 +3,15 @@
  * testcase per rule and per fixup, so that CI dashboards show each
  * rule's result:
  *   a non-fixable blocker        <failure type="blocker">
+ *   only blockers "azprep fix" repairs  <failure type="fixable-blocker">
+ *                                (not ready as is; ready after fix)
  *   a rule that could not run    <error>
  *   a rule that was not reached  <skipped>
- *   warnings, information and what "azprep fix" repairs: the testcase
- *   passes, the findings are in its <system-out> (JUnit has no
- *   "warning" state; the VM's verdict is a testsuite property).
+ *   warnings, information and the warnings "azprep fix" repairs: the
+ *   testcase passes, the findings are in its <system-out> (JUnit has no
+ *   "warning" state; the VM's verdict, whether azprep fix makes it
+ *   ready (ready_after_fix) and the verdict in words ("summary") are
+ *   testsuite properties).
  * A VM that could not be checked (verdict "error" with a reason) also
  * has a testcase "check" with an <error> giving the reason.
  */
@@ -28,17 +32,24 @@ count_result (const cJSON *vm, const char *result)
   return n;
 }
 
-/* Non-fixable blockers of this rule: the testcase fails. */
+/* Blockers of this rule, fixable or not: the testcase fails.  *fixable
+ * (if not NULL): every one of them is repaired by azprep fix. */
 static bool
-rule_blocks (const cJSON *vm, const char *id)
+rule_blocks (const cJSON *vm, const char *id, bool *fixable)
 {
   const cJSON *f;
+  bool any = false;
+
+  if (fixable)
+    *fixable = true;
   cJSON_ArrayForEach (f, cJSON_GetObjectItem (vm, "findings"))
     if (!strcmp (json_text (f, "rule"), id) &&
-        !strcmp (json_text (f, "severity"), "blocker") &&
-        !cJSON_IsTrue (cJSON_GetObjectItem (f, "fixable")))
-      return true;
-  return false;
+        !strcmp (json_text (f, "severity"), "blocker")) {
+      any = true;
+      if (fixable && !cJSON_IsTrue (cJSON_GetObjectItem (f, "fixable")))
+        *fixable = false;
+    }
+  return any;
 }
 
 static char *
@@ -53,7 +64,7 @@ finding_lines (const cJSON *vm, const char *id, bool blockers)
     return NULL;
   cJSON_ArrayForEach (f, cJSON_GetObjectItem (vm, "findings")) {
     bool fixable = cJSON_IsTrue (cJSON_GetObjectItem (f, "fixable"));
-    bool blocker = !strcmp (json_text (f, "severity"), "blocker") && !fixable;
+    bool blocker = !strcmp (json_text (f, "severity"), "blocker");
     const char *obj = json_text (f, "object");
     if (strcmp (json_text (f, "rule"), id) || blocker != blockers)
       continue;
@@ -87,7 +98,7 @@ write_vm (xmlTextWriterPtr w, const cJSON *vm)
 
   cJSON_ArrayForEach (r, rules)
     failures += !strcmp (json_text (r, "result"), "fail") &&
-      rule_blocks (vm, json_text (r, "id"));
+      rule_blocks (vm, json_text (r, "id"), NULL);
   CK (xmlTextWriterStartElement (w, BAD_CAST "testsuite"));
   CK (xmlTextWriterWriteAttribute (w, BAD_CAST "name", BAD_CAST name));
   CK (xmlTextWriterWriteFormatAttribute (w, BAD_CAST "tests", "%d",
@@ -105,6 +116,19 @@ write_vm (xmlTextWriterPtr w, const cJSON *vm)
   CK (xmlTextWriterWriteAttribute (w, BAD_CAST "name", BAD_CAST "verdict"));
   CK (xmlTextWriterWriteAttribute (w, BAD_CAST "value",
                                    BAD_CAST json_text (vm, "verdict")));
+  CK (xmlTextWriterEndElement (w));
+  CK (xmlTextWriterStartElement (w, BAD_CAST "property"));
+  CK (xmlTextWriterWriteAttribute (w, BAD_CAST "name",
+                                   BAD_CAST "ready_after_fix"));
+  CK (xmlTextWriterWriteAttribute (w, BAD_CAST "value", BAD_CAST
+                                   (cJSON_IsTrue (cJSON_GetObjectItem
+                                                  (vm, "ready_after_fix"))
+                                    ? "true" : "false")));
+  CK (xmlTextWriterEndElement (w));
+  CK (xmlTextWriterStartElement (w, BAD_CAST "property"));
+  CK (xmlTextWriterWriteAttribute (w, BAD_CAST "name", BAD_CAST "summary"));
+  CK (xmlTextWriterWriteAttribute (w, BAD_CAST "value",
+                                   BAD_CAST check_verdict_words (vm, false)));
   CK (xmlTextWriterEndElement (w));
   CK (xmlTextWriterEndElement (w));
 
@@ -142,9 +166,12 @@ write_vm (xmlTextWriterPtr w, const cJSON *vm)
     }
     else if (blockers) {
       CLEANUP_FREE char *first = first_line (blockers);
+      bool fixable;
+      rule_blocks (vm, id, &fixable);
       CK (xmlTextWriterStartElement (w, BAD_CAST "failure"));
-      CK (xmlTextWriterWriteAttribute (w, BAD_CAST "type",
-                                       BAD_CAST "blocker"));
+      CK (xmlTextWriterWriteAttribute (w, BAD_CAST "type", BAD_CAST
+                                       (fixable ? "fixable-blocker"
+                                        : "blocker")));
       CK (xmlTextWriterWriteAttribute (w, BAD_CAST "message",
                                        BAD_CAST (first ? first : "")));
       CK (xmlTextWriterWriteString (w, BAD_CAST blockers));
@@ -189,7 +216,7 @@ check_write_junit (const char *path, const cJSON *report_in)
       const cJSON *r;
       cJSON_ArrayForEach (r, cJSON_GetObjectItem (vm, "rules"))
         failures += !strcmp (json_text (r, "result"), "fail") &&
-          rule_blocks (vm, json_text (r, "id"));
+          rule_blocks (vm, json_text (r, "id"), NULL);
     }
   }
   xmlTextWriterSetIndent (w, 1);

@@ -17,6 +17,13 @@ char *check_clean_text (const char *s);
 /* A deep copy of j with every string cleaned so (NULL on OOM). */
 cJSON *check_clean_json (const cJSON *j);
 
+/* The verdict of a VM or a fleet object in words, from its "verdict"
+ * and "ready_after_fix" (verdict.c): "ready", "ready with warnings",
+ * "not ready; ready after 'azprep fix'" (blockers, all of them
+ * repaired by azprep fix), "not ready", "could not check"; upper-case
+ * for the text report. */
+const char *check_verdict_words (const cJSON *o, bool upper);
+
 /* Writers (text.c, junit.c, html.c). */
 void check_print_text (FILE *fp, const cJSON *report, bool colour);
 int check_write_junit (const char *path, const cJSON *report);

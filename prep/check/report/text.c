@@ -21,15 +21,6 @@ verdict_colour (const char *v)
   return RED;
 }
 
-static const char *
-verdict_text (const char *v)
-{
-  if (!strcmp (v, "ready")) return "READY";
-  if (!strcmp (v, "warnings")) return "READY WITH WARNINGS";
-  if (!strcmp (v, "not-ready")) return "NOT READY";
-  return "COULD NOT CHECK";
-}
-
 static void
 print_vm (FILE *fp, const cJSON *vm, bool colour)
 {
@@ -42,7 +33,7 @@ print_vm (FILE *fp, const cJSON *vm, bool colour)
 
   fprintf (fp, "%s%s%s: %s%s%s", colour ? BOLD : "", json_text (vm, "name"),
            colour ? RESET : "", colour ? verdict_colour (v) : "",
-           verdict_text (v), colour ? RESET : "");
+           check_verdict_words (vm, true), colour ? RESET : "");
   if (counts)
     fprintf (fp, " (%d blocker%s, %d warning%s, %d fixable by "
              "'azprep fix')", json_int (counts, "blocker"),
@@ -111,11 +102,12 @@ check_print_text (FILE *fp, const cJSON *report, bool colour)
     print_vm (fp, vm, colour);
   if (n == 1)
     fprintf (fp, "verdict: %s%s%s\n", colour ? verdict_colour (v) : "",
-             verdict_text (v), colour ? RESET : "");
+             check_verdict_words (report, true), colour ? RESET : "");
   else
     fprintf (fp, "verdict: %s%s%s: %d VMs: %d ready, %d with warnings, "
              "%d not ready, %d could not be checked\n",
-             colour ? verdict_colour (v) : "", verdict_text (v),
+             colour ? verdict_colour (v) : "",
+             check_verdict_words (report, true),
              colour ? RESET : "", n, json_int (by, "ready"),
              json_int (by, "warnings"), json_int (by, "not-ready"),
              json_int (by, "error"));

@@ -9,7 +9,8 @@
 //   blobtool.js props CONTAINER BLOB            (JSON)
 //   blobtool.js list CONTAINER                  (JSON, with snapshots)
 //   blobtool.js create-page CONTAINER BLOB SIZE
-//   blobtool.js sas-url CONTAINER BLOB|- PERMS  (a service SAS URL)
+//   blobtool.js sas-url CONTAINER BLOB|- PERMS [SECS]  (a service SAS URL,
+//                                 valid SECS seconds, default 3600)
 //   blobtool.js upload-pages FILE CONTAINER BLOB PARALLEL
 //   blobtool.js delete-container CONTAINER      (and every blob in it)
 "use strict";
@@ -142,7 +143,8 @@ async function main() {
     const q = generateBlobSASQueryParameters({
       containerName: a[0], blobName: cont ? undefined : a[1],
       permissions: (cont ? ContainerSASPermissions : BlobSASPermissions).parse(a[2]),
-      expiresOn: new Date(Date.now() + 3600 * 1000), version: "2022-11-02",
+      expiresOn: new Date(Date.now() + Number(a[3] || 3600) * 1000),
+      version: "2022-11-02",
     }, cred).toString();
     console.log(url + "?" + q);
   } else if (cmd === "delete-container") {
