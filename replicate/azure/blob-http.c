@@ -6,6 +6,7 @@
 #include <sys/random.h>
 
 #include "prep/common/common.h"
+#include "prep/common/url.h"
 #include "replicate/azure/blob-internal.h"
 
 static __thread char last_code[128];
@@ -190,13 +191,6 @@ handle_put (struct blob_client *c, CURL *h)
   pthread_mutex_unlock (&c->lock);
 }
 
-static bool
-host_is_loopback (const char *host)
-{
-  return !strcmp (host, "localhost") || !strncmp (host, "127.", 4) ||
-    !strcmp (host, "[::1]") || !strcmp (host, "::1");
-}
-
 /* Split url into the blob's base URL, path and SAS; check the scheme. */
 static int
 blob_set_url (struct blob *b, const char *url)
@@ -226,7 +220,7 @@ blob_set_url (struct blob *b, const char *url)
                  "blob URLs are supported", scheme, host);
       goto out;
     }
-    if (!host_is_loopback (host) && !b->c->opts.allow_http) {
+    if (!url_host_is_loopback (host) && !b->c->opts.allow_http) {
       azp_error ("http://%s: refusing plain HTTP to a host that is not "
                  "loopback "
                  "(keys and data would travel unencrypted); use https:// or "
