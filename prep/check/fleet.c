@@ -290,6 +290,7 @@ spawn (const struct fleet_vm *v, const struct check_opts *o,
 {
   const char *argv[32 + 2 * 256];
   size_t k = 0, nd = count_strings (v->disks);
+  char **env;
   pid_t pid;
 
   if (nd > 256) {
@@ -334,10 +335,15 @@ spawn (const struct fleet_vm *v, const struct check_opts *o,
   }
   argv[k] = NULL;
 
+  /* A child is azprep itself: a vsphere:// disk needs the password. */
+  env = secrets_child_env ();
+  if (!env)
+    return -1;
   fflush (NULL);
   pid = fork ();
   if (pid == -1) {
     azp_error ("fork: %m");
+    secrets_child_env_free (env);
     return -1;
   }
   if (pid == 0) {
@@ -345,10 +351,11 @@ spawn (const struct fleet_vm *v, const struct check_opts *o,
     prctl (PR_SET_PDEATHSIG, SIGTERM);
     dup2 (fileno (out), STDOUT_FILENO);
     dup2 (fileno (err), STDERR_FILENO);
-    execv (self, (char *const *) argv);
+    execve (self, (char *const *) argv, env);
     fprintf (stderr, "azprep: %s: %m\n", self);
     _exit (EXIT_ERROR);
   }
+  secrets_child_env_free (env);
   return pid;
 }
 

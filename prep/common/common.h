@@ -80,6 +80,22 @@ void cleanup_close (void *ptr);
 #define CLEANUP_FCLOSE __attribute__((cleanup (cleanup_fclose)))
 #define CLEANUP_CLOSE __attribute__((cleanup (cleanup_close)))
 
+/* Secrets (prep/common/secrets.c).  main takes the secret variables
+ * (AZURE_STORAGE_CONNECTION_STRING, AZURE_STORAGE_KEY,
+ * AZURE_STORAGE_SAS_TOKEN, VSPHERE_PASSWORD) out of the environment
+ * first thing: no child (qemu, qemu-img, qemu-nbd, nbdkit) inherits
+ * them, and /proc/PID/environ no longer shows them.  Read them with
+ * secret_env (getenv in a process that did not take them). */
+void secrets_take_env (void);
+const char *secret_env (const char *name);
+/* No core dump, no same-user ptrace, while a secret is in memory. */
+void secrets_no_core (void);
+/* For a child that is azprep itself (it takes them again at once):
+ * environ plus the secrets taken; free with secrets_child_env_free
+ * (wipes), before environ changes. */
+char **secrets_child_env (void);
+void secrets_child_env_free (char **env);
+
 /* Small string helpers (prep/common/util.c).  All return NULL/-1 after
  * reporting with azp_error() on allocation failure.
  */

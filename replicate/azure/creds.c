@@ -51,6 +51,7 @@ creds_set_key (struct creds *c, const char *b64)
   }
   c->key = k;
   c->keylen = len;
+  secrets_no_core ();
   return 0;
 }
 
@@ -301,7 +302,7 @@ creds_load (struct creds *c, const char *file)
   if (file)
     return creds_from_file (c, file);
   for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
-    const char *v = getenv (vars[i]);
+    const char *v = secret_env (vars[i]);
     if (v && *v && creds_apply (c, vars[i], v, vars[i]) == -1)
       return -1;
   }

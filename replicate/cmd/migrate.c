@@ -36,22 +36,27 @@ static const char usage[] =
 static int
 run_visible (const char *const *argv, bool stdout_to_stderr)
 {
+  char **env = secrets_child_env ();    /* azprep itself needs them */
   int status;
   pid_t pid;
 
+  if (!env)
+    return -1;
   fflush (stdout);
   pid = fork ();
   if (pid == -1) {
     azp_error ("fork: %m");
+    secrets_child_env_free (env);
     return -1;
   }
   if (pid == 0) {
     if (stdout_to_stderr)
       dup2 (STDERR_FILENO, STDOUT_FILENO);
-    execv (argv[0], (char **) argv);
+    execve (argv[0], (char **) argv, env);
     fprintf (stderr, "azprep: %s: %m\n", argv[0]);
     _exit (127);
   }
+  secrets_child_env_free (env);
   while (waitpid (pid, &status, 0) == -1)
     if (errno != EINTR) {
       azp_error ("waitpid: %m");

@@ -281,7 +281,8 @@ hydrate_guest (struct blob_client *c, struct hydrate_disk *disks, size_t n,
   }
   for (size_t i = 0; i < n; i++) {
     struct blob_export_opts bo = { o->creds_file, o->cacert,
-                                   disks[i].lease_id, false };
+                                   disks[i].lease_id, false,
+                                   o->allow_http };
     br[i] = blob_export_start (disks[i].copy, &bo);
     if (!br[i] || disks_add (&gd, &ngd, disks[i].copy, "raw") == -1)
       goto out;

@@ -359,8 +359,8 @@ migrate_hydrate (struct migrate *m, const char **points,
   struct hydrate_disk *hd = calloc (n, sizeof *hd);
   struct arm_disk *ad = calloc (n, sizeof *ad);
   struct hydrate_result hr = { 0 };
-  struct hydrate_opts ho = { m->creds_file, m->cacert, r->trace, r->sel,
-                             r->vo->size };
+  struct hydrate_opts ho = { m->creds_file, m->cacert, r->trace,
+                             m->allow_http, r->sel, r->vo->size };
   struct arm_vm vm = { 0 };
   CLEANUP_FREE char *report_path = NULL, *account = NULL;
   cJSON *rep = cJSON_CreateObject (), *a;

@@ -8,6 +8,7 @@
  *   nbdkit -U SOCK --exit-with-parent build/nbdkit-azblob.so \
  *     url=https://ACCOUNT.blob.core.windows.net/vms/web01-disk0-test.vhd \
  *     [lease=ID] [stats=FILE] [credentials=FILE] [cacert=FILE]
+ *     [allow-http=true]
  *   (or container=NAME blob=NAME in the credentials' account)
  *
  * Credentials come from the environment (AZURE_STORAGE_*) or the file,
@@ -31,6 +32,7 @@
 
 static char *url, *container, *blob_arg, *lease, *stats_path, *creds_file,
   *cacert;
+static int allow_http;          /* allow-http=true: as azprep's flag */
 static struct blob_client *client;
 static struct blob *blob;
 static struct pageio pio;
@@ -116,6 +118,10 @@ azblob_config (const char *key, const char *value)
   else if (!strcmp (key, "stats")) dst = &stats_path;
   else if (!strcmp (key, "credentials")) dst = &creds_file;
   else if (!strcmp (key, "cacert")) dst = &cacert;
+  else if (!strcmp (key, "allow-http")) {
+    allow_http = nbdkit_parse_bool (value);
+    return allow_http == -1 ? -1 : 0;
+  }
   else {
     nbdkit_error ("unknown parameter '%s'", key);
     return -1;
@@ -169,6 +175,7 @@ azblob_config_complete (void)
   if (creds_load (&creds, creds_file) == -1)
     return -1;
   opts.cacert = cacert;
+  opts.allow_http = allow_http == 1;
   /* A guest waits on every request: retry for about 15 s, not minutes,
    * so that a storage outage fails the hydration (which is rerun from
    * the recovery point) and a dead azprep's nbdkit does not linger. */
@@ -283,7 +290,8 @@ static struct nbdkit_plugin plugin = {
     "lease=ID         lease id to send on writes\n"
     "stats=FILE       write the bytes read and written here at exit\n"
     "credentials=FILE connection string or AZURE_STORAGE_* lines\n"
-    "cacert=FILE      CA certificates for HTTPS",
+    "cacert=FILE      CA certificates for HTTPS\n"
+    "allow-http=true  plain HTTP to a host that is not loopback",
   .magic_config_key = NULL,
   .unload = azblob_unload,
   .config = azblob_config,

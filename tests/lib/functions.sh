@@ -68,9 +68,10 @@ expect_exit () {
 }
 
 # expect_exit_watched CODE CMD...: expect_exit, and meanwhile append the
-# command line and environment of CMD and of every process under it to
-# $T/procs (NUL as newline), ten times a second: what another user or
-# a core dump of a child could see (assert_secret_absent on it).
+# command lines of CMD and of every process under it, and the
+# environments of its children, to $T/procs (NUL as newline; "== PID"
+# before each), ten times a second: what the process list shows, and
+# what a child could pass on or dump (assert_secret_absent on it).
 expect_exit_watched () {
   local want=$1; shift
   local rc=0 pid
@@ -95,7 +96,9 @@ _dump_procs () {
               if (q == r) print p } }'); do
     echo "== $p"
     { tr '\0' '\n' < "/proc/$p/cmdline"; } 2>/dev/null || true
-    { tr '\0' '\n' < "/proc/$p/environ"; } 2>/dev/null || true
+    # CMD's own environment holds the secrets until its main takes them.
+    [ "$p" = "$1" ] ||
+      { tr '\0' '\n' < "/proc/$p/environ"; } 2>/dev/null || true
   done
 }
 
