@@ -18,14 +18,14 @@ vsphere_proxy_start pass "$T/cookies" "the proxy"
 uri="vsphere://127.0.0.1:$port/DC0/DC0_H0_VM1/0?http=1"
 
 # Read in place (what inspect and check do), by datastore path too.
-expect_exit 0 "$BUILD/vsphere-cycle" --open \
+expect_exit 0 "$BUILD/vsphere-cycle" --vsphere-allow-http --open \
   "vsphere://127.0.0.1:$port/DC0/%5BLocalDS_0%5D%20DC0_H0_VM1/disk1.vmdk?http=1" \
   "$T/disk.img"
 assert_contains "$T/out" '^ok$'
-expect_exit 0 "$BUILD/vsphere-cycle" --open "$uri" "$T/disk.img"
+expect_exit 0 "$BUILD/vsphere-cycle" --vsphere-allow-http --open "$uri" "$T/disk.img"
 assert_contains "$T/err" 'DC0_H0_VM1: the VM is powered on'
 
-expect_exit 0 "$BUILD/vsphere-cycle" "$uri" "$T/disk.img"
+expect_exit 0 "$BUILD/vsphere-cycle" --vsphere-allow-http "$uri" "$T/disk.img"
 cat "$T/out" "$T/err"
 assert_contains "$T/out" '^ok$'
 assert_contains "$T/err" 'removing snapshot azprep-cycle-1 left by an interrupted run'

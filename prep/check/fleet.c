@@ -314,6 +314,11 @@ spawn (const struct fleet_vm *v, const struct check_opts *o,
     argv[k++] = o->generation == 2 ? "--generation=2" : "--generation=1";
   if (o->trace)
     argv[k++] = "-x";
+  /* This run's command-line flags; the fleet file cannot set them. */
+  if (opt_lowered ()->vsphere_insecure)
+    argv[k++] = "--vsphere-insecure";
+  if (opt_lowered ()->vsphere_allow_http)
+    argv[k++] = "--vsphere-allow-http";
   for (int i = 0; i < log_verbose () && i < 2; i++)
     argv[k++] = "-v";
   if (v->format) {

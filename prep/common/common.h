@@ -49,6 +49,7 @@ struct common_opts {
 
 enum {
   OPT_HELP = 0x100, OPT_JSON, OPT_VERSION, OPT_FORMAT,
+  OPT_VSPHERE_INSECURE, OPT_VSPHERE_ALLOW_HTTP,
   OPT_FIRST_COMMAND_SPECIFIC = 0x200,
 };
 
@@ -57,7 +58,9 @@ enum {
   { "json",    no_argument,       NULL, OPT_JSON },               \
   { "verbose", no_argument,       NULL, 'v' },                    \
   { "trace",   no_argument,       NULL, 'x' },                    \
-  { "version", no_argument,       NULL, OPT_VERSION }
+  { "version", no_argument,       NULL, OPT_VERSION },            \
+  { "vsphere-insecure", no_argument, NULL, OPT_VSPHERE_INSECURE }, \
+  { "vsphere-allow-http", no_argument, NULL, OPT_VSPHERE_ALLOW_HTTP }
 #define COMMON_SHORT_OPTIONS "vx"
 
 /* Handle one of the common options.  Returns 1 if c was one of them,
@@ -65,6 +68,16 @@ enum {
  * prints the version and exits EXIT_OK.
  */
 int common_option (struct common_opts *o, int c, const char *usage);
+
+/* Security lowered for this run, by command-line flags only
+ * (--vsphere-insecure: vCenter's TLS certificate not verified;
+ * --vsphere-allow-http: plain HTTP to vCenter where a vsphere:// URI
+ * says http=1).  A URI, fleet file or journal never lowers it. */
+struct lowered {
+  bool vsphere_insecure, vsphere_allow_http;
+};
+const struct lowered *opt_lowered (void);
+void opt_lower (const struct lowered *l);
 /* Print "try --help" for a usage error and return EXIT_USAGE. */
 int usage_error (const char *cmd, const char *fmt, ...)
   __attribute__((format (printf, 2, 3)));

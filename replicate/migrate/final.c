@@ -26,8 +26,9 @@ const char **
 migrate_final_argv (const struct migrate *m, const char *self,
                     const char *container, bool json)
 {
-  /* 10 fixed words, 6 optional ones, 3 per disk, the NULL. */
-  struct argv_builder b = { .cap = 10 + 6 + 3 * m->j.ndisks + 1 };
+  /* 10 fixed words, 8 optional ones, 3 per disk, the NULL. */
+  struct argv_builder b = { .cap = 10 + 8 + 3 * m->j.ndisks + 1 };
+  const struct lowered *l = opt_lowered ();
 
   b.v = calloc (b.cap, sizeof *b.v);
   if (!b.v) {
@@ -56,6 +57,11 @@ migrate_final_argv (const struct migrate *m, const char *self,
     add (&b, "--allow-http");
   if (json)
     add (&b, "--json");
+  /* This run's flags (a vsphere:// source): the child is this run. */
+  if (l->vsphere_insecure)
+    add (&b, "--vsphere-insecure");
+  if (l->vsphere_allow_http)
+    add (&b, "--vsphere-allow-http");
   for (size_t k = 0; k < m->j.ndisks; k++) {
     add (&b, "--format");
     add (&b, m->j.disks[k].format ? m->j.disks[k].format : "auto");
