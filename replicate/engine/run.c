@@ -387,6 +387,11 @@ job_open (struct job *job, const struct replicate_opts *o,
   if (!exists && o->container &&
       create_container (job, o, cr, container_url) == -1)
     return -1;
+  /* The intent first: a run that dies after creating a blob (or whose
+   * reply to Create is lost) leaves a journal that knows the blob is
+   * this job's, so the next run carries on instead of refusing it. */
+  if (!exists && journal_save (&job->j) == -1)
+    return -1;
   r = job_open_disks (job, o, !exists);
   if (r < 0)
     return r;
