@@ -417,6 +417,8 @@ replicate_job_run (const struct replicate_opts *o)
       goto out;
     }
   }
+  if (replicate_check_state_dir (job.state_dir) == -1)
+    goto out;
   if (creds_load (&cr, o->credentials) == -1)
     goto out;
   job.stop = stopper_start (&stopper);
