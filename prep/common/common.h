@@ -113,6 +113,9 @@ void secrets_child_env_free (char **env);
  * reporting with azp_error() on allocation failure.
  */
 char *xasprintf (const char *fmt, ...) __attribute__((format (printf, 1, 2)));
+/* s as one word for a POSIX shell: as is if it has only safe
+ * characters, else in single quotes ('\'' for a quote). */
+char *shell_quote (const char *s);
 char *xstrdup (const char *s);
 void free_string_list (char **list);
 size_t count_strings (char *const *list);

@@ -249,3 +249,34 @@ records_sorted (const void *start, const void *stop,
   *n = count;
   return v;
 }
+
+char *
+shell_quote (const char *s)
+{
+  static const char safe[] = "abcdefghijklmnopqrstuvwxyz"
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.,:/=+@%";
+  size_t n = 3;
+  char *r, *o;
+
+  if (*s && strspn (s, safe) == strlen (s))
+    return xstrdup (s);
+  for (const char *p = s; *p; p++)
+    n += *p == '\'' ? 4 : 1;
+  r = o = malloc (n);
+  if (!r) {
+    azp_error ("out of memory");
+    return NULL;
+  }
+  *o++ = '\'';
+  for (const char *p = s; *p; p++) {
+    if (*p == '\'') {
+      memcpy (o, "'\\''", 4);
+      o += 4;
+    }
+    else
+      *o++ = *p;
+  }
+  *o++ = '\'';
+  *o = '\0';
+  return r;
+}
