@@ -19,6 +19,7 @@
 #ifndef AZPREP_REPLICATE_BLOB_H
 #define AZPREP_REPLICATE_BLOB_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -36,6 +37,10 @@ struct blob_opts {
   const char *version;    /* x-ms-version (NULL: BLOB_DEFAULT_VERSION) */
   int max_tries;          /* attempts for retryable failures (0: 10) */
   unsigned retry_base_ms; /* first back-off (0: 500 ms); doubles, cap 30 s */
+  /* When *stop becomes non-zero (SIGINT, SIGTERM), back-off and copy
+   * polling sleeps end and nothing more is retried.  NULL: never. */
+  volatile sig_atomic_t *stop;
+  unsigned copy_timeout_s;  /* Copy Blob polling deadline (0: 4 hours) */
 };
 
 struct blob_client;

@@ -362,7 +362,8 @@ static int
 job_open (struct job *job, const struct replicate_opts *o,
           const struct creds *cr)
 {
-  struct blob_opts bo = { .cacert = o->cacert, .allow_http = o->allow_http };
+  struct blob_opts bo = { .cacert = o->cacert, .allow_http = o->allow_http,
+                          .stop = job->stop };
   CLEANUP_FREE char *jpath = NULL, *container_url = NULL;
   bool exists;
   int r;
