@@ -116,6 +116,10 @@ char *xasprintf (const char *fmt, ...) __attribute__((format (printf, 1, 2)));
 /* s as one word for a POSIX shell: as is if it has only safe
  * characters, else in single quotes ('\'' for a quote). */
 char *shell_quote (const char *s);
+/* Print text from a guest to a terminal: control characters (escape
+ * sequences) shown as \xNN (C1 as \uNNNN); newlines and tabs kept if
+ * multiline. */
+void fputs_clean (const char *s, FILE *fp, bool multiline);
 char *xstrdup (const char *s);
 void free_string_list (char **list);
 size_t count_strings (char *const *list);

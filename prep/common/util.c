@@ -280,3 +280,23 @@ shell_quote (const char *s)
   *o = '\0';
   return r;
 }
+
+void
+fputs_clean (const char *s, FILE *fp, bool multiline)
+{
+  for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+    if ((*p == '\n' || *p == '\t') && multiline)
+      fputc (*p, fp);
+    else if (*p == '\r' && multiline && p[1] == '\n')
+      ;                         /* CRLF: the LF ends the line */
+    else if (*p < 0x20 || *p == 0x7f)
+      fprintf (fp, "\\x%02x", *p);
+    else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+      /* A C1 control (CSI is U+009B) in UTF-8. */
+      fprintf (fp, "\\u%04x", p[1]);
+      p++;
+    }
+    else
+      fputc (*p, fp);
+  }
+}
