@@ -44,6 +44,8 @@ usage (FILE *fp)
 int
 main (int argc, char *argv[])
 {
+  /* Before anything can start a child. */
+  secrets_take_env ();
   setlocale (LC_ALL, "");
 
   if (argc < 2) {

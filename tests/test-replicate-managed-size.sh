@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A managed-disk style target (--to a blob URL with a SAS) of the wrong
+# A managed-disk style target (--to-file: a blob URL with a SAS) of the wrong
 # size: refused (exit 3) with the size to create.  Neither the SAS
 # signature nor the key is shown.
 source tests/lib/functions.sh
@@ -11,7 +11,8 @@ source tests/lib/managed.sh
 blobtool create-page disks md-small $((V))
 sas2=$(blobtool sas-url disks md-small rw)
 unset AZURE_STORAGE_CONNECTION_STRING
-expect_exit 3 "$AZPREP" replicate --to "$sas2" --name md2 --state "$T/state" "$img"
+(umask 077; echo "$sas2" > "$T/to")
+expect_exit 3 "$AZPREP" replicate --to-file "$T/to" --name md2 --state "$T/state" "$img"
 assert_contains "$T/err" "upload-size-bytes $((V + 512))"
 cp "$T/err" "$T/rep3.err"
 

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# A managed-disk style target: --to a blob URL with a SAS (the blob
-# exists with size V+512; only Put Page is allowed), no key anywhere:
-# no recovery points, a delta that zeroes data writes zeros, verify.
-# No Content-MD5 on Put Page there (as azcopy); the end of the upload
-# (az disk revoke-access) is said; test-migrate says to revoke before a
-# snapshot; a SAS that expires during the copy ends with a message
-# saying to get a new grant-access URL, and the rerun with it resumes.
-# The SAS signature and the key never appear in output, logs or the
-# journal.
+# A managed-disk style target: --to-file, a file holding a blob URL
+# with a SAS (the blob exists with size V+512; only Put Page is
+# allowed), no key anywhere: no recovery points, a delta that zeroes
+# data writes zeros, verify.  No Content-MD5 on Put Page there (as
+# azcopy); the end of the upload (az disk revoke-access) is said;
+# test-migrate says to revoke before a snapshot; a SAS that expires
+# during the copy ends with a message saying to get a new grant-access
+# URL, and the rerun with it resumes.  The SAS signature and the key
+# never appear in output, logs, the journal, or the command line or
+# environment of azprep and its children; a SAS on --to is refused.
 source tests/lib/functions.sh
 source tests/lib/azurite.sh
 requires qemu-img qemu-io qemu-nbd
@@ -18,11 +19,18 @@ blobtool create-page disks md-1 $((V + 512))
 sas=$(blobtool sas-url disks md-1 rw)
 sig=$(sas_sig "$sas")
 
-# The SAS URL is an argument (as az disk grant-access prints it);
-# no account credentials at all.
+# The SAS URL is in a file (as az disk grant-access prints it); no
+# account credentials at all.  On the command line it is refused.
 unset AZURE_STORAGE_CONNECTION_STRING
-expect_exit 0 "$AZPREP" replicate --to "$sas" --name md --state "$T/state" \
-  --json -v "$img"
+(umask 077; echo "$sas" > "$T/to")
+expect_exit 2 "$AZPREP" replicate --to "$sas" --name md --state "$T/state" \
+  "$img"
+assert_contains "$T/err" 'to-file'
+expect_exit 2 "$AZPREP" verify --to "$sas" --state "$T/state" md
+assert_contains "$T/err" 'to-file'
+[ ! -e "$T/state/md.json" ] || fail "a refused --to wrote a journal"
+expect_exit_watched 0 "$AZPREP" replicate --to-file "$T/to" --name md \
+  --state "$T/state" --json -v "$img"
 cp "$T/out" "$T/rep.out"; cp "$T/err" "$T/rep.err"
 assert_contains "$T/rep.out" '"kind":"initial"'
 assert_contains "$T/rep.out" '"event":"managed-upload","disk":0,"next":"az disk revoke-access"'
@@ -37,10 +45,11 @@ fi
 
 # A delta that zeroes data writes zeros (no clear on managed disks).
 qemu-io -f qcow2 -c 'write -z 1M 1M' "$img" >/dev/null
-expect_exit 0 "$AZPREP" replicate --to "$sas" --name md --state "$T/state" \
-  --json "$img"
+expect_exit_watched 0 "$AZPREP" replicate --to-file "$T/to" --name md \
+  --state "$T/state" --json "$img"
 cp "$T/out" "$T/rep2.out"
-expect_exit 0 "$AZPREP" verify --to "$sas" --state "$T/state" md
+expect_exit_watched 0 "$AZPREP" verify --to-file "$T/to" --state "$T/state" md
+cp "$T/out" "$T/rep3.out"; cp "$T/err" "$T/rep3.err"
 
 # Independent check with the SDK (account key from the connection string).
 export AZURE_STORAGE_CONNECTION_STRING=$(connection_string "$AZURITE_ENDPOINT")
@@ -49,7 +58,8 @@ qemu-img convert -O raw "$img" "$T/v.raw"
   fail "managed target differs from the source"
 
 # Neither the key nor the SAS signature is ever shown or journaled.
-assert_sas_absent "$sig" "$T"/rep* "$T/state"/*
+grep -q "^== " "$T/procs" || fail "no process was watched"
+assert_sas_absent "$sig" "$T"/rep* "$T/state"/* "$T/procs"
 assert_secret_absent "$AZURITE_KEY" "the account key" "$T"/rep* "$T/state"/*
 
 # test-migrate: no recovery point on a managed disk; revoke first.
@@ -63,8 +73,9 @@ blobtool create-page disks md-2 $((V + 512))
 faultproxy_start --slow 1500
 short=$(blobtool sas-url disks md-2 rw 6)
 short=${short/127.0.0.1:$AZURITE_PORT/127.0.0.1:$PROXY_PORT}
+(umask 077; echo "$short" > "$T/to-short")
 expect_exit 1 env -u AZURE_STORAGE_CONNECTION_STRING "$AZPREP" replicate \
-  --to "$short" --name md2 --state "$T/state" --parallel 1 "$img"
+  --to-file "$T/to-short" --name md2 --state "$T/state" --parallel 1 "$img"
 cp "$T/err" "$T/rep-expired.err"
 assert_contains "$T/err" 'PUT: HTTP 403 [A-Za-z]+: the SAS expired at .*Z: get a new one'
 assert_not_contains "$T/err" 'GET: HTTP 403'
@@ -72,8 +83,9 @@ assert_contains "$T/err" "grant-access --access-level Write' URL.*run the same c
 [ "$(json_get "$PROXY_STATS" d.requests)" -ge 3 ] || fail "it expired before the copy"
 faultproxy_stop
 fresh=$(blobtool sas-url disks md-2 rw)
+(umask 077; echo "$fresh" > "$T/to-fresh")
 expect_exit 0 env -u AZURE_STORAGE_CONNECTION_STRING "$AZPREP" replicate \
-  --to "$fresh" --name md2 --state "$T/state" "$img"
+  --to-file "$T/to-fresh" --name md2 --state "$T/state" "$img"
 cp "$T/out" "$T/rep-resumed.out"; cp "$T/err" "$T/rep-resumed.err"
 [ "$(blobtool digest disks md-2 - $V)" = "$(blobtool filedigest "$T/v.raw" $V)" ] ||
   fail "the resumed copy differs from the source"

@@ -13,3 +13,12 @@ AZURE_STORAGE_CONNECTION_STRING=$(connection_string "http://blob.example.invalid
   expect_exit 1 "$AZPREP" replicate --container vms --name x \
     --state "$T/state" "$img"
 assert_contains "$T/err" 'refusing plain HTTP'
+
+# A name that only begins with "127." is not loopback (nor is "localhost"
+# as a prefix): refused the same way, before any lookup.
+for host in 127.attacker.example 127.0.0.1.example localhost.example; do
+  AZURE_STORAGE_CONNECTION_STRING=$(connection_string "http://$host/devstoreaccount1") \
+    expect_exit 1 "$AZPREP" replicate --container vms --name x \
+      --state "$T/state-$host" "$img"
+  assert_contains "$T/err" 'refusing plain HTTP'
+done

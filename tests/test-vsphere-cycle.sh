@@ -21,14 +21,14 @@ uri="vsphere://127.0.0.1:$port/DC0/DC0_H0_VM1/0?http=1"
 # running VM's disk is locked (no VM named, so no snapshot to read from):
 # refused, naming the lock; powered off, it is read.
 dspath="vsphere://127.0.0.1:$port/DC0/%5BLocalDS_0%5D%20DC0_H0_VM1/disk1.vmdk?http=1"
-expect_exit 1 "$BUILD/vsphere-cycle" --open "$dspath" "$T/disk.img"
+expect_exit 1 "$BUILD/vsphere-cycle" --vsphere-allow-http --open "$dspath" "$T/disk.img"
 assert_contains "$T/err" 'the host refuses the read \(HTTP 500: .*locked.*DC0_H0_VM1.*\): ESXi holds the disk.s lock while its VM runs without a snapshot'
 vcsim_ctl "power?vm=DC0_H0_VM1&state=off"
-expect_exit 0 "$BUILD/vsphere-cycle" --open "$dspath" "$T/disk.img"
+expect_exit 0 "$BUILD/vsphere-cycle" --vsphere-allow-http --open "$dspath" "$T/disk.img"
 assert_contains "$T/out" '^ok$'
 vcsim_ctl "power?vm=DC0_H0_VM1&state=on"
 vcsim_ctl stats-reset
-expect_exit 0 "$BUILD/vsphere-cycle" --open "$uri" "$T/disk.img"
+expect_exit 0 "$BUILD/vsphere-cycle" --vsphere-allow-http --open "$uri" "$T/disk.img"
 [ "$(vcsim_stats locked_refusals)" = 0 ] || fail "the live disk was read"
 # A running VM's disk is read from a temporary snapshot, removed after.
 assert_contains "$T/err" 'the VM is running: reading its disk from the temporary snapshot azprep-cycle-[0-9]+'
@@ -36,7 +36,7 @@ assert_contains "$T/err" 'snapshot azprep-cycle-[0-9]+ removed'
 
 # Killed while it reads from its temporary snapshot (SIGKILL: no cleanup
 # of its own): its guard removes the snapshot.
-"$BUILD/vsphere-cycle" --open-hold "$uri" "$T/disk.img" >"$T/hold" 2>&1 &
+"$BUILD/vsphere-cycle" --vsphere-allow-http --open-hold "$uri" "$T/disk.img" >"$T/hold" 2>&1 &
 holder=$!
 for i in $(seq 300); do grep -q holding "$T/hold" && break; sleep 0.1; done
 grep -q holding "$T/hold" || { cat "$T/hold"; fail "--open-hold did not open"; }
@@ -52,7 +52,7 @@ done
 [ -z "$(json_get "$T/d.json" 'd.vms[0].snapshots.map(s => s.name).join()')" ] ||
   fail "the temporary snapshot outlived its killed reader"
 
-expect_exit 0 "$BUILD/vsphere-cycle" "$uri" "$T/disk.img"
+expect_exit 0 "$BUILD/vsphere-cycle" --vsphere-allow-http "$uri" "$T/disk.img"
 cat "$T/out" "$T/err"
 assert_contains "$T/out" '^ok$'
 assert_contains "$T/err" 'removing snapshot azprep-cycle-1 left by an interrupted run'

@@ -8,7 +8,8 @@ requires node curl nbdkit
 vcsim_start
 vsphere_proxy_start norange "$T/sent" "the test server"
 
-expect_exit 1 "$AZPREP" inspect "vsphere://127.0.0.1:$port/DC0_H0_VM0/0?http=1"
+expect_exit 1 "$AZPREP" inspect --vsphere-allow-http \
+  "vsphere://127.0.0.1:$port/DC0_H0_VM0/0?http=1"
 assert_contains "$T/err" 'ignores HTTP Range requests'
 assert_contains "$T/err" 'nothing was downloaded'
 assert_contains "$T/err" "127.0.0.1:$port/folder/DC0_H0_VM0/disk1-flat.vmdk"

@@ -15,7 +15,7 @@ vcsim_put "$T/disk.img" DC0_H0_VM1
 size=$(stat -c %s "$T/disk.img")
 uri="vsphere://$VCSIM_HOST/DC0/DC0_H0_VM1/0?http=1&quiesce=1"
 rep () { "$AZPREP" replicate --container vms --name vm1 --state "$T/state" \
-           --json "$uri"; }
+           --vsphere-allow-http --json "$uri"; }
 snapshots () {
   "$AZPREP" discover --vcenter "$VCSIM_BASE" --vm DC0_H0_VM1 --json \
     >"$T/d.json" || fail "discover"
@@ -55,7 +55,8 @@ want=$(blobtool filedigest "$T/disk.img" "$size")
 # migrate's final cycle: vCenter says the VM is still on, whatever
 # --source-shutdown claims: refused before anything is sent.
 expect_exit 3 "$AZPREP" migrate --source-shutdown --state "$T/state" \
-  --vnet v --subnet s --location westeurope --output-dir "$T" vm1
+  --vsphere-allow-http --vnet v --subnet s --location westeurope \
+  --output-dir "$T" vm1
 assert_contains "$T/err" \
   'DC0_H0_VM1: --source-shutdown says the VM is shut down, but vCenter reports it poweredOn'
 [ -z "$(snapshots)" ] || fail "snapshots left: $(snapshots)"

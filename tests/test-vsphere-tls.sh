@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # vCenter over HTTPS with a self-signed CA: discover verifies it with
-# --cacert, refuses it without, skips verification only with --insecure;
+# --cacert, refuses it without, skips verification only with --insecure
+# (and writes no insecure=1 into the URIs); insecure=1 or http=1 in a
+# URI is refused unless --vsphere-insecure / --vsphere-allow-http is on
+# the command line, which alone skips verification, with a warning;
 # a disk is read in place through the nbdkit bridge over HTTPS (bytes
 # compared over NBD); the refusals of inspect and fix that need no
 # appliance (untrusted certificate, unknown VM, disk index, wrong
@@ -26,7 +29,20 @@ expect_exit 1 "$AZPREP" discover --vcenter "https://$VCSIM_HOST"
 assert_contains "$T/err" "$VCSIM_HOST: RetrieveServiceContent: the server's TLS certificate is not trusted"
 expect_exit 0 "$AZPREP" discover --vcenter "https://$VCSIM_HOST" --insecure \
   --vm DC0_H0_VM0
-assert_contains "$T/out" "uri: +vsphere://$VCSIM_HOST/DC0/DC0_H0_VM0/0\\?insecure=1"
+assert_contains "$T/out" "uri: +vsphere://$VCSIM_HOST/DC0/DC0_H0_VM0/0\$"
+assert_contains "$T/err" 'TLS certificate not verified'
+
+# A URI cannot lower security: refused, naming the flag.
+expect_exit 1 "$AZPREP" inspect "vsphere://$VCSIM_HOST/DC0/DC0_H0_VM0/0?insecure=1"
+assert_contains "$T/err" 'insecure=1 in a URI is refused.*--vsphere-insecure'
+expect_exit 1 "$AZPREP" inspect "vsphere://$VCSIM_HOST/DC0/DC0_H0_VM0/0?http=1"
+assert_contains "$T/err" 'http=1 in a URI is refused.*--vsphere-allow-http'
+# The flag alone skips verification, with a warning (no CA given: the
+# login works and the unknown VM is what fails).
+expect_exit 1 "$AZPREP" inspect --vsphere-insecure \
+  "vsphere://$VCSIM_HOST/DC0/nope/0"
+assert_contains "$T/err" 'TLS certificate not verified \(--vsphere-insecure\)'
+assert_contains "$T/err" "no VM named 'nope' in datacenter DC0"
 
 # Without the CA: TLS verification fails, clearly (no appliance).
 expect_exit 1 "$AZPREP" inspect "vsphere://$VCSIM_HOST/DC0/DC0_H0_VM0/0"
@@ -58,7 +74,7 @@ vcsim_get DC0_H0_VM0 "$T/after.img"
 [ "$(sum_of "$T/after.img")" = "$before" ] || fail "the disk was modified"
 # No bridge left behind.
 ! pgrep -f "nbdkit.*$VCSIM_HOST" >/dev/null || fail "nbdkit still running"
-# --insecure reaches the bridge too (nbdkit sslverify=false).
-expect_exit 0 "$BUILD/vsphere-cycle" --open \
+# --vsphere-insecure reaches the bridge too (nbdkit sslverify=false).
+expect_exit 0 "$BUILD/vsphere-cycle" --vsphere-insecure --open \
   "vsphere://$VCSIM_HOST/DC0/DC0_H0_VM0/0?insecure=1" "$T/disk.img"
 assert_contains "$T/out" '^ok$'

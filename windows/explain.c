@@ -20,6 +20,7 @@ check_one (struct guest *gs, const char *dev, const char *name)
   CLEANUP_CLOSE int fd = -1;
   bool dirty;
   CLEANUP_HIVE_CLOSE hive_h *h = NULL;
+  int64_t size;
   int r = 0;
 
   if (!p)
@@ -29,7 +30,15 @@ check_one (struct guest *gs, const char *dev, const char *name)
     return 0;
   label = xasprintf ("%s: %s hive %s:%s", gs->disks[0].path, name, dev,
                      real);
-  if (label && guestfs_download (gs->g, real, tmp) == 0) {
+  /* The guest decides the file's size: no more than a hive can be. */
+  size = guestfs_filesize (gs->g, real);
+  if (label && size > WIN_HIVE_MAX) {
+    azp_error ("%s: absurd size (%lld bytes): not a registry hive", label,
+               (long long) size);
+    unlink (tmp);
+    return 1;
+  }
+  if (label && size >= 0 && guestfs_download (gs->g, real, tmp) == 0) {
     if (win_hive_check_header (label, tmp, &dirty) == -1)
       r = 1;
     else if (!(h = hivex_open (tmp, 0))) {

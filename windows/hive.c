@@ -8,7 +8,6 @@
 #include "prep/common/common.h"
 #include "windows/windows.h"
 
-#define HIVE_MAX ((int64_t) 2 << 30)    /* Windows' own hive limit */
 #define VALUE_MAX (256 << 10)  /* no value we read is near this */
 
 static const char *const names[HIVE_COUNT] = { "SYSTEM", "SOFTWARE", "BCD" };
@@ -121,7 +120,7 @@ download (struct guest *gs, enum win_hive which, struct win_hive_copy *c)
                guestfs_last_error (gs->g));
     return -1;
   }
-  if (size > HIVE_MAX) {
+  if (size > WIN_HIVE_MAX) {
     azp_error ("%s hive %s: absurd size (%lld bytes)", names[which],
                c->guest_path, (long long) size);
     return -1;

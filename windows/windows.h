@@ -20,6 +20,7 @@
 #include "prep/guest/guest.h"
 
 enum win_hive { HIVE_SYSTEM = 0, HIVE_SOFTWARE, HIVE_BCD, HIVE_COUNT };
+#define WIN_HIVE_MAX ((int64_t) 2 << 30)  /* Windows' own hive limit */
 
 struct win_hive_copy {
   char *guest_path;     /* path inside the mounted filesystem */

@@ -197,6 +197,8 @@ console_print_tail (const char *log)
   size_t n = strlen (log);
   const char *p = n > LOG_TAIL ? log + n - LOG_TAIL : log;
 
-  fprintf (stderr, "--- serial console (last %zu bytes) ---\n%s\n"
-           "--- end of console ---\n", strlen (p), p);
+  /* The guest wrote it: no escape sequences to the terminal. */
+  fprintf (stderr, "--- serial console (last %zu bytes) ---\n", strlen (p));
+  fputs_clean (p, stderr, true);
+  fputs ("\n--- end of console ---\n", stderr);
 }

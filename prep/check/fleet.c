@@ -329,6 +329,7 @@ spawn (const struct fleet_vm *v, const struct check_opts *o,
 {
   const char *argv[32 + 2 * 256];
   size_t k = 0, nd = count_strings (v->disks);
+  char **env;
   pid_t pid;
 
   if (nd > 256) {
@@ -352,6 +353,11 @@ spawn (const struct fleet_vm *v, const struct check_opts *o,
     argv[k++] = o->generation == 2 ? "--generation=2" : "--generation=1";
   if (o->trace)
     argv[k++] = "-x";
+  /* This run's command-line flags; the fleet file cannot set them. */
+  if (opt_lowered ()->vsphere_insecure)
+    argv[k++] = "--vsphere-insecure";
+  if (opt_lowered ()->vsphere_allow_http)
+    argv[k++] = "--vsphere-allow-http";
   for (int i = 0; i < log_verbose () && i < 2; i++)
     argv[k++] = "-v";
   if (v->format) {
@@ -377,10 +383,15 @@ spawn (const struct fleet_vm *v, const struct check_opts *o,
   }
   argv[k] = NULL;
 
+  /* A child is azprep itself: a vsphere:// disk needs the password. */
+  env = secrets_child_env ();
+  if (!env)
+    return -1;
   fflush (NULL);
   pid = fork ();
   if (pid == -1) {
     azp_error ("fork: %m");
+    secrets_child_env_free (env);
     return -1;
   }
   if (pid == 0) {
@@ -388,10 +399,11 @@ spawn (const struct fleet_vm *v, const struct check_opts *o,
     prctl (PR_SET_PDEATHSIG, SIGTERM);
     dup2 (fileno (out), STDOUT_FILENO);
     dup2 (fileno (err), STDERR_FILENO);
-    execv (self, (char *const *) argv);
+    execve (self, (char *const *) argv, env);
     fprintf (stderr, "azprep: %s: %m\n", self);
     _exit (EXIT_ERROR);
   }
+  secrets_child_env_free (env);
   return pid;
 }
 

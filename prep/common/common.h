@@ -49,6 +49,7 @@ struct common_opts {
 
 enum {
   OPT_HELP = 0x100, OPT_JSON, OPT_VERSION, OPT_FORMAT,
+  OPT_VSPHERE_INSECURE, OPT_VSPHERE_ALLOW_HTTP,
   OPT_FIRST_COMMAND_SPECIFIC = 0x200,
 };
 
@@ -57,7 +58,9 @@ enum {
   { "json",    no_argument,       NULL, OPT_JSON },               \
   { "verbose", no_argument,       NULL, 'v' },                    \
   { "trace",   no_argument,       NULL, 'x' },                    \
-  { "version", no_argument,       NULL, OPT_VERSION }
+  { "version", no_argument,       NULL, OPT_VERSION },            \
+  { "vsphere-insecure", no_argument, NULL, OPT_VSPHERE_INSECURE }, \
+  { "vsphere-allow-http", no_argument, NULL, OPT_VSPHERE_ALLOW_HTTP }
 #define COMMON_SHORT_OPTIONS "vx"
 
 /* Handle one of the common options.  Returns 1 if c was one of them,
@@ -65,6 +68,16 @@ enum {
  * prints the version and exits EXIT_OK.
  */
 int common_option (struct common_opts *o, int c, const char *usage);
+
+/* Security lowered for this run, by command-line flags only
+ * (--vsphere-insecure: vCenter's TLS certificate not verified;
+ * --vsphere-allow-http: plain HTTP to vCenter where a vsphere:// URI
+ * says http=1).  A URI, fleet file or journal never lowers it. */
+struct lowered {
+  bool vsphere_insecure, vsphere_allow_http;
+};
+const struct lowered *opt_lowered (void);
+void opt_lower (const struct lowered *l);
 /* Print "try --help" for a usage error and return EXIT_USAGE. */
 int usage_error (const char *cmd, const char *fmt, ...)
   __attribute__((format (printf, 2, 3)));
@@ -80,10 +93,33 @@ void cleanup_close (void *ptr);
 #define CLEANUP_FCLOSE __attribute__((cleanup (cleanup_fclose)))
 #define CLEANUP_CLOSE __attribute__((cleanup (cleanup_close)))
 
+/* Secrets (prep/common/secrets.c).  main takes the secret variables
+ * (AZURE_STORAGE_CONNECTION_STRING, AZURE_STORAGE_KEY,
+ * AZURE_STORAGE_SAS_TOKEN, VSPHERE_PASSWORD) out of the environment
+ * first thing: no child (qemu, qemu-img, qemu-nbd, nbdkit) inherits
+ * them, and /proc/PID/environ no longer shows them.  Read them with
+ * secret_env (getenv in a process that did not take them). */
+void secrets_take_env (void);
+const char *secret_env (const char *name);
+/* No core dump, no same-user ptrace, while a secret is in memory. */
+void secrets_no_core (void);
+/* For a child that is azprep itself (it takes them again at once):
+ * environ plus the secrets taken; free with secrets_child_env_free
+ * (wipes), before environ changes. */
+char **secrets_child_env (void);
+void secrets_child_env_free (char **env);
+
 /* Small string helpers (prep/common/util.c).  All return NULL/-1 after
  * reporting with azp_error() on allocation failure.
  */
 char *xasprintf (const char *fmt, ...) __attribute__((format (printf, 1, 2)));
+/* s as one word for a POSIX shell: as is if it has only safe
+ * characters, else in single quotes ('\'' for a quote). */
+char *shell_quote (const char *s);
+/* Print text from a guest to a terminal: control characters (escape
+ * sequences) shown as \xNN (C1 as \uNNNN); newlines and tabs kept if
+ * multiline. */
+void fputs_clean (const char *s, FILE *fp, bool multiline);
 char *xstrdup (const char *s);
 void free_string_list (char **list);
 size_t count_strings (char *const *list);

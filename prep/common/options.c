@@ -4,10 +4,30 @@
 
 #include "prep/common/common.h"
 
+static struct lowered lowered;
+
+const struct lowered *
+opt_lowered (void)
+{
+  return &lowered;
+}
+
+void
+opt_lower (const struct lowered *l)
+{
+  lowered = *l;
+}
+
 int
 common_option (struct common_opts *o, int c, const char *usage)
 {
   switch (c) {
+  case OPT_VSPHERE_INSECURE:
+    lowered.vsphere_insecure = true;
+    return 1;
+  case OPT_VSPHERE_ALLOW_HTTP:
+    lowered.vsphere_allow_http = true;
+    return 1;
   case OPT_HELP:
     fputs (usage, stdout);
     exit (EXIT_OK);

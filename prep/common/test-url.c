@@ -68,11 +68,29 @@ test_decode (void)
   }
 }
 
+static void
+test_loopback (void)
+{
+  const char *yes[] = { "localhost", "LocalHost", "127.0.0.1", "127.1.2.3",
+                        "127.255.255.255", "::1", "[::1]", "[0:0::1]",
+                        NULL };
+  const char *no[] = { "127.attacker.example", "127.0.0.1.example",
+                       "127.", "127", "127.1", "0x7f.0.0.1", "128.0.0.1",
+                       "10.0.0.1", "localhost.example", "evil-localhost",
+                       "::2", "[::1", "::1]", "[]", "", "1.127.0.0",
+                       "::ffff:10.0.0.1", NULL };
+  for (size_t i = 0; yes[i]; i++)
+    CHECK (url_host_is_loopback (yes[i]));
+  for (size_t i = 0; no[i]; i++)
+    CHECK (!url_host_is_loopback (no[i]));
+}
+
 int
 main (void)
 {
   test_encode ();
   test_round_trip ();
   test_decode ();
+  test_loopback ();
   return UNIT_RESULT ("test-url");
 }

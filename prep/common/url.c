@@ -1,6 +1,8 @@
 /* Percent-encoding and decoding: see prep/common/url.h. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 
 #include "prep/common/common.h"
 #include "prep/common/url.h"
@@ -78,4 +80,29 @@ url_decode (const char *s, size_t n, int flags)
   }
   *o = '\0';
   return out;
+}
+
+bool
+url_host_is_loopback (const char *host)
+{
+  struct in_addr a4;
+  struct in6_addr a6;
+  char buf[INET6_ADDRSTRLEN + 2];
+  size_t n = strlen (host);
+
+  if (!strcasecmp (host, "localhost") || !strcasecmp (host, "localhost."))
+    return true;
+  /* inet_pton takes exactly four decimal parts: "127.1", octal or hex
+   * forms and "127.0.0.1.example" are not addresses. */
+  if (inet_pton (AF_INET, host, &a4) == 1)
+    return (ntohl (a4.s_addr) >> 24) == 127;
+  if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
+    if (n - 2 >= sizeof buf)
+      return false;
+    memcpy (buf, host + 1, n - 2);
+    buf[n - 2] = '\0';
+    host = buf;
+  }
+  return inet_pton (AF_INET6, host, &a6) == 1 &&
+    IN6_IS_ADDR_LOOPBACK (&a6);
 }

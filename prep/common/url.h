@@ -4,6 +4,7 @@
 #ifndef AZPREP_COMMON_URL_H
 #define AZPREP_COMMON_URL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Percent-encode everything except the unreserved characters
@@ -19,5 +20,10 @@ enum {
  * truncated %-sequence or an encoded NUL (%00), errno EINVAL; or out
  * of memory, errno ENOMEM. */
 char *url_decode (const char *s, size_t n, int flags);
+
+/* Whether host (as in a URL, IPv6 in brackets or not) names this
+ * machine's loopback: "localhost", a numeric IPv4 address in 127/8 or
+ * the IPv6 address ::1.  Names that merely begin with "127." are not. */
+bool url_host_is_loopback (const char *host);
 
 #endif /* AZPREP_COMMON_URL_H */

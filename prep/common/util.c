@@ -249,3 +249,54 @@ records_sorted (const void *start, const void *stop,
   *n = count;
   return v;
 }
+
+char *
+shell_quote (const char *s)
+{
+  static const char safe[] = "abcdefghijklmnopqrstuvwxyz"
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.,:/=+@%";
+  size_t n = 3;
+  char *r, *o;
+
+  if (*s && strspn (s, safe) == strlen (s))
+    return xstrdup (s);
+  for (const char *p = s; *p; p++)
+    n += *p == '\'' ? 4 : 1;
+  r = o = malloc (n);
+  if (!r) {
+    azp_error ("out of memory");
+    return NULL;
+  }
+  *o++ = '\'';
+  for (const char *p = s; *p; p++) {
+    if (*p == '\'') {
+      memcpy (o, "'\\''", 4);
+      o += 4;
+    }
+    else
+      *o++ = *p;
+  }
+  *o++ = '\'';
+  *o = '\0';
+  return r;
+}
+
+void
+fputs_clean (const char *s, FILE *fp, bool multiline)
+{
+  for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+    if ((*p == '\n' || *p == '\t') && multiline)
+      fputc (*p, fp);
+    else if (*p == '\r' && multiline && p[1] == '\n')
+      ;                         /* CRLF: the LF ends the line */
+    else if (*p < 0x20 || *p == 0x7f)
+      fprintf (fp, "\\x%02x", *p);
+    else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+      /* A C1 control (CSI is U+009B) in UTF-8. */
+      fprintf (fp, "\\u%04x", p[1]);
+      p++;
+    }
+    else
+      fputc (*p, fp);
+  }
+}

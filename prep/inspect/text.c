@@ -50,8 +50,11 @@ print_value (FILE *fp, const cJSON *v, int depth)
       }
     }
   }
-  else if (cJSON_IsString (v))
-    fprintf (fp, "%s\n", v->valuestring);
+  else if (cJSON_IsString (v)) {
+    /* Guest text (product names, hostnames...): no escape sequences. */
+    fputs_clean (v->valuestring, fp, false);
+    fputc ('\n', fp);
+  }
   else if (cJSON_IsBool (v))
     fprintf (fp, "%s\n", cJSON_IsTrue (v) ? "yes" : "no");
   else if (cJSON_IsNumber (v))

@@ -40,6 +40,15 @@ int creds_parse_connection_string (struct creds *c, const char *s,
  * find nothing (a SAS may come with the URL): c stays empty.
  */
 int creds_load (struct creds *c, const char *file);
+/* The blob URLs of --to-file (a managed disk's upload URL carries its
+ * SAS, a secret, so never on the command line): one a line, blank
+ * lines and '#' comments skipped.  A NULL-terminated malloc'd list
+ * (*n entries; free with creds_urls_free, which wipes), or NULL
+ * (reported). */
+char **creds_read_urls (const char *file, size_t *n);
+void creds_urls_free (char **urls);
+/* Whether url carries a SAS signature in its query. */
+bool creds_url_has_sas (const char *url);
 /* Set the account key from its base64 text.  0 or -1. */
 int creds_set_key (struct creds *c, const char *b64);
 

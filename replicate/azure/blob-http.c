@@ -248,13 +248,6 @@ handle_put (struct blob_client *c, CURL *h)
   pthread_mutex_unlock (&c->lock);
 }
 
-static bool
-host_is_loopback (const char *host)
-{
-  return !strcmp (host, "localhost") || !strncmp (host, "127.", 4) ||
-    !strcmp (host, "[::1]") || !strcmp (host, "::1");
-}
-
 /* Split url into the blob's base URL, path and SAS; check the scheme. */
 static int
 blob_set_url (struct blob *b, const char *url)
@@ -284,7 +277,7 @@ blob_set_url (struct blob *b, const char *url)
                  "blob URLs are supported", scheme, host);
       goto out;
     }
-    if (!host_is_loopback (host) && !b->c->opts.allow_http) {
+    if (!url_host_is_loopback (host) && !b->c->opts.allow_http) {
       azp_error ("http://%s: refusing plain HTTP to a host that is not "
                  "loopback "
                  "(keys and data would travel unencrypted); use https:// or "
@@ -662,14 +655,28 @@ status_retryable (long s)
   return s == 408 || s == 429 || s == 500 || s == 502 || s == 503 || s == 504;
 }
 
-static void
+bool
+blob_client_sleep (const struct blob_client *c, uint64_t ms)
+{
+  /* In slices, so that a stop is seen within 100 ms. */
+  while (ms > 0 && !(c->opts.stop && *c->opts.stop)) {
+    uint64_t n = ms < 100 ? ms : 100;
+    struct timespec ts = { n / 1000, (n % 1000) * 1000000 };
+    while (nanosleep (&ts, &ts) == -1 && errno == EINTR)
+      ;
+    ms -= n;
+  }
+  return !(c->opts.stop && *c->opts.stop);
+}
+
+/* false if stopped meanwhile. */
+static bool
 backoff (const struct blob_client *c, int attempt, long retry_after)
 {
   uint64_t cap =
     (uint64_t) c->opts.retry_base_ms << (attempt < 16 ? attempt : 16);
   uint32_t rnd = 0;
   uint64_t ms;
-  struct timespec ts;
 
   if (cap > 30000)
     cap = 30000;
@@ -678,10 +685,7 @@ backoff (const struct blob_client *c, int attempt, long retry_after)
   ms = cap / 2 + rnd % (cap / 2 + 1);    /* "equal jitter" */
   if (retry_after >= 0 && (uint64_t) retry_after * 1000 > ms)
     ms = retry_after * 1000;
-  ts.tv_sec = ms / 1000;
-  ts.tv_nsec = (ms % 1000) * 1000000;
-  while (nanosleep (&ts, &ts) == -1 && errno == EINTR)
-    ;
+  return blob_client_sleep (c, ms);
 }
 
 /* The transfer's options: the URL, headers, timeouts, TLS checks, the
@@ -949,8 +953,12 @@ blob_request (struct blob *b, const struct blob_request *r,
       azp_debug ("%s: %s: %s, retrying (%d of %d)", b->name, r->method,
                  curl_easy_strerror (rc), att + 1, c->opts.max_tries);
     }
-    if (att + 1 < c->opts.max_tries)
-      backoff (c, att, rp->retry_after);
+    if (att + 1 < c->opts.max_tries &&
+        !backoff (c, att, rp->retry_after)) {
+      azp_error ("%s: %s: stopped (HTTP %ld %s, not retried)", b->name,
+                 r->method, rp->status, rp->error_code);
+      goto out;
+    }
   }
 
   report_failure (b, r, rp, rc);

@@ -34,6 +34,10 @@ struct blob {
   pthread_mutex_t lock;
 };
 
+/* Sleep ms, ending early when the client's stop flag is set: false
+ * if stopped. */
+bool blob_client_sleep (const struct blob_client *c, uint64_t ms);
+
 /* Captured response headers. */
 struct blob_reply {
   long status;

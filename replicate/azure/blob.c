@@ -386,10 +386,24 @@ blob_copy_from (struct blob *b, struct blob *src, const char *snapshot)
     memset (srca, 0, strlen (srca));
   if (ret == -1)
     goto out;
-  /* Poll until the copy is no longer pending. */
-  for (unsigned delay = 1; !strcmp (rp.copy_status, "pending");) {
+  /* Poll until the copy is no longer pending, within a deadline. */
+  for (unsigned delay = 1, waited = 0, limit = b->c->opts.copy_timeout_s
+         ? b->c->opts.copy_timeout_s : 4 * 3600;
+       !strcmp (rp.copy_status, "pending"); waited += delay) {
     struct blob_props p;
-    sleep (delay);
+    if (waited >= limit) {
+      azp_error ("%s: the copy from %s is still pending after %u s: "
+                 "stopped waiting (it may still complete; run the command "
+                 "again)", blob_name (b), blob_name (src), waited);
+      ret = -1;
+      goto out;
+    }
+    if (!blob_client_sleep (b->c, delay * 1000ull)) {
+      azp_error ("%s: stopped while the copy from %s was pending",
+                 blob_name (b), blob_name (src));
+      ret = -1;
+      goto out;
+    }
     if (delay < 10)
       delay *= 2;
     if (blob_get_properties (b, NULL, &p) == -1) {

@@ -19,6 +19,7 @@
 #ifndef AZPREP_REPLICATE_BLOB_H
 #define AZPREP_REPLICATE_BLOB_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -46,6 +47,10 @@ struct blob_opts {
    * environment chooses (token_source_from_env), if any.
    */
   struct token_source *tokens;
+  /* When *stop becomes non-zero (SIGINT, SIGTERM), back-off and copy
+   * polling sleeps end and nothing more is retried.  NULL: never. */
+  volatile sig_atomic_t *stop;
+  unsigned copy_timeout_s;  /* Copy Blob polling deadline (0: 4 hours) */
 };
 
 struct blob_client;

@@ -51,6 +51,7 @@ creds_set_key (struct creds *c, const char *b64)
   }
   c->key = k;
   c->keylen = len;
+  secrets_no_core ();
   return 0;
 }
 
@@ -202,39 +203,54 @@ creds_apply (struct creds *c, const char *name, const char *v,
   return 0;
 }
 
+/* Read a file of secrets into buf (NUL-terminated, at most size - 1
+ * bytes); what names it in messages ("credentials file").  On error
+ * buf is wiped.  0 or -1 (reported). */
 static int
-creds_from_file (struct creds *c, const char *file)
+read_secret_file (const char *file, const char *what, char *buf,
+                  size_t size)
 {
   CLEANUP_CLOSE int fd = open (file, O_RDONLY | O_CLOEXEC);
-  char buf[65536];
   size_t len = 0;
   struct stat st;
-  int r = -1;
 
   if (fd == -1) {
-    azp_error ("credentials file %s: %m", file);
+    azp_error ("%s %s: %m", what, file);
     return -1;
   }
   if (fstat (fd, &st) == 0 && (st.st_mode & 0044))
-    azp_warning ("credentials file %s is readable by others (chmod 600 it)",
-                 file);
+    azp_warning ("%s %s is readable by others (chmod 600 it)", what, file);
   for (;;) {
-    ssize_t n = read (fd, buf + len, sizeof buf - 1 - len);
+    ssize_t n = read (fd, buf + len, size - 1 - len);
     if (n == -1 && errno == EINTR)
       continue;
     if (n == -1) {
-      azp_error ("credentials file %s: %m", file);
+      azp_error ("%s %s: %m", what, file);
+      memset (buf, 0, size);
       return -1;
     }
     if (n == 0)
       break;
     len += n;
-    if (len == sizeof buf - 1) {
-      azp_error ("credentials file %s is too large (64 KiB at most)", file);
-      goto out;
+    if (len == size - 1) {
+      azp_error ("%s %s is too large (%zu KiB at most)", what, file,
+                 size >> 10);
+      memset (buf, 0, size);
+      return -1;
     }
   }
   buf[len] = '\0';
+  return 0;
+}
+
+static int
+creds_from_file (struct creds *c, const char *file)
+{
+  char buf[65536];
+  int r = -1;
+
+  if (read_secret_file (file, "credentials file", buf, sizeof buf) == -1)
+    return -1;
 
   if (strstr (buf, "AZURE_STORAGE_")) {
     /* Lines VAR=value; '#' comments; optional "export ". */
@@ -290,7 +306,7 @@ creds_load (struct creds *c, const char *file)
   }
   else
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
-      const char *v = getenv (vars[i]);
+      const char *v = secret_env (vars[i]);
       if (v && *v && creds_apply (c, vars[i], v, vars[i]) == -1)
         return -1;
     }
@@ -307,4 +323,71 @@ creds_load (struct creds *c, const char *file)
       c->endpoint[--l] = '\0';
   }
   return 0;
+}
+
+bool
+creds_url_has_sas (const char *url)
+{
+  const char *q = strchr (url, '?');
+  return q && (strstr (q, "sig=") || strstr (q, "sig%3") ||
+               strstr (q, "SIG="));
+}
+
+void
+creds_urls_free (char **urls)
+{
+  if (!urls)
+    return;
+  for (size_t i = 0; urls[i]; i++) {
+    memset (urls[i], 0, strlen (urls[i]));
+    free (urls[i]);
+  }
+  free (urls);
+}
+
+char **
+creds_read_urls (const char *file, size_t *n)
+{
+  char buf[65536], *save = NULL;
+  char **urls = NULL;
+  size_t cnt = 0;
+
+  if (read_secret_file (file, "blob URL file", buf, sizeof buf) == -1)
+    return NULL;
+  for (char *l = strtok_r (buf, "\n", &save); l;
+       l = strtok_r (NULL, "\n", &save)) {
+    size_t ll;
+    char **nu;
+    while (*l == ' ' || *l == '\t')
+      l++;
+    ll = strlen (l);
+    while (ll > 0 && (l[ll - 1] == '\r' || l[ll - 1] == ' ' ||
+                      l[ll - 1] == '\t'))
+      l[--ll] = '\0';
+    if (*l == '#' || *l == '\0')
+      continue;
+    nu = realloc (urls, (cnt + 2) * sizeof *urls);
+    if (!nu || !(nu[cnt] = strdup (l))) {
+      azp_error ("out of memory");
+      if (nu)
+        urls = nu;
+      goto fail;
+    }
+    urls = nu;
+    urls[++cnt] = NULL;
+  }
+  memset (buf, 0, sizeof buf);
+  if (cnt == 0) {
+    azp_error ("blob URL file %s: no URL in it (one blob URL with its SAS "
+               "a line, one line per disk)", file);
+    return NULL;
+  }
+  *n = cnt;
+  return urls;
+ fail:
+  memset (buf, 0, sizeof buf);
+  if (urls)
+    urls[cnt] = NULL;
+  creds_urls_free (urls);
+  return NULL;
 }

@@ -26,9 +26,15 @@ static const char usage[] =
 static void
 azure_side (const char *vm, size_t ndisks, const char *rg, cJSON *a)
 {
-  const char *g = rg ? rg : "RESOURCE_GROUP";
+  /* Printed for a shell: the resource group is the user's text. */
+  CLEANUP_FREE char *g = shell_quote (rg ? rg : "RESOURCE_GROUP");
+  CLEANUP_FREE char *qvm = shell_quote (vm);
   char *cmds[66];
   size_t n = 0;
+
+  if (!g || !qvm)
+    return;
+  vm = qvm;
 
   cmds[n++] = xasprintf ("az vm delete --resource-group %s --name %s --yes",
                          g, vm);

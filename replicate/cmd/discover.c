@@ -27,7 +27,8 @@ static const char usage[] =
   "  --vms-file FILE     also write the VM list for check --vms / replicate\n"
   "                      ([{\"name\": ..., \"disks\": [\"vsphere://...\"]}])\n"
   "  --cacert FILE       CA certificates (PEM) to verify vCenter's TLS\n"
-  "  --insecure          do not verify vCenter's TLS certificate\n"
+  "  --insecure          do not verify vCenter's TLS certificate (this\n"
+  "                      run only: the URIs do not carry it)\n"
   "  --credentials FILE  read the user name and password from FILE\n"
   "  --json              print JSON (schema in azprep(1))\n"
   "  -v, --verbose       debug messages\n"
@@ -280,8 +281,13 @@ discover_run (int argc, char **argv)
     return usage_error ("discover", "unexpected argument '%s'", argv[optind]);
   if (!o.url)
     return usage_error ("discover", "--vcenter URL is required");
+  o.insecure = o.insecure || opt_lowered ()->vsphere_insecure;
   if (o.insecure && o.cacert)
     return usage_error ("discover", "--insecure and --cacert conflict");
+  if (o.insecure)
+    azp_warning ("vCenter %s: TLS certificate not verified (--insecure), "
+                 "for this run only: the URIs written do not carry it "
+                 "(give --vsphere-insecure where they are used)", o.url);
 
   v = vsphere_connect (&o);
   if (!v)

@@ -36,22 +36,27 @@ static const char usage[] =
 static int
 run_visible (const char *const *argv, bool stdout_to_stderr)
 {
+  char **env = secrets_child_env ();    /* azprep itself needs them */
   int status;
   pid_t pid;
 
+  if (!env)
+    return -1;
   fflush (stdout);
   pid = fork ();
   if (pid == -1) {
     azp_error ("fork: %m");
+    secrets_child_env_free (env);
     return -1;
   }
   if (pid == 0) {
     if (stdout_to_stderr)
       dup2 (STDERR_FILENO, STDOUT_FILENO);
-    execv (argv[0], (char **) argv);
+    execve (argv[0], (char **) argv, env);
     fprintf (stderr, "azprep: %s: %m\n", argv[0]);
     _exit (127);
   }
+  secrets_child_env_free (env);
   while (waitpid (pid, &status, 0) == -1)
     if (errno != EINTR) {
       azp_error ("waitpid: %m");
@@ -65,16 +70,11 @@ run_visible (const char *const *argv, bool stdout_to_stderr)
 static int
 final_cycle (struct migrate *m, bool json)
 {
-  const char *argv[8 + 3 * 64 + 8];
+  CLEANUP_FREE const char **argv = NULL;
   CLEANUP_FREE char *self = NULL, *container = NULL;
   const char *blob = m->j.disks[0].blob, *slash;
-  size_t i = 0;
   int r;
 
-  if (m->j.ndisks > 64) {
-    azp_error ("%s: more than 64 disks", m->name);
-    return -1;
-  }
   self = realpath ("/proc/self/exe", NULL);
   slash = strrchr (blob, '/');
   if (!self || !slash) {
@@ -86,34 +86,9 @@ final_cycle (struct migrate *m, bool json)
     azp_error ("out of memory");
     return -1;
   }
-  argv[i++] = self;
-  argv[i++] = "replicate";
-  argv[i++] = "--name";
-  argv[i++] = m->name;
-  argv[i++] = "--state";
-  argv[i++] = m->state_dir;
-  argv[i++] = "--cycles";
-  argv[i++] = "1";
-  argv[i++] = "--to";
-  argv[i++] = container;
-  if (m->creds_file) {
-    argv[i++] = "--credentials";
-    argv[i++] = m->creds_file;
-  }
-  if (m->cacert) {
-    argv[i++] = "--cacert";
-    argv[i++] = m->cacert;
-  }
-  if (m->allow_http)
-    argv[i++] = "--allow-http";
-  if (json)
-    argv[i++] = "--json";
-  for (size_t k = 0; k < m->j.ndisks; k++) {
-    argv[i++] = "--format";
-    argv[i++] = m->j.disks[k].format ? m->j.disks[k].format : "auto";
-    argv[i++] = m->j.disks[k].source;
-  }
-  argv[i] = NULL;
+  argv = migrate_final_argv (m, self, container, json);
+  if (!argv)
+    return -1;
   if (!json)
     printf ("final delta cycle (the source is shut down: nothing changes "
             "after it)\n");

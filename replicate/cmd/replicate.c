@@ -9,7 +9,8 @@
 #include "replicate/vsphere/vsphere.h"
 
 static const char usage[] =
-  "Usage: azprep replicate [OPTIONS] --container NAME | --to URL DISK...\n"
+  "Usage: azprep replicate [OPTIONS] --container NAME | --to URL |\n"
+  "         --to-file FILE DISK...\n"
   "Replicate a VM's disks to Azure Storage as fixed-VHD page blobs: an\n"
   "initial copy, then delta cycles sending only what changed.  Each\n"
   "completed cycle is a recovery point (a blob snapshot).  The disks are\n"
@@ -18,9 +19,12 @@ static const char usage[] =
   "Target:\n"
   "  --container NAME  container in the storage account of the credentials\n"
   "                    (blobs NAME-disk0.vhd, NAME-disk1.vhd, ...)\n"
-  "  --to URL          a container URL, or (once per disk) a blob URL with\n"
-  "                    a SAS, e.g. a managed disk's upload URL: the blob\n"
-  "                    must exist; only Put Page is used there\n"
+  "  --to URL          a container URL (no SAS: the credentials sign)\n"
+  "  --to-file FILE    URLs with a SAS, one a line: a container URL, or\n"
+  "                    a blob URL per disk, e.g. managed disks' upload\n"
+  "                    URLs (the blobs must exist; only Put Page is used\n"
+  "                    there).  A SAS is a secret: never on the command\n"
+  "                    line\n"
   "  --name NAME       job name and blob prefix (default: first disk's name)\n"
   "Source:\n"
   "  --format FMT      format of the disks that follow (raw, qcow2, vmdk,\n"
@@ -69,12 +73,13 @@ enum {
   OPT_CONTAINER = OPT_FIRST_COMMAND_SPECIFIC, OPT_TO, OPT_NAME, OPT_PARALLEL,
   OPT_CYCLES, OPT_CONTINUOUS, OPT_INTERVAL, OPT_KEEP, OPT_STATE, OPT_CACERT,
   OPT_ALLOW_HTTP, OPT_CREDENTIALS, OPT_BITMAP, OPT_ENABLE_CBT,
-  OPT_TASK_TIMEOUT, OPT_KEEPALIVE, OPT_API_VERSION,
+  OPT_TASK_TIMEOUT, OPT_KEEPALIVE, OPT_API_VERSION, OPT_TO_FILE,
 };
 
 struct args {
   struct common_opts o;
   struct replicate_opts r;
+  char **to_file;               /* the URLs read from --to-file */
 };
 
 /* The default job name: the first disk's file name without extension. */
@@ -115,6 +120,7 @@ parse_args (int argc, char **argv, struct args *args)
     { "format", required_argument, NULL, OPT_FORMAT },
     { "container", required_argument, NULL, OPT_CONTAINER },
     { "to", required_argument, NULL, OPT_TO },
+    { "to-file", required_argument, NULL, OPT_TO_FILE },
     { "name", required_argument, NULL, OPT_NAME },
     { "parallel", required_argument, NULL, OPT_PARALLEL },
     { "cycles", required_argument, NULL, OPT_CYCLES },
@@ -174,7 +180,23 @@ parse_args (int argc, char **argv, struct args *args)
       format = !strcmp (optarg, "auto") ? NULL : optarg;
       break;
     case OPT_CONTAINER: a->container = optarg; break;
-    case OPT_TO: a->to[a->nto++] = optarg; break;
+    case OPT_TO:
+      if (creds_url_has_sas (optarg))
+        return usage_error ("replicate", "--to: refused: the URL carries a "
+                            "SAS, a secret that would show in the process "
+                            "list and shell history; put the URL in a file "
+                            "(mode 600) and give --to-file FILE");
+      a->to[a->nto++] = optarg;
+      break;
+    case OPT_TO_FILE:
+      if (args->to_file || a->nto)
+        return usage_error ("replicate", "give --to or --to-file once");
+      args->to_file = creds_read_urls (optarg, &a->nto);
+      if (!args->to_file)
+        return EXIT_ERROR;
+      free (a->to);
+      a->to = args->to_file;
+      break;
     case OPT_NAME: a->name = optarg; break;
     case OPT_STATE: a->state = optarg; break;
     case OPT_CACERT: a->cacert = optarg; break;
@@ -226,7 +248,8 @@ parse_args (int argc, char **argv, struct args *args)
   if (a->ndisks == 0)
     return usage_error ("replicate", "no disk given");
   if (!a->container == !a->nto)
-    return usage_error ("replicate", "give either --container or --to");
+    return usage_error ("replicate",
+                        "give either --container, --to or --to-file");
   if (a->container && !valid_name (a->container))
     return usage_error ("replicate", "--container: not a valid name");
   if (a->nto > 1 && !replicate_url_is_blob (a->to[0]))
@@ -259,7 +282,10 @@ replicate_run (int argc, char **argv)
  out:
   free (a.r.disks);
   free (a.r.formats);
-  free (a.r.to);
+  if (a.to_file)
+    creds_urls_free (a.to_file);
+  else
+    free (a.r.to);
   return ret;
 }
 

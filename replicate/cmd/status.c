@@ -62,7 +62,7 @@ static int
 show (const char *dir, const char *name, bool json, cJSON *arr, int *failed)
 {
   CLEANUP_FREE char *path = replicate_journal_path (dir, name);
-  struct journal j;
+  struct journal j = { 0 };
   bool exists;
 
   if (!path || journal_load (&j, path, &exists) == -1) {

@@ -20,8 +20,8 @@ static const char usage[] =
   "Options:\n"
   "  --recovery-point SNAP  verify this snapshot (\"latest\": the last one)\n"
   "  --state DIR       journal directory (default ~/.local/state/azprep)\n"
-  "  --to URL          the blob URLs with SAS again, once per disk, for a\n"
-  "                    managed-disk target\n"
+  "  --to-file FILE    the blob URLs with SAS again, one a line, one per\n"
+  "                    disk, for a managed-disk target\n"
   "  --credentials FILE, --cacert FILE, --allow-http, --api-version V:\n"
   "                    as for replicate\n"
   "  --json            print JSON\n"
@@ -31,7 +31,7 @@ static const char usage[] =
 
 enum {
   OPT_STATE = OPT_FIRST_COMMAND_SPECIFIC, OPT_RP, OPT_TO, OPT_CREDENTIALS,
-  OPT_CACERT, OPT_ALLOW_HTTP, OPT_API_VERSION,
+  OPT_CACERT, OPT_ALLOW_HTTP, OPT_API_VERSION, OPT_TO_FILE,
 };
 
 struct vctx { struct rangelist data; };
@@ -172,7 +172,7 @@ verify_job (struct job *job, const char *rp, char **to, size_t nto,
     if (pick_point (d->jd, rp, &snap) == -1)
       return -1;
     if (d->jd->managed && nto != job->j.ndisks) {
-      azp_error ("%s: give the managed disk's SAS URL again with --to",
+      azp_error ("%s: give the managed disk's SAS URL again with --to-file",
                  d->jd->blob);
       return -1;
     }
@@ -200,6 +200,7 @@ verify_run (int argc, char **argv)
     { "state", required_argument, NULL, OPT_STATE },
     { "recovery-point", required_argument, NULL, OPT_RP },
     { "to", required_argument, NULL, OPT_TO },
+    { "to-file", required_argument, NULL, OPT_TO_FILE },
     { "credentials", required_argument, NULL, OPT_CREDENTIALS },
     { "cacert", required_argument, NULL, OPT_CACERT },
     { "api-version", required_argument, NULL, OPT_API_VERSION },
@@ -212,13 +213,11 @@ verify_run (int argc, char **argv)
   CLEANUP_FREE char *jpath = NULL;
   const char *state = NULL, *rp = NULL, *credentials = NULL;
   struct blob_opts bo = { 0 };
-  char **to = calloc (argc + 1, sizeof *to);
+  char **to = NULL;
   size_t nto = 0;
   bool exists;
   int c, r, ret = EXIT_ERROR;
 
-  if (!to)
-    return EXIT_ERROR;
   while ((c = getopt_long (argc, argv, COMMON_SHORT_OPTIONS, longopts,
                            NULL)) != -1) {
     if (common_option (&o, c, usage))
@@ -226,23 +225,37 @@ verify_run (int argc, char **argv)
     switch (c) {
     case OPT_STATE: state = optarg; break;
     case OPT_RP: rp = optarg; break;
-    case OPT_TO: to[nto++] = optarg; break;
+    case OPT_TO:
+      creds_urls_free (to);
+      return usage_error ("verify", "--to: refused: a managed disk's URL "
+                          "carries a SAS, a secret that would show in the "
+                          "process list and shell history; put the URLs in "
+                          "a file (mode 600) and give --to-file FILE");
+    case OPT_TO_FILE:
+      if (to) {
+        creds_urls_free (to);
+        return usage_error ("verify", "give --to-file once");
+      }
+      to = creds_read_urls (optarg, &nto);
+      if (!to)
+        return EXIT_ERROR;
+      break;
     case OPT_CREDENTIALS: credentials = optarg; break;
     case OPT_CACERT: bo.cacert = optarg; break;
     case OPT_API_VERSION:
       if (blob_set_api_version (optarg) == -1) {
-        free (to);
+        creds_urls_free (to);
         return usage_error ("verify", "bad --api-version");
       }
       break;
     case OPT_ALLOW_HTTP: bo.allow_http = true; break;
     default:
-      free (to);
+      creds_urls_free (to);
       return usage_error ("verify", "unknown option");
     }
   }
   if (optind + 1 != argc) {
-    free (to);
+    creds_urls_free (to);
     return usage_error ("verify", "give the job NAME");
   }
   job.state_dir = state ? xstrdup (state) : replicate_default_state_dir ();
@@ -265,7 +278,7 @@ verify_run (int argc, char **argv)
  out:
   /* For vsphere:// disks this also removes the cycle's snapshot. */
   job_close (&job);
-  free (to);
+  creds_urls_free (to);
   return ret;
 }
 

@@ -10,6 +10,15 @@
 #include "replicate/azure/vhd.h"
 #include "replicate/engine/internal.h"
 
+/* Nothing was ever written for this disk: the run that saved the
+ * journal stopped before (or while) creating or checking its blob. */
+static bool
+untouched (const struct jdisk *jd)
+{
+  return jd->cycles == 0 && jd->bytes_sent == 0 && !jd->open &&
+    !(jd->snapshots && jd->snapshots[0]);
+}
+
 /* A managed disk's blob: it must exist with the disk's size.  On a new
  * job, zero blocks are skipped only where the target holds no pages.
  * 0, -1 or -2 (refused).
@@ -59,9 +68,13 @@ check_existing (const struct job *job, struct rdisk *d,
 {
   const char *job_meta = blob_props_meta (p, "azprep_job");
   const char *disk_meta = blob_props_meta (p, "azprep_disk");
+  const char *id_meta = blob_props_meta (p, "azprep_id");
 
+  /* azprep_id (the job's lease id) tells this job from another of the
+   * same name; blobs of older versions carry no id. */
   if (!job_meta || strcmp (job_meta, job->j.name) || !disk_meta ||
-      strcmp (disk_meta, idx) || fresh) {
+      strcmp (disk_meta, idx) || fresh ||
+      (id_meta && (!d->jd->lease || strcmp (id_meta, d->jd->lease)))) {
     azp_error ("%s: the blob exists and was not created by this azprep job "
                "(%s): azprep never overwrites a blob; choose another "
                "--name%s",
@@ -88,11 +101,13 @@ create_blob (const struct job *job, struct rdisk *d, const char *idx,
   CLEANUP_FREE char *m0 = xasprintf ("azprep_job=%s", job->j.name);
   CLEANUP_FREE char *m1 = xasprintf ("azprep_disk=%s", idx);
   CLEANUP_FREE char *m2 = xasprintf ("virtsize=%" PRIu64, d->jd->size);
-  const char *meta[] = { m0, m1, m2, "state=initial", "cycle=0", NULL };
+  CLEANUP_FREE char *m3 = xasprintf ("azprep_id=%s", d->jd->lease);
+  const char *meta[] = { m0, m1, m2, m3, "state=initial", "cycle=0", NULL };
+  const struct jdisk *jd = d->jd;
 
-  if (!m0 || !m1 || !m2)
+  if (!m0 || !m1 || !m2 || !m3)
     return -1;
-  if (!fresh) {
+  if (!fresh && !untouched (jd)) {
     azp_error ("%s: the blob of this job is gone (deleted?): move the "
                "journal "
                "%s away to start over", blob_name (d->blob), job->j.path);
@@ -150,7 +165,7 @@ setup_blob (struct job *job, size_t i, const struct replicate_opts *o,
   snprintf (idx, sizeof idx, "%zu", i);
 
   if (jd->managed)
-    r = check_managed (d, &p, fresh);
+    r = check_managed (d, &p, fresh || untouched (jd));
   else if (p.exists)
     r = check_existing (job, d, &p, idx, fresh);
   else

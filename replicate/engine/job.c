@@ -34,9 +34,34 @@ replicate_default_state_dir (void)
   return xstrdup ("azprep-state");
 }
 
+/* The state directory holds journals that say which blobs and sources
+ * to write and read: it must be the user's, writable by no one else. */
+int
+replicate_check_state_dir (const char *dir)
+{
+  struct stat st;
+
+  if (lstat (dir, &st) == -1)
+    return errno == ENOENT ? 0 : (azp_error ("%s: %m", dir), -1);
+  if (!S_ISDIR (st.st_mode)) {
+    azp_error ("state directory %s: not a directory", dir);
+    return -1;
+  }
+  if (st.st_uid != geteuid () || (st.st_mode & 022)) {
+    azp_error ("state directory %s: refused: %s (its journals decide what "
+               "is read and written): chmod go-w it, or use another --state",
+               dir, st.st_uid != geteuid () ? "owned by another user"
+               : "writable by group or others");
+    return -1;
+  }
+  return 0;
+}
+
 char *
 replicate_journal_path (const char *dir, const char *name)
 {
+  if (replicate_check_state_dir (dir) == -1)
+    return NULL;
   return xasprintf ("%s/%s.json", dir, name);
 }
 

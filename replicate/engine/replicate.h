@@ -116,6 +116,9 @@ const struct replicate_source *replicate_source_find (const char *source);
  * ~/.local/state/azprep), malloc'd.
  */
 char *replicate_default_state_dir (void);
+/* The state directory, if it exists, must be the user's and writable
+ * by no one else.  0 or -1 (reported). */
+int replicate_check_state_dir (const char *dir);
 /* Journal path for job name in dir. */
 char *replicate_journal_path (const char *dir, const char *name);
 /* Lock file path for job name in dir (see replicate_lock_job). */

@@ -391,7 +391,8 @@ static int
 job_open (struct job *job, const struct replicate_opts *o,
           const struct creds *cr)
 {
-  struct blob_opts bo = { .cacert = o->cacert, .allow_http = o->allow_http };
+  struct blob_opts bo = { .cacert = o->cacert, .allow_http = o->allow_http,
+                          .stop = job->stop };
   CLEANUP_FREE char *jpath = NULL, *container_url = NULL;
   bool exists;
   int r;
@@ -416,6 +417,11 @@ job_open (struct job *job, const struct replicate_opts *o,
     return -1;
   if (!exists && o->container &&
       create_container (job, o, cr, container_url) == -1)
+    return -1;
+  /* The intent first: a run that dies after creating a blob (or whose
+   * reply to Create is lost) leaves a journal that knows the blob is
+   * this job's, so the next run carries on instead of refusing it. */
+  if (!exists && journal_save (&job->j) == -1)
     return -1;
   r = job_open_disks (job, o, !exists);
   if (r < 0)
@@ -442,6 +448,8 @@ replicate_job_run (const struct replicate_opts *o)
       goto out;
     }
   }
+  if (replicate_check_state_dir (job.state_dir) == -1)
+    goto out;
   if (creds_load (&cr, o->credentials) == -1)
     goto out;
   job.stop = stopper_start (&stopper);

@@ -413,18 +413,6 @@ arm_write (const struct arm_vm *vm, const char *dir,
   return 0;
 }
 
-/* Quote for a POSIX shell, only when needed. */
-static char *
-shell_quote (const char *s)
-{
-  if (*s && strspn (s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                    "0123456789-_./@:=,+") == strlen (s))
-    return xstrdup (s);
-  if (!strchr (s, '\''))
-    return xasprintf ("'%s'", s);
-  return NULL;
-}
-
 char *
 arm_deploy_command (const struct arm_vm *vm, const char *resource_group,
                     const char *template_path, const char *params_path)
@@ -436,8 +424,6 @@ arm_deploy_command (const struct arm_vm *vm, const char *resource_group,
   pa = xasprintf ("@%s", params_path);
   pp = pa ? shell_quote (pa) : NULL;
   if (!rg || !tp || !pp) {
-    azp_error ("%s: cannot quote the deployment command (a quote in a path?)",
-               vm->name);
     return NULL;
   }
   return xasprintf ("az deployment group create --resource-group %s "

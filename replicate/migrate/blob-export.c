@@ -1,5 +1,6 @@
 /* nbdkit + the azblob plugin as a child process: see blob-export.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <string.h>
@@ -136,26 +137,70 @@ blob_export_free (struct blob_export *b)
   free (b);
 }
 
+/* The storage credentials of azprep's environment (which azprep took
+ * out of it: nbdkit inherits none) into DIR/credentials, mode 0600 in
+ * the bridge's private directory.  *path NULL when there are none.
+ * 0 or -1 (reported). */
+static int
+write_env_creds (struct nbdkit_child *k, char **path)
+{
+  static const char *const vars[] = {
+    "AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCOUNT",
+    "AZURE_STORAGE_KEY", "AZURE_STORAGE_SAS_TOKEN",
+  };
+  CLEANUP_CLOSE int fd = -1;
+  int r = 0;
+
+  *path = NULL;
+  for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+    const char *v = secret_env (vars[i]);
+    if (!v || !*v)
+      continue;
+    if (fd == -1) {
+      *path = nbdkit_child_path (k, "credentials");
+      if (!*path)
+        return -1;
+      fd = open (*path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                 0600);
+      if (fd == -1) {
+        azp_error ("%s: %m", *path);
+        return -1;
+      }
+    }
+    if (dprintf (fd, "%s=%s\n", vars[i], v) < 0)
+      r = -1;
+  }
+  if (r == -1)
+    azp_error ("%s: cannot write the bridge's credentials: %m", *path);
+  return r;
+}
+
 /* nbdkit's arguments after its own: options, the plugin, parameters. */
 static int
 export_args (struct nbdkit_child *k, const char *argv[], const char *plugin,
-             const char *url, const struct blob_export_opts *o)
+             const char *url, const struct blob_export_opts *o,
+             char **env_creds)
 {
-  const char *a[6];
+  const char *a[7];
+  const char *creds = o->creds_file;
   size_t i = 0;
 
+  if (!creds) {
+    if (write_env_creds (k, env_creds) == -1)
+      return -1;
+    creds = *env_creds;
+  }
   a[0] = nbdkit_child_arg (k, "url=%s", url);
   a[1] = nbdkit_child_arg (k, "stats=%s/stats", k->dir);
   a[2] = o->lease_id ? nbdkit_child_arg (k, "lease=%s", o->lease_id) : NULL;
-  a[3] = o->creds_file
-    ? nbdkit_child_arg (k, "credentials=%s", o->creds_file) : NULL;
+  a[3] = creds ? nbdkit_child_arg (k, "credentials=%s", creds) : NULL;
   a[4] = o->cacert ? nbdkit_child_arg (k, "cacert=%s", o->cacert) : NULL;
   /* The path of the token, never the token. */
   a[5] = o->tokens ? nbdkit_child_arg (k, "token-file=%s/token", k->dir)
     : NULL;
+  a[6] = o->allow_http ? "allow-http=true" : NULL;
   if (!a[0] || !a[1] || (o->lease_id && !a[2]) ||
-      (o->creds_file && !a[3]) || (o->cacert && !a[4]) ||
-      (o->tokens && !a[5]))
+      (creds && !a[3]) || (o->cacert && !a[4]) || (o->tokens && !a[5]))
     return -1;
   if (o->readonly)
     argv[i++] = "-r";
@@ -172,7 +217,7 @@ export_args (struct nbdkit_child *k, const char *argv[], const char *plugin,
   argv[i++] = "cache=writethrough";
   argv[i++] = "cache-on-read=true";
   argv[i++] = "cache-min-block-size=4096";
-  for (size_t j = 2; j < 6; j++)
+  for (size_t j = 2; j < sizeof a / sizeof a[0]; j++)
     if (a[j])
       argv[i++] = a[j];
   argv[i] = NULL;
@@ -184,6 +229,7 @@ blob_export_start (const char *url, const struct blob_export_opts *o)
 {
   CLEANUP_FREE char *plugin = blob_export_plugin_path ();
   const char *argv[24];
+  CLEANUP_FREE char *env_creds = NULL;
   struct blob_export *b;
   enum nbdkit_start st;
   int status;
@@ -217,13 +263,17 @@ blob_export_start (const char *url, const struct blob_export_opts *o)
     b->refreshing = true;
   }
   b->server = xasprintf ("unix:%s", b->nbdkit.sock);
-  if (!b->server || export_args (&b->nbdkit, argv, plugin, url, o) == -1)
+  if (!b->server ||
+      export_args (&b->nbdkit, argv, plugin, url, o, &env_creds) == -1)
     goto fail;
 
   azp_debug ("bridge: starting nbdkit for %s on %s", b->name, b->nbdkit.sock);
   /* Ready when the pid file exists (nbdkit writes it once it accepts
    * connections); the plugin fetches the blob's size before that. */
   st = nbdkit_child_start (&b->nbdkit, argv, 120, &status);
+  /* The plugin read its credentials before serving: remove them. */
+  if (env_creds)
+    unlink (env_creds);
   if (st == NBDKIT_SERVING)
     return b;
   if (st == NBDKIT_EXITED)
@@ -232,6 +282,8 @@ blob_export_start (const char *url, const struct blob_export_opts *o)
   else if (st == NBDKIT_TIMEOUT)
     azp_error ("%s: nbdkit did not start in 120 s", b->name);
  fail:
+  if (env_creds)
+    unlink (env_creds);
   blob_export_free (b);
   return NULL;
 }

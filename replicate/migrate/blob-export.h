@@ -13,7 +13,10 @@
 #include "replicate/azure/token.h"
 
 struct blob_export_opts {
-  const char *creds_file;   /* passed as credentials=FILE, or NULL (env) */
+  const char *creds_file;   /* passed as credentials=FILE, or NULL: the
+                             * secrets of the environment go to nbdkit in
+                             * a file of its private directory, removed
+                             * once it serves */
   const char *cacert;
   const char *lease_id;     /* sent on writes, or NULL */
   bool readonly;
@@ -21,6 +24,7 @@ struct blob_export_opts {
    * private file (token-file=), renewed by a thread of this process
    * while nbdkit runs.  NULL: none. */
   struct token_source *tokens;
+  bool allow_http;          /* allow-http=true (azprep's --allow-http) */
 };
 
 struct blob_export_stats {

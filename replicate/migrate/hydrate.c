@@ -280,8 +280,11 @@ hydrate_guest (struct blob_client *c, struct hydrate_disk *disks, size_t n,
     return -1;
   }
   for (size_t i = 0; i < n; i++) {
-    struct blob_export_opts bo = { o->creds_file, o->cacert,
-                                   disks[i].lease_id, false, o->tokens };
+    struct blob_export_opts bo = {
+      .creds_file = o->creds_file, .cacert = o->cacert,
+      .lease_id = disks[i].lease_id, .readonly = false,
+      .tokens = o->tokens, .allow_http = o->allow_http,
+    };
     br[i] = blob_export_start (disks[i].copy, &bo);
     if (!br[i] || disks_add (&gd, &ngd, disks[i].copy, "raw") == -1)
       goto out;

@@ -48,6 +48,7 @@ struct hydrate_opts {
   const char *creds_file;
   const char *cacert;
   bool trace;
+  bool allow_http;
   const struct fixup_selection *sel;
   const char *size;           /* --size, or NULL: suggest one */
   struct token_source *tokens;  /* Entra ID, for the bridges; or NULL */

@@ -366,8 +366,11 @@ migrate_hydrate (struct migrate *m, const char **points,
   struct hydrate_disk *hd = calloc (n, sizeof *hd);
   struct arm_disk *ad = calloc (n, sizeof *ad);
   struct hydrate_result hr = { 0 };
-  struct hydrate_opts ho = { m->creds_file, m->cacert, r->trace, r->sel,
-                             r->vo->size, blob_client_tokens (m->client) };
+  struct hydrate_opts ho = {
+    .creds_file = m->creds_file, .cacert = m->cacert, .trace = r->trace,
+    .allow_http = m->allow_http, .sel = r->sel, .size = r->vo->size,
+    .tokens = blob_client_tokens (m->client),
+  };
   struct arm_vm vm = { 0 };
   CLEANUP_FREE char *report_path = NULL, *account = NULL;
   cJSON *rep = cJSON_CreateObject (), *a;

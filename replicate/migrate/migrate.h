@@ -136,6 +136,14 @@ int migrate_from_point (struct migrate *m, const struct migrate_args *a,
 /* The copy URL of disk i for a suffix (malloc'd). */
 char *migrate_copy_url (struct migrate *m, size_t i, const char *suffix);
 
+/* The command line of migrate's final cycle: azprep (self) replicate
+ * --cycles 1 on the job, with m's options and --json, every disk of
+ * the journal; container is the blob container of the replica.  A
+ * malloc'd NULL-terminated array of pointers into the arguments (free
+ * the array only), or NULL (reported). */
+const char **migrate_final_argv (const struct migrate *m, const char *self,
+                                 const char *container, bool json);
+
 /* Write j to path atomically (pretty), or print it. */
 int migrate_write_json (const char *path, const cJSON *j);
 void migrate_print_json (const cJSON *j);

@@ -8,7 +8,7 @@
  *   nbdkit -U SOCK --exit-with-parent build/nbdkit-azblob.so \
  *     url=https://ACCOUNT.blob.core.windows.net/vms/web01-disk0-test.vhd \
  *     [lease=ID] [stats=FILE] [credentials=FILE] [cacert=FILE]
- *     [token-file=FILE]
+ *     [token-file=FILE] [allow-http=true]
  *   (or container=NAME blob=NAME in the credentials' account)
  *
  * Credentials come from the environment (AZURE_STORAGE_*) or the file,
@@ -37,6 +37,7 @@
 
 static char *url, *container, *blob_arg, *lease, *stats_path, *creds_file,
   *cacert, *token_file;
+static int allow_http;          /* allow-http=true: as azprep's flag */
 static struct blob_client *client;
 static struct token_source *tokens;
 static struct blob *blob;
@@ -125,6 +126,10 @@ azblob_config (const char *key, const char *value)
   else if (!strcmp (key, "credentials")) dst = &creds_file;
   else if (!strcmp (key, "cacert")) dst = &cacert;
   else if (!strcmp (key, "token-file")) dst = &token_file;
+  else if (!strcmp (key, "allow-http")) {
+    allow_http = nbdkit_parse_bool (value);
+    return allow_http == -1 ? -1 : 0;
+  }
   else {
     nbdkit_error ("unknown parameter '%s'", key);
     return -1;
@@ -180,6 +185,7 @@ azblob_config_complete (void)
   opts.cacert = cacert;
   if (token_file && !(opts.tokens = tokens = token_source_file (token_file)))
     return -1;
+  opts.allow_http = allow_http == 1;
   /* A guest waits on every request: retry for about 15 s, not minutes,
    * so that a storage outage fails the hydration (which is rerun from
    * the recovery point) and a dead azprep's nbdkit does not linger. */
@@ -295,7 +301,8 @@ static struct nbdkit_plugin plugin = {
     "stats=FILE       write the bytes read and written here at exit\n"
     "credentials=FILE connection string or AZURE_STORAGE_* lines\n"
     "cacert=FILE      CA certificates for HTTPS\n"
-    "token-file=FILE  an Entra ID access token, re-read when it changes",
+    "token-file=FILE  an Entra ID access token, re-read when it changes\n"
+    "allow-http=true  plain HTTP to a host that is not loopback",
   .magic_config_key = NULL,
   .unload = azblob_unload,
   .config = azblob_config,

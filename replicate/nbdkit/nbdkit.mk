@@ -9,7 +9,7 @@
 NBDKIT_PLUGIN := $(BUILD)/nbdkit-azblob.so
 NBDKIT_SRCS := replicate/nbdkit/nbdkit-azblob.c replicate/nbdkit/pageio.c \
   prep/common/util.c prep/common/file.c prep/common/url.c \
-  prep/common/xml.c \
+  prep/common/xml.c prep/common/secrets.c \
   $(filter-out %/test-blob.c,$(wildcard replicate/azure/blob*.c)) \
   $(wildcard replicate/azure/auth.c replicate/azure/creds.c \
              replicate/azure/token.c \

@@ -130,7 +130,8 @@ parse_url (struct vsphere *v, const char *url)
 static int
 read_credentials (const struct vsphere_opts *o, char **user, char **password)
 {
-  const char *eu = getenv ("VSPHERE_USER"), *ep = getenv ("VSPHERE_PASSWORD");
+  const char *eu = getenv ("VSPHERE_USER");
+  const char *ep = secret_env ("VSPHERE_PASSWORD");
   char buf[VSPHERE_MAX_CREDENTIALS + 1];
   CLEANUP_CLOSE int fd = -1;
   struct stat st;
@@ -138,6 +139,7 @@ read_credentials (const struct vsphere_opts *o, char **user, char **password)
   size_t len = 0;
 
   *user = *password = NULL;
+  secrets_no_core ();
   if (!o->credentials) {
     if (!eu || !ep || !*eu) {
       azp_error ("vSphere credentials: set VSPHERE_USER and VSPHERE_PASSWORD, "
@@ -166,6 +168,7 @@ read_credentials (const struct vsphere_opts *o, char **user, char **password)
     len += r;
   if (len >= sizeof buf - 1) {
     azp_error ("%s: the credentials file is too large", o->credentials);
+    explicit_bzero (buf, sizeof buf);
     return -1;
   }
   buf[len] = '\0';

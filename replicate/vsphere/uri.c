@@ -234,9 +234,11 @@ vsphere_uri_format (const struct vsphere *v, const char *dcpath,
   CLEANUP_FREE char *ecr = o->credentials
     ? url_encode_keep (o->credentials, "/") : NULL;
   bool http = !strncmp (vsphere_base (v), "http:", 5);
-  CLEANUP_FREE char *q = xasprintf ("%s%s%s%s%s%s",
+  /* Never insecure=1: only a command-line flag skips verification, for
+   * the run that gives it (http=1 says what the endpoint is, and needs
+   * --vsphere-allow-http to be used). */
+  CLEANUP_FREE char *q = xasprintf ("%s%s%s%s%s",
                                     http ? "&http=1" : "",
-                                    o->insecure ? "&insecure=1" : "",
                                     eca ? "&cacert=" : "", eca ? eca : "",
                                     ecr ? "&credentials=" : "",
                                     ecr ? ecr : "");
@@ -253,12 +255,35 @@ int
 vsphere_opts_from_uri (const struct vsphere_uri *u, struct vsphere_opts *o)
 {
   const char *ca = u->cacert ? u->cacert : getenv ("VSPHERE_CACERT");
+  const struct lowered *l = opt_lowered ();
 
   memset (o, 0, sizeof *o);
+  /* A URI comes from a fleet file, a journal, someone else: it cannot
+   * decide to send the vCenter password unencrypted or unverified. */
+  if (u->http && !l->vsphere_allow_http) {
+    azp_error ("vsphere://%s: http=1 in a URI is refused (the vCenter "
+               "password would travel in clear text); to allow plain HTTP "
+               "for this run, give --vsphere-allow-http", u->host);
+    return -1;
+  }
+  if (u->insecure && !l->vsphere_insecure) {
+    azp_error ("vsphere://%s: insecure=1 in a URI is refused (the vCenter "
+               "password would go to a server whose certificate is not "
+               "verified); to skip verification for this run, give "
+               "--vsphere-insecure", u->host);
+    return -1;
+  }
+  if (u->http)
+    azp_warning ("vCenter %s: plain HTTP (--vsphere-allow-http): the "
+                 "password and the disks travel unencrypted", u->host);
+  else if (l->vsphere_insecure)
+    azp_warning ("vCenter %s: TLS certificate not verified "
+                 "(--vsphere-insecure): whoever answers gets the password",
+                 u->host);
   o->url = xasprintf ("%s://%s/sdk", u->http ? "http" : "https", u->host);
   o->cacert = ca ? xstrdup (ca) : NULL;
   o->credentials = u->credentials ? xstrdup (u->credentials) : NULL;
-  o->insecure = u->insecure;
+  o->insecure = l->vsphere_insecure;
   if (!o->url || (ca && !o->cacert) || (u->credentials && !o->credentials)) {
     vsphere_opts_free (o);
     return -1;

@@ -177,9 +177,11 @@ vsphere_inventory_datastore (const struct vsphere_inventory *inv,
  *   vsphere://HOST[:PORT]/DCPATH/[DATASTORE] PATH/disk.vmdk[?OPTIONS]
  *
  * DISKINDEX counts from 0 in the order "discover" lists the disks.
- * Segments are percent-decoded.  OPTIONS: cacert=FILE, insecure=1 (do
- * not verify TLS), http=1 (plain HTTP), credentials=FILE, quiesce=1
- * (replicate: quiesce the guest's file systems for each snapshot).
+ * Segments are percent-decoded.  OPTIONS: cacert=FILE, http=1 (plain
+ * HTTP: refused unless --vsphere-allow-http), insecure=1 (refused
+ * unless --vsphere-insecure, which alone skips verification),
+ * credentials=FILE, quiesce=1 (replicate: quiesce the guest's file
+ * systems for each snapshot).
  */
 struct vsphere_uri {
   char *host;                 /* host[:port] */

@@ -67,6 +67,41 @@ expect_exit () {
   fi
 }
 
+# expect_exit_watched CODE CMD...: expect_exit, and meanwhile append the
+# command lines of CMD and of every process under it, and the
+# environments of its children, to $T/procs (NUL as newline; "== PID"
+# before each), ten times a second: what the process list shows, and
+# what a child could pass on or dump (assert_secret_absent on it).
+expect_exit_watched () {
+  local want=$1; shift
+  local rc=0 pid
+  "$@" >"$T/out" 2>"$T/err" &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    _dump_procs "$pid" >> "$T/procs"
+    sleep 0.1
+  done
+  wait "$pid" || rc=$?
+  if [ "$rc" != "$want" ]; then
+    echo "--- stdout"; cat "$T/out"; echo "--- stderr"; cat "$T/err"
+    fail "$* exited $rc, expected $want"
+  fi
+}
+_dump_procs () {
+  local p
+  for p in $(ps -e -o pid=,ppid= | awk -v r="$1" '
+      { par[$1] = $2 }
+      END { for (p in par) { q = p; n = 0
+              while (q != r && q > 1 && n++ < 64) q = par[q]
+              if (q == r) print p } }'); do
+    echo "== $p"
+    { tr '\0' '\n' < "/proc/$p/cmdline"; } 2>/dev/null || true
+    # CMD's own environment holds the secrets until its main takes them.
+    [ "$p" = "$1" ] ||
+      { tr '\0' '\n' < "/proc/$p/environ"; } 2>/dev/null || true
+  done
+}
+
 # assert_contains FILE REGEX [WHAT]
 assert_contains () {
   grep -Eq -- "$2" "$1" || { echo "--- $1:"; cat "$1"; fail "${3:-$1} does not match /$2/"; }

@@ -81,6 +81,20 @@ main (int argc, char **argv)
   struct vsphere_inventory *inv;
   struct vsphere_cycle *c;
   char *s, *snap;
+  struct lowered low = { false, false };
+
+  /* azprep's flags, first: --vsphere-allow-http, --vsphere-insecure. */
+  while (argc > 1 && !strncmp (argv[1], "--vsphere-", 10)) {
+    if (!strcmp (argv[1], "--vsphere-allow-http"))
+      low.vsphere_allow_http = true;
+    else if (!strcmp (argv[1], "--vsphere-insecure"))
+      low.vsphere_insecure = true;
+    else
+      FAIL ("unknown option %s", argv[1]);
+    argv++;
+    argc--;
+  }
+  opt_lower (&low);
 
   if (argc == 4 && (!strcmp (argv[1], "--open") ||
                     !strcmp (argv[1], "--open-hold"))) {

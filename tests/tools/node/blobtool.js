@@ -9,6 +9,7 @@
 //   blobtool.js props CONTAINER BLOB            (JSON)
 //   blobtool.js list CONTAINER                  (JSON, with snapshots)
 //   blobtool.js create-page CONTAINER BLOB SIZE
+//   blobtool.js delete CONTAINER BLOB           (with its snapshots)
 //   blobtool.js sas-url CONTAINER BLOB|- PERMS [SECS]  (a service SAS URL,
 //                                 valid SECS seconds, default 3600)
 //   blobtool.js upload-pages FILE CONTAINER BLOB PARALLEL
@@ -133,6 +134,9 @@ async function main() {
     const cc = svc.getContainerClient(a[0]);
     await cc.createIfNotExists();
     await cc.getPageBlobClient(a[1]).create(Number(a[2]));
+  } else if (cmd === "delete") {
+    await svc.getContainerClient(a[0]).getBlobClient(a[1])
+      .delete({ deleteSnapshots: "include" });
   } else if (cmd === "sas-url") {
     const m = parseCs();
     const cred = new StorageSharedKeyCredential(m.AccountName, m.AccountKey);
