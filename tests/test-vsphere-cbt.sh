@@ -20,7 +20,7 @@ size=$((64 * MiB))
 uri="vsphere://$VCSIM_HOST/DC0/DC0_H0_VM1/0?http=1"
 # rep [OPTIONS]: one cycle of job vm1; $T/out holds its JSON lines.
 rep () {
-  "$AZPREP" replicate --container vms --name vm1 --state "$T/state" --json \
+  "$AZPREP" replicate --vsphere-allow-http --container vms --name vm1 --state "$T/state" --json \
     "$@" "$uri"
 }
 # The disk as the guest writes it: 64 KiB blocks of random data at the
@@ -129,7 +129,7 @@ vcsim_ctl stats-reset
 ) &
 injector=$!
 AZURE_STORAGE_CONNECTION_STRING=$(connection_string "$PROXY_ENDPOINT") \
-  expect_exit 0 "$AZPREP" replicate --container vms --name faults \
+  expect_exit 0 "$AZPREP" replicate --vsphere-allow-http --container vms --name faults \
   --state "$T/state" --parallel 1 "$uri"
 wait $injector || fail "the fault injector failed"
 cat "$T/err"
@@ -155,7 +155,7 @@ for b in 10 11 12 800; do
 done
 vcsim_put "$T/disk0.img" DC0_H0_VM0
 vcsim_ctl stats-reset
-expect_exit 0 "$AZPREP" replicate --container vms --name vm0 \
+expect_exit 0 "$AZPREP" replicate --vsphere-allow-http --container vms --name vm0 \
   --state "$T/state" --json --enable-cbt \
   "vsphere://$VCSIM_HOST/DC0/DC0_H0_VM0/0?http=1"
 cat "$T/err"

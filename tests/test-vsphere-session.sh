@@ -45,7 +45,7 @@ cycle () {
     done
   ) &
   local watcher=$!
-  expect_exit 0 "$AZPREP" replicate --container vms --name "$1" \
+  expect_exit 0 "$AZPREP" replicate --vsphere-allow-http --container vms --name "$1" \
     --state "$T/state" --parallel 1 --keepalive "$2" "$uri"
   end=$(date +%s)
   wait $watcher

@@ -7,7 +7,7 @@
 
 static const char *const names[] = {
   "AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_KEY",
-  "AZURE_STORAGE_SAS_TOKEN", "VSPHERE_PASSWORD",
+  "AZURE_STORAGE_SAS_TOKEN", "VSPHERE_PASSWORD", "AZURE_CLIENT_SECRET",
 };
 #define NNAMES (sizeof names / sizeof names[0])
 

@@ -106,7 +106,7 @@ token_source_file (const char *path)
 static int
 env_copy (char **dst, const char *name, bool required, const char *why)
 {
-  const char *v = getenv (name);
+  const char *v = secret_env (name);
   if (!v || !*v) {
     if (required)
       azp_error ("%s is not set (%s needs it)", name, why);
@@ -152,7 +152,7 @@ source_env (struct token_source *ts, const char *how)
 static bool
 env_set (const char *name)
 {
-  const char *v = getenv (name);
+  const char *v = secret_env (name);
   return v && *v;
 }
 

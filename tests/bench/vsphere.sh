@@ -81,7 +81,8 @@ done
 rep () {   # rep JOB VM [OPTIONS]
   local job=$1 vm=$2
   shift 2
-  "$AZPREP" replicate --container bench --name "$job" --state "$T/state" \
+  "$AZPREP" replicate --vsphere-allow-http --container bench --name "$job" \
+    --state "$T/state" \
     "$@" "vsphere://$VCSIM_HOST/DC0/$vm/0?http=1"
 }
 # The guest writes 1% of the disk (random 64 KiB blocks) on both VMs.
