@@ -95,10 +95,11 @@ void cleanup_close (void *ptr);
 
 /* Secrets (prep/common/secrets.c).  main takes the secret variables
  * (AZURE_STORAGE_CONNECTION_STRING, AZURE_STORAGE_KEY,
- * AZURE_STORAGE_SAS_TOKEN, VSPHERE_PASSWORD, AZURE_CLIENT_SECRET) out of
- * the environment first thing: no child (qemu, qemu-img, qemu-nbd, nbdkit) inherits
- * them, and /proc/PID/environ no longer shows them.  Read them with
- * secret_env (getenv in a process that did not take them). */
+ * AZURE_STORAGE_SAS_TOKEN, VSPHERE_PASSWORD, AZURE_CLIENT_SECRET) out
+ * of the environment first thing: no child (qemu, qemu-img, qemu-nbd,
+ * nbdkit) inherits them, and /proc/PID/environ no longer shows them.
+ * Read them with secret_env (getenv in a process that did not take
+ * them). */
 void secrets_take_env (void);
 const char *secret_env (const char *name);
 /* No core dump, no same-user ptrace, while a secret is in memory. */
