@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# azprep check on a fleet: one run, ten VMs, each rule triggered by
+# azprep check on a fleet: one run, eleven VMs, each rule triggered by
 # one VM and not by the clean one; JSON against the schema, JUnit with
 # an XML parser, HTML structure; the disks are not changed.
 #
@@ -19,6 +19,7 @@
 #   mystery   no release file: os-unknown
 #   noos      os-none;  twoos: os-multiple;  luksroot: root-encrypted
 #   corrupt, missing: disk-unreadable (no appliance)
+#   nodisks   a .vmx with no disk: no-disks (no appliance)
 # noos, twoos, luksroot and corrupt are $IMAGES/bad/* when the images
 # developer's images are there (make images, or IMAGES=/work/cache/images).
 source tests/lib/functions.sh
@@ -46,7 +47,7 @@ ids () { j "$(vm "$1").findings.map(f => f.id).sort().join(' ')"; }
 verdict () { j "$(vm "$1").verdict"; }
 
 [ "$(j 'd.vms.filter(v => v.name != "debian").map(v => v.name).join(" ")')" = \
-  "good bad old32 arch mystery noos twoos luksroot corrupt missing" ] ||
+  "good bad old32 arch mystery noos twoos luksroot corrupt missing nodisks" ] ||
   fail "VMs missing or out of order"
 nvms=$(j 'd.vms.length')
 
@@ -114,7 +115,8 @@ has twoos os-multiple blocker
 has luksroot root-encrypted blocker
 has corrupt disk-unreadable blocker
 has missing disk-unreadable blocker
-for v in bad old32 arch mystery noos twoos luksroot corrupt missing; do
+has nodisks no-disks blocker
+for v in bad old32 arch mystery noos twoos luksroot corrupt missing nodisks; do
   [ "$(verdict $v)" = not-ready ] || fail "$v: verdict $(verdict $v), expected not-ready"
 done
 [ "$(j "$(vm bad).findings.find(f => f.id == 'data-disk-count').message")" = \

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # azprep check --vmx: controller order (scsi0:0, 0:1, 0:2, sata0:0),
 # CD-ROM skipped, |22 escapes, EFI, Secure Boot, vTPM, CPUs, memory,
-# NICs; a broken .vmx is one clear error naming the line.  No appliance.
+# NICs; a broken .vmx is one clear error naming the line; a .vmx without
+# disks is a no-disks finding.  No appliance.
 source tests/lib/functions.sh
 source tests/lib/check-desc.sh
 
@@ -15,7 +16,11 @@ node tests/tools/check-schema.js "$T/out" >/dev/null || fail "schema: vmx"
   "efi true true 1 1024 1" ] || fail "vmx: hardware"
 bad_desc --vmx broken.vmx 'config.version = "8"\nscsi0:0.fileName = "x.vmdk' \
   'line 2: unterminated quoted value'
-bad_desc --vmx nodisk.vmx 'config.version = "8"\nmemsize = "1024"' 'no disks'
+# A VM without disks is a finding (no-disks), not a failed check.
+printf 'config.version = "8"\nmemsize = "1024"\n' > "$T/nodisk.vmx"
+expect_exit 3 "$AZPREP" check --json --vmx "$T/nodisk.vmx"
+[ "$(json 'd.vms[0].findings.map(f => f.id + ":" + f.severity).join(" ")')" = \
+  "no-disks:blocker" ] || fail "vmx without disks: $(json 'd.vms[0].findings.map(f => f.id).join()')"
 bad_desc --vmx text.vmx 'just some text' 'line 1: expected key = "value"'
 
 # Hostile sizes: 1 MB of disk lines took 24 s (each line looked every

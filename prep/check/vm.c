@@ -309,7 +309,7 @@ probe_disks (struct report *rep, struct disk *disks, size_t ndisks,
   if (ndisks == 0 && desc)
     report_finding (rep, SEV_BLOCKER, "no-disks", desc->source,
                     "attach the VM's disks and export it again", false,
-                    "%s: the descriptor gives %s no disks", desc->source,
+                    "the descriptor gives %s no disks",
                     desc->name ? desc->name : "the VM");
   for (size_t i = 0; i < ndisks; i++) {
     if (desc && desc->disk_error && i < desc->ndisks && desc->disk_error[i])

@@ -247,9 +247,14 @@ size=20MiB, type=83
   { "name": "twoos", "disks": [@TWOOS@] },
   { "name": "luksroot", "disks": [@LUKS@] },
   { "name": "corrupt", "disks": [@CORRUPT@] },
-  { "name": "missing", "disks": ["no-such-disk.img"] }
+  { "name": "missing", "disks": ["no-such-disk.img"] },
+  { "name": "nodisks", "vmx": "nodisks.vmx" }
 ]
 JSON
+  # nodisks: a .vmx whose VM has no disk attached (no-disks).
+  printf '%s\n' 'config.version = "8"' 'displayName = "nodisks"' \
+    'guestOS = "debian12-64"' 'memSize = "2048"' 'numvcpus = "2"' \
+    > "$D/nodisks.vmx"
   # The real Debian guest of make images, when it is there.
   if [ -e "$IMAGES/debian-bios.img" ] && [ -e "$IMAGES/debian-bios-data.img" ]; then
     sed -i '$d' "$D/fleet.json"

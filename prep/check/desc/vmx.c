@@ -285,12 +285,9 @@ desc_read_vmx (const char *path)
   dir = desc_dirname (path);
   if (!disks || !d || !dir)
     goto fail;
+  /* No present disk (no scsiN:M/sataN:M/nvmeN:M/ideN:M.fileName): the
+   * check reports it (no-disks), as it does for an OVF. */
   nd = collect_disks (kv, n, disks);
-  if (nd == 0) {
-    azp_error ("%s: no disks (no scsiN:M/sataN:M/nvmeN:M/ideN:M.fileName "
-               "of a present disk)", path);
-    goto fail;
-  }
   if (nd > VMX_MAX_DISKS) {
     azp_error ("%s: %zu disks: more than a VM can have (%d): refused", path,
                nd, VMX_MAX_DISKS);
