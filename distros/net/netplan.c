@@ -160,6 +160,26 @@ netplan_scan (struct guest *gs, struct net_iface **list, size_t *n)
   return 0;
 }
 
+/* Is the interface's block one mapping: its first line a key, no line
+ * less indented than its keys?  Only then are the keys dropped and
+ * "dhcp4: true" added where netplan reads them. */
+static bool
+one_mapping (const struct lines *ls, const struct netplan_iface *f)
+{
+  bool first = true;
+
+  for (size_t j = f->key + 1; j < f->end; j++) {
+    const char *l = ls->l[j];
+    if (line_blank_or_comment (l, '#'))
+      continue;
+    if (line_indent (l) < f->body_ind ||
+        (first && (l[line_indent (l)] == '-' || !strchr (l, ':'))))
+      return false;
+    first = false;
+  }
+  return true;
+}
+
 static int
 netplan_edit (bool keep_static, const struct net_iface *ifc, const char *eth,
               struct lines *ls)
@@ -176,6 +196,11 @@ netplan_edit (bool keep_static, const struct net_iface *ifc, const char *eth,
   if (!f) {
     azp_error ("%s: interface %s not found again", ifc->file,
                ifc->name ? ifc->name : "?");
+    return -1;
+  }
+  if (!one_mapping (ls, f)) {
+    azp_error ("%s: interface %s: its keys are not indented as one YAML "
+               "mapping; not edited", ifc->file, ifc->name);
     return -1;
   }
   /* Drop match:/set-name: (and static keys), each with its sub-block. */
