@@ -160,9 +160,11 @@ netplan_scan (struct guest *gs, struct net_iface **list, size_t *n)
   return 0;
 }
 
-/* Is the interface's block one mapping: its first line a key, no line
- * less indented than its keys?  Only then are the keys dropped and
- * "dhcp4: true" added where netplan reads them. */
+/* Is the interface's block one mapping: every line at its keys' indent
+ * a key (or an item of a sequence a key before it holds, as subiquity
+ * writes "addresses:\n- 10.0.0.5/24"), none less indented?  Only then
+ * are the keys dropped and "dhcp4: true" added where netplan reads
+ * them. */
 static bool
 one_mapping (const struct lines *ls, const struct netplan_iface *f)
 {
@@ -170,10 +172,11 @@ one_mapping (const struct lines *ls, const struct netplan_iface *f)
 
   for (size_t j = f->key + 1; j < f->end; j++) {
     const char *l = ls->l[j];
+    size_t ind = line_indent (l);
     if (line_blank_or_comment (l, '#'))
       continue;
-    if (line_indent (l) < f->body_ind ||
-        (first && (l[line_indent (l)] == '-' || !strchr (l, ':'))))
+    if (ind < f->body_ind ||
+        (ind == f->body_ind && (l[ind] == '-' ? first : !strchr (l, ':'))))
       return false;
     first = false;
   }
