@@ -126,7 +126,7 @@ kv_edit (const char *content, const char *key, const char *value)
   for (const char *l = content; l && *l; ) {
     const char *end = strchrnul (l, '\n');
     const char *v = line_value (l, key);
-    if (v && v < end) {
+    if (v && v <= end) {
       if (value && !done)
         fprintf (fp, "%s=\"%s\"\n", key, value);
       done = true;
