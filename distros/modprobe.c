@@ -1,4 +1,5 @@
 /* modprobe.d lines that stop Hyper-V (and boot) modules from loading. */
+#include <stdio.h>
 #include <string.h>
 
 #include "prep/common/common.h"
@@ -54,6 +55,32 @@ modprobe_line_blocks_hv (const char *l)
 }
 
 
+/* The directive starting at line j as kmod reads it: each line that
+ * ends in a backslash joined to the next, the backslash and newline
+ * dropped.  *next: the line after it.  NULL on out of memory. */
+static char *
+directive_at (const struct lines *ls, size_t j, size_t *next)
+{
+  char *s = NULL;
+  size_t n;
+  FILE *fp = open_memstream (&s, &n);
+
+  if (!fp)
+    return NULL;
+  for (; j < ls->n; j++) {
+    size_t len = strlen (ls->l[j]);
+    bool cont = len > 0 && ls->l[j][len - 1] == '\\';
+    fwrite (ls->l[j], 1, cont ? len - 1 : len, fp);
+    if (!cont)
+      break;
+  }
+  fclose (fp);
+  *next = j < ls->n ? j + 1 : ls->n;
+  return s;
+}
+
+/* A directive continued over several lines is disabled by commenting
+ * out its first line: kmod joins the lines before it skips comments. */
 char *
 modprobe_unblock_hv (const char *text, size_t *nblocked)
 {
@@ -63,9 +90,16 @@ modprobe_unblock_hv (const char *text, size_t *nblocked)
   *nblocked = 0;
   if (lines_split (&ls, text) == -1)
     return NULL;
-  for (size_t j = 0; j < ls.n; j++) {
-    char *nl;
-    if (!modprobe_line_blocks_hv (ls.l[j]))
+  for (size_t j = 0, next; j < ls.n; j = next) {
+    char *d = directive_at (&ls, j, &next), *nl;
+    bool blocks = d && modprobe_line_blocks_hv (d);
+
+    free (d);
+    if (!d) {
+      azp_error ("out of memory");
+      goto out;
+    }
+    if (!blocks)
       continue;
     nl = xasprintf ("# disabled by azprep (Azure needs it): %s", ls.l[j]);
     if (!nl)

@@ -127,6 +127,16 @@ main (void)
   char *r = modprobe_unblock_hv ("options hv_netvsc x=1\n# c\n", &none);
 
   CHECK (r == NULL && none == 0);
+  /* kmod joins a line ending in a backslash to the next before it
+   * skips comments: the directive is blocked as a whole, and
+   * commenting out its first line disables it all. */
+  r = modprobe_unblock_hv ("install hv_vmbus \\\n  /bin/false\n"
+                           "blacklist \\\nhv_netvsc\nalias a b\n", &none);
+  CHECK (none == 2);
+  CHECK_STR (r, "# disabled by azprep (Azure needs it): install hv_vmbus "
+             "\\\n  /bin/false\n# disabled by azprep (Azure needs it): "
+             "blacklist \\\nhv_netvsc\nalias a b\n");
+  free (r);
   printf ("test-modprobe: modprobe.d %zu variants of %zu lines\n", n,
           NCASES);
   return UNIT_RESULT ("test-modprobe");

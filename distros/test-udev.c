@@ -104,6 +104,20 @@ main (void)
       break;
     }
   }
+  {
+    /* A rule continued over lines (a comment within does not end it):
+     * every line of it goes, or its tail would be a rule of its own. */
+    size_t nb;
+    CLEANUP_FREE char *r = udev_unbind_mac (
+      "SUBSYSTEM==\"net\", \\\n# the NIC\n  ATTR{address}==\"00:50:56:aa:"
+      "bb:cc\", \\\n  NAME=\"eth1\"\nKERNEL==\"sd*\"\n", &nb);
+    CHECK (nb == 1);
+    CHECK_STR (r, "# disabled by azprep (names a VMware NIC by its MAC): "
+               "SUBSYSTEM==\"net\", \\\n# the NIC\n# disabled by azprep "
+               "(names a VMware NIC by its MAC):   ATTR{address}==\"00:50:"
+               "56:aa:bb:cc\", \\\n# disabled by azprep (names a VMware "
+               "NIC by its MAC):   NAME=\"eth1\"\nKERNEL==\"sd*\"\n");
+  }
   printf ("test-udev: udev rules %zu variants of %zu rules\n", count,
           NCASES);
   return UNIT_RESULT ("test-udev");

@@ -13,12 +13,30 @@ static const char *const static_opts[] = {
   "pointopoint", "hwaddress", NULL
 };
 
-/* Parse "iface NAME FAMILY METHOD"; returns true and fills fields. */
+/* Parse "iface NAME FAMILY METHOD", the keyword and each field a whole
+ * word (the name under 64 bytes, the family 16, the method 32); returns
+ * true and fills the fields. */
 static bool
 parse_iface (const char *l, char *name, size_t nsz, char *fam, char *meth)
 {
-  return sscanf (l, " iface %63s %15s %31s", name, fam, meth) == 3 &&
-    nsz >= 64;
+  char *const field[3] = { name, fam, meth };
+  const size_t size[3] = { nsz < 64 ? nsz : 64, 16, 32 };
+  const char *p = l + line_indent (l);
+
+  if (strncmp (p, "iface", 5) || !strchr (" \t", p[5]) || !p[5])
+    return false;
+  p += 5;
+  for (size_t i = 0; i < 3; i++) {
+    size_t len;
+    p += strspn (p, " \t");
+    len = strcspn (p, " \t\r");
+    if (len == 0 || len >= size[i])
+      return false;
+    memcpy (field[i], p, len);
+    field[i][len] = '\0';
+    p += len;
+  }
+  return true;
 }
 
 static int

@@ -72,12 +72,15 @@ find_ifaces (const struct lines *ls, struct netplan_iface *ifs, size_t max)
   return n;
 }
 
+/* Is key set in lines [from, to) at indent ind (the value, when
+ * asked)?  Only there: a key of another indent belongs to another
+ * mapping, and netplan_edit drops keys of the interface's own. */
 static bool
-block_has (const struct lines *ls, const struct netplan_iface *f,
-           const char *key, char **value)
+key_in (const struct lines *ls, size_t from, size_t to, size_t ind,
+        const char *key, char **value)
 {
-  for (size_t j = f->key + 1; j < f->end; j++)
-    if (yaml_key (ls->l[j], key)) {
+  for (size_t j = from; j < to; j++)
+    if (line_indent (ls->l[j]) == ind && yaml_key (ls->l[j], key)) {
       if (value) {
         const char *p = strchr (ls->l[j], ':') + 1;
         p += strspn (p, " \t");
@@ -86,6 +89,37 @@ block_has (const struct lines *ls, const struct netplan_iface *f,
       return true;
     }
   return false;
+}
+
+static bool
+block_has (const struct lines *ls, const struct netplan_iface *f,
+           const char *key, char **value)
+{
+  return key_in (ls, f->key + 1, f->end, f->body_ind, key, value);
+}
+
+/* The MAC address "match:" of the interface names, or NULL. */
+static char *
+match_mac (const struct lines *ls, const struct netplan_iface *f)
+{
+  char *mac = NULL;
+
+  for (size_t j = f->key + 1; !mac && j < f->end; j++) {
+    size_t end = j + 1, sub = 0;
+    if (line_indent (ls->l[j]) != f->body_ind || !yaml_key (ls->l[j], "match"))
+      continue;
+    for (; end < f->end; end++) {
+      if (line_blank_or_comment (ls->l[end], '#'))
+        continue;
+      if (line_indent (ls->l[end]) <= f->body_ind)
+        break;
+      if (!sub)
+        sub = line_indent (ls->l[end]);
+    }
+    if (sub)
+      key_in (ls, j + 1, end, sub, "macaddress", &mac);
+  }
+  return mac;
 }
 
 static int
@@ -102,9 +136,8 @@ netplan_parse (const char *file, const char *text, struct net_iface **list,
   ni = find_ifaces (&ls, ifs, 16);
   for (size_t k = 0; r == 0 && k < ni; k++) {
     CLEANUP_FREE char *name = iface_key (ls.l[ifs[k].key]);
-    CLEANUP_FREE char *mac = NULL, *dhcp = NULL;
+    CLEANUP_FREE char *mac = match_mac (&ls, &ifs[k]), *dhcp = NULL;
     bool has_static = block_has (&ls, &ifs[k], "addresses", NULL);
-    block_has (&ls, &ifs[k], "macaddress", &mac);
     block_has (&ls, &ifs[k], "dhcp4", &dhcp);
     r = net_iface_add (list, n, file, name,
                        !has_static || (dhcp && !strcmp (dhcp, "true")), mac);
@@ -127,6 +160,29 @@ netplan_scan (struct guest *gs, struct net_iface **list, size_t *n)
   return 0;
 }
 
+/* Is the interface's block one mapping: every line at its keys' indent
+ * a key (or an item of a sequence a key before it holds, as subiquity
+ * writes "addresses:\n- 10.0.0.5/24"), none less indented?  Only then
+ * are the keys dropped and "dhcp4: true" added where netplan reads
+ * them. */
+static bool
+one_mapping (const struct lines *ls, const struct netplan_iface *f)
+{
+  bool first = true;
+
+  for (size_t j = f->key + 1; j < f->end; j++) {
+    const char *l = ls->l[j];
+    size_t ind = line_indent (l);
+    if (line_blank_or_comment (l, '#'))
+      continue;
+    if (ind < f->body_ind ||
+        (ind == f->body_ind && (l[ind] == '-' ? first : !strchr (l, ':'))))
+      return false;
+    first = false;
+  }
+  return true;
+}
+
 static int
 netplan_edit (bool keep_static, const struct net_iface *ifc, const char *eth,
               struct lines *ls)
@@ -145,6 +201,11 @@ netplan_edit (bool keep_static, const struct net_iface *ifc, const char *eth,
                ifc->name ? ifc->name : "?");
     return -1;
   }
+  if (!one_mapping (ls, f)) {
+    azp_error ("%s: interface %s: its keys are not indented as one YAML "
+               "mapping; not edited", ifc->file, ifc->name);
+    return -1;
+  }
   /* Drop match:/set-name: (and static keys), each with its sub-block. */
   for (size_t j = f->key + 1; j < f->end; j++) {
     bool drop = yaml_key (ls->l[j], "match") || yaml_key (ls->l[j], "set-name");
@@ -156,16 +217,20 @@ netplan_edit (bool keep_static, const struct net_iface *ifc, const char *eth,
     if (!keep_static && yaml_key (ls->l[j], "dhcp4"))
       drop = true;
     if (drop && line_indent (ls->l[j]) == f->body_ind) {
-      size_t ind = line_indent (ls->l[j]);
-      lines_delete (ls, j);
-      f->end--;
+      size_t ind = line_indent (ls->l[j]), last = j;
       /* The sub-block: deeper lines, and a sequence written at the
        * key's own indent ("addresses:\n- 10.0.0.5/24", as subiquity
-       * writes it). */
-      while (j < f->end && (line_blank_or_comment (ls->l[j], '#') ||
-                            line_indent (ls->l[j]) > ind ||
-                            (line_indent (ls->l[j]) == ind &&
-                             ls->l[j][ind] == '-'))) {
+       * writes it); blank and comment lines only within it (those
+       * after it belong to what follows). */
+      for (size_t k = j + 1; k < f->end; k++) {
+        if (line_blank_or_comment (ls->l[k], '#'))
+          continue;
+        if (line_indent (ls->l[k]) < ind ||
+            (line_indent (ls->l[k]) == ind && ls->l[k][ind] != '-'))
+          break;
+        last = k;
+      }
+      for (size_t k = j; k <= last; k++) {
         lines_delete (ls, j);
         f->end--;
       }

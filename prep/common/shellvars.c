@@ -76,6 +76,14 @@ kv_line_replace (const char *line, const char *key, const char *value)
   if (!v || v > end)
     return NULL;
   value_span (v, end, &start, &len, &q);
+  /* Unquoted, a quote, backslash or backquote is shell syntax (or an
+   * unterminated quote): in double quotes the value would read back
+   * otherwise, or not at all.  Refuse to guess. */
+  if (!q && strcspn (v + start, "\"'\\`") < len) {
+    azp_error ("%s=%.*s: not edited: quotes or backslashes outside quotes",
+               key, (int) len, v + start);
+    return NULL;
+  }
   rest = v + start + len + (q ? 1 : 0);   /* a comment, blanks, CR */
   /* Keep single quotes when the value has none (no expansion either
    * way); otherwise double quotes (an unquoted value may now have
@@ -118,7 +126,7 @@ kv_edit (const char *content, const char *key, const char *value)
   for (const char *l = content; l && *l; ) {
     const char *end = strchrnul (l, '\n');
     const char *v = line_value (l, key);
-    if (v && v < end) {
+    if (v && v <= end) {
       if (value && !done)
         fprintf (fp, "%s=\"%s\"\n", key, value);
       done = true;

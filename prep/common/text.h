@@ -32,7 +32,9 @@ char *kv_remove (const char *content, const char *key);
  * (a quoted value ends at its closing quote; a comment after it is not
  * part of it), or the line with the value replaced, keeping its
  * prefix (blanks, "export"), its quotes where they can stay and what
- * follows the value.  NULL when the line does not assign KEY. */
+ * follows the value.  NULL when the line does not assign KEY; replace:
+ * also (reported) when the value is unquoted with quotes, backslashes or
+ * backquotes in it, which requoting would change. */
 char *kv_line_value (const char *line, const char *key);
 char *kv_line_replace (const char *line, const char *key, const char *value);
 
