@@ -49,7 +49,7 @@ take_point (struct job *job, size_t i)
   CLEANUP_FREE char *m2 = xasprintf ("virtsize=%" PRIu64, jd->size);
   CLEANUP_FREE char *m3 = xasprintf ("cycle=%" PRId64, jd->cycles + 1);
   CLEANUP_FREE char *m4 = xasprintf ("azprep_id=%s",
-                                     jd->lease ? jd->lease : "");
+                                     jd->lease ? jd->lease : "none");
   CLEANUP_FREE char *m5 = xasprintf ("azprep_point=%" PRId64, jd->cycles + 1);
   CLEANUP_FREE char *m6 = NULL;
   const char *meta[] = { m0, m1, m2, m3, "state=delta", m4, m5, NULL };
