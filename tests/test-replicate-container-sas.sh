@@ -20,6 +20,10 @@ expect_exit 0 "$AZPREP" replicate --container sasvms --name viasas \
   --interval 0 "$img"
 cp "$T/out" "$T/rep4.out"; cp "$T/err" "$T/rep4.err"
 [ "$(grep -c '"event":"cycle"' "$T/rep4.out")" = 2 ] || fail "not 2 cycles"
+# The SAS cannot list the container: one warning, no error.
+assert_not_contains "$T/rep4.err" 'error:'
+[ "$(grep -c 'cannot list the blob' "$T/rep4.err")" = 1 ] ||
+  fail "no single warning that the snapshots cannot be listed"
 # (The blob itself: Azurite refuses snapshot reads with a container SAS.)
 expect_exit 0 "$AZPREP" verify --credentials "$T/creds" --state "$T/state" \
   viasas

@@ -119,8 +119,9 @@ struct blob_props {
 int blob_get_properties (struct blob *b, const char *snapshot,
                          struct blob_props *p);
 void blob_props_free (struct blob_props *p);
-/* The value of metadata name in p, or NULL. */
+/* The value of metadata name in p (in metadata), or NULL. */
 const char *blob_props_meta (const struct blob_props *p, const char *name);
+const char *blob_meta_get (char *const *metadata, const char *name);
 
 /* Create a page blob of size bytes (multiple of 512) with If-None-Match:
  * * (fails with BlobAlreadyExists rather than overwrite).  metadata:
@@ -147,6 +148,14 @@ int blob_get_page_ranges (struct blob *b, const char *snapshot,
 /* Snapshot Blob; *snapshot gets the x-ms-snapshot value (malloc'd). */
 int blob_snapshot (struct blob *b, const char *const *metadata,
                    char **snapshot);
+/* List Blobs of the container (a blob opened on the container's URL)
+ * with include=snapshots,metadata and prefix name: out gets the blob
+ * named name and its snapshots, each with its metadata.  0, -1 or -2:
+ * not allowed (HTTP 403, e.g. a SAS without list permission; not
+ * reported).
+ */
+int blob_list_snapshots (struct blob *container, const char *name,
+                         struct blob_list *out);
 /* Delete the blob (with its snapshots if include_snapshots), or only
  * one snapshot.  A missing blob or snapshot is success.
  */

@@ -138,18 +138,57 @@ child (xmlNode *n, const char *name)
   return NULL;
 }
 
+/* Parse a reply body (kind names it in messages) whose root element
+ * must be root_name: the document and *root, or NULL (reported).
+ */
+static xmlDoc *
+reply_parse (const char *xml, size_t len, const char *what,
+             const char *kind, const char *root_name, xmlNode **root)
+{
+  char big[64], bad[64], dtd[64];
+  struct xml_parse_opts xo = {
+    .what = what, .max_size = MAX_XML,
+    .flags = XML_PARSE_NOBLANKS | XML_PARSE_NOCDATA,
+    .too_large = big, .not_xml = bad, .has_dtd = dtd,
+  };
+  xmlDoc *doc;
+
+  snprintf (big, sizeof big, "%s is too large", kind);
+  snprintf (bad, sizeof bad, "%s is not valid XML", kind);
+  snprintf (dtd, sizeof dtd, "%s has a DTD (refused)", kind);
+  doc = xml_parse_safe (xml, len, &xo);
+  if (!doc)
+    return NULL;
+  *root = xmlDocGetRootElement (doc);
+  if (!*root || strcmp ((const char *) (*root)->name, root_name) != 0) {
+    azp_error ("%s: %s: root element is not %s", what, kind, root_name);
+    xmlFreeDoc (doc);
+    return NULL;
+  }
+  return doc;
+}
+
+/* A non-empty <NextMarker> into *marker.  0 or -1 (reported). */
+static int
+take_marker (xmlNode *n, const char *what, const char *doc, char **marker)
+{
+  CLEANUP_XMLFREE xmlChar *m = xmlNodeGetContent (n);
+
+  if (!m || !*m)
+    return 0;
+  if (strlen ((const char *) m) > 1024) {
+    azp_error ("%s: %s: NextMarker too long", what, doc);
+    return -1;
+  }
+  *marker = xstrdup ((const char *) m);
+  return *marker ? 0 : -1;
+}
+
 int
 pagelist_parse (const char *xml, size_t len, const char *what,
                 size_t max_ranges, struct rangelist *pages,
                 struct rangelist *clears, char **next_marker)
 {
-  const struct xml_parse_opts xo = {
-    .what = what, .max_size = MAX_XML,
-    .flags = XML_PARSE_NOBLANKS | XML_PARSE_NOCDATA,
-    .too_large = "page range list is too large",
-    .not_xml = "page range list is not valid XML",
-    .has_dtd = "page range list has a DTD (refused)",
-  };
   CLEANUP_XMLDOC xmlDoc *doc = NULL;
   xmlNode *root;
   size_t count = 0;
@@ -157,14 +196,9 @@ pagelist_parse (const char *xml, size_t len, const char *what,
 
   if (next_marker)
     *next_marker = NULL;
-  doc = xml_parse_safe (xml, len, &xo);
+  doc = reply_parse (xml, len, what, "page range list", "PageList", &root);
   if (!doc)
     return -1;
-  root = xmlDocGetRootElement (doc);
-  if (!root || strcmp ((const char *) root->name, "PageList") != 0) {
-    azp_error ("%s: page range list: root element is not PageList", what);
-    goto out;
-  }
   for (xmlNode *n = root->children; n; n = n->next) {
     bool page;
     xmlNode *s, *e;
@@ -173,16 +207,9 @@ pagelist_parse (const char *xml, size_t len, const char *what,
     if (n->type != XML_ELEMENT_NODE)
       continue;
     if (!strcmp ((const char *) n->name, "NextMarker")) {
-      CLEANUP_XMLFREE xmlChar *m = xmlNodeGetContent (n);
-      if (m && *m && next_marker) {
-        if (strlen ((const char *) m) > 1024) {
-          azp_error ("%s: page range list: NextMarker too long", what);
-          goto out;
-        }
-        *next_marker = xstrdup ((const char *) m);
-        if (!*next_marker)
-          goto out;
-      }
+      if (next_marker &&
+          take_marker (n, what, "page range list", next_marker) == -1)
+        goto out;
       continue;
     }
     page = !strcmp ((const char *) n->name, "PageRange");
@@ -254,4 +281,118 @@ storage_error_parse (const char *xml, size_t len, char **code,
     *code = bounded_content (child (root, "Code"));
     *message = bounded_content (child (root, "Message"));
   }
+}
+
+void
+blob_list_free (struct blob_list *l)
+{
+  for (size_t i = 0; i < l->n; i++) {
+    free (l->items[i].snapshot);
+    free_string_list (l->items[i].metadata);
+  }
+  free (l->items);
+  memset (l, 0, sizeof *l);
+}
+
+/* The <Metadata> children of a listed blob as "name=value" strings. */
+static char **
+list_metadata (xmlNode *md, const char *what)
+{
+  size_t n = 0, k = 0;
+  char **m;
+
+  for (xmlNode *c = md ? md->children : NULL; c; c = c->next)
+    n += c->type == XML_ELEMENT_NODE;
+  if (n > 8192) {
+    azp_error ("%s: blob list: too much metadata", what);
+    return NULL;
+  }
+  m = calloc (n + 1, sizeof *m);
+  if (!m) {
+    azp_error ("out of memory");
+    return NULL;
+  }
+  for (xmlNode *c = md ? md->children : NULL; c; c = c->next) {
+    CLEANUP_XMLFREE xmlChar *v = NULL;
+    if (c->type != XML_ELEMENT_NODE)
+      continue;
+    v = xmlNodeGetContent (c);
+    m[k] = xasprintf ("%s=%s", (const char *) c->name,
+                      v ? (const char *) v : "");
+    if (!m[k++]) {
+      free_string_list (m);
+      return NULL;
+    }
+  }
+  return m;
+}
+
+/* One <Blob>: kept (appended to out) if its <Name> is name. */
+static int
+list_item (xmlNode *b, const char *what, const char *name,
+           size_t max_items, struct blob_list *out)
+{
+  CLEANUP_XMLFREE xmlChar *bn = NULL, *snap = NULL;
+  xmlNode *nn = child (b, "Name"), *sn = child (b, "Snapshot");
+  struct blob_item *ni;
+
+  bn = nn ? xmlNodeGetContent (nn) : NULL;
+  if (!bn) {
+    azp_error ("%s: blob list: a Blob without a Name", what);
+    return -1;
+  }
+  if (strcmp ((const char *) bn, name) != 0)
+    return 0;
+  snap = sn ? xmlNodeGetContent (sn) : NULL;
+  if (snap && (!*snap || strlen ((const char *) snap) > 63 ||
+               strpbrk ((const char *) snap, "\r\n&/?#"))) {
+    azp_error ("%s: blob list: bad Snapshot", what);
+    return -1;
+  }
+  if (out->n >= max_items) {
+    azp_error ("%s: blob list: more than %zu snapshots", what, max_items);
+    return -1;
+  }
+  ni = realloc (out->items, (out->n + 1) * sizeof *ni);
+  if (!ni) {
+    azp_error ("out of memory");
+    return -1;
+  }
+  out->items = ni;
+  ni += out->n;
+  ni->snapshot = snap ? xstrdup ((const char *) snap) : NULL;
+  ni->metadata = list_metadata (child (b, "Metadata"), what);
+  if ((snap && !ni->snapshot) || !ni->metadata) {
+    free (ni->snapshot);
+    free_string_list (ni->metadata);
+    return -1;
+  }
+  out->n++;
+  return 0;
+}
+
+int
+bloblist_parse (const char *xml, size_t len, const char *what,
+                const char *name, size_t max_items, struct blob_list *out,
+                char **next_marker)
+{
+  CLEANUP_XMLDOC xmlDoc *doc = NULL;
+  xmlNode *root, *blobs;
+
+  *next_marker = NULL;
+  doc = reply_parse (xml, len, what, "blob list", "EnumerationResults",
+                     &root);
+  if (!doc)
+    return -1;
+  blobs = child (root, "Blobs");
+  for (xmlNode *b = blobs ? blobs->children : NULL; b; b = b->next)
+    if (b->type == XML_ELEMENT_NODE &&
+        !strcmp ((const char *) b->name, "Blob") &&
+        list_item (b, what, name, max_items, out) == -1)
+      return -1;
+  for (xmlNode *n = root->children; n; n = n->next)
+    if (n->type == XML_ELEMENT_NODE &&
+        !strcmp ((const char *) n->name, "NextMarker"))
+      return take_marker (n, what, "blob list", next_marker);
+  return 0;
 }

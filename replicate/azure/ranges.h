@@ -1,5 +1,6 @@
-/* azprep replicate: byte range lists and the Get Page Ranges reply
- * (pure functions).  Ranges are [start, end) with end exclusive.
+/* azprep replicate: byte range lists, the Get Page Ranges and List
+ * Blobs replies (pure functions).  Ranges are [start, end) with end
+ * exclusive.
  */
 #ifndef AZPREP_REPLICATE_RANGES_H
 #define AZPREP_REPLICATE_RANGES_H
@@ -44,5 +45,22 @@ int pagelist_parse (const char *xml, size_t len, const char *what,
  */
 void storage_error_parse (const char *xml, size_t len, char **code,
                           char **message);
+
+/* One entry of a List Blobs reply. */
+struct blob_item {
+  char *snapshot;        /* its x-ms-snapshot, or NULL: the base blob */
+  char **metadata;       /* "name=value", NULL-terminated */
+};
+struct blob_list { struct blob_item *items; size_t n; };
+void blob_list_free (struct blob_list *l);
+
+/* Parse a List Blobs body (<EnumerationResults>, include=metadata):
+ * the <Blob> entries named exactly name are appended to out, at most
+ * max_items in all; *next_marker gets <NextMarker> if non-empty.
+ * Parsed safely like pagelist_parse.  0 or -1 after azp_error().
+ */
+int bloblist_parse (const char *xml, size_t len, const char *what,
+                    const char *name, size_t max_items,
+                    struct blob_list *out, char **next_marker);
 
 #endif

@@ -1,4 +1,5 @@
-/* Unit tests: range lists and Get Page Ranges XML (hostile inputs). */
+/* Unit tests: range lists, Get Page Ranges and List Blobs XML (hostile
+ * inputs). */
 #include <string.h>
 
 #include "prep/common/common.h"
@@ -10,6 +11,61 @@ static int
 parse (const char *xml, struct rangelist *p, struct rangelist *c, char **m)
 {
   return pagelist_parse (xml, strlen (xml), "test", 100, p, c, m);
+}
+
+static int
+blparse (const char *xml, size_t max, struct blob_list *out, char **m)
+{
+  return bloblist_parse (xml, strlen (xml), "test", "vm-disk0.vhd", max,
+                         out, m);
+}
+
+static void
+test_bloblist (void)
+{
+  struct blob_list l = { 0 };
+  char *m = NULL;
+  const char *ok =
+    "<?xml version=\"1.0\" encoding=\"utf-8\"?><EnumerationResults "
+    "ContainerName=\"vms\"><Prefix>vm-disk0.vhd</Prefix><Blobs>"
+    "<Blob><Name>vm-disk0.vhd</Name><Snapshot>2026-12-06T05:00:00.1Z"
+    "</Snapshot><Properties><BlobType>PageBlob</BlobType></Properties>"
+    "<Metadata><azprep_job>vm</azprep_job><azprep_point>3</azprep_point>"
+    "<empty/></Metadata></Blob>"
+    "<Blob><Name>vm-disk0.vhd.old</Name><Snapshot>2026-12-06T05:00:00.2Z"
+    "</Snapshot></Blob>"
+    "<Blob><Name>vm-disk0.vhd</Name><Properties/></Blob>"
+    "</Blobs><NextMarker>m1</NextMarker></EnumerationResults>";
+
+  /* Only the blob named exactly so; its snapshot and metadata. */
+  CHECK (blparse (ok, 10, &l, &m) == 0);
+  CHECK (l.n == 2 && l.items[0].snapshot && !l.items[1].snapshot);
+  CHECK (!strcmp (l.items[0].snapshot, "2026-12-06T05:00:00.1Z"));
+  CHECK (count_strings (l.items[0].metadata) == 3);
+  CHECK (!strcmp (l.items[0].metadata[1], "azprep_point=3"));
+  CHECK (!strcmp (l.items[0].metadata[2], "empty="));
+  CHECK (l.items[1].metadata && !l.items[1].metadata[0]);
+  CHECK (m && !strcmp (m, "m1"));
+  free (m);
+  /* Appends across pages; the limit counts them all. */
+  CHECK (blparse (ok, 3, &l, &m) == -1);
+  free (m);
+  blob_list_free (&l);
+  CHECK (l.n == 0 && !l.items);
+  /* Hostile: not the reply, a Blob with no Name, a snapshot that would
+   * change a URL's query, a DTD, not XML. */
+  CHECK (blparse ("<PageList/>", 10, &l, &m) == -1);
+  CHECK (blparse ("<EnumerationResults><Blobs><Blob/></Blobs>"
+                  "</EnumerationResults>", 10, &l, &m) == -1);
+  CHECK (blparse ("<EnumerationResults><Blobs><Blob><Name>vm-disk0.vhd"
+                  "</Name><Snapshot>x&amp;comp=lease</Snapshot></Blob>"
+                  "</Blobs></EnumerationResults>", 10, &l, &m) == -1);
+  CHECK (blparse ("<!DOCTYPE x [<!ENTITY a \"b\">]><EnumerationResults/>",
+                  10, &l, &m) == -1);
+  CHECK (blparse ("<EnumerationResults>", 10, &l, &m) == -1);
+  CHECK (blparse ("<EnumerationResults/>", 10, &l, &m) == 0 && l.n == 0 &&
+         !m);
+  blob_list_free (&l);
 }
 
 int
@@ -91,5 +147,6 @@ main (void)
   free (code);
   free (msg);
 
+  test_bloblist ();
   return UNIT_RESULT ("test-ranges");
 }

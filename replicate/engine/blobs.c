@@ -196,3 +196,121 @@ job_open_disks (struct job *job, const struct replicate_opts *o, bool fresh)
   }
   return 0;
 }
+
+/* Recovery points by metadata.  Each snapshot azprep takes carries
+ * azprep_point=CYCLE with the job's name, disk index and azprep_id (the
+ * job's lease id).  The base blob never carries azprep_point, so a
+ * snapshot someone else took (which copies the base blob's metadata)
+ * is never taken for one of the job's points.
+ */
+
+/* The snapshots of disk i's blob.  0, -1 or -2 (not allowed). */
+static int
+list_points (struct job *job, size_t i, struct blob_list *out)
+{
+  const char *url = job->disks[i].jd->blob;
+  const char *slash = strrchr (url, '/');
+  CLEANUP_FREE char *cu = slash ? strndup (url, slash - url) : NULL;
+  struct blob *c;
+  int r;
+
+  memset (out, 0, sizeof *out);
+  if (!cu)
+    return -1;
+  c = blob_open_url (job->client, cu);
+  if (!c)
+    return -1;
+  r = blob_list_snapshots (c, slash + 1, out);
+  blob_close (c);
+  return r;
+}
+
+/* Is it a point of this job's disk i (of any cycle if cycle is NULL)? */
+static bool
+ours (const struct job *job, size_t i, const struct blob_item *it,
+      const char *cycle)
+{
+  const struct jdisk *jd = job->disks[i].jd;
+  const char *point = blob_meta_get (it->metadata, "azprep_point");
+  const char *id = blob_meta_get (it->metadata, "azprep_id");
+  const char *name = blob_meta_get (it->metadata, "azprep_job");
+  const char *disk = blob_meta_get (it->metadata, "azprep_disk");
+  char idx[32];
+
+  snprintf (idx, sizeof idx, "%zu", i);
+  return it->snapshot && point && id && name && disk && jd->lease &&
+    !strcmp (id, jd->lease) && !strcmp (name, job->j.name) &&
+    !strcmp (disk, idx) && (!cycle || !strcmp (point, cycle));
+}
+
+static bool
+listed (const struct jdisk *jd, const char *snap)
+{
+  for (size_t k = 0; jd->snapshots && jd->snapshots[k]; k++)
+    if (!strcmp (jd->snapshots[k], snap))
+      return true;
+  return false;
+}
+
+int
+points_find (struct job *job, size_t i, int64_t cycle, char **snap)
+{
+  CLEANUP_FREE char *cs = xasprintf ("%" PRId64, cycle);
+  struct blob_list l;
+  const char *best = NULL;
+  int r;
+
+  *snap = NULL;
+  if (!cs || !job->disks[i].jd->lease)
+    return -1;
+  r = list_points (job, i, &l);
+  if (r == -2)
+    azp_error ("%s: cannot list the blob's snapshots (HTTP 403: does the "
+               "SAS allow list?) to look for the one the lost request took",
+               blob_name (job->disks[i].blob));
+  if (r < 0)
+    return -1;
+  /* Snapshot times sort as text; the newest wins if requests were
+   * retried (the others are orphans, pruned with points_prune). */
+  for (size_t k = 0; k < l.n; k++)
+    if (ours (job, i, &l.items[k], cs) &&
+        !listed (job->disks[i].jd, l.items[k].snapshot) &&
+        (!best || strcmp (l.items[k].snapshot, best) > 0))
+      best = l.items[k].snapshot;
+  r = best ? ((*snap = xstrdup (best)) ? 1 : -1) : 0;
+  blob_list_free (&l);
+  return r;
+}
+
+void
+points_prune (struct job *job, size_t i)
+{
+  static bool warned;
+  struct jdisk *jd = job->disks[i].jd;
+  struct blob_list l;
+  int r;
+
+  if (!jd->lease)
+    return;
+  r = list_points (job, i, &l);
+  if (r < 0) {
+    if (!warned)
+      azp_warning ("%s: cannot list the blob's snapshots%s: snapshots of "
+                   "this job that the journal does not list (after lost "
+                   "replies) are not deleted", blob_name (job->disks[i].blob),
+                   r == -2 ? " (HTTP 403: the SAS does not allow list)" : "");
+    warned = true;
+    return;
+  }
+  for (size_t k = 0; k < l.n; k++) {
+    const struct blob_item *it = &l.items[k];
+    if (!ours (job, i, it, NULL) || listed (jd, it->snapshot))
+      continue;
+    azp_info ("%s: deleting snapshot %s (cycle %s) of this job, which no "
+              "journal lists (its reply was lost)",
+              blob_name (job->disks[i].blob), it->snapshot,
+              blob_meta_get (it->metadata, "azprep_point"));
+    blob_delete (job->disks[i].blob, it->snapshot, false);
+  }
+  blob_list_free (&l);
+}

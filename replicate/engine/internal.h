@@ -26,6 +26,19 @@ int job_check_disks (const struct job *job, const struct replicate_opts *o);
 int job_open_disks (struct job *job, const struct replicate_opts *o,
                     bool fresh);
 
+/* The snapshot of disk i's blob that this job took for cycle (its
+ * metadata says so) and that the journal does not list, the newest if
+ * several: after a lost reply to Snapshot Blob.  1 found (*snap
+ * malloc'd), 0 none, -1 error (reported).
+ */
+int points_find (struct job *job, size_t i, int64_t cycle, char **snap);
+/* Delete the snapshots of disk i's blob that this job took and that
+ * the journal does not list (lost replies, retried requests, a run that
+ * failed after its snapshot); never another job's.  Failures are
+ * warnings.
+ */
+void points_prune (struct job *job, size_t i);
+
 /* SIGINT and SIGTERM, taken by one thread that sets the stop flag. */
 struct stopper {
   sigset_t set, old;

@@ -12,12 +12,15 @@
 #include "replicate/azure/vhd.h"
 #include "replicate/engine/internal.h"
 
-/* Keep the last keep recovery points of each disk. */
+/* Keep the last keep recovery points of each disk, and none that the
+ * journal does not list. */
 static void
 prune_points (struct job *job, int64_t keep)
 {
   for (size_t i = 0; i < job->j.ndisks; i++) {
     struct jdisk *jd = job->disks[i].jd;
+    if (!jd->managed)
+      points_prune (job, i);
     while (count_strings (jd->snapshots) > (size_t) keep) {
       if (blob_delete (job->disks[i].blob, jd->snapshots[0], false) == -1)
         break;
@@ -29,7 +32,11 @@ prune_points (struct job *job, int64_t keep)
 }
 
 /* Snapshot disk i's blob (the recovery point), label the blob with the
- * cycle, record the snapshot in the journal.  0 or -1.
+ * cycle, record the snapshot in the journal.  The snapshot's metadata
+ * names the job, the disk and the cycle (azprep_point, never on the
+ * base blob): when the reply is lost, the snapshot the request took is
+ * found by it and becomes the point (it was taken after every write of
+ * the cycle had landed).  0 or -1.
  */
 static int
 take_point (struct job *job, size_t i)
@@ -41,16 +48,28 @@ take_point (struct job *job, size_t i)
   CLEANUP_FREE char *m1 = xasprintf ("azprep_disk=%zu", i);
   CLEANUP_FREE char *m2 = xasprintf ("virtsize=%" PRIu64, jd->size);
   CLEANUP_FREE char *m3 = xasprintf ("cycle=%" PRId64, jd->cycles + 1);
-  CLEANUP_FREE char *m4 = NULL;
-  const char *meta[] = { m0, m1, m2, m3, "state=delta", NULL, NULL };
+  CLEANUP_FREE char *m4 = xasprintf ("azprep_id=%s",
+                                     jd->lease ? jd->lease : "none");
+  CLEANUP_FREE char *m5 = xasprintf ("azprep_point=%" PRId64, jd->cycles + 1);
+  CLEANUP_FREE char *m6 = NULL;
+  const char *meta[] = { m0, m1, m2, m3, "state=delta", m4, m5, NULL };
   size_t n;
   char **nl;
 
-  if (!m0 || !m1 || !m2 || !m3 || blob_snapshot (d->blob, meta, &snap) == -1)
+  if (!m0 || !m1 || !m2 || !m3 || !m4 || !m5)
     return -1;
-  m4 = xasprintf ("snap=%s", snap);
-  meta[5] = m4;
-  if (!m4 || blob_set_metadata (d->blob, meta) == -1)
+  if (blob_snapshot (d->blob, meta, &snap) == -1) {
+    if (points_find (job, i, jd->cycles + 1, &snap) != 1)
+      return -1;
+    azp_warning ("%s: no reply to Snapshot Blob, but the blob has the "
+                 "snapshot %s that this job took for cycle %" PRId64
+                 " (its reply was lost): it is the recovery point",
+                 blob_name (d->blob), snap, jd->cycles + 1);
+  }
+  /* The base blob's labels: no azprep_point, and the last snapshot. */
+  m6 = xasprintf ("snap=%s", snap);
+  meta[6] = m6;
+  if (!m6 || blob_set_metadata (d->blob, meta) == -1)
     return -1;
   n = count_strings (jd->snapshots);
   nl = realloc (jd->snapshots, (n + 2) * sizeof *nl);

@@ -10,6 +10,8 @@
 //   blobtool.js list CONTAINER                  (JSON, with snapshots)
 //   blobtool.js create-page CONTAINER BLOB SIZE
 //   blobtool.js delete CONTAINER BLOB           (with its snapshots)
+//   blobtool.js snapshot CONTAINER BLOB         (prints its time; the
+//                                 snapshot copies the blob's metadata)
 //   blobtool.js sas-url CONTAINER BLOB|- PERMS [SECS]  (a service SAS URL,
 //                                 valid SECS seconds, default 3600)
 //   blobtool.js upload-pages FILE CONTAINER BLOB PARALLEL
@@ -134,6 +136,9 @@ async function main() {
     const cc = svc.getContainerClient(a[0]);
     await cc.createIfNotExists();
     await cc.getPageBlobClient(a[1]).create(Number(a[2]));
+  } else if (cmd === "snapshot") {
+    const r = await svc.getContainerClient(a[0]).getBlobClient(a[1]).createSnapshot();
+    console.log(r.snapshot);
   } else if (cmd === "delete") {
     await svc.getContainerClient(a[0]).getBlobClient(a[1])
       .delete({ deleteSnapshots: "include" });

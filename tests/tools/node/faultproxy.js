@@ -7,19 +7,32 @@
 //   faultproxy.js PORTFILE TARGET_PORT STATSFILE [options]
 //     --every N      inject a fault every N-th request (default 0: none)
 //     --slow MS      delay every response by MS milliseconds
+//     --port P       listen on port P (default: a free one)
 //   The fault cycles through: 500, 503 (Retry-After: 1), drop before
 //   forwarding, drop after forwarding (the write may have landed).
+//     --match STR    requests whose "METHOD URL" contains STR get, instead:
+//     --lose N       the first N are forwarded, then their connection is
+//                    closed without the reply (default 1)
+//     --then STATUS  the later ones are answered STATUS (error code
+//                    InjectedFault) without forwarding (default: forwarded)
 "use strict";
 const http = require("http");
 const fs = require("fs");
 
 const [portfile, targetPort, statsfile, ...opts] = process.argv.slice(2);
-let every = 0, slow = 0;
+let every = 0, slow = 0, match = null, lose = 1, then = 0, port = 0;
 for (let i = 0; i < opts.length; i += 2) {
   if (opts[i] === "--every") every = Number(opts[i + 1]);
   else if (opts[i] === "--slow") slow = Number(opts[i + 1]);
+  else if (opts[i] === "--port") port = Number(opts[i + 1]);
+  else if (opts[i] === "--match") match = opts[i + 1];
+  else if (opts[i] === "--lose") lose = Number(opts[i + 1]);
+  else if (opts[i] === "--then") then = Number(opts[i + 1]);
+  else { console.error("faultproxy: unknown option " + opts[i]); process.exit(2); }
 }
+let nmatch = 0;
 const stats = { requests: 0, faults: { 500: 0, 503: 0, drop_before: 0, drop_after: 0 },
+                matched: 0, lost: 0, then: 0,
                 retry_after_gaps_ms: [] };
 // A 503 carries Retry-After: 1.  The gap between it and the retry of the
 // same request (method, URL, range) shows whether the client waited.
@@ -40,9 +53,19 @@ const server = http.createServer((req, res) => {
   req.on("end", () => {
     const body = Buffer.concat(chunks);
     let fault = null;
-    if (every > 0 && n % every === 0)
+    if (match !== null && (req.method + " " + req.url).includes(match)) {
+      stats.matched++;
+      if (nmatch++ < lose) { fault = "lost"; stats.lost++; }
+      else if (then) {
+        stats.then++;
+        save();
+        res.writeHead(then, { "Content-Type": "application/xml", "x-ms-error-code": "InjectedFault" });
+        return res.end("<?xml version=\"1.0\"?><Error><Code>InjectedFault</Code></Error>");
+      }
+    }
+    else if (every > 0 && n % every === 0)
       fault = ["500", "503", "drop_before", "drop_after"][nfault++ % 4];
-    if (fault) stats.faults[fault]++;
+    if (fault && fault !== "lost") stats.faults[fault]++;
     save();
     const delay = (f) => (slow ? setTimeout(f, slow) : f());
     if (fault === "500" || fault === "503") {
@@ -60,7 +83,7 @@ const server = http.createServer((req, res) => {
       const rc = [];
       ur.on("data", (c) => rc.push(c));
       ur.on("end", () => {
-        if (fault === "drop_after") return req.socket.destroy();
+        if (fault === "drop_after" || fault === "lost") return req.socket.destroy();
         delay(() => { res.writeHead(ur.statusCode, ur.headers); res.end(Buffer.concat(rc)); });
       });
     });
@@ -68,7 +91,7 @@ const server = http.createServer((req, res) => {
     up.end(body);
   });
 });
-server.listen(0, "127.0.0.1", () => {
+server.listen(port, "127.0.0.1", () => {
   save();
   fs.writeFileSync(portfile, String(server.address().port));
 });
