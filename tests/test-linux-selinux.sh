@@ -19,7 +19,10 @@ export LIBGUESTFS_CACHEDIR=$BUILD/appliance-cache-selinux
 mkdir -p "$LIBGUESTFS_CACHEDIR"
 cp --sparse=always "$img" "$T/g.img"
 
-expect_exit 4 "$AZPREP" check --json "$T/g.img"   # warnings: nfs, swap
+# Not ready as is (blockers that fix repairs), ready after fix.
+expect_exit 3 "$AZPREP" check --json "$T/g.img"
+[ "$(json_get "$T/out" 'd.verdict + " " + d.ready_after_fix')" = \
+  "not-ready true" ] || fail "check: not ready as is, ready after fix"
 assert_contains "$T/out" 'relabel the guest with its policy \(/etc/selinux/targeted/contexts/files/file_contexts\)'
 expect_exit 0 "$AZPREP" fix --report "$T/fix.json" "$T/g.img"
 assert_contains "$T/out" '^changed: \[linux-selinux\] relabel /$'
