@@ -17,8 +17,9 @@ before=$(sum_of "$T/disk.img")
 expect_exit 0 "$AZPREP" discover --vcenter "$VCSIM_BASE" \
   --vm DC0_C0_RP0_VM0 --vms-file "$T/vms.json"
 rc=0
-AZPREP_NBDKIT_STATS="$T/stats" "$AZPREP" check --json --vsphere-allow-http \
-  --vms "$T/vms.json" \
+# -v: the per-VM messages (the temporary snapshot) reach stderr.
+AZPREP_NBDKIT_STATS="$T/stats" "$AZPREP" check -v --json \
+  --vsphere-allow-http --vms "$T/vms.json" \
   >"$T/check.json" 2>"$T/err" || rc=$?
 cat "$T/err"
 # Ready, ready with warnings or not ready: checked, in any case.

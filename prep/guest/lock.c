@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "prep/common/common.h"
+#include "prep/guest/disk-hook.h"
 #include "prep/guest/guest.h"
 
 static int
@@ -50,6 +51,10 @@ lock_quietly (struct disk *d, bool exclusive)
 {
   int e;
 
+  /* A remote disk (vsphere://, NBD) has no local file to lock: its
+   * source guards it (a snapshot's frozen base is read-only). */
+  if (d->nbd_server || d->hook || disk_hook_find (d->path))
+    return 0;
   if (d->locked && (!exclusive || d->exclusive))
     return 0;
   if (d->locked) {
