@@ -18,6 +18,8 @@ static const char usage[] =
   "  --format FMT   format of the disks that follow (raw, qcow2, vmdk,\n"
   "                 vpc, vhdx); detected when not given\n"
   "  --json         print JSON (schema in azprep(1))\n"
+  "  --vsphere-allow-http, --vsphere-insecure: let vsphere:// disks with\n"
+  "                 http=1 / insecure=1 be read, with a warning\n"
   "  -v, --verbose  debug messages;  -x, --trace  trace libguestfs calls\n"
   "  --help         this text\n"
   "\n"
