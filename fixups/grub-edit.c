@@ -110,8 +110,18 @@ static int
 change (const struct grub_edit *ge, struct files *f, size_t i, size_t j,
         const char *id, const char *key, const char *old, const char *nv)
 {
+  const char *why;
   char *nl;
 
+  /* A line azprep cannot requote is refused by fix: check says so,
+   * as a blocker that fix does not repair, so that the verdict agrees
+   * with what fix will do. */
+  if (!ge->fix && nv && (why = kv_line_uneditable (f->ls[i].l[j], key)))
+    return report_finding (ge->rep, SEV_BLOCKER, id, f->names[i],
+                           "write the value in plain double quotes, then "
+                           "run check again", false,
+                           "%s=%s: azprep does not edit this line (%s); it "
+                           "should become \"%s\"", key, old, why, nv);
   if (!ge->fix)
     return finding (ge, id, f->names[i], key, old, nv);
   f->changed[i] = true;

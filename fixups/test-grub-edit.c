@@ -302,12 +302,36 @@ test_value (void)
   CHECK_STR (ab, "$AB");
 }
 
+/* A line fix refuses (an unquoted value with quotes in it) is a
+ * blocker in check, not a fixable warning. */
+static void
+test_uneditable (void)
+{
+  const char *t[] = { "GRUB_CMDLINE_LINUX=quiet\"x\"\n" };
+  const char *names[] = { "/etc/default/grub" };
+  struct report *rep = report_new ();
+  struct grub_edit ge = { add, &dm, rep, false };
+  char *outs[1];
+
+  rep->current_fixup = "linux-boot-params";
+  CHECK (grub_defaults_edit (&ge, 1, names, t, outs) == 0);
+  CHECK (report_count (rep, SEV_BLOCKER) == 1);
+  for (size_t i = 0; i < rep->nfindings; i++)
+    if (rep->findings[i].severity == SEV_BLOCKER)
+      CHECK (rep->findings[i].fixup == NULL);
+  report_free (rep);
+  ge.fix = true;
+  ge.rep = NULL;
+  CHECK (grub_defaults_edit (&ge, 1, names, t, outs) == -1);
+}
+
 int
 main (void)
 {
   size_t n;
 
   test_value ();
+  test_uneditable ();
   test_files ();
   n = variants ();
   printf ("test-grub-edit: /etc/default/grub with drop-ins: %zu variants\n",

@@ -65,23 +65,44 @@ kv_line_value (const char *line, const char *key)
   return strndup (v + start, len);
 }
 
-char *
-kv_line_replace (const char *line, const char *key, const char *value)
+/* Unquoted, a quote, backslash or backquote is shell syntax (or an
+ * unterminated quote): in double quotes the value would read back
+ * otherwise, or not at all.  Such a line is not edited. */
+static const char *
+uneditable (const char *v, size_t start, size_t len, char q)
+{
+  if (!q && strcspn (v + start, "\"'\\`") < len)
+    return "quotes or backslashes outside quotes";
+  return NULL;
+}
+
+const char *
+kv_line_uneditable (const char *line, const char *key)
 {
   const char *end = strchrnul (line, '\n');
-  const char *v = line_value (line, key), *rest;
+  const char *v = line_value (line, key);
   size_t start, len;
   char q;
 
   if (!v || v > end)
     return NULL;
   value_span (v, end, &start, &len, &q);
-  /* Unquoted, a quote, backslash or backquote is shell syntax (or an
-   * unterminated quote): in double quotes the value would read back
-   * otherwise, or not at all.  Refuse to guess. */
-  if (!q && strcspn (v + start, "\"'\\`") < len) {
-    azp_error ("%s=%.*s: not edited: quotes or backslashes outside quotes",
-               key, (int) len, v + start);
+  return uneditable (v, start, len, q);
+}
+
+char *
+kv_line_replace (const char *line, const char *key, const char *value)
+{
+  const char *end = strchrnul (line, '\n');
+  const char *v = line_value (line, key), *rest, *why;
+  size_t start, len;
+  char q;
+
+  if (!v || v > end)
+    return NULL;
+  value_span (v, end, &start, &len, &q);
+  if ((why = uneditable (v, start, len, q)) != NULL) {
+    azp_error ("%s=%.*s: not edited: %s", key, (int) len, v + start, why);
     return NULL;
   }
   rest = v + start + len + (q ? 1 : 0);   /* a comment, blanks, CR */

@@ -37,6 +37,9 @@ char *kv_remove (const char *content, const char *key);
  * backquotes in it, which requoting would change. */
 char *kv_line_value (const char *line, const char *key);
 char *kv_line_replace (const char *line, const char *key, const char *value);
+/* Why kv_line_replace would refuse this line (a static string), or
+ * NULL when it would edit it or the line does not assign KEY. */
+const char *kv_line_uneditable (const char *line, const char *key);
 
 /* Word lists (kernel command lines, module lists): has, add, remove a
  * word or a KEY=... word.  Results are new strings. */
