@@ -51,27 +51,37 @@ value_span (const char *v, const char *end, size_t *start, size_t *len,
   *len = n;
 }
 
+/* The value of line's assignment of key: span as value_span, from v
+ * (the character after '='); false when line does not assign key. */
+struct span { const char *v, *end; size_t start, len; char q; };
+
+static bool
+assignment (const char *line, const char *key, struct span *sp)
+{
+  sp->end = strchrnul (line, '\n');
+  sp->v = line_value (line, key);
+  if (!sp->v || sp->v > sp->end)
+    return false;
+  value_span (sp->v, sp->end, &sp->start, &sp->len, &sp->q);
+  return true;
+}
+
 char *
 kv_line_value (const char *line, const char *key)
 {
-  const char *end = strchrnul (line, '\n');
-  const char *v = line_value (line, key);
-  size_t start, len;
-  char q;
+  struct span sp;
 
-  if (!v || v > end)
-    return NULL;
-  value_span (v, end, &start, &len, &q);
-  return strndup (v + start, len);
+  return assignment (line, key, &sp)
+    ? strndup (sp.v + sp.start, sp.len) : NULL;
 }
 
 /* Unquoted, a quote, backslash or backquote is shell syntax (or an
  * unterminated quote): in double quotes the value would read back
  * otherwise, or not at all.  Such a line is not edited. */
 static const char *
-uneditable (const char *v, size_t start, size_t len, char q)
+uneditable (const struct span *sp)
 {
-  if (!q && strcspn (v + start, "\"'\\`") < len)
+  if (!sp->q && strcspn (sp->v + sp->start, "\"'\\`") < sp->len)
     return "quotes or backslashes outside quotes";
   return NULL;
 }
@@ -79,40 +89,34 @@ uneditable (const char *v, size_t start, size_t len, char q)
 const char *
 kv_line_uneditable (const char *line, const char *key)
 {
-  const char *end = strchrnul (line, '\n');
-  const char *v = line_value (line, key);
-  size_t start, len;
-  char q;
+  struct span sp;
 
-  if (!v || v > end)
-    return NULL;
-  value_span (v, end, &start, &len, &q);
-  return uneditable (v, start, len, q);
+  return assignment (line, key, &sp) ? uneditable (&sp) : NULL;
 }
 
 char *
 kv_line_replace (const char *line, const char *key, const char *value)
 {
-  const char *end = strchrnul (line, '\n');
-  const char *v = line_value (line, key), *rest, *why;
-  size_t start, len;
+  struct span sp;
+  const char *rest, *why;
   char q;
 
-  if (!v || v > end)
+  if (!assignment (line, key, &sp))
     return NULL;
-  value_span (v, end, &start, &len, &q);
-  if ((why = uneditable (v, start, len, q)) != NULL) {
-    azp_error ("%s=%.*s: not edited: %s", key, (int) len, v + start, why);
+  if ((why = uneditable (&sp)) != NULL) {
+    azp_error ("%s=%.*s: not edited: %s", key, (int) sp.len,
+               sp.v + sp.start, why);
     return NULL;
   }
-  rest = v + start + len + (q ? 1 : 0);   /* a comment, blanks, CR */
+  q = sp.q;
+  rest = sp.v + sp.start + sp.len + (q ? 1 : 0); /* a comment, blanks, CR */
   /* Keep single quotes when the value has none (no expansion either
    * way); otherwise double quotes (an unquoted value may now have
    * blanks). */
   if (q != '\'' || strchr (value, '\''))
     q = '"';
-  return xasprintf ("%.*s%c%s%c%.*s", (int) (v - line), line, q, value, q,
-                    (int) (end - rest), rest);
+  return xasprintf ("%.*s%c%s%c%.*s", (int) (sp.v - line), line, q, value,
+                    q, (int) (sp.end - rest), rest);
 }
 
 char *
