@@ -16,7 +16,9 @@
 #   vcsim_get VM FILE        copy the current content of VM's first disk
 #                            to FILE from the datastore's directory (the
 #                            test's view of the disk: no lock, not counted)
-#   vcsim_ctl PATH           POST /azprep-test/PATH (fault?kind=...,
+#   vcsim_ctl PATH           POST /azprep-test/PATH (fault?kind=reset|503|
+#                            slow&count=N[&ms=D], fault-clear,
+#                            task-delay?method=NAME_Task&seconds=S,
 #                            cbt-invalidate?vm=..., power?vm=...&state=...,
 #                            stats-reset); fails the test if refused
 #   vcsim_stats KEY          print one counter of /azprep-test/stats
