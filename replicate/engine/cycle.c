@@ -207,7 +207,14 @@ do_chunk (struct job *job, struct rdisk *d, struct cstate *cs,
     if (!dirty)
       goto done_clean;       /* nothing changed here since the bitmap began */
   }
-  if (rlen > 0 && source_extents (src, off, rlen, extent_cb, &e) == -1)
+  /* The areas a changed-area source names are read whole (the zero
+   * scan below finds zeros): a block status request for each would be
+   * one more round trip per area. */
+  if (rlen > 0 && d->have_changed) {
+    if (rangelist_add (&e.data, off, off + rlen) == -1)
+      goto out;
+  }
+  else if (rlen > 0 && source_extents (src, off, rlen, extent_cb, &e) == -1)
     goto out;
   if (d->have_changed && restrict_to (&e.data, want, off, nb) == -1)
     goto out;
