@@ -37,14 +37,7 @@ blocks () {
 }
 # The last cycle's recovery point holds the disk as it was snapshotted.
 check_point () {
-  local rp
-  rp=$(grep '"event":"cycle"' "$T/out" | tail -1 | node -e '
-    let s = ""; process.stdin.on("data", d => s += d)
-      .on("end", () => console.log(JSON.parse(s).recovery_point))')
-  [ -n "$rp" ] || fail "no recovery point"
-  [ "$(blobtool digest vms vm1-disk0.vhd "$rp" "$size")" = \
-    "$(blobtool filedigest "$T/disk.img" "$size")" ] ||
-    fail "$1: recovery point $rp differs from the disk as snapshotted"
+  vcsim_check_point "$T/out" vm1-disk0.vhd "$T/disk.img" "$size" "$1"
 }
 # run_cycle WHAT [OPTIONS]: a cycle; read is what it read from the
 # datastore.

@@ -169,14 +169,15 @@ send_run (struct job *job, struct rdisk *d, struct cstate *cs,
   return 0;
 }
 
+/* [off, off + len), at most CHUNK bytes from a block boundary, read
+ * from src (d->src, or another connection to it) into buf. */
 static int
 do_chunk (struct job *job, struct rdisk *d, struct cstate *cs,
-          struct blob_writer *w, uint64_t off, unsigned char *buf,
-          bool use_bitmap)
+          struct blob_writer *w, struct source *src, uint64_t off,
+          uint64_t len, unsigned char *buf, bool use_bitmap)
 {
   struct jdisk *jd = d->jd;
-  uint64_t len = jd->size - off < CHUNK ? jd->size - off : CHUNK;
-  uint64_t ssize = source_size (d->src);
+  uint64_t ssize = source_size (src);
   uint64_t rlen = off >= ssize ? 0 : (ssize - off < len ? ssize - off : len);
   struct extents e = { { 0 } };
   unsigned char dig[BPC][MANIFEST_ENTRY];
@@ -201,19 +202,26 @@ do_chunk (struct job *job, struct rdisk *d, struct cstate *cs,
   }
   if (use_bitmap && rlen > 0) {
     bool dirty = false;
-    if (source_dirty (d->src, off, rlen, dirty_cb, &dirty) == -1)
+    if (source_dirty (src, off, rlen, dirty_cb, &dirty) == -1)
       return -1;
     if (!dirty)
       goto done_clean;       /* nothing changed here since the bitmap began */
   }
-  if (rlen > 0 && source_extents (d->src, off, rlen, extent_cb, &e) == -1)
+  /* The areas a changed-area source names are read whole (the zero
+   * scan below finds zeros): a block status request for each would be
+   * one more round trip per area. */
+  if (rlen > 0 && d->have_changed) {
+    if (rangelist_add (&e.data, off, off + rlen) == -1)
+      goto out;
+  }
+  else if (rlen > 0 && source_extents (src, off, rlen, extent_cb, &e) == -1)
     goto out;
   if (d->have_changed && restrict_to (&e.data, want, off, nb) == -1)
     goto out;
   if (e.data.n > 0) {
     memset (buf, 0, len);
     for (size_t i = 0; i < e.data.n; i++)
-      if (source_pread (d->src, buf + (e.data.r[i].start - off),
+      if (source_pread (src, buf + (e.data.r[i].start - off),
                         e.data.r[i].end - e.data.r[i].start,
                         e.data.r[i].start) == -1)
         goto out;
@@ -276,6 +284,179 @@ do_chunk (struct job *job, struct rdisk *d, struct cstate *cs,
   return r;
 }
 
+/* A delta from changed areas (vSphere CBT): the areas, rounded out to
+ * whole blocks and cut in pieces of at most CHUNK bytes, are read by
+ * up to --parallel readers at once, each on its own connection to the
+ * source (nbdkit's curl plugin serves one request at a time per
+ * connection), and each piece is compared and sent as it arrives, so
+ * reads overlap each other and the uploads.  The chunk scan would read
+ * them one at a time.
+ */
+struct pieces {
+  struct job *job;
+  struct rdisk *d;
+  struct cstate *cs;
+  struct blob_writer *w;
+  struct progress *p;
+  struct range *r;
+  size_t n, next;             /* next piece to read; the rest: cs->lock */
+  uint64_t bytes, read;       /* bytes of all pieces, of those done */
+  int running;                /* readers still reading */
+  bool failed, stopped;
+  pthread_cond_t cond;        /* a reader finished */
+};
+
+struct reader {
+  struct pieces *ps;
+  struct source *src;
+  pthread_t thread;
+};
+
+/* d->changed as pieces: block-aligned, within the disk, adjacent areas
+ * merged, at most CHUNK bytes each.  0 or -1. */
+static int
+make_pieces (struct pieces *ps)
+{
+  const struct rangelist *c = &ps->d->changed;
+  uint64_t size = ps->d->jd->size;
+  struct rangelist al = { 0 };
+  size_t cap = 0;
+
+  for (size_t i = 0; i < c->n; i++) {
+    uint64_t s = c->r[i].start / MANIFEST_BLOCK * MANIFEST_BLOCK;
+    uint64_t e = (c->r[i].end + MANIFEST_BLOCK - 1) / MANIFEST_BLOCK *
+      MANIFEST_BLOCK;
+    if (e > size)
+      e = size;
+    if (s < e && rangelist_add (&al, s, e) == -1)
+      goto fail;
+  }
+  rangelist_normalize (&al);
+  for (size_t i = 0; i < al.n; i++)
+    for (uint64_t s = al.r[i].start; s < al.r[i].end; s += CHUNK) {
+      uint64_t e = al.r[i].end - s < CHUNK ? al.r[i].end : s + CHUNK;
+      if (ps->n == cap) {
+        struct range *r = realloc (ps->r, (cap = cap * 2 + 64) * sizeof *r);
+        if (!r) {
+          azp_error ("out of memory");
+          goto fail;
+        }
+        ps->r = r;
+      }
+      ps->r[ps->n++] = (struct range) { s, e };
+      ps->bytes += e - s;
+    }
+  rangelist_free (&al);
+  return 0;
+ fail:
+  rangelist_free (&al);
+  return -1;
+}
+
+static void *
+read_pieces (void *arg)
+{
+  struct reader *rd = arg;
+  struct pieces *ps = rd->ps;
+  struct cstate *cs = ps->cs;
+  unsigned char *buf = malloc (CHUNK);
+
+  pthread_mutex_lock (&cs->lock);
+  if (!buf) {
+    azp_error ("out of memory");
+    ps->failed = true;
+  }
+  while (!ps->failed && ps->next < ps->n) {
+    struct range r = ps->r[ps->next++];
+    int e;
+    if (ps->job->stop && *ps->job->stop) {
+      ps->stopped = true;
+      break;
+    }
+    pthread_mutex_unlock (&cs->lock);
+    e = do_chunk (ps->job, ps->d, cs, ps->w, rd->src, r.start,
+                  r.end - r.start, buf, false);
+    pthread_mutex_lock (&cs->lock);
+    if (e == -1)
+      ps->failed = true;
+    ps->read += r.end - r.start;
+    if (ps->p)
+      progress_update (ps->p, ps->d->jd->size * (ps->read / (double) ps->bytes),
+                       cs->jd->cycle_bytes + cs->sent, false);
+  }
+  ps->running--;
+  pthread_cond_signal (&ps->cond);
+  pthread_mutex_unlock (&cs->lock);
+  free (buf);
+  return NULL;
+}
+
+/* Read, compare and send the pieces; the journal is saved every 2 s.
+ * 0, -1 error, 1 stopped. */
+static int
+copy_changed (struct job *job, struct rdisk *d, struct cstate *cs,
+              struct blob_writer *w, struct progress *p)
+{
+  struct pieces ps = { .job = job, .d = d, .cs = cs, .w = w, .p = p };
+  struct reader *rd;
+  size_t nr;
+  int r = 0;
+
+  if (make_pieces (&ps) == -1)
+    return -1;
+  nr = ps.n < (size_t) job->parallel ? ps.n : (size_t) job->parallel;
+  rd = calloc (nr ? nr : 1, sizeof *rd);
+  if (!rd) {
+    free (ps.r);
+    azp_error ("out of memory");
+    return -1;
+  }
+  pthread_cond_init (&ps.cond, NULL);
+  pthread_mutex_lock (&cs->lock);
+  for (size_t k = 0; k < nr; k++) {
+    rd[k].ps = &ps;
+    rd[k].src = k == 0 ? d->src : source_clone (d->src);
+    if (!rd[k].src || pthread_create (&rd[k].thread, NULL, read_pieces,
+                                      &rd[k])) {
+      if (k > 0)
+        source_close (rd[k].src);
+      rd[k].src = NULL;
+      break;
+    }
+    ps.running++;
+  }
+  if (nr > 0 && ps.running == 0) {
+    azp_error ("%s: cannot start reading", d->jd->source);
+    ps.failed = true;
+  }
+  while (ps.running > 0) {
+    struct timespec t;
+    clock_gettime (CLOCK_REALTIME, &t);
+    t.tv_sec += 2;
+    if (pthread_cond_timedwait (&ps.cond, &cs->lock, &t) == 0)
+      continue;
+    d->jd->cycle_bytes += cs->sent;
+    d->jd->bytes_sent += cs->sent;
+    cs->sent = 0;
+    pthread_mutex_unlock (&cs->lock);
+    if (save_progress (job, cs, d) == -1)
+      r = -1;
+    pthread_mutex_lock (&cs->lock);
+  }
+  pthread_mutex_unlock (&cs->lock);
+  for (size_t k = 0; k < nr && rd[k].src; k++) {
+    pthread_join (rd[k].thread, NULL);
+    if (k > 0)
+      source_close (rd[k].src);
+  }
+  pthread_cond_destroy (&ps.cond);
+  free (rd);
+  free (ps.r);
+  if (r == -1 || ps.failed)
+    return -1;
+  return ps.stopped ? 1 : 0;
+}
+
 int
 cycle_copy_disk (struct job *job, size_t i, bool initial)
 {
@@ -306,7 +487,13 @@ cycle_copy_disk (struct job *job, size_t i, bool initial)
     return -1;
   }
   p = progress_new (job, i, jd->size);
-  for (uint64_t off = 0; off < jd->size; off += CHUNK) {
+  if (d->have_changed) {
+    r = copy_changed (job, d, &cs, w, p);
+    stopped = r == 1;
+    r = r == -1 ? -1 : 0;
+    scanned = stopped ? 0 : jd->size;
+  }
+  for (uint64_t off = 0; !d->have_changed && off < jd->size; off += CHUNK) {
     bool skip;
     uint64_t end = jd->size - off < CHUNK ? jd->size : off + CHUNK;
 
@@ -318,7 +505,8 @@ cycle_copy_disk (struct job *job, size_t i, bool initial)
     rangelist_normalize (&jd->done);
     skip = rangelist_covers (&jd->done, off, end);
     pthread_mutex_unlock (&cs.lock);
-    if (!skip && do_chunk (job, d, &cs, w, off, buf, use_bitmap) == -1) {
+    if (!skip && do_chunk (job, d, &cs, w, d->src, off, end - off, buf,
+                           use_bitmap) == -1) {
       r = -1;
       break;
     }

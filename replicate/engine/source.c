@@ -13,6 +13,7 @@
 struct source {
   struct nbd_handle *nbd;
   char *name;
+  char *uri;             /* an NBD URI source: where to connect again */
   char *bitmap_ctx;      /* "qemu:dirty-bitmap:NAME" or NULL */
   uint64_t size;
   bool can_status, has_bitmap;
@@ -177,7 +178,28 @@ source_open_local (const char *path, const char *format, const char *bitmap)
 struct source *
 source_open_nbd (const char *uri, const char *bitmap)
 {
-  return source_connect (uri, bitmap, connect_uri, (void *) uri);
+  struct source *s = source_connect (uri, bitmap, connect_uri, (void *) uri);
+
+  if (s && !(s->uri = xstrdup (uri))) {
+    source_close (s);
+    return NULL;
+  }
+  return s;
+}
+
+struct source *
+source_clone (const struct source *s)
+{
+  struct source *c;
+
+  if (!s->uri)
+    return NULL;
+  c = source_open_nbd (s->uri, s->has_bitmap ? s->bitmap_ctx : NULL);
+  if (c && source_set_name (c, s->name) == -1) {
+    source_close (c);
+    return NULL;
+  }
+  return c;
 }
 
 void
@@ -190,6 +212,7 @@ source_close (struct source *s)
     nbd_close (s->nbd);
   }
   free (s->name);
+  free (s->uri);
   free (s->bitmap_ctx);
   free (s);
 }

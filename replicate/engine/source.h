@@ -28,6 +28,11 @@ struct source *source_open_local (const char *path, const char *format,
  */
 struct source *source_open_nbd (const char *uri, const char *bitmap);
 void source_close (struct source *s);
+/* Another connection to the same NBD URI source (one connection reads
+ * one request at a time on some servers: nbdkit's curl plugin), named
+ * as s is; NULL when s is not an NBD URI source or the connection
+ * fails (reported). */
+struct source *source_clone (const struct source *s);
 
 const char *source_name (const struct source *s);
 /* Name the source in messages (a read error names it and the offset):

@@ -122,19 +122,34 @@ vsphere_get_inventory (struct vsphere *v)
   return inv;
 }
 
+/* Seconds on the monotonic clock. */
+static double
+mono_now (void)
+{
+  struct timespec t;
+
+  clock_gettime (CLOCK_MONOTONIC, &t);
+  return t.tv_sec + t.tv_nsec / 1e9;
+}
+
 /* TaskInfo.progress (percent) of a long task (a snapshot removal that
- * consolidates hours of writes), shown every 10 s once it has run for
- * 10 s, when it changed.  Takes p. */
+ * consolidates hours of writes), shown once it has run for 2 s, when it
+ * changed, then at intervals of a third of its run time (2 s to 10 s):
+ * a short task says it is moving, a long one does not flood the log.
+ * Takes p. */
 static void
-show_progress (const char *what, char *p, time_t start, time_t *shown,
+show_progress (const char *what, char *p, double start, double *shown,
                char **last)
 {
-  time_t now = time (NULL);
+  double now = mono_now (), every = (now - start) / 3;
 
-  if (p && now - start >= 10 && now - *shown >= 10 &&
+  if (every < 2)
+    every = 2;
+  if (every > 10)
+    every = 10;
+  if (p && now - start >= 2 && (*shown == 0 || now - *shown >= every) &&
       (!*last || strcmp (*last, p))) {
-    azp_info ("%s: %s%% done after %lld s", what, p,
-              (long long) (now - start));
+    azp_info ("%s: %s%% done after %.0f s", what, p, now - start);
     *shown = now;
     free (*last);
     *last = p;
@@ -149,7 +164,8 @@ vsphere_wait_task (struct vsphere *v, const char *task_ref, const char *what)
   CLEANUP_FREE char *etask = vsphere_xml_escape (task_ref);
   CLEANUP_FREE char *body = NULL;
   useconds_t delay = 100000;
-  time_t start = time (NULL), shown = start;
+  time_t start = time (NULL);
+  double mstart = mono_now (), shown = 0;
   time_t deadline = vsphere_tuning.task_timeout > 0 ?
     start + vsphere_tuning.task_timeout : 0;
   CLEANUP_FREE char *last_progress = NULL;
@@ -187,7 +203,7 @@ vsphere_wait_task (struct vsphere *v, const char *task_ref, const char *what)
       if (!strcmp (name, "info.state"))
         state = vsphere_child_text (p, "val");
       else if (!strcmp (name, "info.progress"))
-        show_progress (what, vsphere_child_text (p, "val"), start, &shown,
+        show_progress (what, vsphere_child_text (p, "val"), mstart, &shown,
                        &last_progress);
       else if (!strcmp (name, "info.result")) {
         free (result);

@@ -11,8 +11,10 @@
 #     against the digest cycle (CBT off: the whole disk read and
 #     compared), alternating, median of BENCH_RUNS (3) of each, with the
 #     spread and the load.  Targets: bytes read from the datastore
-#     <= 1.05x the changed bytes, time <= 0.1x the digest cycle.
-#     BENCH_CBT_ONLY=1 runs only this part.
+#     <= 1.05x the changed bytes, time <= 0.1x the digest cycle.  Each
+#     run also prints where a cycle's time goes: its stages (from
+#     azprep -v, timestamped) and the CPU seconds of azprep, Azurite and
+#     the simulator.  BENCH_CBT_ONLY=1 runs only this part.
 cd "$(dirname "$0")/../.."
 export AZPREP="$PWD/azprep" BUILD="$PWD/build"
 export LIBGUESTFS_CACHEDIR="${LIBGUESTFS_CACHEDIR:-$PWD/build/appliance-cache}"
@@ -65,7 +67,7 @@ size=$((4 * GiB))
 nblocks=$((size / 65536))
 change=$((nblocks / 100))            # 1% of the 64 KiB blocks
 now () { date +%s.%N; }
-flat () { ls "$T"/vcsim-tmp/govcsim-DC0-LocalDS_0-*/"$1"/disk1-flat.vmdk; }
+flat () { ls "$VCSIM_TMP"/govcsim-DC0-LocalDS_0-*/"$1"/disk1-flat.vmdk; }
 # A 4 GiB disk with 64 MiB of data spread over it, as each VM's disk
 # (the PUT sets the disk's capacity; the file is then made sparse again).
 rm -f "$T/big.img"
@@ -78,47 +80,65 @@ for vm in DC0_H0_VM1 DC0_C0_RP0_VM1; do
   vcsim_put "$T/big.img" "$vm"
   fallocate --dig-holes "$(flat "$vm")" 2>/dev/null || true
 done
+rm -f "$T/big.img"
 rep () {   # rep JOB VM [OPTIONS]
   local job=$1 vm=$2
   shift 2
-  "$AZPREP" replicate --vsphere-allow-http --container bench --name "$job" \
-    --state "$T/state" \
+  /usr/bin/time -f "cpu %U %S" -o "$T/cpu" \
+    "$AZPREP" replicate -v --vsphere-allow-http --container bench \
+    --name "$job" --state "$T/state" \
     "$@" "vsphere://$VCSIM_HOST/DC0/$vm/0?http=1"
 }
 # The guest writes 1% of the disk (random 64 KiB blocks) on both VMs.
 churn () {
-  local b
-  for b in $(shuf -i 0-$((nblocks - 1)) -n "$change"); do
-    echo "$b"
-  done > "$T/blocks"
+  shuf -i 0-$((nblocks - 1)) -n "$change" > "$T/blocks"
   for vm in DC0_H0_VM1 DC0_C0_RP0_VM1; do
-    local f
-    f=$(flat "$vm")
-    while read -r b; do
-      dd if=/dev/urandom of="$f" bs=65536 seek="$b" count=1 conv=notrunc \
-        status=none
-    done < "$T/blocks"
+    python3 - "$(flat "$vm")" "$T/blocks" <<'PY'
+import os, sys
+with open(sys.argv[1], "r+b") as f, open(sys.argv[2]) as b:
+    for n in b:
+        f.seek(int(n) * 65536)
+        f.write(os.urandom(65536))
+PY
   done
 }
-# cycle VAR_TIME VAR_BYTES JOB VM [OPTIONS]; also sets copy: the
-# seconds from "snapshot created" to "cycle done" (azprep reading,
-# comparing and sending: without the snapshot's creation and removal,
-# which in the simulator cost a digest of the whole disk when CBT is on,
-# where ESXi tracks writes as they happen).
+# CPU seconds (user + system) used so far by process PID.
+cpu_of () { awk -v t="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat"; }
+azurite_pid=$AZURITE_PID
+vcsim_pid=$(pgrep -f "^$BUILD/vcsim" | head -1)
+# cycle VAR_TIME VAR_BYTES JOB VM [OPTIONS]; also sets copy (the
+# engine's own figure: reading, comparing and sending) and stages: the
+# seconds of each stage from azprep's -v lines, timestamped as they
+# come (login; inventory and snapshot creation; the bridge's start and
+# QueryChangedDiskAreas; copy; blob snapshot and journal; snapshot
+# removal) and the CPU seconds of azprep, Azurite and the simulator.
 cycle () {
-  local __t=$1 __b=$2 t0 t1 rc=0
+  local __t=$1 __b=$2 t0 t1 rc=0 a0 v0
   shift 2
   vcsim_ctl stats-reset
+  a0=$(cpu_of "$azurite_pid") v0=$(cpu_of "$vcsim_pid")
   t0=$(now)
-  rep "$@" >"$T/cycle.out" 2> >(while IFS= read -r l; do
-      printf '%s %s\n' "$(date +%s.%N)" "$l"; done > "$T/cycle.err") || rc=$?
+  rep "$@" >"$T/cycle.out" 2> >(perl -MTime::HiRes=time -ne \
+      'BEGIN { $| = 1 } printf "%.3f %s", time, $_' > "$T/cycle.err") || rc=$?
   t1=$(now)
   sleep 0.2     # the timestamping reader drains
   [ $rc = 0 ] || { tail -5 "$T/cycle.err"; fail "cycle $*"; }
   printf -v "$__t" '%.2f' "$(echo "$t1 - $t0" | bc -l)"
   printf -v "$__b" '%s' "$(vcsim_stats folder_bytes)"
-  copy=$(awk '/snapshot azprep-cycle-[0-9]+ created/ { s = $1 }
-              / done: / { e = $1 } END { printf "%.2f", e - s }' "$T/cycle.err")
+  copy=$(sed -nE 's/.* done: .* sent in ([0-9.]+) s.*/\1/p' "$T/cycle.err")
+  stages=$(awk -v t0="$t0" -v t1="$t1" -v cp="$copy" \
+    -v az="$(echo "$(cpu_of "$azurite_pid") - $a0" | bc -l)" \
+    -v vc="$(echo "$(cpu_of "$vcsim_pid") - $v0" | bc -l)" \
+    -v me="$(awk '{ print $2 + $3 }' "$T/cpu")" '
+    / logged in as / && !l { l = $1 }
+    / snapshot azprep-cycle-[0-9]+ created/ { s = $1 }
+    / CBT reports | compares the whole disk| nbdkit \(pid/ { q = $1 }
+    / done: / { d = $1 }
+    / snapshot azprep-cycle-[0-9]+ removed/ { r = $1 }
+    END { printf "login %.2f, snapshot %.2f, bridge+QCDA %.2f, copy %.2f, " \
+      "blob snapshot %.2f, removal %.2f; CPU azprep %.2f, Azurite %.2f, " \
+      "vcsim %.2f", l - t0, s - l, q - s, cp, d - q - cp, r - d, me, az, vc }' \
+    "$T/cycle.err")
 }
 echo "  load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 cycle t b digest DC0_H0_VM1
@@ -129,7 +149,7 @@ dt=() db=() ct=() cb=() dc=() cc=()
 for r in $(seq "$RUNS"); do
   churn
   cycle t b digest DC0_H0_VM1
-  dt+=("$t"); db+=("$b"); dc+=("$copy")
+  dt+=("$t"); db+=("$b"); dc+=("$copy"); dstages=$stages
   cycle t b cbt DC0_C0_RP0_VM1
   grep -q 'CBT reports' "$T/cycle.err" ||
     { cat "$T/cycle.err"; fail "the CBT cycle did not use CBT"; }
@@ -137,6 +157,8 @@ for r in $(seq "$RUNS"); do
   echo "  run $r: digest ${dt[-1]} s (copy ${dc[-1]} s) / $((db[-1] / 1048576)) MiB;" \
     "CBT ${ct[-1]} s (copy ${cc[-1]} s) / $((cb[-1] / 1024)) KiB;" \
     "load $(cut -d' ' -f1 /proc/loadavg)"
+  echo "    digest: $dstages"
+  echo "    CBT:    $stages"
 done
 med () { printf '%s\n' "$@" | sort -n | sed -n "$(( ($# + 1) / 2 ))p"; }
 spread () { printf '%s\n' "$@" | sort -n | sed -n '1p;$p' | paste -sd-; }
@@ -151,6 +173,6 @@ awk -v dt="$(med "${dt[@]}")" -v ct="$(med "${ct[@]}")" \
   printf "  CBT cycle:              %7.2f s (spread %s), %8.1f MiB read\n", ct, cs, cb / 1048576;
   printf "  CBT bytes read / changed: %.3fx (target <= 1.05x)\n", cb / ch;
   printf "  CBT time / digest time:   %.3fx (target <= 0.1x)\n", ct / dt;
-  printf "  copy phase (snapshot created to cycle done): digest %.2f s, CBT %.2f s: %.3fx\n", dc, cc, cc / dc;
+  printf "  copy (read, compare, send): digest %.2f s, CBT %.2f s: %.3fx\n", dc, cc, cc / dc;
   printf "  load average after: %s\n", la;
 }'

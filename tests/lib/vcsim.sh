@@ -16,12 +16,20 @@
 #   vcsim_get VM FILE        copy the current content of VM's first disk
 #                            to FILE from the datastore's directory (the
 #                            test's view of the disk: no lock, not counted)
-#   vcsim_ctl PATH           POST /azprep-test/PATH (fault?kind=...,
+#   vcsim_ctl PATH           POST /azprep-test/PATH (fault?kind=reset|503|
+#                            slow&count=N[&ms=D], fault-clear,
+#                            task-delay?method=NAME_Task&seconds=S,
 #                            cbt-invalidate?vm=..., power?vm=...&state=...,
 #                            stats-reset); fails the test if refused
 #   vcsim_stats KEY          print one counter of /azprep-test/stats
 #                            (folder_bytes, folder_requests,
 #                            locked_refusals, sessions_expired, logins)
+#   vcsim_check_point OUT BLOB FILE SIZE WHAT
+#                            the recovery point of the last cycle event
+#                            in OUT (replicate --json) of blob vms/BLOB
+#                            holds FILE's SIZE bytes (the disk as
+#                            snapshotted); WHAT names the cycle (needs
+#                            tests/lib/azurite.sh)
 #   vcsim_test_disk FILE     a small raw Debian-like guest (ext4, no
 #                            partition table) made with mkfs.ext4 -d
 #   vsphere_proxy_start MODE FILE WHAT
@@ -110,6 +118,17 @@ vcsim_ctl () {
 vcsim_stats () {
   curl -sS -k "$VCSIM_BASE/azprep-test/stats" |
     sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"
+}
+
+vcsim_check_point () {
+  local rp
+  rp=$(grep '"event":"cycle"' "$1" | tail -1 | node -e '
+    let s = ""; process.stdin.on("data", d => s += d)
+      .on("end", () => console.log(JSON.parse(s).recovery_point))')
+  [ -n "$rp" ] || fail "$5: no recovery point"
+  [ "$(blobtool digest vms "$2" "$rp" "$4")" = \
+    "$(blobtool filedigest "$3" "$4")" ] ||
+    fail "$5: recovery point $rp differs from the disk as snapshotted"
 }
 
 vcsim_test_disk () {

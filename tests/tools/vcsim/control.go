@@ -3,9 +3,11 @@ package main
 // The tests' control paths, /azprep-test/... on the simulator's port (no
 // authentication; tests/lib/vcsim.sh has vcsim_ctl and vcsim_stats):
 //
-//   POST /azprep-test/fault?kind=reset|503&count=N[&path=SUBSTR]
+//   POST /azprep-test/fault?kind=reset|503|slow&count=N[&ms=D][&path=SUBSTR]
+//   POST /azprep-test/fault-clear    (drops the pending faults)
 //   POST /azprep-test/cbt-invalidate?vm=NAME
 //   POST /azprep-test/power?vm=NAME&state=on|off
+//   POST /azprep-test/task-delay?method=NAME&seconds=S[&count=N] (tasks.go)
 //   GET  /azprep-test/stats          (JSON counters)
 //   POST /azprep-test/stats-reset
 
@@ -13,6 +15,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/types"
@@ -51,11 +55,31 @@ func (fe *frontend) control(w http.ResponseWriter, r *http.Request) {
 	case "fault":
 		n, err := strconv.Atoi(q.Get("count"))
 		kind := q.Get("kind")
-		if err != nil || n < 1 || (kind != "reset" && kind != "503") {
-			http.Error(w, "kind=reset|503&count=N (N >= 1) expected", http.StatusBadRequest)
+		ms, err2 := strconv.Atoi(q.Get("ms"))
+		if kind != "slow" {
+			ms, err2 = 0, nil
+		}
+		if err != nil || err2 != nil || n < 1 || ms < 0 ||
+			(kind != "reset" && kind != "503" && kind != "slow") {
+			http.Error(w, "kind=reset|503|slow&count=N (N >= 1)[&ms=D] expected",
+				http.StatusBadRequest)
 			return
 		}
-		fe.faults.add(kind, q.Get("path"), n)
+		fe.faults.add(kind, q.Get("path"), n, time.Duration(ms)*time.Millisecond)
+	case "fault-clear":
+		fe.faults.clear()
+	case "task-delay":
+		secs, err := strconv.ParseFloat(q.Get("seconds"), 64)
+		n := 1
+		if c := q.Get("count"); c != "" {
+			n, _ = strconv.Atoi(c)
+		}
+		if err != nil || secs <= 0 || n < 1 || !strings.HasSuffix(q.Get("method"), "_Task") {
+			http.Error(w, "method=NAME_Task&seconds=S (S > 0)[&count=N] expected",
+				http.StatusBadRequest)
+			return
+		}
+		fe.delays.add(q.Get("method"), time.Duration(secs*float64(time.Second)), n)
 	case "cbt-invalidate":
 		fe.cbt.invalidate(vm)
 	case "power":

@@ -26,8 +26,8 @@ package main
 //   /folder answers 401 Unauthorized without a valid session or basic
 //   credentials).  Requests without a cookie are served, as before, so
 //   that tests can use curl.
-// - Faults injected by the tests (POST /azprep-test/fault): TCP resets
-//   and 503s.
+// - Faults injected by the tests (POST /azprep-test/fault): TCP resets,
+//   503s, and slow replies (kind=slow&ms=D: served after D ms).
 // - Counters: requests, body bytes sent, lock refusals.
 
 import (
@@ -44,6 +44,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/types"
@@ -64,16 +65,24 @@ type faults struct {
 type fault struct {
 	kind, match string
 	count       int
+	delay       time.Duration // kind "slow": served after this
 }
 
-func (f *faults) add(kind, match string, count int) {
+func (f *faults) add(kind, match string, count int, delay time.Duration) {
 	f.mu.Lock()
-	f.pending = append(f.pending, &fault{kind, match, count})
+	f.pending = append(f.pending, &fault{kind, match, count, delay})
 	f.mu.Unlock()
 }
 
-// The kind of fault this request gets, or "".
-func (f *faults) take(p string) string {
+// Drop the pending faults (POST /azprep-test/fault-clear).
+func (f *faults) clear() {
+	f.mu.Lock()
+	f.pending = nil
+	f.mu.Unlock()
+}
+
+// The fault this request gets (its kind, "" for none).
+func (f *faults) take(p string) fault {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for i, x := range f.pending {
@@ -82,10 +91,10 @@ func (f *faults) take(p string) string {
 			if x.count == 0 {
 				f.pending = append(f.pending[:i], f.pending[i+1:]...)
 			}
-			return x.kind
+			return *x
 		}
 	}
-	return ""
+	return fault{}
 }
 
 // The datastore file a /folder URL names.
@@ -98,7 +107,9 @@ func folderFile(r *http.Request) dsFile {
 
 func (fe *frontend) folder(w http.ResponseWriter, r *http.Request) {
 	fe.stats.folderRequests.Add(1)
-	switch fe.faults.take(r.URL.Path) {
+	switch f := fe.faults.take(r.URL.Path); f.kind {
+	case "slow":
+		time.Sleep(f.delay) // a slow datastore: served late
 	case "reset":
 		fe.reset(w, r)
 		return

@@ -27,6 +27,7 @@ type frontend struct {
 	sessions *sessions
 	cbt      *cbt
 	faults   faults
+	delays   taskDelays
 	stats    stats
 }
 
@@ -102,6 +103,10 @@ func (fe *frontend) soap(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if d := fe.delays.take(method.Name); d > 0 {
+		fe.slowTask(w, r, body, method, cookie, d)
+		return
+	}
 	rec := httptest.NewRecorder()
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	fe.inner.ServeHTTP(rec, r)
