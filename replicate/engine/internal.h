@@ -23,9 +23,6 @@ int job_create (struct job *job, const struct replicate_opts *o,
  * run (digests find the changes).  0 or -1.
  */
 int job_note_host (struct job *job);
-/* Can only the host that runs the job read this source (a local path,
- * an NBD Unix socket)? */
-bool source_host_only (const char *source);
 /* Check that the command line names the job's disks.  0 or -1. */
 int job_check_disks (const struct job *job, const struct replicate_opts *o);
 

@@ -43,6 +43,8 @@ struct job {
   char *state_dir;
   struct state *state;          /* where the journal and manifests live
                                  * (NULL: state_dir, as verify uses) */
+  uint64_t state_requests, state_bytes;   /* the state container's
+                                 * counters at the last cycle's end */
   struct blob_client *client;
   struct rdisk *disks;          /* j.ndisks of them */
   int parallel;
@@ -80,6 +82,10 @@ struct replicate_opts {
  * holds the job.  Errors are reported.
  */
 int replicate_job_run (const struct replicate_opts *o);
+
+/* Can only the host that runs the job read this source (a local path,
+ * an NBD Unix socket)? */
+bool source_host_only (const char *source);
 
 /* Is url a blob URL (a SAS with sr=b, or a .vhd path) rather than a
  * container URL?

@@ -125,9 +125,32 @@ finish_cycle (struct job *job, const struct replicate_opts *o, double seconds)
   return journal_save (&job->j);
 }
 
+/* The state container's requests and bytes during the last cycle (a
+ * fleet's cost of keeping its state in the account). */
+static void
+report_state_cost (struct job *job)
+{
+  uint64_t rq, by;
+
+  if (!state_remote (job->state))
+    return;
+  state_counters (job->state, &rq, &by);
+  if (job->json)
+    printf ("{\"event\":\"state\",\"container\":\"%s\",\"requests\":%"
+            PRIu64 ",\"bytes_sent\":%" PRIu64 "}\n", state_where (job->state),
+            rq - job->state_requests, by - job->state_bytes);
+  else
+    azp_debug ("state container %s: %" PRIu64 " requests, %" PRIu64
+               " bytes sent this cycle", state_where (job->state),
+               rq - job->state_requests, by - job->state_bytes);
+  job->state_requests = rq;
+  job->state_bytes = by;
+}
+
 static void
 report_cycle (struct job *job, bool initial, double seconds)
 {
+  report_state_cost (job);
   for (size_t i = 0; i < job->j.ndisks; i++) {
     struct jdisk *jd = job->disks[i].jd;
     size_t ns = count_strings (jd->snapshots);

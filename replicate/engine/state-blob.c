@@ -116,6 +116,8 @@ state_blob_init (struct state *s, const struct state_opts *o,
             "%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3], u[4],
             u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14],
             u[15]);
+  if (o->readonly)
+    return 0;
   {
     const char *mk[] = { "mkdir", "-p", "-m", "0700", s->dir, NULL };
     if (run_command (NULL, mk) != 0) {
@@ -230,19 +232,44 @@ report_busy (struct sblob *b, const char *name, const char *what)
   blob_props_free (&p);
 }
 
+static struct blob *
+journal_blob (struct sblob *b, const char *name)
+{
+  CLEANUP_FREE char *bn = xasprintf ("jobs/%s/journal.json", name);
+  return bn ? blob_open (b->client, b->container, bn) : NULL;
+}
+
+static int
+blob_holder (struct state *s, const char *name, char **worker, bool *held)
+{
+  struct blob *jb = journal_blob (sb (s), name);
+  struct blob_props p;
+  const char *w;
+
+  if (!jb || blob_get_properties (jb, NULL, &p) == -1) {
+    blob_close (jb);
+    return -1;
+  }
+  w = blob_props_meta (&p, "azprep_worker");
+  *worker = w ? xstrdup (w) : NULL;
+  *held = p.lease_state && !strcmp (p.lease_state, "leased");
+  blob_props_free (&p);
+  blob_close (jb);
+  return 0;
+}
+
 static int
 blob_lock (struct state *s, const char *name, const char *what)
 {
   struct sblob *b = sb (s);
-  CLEANUP_FREE char *bn = xasprintf ("jobs/%s/journal.json", name);
   CLEANUP_FREE char *wm = xasprintf ("azprep_worker=%s", b->worker);
   const char *meta[] = { wm, NULL };
   time_t until = time (NULL) + b->wait_lock;
   int r;
 
-  if (!bn || !wm || !(b->name = xstrdup (name)))
+  if (!wm || !(b->name = xstrdup (name)))
     return -1;
-  b->journal = blob_open (b->client, b->container, bn);
+  b->journal = journal_blob (b, name);
   if (!b->journal)
     return -1;
   /* An empty journal blob: a job with no journal yet. */
@@ -305,7 +332,7 @@ blob_journal_load (struct state *s, const char *name, struct journal *j,
   memset (j, 0, sizeof *j);
   *exists = false;
   j->path = xasprintf ("%s/%s.json", s->dir, name);
-  if (!j->path || !b->journal)
+  if (!j->path || (!b->journal && !(b->journal = journal_blob (b, name))))
     return -1;
   j->sink = journal_sink;
   j->sink_opaque = b;
@@ -490,5 +517,6 @@ const struct state_ops state_blob_ops = {
   .journal_load = blob_journal_load,
   .manifest_open = blob_manifest_open,
   .list = blob_list,
+  .holder = blob_holder,
   .close = blob_state_close,
 };

@@ -48,12 +48,13 @@ state_open (const struct state_opts *o, const struct creds *cr,
   if (!o->container) {
     s->ops = &state_local_ops;
     s->where = xstrdup (s->dir);
-    if (!s->where || make_dir (s->dir) == -1)
+    if (!s->where || (!o->readonly && make_dir (s->dir) == -1))
       goto fail;
     return s;
   }
   s->ops = &state_blob_ops;
-  if (make_dir (s->dir) == -1 || state_blob_init (s, o, cr, bo) == -1)
+  if ((!o->readonly && make_dir (s->dir) == -1) ||
+      state_blob_init (s, o, cr, bo) == -1)
     goto fail;
   return s;
  fail:
@@ -96,6 +97,14 @@ char **
 state_list (struct state *s)
 {
   return s->ops->list (s);
+}
+
+int
+state_holder (struct state *s, const char *name, char **worker, bool *held)
+{
+  *worker = NULL;
+  *held = false;
+  return s->ops->holder ? s->ops->holder (s, name, worker, held) : 0;
 }
 
 const char *
@@ -172,5 +181,6 @@ const struct state_ops state_local_ops = {
   .journal_load = local_journal_load,
   .manifest_open = local_manifest_open,
   .list = local_list,
+  .holder = NULL,
   .close = NULL,
 };

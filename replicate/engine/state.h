@@ -36,6 +36,7 @@ struct state_opts {
                              * else 60) */
   int64_t wait_lock;        /* seconds to wait for a busy job (0: none) */
   volatile sig_atomic_t *stop;  /* set on a lost lease too (may be NULL) */
+  bool readonly;            /* status, verify: create nothing, lock nothing */
 };
 
 /* Open the backend (a container is created if the credentials allow).
@@ -66,6 +67,12 @@ struct manifest *state_manifest_open (struct state *s,
  * on error (reported).
  */
 char **state_list (struct state *s);
+/* Who works on job name: *worker the worker that last held it ("HOST/
+ * PID", malloc'd, or NULL if not known), *held whether it holds it now
+ * (a container's lease; a local directory: NULL, false).  0 or -1.
+ */
+int state_holder (struct state *s, const char *name, char **worker,
+                  bool *held);
 
 /* Where the state lives, for messages: the directory or the container
  * URL. */
@@ -93,6 +100,8 @@ struct state_ops {
   struct manifest *(*manifest_open) (struct state *s,
                                      const struct journal *j, size_t i);
   char **(*list) (struct state *s);
+  int (*holder) (struct state *s, const char *name, char **worker,
+                 bool *held);
   void (*close) (struct state *s);
 };
 
