@@ -77,11 +77,15 @@ state_blob_init (struct state *s, const struct state_opts *o,
   pthread_cond_init (&b->cond, NULL);
   b->stop = o->stop;
   b->wait_lock = o->wait_lock;
-  b->secs = o->lease_seconds ? o->lease_seconds
-    : env && *env ? atoi (env) : STATE_LEASE_DEFAULT;
-  if (b->secs < 15 || b->secs > 60) {
-    azp_error ("the state lease must last 15 to 60 seconds, not %d", b->secs);
-    return -1;
+  b->secs = o->lease_seconds ? o->lease_seconds : STATE_LEASE_DEFAULT;
+  if (!o->lease_seconds && env && *env) {
+    int64_t v;
+    if (parse_int64 (env, &v) == -1 || v < 15 || v > 60) {
+      azp_error ("%s: the state lease lasts 15 to 60 seconds, not %s",
+                 STATE_LEASE_ENV, env);
+      return -1;
+    }
+    b->secs = v;
   }
   if (!cr->endpoint) {
     azp_error ("--state-container needs a storage account: set "
@@ -89,7 +93,7 @@ state_blob_init (struct state *s, const struct state_opts *o,
                "AZURE_STORAGE_KEY) or use --credentials FILE");
     return -1;
   }
-  own.fence = NULL;             /* the state's own writes are leased */
+  own.fence = &s->lost;         /* nothing more once the lease is lost */
   b->client = blob_client_new (cr, &own);
   b->container = xstrdup (o->container);
   b->worker = state_worker_id ();
