@@ -199,7 +199,7 @@ replicate_url_is_blob (const char *url)
     (plen > 4 && strncasecmp (url + plen - 4, ".vhd", 4) == 0);
 }
 
-static int
+int
 random_uuid (unsigned char u[16], char *str /* [37] or NULL */)
 {
   if (getrandom (u, 16, 0) != 16) {

@@ -7,12 +7,11 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "prep/common/common.h"
-#include "replicate/engine/replicate.h"
+#include "replicate/engine/internal.h"
 #include "replicate/engine/state.h"
 
 #define MAX_DISKS 64
@@ -110,16 +109,8 @@ state_blob_init (struct state *s, const struct state_opts *o,
     if (!s->dir)
       return -1;
   }
-  if (getrandom (u, sizeof u, 0) != sizeof u) {
-    azp_error ("getrandom: %m");
+  if (random_uuid (u, b->lease) == -1)
     return -1;
-  }
-  u[6] = (u[6] & 0x0f) | 0x40;
-  u[8] = (u[8] & 0x3f) | 0x80;
-  snprintf (b->lease, sizeof b->lease, "%02x%02x%02x%02x-%02x%02x-%02x%02x-"
-            "%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3], u[4],
-            u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14],
-            u[15]);
   if (o->readonly)
     return 0;
   {
