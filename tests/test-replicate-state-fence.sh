@@ -44,7 +44,7 @@ with_azurite () {
 expect_exit 0 "${rep[@]}" --state "$T/w0"
 
 # --- a second worker: refused, naming the holder; or it waits -------
-change_32_mib
+write_extents "$img" 12 15 20 1M 101
 "${rep[@]}" --state "$T/w1" >"$T/out.w1" 2>"$T/err.w1" &
 pid1=$!
 running=$pid1
@@ -61,7 +61,7 @@ assert_contains "$T/out.w1" '"kind":"delta","cycle":2'
 assert_contains "$T/out" '"kind":"delta","cycle":3,"bytes_sent":0'
 
 # --- a stale worker after a takeover ----------------------------------
-write_extents "$img" 32 15 22 1M 150
+write_extents "$img" 12 15 22 1M 150
 # Its clock does not tell it how long it was paused (test hook): the
 # service's 412 must stop it.
 AZPREP_TEST_NO_RENEW_DEADLINE=1 "${rep[@]}" --state "$T/w3" >"$T/out.w3" \
