@@ -71,6 +71,19 @@ struct blob_request {
   const long *quiet;             /* statuses returned without azp_error() */
 };
 
+/* "x-ms-meta-name: value" header lines from "name=value" strings
+ * (NULL-terminated, malloc'd), or NULL (reported, naming what).
+ */
+char **meta_headers (const char *const *metadata, const char *what);
+
+/* List Blobs of the container with include= (e.g. "metadata") and
+ * prefix, keeping the entries named name (all if NULL), at most max:
+ * 0, -1 or -2 (HTTP 403, not reported).
+ */
+int blob_list_query (struct blob *container, const char *include,
+                     const char *prefix, const char *name, size_t max,
+                     struct blob_list *out);
+
 /* Perform a request with retries.  Returns 0 when the final status is in
  * r->ok or r->quiet (the caller looks at reply->status), else -1 after
  * azp_error().  reply->body may be preset (fixed buffer) by the caller.

@@ -6,6 +6,7 @@
 
 #include "prep/azprep.h"
 #include "replicate/engine/replicate.h"
+#include "replicate/engine/state.h"
 #include "replicate/vsphere/vsphere.h"
 
 static const char usage[] =
@@ -59,6 +60,12 @@ static const char usage[] =
   "  --credentials FILE  connection string, or AZURE_STORAGE_* lines\n"
   "                    (default: the AZURE_STORAGE_* environment variables)\n"
   "  --state DIR       journal directory (default ~/.local/state/azprep)\n"
+  "  --state-container NAME  keep the job's state (journal, manifests,\n"
+  "                    lock) in this container of the target's storage\n"
+  "                    account instead, so that any host can run or resume\n"
+  "                    the job (a fleet); --state is then only a cache\n"
+  "  --wait-lock SECS  with --state-container: wait up to SECS for another\n"
+  "                    worker to let go of the job (default 0: refuse)\n"
   "  --json            progress and results as JSON lines on stdout\n"
   "  -v, --verbose     debug messages\n"
   "  --help            this text\n"
@@ -67,13 +74,16 @@ static const char usage[] =
   "stops cleanly: writes in flight finish, the journal records them, leases\n"
   "are released; a cycle cut short resumes with the same command.\n"
   "Exit: 0 done (or stopped between cycles), 1 error (or stopped during a\n"
-  "cycle), 2 usage, 3 refused (blob not created by azprep).\n";
+  "cycle), 2 usage, 3 refused (blob not created by azprep), 5 the job's\n"
+  "lease in the state container was lost (another worker may hold it;\n"
+  "nothing more was written), 6 another worker holds the job.\n";
 
 enum {
   OPT_CONTAINER = OPT_FIRST_COMMAND_SPECIFIC, OPT_TO, OPT_NAME, OPT_PARALLEL,
   OPT_CYCLES, OPT_CONTINUOUS, OPT_INTERVAL, OPT_KEEP, OPT_STATE, OPT_CACERT,
   OPT_ALLOW_HTTP, OPT_CREDENTIALS, OPT_BITMAP, OPT_ENABLE_CBT,
   OPT_TASK_TIMEOUT, OPT_KEEPALIVE, OPT_API_VERSION, OPT_TO_FILE,
+  OPT_STATE_CONTAINER, OPT_WAIT_LOCK, OPT_LEASE_SECONDS,
 };
 
 struct args {
@@ -112,6 +122,33 @@ valid_name (const char *n)
   return true;
 }
 
+/* The state options: 0 taken, an exit code (usage), or -1 not one. */
+static int
+state_option (struct replicate_opts *a, int c)
+{
+  int64_t t;
+
+  switch (c) {
+  case OPT_STATE_CONTAINER:
+    if (!valid_name (optarg))
+      return usage_error ("replicate", "--state-container: not a valid name");
+    a->state_container = optarg;
+    return 0;
+  case OPT_WAIT_LOCK:
+    if (parse_int64 (optarg, &a->wait_lock) == -1 || a->wait_lock < 0 ||
+        a->wait_lock > 7 * 86400)
+      return usage_error ("replicate", "--wait-lock: 0 to 604800 seconds");
+    return 0;
+  case OPT_LEASE_SECONDS:
+    if (parse_int64 (optarg, &t) == -1 || t < 15 || t > 60)
+      return usage_error ("replicate", "--lease-seconds: 15 to 60");
+    setenv (STATE_LEASE_ENV, optarg, 1);
+    return 0;
+  default:
+    return -1;
+  }
+}
+
 static int
 parse_args (int argc, char **argv, struct args *args)
 {
@@ -128,6 +165,9 @@ parse_args (int argc, char **argv, struct args *args)
     { "interval", required_argument, NULL, OPT_INTERVAL },
     { "keep", required_argument, NULL, OPT_KEEP },
     { "state", required_argument, NULL, OPT_STATE },
+    { "state-container", required_argument, NULL, OPT_STATE_CONTAINER },
+    { "wait-lock", required_argument, NULL, OPT_WAIT_LOCK },
+    { "lease-seconds", required_argument, NULL, OPT_LEASE_SECONDS }, /* tests */
     { "cacert", required_argument, NULL, OPT_CACERT },
     { "api-version", required_argument, NULL, OPT_API_VERSION },
     { "allow-http", no_argument, NULL, OPT_ALLOW_HTTP },
@@ -140,7 +180,7 @@ parse_args (int argc, char **argv, struct args *args)
   };
   struct replicate_opts *a = &args->r;
   const char *format = NULL;
-  int c;
+  int c, r;
 
   /* --parallel default, by measurement (tests/bench/replicate.sh with
    * BENCH_SWEEP=1; 2 shared Xeon CPUs, 23 GiB, load average 9 to 14,
@@ -171,6 +211,11 @@ parse_args (int argc, char **argv, struct args *args)
                            NULL)) != -1) {
     if (common_option (&args->o, c, usage))
       continue;
+    if ((r = state_option (a, c)) >= 0) {
+      if (r > 0)
+        return r;
+      continue;
+    }
     switch (c) {
     case 1:
       a->formats[a->ndisks] = (char *) format;
@@ -277,8 +322,13 @@ replicate_run (int argc, char **argv)
     goto out;
   }
   a.r.json = a.o.json;
+  if (a.r.wait_lock && !a.r.state_container) {
+    ret = usage_error ("replicate", "--wait-lock needs --state-container");
+    goto out;
+  }
   r = replicate_job_run (&a.r);
-  ret = r == 0 ? EXIT_OK : r == -2 ? EXIT_NOTREADY : EXIT_ERROR;
+  ret = r == 0 ? EXIT_OK : r == -2 ? EXIT_NOTREADY : r == -3 ? EXIT_LEASE_LOST
+    : r == -4 ? EXIT_BUSY : EXIT_ERROR;
  out:
   free (a.r.disks);
   free (a.r.formats);
