@@ -19,6 +19,7 @@
 struct chunk {
   uint64_t off, len;
   int outstanding;            /* writes in flight + 1 while submitting */
+  bool failed;                /* a run was not queued: never done */
 };
 
 struct cstate {
@@ -39,7 +40,8 @@ static void
 chunk_release (struct cstate *cs, struct chunk *c)
 {
   if (--c->outstanding == 0) {
-    rangelist_add (&cs->jd->done, c->off, c->off + c->len);
+    if (!c->failed)
+      rangelist_add (&cs->jd->done, c->off, c->off + c->len);
     free (c);
   }
 }
@@ -271,6 +273,7 @@ do_chunk (struct job *job, struct rdisk *d, struct cstate *cs,
     if (b0 < nb && (!chg || kind != (zero[b0] && !jd->managed))) {
       if (send_run (job, d, cs, w, c, buf, dig, b0, k, zero[b0]) == -1) {
         pthread_mutex_lock (&cs->lock);
+        c->failed = true;
         chunk_release (cs, c);
         pthread_mutex_unlock (&cs->lock);
         goto out;

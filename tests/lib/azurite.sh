@@ -94,8 +94,8 @@ blobtool () {
     node "$PWD/tests/tools/node/blobtool.js" "$@"
 }
 
-# faultproxy_start [--every N] [--slow MS] [--match STR [--lose N] [--then
-# STATUS]] (see faultproxy.js): a fault-injecting proxy in
+# faultproxy_start [--every N] [--slow MS] [--match STR [--pass N] [--lose N]
+# [--then STATUS]] (see faultproxy.js): a fault-injecting proxy in
 # front of Azurite; sets PROXY_PORT, PROXY_ENDPOINT and PROXY_STATS (a
 # JSON file: requests, faults).
 faultproxy_start () {

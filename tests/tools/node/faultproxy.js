@@ -11,6 +11,7 @@
 //   The fault cycles through: 500, 503 (Retry-After: 1), drop before
 //   forwarding, drop after forwarding (the write may have landed).
 //     --match STR    requests whose "METHOD URL" contains STR get, instead:
+//     --pass N       the first N are forwarded as usual (default 0), then
 //     --lose N       the first N are forwarded, then their connection is
 //                    closed without the reply (default 1)
 //     --then STATUS  the later ones are answered STATUS (error code
@@ -21,12 +22,14 @@ const fs = require("fs");
 
 const [portfile, targetPort, statsfile, ...opts] = process.argv.slice(2);
 let every = 0, slow = 0, match = null, lose = 1, then = 0, port = 0;
+let pass = 0;
 for (let i = 0; i < opts.length; i += 2) {
   if (opts[i] === "--every") every = Number(opts[i + 1]);
   else if (opts[i] === "--slow") slow = Number(opts[i + 1]);
   else if (opts[i] === "--port") port = Number(opts[i + 1]);
   else if (opts[i] === "--match") match = opts[i + 1];
   else if (opts[i] === "--lose") lose = Number(opts[i + 1]);
+  else if (opts[i] === "--pass") pass = Number(opts[i + 1]);
   else if (opts[i] === "--then") then = Number(opts[i + 1]);
   else { console.error("faultproxy: unknown option " + opts[i]); process.exit(2); }
 }
@@ -59,7 +62,9 @@ const server = http.createServer((req, res) => {
     let fault = null;
     if (match !== null && (req.method + " " + req.url).includes(match)) {
       stats.matched++;
-      if (nmatch++ < lose) { fault = "lost"; stats.lost++; }
+      const k = nmatch++ - pass;
+      if (k < 0) { /* forwarded as usual */ }
+      else if (k < lose) { fault = "lost"; stats.lost++; }
       else if (then) {
         stats.then++;
         save();
