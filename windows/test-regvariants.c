@@ -30,7 +30,9 @@
 #include "windows/windows.h"
 
 #define PERMUTATIONS 3
-#define NBASES 5
+#define NBASES 5            /* of the table variants */
+#define NRULE_BASES 2       /* more, for windows-rdp run whole */
+#define DATA "tests/data/windows/"
 
 static char dir[] = "/tmp/azprep-test-regvariants.XXXXXX";
 static const char *cs = "ControlSet001";        /* of the current base */
@@ -125,6 +127,26 @@ reg_text (const char *name, const char *const *kv)
   return reg_file (in, kv);
 }
 
+/* Merge a .reg text into the hive file out (prefix: the text's root,
+ * or "" when its keys are written from the hive's root). */
+static void
+merge_text (const char *out, const char *prefix, const char *text)
+{
+  CLEANUP_FREE char *reg = xasprintf ("%s/in.reg", dir);
+  const char *merge[] = { "hivexregedit", "--merge", out, "--prefix",
+                          prefix, reg, NULL };
+
+  spill (reg, text, strlen (text));
+  if (!*prefix) {
+    merge[3] = reg;
+    merge[4] = NULL;
+  }
+  if (run_command (NULL, merge) != 0) {
+    fprintf (stderr, "hivexregedit --merge %s failed\n", out);
+    exit (1);
+  }
+}
+
 /* An empty hive (images-tools/phony) with .reg texts merged in. */
 static void
 make_hive (const char *phony, const char *out, const char *prefix,
@@ -134,20 +156,8 @@ make_hive (const char *phony, const char *out, const char *prefix,
 
   if (run_command (NULL, mk) != 0)
     exit (1);
-  for (size_t i = 0; texts[i]; i++) {
-    CLEANUP_FREE char *reg = xasprintf ("%s/in.reg", dir);
-    const char *merge[] = { "hivexregedit", "--merge", out, "--prefix",
-                            prefix, reg, NULL };
-    spill (reg, texts[i], strlen (texts[i]));
-    if (!*prefix) {
-      merge[3] = reg;
-      merge[4] = NULL;
-    }
-    if (run_command (NULL, merge) != 0) {
-      fprintf (stderr, "hivexregedit --merge %s failed\n", out);
-      exit (1);
-    }
-  }
+  for (size_t i = 0; texts[i]; i++)
+    merge_text (out, prefix, texts[i]);
 }
 
 /* --- a hive as sorted lines: "HIVE|key|" and "HIVE|key|name=type:hex" */
@@ -1303,10 +1313,16 @@ static void
 whole_variants (struct base *b)
 {
   char *v[HIVE_COUNT];
+  size_t before = nvariants;
 
   cs = b->set;
   whole = true;
   files ("whole", v);
+  {
+    struct lines r = rules_of (b->hive[HIVE_SYSTEM]);
+    CHECK (r.n >= 3);           /* every base has a real rule store */
+    lines_free (&r);
+  }
   for (int k = 0; k < FW_NKINDS; k++) {
     CLEANUP_FREE char *ctx = xasprintf ("windows-rdp on %s, %s", b->name,
                                         fw_names[k]);
@@ -1326,6 +1342,8 @@ whole_variants (struct base *b)
   run_variant ("windows-msft1000", b->hive, b->name);
   free_files (v);
   whole = false;
+  printf ("  windows-rdp, windows-msft1000 whole on %s: %zu variants\n",
+          b->name, nvariants - before);
 }
 
 /* --- bases ---------------------------------------------------------- */
@@ -1378,18 +1396,42 @@ make_base (const char *phony, struct base *b, const char *tag, bool cs2)
  * BCD extracts merged into empty hives, SOFTWARE empty. */
 static void
 stock_base (const char *phony, struct base *b, const char *tag,
-            const char *system)
+            const char *system, const char *rules)
 {
   const char *none[] = { NULL };
   CLEANUP_FREE char *sys = reg_file (system, none);
+  CLEANUP_FREE char *fw = reg_file (rules, none);
   CLEANUP_FREE char *bcd = reg_file ("tests/data/windows/regipy-bcd.reg",
                                      none);
-  const char *sys_texts[] = { sys, NULL }, *bcd_texts[] = { bcd, NULL };
+  const char *sys_texts[] = { sys, fw, NULL }, *bcd_texts[] = { bcd, NULL };
 
   files (tag, b->hive);
   make_hive (phony, b->hive[HIVE_SYSTEM], "", sys_texts);
   make_hive (phony, b->hive[HIVE_SOFTWARE], "", none);
   make_hive (phony, b->hive[HIVE_BCD], "", bcd_texts);
+}
+
+/* Base b: the phony guest's hives (from) with the rule store replaced
+ * by a real one (tests/data/windows/README.md). */
+static void
+rules_base (const struct base *from, struct base *b, const char *tag,
+            const char *rules)
+{
+  const char *none[] = { NULL };
+  CLEANUP_FREE char *fw = reg_file (rules, none);
+  CLEANUP_FREE char *key = xasprintf ("%s\\%s", from->set, RULES);
+  hive_h *h;
+  int64_t node;
+
+  files (tag, b->hive);
+  copy_all (from->hive, b->hive);
+  h = hivex_open (b->hive[HIVE_SYSTEM], HIVEX_OPEN_WRITE);
+  node = h ? win_key_lookup (h, "T", hivex_root (h), key) : -1;
+  if (node <= 0 || hivex_node_delete_child (h, node) == -1
+      || hivex_commit (h, NULL, 0) == -1)
+    exit (1);
+  hivex_close (h);
+  merge_text (b->hive[HIVE_SYSTEM], "", fw);
 }
 
 /* Every fixup on a base: after fix, check finds nothing fixable and a
@@ -1462,14 +1504,16 @@ main (void)
     EXTRA_VALUES, EMPTY_KEY,
   };
   static const enum kind other_set[] = { KEY_ABSENT, WRONG_DATA };
-  struct base bases[NBASES] = {
+  struct base bases[NBASES + NRULE_BASES] = {
     { "phony", "ControlSet001" }, { "phony after fix", "ControlSet001" },
     { "ControlSet002 current", "ControlSet002" },
     { "regipy Windows 10 1709", "ControlSet001" },
     { "regipy SYSTEM_2", "ControlSet001" },
+    { "phony with regipy SYSTEM's rules (Windows 7)", "ControlSet001" },
+    { "phony with regipy SYSTEM_B's rules (Windows 10)", "ControlSet001" },
   };
   const char *names[16];
-  size_t n, nnames = 0, nrows = 0;
+  size_t n, nnames = 0, nrows = 0, ntable;
   const struct win_table *const *all = win_tables (&n);
 
   if (access (phony, X_OK) != 0 || access ("/usr/bin/hivexregedit", X_OK)) {
@@ -1484,20 +1528,19 @@ main (void)
   fix_all (&bases[1], NULL);
   make_base (phony, &bases[2], "cs2", true);
   fix_all (&bases[2], NULL);
-  stock_base (phony, &bases[3], "win10",
-              "tests/data/windows/regipy-win10-1709-system.reg");
+  stock_base (phony, &bases[3], "win10", DATA "regipy-win10-1709-system.reg",
+              DATA "regipy-win10-1709-rdp-rules.reg");
   fix_all (&bases[3], NULL);
-  stock_base (phony, &bases[4], "system2",
-              "tests/data/windows/regipy-system-2.reg");
+  stock_base (phony, &bases[4], "system2", DATA "regipy-system-2.reg",
+              DATA "regipy-system-2-rdp-rules.reg");
   fix_all (&bases[4], NULL);
+  rules_base (&bases[0], &bases[5], "win7",
+              DATA "regipy-system-win7-rdp-rules.reg");
+  fix_all (&bases[5], NULL);
+  rules_base (&bases[0], &bases[6], "systemb",
+              DATA "regipy-system-b-rdp-rules.reg");
+  fix_all (&bases[6], NULL);
   no_policy_key (&bases[0]);
-  for (int i = 0; i < NBASES; i++) {
-    size_t before = nvariants;
-    if (i != 1)
-      whole_variants (&bases[i]);
-    printf ("  windows-rdp, windows-msft1000 run whole on %s: %zu "
-            "variants\n", bases[i].name, nvariants - before);
-  }
 
   for (size_t i = 0; i < n; i++) {
     size_t j;
@@ -1530,14 +1573,20 @@ main (void)
     printf ("  %-24s %2zu rows, %4zu variants\n", names[i], rs.n,
             nvariants - before);
   }
+  ntable = nvariants;
+  for (int i = 0; i < NBASES + NRULE_BASES; i++)
+    if (i != 1)         /* the phony after fix: nothing left to do */
+      whole_variants (&bases[i]);
   printf ("test-regvariants: %zu rows x %d kinds of variant on %d bases: "
-          "%zu variants, %zu refused with a reason, %zu applies (%d row "
-          "orders each)\n", nrows, NKINDS, NBASES, nvariants, nrefused,
-          napplies,
+          "%zu variants; windows-rdp (firewall rules) and "
+          "windows-msft1000 run whole: %d + %d shapes on %d bases: %zu "
+          "variants; %zu refused with a reason, %zu applies (table rows in "
+          "%d orders)\n", nrows, NKINDS, NBASES, ntable, FW_NKINDS, M_NKINDS,
+          NBASES + NRULE_BASES - 1, nvariants - ntable, nrefused, napplies,
           PERMUTATIONS + 1);
   for (size_t i = 0; i < MAX_REASONS && reasons[i]; i++)
     printf ("  refused %4zu x: %s\n", reason_count[i], reasons[i]);
-  for (int i = 0; i < NBASES; i++)
+  for (int i = 0; i < NBASES + NRULE_BASES; i++)
     free_files (bases[i].hive);
   unlink (xasprintf ("%s/in.reg", dir));
   rmdir (dir);
