@@ -4,7 +4,8 @@
 # A published images folder (PUBLISHED file) is used as it is.
 IMAGES ?= $(BUILD)/images
 WIN_PHONY := $(BUILD)/images-tools/phony
-WIN_IMAGE_INPUTS := $(wildcard images/windows/*.in) images/windows/build.sh
+WIN_IMAGE_INPUTS := $(wildcard images/windows/*.in) images/windows/build.sh \
+  $(wildcard tests/data/windows/regipy-win10-1709-*.reg)
 
 .PHONY: windows-images
 ifeq ($(wildcard $(IMAGES)/PUBLISHED),)

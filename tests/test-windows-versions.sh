@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every other phony Windows version (Server 2012, 2012 R2, 2016, 2025,
-# Windows 10, 11; with AZPREP_TESTS_FULL=1 also 2022 BIOS, whose
+# Windows 10, 11, and Windows 10 1709 whose SYSTEM hive comes from a real
+# install; with AZPREP_TESTS_FULL=1 also 2022 BIOS, whose
 # release test-windows-fix.sh fixes on UEFI): fix, read every hive back,
 # compare with the expected dump, hivexsh opens them.  2012/2012 R2: the
 # MSFT1000 Enum copy when the source keys exist, a plain warning when
@@ -10,7 +11,7 @@ source tests/lib/functions.sh
 source tests/lib/windows-functions.sh
 
 guests=(win2012-bios win2012r2-uefi win2016-uefi win2025-uefi
-        win10-bios win11-uefi)
+        win10-bios win11-uefi win10-1709-stock-bios)
 [ "${AZPREP_TESTS_FULL:-0}" = 1 ] && guests+=(win2022-bios)
 for g in "${guests[@]}"; do
   img=$(win_image "$g")

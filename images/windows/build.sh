@@ -41,6 +41,7 @@ version () {
     2022)   product="Windows Server 2022 Standard" cur=6.3 build=20348 major=1 ;;
     2025)   product="Windows Server 2025 Standard" cur=6.3 build=26100 major=1 ;;
     10)     product="Windows 10 Pro" cur=6.3 build=19045 type=Client major=1 ;;
+    10-1709) product="Windows 10 Pro" cur=6.3 build=16299 type=Client major=1 ;;
     11)     product="Windows 10 Pro" cur=6.3 build=22631 type=Client major=1 ;;
     *) echo "unknown version $1" >&2; exit 1 ;;
   esac
@@ -94,7 +95,7 @@ build () {
   local cs=1 arch=AMD64 pe=pe64 san='"SanPolicy"=dword:00000003'
   local storvsc=dword:00000003 enum= block= uninst= gpo= bootmgr=yes
   local hiber=clean bitlocker= dirty= system=yes corrupt= truncate=
-  local big= nodriver= noems= nobcd= rootlocker= gpofw= nopolicy= t
+  local big= nodriver= noems= nobcd= rootlocker= gpofw= nopolicy= stock= t
   for t; do
     case $t in
       cs2) cs=2 ;;
@@ -139,6 +140,7 @@ build () {
       noems) noems=yes ;;
       nobcd) nobcd=yes ;;
       nopolicy) nopolicy=yes ;;
+      stock) stock=yes ;;
       bitlockerroot) rootlocker=yes ;;
       *) echo "unknown trap $t" >&2; exit 1 ;;
     esac
@@ -150,6 +152,13 @@ build () {
     SANPOLICY="$san" STORVSC_START="$storvsc" CS="ControlSet00$cs" \
     N="0000000$cs" ARCH="$arch" HOSTNAME="$name" > "$work/system.reg"
   hive "$sys" 'HKEY_LOCAL_MACHINE\SYSTEM' "$work/system.reg"
+  if [ -n "$stock" ]; then
+    # SYSTEM from a real Windows 10 1709 install instead (the extracts of
+    # tests/data/windows, README there): its keys and firewall rules.
+    local data="$here/../../tests/data/windows"
+    hive "$sys" "" "$data/regipy-win10-1709-system.reg"
+    hivexregedit --merge "$sys" "$data/regipy-win10-1709-rdp-rules.reg"
+  fi
   if [ -n "$big" ]; then
     # A 300 KB REG_BINARY where a 20-byte certificate hash belongs.
     { printf 'Windows Registry Editor Version 5.00\n\n'
@@ -255,6 +264,7 @@ all=(
   "win2025-uefi 2025 uefi"
   "win10-bios 10 bios noems"
   "win11-uefi 11 uefi"
+  "win10-1709-stock-bios 10-1709 bios stock nopolicy"
   "win-hibernated 2022 bios hibernated"
   "win-bitlocker 2022 bios bitlocker"
   "win-dirty-hive 2022 bios dirty"

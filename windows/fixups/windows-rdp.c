@@ -7,6 +7,8 @@
  * RDP, local or from Group Policy, are reported, not removed: someone
  * put them there. */
 
+#include <stdlib.h>
+
 #include "prep/common/common.h"
 #include "prep/fixup.h"
 #include "windows/firewall.h"
@@ -62,8 +64,6 @@ static const struct win_reg rows[] = {
 
 WIN_STATIC_TABLE (rdp, "windows-rdp", rows);
 
-#define MAX_RULES 32
-
 /* An active Block rule for port 3389 (alone, in a list or a range) or
  * for the Remote Desktop group. */
 static bool
@@ -73,12 +73,13 @@ blocks_rdp (const struct fw_rule *r)
     && (fw_rule_has_lport (r, RDP_PORT) || fw_rule_in_group (r, RDP_GROUP));
 }
 
-/* The text of a REG_SZ rule value, NULL if it is not one (or absent);
- * -1 on error (reported). */
+/* The text of a REG_SZ or REG_EXPAND_SZ rule value (its type in
+ * *type if given), NULL if it is not one (or absent); -1 on error
+ * (reported). */
 static int
 rule_text (struct guest *gs, hive_h *h, enum win_hive which,
            const char *path, hive_node_h node, const char *name,
-           char **object, char **rule)
+           char **object, char **rule, hive_type *type)
 {
   struct win_value v;
 
@@ -88,6 +89,8 @@ rule_text (struct guest *gs, hive_h *h, enum win_hive which,
     return -1;
   if (v.type == hive_t_REG_SZ || v.type == hive_t_REG_EXPAND_SZ)
     *rule = win_value_text (&v);
+  if (type)
+    *type = v.type;
   win_value_free (&v);
   return 0;
 }
@@ -136,7 +139,7 @@ policy_blocks (struct guest *gs)
     struct fw_rule fr;
 
     if (!name || rule_text (gs, h, HIVE_SOFTWARE, GPO_RULES, node, name,
-                            &object, &rule) == -1
+                            &object, &rule, NULL) == -1
         || (rule && fw_rule_parse (rule, &fr) == -1))
       goto out;
     if (rule && blocks_rdp (&fr)
@@ -154,16 +157,46 @@ policy_blocks (struct guest *gs)
   return ret;
 }
 
+/* A rule to activate: its value's name and type, its text before and
+ * after. */
+struct edit {
+  char *name, *before, *after;
+  hive_type type;
+};
+
+/* Write the edited rules, each with its own type (REG_SZ, or
+ * REG_EXPAND_SZ as some tools store them). */
+static int
+write_edits (struct guest *gs, hive_h *h, int64_t node,
+             const struct edit *e, size_t n)
+{
+  for (size_t i = 0; i < n; i++) {
+    CLEANUP_FREE char *object = win_object (gs, HIVE_SYSTEM, RULES,
+                                            e[i].name);
+    const char *s = e[i].after;
+    size_t len;
+    CLEANUP_FREE char *data = win_utf16 (&s, 1, false, &len);
+    if (!object || !data
+        || win_value_set (h, node, e[i].name, e[i].type, data, len,
+                          object) == -1
+        || report_change (gs->report, "registry", object, e[i].before,
+                          e[i].after) == -1)
+      return -1;
+  }
+  return 0;
+}
+
 /* The built-in Remote Desktop rules: Active=FALSE becomes Active=TRUE,
- * allow rules only.  Block rules on 3389 are reported.  Rules to change
- * are gathered first: setting a value invalidates the value handles. */
+ * allow rules only, however many there are.  Block rules on 3389 are
+ * reported.  Rules to change are gathered first: setting a value
+ * invalidates the value handles. */
 static int
 rules (struct guest *gs, bool apply)
 {
   hive_h *h = win_hive_open (gs, HIVE_SYSTEM, apply);
   CLEANUP_FREE hive_value_h *vals = NULL;
-  char *names[MAX_RULES], *befores[MAX_RULES], *afters[MAX_RULES];
-  size_t n = 0;
+  struct edit *e = NULL;
+  size_t n = 0, nvals = 0;
   int64_t base, node;
   int ret = -1;
 
@@ -175,13 +208,21 @@ rules (struct guest *gs, bool apply)
     hivex_close (h);
     return node == 0 ? 0 : -1;
   }
-  for (size_t i = 0; vals[i] && n < MAX_RULES; i++) {
+  while (vals[nvals])
+    nvals++;
+  e = calloc (nvals + 1, sizeof *e);
+  if (!e) {
+    azp_error ("out of memory");
+    goto out;
+  }
+  for (size_t i = 0; vals[i]; i++) {
     CLEANUP_FREE char *name = hivex_value_key (h, vals[i]);
     CLEANUP_FREE char *object = NULL, *rule = NULL;
     struct fw_rule fr;
+    hive_type type;
 
     if (!name || rule_text (gs, h, HIVE_SYSTEM, RULES, node, name,
-                            &object, &rule) == -1)
+                            &object, &rule, &type) == -1)
       goto out;
     if (!rule)
       continue;
@@ -208,34 +249,22 @@ rules (struct guest *gs, bool apply)
         goto out;
       continue;
     }
-    afters[n] = fw_rule_activate (rule, &fr);
-    names[n] = name;
-    befores[n] = rule;
+    e[n].after = fw_rule_activate (rule, &fr);
+    e[n].name = name;
+    e[n].before = rule;
+    e[n].type = type;
     name = rule = NULL;
-    n++;
-    if (!afters[n - 1])
+    if (!e[n++].after)
       goto out;
   }
-  for (size_t i = 0; i < n; i++) {
-    CLEANUP_FREE char *object = win_object (gs, HIVE_SYSTEM, RULES,
-                                            names[i]);
-    const char *s = afters[i];
-    size_t len;
-    CLEANUP_FREE char *data = win_utf16 (&s, 1, false, &len);
-    if (!object || !data
-        || win_value_set (h, node, names[i], hive_t_REG_SZ, data, len,
-                          object) == -1
-        || report_change (gs->report, "registry", object, befores[i],
-                          afters[i]) == -1)
-      goto out;
-  }
-  ret = 0;
+  ret = write_edits (gs, h, node, e, n);
  out:
   for (size_t i = 0; i < n; i++) {
-    free (names[i]);
-    free (befores[i]);
-    free (afters[i]);
+    free (e[i].name);
+    free (e[i].before);
+    free (e[i].after);
   }
+  free (e);
   if (ret == 0 && n > 0)
     return win_hive_commit (gs, HIVE_SYSTEM, h);
   hivex_close (h);
