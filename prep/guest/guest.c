@@ -151,6 +151,7 @@ struct guest *
 guest_open (struct disk *disks, size_t ndisks, unsigned flags)
 {
   struct guest *gs;
+  double t0;
 
   if (ndisks == 0) {
     azp_error ("no disk given");
@@ -174,7 +175,8 @@ guest_open (struct disk *disks, size_t ndisks, unsigned flags)
   gs->readonly = flags & GUEST_READONLY;
   gs->trace = flags & GUEST_TRACE;
   gs->report = report_new ();
-  if (!gs->report)
+  gs->timings = cJSON_CreateArray ();
+  if (!gs->report || !gs->timings)
     goto fail;
 
   if (flags & GUEST_OVERLAY) {
@@ -202,11 +204,13 @@ guest_open (struct disk *disks, size_t ndisks, unsigned flags)
   if (add_drives (gs) == -1)
     goto fail;
   azp_debug ("launching the appliance");
+  t0 = monotonic_seconds ();
   if (guestfs_launch (gs->g) == -1) {
     azp_error ("cannot launch the libguestfs appliance: %s",
                guestfs_last_error (gs->g));
     goto fail;
   }
+  guest_timing (gs, "launch", t0);
   return gs;
 
  fail:
@@ -220,9 +224,26 @@ guest_open (struct disk *disks, size_t ndisks, unsigned flags)
       disks[i].overlay = NULL;
     }
   report_free (gs->report);
+  cJSON_Delete (gs->timings);
   free (gs);
   unlock_all (disks, ndisks);
   return NULL;
+}
+
+void
+guest_timing (struct guest *gs, const char *phase, double start)
+{
+  double s = monotonic_seconds () - start;
+  cJSON *o = cJSON_CreateObject ();
+
+  azp_debug ("time: %s %.2f s", phase, s);
+  if (!o || !cJSON_AddStringToObject (o, "phase", phase) ||
+      !cJSON_AddNumberToObject (o, "seconds", (double) (int64_t)
+                                (s * 1000 + 0.5) / 1000)) {
+    cJSON_Delete (o);
+    return;
+  }
+  cJSON_AddItemToArray (gs->timings, o);
 }
 
 
@@ -271,6 +292,7 @@ guest_close (struct guest *gs)
   free_string_list (gs->mountpoints);
   guest_storage_free (gs);
   report_free (gs->report);
+  cJSON_Delete (gs->timings);
   unlock_all (gs->disks, gs->ndisks);
   free (gs);
 }
