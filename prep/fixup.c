@@ -214,9 +214,13 @@ fixups_apply (struct guest *gs, const struct fixup_selection *s)
 
   /* What the family edits on host copies (Windows hives) is written
    * back once. */
-  if (gs->os && gs->os->flush && gs->os->flush (gs) == -1) {
-    azp_error ("nothing was committed");
-    return -1;
+  if (gs->os && gs->os->flush) {
+    double t0 = monotonic_seconds ();
+    if (gs->os->flush (gs) == -1) {
+      azp_error ("nothing was committed");
+      return -1;
+    }
+    guest_timing (gs, "write back", t0);
   }
 
   /* Verify: every check again, on the changed guest, into a scratch
