@@ -28,7 +28,8 @@ guest_first_existing (struct guest *gs, const char *const *paths)
 int
 guest_run (struct guest *gs, const char *const *argv)
 {
-  CLEANUP_FREE char *out = NULL;
+  CLEANUP_FREE char *out = NULL, *cmd = NULL, *phase = NULL;
+  double t0 = monotonic_seconds ();
 
   azp_debug ("guest: running %s", argv[0]);
   out = guestfs_command (gs->g, (char **) argv);
@@ -37,6 +38,10 @@ guest_run (struct guest *gs, const char *const *argv)
                guestfs_last_error (gs->g));
     return -1;
   }
+  cmd = strv_join ((char *const *) argv);
+  phase = cmd ? xasprintf ("run %s", cmd) : NULL;
+  if (phase)
+    guest_timing (gs, phase, t0);
   if (*out)
     azp_debug ("%s: %s", argv[0], out);
   return 0;

@@ -13,6 +13,7 @@
 #ifndef AZPREP_DISTRO_H
 #define AZPREP_DISTRO_H
 
+#include <stdint.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <cjson/cJSON.h>
@@ -120,6 +121,15 @@ struct distro_data {
   char *esp_efi;                        /* UEFI: /boot/efi/EFI, or NULL */
   const struct net_ops *net[8];         /* stacks configured in the guest */
   size_t nnet;
+  /* The last listing of each initramfs read (initrd_list), with the
+   * file's identity (inode, size, mtime, ctime): an initramfs is
+   * downloaded again only when it changed. */
+  struct initrd_listing {
+    char *path;
+    int64_t id[6];
+    char **files;
+  } *listings;
+  size_t nlistings;
 };
 
 /* Detect the family and the guest's tools, once.  Returns the data
@@ -145,7 +155,8 @@ char **kernel_initrd_missing (struct guest *gs, const struct kernel *k);
 
 /* List the files of an initramfs (initrd-list.c): concatenated cpio
  * archives, uncompressed or gzip/xz/zstd/bzip2/lz4/lzma, as the kernel
- * reads them.  Returns the paths (NULL-terminated) or NULL. */
+ * reads them.  Returns the paths (NULL-terminated) or NULL.  A file
+ * unchanged since it was last listed is not downloaded again. */
 char **initrd_list (struct guest *gs, const char *path);
 /* The same from an open file (fd at its start), path naming it. */
 char **initrd_list_fd (const char *path, int fd);

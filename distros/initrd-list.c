@@ -355,17 +355,86 @@ initrd_list_fd (const char *path, int fd)
   return l.v;
 }
 
+/* A copy of a listing. */
+static char **
+listing_copy (char *const *files)
+{
+  char **c = calloc (1, sizeof *c);
+
+  for (size_t i = 0; c && files[i]; i++)
+    if (strv_add (&c, files[i]) == -1) {
+      free_string_list (c);
+      return NULL;
+    }
+  if (!c)
+    azp_error ("out of memory");
+  return c;
+}
+
+/* Keep (a copy of) path's listing for the file of identity id. */
+static void
+listing_keep (struct guest *gs, const char *path, const int64_t *id,
+              char *const *files)
+{
+  struct distro_data *d = gs->distro_data;
+  struct initrd_listing *l = NULL, *nl;
+
+  if (!d)
+    return;
+  for (size_t i = 0; i < d->nlistings && !l; i++)
+    if (!strcmp (d->listings[i].path, path))
+      l = &d->listings[i];
+  if (!l) {
+    nl = realloc (d->listings, (d->nlistings + 1) * sizeof *nl);
+    if (!nl)
+      return;
+    d->listings = nl;
+    l = &nl[d->nlistings];
+    l->path = strdup (path);
+    l->files = NULL;
+    if (!l->path)
+      return;
+    d->nlistings++;
+  }
+  free_string_list (l->files);
+  l->files = listing_copy (files);
+  memcpy (l->id, id, sizeof l->id);
+}
+
+/* path's kept listing if the file is still the one of identity id. */
+static char **
+listing_kept (struct guest *gs, const char *path, const int64_t *id)
+{
+  struct distro_data *d = gs->distro_data;
+
+  for (size_t i = 0; d && i < d->nlistings; i++)
+    if (!strcmp (d->listings[i].path, path) && d->listings[i].files &&
+        !memcmp (d->listings[i].id, id, sizeof d->listings[i].id))
+      return listing_copy (d->listings[i].files);
+  return NULL;
+}
+
 char **
 initrd_list (struct guest *gs, const char *path)
 {
   char tmpl[] = "/var/tmp/azprep-initrd-XXXXXX";
   CLEANUP_CLOSE int fd = -1;
-  int64_t size;
+  struct guestfs_statns *st = guestfs_statns (gs->g, path);
+  int64_t size, id[6];
+  char **files;
 
-  size = guestfs_filesize (gs->g, path);
-  if (size == -1) {
+  if (!st) {
     azp_error ("%s: %s", path, guestfs_last_error (gs->g));
     return NULL;
+  }
+  size = st->st_size;
+  id[0] = st->st_ino; id[1] = st->st_size;
+  id[2] = st->st_mtime_sec; id[3] = st->st_mtime_nsec;
+  id[4] = st->st_ctime_sec; id[5] = st->st_ctime_nsec;
+  guestfs_free_statns (st);
+  if ((files = listing_kept (gs, path, id))) {
+    azp_debug ("%s: unchanged since it was listed", path);
+    return files;
   }
   if (size > INITRD_MAX) {
     azp_error ("%s: initramfs too large (%lld bytes)", path, (long long) size);
@@ -383,5 +452,8 @@ initrd_list (struct guest *gs, const char *path)
     return NULL;
   }
   unlink (tmpl);
-  return initrd_list_fd (path, fd);
+  files = initrd_list_fd (path, fd);
+  if (files)
+    listing_keep (gs, path, id, files);
+  return files;
 }

@@ -100,7 +100,8 @@ static int
 rebuild (struct guest *gs, struct distro_data *d, struct kernel *k)
 {
   CLEANUP_FREE_STRING_LIST char **missing = NULL;
-  CLEANUP_FREE char *before = NULL, *after = NULL;
+  CLEANUP_FREE char *before = NULL, *after = NULL, *phase = NULL;
+  double t0 = monotonic_seconds ();
   int64_t size;
 
   if (k->initrd_exists) {
@@ -127,6 +128,9 @@ rebuild (struct guest *gs, struct distro_data *d, struct kernel *k)
   size = guestfs_filesize (gs->g, k->initrd);
   after = xasprintf ("(%lld bytes, verified: holds the Hyper-V drivers)",
                      (long long) size);
+  phase = xasprintf ("initramfs %s (rebuilt, verified)", k->version);
+  if (phase)
+    guest_timing (gs, phase, t0);
   return report_change (gs->report, "initramfs", k->initrd, before, after);
 }
 

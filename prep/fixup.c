@@ -117,6 +117,15 @@ call (const struct fixup *f, struct guest *gs, bool fix)
 
 /* Run one fixup's check, attributing its findings to it.  Returns the
  * number of fixable findings it added, or -1. */
+/* The time a fixup took (its check, and its change when needed). */
+static void
+fixup_timing (struct guest *gs, const struct fixup *f, double t0)
+{
+  CLEANUP_FREE char *phase = xasprintf ("fixup %s", f->name);
+  if (phase)
+    guest_timing (gs, phase, t0);
+}
+
 static int
 run_check (struct guest *gs, const struct fixup *f)
 {
@@ -171,6 +180,7 @@ fixups_apply (struct guest *gs, const struct fixup_selection *s)
 
   for (size_t i = 0; i < n; i++) {
     const struct fixup *f = all[i];
+    double t0 = monotonic_seconds ();
     int needed;
 
     if (!fixup_selected (s, f) || !fixup_applies (f, gs))
@@ -188,6 +198,7 @@ fixups_apply (struct guest *gs, const struct fixup_selection *s)
     }
     if (needed == 0) {
       azp_debug ("fix: %s: nothing to do", f->name);
+      fixup_timing (gs, f, t0);
       continue;
     }
     azp_debug ("fix: %s: applying", f->name);
@@ -198,13 +209,18 @@ fixups_apply (struct guest *gs, const struct fixup_selection *s)
       azp_error ("fixup %s failed; nothing was committed", f->name);
       return -1;
     }
+    fixup_timing (gs, f, t0);
   }
 
   /* What the family edits on host copies (Windows hives) is written
    * back once. */
-  if (gs->os && gs->os->flush && gs->os->flush (gs) == -1) {
-    azp_error ("nothing was committed");
-    return -1;
+  if (gs->os && gs->os->flush) {
+    double t0 = monotonic_seconds ();
+    if (gs->os->flush (gs) == -1) {
+      azp_error ("nothing was committed");
+      return -1;
+    }
+    guest_timing (gs, "write back", t0);
   }
 
   /* Verify: every check again, on the changed guest, into a scratch
@@ -215,9 +231,11 @@ fixups_apply (struct guest *gs, const struct fixup_selection *s)
     return -1;
   {
     struct report *saved = gs->report;
+    double t0 = monotonic_seconds ();
     gs->report = verify;
     ret = fixups_check (gs, s);
     gs->report = saved;
+    guest_timing (gs, "verify", t0);
   }
   for (size_t i = 0; ret == 0 && i < verify->nfindings; i++) {
     const struct finding *f = &verify->findings[i];

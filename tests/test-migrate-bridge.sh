@@ -51,6 +51,30 @@ mig download vms d0.vhd "$T/back.vhd"
   "0000555555555555555555550000" ] || fail "unaligned write lost or spilled"
 [ "$(mig tail vms d0.vhd 512)" = "$footer" ] || fail "the footer changed"
 
+# Gathering: 256 sequential 4 KiB writes (as a guest's writeback sends
+# them, writeback: no flush after each) go in a few Put Pages, not 256; nbdkit is stopped without a
+# flush from the client and the writes still reach the blob.
+nbdkit -U "$T/sock2" -P "$T/pid2" --exit-with-parent \
+  build/nbdkit-azblob.so url="$AZURITE_ENDPOINT/vms/d0.vhd" stats="$T/stats2" &
+nb=$!
+for i in $(seq 1 100); do [ -e "$T/pid2" ] && break; sleep 0.1; done
+[ -e "$T/pid2" ] || fail "nbdkit did not start"
+w=()
+for i in $(seq 0 255); do
+  w+=(-c "write -P 0x66 $((32 * 1048576 + i * 4096)) 4096")
+done
+qemu-io -f raw -t writeback "${w[@]}" "nbd+unix:///?socket=$T/sock2" >/dev/null
+kill "$nb"; wait "$nb" || fail "nbdkit exited with an error"
+puts=$(json_get "$T/stats2" d.writes)
+echo "gathering: $(json_get "$T/stats2" d.client_writes) writes of 4 KiB" \
+  "in $puts Put Pages"
+[ "$(json_get "$T/stats2" d.client_writes)" = 256 ] || fail "writes not counted"
+[ "$puts" -le 4 ] || fail "256 writes of 4 KiB took $puts Put Pages"
+mig download vms d0.vhd "$T/back.vhd"
+[ "$(dd if="$T/back.vhd" bs=1M skip=32 count=1 status=none | od -An -tx1 -v |
+     tr -s ' \n' '\n' | sort -u | grep .)" = 66 ] ||
+  fail "gathered writes did not reach the blob"
+
 read_b=$(json_get "$T/stats" d.bytes_read)
 written=$(json_get "$T/stats" d.bytes_written)
 echo "bridge: read $read_b, wrote $written of a $((64 << 20))-byte disk"

@@ -126,6 +126,10 @@ read_b=$(json_get "$rep" 'd.disks[0].bridge.bytes_read')
 wrote=$(json_get "$rep" 'd.disks[0].bridge.bytes_written')
 disk=$(json_get "$rep" 'd.disks[0].blob_size')
 echo "bridge: read $read_b, wrote $wrote, disk $disk"
+echo "bridge: $(json_get "$rep" 'd.disks[0].bridge.client_writes') guest" \
+  "writes in $(json_get "$rep" 'd.disks[0].bridge.writes') Put Pages;" \
+  "Azurite logged $(grep -c 'deb-disk0-test\.vhd?comp=page' "$T/writes")" \
+  "Put Page requests (clears included)"
 [ $((read_b + wrote)) -lt $((disk / 4)) ] ||
   fail "the bridge moved $((read_b + wrote)) bytes of a $disk-byte disk"
 [ "$(json_get "$rep" 'd.disks[0].bridge.writes')" -gt 0 ] || fail "no writes"

@@ -127,6 +127,8 @@ result_json (struct guest *gs, bool dry_run, const char *status)
     cJSON_AddStringToObject (j, "root", gs->root ? gs->root : "");
     cJSON_AddItemToObject (j, "changes", report_changes_json (gs->report));
     cJSON_AddItemToObject (j, "findings", report_findings_json (gs->report));
+    cJSON_AddItemToObject (j, "timings",
+                           cJSON_Duplicate (gs->timings, true));
   }
   return j;
 }
@@ -230,12 +232,16 @@ refused (const struct guest *gs)
 static int
 fix_guest (const struct fix_args *a, struct guest *gs, const char **status)
 {
+  double t0;
+
   gs->dry_run = a->dry_run;
   gs->keep_static_ip = a->keep_static;
   gs->no_backup = a->no_backup;
   gs->requested_generation = a->generation;
+  t0 = monotonic_seconds ();
   if (guest_inspect (gs) == -1 || guest_mount (gs) == -1)
     return gs->refused ? EXIT_NOTREADY : EXIT_ERROR;
+  guest_timing (gs, "inspection", t0);
 
   if (a->dry_run) {
     if (fixups_check (gs, &a->sel) == -1)
@@ -250,14 +256,21 @@ fix_guest (const struct fix_args *a, struct guest *gs, const char **status)
   }
 
   if (!a->dry_run) {
+    t0 = monotonic_seconds ();
     if (guest_shutdown (gs) == -1)
       return EXIT_ERROR;
+    guest_timing (gs, "shutdown", t0);
+    t0 = monotonic_seconds ();
     if (a->noutputs) {
       if (guest_write_output (gs, a->outputs, a->output_format) == -1)
         return EXIT_ERROR;
+      guest_timing (gs, "output", t0);
     }
-    else if (gs->report->nchanges > 0 && guest_commit (gs) == -1)
-      return EXIT_ERROR;
+    else if (gs->report->nchanges > 0) {
+      if (guest_commit (gs) == -1)
+        return EXIT_ERROR;
+      guest_timing (gs, "commit", t0);
+    }
   }
   *status = a->dry_run ? "dry-run"
     : gs->report->nchanges ? "fixed" : "unchanged";

@@ -135,6 +135,8 @@ int run_command (char **out, const char *const *argv);
 int run_command_full (char **out, char **err, const char *const *argv);
 /* First line of s, trimmed, in a static-free copy (for messages). */
 char *first_line (const char *s);
+/* Seconds on the monotonic clock (for durations). */
+double monotonic_seconds (void);
 /* Files (prep/common/file.c).  Write all of buf to path atomically:
  * write a new temporary file beside it (mode 0600), fsync, rename,
  * fsync the directory.  The file ends with mode 0600. */

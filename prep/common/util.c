@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "prep/common/common.h"
@@ -299,4 +300,12 @@ fputs_clean (const char *s, FILE *fp, bool multiline)
     else
       fputc (*p, fp);
   }
+}
+
+double
+monotonic_seconds (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
 }

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <limits.h>
+#include <sched.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -147,10 +148,35 @@ add_drives (struct guest *gs)
   return 0;
 }
 
+/* Inspection of a small guest needs little and launches faster on one
+ * CPU.  A writable handle runs the guest's own tools (initramfs, grub:
+ * most of a fix's time, much of it compression that uses every CPU), so
+ * it gets what virt-v2v gives its conversion: every CPU (up to 8) and
+ * twice libguestfs' default memory. */
+static void
+appliance_size (struct guest *gs)
+{
+  cpu_set_t set;
+  int cpus = 1, mem;
+
+  if (gs->readonly) {
+    guestfs_set_memsize (gs->g, 1024);
+    guestfs_set_smp (gs->g, 1);
+    return;
+  }
+  if (sched_getaffinity (0, sizeof set, &set) == 0)
+    cpus = CPU_COUNT (&set);
+  mem = guestfs_get_memsize (gs->g);
+  guestfs_set_smp (gs->g, cpus < 1 ? 1 : cpus > 8 ? 8 : cpus);
+  if (mem > 0)
+    guestfs_set_memsize (gs->g, 2 * mem);
+}
+
 struct guest *
 guest_open (struct disk *disks, size_t ndisks, unsigned flags)
 {
   struct guest *gs;
+  double t0;
 
   if (ndisks == 0) {
     azp_error ("no disk given");
@@ -174,7 +200,8 @@ guest_open (struct disk *disks, size_t ndisks, unsigned flags)
   gs->readonly = flags & GUEST_READONLY;
   gs->trace = flags & GUEST_TRACE;
   gs->report = report_new ();
-  if (!gs->report)
+  gs->timings = cJSON_CreateArray ();
+  if (!gs->report || !gs->timings)
     goto fail;
 
   if (flags & GUEST_OVERLAY) {
@@ -192,9 +219,7 @@ guest_open (struct disk *disks, size_t ndisks, unsigned flags)
     guestfs_set_trace (gs->g, 1);
   if (log_verbose () > 1)
     guestfs_set_verbose (gs->g, 1);
-  /* Inspection of a small guest needs little; TCG needs all it can get. */
-  guestfs_set_memsize (gs->g, 1024);
-  guestfs_set_smp (gs->g, 1);
+  appliance_size (gs);
   /* Read-only drives have nothing to sync at close. */
   if (gs->readonly)
     guestfs_set_autosync (gs->g, 0);
@@ -202,11 +227,13 @@ guest_open (struct disk *disks, size_t ndisks, unsigned flags)
   if (add_drives (gs) == -1)
     goto fail;
   azp_debug ("launching the appliance");
+  t0 = monotonic_seconds ();
   if (guestfs_launch (gs->g) == -1) {
     azp_error ("cannot launch the libguestfs appliance: %s",
                guestfs_last_error (gs->g));
     goto fail;
   }
+  guest_timing (gs, "launch", t0);
   return gs;
 
  fail:
@@ -220,9 +247,26 @@ guest_open (struct disk *disks, size_t ndisks, unsigned flags)
       disks[i].overlay = NULL;
     }
   report_free (gs->report);
+  cJSON_Delete (gs->timings);
   free (gs);
   unlock_all (disks, ndisks);
   return NULL;
+}
+
+void
+guest_timing (struct guest *gs, const char *phase, double start)
+{
+  double s = monotonic_seconds () - start;
+  cJSON *o = cJSON_CreateObject ();
+
+  azp_debug ("time: %s %.2f s", phase, s);
+  if (!o || !cJSON_AddStringToObject (o, "phase", phase) ||
+      !cJSON_AddNumberToObject (o, "seconds", (double) (int64_t)
+                                (s * 1000 + 0.5) / 1000)) {
+    cJSON_Delete (o);
+    return;
+  }
+  cJSON_AddItemToArray (gs->timings, o);
 }
 
 
@@ -271,6 +315,7 @@ guest_close (struct guest *gs)
   free_string_list (gs->mountpoints);
   guest_storage_free (gs);
   report_free (gs->report);
+  cJSON_Delete (gs->timings);
   unlock_all (gs->disks, gs->ndisks);
   free (gs);
 }

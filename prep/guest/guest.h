@@ -124,6 +124,11 @@ struct guest {
 
   /* Where fix --report / change records go. */
   const char *name;               /* VM name for reports, or NULL */
+
+  /* Wall time of each phase (launch, inspection, each fixup, each
+   * command run in the guest, commit), in order: an array of
+   * {"phase", "seconds"} (guest_timing). */
+  cJSON *timings;
 };
 
 /* How to open the disks. */
@@ -173,6 +178,10 @@ int guest_mount (struct guest *gs);
 /* Unmount, sync, shut the appliance down (flushing the overlays).
  * Returns 0 or -1. */
 int guest_shutdown (struct guest *gs);
+
+/* Record the wall time since START (monotonic_seconds ()) as PHASE in
+ * gs->timings, and print it with -v ("time: PHASE 1.23 s"). */
+void guest_timing (struct guest *gs, const char *phase, double start);
 
 /* Close the handle.  Removes overlays unless they were committed. */
 void guest_close (struct guest *gs);

@@ -209,7 +209,8 @@ export_args (struct nbdkit_child *k, const char *argv[], const char *plugin,
   /* The appliance reads some blocks many times (each mount, each hive
    * open): nbdkit's cache filter keeps what was read in a local
    * temporary file, so each block travels once.  Writes go through to
-   * the blob before they are acknowledged, as without it. */
+   * the plugin, which gathers them into Put Pages of up to 4 MiB sent
+   * at the appliance's flush (pageio.h). */
   argv[i++] = "--filter=cache";
   argv[i++] = plugin;
   argv[i++] = a[0];
@@ -320,9 +321,15 @@ read_stats (struct blob_export *b, struct blob_export_stats *st)
 #define GET(f) do { cJSON *v = cJSON_GetObjectItem (j, #f);             \
     st->f = cJSON_IsNumber (v) ? (uint64_t) v->valuedouble : 0; } while (0)
   GET (size); GET (bytes_read); GET (reads); GET (bytes_written);
-  GET (writes); GET (bytes_cleared); GET (clears);
+  GET (writes); GET (bytes_cleared); GET (clears); GET (client_writes);
+  GET (write_errors);
 #undef GET
   cJSON_Delete (j);
+  if (st->write_errors) {
+    azp_error ("%s: the bridge lost acknowledged writes (%llu failed Put "
+               "Page)", b->name, (unsigned long long) st->write_errors);
+    return -1;
+  }
   return 0;
 }
 

@@ -32,6 +32,8 @@ struct blob_export_stats {
   uint64_t bytes_read, reads;
   uint64_t bytes_written, writes;
   uint64_t bytes_cleared, clears;
+  uint64_t client_writes;   /* the guest's writes, gathered into writes */
+  uint64_t write_errors;    /* gathered writes lost (an error) */
 };
 
 struct blob_export;

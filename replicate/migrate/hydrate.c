@@ -354,6 +354,7 @@ hydrate_disk_json (const struct hydrate_disk *d)
   cJSON_AddNumberToObject (b, "reads", d->stats.reads);
   cJSON_AddNumberToObject (b, "bytes_written", d->stats.bytes_written);
   cJSON_AddNumberToObject (b, "writes", d->stats.writes);
+  cJSON_AddNumberToObject (b, "client_writes", d->stats.client_writes);
   cJSON_AddNumberToObject (b, "bytes_cleared", d->stats.bytes_cleared);
   cJSON_AddNumberToObject (b, "clears", d->stats.clears);
   return j;

@@ -86,6 +86,8 @@ write_stats (void)
   cJSON_AddNumberToObject (j, "writes", pio.writes);
   cJSON_AddNumberToObject (j, "bytes_cleared", pio.bytes_cleared);
   cJSON_AddNumberToObject (j, "clears", pio.clears);
+  cJSON_AddNumberToObject (j, "client_writes", pio.client_writes);
+  cJSON_AddNumberToObject (j, "write_errors", pio.write_errors);
   s = cJSON_PrintUnformatted (j);
   cJSON_Delete (j);
   if (s)
@@ -96,10 +98,14 @@ static void
 azblob_unload (void)
 {
   if (pio_ready) {
+    /* A client that left without a flush: its writes still go (a
+     * failure is counted in write_errors for the caller). */
+    pageio_flush (&pio);
     nbdkit_debug ("azblob: %s: read %" PRIu64 " bytes in %" PRIu64
-                  " requests, wrote %" PRIu64 " in %" PRIu64 ", cleared %"
-                  PRIu64 " in %" PRIu64, blob_name (blob),
-                  pio.bytes_read, pio.reads, pio.bytes_written, pio.writes,
+                  " requests, wrote %" PRIu64 " in %" PRIu64 " Put Pages (%"
+                  PRIu64 " writes gathered), cleared %" PRIu64 " in %"
+                  PRIu64, blob_name (blob), pio.bytes_read, pio.reads,
+                  pio.bytes_written, pio.writes, pio.client_writes,
                   pio.bytes_cleared, pio.clears);
     if (stats_path)
       write_stats ();
@@ -248,7 +254,8 @@ azblob_can_zero (void *handle)
 static int
 azblob_can_multi_conn (void *handle)
 {
-  /* Every write reaches the blob before it is acknowledged. */
+  /* One write-back window for every connection: a flush on any of them
+   * sends it, and a read on any of them sees it. */
   return 1;
 }
 
@@ -282,8 +289,9 @@ azblob_trim (void *handle, uint32_t count, uint64_t offset, uint32_t flags)
 static int
 azblob_flush (void *handle, uint32_t flags)
 {
-  /* Put Page is durable when it returns: nothing is buffered here. */
-  return 0;
+  /* The gathered writes go now (Put Page is durable when it returns);
+   * FUA is nbdkit's flush after the write. */
+  return pageio_flush (&pio);
 }
 
 #define THREAD_MODEL NBDKIT_THREAD_MODEL_PARALLEL

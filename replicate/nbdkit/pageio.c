@@ -7,6 +7,10 @@
 #include "replicate/nbdkit/pageio.h"
 
 #define ALIGN_DOWN(x) ((x) & ~(uint64_t) (PAGEIO_PAGE - 1))
+#define WB_PAGES (PAGEIO_MAX_PUT / PAGEIO_PAGE)
+/* A window starts at its first write rounded down to this, so that a
+ * write just below it (requests arrive out of order) still fits. */
+#define WB_ALIGN (64 * 1024)
 
 int
 pageio_init (struct pageio *p, const struct pageio_ops *ops, void *h,
@@ -18,10 +22,16 @@ pageio_init (struct pageio *p, const struct pageio_ops *ops, void *h,
                "with a footer)", (unsigned long long) blob_size);
     return -1;
   }
+  p->wb_buf = malloc (PAGEIO_MAX_PUT);
+  if (!p->wb_buf) {
+    azp_error ("out of memory");
+    return -1;
+  }
   p->ops = ops;
   p->h = h;
   p->size = blob_size - PAGEIO_PAGE;
   pthread_rwlock_init (&p->lock, NULL);
+  pthread_mutex_init (&p->wb_lock, NULL);
   pthread_mutex_init (&p->stats_lock, NULL);
   return 0;
 }
@@ -30,7 +40,10 @@ void
 pageio_destroy (struct pageio *p)
 {
   pthread_rwlock_destroy (&p->lock);
+  pthread_mutex_destroy (&p->wb_lock);
   pthread_mutex_destroy (&p->stats_lock);
+  free (p->wb_buf);
+  p->wb_buf = NULL;
 }
 
 static void
@@ -81,6 +94,106 @@ transfer (struct pageio *p, char *rbuf, const char *wbuf, uint64_t n,
   return 0;
 }
 
+/* Send the window's runs of written pages, one Put Page each; with
+ * wb_lock held.  The window is empty afterwards, sent or lost. */
+static int
+wb_push (struct pageio *p)
+{
+  int r = 0;
+
+  for (size_t i = 0, j; p->wb_any && i < WB_PAGES; i = j) {
+    if (!p->wb_dirty[i]) {
+      j = i + 1;
+      continue;
+    }
+    for (j = i; j < WB_PAGES && p->wb_dirty[j]; j++)
+      ;
+    if (r == 0 &&
+        transfer (p, NULL, p->wb_buf + i * PAGEIO_PAGE,
+                  (j - i) * PAGEIO_PAGE,
+                  p->wb_start + i * PAGEIO_PAGE) == -1)
+      r = -1;
+  }
+  memset (p->wb_dirty, 0, sizeof p->wb_dirty);
+  p->wb_any = false;
+  if (r == -1) {
+    azp_error ("a Put Page of acknowledged writes at %llu failed: the "
+               "blob lost them", (unsigned long long) p->wb_start);
+    p->wb_failed = true;
+    pthread_mutex_lock (&p->stats_lock);
+    p->write_errors++;
+    pthread_mutex_unlock (&p->stats_lock);
+    errno = EIO;
+  }
+  return r;
+}
+
+/* Send the window first if [offset, offset + n) touches it (a read,
+ * a zero or an unaligned write after a gathered write sees it). */
+static int
+wb_settle (struct pageio *p, uint64_t n, uint64_t offset)
+{
+  int r = 0;
+
+  pthread_mutex_lock (&p->wb_lock);
+  if (p->wb_any && offset < p->wb_start + PAGEIO_MAX_PUT &&
+      offset + n > p->wb_start)
+    r = wb_push (p);
+  pthread_mutex_unlock (&p->wb_lock);
+  return r;
+}
+
+/* Gather an aligned write into the window (sending the window first
+ * if the write does not fit in it).  1 gathered, 0 too large to gather
+ * (write it now), -1 error. */
+static int
+wb_gather (struct pageio *p, const char *buf, uint64_t n, uint64_t offset)
+{
+  int r = 1;
+
+  pthread_mutex_lock (&p->wb_lock);
+  if (p->wb_failed) {
+    errno = EIO;
+    r = -1;
+    goto out;
+  }
+  if (p->wb_any && (offset < p->wb_start ||
+                    offset + n > p->wb_start + PAGEIO_MAX_PUT) &&
+      wb_push (p) == -1) {
+    r = -1;
+    goto out;
+  }
+  if (!p->wb_any) {
+    p->wb_start = offset - offset % WB_ALIGN;
+    if (offset + n > p->wb_start + PAGEIO_MAX_PUT)
+      p->wb_start = offset;
+    if (n > PAGEIO_MAX_PUT) {
+      r = 0;
+      goto out;
+    }
+  }
+  memcpy (p->wb_buf + (offset - p->wb_start), buf, n);
+  memset (p->wb_dirty + (offset - p->wb_start) / PAGEIO_PAGE, 1,
+          n / PAGEIO_PAGE);
+  p->wb_any = true;
+ out:
+  pthread_mutex_unlock (&p->wb_lock);
+  return r;
+}
+
+int
+pageio_flush (struct pageio *p)
+{
+  int r;
+
+  pthread_mutex_lock (&p->wb_lock);
+  r = p->wb_failed ? -1 : wb_push (p);
+  pthread_mutex_unlock (&p->wb_lock);
+  if (r == -1)
+    errno = EIO;
+  return r;
+}
+
 /* Write n < 512 bytes (buf, or zeros if buf is NULL) at offset within
  * one page: read the page, merge, write it back.  Called with the
  * write lock held. */
@@ -102,7 +215,7 @@ rmw_page (struct pageio *p, const char *buf, uint64_t n, uint64_t offset)
 int
 pageio_pread (struct pageio *p, void *buf, uint64_t n, uint64_t offset)
 {
-  if (!in_range (p, n, offset))
+  if (!in_range (p, n, offset) || wb_settle (p, n, offset) == -1)
     return -1;
   return transfer (p, buf, NULL, n, offset);
 }
@@ -122,6 +235,16 @@ write_or_zero (struct pageio *p, const char *buf, uint64_t n, uint64_t offset)
     pthread_rwlock_rdlock (&p->lock);
   else
     pthread_rwlock_wrlock (&p->lock);
+  if (buf && aligned && n > 0) {
+    r = wb_gather (p, buf, n, offset);
+    if (r != 0) {
+      r = r == 1 ? 0 : -1;
+      goto out;
+    }
+    r = -1;
+  }
+  else if (wb_settle (p, n, offset) == -1)
+    goto out;
 
   if (offset % PAGEIO_PAGE) {
     uint64_t head = PAGEIO_PAGE - offset % PAGEIO_PAGE;
@@ -162,6 +285,9 @@ write_or_zero (struct pageio *p, const char *buf, uint64_t n, uint64_t offset)
 int
 pageio_pwrite (struct pageio *p, const void *buf, uint64_t n, uint64_t offset)
 {
+  pthread_mutex_lock (&p->stats_lock);
+  p->client_writes++;
+  pthread_mutex_unlock (&p->stats_lock);
   return write_or_zero (p, buf, n, offset);
 }
 

@@ -3,6 +3,7 @@
  * at most 4 MiB per update, nothing past the blob.  Random reads,
  * writes and zeroes at any alignment are compared with a plain copy;
  * the footer must never change. */
+#include <errno.h>
 #include <string.h>
 
 #include "prep/common/common.h"
@@ -12,6 +13,7 @@
 
 static unsigned char blob[BLOB], model[BLOB - 512];
 static int failures;
+static int fail_writes;         /* m_write fails while set */
 
 #define FAIL(...) do { fprintf (stderr, "FAIL: " __VA_ARGS__); \
     fputc ('\n', stderr); failures++; } while (0)
@@ -41,7 +43,7 @@ m_read (void *h, void *buf, uint64_t n, uint64_t off)
 static int
 m_write (void *h, const void *buf, uint64_t n, uint64_t off)
 {
-  if (check_put (n, off, "write") == -1)
+  if (check_put (n, off, "write") == -1 || fail_writes)
     return -1;
   if (n > PAGEIO_MAX_PUT)
     FAIL ("write of %llu bytes > 4 MiB", (unsigned long long) n);
@@ -66,6 +68,75 @@ rnd (uint64_t n)
 {
   seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
   return (seed >> 33) % n;
+}
+
+/* The guest's 4 KiB writes of 1 MiB, in order and then with each pair
+ * swapped (requests arrive out of order), go as one Put Page each time,
+ * at the flush; a read before the flush sees them. */
+static void
+test_gather (struct pageio *p)
+{
+  static unsigned char w[4096], r[4096];
+  uint64_t base = 3 * 1024 * 1024 + 8192, before;
+
+  for (int pass = 0; pass < 2; pass++) {
+    before = p->writes;
+    for (int i = 0; i < 256; i++) {
+      int k = pass ? i ^ 1 : i;
+      memset (w, k + pass, sizeof w);
+      if (pageio_pwrite (p, w, sizeof w, base + k * 4096ULL) == -1)
+        FAIL ("gathered write %d", k);
+      memcpy (model + base + k * 4096ULL, w, sizeof w);
+    }
+    if (p->writes != before)
+      FAIL ("gathered writes were sent before the flush");
+    if (pageio_pread (p, r, sizeof r, base + 4096) == -1 ||
+        memcmp (r, model + base + 4096, sizeof r))
+      FAIL ("a read did not see the gathered writes");
+    if (pageio_flush (p) == -1)
+      FAIL ("flush");
+    if (memcmp (blob + base, model + base, 1024 * 1024))
+      FAIL ("the flush did not write the gathered writes");
+    /* The read sent the window, as one Put Page; nothing was left. */
+    if (p->writes - before != 1)
+      FAIL ("256 writes of 4 KiB took %llu Put Pages, not 1",
+            (unsigned long long) (p->writes - before));
+  }
+  /* A zero over a gathered write lands after it. */
+  memset (w, 0xAB, sizeof w);
+  if (pageio_pwrite (p, w, sizeof w, base) == -1 ||
+      pageio_zero (p, 1024, base + 512) == -1 || pageio_flush (p) == -1)
+    FAIL ("write then zero");
+  memcpy (model + base, w, sizeof w);
+  memset (model + base + 512, 0, 1024);
+  if (memcmp (blob + base, model + base, sizeof w))
+    FAIL ("a zero after a gathered write was overwritten by it");
+}
+
+/* A gathered write that the blob then refuses: acknowledged, so the
+ * flush fails, and so does every later write and flush. */
+static void
+test_lost (void)
+{
+  struct pageio p;
+  char w[512] = "lost";
+
+  if (pageio_init (&p, &ops, NULL, BLOB) == -1)
+    FAIL ("init");
+  if (pageio_pwrite (&p, w, sizeof w, 0) == -1)
+    FAIL ("a gathered write failed before it was sent");
+  fail_writes = 1;
+  errno = 0;
+  if (pageio_flush (&p) != -1 || errno != EIO)
+    FAIL ("the flush of a lost write succeeded");
+  fail_writes = 0;
+  if (pageio_pwrite (&p, w, sizeof w, 4096) != -1 ||
+      pageio_flush (&p) != -1)
+    FAIL ("writes went on after one was lost");
+  if (p.write_errors != 1)
+    FAIL ("write_errors is %llu, not 1",
+          (unsigned long long) p.write_errors);
+  pageio_destroy (&p);
 }
 
 int
@@ -110,10 +181,15 @@ main (void)
       memset (model + off, 0, n);
     }
   }
+  if (pageio_flush (&p) == -1)
+    FAIL ("flush");
   if (memcmp (blob, model, dev))
     FAIL ("the blob differs from the model");
   if (memcmp (blob + dev, footer, 512))
     FAIL ("the footer was changed");
+  test_gather (&p);
+  if (memcmp (blob, model, dev))
+    FAIL ("the blob differs from the model");
 
   /* Nothing reaches the footer, even one byte. */
   if (pageio_pwrite (&p, "x", 1, dev) != -1 ||
@@ -127,6 +203,7 @@ main (void)
       p.writes == 0)
     FAIL ("counters were not kept");
   pageio_destroy (&p);
+  test_lost ();
   if (failures)
     return 1;
   printf ("pageio: ok (%llu read, %llu written, %llu cleared)\n",

@@ -46,9 +46,10 @@ printf '  test-migrate through the bridge   %6ss\n' "$ours"
 printf '  fix of a local copy (peer)        %6ss\n' "$peer"
 printf '  ratio                             %6sx  (target <= 1.5x)\n' \
   "$(echo "scale=2; $ours / $peer" | bc -l)"
-printf '  bridge read %s MiB in %s requests, wrote %s MiB in %s, cleared %s MiB\n' \
+printf '  bridge read %s MiB in %s requests, wrote %s MiB in %s Put Pages (%s guest writes gathered), cleared %s MiB\n' \
   "$(mib "$(get 'd.disks[0].bridge.bytes_read')")" "$(get 'd.disks[0].bridge.reads')" \
   "$(mib "$(get 'd.disks[0].bridge.bytes_written')")" "$(get 'd.disks[0].bridge.writes')" \
+  "$(get 'd.disks[0].bridge.client_writes')" \
   "$(mib "$(get 'd.disks[0].bridge.bytes_cleared')")"
 printf '  disk: %s MiB allocated of %s MiB\n' "$(mib "$alloc")" \
   "$(mib "$(get 'd.disks[0].blob_size')")"
