@@ -7,6 +7,7 @@
  * all zeros.
  */
 #include <inttypes.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <string.h>
 #include <time.h>
@@ -123,9 +124,12 @@ save_progress (struct job *job, struct cstate *cs, struct rdisk *d)
 }
 
 /* Queue one run of blocks [b0, b1) of the chunk. */
+/* A run of the whole chunk takes the chunk's buffer itself (*bufp is
+ * then NULL: the caller allocates the next one) rather than a copy.
+ */
 static int
 send_run (struct job *job, struct rdisk *d, struct cstate *cs,
-          struct blob_writer *w, struct chunk *c, const unsigned char *buf,
+          struct blob_writer *w, struct chunk *c, unsigned char **bufp,
           unsigned char (*dig)[MANIFEST_ENTRY], size_t b0, size_t b1,
           bool zero)
 {
@@ -142,14 +146,18 @@ send_run (struct job *job, struct rdisk *d, struct cstate *cs,
   t->chunk = c;
   t->clear = clear;
   memcpy (t->digests, dig + b0, (b1 - b0) * MANIFEST_ENTRY);
-  if (!clear) {
+  if (!clear && b0 == 0 && len == c->len) {
+    data = *bufp;
+    *bufp = NULL;
+  }
+  else if (!clear) {
     data = malloc (len);
     if (!data) {
       free (t);
       azp_error ("out of memory");
       return -1;
     }
-    memcpy (data, buf + b0 * MANIFEST_BLOCK, len);
+    memcpy (data, *bufp + b0 * MANIFEST_BLOCK, len);
   }
   /* Until the write is known to have landed, the blob's content there
    * is unknown.
@@ -171,9 +179,10 @@ send_run (struct job *job, struct rdisk *d, struct cstate *cs,
 
 static int
 do_chunk (struct job *job, struct rdisk *d, struct cstate *cs,
-          struct blob_writer *w, uint64_t off, unsigned char *buf,
+          struct blob_writer *w, uint64_t off, unsigned char **bufp,
           bool use_bitmap)
 {
+  unsigned char *buf = *bufp;
   struct jdisk *jd = d->jd;
   uint64_t len = jd->size - off < CHUNK ? jd->size - off : CHUNK;
   uint64_t ssize = source_size (d->src);
@@ -211,12 +220,17 @@ do_chunk (struct job *job, struct rdisk *d, struct cstate *cs,
   if (d->have_changed && restrict_to (&e.data, want, off, nb) == -1)
     goto out;
   if (e.data.n > 0) {
-    memset (buf, 0, len);
-    for (size_t i = 0; i < e.data.n; i++)
+    uint64_t pos = off;       /* zero only the gaps between the reads */
+    rangelist_normalize (&e.data);
+    for (size_t i = 0; i < e.data.n; i++) {
+      memset (buf + (pos - off), 0, e.data.r[i].start - pos);
       if (source_pread (d->src, buf + (e.data.r[i].start - off),
                         e.data.r[i].end - e.data.r[i].start,
                         e.data.r[i].start) == -1)
         goto out;
+      pos = e.data.r[i].end;
+    }
+    memset (buf + (pos - off), 0, off + len - pos);
   }
   for (size_t k = 0; k < nb; k++) {
     uint64_t bs = off + k * MANIFEST_BLOCK;
@@ -249,7 +263,7 @@ do_chunk (struct job *job, struct rdisk *d, struct cstate *cs,
       !manifest_equal (d->man, off / MANIFEST_BLOCK + k, dig[k]);
     bool kind = k < nb && zero[k] && !jd->managed;
     if (b0 < nb && (!changed || kind != (zero[b0] && !jd->managed))) {
-      if (send_run (job, d, cs, w, c, buf, dig, b0, k, zero[b0]) == -1) {
+      if (send_run (job, d, cs, w, c, bufp, dig, b0, k, zero[b0]) == -1) {
         pthread_mutex_lock (&cs->lock);
         chunk_release (cs, c);
         pthread_mutex_unlock (&cs->lock);
@@ -294,6 +308,13 @@ cycle_copy_disk (struct job *job, size_t i, bool initial)
 
   if (use_bitmap)
     azp_debug ("%s: delta from the dirty bitmap %s", jd->source, jd->bitmap);
+  /* Each chunk's buffer goes to a writer thread, which frees it.  Keep
+   * the freed 4 MiB buffers in the heap for the next chunks rather than
+   * unmapping them: a fresh mapping costs a page fault per 4 KiB on
+   * the first read into it (process-wide, and the same every call).
+   */
+  mallopt (M_MMAP_THRESHOLD, 2 * CHUNK);
+  mallopt (M_TRIM_THRESHOLD, 4 * CHUNK * (job->parallel + 4));
   buf = malloc (CHUNK);
   if (!buf) {
     azp_error ("out of memory");
@@ -318,7 +339,12 @@ cycle_copy_disk (struct job *job, size_t i, bool initial)
     rangelist_normalize (&jd->done);
     skip = rangelist_covers (&jd->done, off, end);
     pthread_mutex_unlock (&cs.lock);
-    if (!skip && do_chunk (job, d, &cs, w, off, buf, use_bitmap) == -1) {
+    if (!buf && !(buf = malloc (CHUNK))) {
+      azp_error ("out of memory");
+      r = -1;
+      break;
+    }
+    if (!skip && do_chunk (job, d, &cs, w, off, &buf, use_bitmap) == -1) {
       r = -1;
       break;
     }
