@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "prep/common/common.h"
@@ -299,4 +300,12 @@ fputs_clean (const char *s, FILE *fp, bool multiline)
     else
       fputc (*p, fp);
   }
+}
+
+uint64_t
+monotonic_ns (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (uint64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
 }

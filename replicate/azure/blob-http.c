@@ -408,6 +408,15 @@ blob_set_content_md5 (struct blob *b, bool send)
   b->no_md5 = !send;
 }
 
+void
+blob_put_stats (const struct blob *b, uint64_t *puts, double *md5_s,
+                double *put_s)
+{
+  *puts = __atomic_load_n (&b->puts, __ATOMIC_RELAXED);
+  *md5_s = __atomic_load_n (&b->md5_ns, __ATOMIC_RELAXED) / 1e9;
+  *put_s = __atomic_load_n (&b->put_ns, __ATOMIC_RELAXED) / 1e9;
+}
+
 bool
 blob_has_sas (const struct blob *b)
 {

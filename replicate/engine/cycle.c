@@ -27,6 +27,10 @@ struct cstate {
   struct jdisk *jd;
   struct manifest *man;
   uint64_t sent;              /* data bytes written this run */
+  /* The scanning thread's time by stage, for -v (nanoseconds): block
+   * status, source reads, zero scan, digests, waiting for a free slot
+   * in the writer's queue (the writers are the bottleneck then). */
+  uint64_t t_status, t_read, t_zero, t_digest, t_queue;
 };
 
 struct tag {
@@ -138,6 +142,8 @@ send_run (struct job *job, struct rdisk *d, struct cstate *cs,
   bool clear = zero && !d->jd->managed;
   struct tag *t = malloc (sizeof *t);
   void *data = NULL;
+  uint64_t t0;
+  int r;
 
   if (!t) {
     azp_error ("out of memory");
@@ -167,7 +173,10 @@ send_run (struct job *job, struct rdisk *d, struct cstate *cs,
     manifest_set_unknown (d->man, c->off / MANIFEST_BLOCK + k);
   c->outstanding++;
   pthread_mutex_unlock (&cs->lock);
-  if (blob_writer_put (w, off, data, len, t) == -1) {
+  t0 = monotonic_ns ();
+  r = blob_writer_put (w, off, data, len, t);
+  cs->t_queue += monotonic_ns () - t0;
+  if (r == -1) {
     pthread_mutex_lock (&cs->lock);
     c->outstanding--;
     pthread_mutex_unlock (&cs->lock);
@@ -192,6 +201,7 @@ do_chunk (struct job *job, struct rdisk *d, struct cstate *cs,
   bool zero[BPC], want[BPC];
   struct chunk *c;
   size_t nb = len / MANIFEST_BLOCK, b0;
+  uint64_t t0, t1;
   int r = -1;
 
   for (size_t k = 0; k < nb; k++)
@@ -215,8 +225,11 @@ do_chunk (struct job *job, struct rdisk *d, struct cstate *cs,
     if (!dirty)
       goto done_clean;       /* nothing changed here since the bitmap began */
   }
+  t0 = monotonic_ns ();
   if (rlen > 0 && source_extents (d->src, off, rlen, extent_cb, &e) == -1)
     goto out;
+  t1 = monotonic_ns ();
+  cs->t_status += t1 - t0;
   if (d->have_changed && restrict_to (&e.data, want, off, nb) == -1)
     goto out;
   if (e.data.n > 0) {
@@ -232,6 +245,8 @@ do_chunk (struct job *job, struct rdisk *d, struct cstate *cs,
     }
     memset (buf + (pos - off), 0, off + len - pos);
   }
+  t0 = monotonic_ns ();
+  cs->t_read += t0 - t1;
   for (size_t k = 0; k < nb; k++) {
     uint64_t bs = off + k * MANIFEST_BLOCK;
     if (!want[k])
@@ -242,8 +257,12 @@ do_chunk (struct job *job, struct rdisk *d, struct cstate *cs,
     zero[k] = e.data.n == 0 ||
       !rangelist_overlaps (&e.data, bs, bs + MANIFEST_BLOCK) ||
       is_zero (buf + k * MANIFEST_BLOCK, MANIFEST_BLOCK);
+    t1 = monotonic_ns ();
+    cs->t_zero += t1 - t0;
     manifest_digest (buf + k * MANIFEST_BLOCK, MANIFEST_BLOCK, zero[k],
                      dig[k]);
+    t0 = monotonic_ns ();
+    cs->t_digest += t0 - t1;
   }
 
   c = calloc (1, sizeof *c);
@@ -288,6 +307,21 @@ do_chunk (struct job *job, struct rdisk *d, struct cstate *cs,
  out:
   rangelist_free (&e.data);
   return r;
+}
+
+static void
+report_stages (const struct cstate *cs, struct rdisk *d)
+{
+  uint64_t puts;
+  double md5, put;
+
+  blob_put_stats (d->blob, &puts, &md5, &put);
+  azp_debug ("%s: scan thread: block status %.2f s, read %.2f s, zero scan "
+             "%.2f s, digest %.2f s, waiting for the writers %.2f s; "
+             "%" PRIu64 " Put Page: MD5 %.2f s, HTTP %.2f s "
+             "(summed over the writers)", cs->jd->source,
+             cs->t_status / 1e9, cs->t_read / 1e9, cs->t_zero / 1e9,
+             cs->t_digest / 1e9, cs->t_queue / 1e9, puts, md5, put - md5);
 }
 
 int
@@ -371,6 +405,7 @@ cycle_copy_disk (struct job *job, size_t i, bool initial)
   fr = blob_writer_finish (w);
   if (fr == -1)
     r = -1;
+  report_stages (&cs, d);
   jd->cycle_bytes += cs.sent;
   jd->bytes_sent += cs.sent;
   if (p) {
