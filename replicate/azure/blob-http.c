@@ -730,6 +730,10 @@ set_transfer (CURL *h, const struct blob_client *c,
   if (!strcmp (r->method, "PUT")) {
     curl_easy_setopt (h, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt (h, CURLOPT_INFILESIZE_LARGE, (curl_off_t) r->body_len);
+    /* A 4 MiB Put Page in 8 sends of 512 KiB rather than 64 of 64 KiB
+     * (each a read callback, a send and a poll), for 512 KiB more per
+     * pooled handle. */
+    curl_easy_setopt (h, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024);
     curl_easy_setopt (h, CURLOPT_READFUNCTION, read_cb);
     curl_easy_setopt (h, CURLOPT_READDATA, up);
     curl_easy_setopt (h, CURLOPT_SEEKFUNCTION, seek_cb);
