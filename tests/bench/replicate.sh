@@ -119,14 +119,20 @@ inflight=$(( (P + 3) * 4 * 1024 ))
 echo "  (c) peak RSS, 64 GiB sparse disk: $((rss / 1024)) MiB = $(( (rss - inflight) / 1024 )) MiB + in-flight buffers $((inflight / 1024)) MiB  (target <= 64 MiB + in-flight)"
 echo "  load average: $(loadavg)"
 
+# small_disk FILE: 1 GiB raw with 128 MiB of data in 16 runs of 8 MiB.
+small_disk () {
+  local i
+  truncate -s 1G "$1"
+  for i in $(seq 0 15); do
+    head -c $((8 * 1024 * 1024)) /dev/urandom |
+      dd of="$1" bs=1M seek=$((i * 64)) conv=notrunc status=none
+  done
+}
+
 # The curve by --parallel, azprep beside the SDK (each point a pair).
 if [ "${BENCH_CURVE:-1}" = 1 ]; then
   img=$T/curve.raw
-  truncate -s 1G "$img"
-  for i in $(seq 0 15); do
-    head -c $((8 * 1024 * 1024)) /dev/urandom |
-      dd of="$img" bs=1M seek=$((i * 64)) conv=notrunc status=none
-  done
+  small_disk "$img"
   cdata=$((128 * 1024 * 1024))
   echo "  (d) curve by --parallel, 128 MiB of data, median of $BENCH_RUNS pairs:"
   for P in 1 2 4 8 16 32; do
@@ -145,11 +151,7 @@ fi
 # in-memory Azurite does not free deleted blobs' memory at once).
 if [ "${BENCH_SWEEP:-0}" = 1 ]; then
   small=$T/sweep.raw
-  truncate -s 1G "$small"
-  for i in $(seq 0 15); do
-    head -c $((8 * 1024 * 1024)) /dev/urandom |
-      dd of="$small" bs=1M seek=$((i * 64)) conv=notrunc status=none
-  done
+  small_disk "$small"
   sdata=$((128 * 1024 * 1024))
   for lat in 0 200; do
     for p in 1 2 4 8 16 32; do
