@@ -94,10 +94,10 @@ bench_pair () {
   local p=() o=() pc=() oc=() r=() l0 l1 i failed=0 ps os rs pcs ocs v
   l0=$(load)
   for i in $(seq "$BENCH_RUNS"); do
-    ! declare -F "${peer}_prep" >/dev/null || "${peer}_prep" >/dev/null 2>&1
+    ! declare -F "${peer}_prep" >/dev/null || "${peer}_prep" >/dev/null
     timed "$peer" || failed=$((failed + 1))
     p+=("$TIMED_WALL") pc+=("$TIMED_CPU")
-    ! declare -F "${ours}_prep" >/dev/null || "${ours}_prep" >/dev/null 2>&1
+    ! declare -F "${ours}_prep" >/dev/null || "${ours}_prep" >/dev/null
     timed "$ours" || failed=$((failed + 1))
     o+=("$TIMED_WALL") oc+=("$TIMED_CPU")
     if [ "$op" = "<=" ]; then r+=("$(ratio "${o[-1]}" "${p[-1]}")")
