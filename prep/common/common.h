@@ -125,6 +125,8 @@ char *shell_quote (const char *s);
  * multiline. */
 void fputs_clean (const char *s, FILE *fp, bool multiline);
 char *xstrdup (const char *s);
+/* CLOCK_MONOTONIC in nanoseconds (for durations). */
+uint64_t monotonic_ns (void);
 void free_string_list (char **list);
 size_t count_strings (char *const *list);
 /* Run a host command (argv, no shell); capture stdout into *out

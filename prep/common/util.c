@@ -302,10 +302,16 @@ fputs_clean (const char *s, FILE *fp, bool multiline)
   }
 }
 
-double
-monotonic_seconds (void)
+uint64_t
+monotonic_ns (void)
 {
   struct timespec ts;
   clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
+  return (uint64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+double
+monotonic_seconds (void)
+{
+  return monotonic_ns () / 1e9;
 }

@@ -408,6 +408,15 @@ blob_set_content_md5 (struct blob *b, bool send)
   b->no_md5 = !send;
 }
 
+void
+blob_put_stats (const struct blob *b, uint64_t *puts, double *md5_s,
+                double *put_s)
+{
+  *puts = __atomic_load_n (&b->puts, __ATOMIC_RELAXED);
+  *md5_s = __atomic_load_n (&b->md5_ns, __ATOMIC_RELAXED) / 1e9;
+  *put_s = __atomic_load_n (&b->put_ns, __ATOMIC_RELAXED) / 1e9;
+}
+
 bool
 blob_has_sas (const struct blob *b)
 {
@@ -721,6 +730,10 @@ set_transfer (CURL *h, const struct blob_client *c,
   if (!strcmp (r->method, "PUT")) {
     curl_easy_setopt (h, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt (h, CURLOPT_INFILESIZE_LARGE, (curl_off_t) r->body_len);
+    /* A 4 MiB Put Page in 8 sends of 512 KiB rather than 64 of 64 KiB
+     * (each a read callback, a send and a poll), for 512 KiB more per
+     * pooled handle. */
+    curl_easy_setopt (h, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024);
     curl_easy_setopt (h, CURLOPT_READFUNCTION, read_cb);
     curl_easy_setopt (h, CURLOPT_READDATA, up);
     curl_easy_setopt (h, CURLOPT_SEEKFUNCTION, seek_cb);

@@ -31,6 +31,8 @@ struct blob {
   char *name;         /* redacted URL, for messages */
   char *lease_id;
   bool no_md5;        /* Put Page without Content-MD5 */
+  /* Put Page counters (atomic: the writer's threads add to them). */
+  uint64_t puts, md5_ns, put_ns;
   pthread_mutex_t lock;
 };
 

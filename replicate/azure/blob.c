@@ -202,6 +202,7 @@ blob_put_page (struct blob *b, uint64_t offset, const void *buf, size_t len)
   struct blob_request r = { "PUT", "comp=page", h, buf, len, true, ok201,
                             NULL };
   struct blob_reply rp = { 0 };
+  uint64_t t0 = monotonic_ns (), t1;
   int ret;
 
   if (check_pages (b, offset, len) == -1)
@@ -214,12 +215,16 @@ blob_put_page (struct blob *b, uint64_t offset, const void *buf, size_t len)
   }
   if (!b->no_md5)
     md5_base64 (buf, len, md5);
+  t1 = monotonic_ns ();
   snprintf (rangeh, sizeof rangeh, "x-ms-range: bytes=%" PRIu64 "-%" PRIu64,
             offset, offset + len - 1);
   if (!b->no_md5)
     snprintf (md5h, sizeof md5h, "Content-MD5: %s", md5);
   ret = blob_request (b, &r, &rp);
   blob_reply_free (&rp);
+  __atomic_add_fetch (&b->puts, 1, __ATOMIC_RELAXED);
+  __atomic_add_fetch (&b->md5_ns, t1 - t0, __ATOMIC_RELAXED);
+  __atomic_add_fetch (&b->put_ns, monotonic_ns () - t0, __ATOMIC_RELAXED);
   return ret;
 }
 

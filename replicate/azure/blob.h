@@ -96,6 +96,11 @@ bool blob_has_sas (const struct blob *b);
  * none there; TLS still protects the data in transit.
  */
 void blob_set_content_md5 (struct blob *b, bool send);
+/* Put Page counters since the blob was opened: requests, seconds
+ * computing Content-MD5 and seconds in the whole call (MD5, signing,
+ * HTTP and retries), summed over threads.  For -v. */
+void blob_put_stats (const struct blob *b, uint64_t *puts, double *md5_s,
+                     double *put_s);
 /* Send x-ms-lease-id: id on every write from now on (NULL: none). */
 int blob_set_lease_id (struct blob *b, const char *lease_id);
 

@@ -7,6 +7,7 @@
  * all zeros.
  */
 #include <inttypes.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <string.h>
 #include <time.h>
@@ -27,7 +28,18 @@ struct cstate {
   struct jdisk *jd;
   struct manifest *man;
   uint64_t sent;              /* data bytes written this run */
+  /* The scanning thread's time by stage, for -v (nanoseconds): block
+   * status, source reads, zero scan, digests, waiting for a free slot
+   * in the writer's queue (the writers are the bottleneck then). */
+  uint64_t t_status, t_read, t_zero, t_digest, t_queue;
 };
+
+/* The parallel readers of a changed-area delta share the counters. */
+static void
+stage_add (uint64_t *t, uint64_t ns)
+{
+  __atomic_fetch_add (t, ns, __ATOMIC_RELAXED);
+}
 
 struct tag {
   struct chunk *chunk;
@@ -125,9 +137,12 @@ save_progress (struct job *job, struct cstate *cs, struct rdisk *d)
 }
 
 /* Queue one run of blocks [b0, b1) of the chunk. */
+/* A run of the whole chunk takes the chunk's buffer itself (*bufp is
+ * then NULL: the caller allocates the next one) rather than a copy.
+ */
 static int
 send_run (struct job *job, struct rdisk *d, struct cstate *cs,
-          struct blob_writer *w, struct chunk *c, const unsigned char *buf,
+          struct blob_writer *w, struct chunk *c, unsigned char **bufp,
           unsigned char (*dig)[MANIFEST_ENTRY], size_t b0, size_t b1,
           bool zero)
 {
@@ -136,6 +151,8 @@ send_run (struct job *job, struct rdisk *d, struct cstate *cs,
   bool clear = zero && !d->jd->managed;
   struct tag *t = malloc (sizeof *t);
   void *data = NULL;
+  uint64_t t0;
+  int r;
 
   if (!t) {
     azp_error ("out of memory");
@@ -144,19 +161,26 @@ send_run (struct job *job, struct rdisk *d, struct cstate *cs,
   t->chunk = c;
   t->clear = clear;
   memcpy (t->digests, dig + b0, (b1 - b0) * MANIFEST_ENTRY);
-  if (!clear) {
+  if (!clear && b0 == 0 && len == c->len) {
+    data = *bufp;
+    *bufp = NULL;
+  }
+  else if (!clear) {
     data = malloc (len);
     if (!data) {
       free (t);
       azp_error ("out of memory");
       return -1;
     }
-    memcpy (data, buf + b0 * MANIFEST_BLOCK, len);
+    memcpy (data, *bufp + b0 * MANIFEST_BLOCK, len);
   }
   pthread_mutex_lock (&cs->lock);
   c->outstanding++;
   pthread_mutex_unlock (&cs->lock);
-  if (blob_writer_put (w, off, data, len, t) == -1) {
+  t0 = monotonic_ns ();
+  r = blob_writer_put (w, off, data, len, t);
+  stage_add (&cs->t_queue, monotonic_ns () - t0);
+  if (r == -1) {
     pthread_mutex_lock (&cs->lock);
     c->outstanding--;
     pthread_mutex_unlock (&cs->lock);
@@ -171,8 +195,9 @@ send_run (struct job *job, struct rdisk *d, struct cstate *cs,
 static int
 do_chunk (struct job *job, struct rdisk *d, struct cstate *cs,
           struct blob_writer *w, struct source *src, uint64_t off,
-          uint64_t len, unsigned char *buf, bool use_bitmap)
+          uint64_t len, unsigned char **bufp, bool use_bitmap)
 {
+  unsigned char *buf = *bufp;
   struct jdisk *jd = d->jd;
   uint64_t ssize = source_size (src);
   uint64_t rlen = off >= ssize ? 0 : (ssize - off < len ? ssize - off : len);
@@ -181,6 +206,7 @@ do_chunk (struct job *job, struct rdisk *d, struct cstate *cs,
   bool zero[BPC], want[BPC], changed[BPC];
   struct chunk *c;
   size_t nb = len / MANIFEST_BLOCK, b0;
+  uint64_t t0, t1;
   int r = -1;
 
   for (size_t k = 0; k < nb; k++)
@@ -204,6 +230,7 @@ do_chunk (struct job *job, struct rdisk *d, struct cstate *cs,
     if (!dirty)
       goto done_clean;       /* nothing changed here since the bitmap began */
   }
+  t0 = monotonic_ns ();
   /* The areas a changed-area source names are read whole (the zero
    * scan below finds zeros): a block status request for each would be
    * one more round trip per area. */
@@ -213,16 +240,25 @@ do_chunk (struct job *job, struct rdisk *d, struct cstate *cs,
   }
   else if (rlen > 0 && source_extents (src, off, rlen, extent_cb, &e) == -1)
     goto out;
+  t1 = monotonic_ns ();
+  stage_add (&cs->t_status, t1 - t0);
   if (d->have_changed && restrict_to (&e.data, want, off, nb) == -1)
     goto out;
   if (e.data.n > 0) {
-    memset (buf, 0, len);
-    for (size_t i = 0; i < e.data.n; i++)
+    uint64_t pos = off;       /* zero only the gaps between the reads */
+    rangelist_normalize (&e.data);
+    for (size_t i = 0; i < e.data.n; i++) {
+      memset (buf + (pos - off), 0, e.data.r[i].start - pos);
       if (source_pread (src, buf + (e.data.r[i].start - off),
                         e.data.r[i].end - e.data.r[i].start,
                         e.data.r[i].start) == -1)
         goto out;
+      pos = e.data.r[i].end;
+    }
+    memset (buf + (pos - off), 0, off + len - pos);
   }
+  t0 = monotonic_ns ();
+  stage_add (&cs->t_read, t0 - t1);
   for (size_t k = 0; k < nb; k++) {
     uint64_t bs = off + k * MANIFEST_BLOCK;
     if (!want[k])
@@ -233,8 +269,12 @@ do_chunk (struct job *job, struct rdisk *d, struct cstate *cs,
     zero[k] = e.data.n == 0 ||
       !rangelist_overlaps (&e.data, bs, bs + MANIFEST_BLOCK) ||
       is_zero (buf + k * MANIFEST_BLOCK, MANIFEST_BLOCK);
+    t1 = monotonic_ns ();
+    stage_add (&cs->t_zero, t1 - t0);
     manifest_digest (buf + k * MANIFEST_BLOCK, MANIFEST_BLOCK, zero[k],
                      dig[k]);
+    t0 = monotonic_ns ();
+    stage_add (&cs->t_digest, t0 - t1);
   }
 
   c = calloc (1, sizeof *c);
@@ -271,7 +311,7 @@ do_chunk (struct job *job, struct rdisk *d, struct cstate *cs,
     bool chg = k < nb && changed[k];
     bool kind = k < nb && zero[k] && !jd->managed;
     if (b0 < nb && (!chg || kind != (zero[b0] && !jd->managed))) {
-      if (send_run (job, d, cs, w, c, buf, dig, b0, k, zero[b0]) == -1) {
+      if (send_run (job, d, cs, w, c, bufp, dig, b0, k, zero[b0]) == -1) {
         pthread_mutex_lock (&cs->lock);
         c->failed = true;
         chunk_release (cs, c);
@@ -389,8 +429,13 @@ read_pieces (void *arg)
       break;
     }
     pthread_mutex_unlock (&cs->lock);
-    e = do_chunk (ps->job, ps->d, cs, ps->w, rd->src, r.start,
-                  r.end - r.start, buf, false);
+    if (!buf && !(buf = malloc (CHUNK))) {
+      azp_error ("out of memory");
+      e = -1;
+    }
+    else
+      e = do_chunk (ps->job, ps->d, cs, ps->w, rd->src, r.start,
+                    r.end - r.start, &buf, false);
     pthread_mutex_lock (&cs->lock);
     if (e == -1)
       ps->failed = true;
@@ -472,6 +517,21 @@ copy_changed (struct job *job, struct rdisk *d, struct cstate *cs,
   return ps.stopped ? 1 : 0;
 }
 
+static void
+report_stages (const struct cstate *cs, struct rdisk *d)
+{
+  uint64_t puts;
+  double md5, put;
+
+  blob_put_stats (d->blob, &puts, &md5, &put);
+  azp_debug ("%s: scan thread: block status %.2f s, read %.2f s, zero scan "
+             "%.2f s, digest %.2f s, waiting for the writers %.2f s; "
+             "%" PRIu64 " Put Page: MD5 %.2f s, HTTP %.2f s "
+             "(summed over the writers)", cs->jd->source,
+             cs->t_status / 1e9, cs->t_read / 1e9, cs->t_zero / 1e9,
+             cs->t_digest / 1e9, cs->t_queue / 1e9, puts, md5, put - md5);
+}
+
 int
 cycle_copy_disk (struct job *job, size_t i, bool initial)
 {
@@ -490,6 +550,13 @@ cycle_copy_disk (struct job *job, size_t i, bool initial)
 
   if (use_bitmap)
     azp_debug ("%s: delta from the dirty bitmap %s", jd->source, jd->bitmap);
+  /* Each chunk's buffer goes to a writer thread, which frees it.  Keep
+   * the freed 4 MiB buffers in the heap for the next chunks rather than
+   * unmapping them: a fresh mapping costs a page fault per 4 KiB on
+   * the first read into it (process-wide, and the same every call).
+   */
+  mallopt (M_MMAP_THRESHOLD, 2 * CHUNK);
+  mallopt (M_TRIM_THRESHOLD, 4 * CHUNK * (job->parallel + 4));
   buf = malloc (CHUNK);
   if (!buf) {
     azp_error ("out of memory");
@@ -520,7 +587,12 @@ cycle_copy_disk (struct job *job, size_t i, bool initial)
     rangelist_normalize (&jd->done);
     skip = rangelist_covers (&jd->done, off, end);
     pthread_mutex_unlock (&cs.lock);
-    if (!skip && do_chunk (job, d, &cs, w, d->src, off, end - off, buf,
+    if (!buf && !(buf = malloc (CHUNK))) {
+      azp_error ("out of memory");
+      r = -1;
+      break;
+    }
+    if (!skip && do_chunk (job, d, &cs, w, d->src, off, end - off, &buf,
                            use_bitmap) == -1) {
       r = -1;
       break;
@@ -548,6 +620,7 @@ cycle_copy_disk (struct job *job, size_t i, bool initial)
   fr = blob_writer_finish (w);
   if (fr == -1)
     r = -1;
+  report_stages (&cs, d);
   jd->cycle_bytes += cs.sent;
   jd->bytes_sent += cs.sent;
   if (p) {

@@ -18,9 +18,7 @@ struct progress {
 static double
 now (void)
 {
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
+  return monotonic_ns () / 1e9;
 }
 
 const char *

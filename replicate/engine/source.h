@@ -1,9 +1,11 @@
-/* azprep replicate: reading a source disk as an NBD endpoint (libnbd).
+/* azprep replicate: reading a source disk.
  *
- * A local image (raw, qcow2, vmdk incl. streamOptimized, vhd, vhdx) is
- * served read-only by qemu-nbd, started as a subprocess on a private
- * Unix socket (systemd socket activation), so nothing is converted to a
- * temporary file.  Any other NBD server (nbdkit exposing a vSphere disk,
+ * A local raw image (without a dirty bitmap) is read directly: pread,
+ * and SEEK_DATA/SEEK_HOLE for its extents.  Another local image (qcow2,
+ * vmdk incl. streamOptimized, vhd, vhdx) is served read-only by
+ * qemu-nbd, started as a subprocess on a private Unix socket (systemd
+ * socket activation) and read with libnbd, so nothing is converted to
+ * a temporary file.  Any other NBD server (nbdkit exposing a vSphere disk,
  * for example) plugs in through source_open_nbd with its URI.
  *
  * A source is used from one thread at a time.

@@ -2,13 +2,18 @@
 # Benchmark: azprep replicate against a local Azurite (in memory).
 #  1. Initial copy of the same image, same parallelism: azprep vs a node
 #     script on the official SDK (@azure/storage-blob uploadPages of the
-#     non-zero 4 MiB chunks, Content-MD5).  Target: azprep >= 1.0x the
-#     SDK's throughput.  Both against `cat image > /dev/null`, the
-#     source side's physical limit.
+#     non-zero 4 MiB chunks, Content-MD5), alternating on a fresh
+#     Azurite each run (tests/bench/functions.sh).  Target: azprep
+#     >= 1.5x the SDK's throughput.  Both against `cat image > /dev/null`,
+#     the source side's physical limit.  Azurite's CPU per run is shown:
+#     both clients share its one node thread and the machine's cores.
 #  2. Bytes sent: initial <= 1.01x the allocated non-zero data; a delta
 #     <= 1.05x the changed data (64 KiB granularity).
 #  3. Peak memory (/usr/bin/time -v) of an initial copy of a 64 GiB
 #     sparse disk: target <= 64 MiB + the in-flight buffers.
+#  4. The curve by --parallel (1 2 4 8 16 32), azprep beside the SDK, on
+#     a 1 GiB disk with 128 MiB of data, each point a pair as in 1
+#     (BENCH_CURVE=0 leaves it out).
 #  BENCH_SWEEP=1 adds azprep's throughput by --parallel, straight to
 #  Azurite and through a proxy that delays every response by 200 ms (a
 #  stand-in for a WAN round trip plus the service time of a 4 MiB Put
@@ -51,45 +56,37 @@ echo "  image: 8 GiB raw, $((data / 1048576)) MiB of data in $runs runs; paralle
 t0=$(now); cat "$img" >/dev/null; t1=$(now)
 cat_s=$(echo "$t1 - $t0" | bc -l)
 
-# Interleaved rounds on a fresh Azurite each, the order alternating;
-# the fastest run of each side counts (a shared, noisy machine), the
-# median is shown too.  The last round's blob stays for the delta.
-ROUNDS=${BENCH_ROUNDS:-3}
-az_all=() sdk_all=()
-run_az () {
-  local t0 t1
-  t0=$(now)
-  "$AZPREP" replicate --container bench --name az --state "$T/state$1" \
-    --parallel "$P" --json "$img" >"$T/az.json" 2>"$T/az.err" ||
-    { cat "$T/az.err"; echo "  azprep failed"; exit 1; }
-  t1=$(now)
-  az_all+=("$(echo "$t1 - $t0" | bc -l)")
-  az_sent=$(json_sent "$T/az.json")
-}
-run_sdk () {
-  local t0 t1
-  t0=$(now)
-  blobtool upload-pages "$img" sdk sdk.vhd "$P" >"$T/sdk.json"
-  t1=$(now)
-  sdk_all+=("$(echo "$t1 - $t0" | bc -l)")
+# The pair, alternating on a fresh Azurite each run (method:
+# tests/bench/functions.sh); the last azprep run's blob stays for the
+# delta.  Besides the wall time: the client's CPU (cpu, in the pair's
+# lines) and Azurite's, the server both share (its CPU per run below).
+azurite_cpu () { awk '{ printf "%.2f", ($14 + $15) / 100 }' "/proc/$AZURITE_PID/stat"; }
+az_round=0 az_srv=() sdk_srv=()
+sdk_prep () { azurite_restart; }
+sdk () {
+  local c0
+  c0=$(azurite_cpu)
+  blobtool upload-pages "$img" sdk sdk.vhd "$P" >"$T/sdk.json" || return 1
+  sdk_srv+=("$(awk -v a="$c0" -v b="$(azurite_cpu)" 'BEGIN { print b - a }')")
   sdk_sent=$(json_get "$T/sdk.json" 'd.bytes_sent')
 }
-for round in $(seq 1 "$ROUNDS"); do
-  azurite_restart
-  if [ $((round % 2)) = 1 ]; then run_az $round; run_sdk; else run_sdk; run_az $round; fi
-done
-blobtool delete-container sdk
-best () { printf '%s\n' "$@" | sort -g | head -1; }
-median () { printf '%s\n' "$@" | sort -g | sed -n "$(( ($# + 1) / 2 ))p"; }
-az_s=$(best "${az_all[@]}") sdk_s=$(best "${sdk_all[@]}")
-echo "  runs (s): azprep ${az_all[*]}; SDK ${sdk_all[*]}"
-
-printf '  %-34s %7.2fs  %7s MiB/s of the file (8 GiB, holes too)\n' "cat image > /dev/null" "$cat_s" "$(mibs 8589934592 "$cat_s")"
-printf '  %-34s %7.2fs  %7s MiB/s of data  (sent %s bytes)\n' "azprep replicate --parallel $P" "$az_s" "$(mibs "$data" "$az_s")" "$az_sent"
-printf '  %-34s %7.2fs  %7s MiB/s of data  (sent %s bytes)\n' "SDK uploadPages x$P (node)" "$sdk_s" "$(mibs "$data" "$sdk_s")" "$sdk_sent"
-echo "  (a) throughput azprep/SDK: $(ratio "$sdk_s" "$az_s")x best of $ROUNDS, $(ratio "$(median "${sdk_all[@]}")" "$(median "${az_all[@]}")")x median  (target >= 1.0x)"
-echo "      time vs cat: azprep $(ratio "$az_s" "$cat_s")x, SDK $(ratio "$sdk_s" "$cat_s")x the time of cat (cat reads all 8 GiB; both skip the holes and upload the data)"
-echo "  (b) bytes sent initial / data: $(echo "scale=4; $az_sent / $data" | bc -l)x  (target <= 1.01x)"
+az_prep () { azurite_restart; az_round=$((az_round + 1)); }
+az () {
+  local c0
+  c0=$(azurite_cpu)
+  "$AZPREP" replicate --container bench --name az --state "$T/state$az_round" \
+    --parallel "$P" --json -v "$img" >"$T/az.json" 2>"$T/az.err" ||
+    { cat "$T/az.err"; return 1; }
+  az_srv+=("$(awk -v a="$c0" -v b="$(azurite_cpu)" 'BEGIN { print b - a }')")
+  az_sent=$(json_sent "$T/az.json")
+}
+printf '  %-34s %7.2fs  %7s MiB/s of the file (8 GiB, holes too)\n' \
+  "cat image > /dev/null" "$cat_s" "$(mibs 8589934592 "$cat_s")"
+bench_pair "(a) upload $((data / 1048576)) MiB, --parallel $P, azprep / SDK (speed)" \
+  ">=" 1.5 sdk az
+echo "    Azurite CPU (s) per run: azprep ${az_srv[*]}; SDK ${sdk_srv[*]}"
+sed -n 's/^azprep: debug: .*: scan thread: /    azprep stages (last run): /p' "$T/az.err"
+echo "  (b) bytes sent initial / data: $(echo "scale=4; $az_sent / $data" | bc -l)x  (target <= 1.01x; the SDK sent $sdk_sent)"
 
 # A delta: change 5 MiB in 64 KiB pieces scattered over the data.
 changed=0
@@ -98,7 +95,7 @@ for i in $(seq 0 79); do
   head -c 65536 /dev/urandom | dd of="$img" bs=65536 seek="$off" conv=notrunc status=none
   changed=$((changed + 65536))
 done
-"$AZPREP" replicate --container bench --name az --state "$T/state$ROUNDS" \
+"$AZPREP" replicate --container bench --name az --state "$T/state$az_round" \
   --parallel "$P" --json "$img" >"$T/az2.json" 2>"$T/az2.err" ||
   { cat "$T/az2.err"; echo "  azprep delta failed"; exit 1; }
 d_sent=$(json_sent "$T/az2.json")
@@ -122,17 +119,39 @@ inflight=$(( (P + 3) * 4 * 1024 ))
 echo "  (c) peak RSS, 64 GiB sparse disk: $((rss / 1024)) MiB = $(( (rss - inflight) / 1024 )) MiB + in-flight buffers $((inflight / 1024)) MiB  (target <= 64 MiB + in-flight)"
 echo "  load average: $(loadavg)"
 
+# small_disk FILE: 1 GiB raw with 128 MiB of data in 16 runs of 8 MiB.
+small_disk () {
+  local i
+  truncate -s 1G "$1"
+  for i in $(seq 0 15); do
+    head -c $((8 * 1024 * 1024)) /dev/urandom |
+      dd of="$1" bs=1M seek=$((i * 64)) conv=notrunc status=none
+  done
+}
+
+# The curve by --parallel, azprep beside the SDK (each point a pair).
+if [ "${BENCH_CURVE:-1}" = 1 ]; then
+  img=$T/curve.raw
+  small_disk "$img"
+  cdata=$((128 * 1024 * 1024))
+  echo "  (d) curve by --parallel, 128 MiB of data, median of $BENCH_RUNS pairs:"
+  for P in 1 2 4 8 16 32; do
+    BENCH_SUMMARY= bench_pair "p$P" ">=" 1.5 sdk az >"$B/curve.log"
+    grep -q 'failed' "$B/curve.log" && sed 's/^/    /' "$B/curve.log"
+    printf '    --parallel %-3s azprep %7s MiB/s  SDK %7s MiB/s  ratio %sx (%s)  load %s\n' \
+      "$P" "$(mibs "$cdata" "$BENCH_OURS")" "$(mibs "$cdata" "$BENCH_PEER")" \
+      "$BENCH_RATIO" "$BENCH_RSPREAD" "$(cut -d' ' -f1 /proc/loadavg)"
+  done
+  rm -f "$img"
+fi
+
 # BENCH_SWEEP=1: azprep's throughput by --parallel, without and with
 # 200 ms of added latency per request (the best of two runs each), on a
 # 1 GiB disk with 128 MiB of data; a fresh Azurite for every run (an
 # in-memory Azurite does not free deleted blobs' memory at once).
 if [ "${BENCH_SWEEP:-0}" = 1 ]; then
   small=$T/sweep.raw
-  truncate -s 1G "$small"
-  for i in $(seq 0 15); do
-    head -c $((8 * 1024 * 1024)) /dev/urandom |
-      dd of="$small" bs=1M seek=$((i * 64)) conv=notrunc status=none
-  done
+  small_disk "$small"
   sdata=$((128 * 1024 * 1024))
   for lat in 0 200; do
     for p in 1 2 4 8 16 32; do

@@ -3,7 +3,8 @@
 #  1. check (or inspect, before check exists) of a simulated VM's disk
 #     read in place over vCenter's datastore endpoint (a running VM: from
 #     a temporary snapshot), against the same command on the same image
-#     as a local file, in the same run; and the bytes fetched over HTTP
+#     as a local file, alternating (tests/bench/functions.sh); and the
+#     bytes fetched over HTTP
 #     against the disk's size.  Targets: at most 1.5x the local time,
 #     well under 20% of the disk fetched.
 #  2. Replication delta cycles of a 4 GiB disk (sparse) with 1% changed
@@ -18,7 +19,9 @@
 cd "$(dirname "$0")/../.."
 export AZPREP="$PWD/azprep" BUILD="$PWD/build"
 export LIBGUESTFS_CACHEDIR="${LIBGUESTFS_CACHEDIR:-$PWD/build/appliance-cache}"
+source tests/bench/functions.sh
 source tests/lib/functions.sh
+on_exit 'rm -rf "$B"'    # tests/lib/functions.sh replaced the bench's trap
 source tests/lib/vcsim.sh
 requires nbdkit curl mkfs.ext4
 
@@ -31,27 +34,23 @@ vcsim_put "$T/disk.img" DC0_H0_VM0
 size=$(stat -c %s "$T/disk.img")
 uri="vsphere://$VCSIM_HOST/DC0/DC0_H0_VM0/0?http=1"
 
-now () { date +%s.%N; }
-t0=$(now)
-"$AZPREP" $cmd "$T/disk.img" >/dev/null 2>&1 || true
-t1=$(now)
-AZPREP_NBDKIT_STATS="$T/stats" "$AZPREP" $cmd --vsphere-allow-http "$uri" \
-  >/dev/null 2>"$T/err" ||
-  true
-t2=$(now)
-grep -q '^read:' "$T/stats" || { cat "$T/err"; fail "the remote $cmd read nothing"; }
+# Alternating (tests/bench/functions.sh); the bytes fetched are the
+# last remote run's.
+local_file () { checked "$AZPREP" $cmd "$T/disk.img"; }
+endpoint () {
+  AZPREP_NBDKIT_STATS="$T/stats" checked "$AZPREP" $cmd \
+    --vsphere-allow-http "$uri"
+}
+echo "vsphere: $cmd of a $((size / 1048576)) MiB disk"
+bench_pair "$cmd over the datastore endpoint / local file" "<=" 1.5 \
+  local_file endpoint
+grep -q '^read:' "$T/stats" || fail "the remote $cmd read nothing"
 
 bytes=$(awk '/^read:/ { for (i = 2; i < NF; i++) if ($(i+1) ~ /^(B|KiB|MiB|GiB),?$/) {
   u = $(i+1); m = u ~ /^GiB/ ? 1073741824 : u ~ /^MiB/ ? 1048576 : u ~ /^KiB/ ? 1024 : 1;
   printf "%d", $i * m; exit } }' "$T/stats")
 reqs=$(awk '/^read:/ { print $2; exit }' "$T/stats")
-awk -v l="$t0" -v m="$t1" -v r="$t2" -v b="$bytes" -v s="$size" -v c="$cmd" \
-    -v q="$reqs" 'BEGIN {
-  local = m - l; remote = r - m;
-  printf "vsphere: %s of a %d MiB disk\n", c, s / 1048576;
-  printf "  local file:          %6.1f s\n", local;
-  printf "  datastore endpoint:  %6.1f s  (ratio %.2fx, target <= 1.5x)\n",
-         remote, remote / local;
+awk -v b="$bytes" -v s="$size" -v q="$reqs" 'BEGIN {
   printf "  fetched over HTTP:   %.1f MiB in %d requests = %.1f%% of the disk (target < 20%%)\n",
          b / 1048576, q, 100 * b / s;
 }'
@@ -140,7 +139,8 @@ cycle () {
       "vcsim %.2f", l - t0, s - l, q - s, cp, d - q - cp, r - d, me, az, vc }' \
     "$T/cycle.err")
 }
-echo "  load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+l0=$(load)
+echo "  load average before: $l0"
 cycle t b digest DC0_H0_VM1
 echo "  initial, digest (CBT off): $t s ($copy s copying), $((b / 1048576)) MiB read"
 cycle t b cbt DC0_C0_RP0_VM1 --enable-cbt
@@ -176,3 +176,13 @@ awk -v dt="$(med "${dt[@]}")" -v ct="$(med "${ct[@]}")" \
   printf "  copy (read, compare, send): digest %.2f s, CBT %.2f s: %.3fx\n", dc, cc, cc / dc;
   printf "  load average after: %s\n", la;
 }'
+# The verdict on the time ratio of each pair (tests/bench/functions.sh).
+tr=()
+for i in "${!dt[@]}"; do tr+=("$(awk -v c="${ct[$i]}" -v d="${dt[$i]}" \
+  'BEGIN { printf "%.3f", c / d }')"); done
+read -r tm tlo thi <<<"$(printf '%s\n' "${tr[@]}" | sort -g |
+  awk '{ v[NR] = $1 } END { printf "%s %s %s", v[int((NR + 1) / 2)], v[1], v[NR] }')"
+tv=$(verdict "<=" 0.1 "$tm" "$tlo" "$thi")
+echo "  CBT / digest time by pair: median ${tm}x ($tlo-$thi), target <= 0.1x: $tv"
+bench_summary "vsphere CBT delta cycle / digest cycle" "<=" 0.1 "$tm" "$tlo" \
+  "$thi" "$(med "${ct[@]}") s / $(med "${dt[@]}") s" "$l0" "$(load)" "$tv"
