@@ -22,6 +22,9 @@ enum {
   EXIT_USAGE = 2,     /* bad command line */
   EXIT_NOTREADY = 3,  /* refused, or check: not ready (blockers) */
   EXIT_WARNINGS = 4,  /* check only: ready with warnings */
+  EXIT_LEASE_LOST = 5,  /* replicate: the job's lease in the state
+                         * container was lost; nothing more written */
+  EXIT_BUSY = 6,      /* replicate: another worker holds the job */
 };
 
 /* Logging (prep/common/log.c).  azp_error() and azp_warning() always

@@ -902,6 +902,14 @@ blob_request (struct blob *b, const struct blob_request *r,
   last_status = 0;
   if (!h)
     return -1;
+  if (c->opts.fence && *c->opts.fence && strcmp (r->method, "GET") &&
+      strcmp (r->method, "HEAD")) {
+    hcopy (last_code, sizeof last_code, "AzprepFenced", 12);
+    azp_error ("%s: %s not sent: this worker no longer holds the job's "
+               "lease in the state container", b->name, r->method);
+    handle_put (c, h);
+    return -1;
+  }
   if (rp->body_max == 0)
     rp->body_max = 64 * 1024 * 1024;
   for (int att = 0; att < c->opts.max_tries; att++) {

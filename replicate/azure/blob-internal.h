@@ -71,6 +71,11 @@ struct blob_request {
   const long *quiet;             /* statuses returned without azp_error() */
 };
 
+/* "x-ms-meta-name: value" header lines from "name=value" strings
+ * (NULL-terminated, malloc'd), or NULL (reported, naming what).
+ */
+char **meta_headers (const char *const *metadata, const char *what);
+
 /* Perform a request with retries.  Returns 0 when the final status is in
  * r->ok or r->quiet (the caller looks at reply->status), else -1 after
  * azp_error().  reply->body may be preset (fixed buffer) by the caller.

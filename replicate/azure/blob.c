@@ -13,7 +13,7 @@ static const long ok_del[] = { 202, 0 };
 static const long quiet404[] = { 404, 0 };
 
 /* "x-ms-meta-name: value" header lines from "name=value" strings. */
-static char **
+char **
 meta_headers (const char *const *metadata, const char *what)
 {
   size_t n = count_strings ((char *const *) metadata);
@@ -315,7 +315,7 @@ blob_snapshot (struct blob *b, const char *const *metadata, char **snapshot)
 {
   CLEANUP_FREE_STRING_LIST char **mh = meta_headers (metadata, blob_name (b));
   struct blob_request r = { "PUT", "comp=snapshot",
-                            (const char *const *) mh, NULL, 0, false, ok201,
+                            (const char *const *) mh, NULL, 0, true, ok201,
                             NULL };
   struct blob_reply rp = { 0 };
   int ret = -1;

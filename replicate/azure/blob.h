@@ -51,6 +51,10 @@ struct blob_opts {
    * polling sleeps end and nothing more is retried.  NULL: never. */
   volatile sig_atomic_t *stop;
   unsigned copy_timeout_s;  /* Copy Blob polling deadline (0: 4 hours) */
+  /* When *fence becomes non-zero (the job's state lease is lost or
+   * about to expire), no request that changes anything (PUT, DELETE) is
+   * sent any more: each fails at once.  NULL: never. */
+  const volatile int *fence;
 };
 
 struct blob_client;
@@ -176,6 +180,35 @@ int blob_lease_acquire (struct blob *b, const char *proposed_id,
 int blob_lease_renew (struct blob *b);
 int blob_lease_release (struct blob *b);
 int blob_lease_break (struct blob *b);
+/* Break the blob's lease now (break period 0), whoever holds it; no
+ * lease is success.  0 or -1.
+ */
+int blob_lease_break_now (struct blob *b);
+/* Acquire the lease with id for duration seconds, quietly when another
+ * holds it: 0 (the blob sends no lease id by itself: use
+ * blob_set_lease_id), or -1 with blob_error_code() "LeaseAlreadyPresent"
+ * (not reported) or another failure (reported).
+ */
+int blob_lease_try (struct blob *b, const char *id, int duration);
+
+/* Put Blob: a block blob holding data (a small state file), with
+ * metadata ("name=value", may be NULL) and the lease id if one is set;
+ * create_only: If-None-Match: * (BlobAlreadyExists rather than
+ * overwrite; the blob found is then success, not reported).  0 or -1.
+ */
+int blob_put_block_blob (struct blob *b, const void *data, size_t len,
+                         const char *const *metadata, bool create_only);
+/* Get Blob: the whole blob, at most max bytes, into *data (malloc'd,
+ * NUL-terminated).  0, 1 no such blob, -1 error (reported).
+ */
+int blob_get_all (struct blob *b, size_t max, char **data, size_t *len);
+/* List Blobs of the container (a blob opened on the container's URL)
+ * whose names begin with prefix, with their metadata (no snapshots).
+ * 0 or -1.
+ */
+int blob_list_prefix (struct blob *container, const char *prefix,
+                      struct blob_list *out);
+
 /* Resize a page blob (size multiple of 512). */
 int blob_resize (struct blob *b, uint64_t size);
 

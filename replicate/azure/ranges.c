@@ -288,6 +288,7 @@ blob_list_free (struct blob_list *l)
 {
   for (size_t i = 0; i < l->n; i++) {
     free (l->items[i].snapshot);
+    free (l->items[i].name);
     free_string_list (l->items[i].metadata);
   }
   free (l->items);
@@ -327,7 +328,8 @@ list_metadata (xmlNode *md, const char *what)
   return m;
 }
 
-/* One <Blob>: kept (appended to out) if its <Name> is name. */
+/* One <Blob>: kept (appended to out) if its <Name> is name (any name
+ * if name is NULL). */
 static int
 list_item (xmlNode *b, const char *what, const char *name,
            size_t max_items, struct blob_list *out)
@@ -341,7 +343,7 @@ list_item (xmlNode *b, const char *what, const char *name,
     azp_error ("%s: blob list: a Blob without a Name", what);
     return -1;
   }
-  if (strcmp ((const char *) bn, name) != 0)
+  if (name && strcmp ((const char *) bn, name) != 0)
     return 0;
   snap = sn ? xmlNodeGetContent (sn) : NULL;
   if (snap && (!*snap || strlen ((const char *) snap) > 63 ||
@@ -361,9 +363,11 @@ list_item (xmlNode *b, const char *what, const char *name,
   out->items = ni;
   ni += out->n;
   ni->snapshot = snap ? xstrdup ((const char *) snap) : NULL;
+  ni->name = xstrdup ((const char *) bn);
   ni->metadata = list_metadata (child (b, "Metadata"), what);
-  if ((snap && !ni->snapshot) || !ni->metadata) {
+  if ((snap && !ni->snapshot) || !ni->name || !ni->metadata) {
     free (ni->snapshot);
+    free (ni->name);
     free_string_list (ni->metadata);
     return -1;
   }

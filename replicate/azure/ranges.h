@@ -48,6 +48,7 @@ void storage_error_parse (const char *xml, size_t len, char **code,
 
 /* One entry of a List Blobs reply. */
 struct blob_item {
+  char *name;            /* the blob's name */
   char *snapshot;        /* its x-ms-snapshot, or NULL: the base blob */
   char **metadata;       /* "name=value", NULL-terminated */
 };
@@ -55,7 +56,8 @@ struct blob_list { struct blob_item *items; size_t n; };
 void blob_list_free (struct blob_list *l);
 
 /* Parse a List Blobs body (<EnumerationResults>, include=metadata):
- * the <Blob> entries named exactly name are appended to out, at most
+ * the <Blob> entries named exactly name (every entry if name is NULL)
+ * are appended to out, at most
  * max_items in all; *next_marker gets <NextMarker> if non-empty.
  * Parsed safely like pagelist_parse.  0 or -1 after azp_error().
  */

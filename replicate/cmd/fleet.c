@@ -28,7 +28,7 @@ replicate_fleet_one (const char *path, int64_t index,
   struct replicate_opts r = *o;
   char **disks = NULL, **formats = NULL;
   size_t n = 0, nd = 0;
-  int ret = EXIT_ERROR, rr;
+  int ret = EXIT_ERROR;
 
   if (fleet_read (path, &vms, &n) == -1)
     return EXIT_ERROR;
@@ -84,8 +84,7 @@ replicate_fleet_one (const char *path, int64_t index,
   r.disks = disks;
   r.formats = formats;
   r.ndisks = nd;
-  rr = replicate_job_run (&r);
-  ret = rr == 0 ? EXIT_OK : rr == -2 ? EXIT_NOTREADY : EXIT_ERROR;
+  ret = replicate_exit (replicate_job_run (&r));
  out:
   if (disks)
     free_string_list (disks);
@@ -180,8 +179,9 @@ emit (struct kid *k, int s, const char *name, bool json, bool eof)
     if (s == 0 && json && *p == '{') {
       cJSON *q = cJSON_CreateString (name);
       char *qs = cJSON_PrintUnformatted (q);
+      bool empty = nl - p >= 2 && p[1] == '}';
       fprintf (fp, "{\"vm\":%s%s%.*s\n", qs ? qs : "\"?\"",
-               nl - p >= 2 && p[1] == '}' ? "" : ",", (int) (nl - p - 1), p + 1);
+               empty ? "" : ",", (int) (nl - p - 1), p + 1);
       free (qs);
       cJSON_Delete (q);
     }
@@ -272,12 +272,13 @@ start (size_t vm, int argc, char **argv)
   return 0;
 }
 
-/* Worse exit codes rank higher: usage, error, refused, done. */
+/* Worse exit codes rank higher: usage, lease lost, error, held by
+ * another worker, refused, done. */
 static int
 worse (int a, int b)
 {
-  static const int rank[] = { 0, 2, 3, 1, 0 };
-  int ra = a >= 0 && a <= 4 ? rank[a] : 2, rb = b >= 0 && b <= 4 ? rank[b] : 2;
+  static const int rank[] = { 0, 3, 5, 1, 0, 4, 2 };
+  int ra = a >= 0 && a <= 6 ? rank[a] : 3, rb = b >= 0 && b <= 6 ? rank[b] : 3;
   return rb > ra ? b : a;
 }
 

@@ -10,6 +10,8 @@
 
 /* Is n a valid job name (replicate.c)? */
 bool replicate_valid_name (const char *n);
+/* The exit code of replicate_job_run's result (replicate.c). */
+int replicate_exit (int r);
 
 /* Replicate VM index of the fleet file path in this process, with the
  * options of o (its name, disks and formats replaced by the VM's).

@@ -7,6 +7,7 @@
 #include "prep/azprep.h"
 #include "replicate/cmd/fleet.h"
 #include "replicate/engine/replicate.h"
+#include "replicate/engine/state.h"
 #include "replicate/vsphere/vsphere.h"
 
 static const char usage[] =
@@ -69,6 +70,12 @@ static const char usage[] =
   "  --credentials FILE  connection string, or AZURE_STORAGE_* lines\n"
   "                    (default: the AZURE_STORAGE_* environment variables)\n"
   "  --state DIR       journal directory (default ~/.local/state/azprep)\n"
+  "  --state-container NAME  keep the job's state (journal, manifests,\n"
+  "                    lock) in this container of the target's storage\n"
+  "                    account instead, so that any host can run or resume\n"
+  "                    the job (a fleet); --state is then only a cache\n"
+  "  --wait-lock SECS  with --state-container: wait up to SECS for another\n"
+  "                    worker to let go of the job (default 0: refuse)\n"
   "  --json            progress and results as JSON lines on stdout\n"
   "  -v, --verbose     debug messages\n"
   "  --help            this text\n"
@@ -77,7 +84,9 @@ static const char usage[] =
   "stops cleanly: writes in flight finish, the journal records them, leases\n"
   "are released; a cycle cut short resumes with the same command.\n"
   "Exit: 0 done (or stopped between cycles), 1 error (or stopped during a\n"
-  "cycle), 2 usage, 3 refused (blob not created by azprep).\n";
+  "cycle), 2 usage, 3 refused (blob not created by azprep), 5 the job's\n"
+  "lease in the state container was lost (another worker may hold it;\n"
+  "nothing more was written), 6 another worker holds the job.\n";
 
 enum {
   OPT_CONTAINER = OPT_FIRST_COMMAND_SPECIFIC, OPT_TO, OPT_NAME, OPT_PARALLEL,
@@ -85,6 +94,7 @@ enum {
   OPT_ALLOW_HTTP, OPT_CREDENTIALS, OPT_BITMAP, OPT_ENABLE_CBT,
   OPT_TASK_TIMEOUT, OPT_KEEPALIVE, OPT_API_VERSION, OPT_TO_FILE,
   OPT_VMS, OPT_JOBS, OPT_VM_INDEX,
+  OPT_STATE_CONTAINER, OPT_WAIT_LOCK, OPT_LEASE_SECONDS,
 };
 
 struct args {
@@ -148,7 +158,65 @@ args_complete (struct args *args)
     return usage_error ("replicate", "--container: not a valid name");
   if (a->nto > 1 && !replicate_url_is_blob (a->to[0]))
     return usage_error ("replicate", "--to: one container URL only");
+  if (a->wait_lock && !a->state_container)
+    return usage_error ("replicate", "--wait-lock needs --state-container");
   return -1;
+}
+
+int
+replicate_exit (int r)
+{
+  return r == 0 ? EXIT_OK : r == -2 ? EXIT_NOTREADY : r == -3 ? EXIT_LEASE_LOST
+    : r == -4 ? EXIT_BUSY : EXIT_ERROR;
+}
+
+/* The state options: 0 taken, an exit code (usage), or -1 not one. */
+static int
+state_option (struct replicate_opts *a, int c)
+{
+  int64_t t;
+
+  switch (c) {
+  case OPT_STATE_CONTAINER:
+    if (!replicate_valid_name (optarg))
+      return usage_error ("replicate", "--state-container: not a valid name");
+    a->state_container = optarg;
+    return 0;
+  case OPT_WAIT_LOCK:
+    if (parse_int64 (optarg, &a->wait_lock) == -1 || a->wait_lock < 0 ||
+        a->wait_lock > 7 * 86400)
+      return usage_error ("replicate", "--wait-lock: 0 to 604800 seconds");
+    return 0;
+  case OPT_LEASE_SECONDS:
+    if (parse_int64 (optarg, &t) == -1 || t < 15 || t > 60)
+      return usage_error ("replicate", "--lease-seconds: 15 to 60");
+    setenv (STATE_LEASE_ENV, optarg, 1);
+    return 0;
+  default:
+    return -1;
+  }
+}
+
+/* The fleet options: 0 taken, an exit code (usage), or -1 not one. */
+static int
+fleet_option (struct args *args, int c)
+{
+  switch (c) {
+  case OPT_VMS:
+    args->vms = optarg;
+    return 0;
+  case OPT_JOBS:
+    if (parse_int64 (optarg, &args->jobs) == -1 || args->jobs < 1 ||
+        args->jobs > 256)
+      return usage_error ("replicate", "--jobs: 1 to 256");
+    return 0;
+  case OPT_VM_INDEX:
+    if (parse_int64 (optarg, &args->vm_index) == -1 || args->vm_index < 0)
+      return usage_error ("replicate", "--vm-index: a number from 0");
+    return 0;
+  default:
+    return -1;
+  }
 }
 
 static int
@@ -167,6 +235,9 @@ parse_args (int argc, char **argv, struct args *args)
     { "interval", required_argument, NULL, OPT_INTERVAL },
     { "keep", required_argument, NULL, OPT_KEEP },
     { "state", required_argument, NULL, OPT_STATE },
+    { "state-container", required_argument, NULL, OPT_STATE_CONTAINER },
+    { "wait-lock", required_argument, NULL, OPT_WAIT_LOCK },
+    { "lease-seconds", required_argument, NULL, OPT_LEASE_SECONDS }, /* tests */
     { "cacert", required_argument, NULL, OPT_CACERT },
     { "api-version", required_argument, NULL, OPT_API_VERSION },
     { "allow-http", no_argument, NULL, OPT_ALLOW_HTTP },
@@ -182,7 +253,7 @@ parse_args (int argc, char **argv, struct args *args)
   };
   struct replicate_opts *a = &args->r;
   const char *format = NULL;
-  int c;
+  int c, r;
 
   /* --parallel default, by measurement (tests/bench/replicate.sh with
    * BENCH_SWEEP=1; 2 shared Xeon CPUs, 23 GiB, load average 9 to 14,
@@ -215,6 +286,12 @@ parse_args (int argc, char **argv, struct args *args)
                            NULL)) != -1) {
     if (common_option (&args->o, c, usage))
       continue;
+    if ((r = state_option (a, c)) >= 0 ||
+        (r = fleet_option (args, c)) >= 0) {
+      if (r > 0)
+        return r;
+      continue;
+    }
     switch (c) {
     case 1:
       a->formats[a->ndisks] = (char *) format;
@@ -242,16 +319,6 @@ parse_args (int argc, char **argv, struct args *args)
       a->to = args->to_file;
       break;
     case OPT_NAME: a->name = optarg; break;
-    case OPT_VMS: args->vms = optarg; break;
-    case OPT_JOBS:
-      if (parse_int64 (optarg, &args->jobs) == -1 || args->jobs < 1 ||
-          args->jobs > 256)
-        return usage_error ("replicate", "--jobs: 1 to 256");
-      break;
-    case OPT_VM_INDEX:
-      if (parse_int64 (optarg, &args->vm_index) == -1 || args->vm_index < 0)
-        return usage_error ("replicate", "--vm-index: a number from 0");
-      break;
     case OPT_STATE: a->state = optarg; break;
     case OPT_CACERT: a->cacert = optarg; break;
     case OPT_API_VERSION:
@@ -327,9 +394,8 @@ replicate_run (int argc, char **argv)
     ret = usage_error ("replicate", "--name: letters, digits, '-', '_', '.'");
     goto out;
   }
-  a.r.json = a.o.json;
   r = replicate_job_run (&a.r);
-  ret = r == 0 ? EXIT_OK : r == -2 ? EXIT_NOTREADY : EXIT_ERROR;
+  ret = replicate_exit (r);
  out:
   free (a.r.disks);
   free (a.r.formats);

@@ -1,5 +1,4 @@
 /* azprep status: the state of replication jobs, from their journals. */
-#include <dirent.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <string.h>
@@ -8,22 +7,34 @@
 
 #include "prep/azprep.h"
 #include "replicate/engine/replicate.h"
+#include "replicate/engine/state.h"
 
 static const char usage[] =
-  "Usage: azprep status [--state DIR] [--json] [NAME...]\n"
-  "Show the replication jobs in the state directory (or the named ones):\n"
-  "per disk its state (initial, delta, idle, failed), completed cycles,\n"
-  "last recovery point, bytes sent, the last cycle's rate, and the\n"
-  "progress of an unfinished cycle.  Reads only the local journals.\n"
+  "Usage: azprep status [--state DIR | --state-container NAME] [--json]\n"
+  "         [--all | NAME...]\n"
+  "Show the replication jobs in the state directory or container (or the\n"
+  "named ones): per disk its state (initial, delta, idle, failed),\n"
+  "completed cycles, last recovery point and the lag since it, bytes\n"
+  "sent, the last cycle's rate, the progress of an unfinished cycle; with\n"
+  "a state container also the worker (HOST/PID) that holds or last held\n"
+  "each job, and the sources that only the job's last host can read.\n"
+  "Reads only; any host can run it.\n"
   "\n"
   "Options:\n"
   "  --state DIR    journal directory (default ~/.local/state/azprep)\n"
+  "  --state-container NAME  the jobs whose state is in this container\n"
+  "                 (replicate --state-container), from any host\n"
+  "  --all          every job (the default when no NAME is given)\n"
+  "  --credentials FILE, --cacert FILE, --allow-http: as for replicate\n"
   "  --json         print JSON\n"
   "  --help         this text\n"
   "\n"
   "Exit: 0 all jobs fine, 1 error, 2 usage, 3 some disk failed.\n";
 
-enum { OPT_STATE = OPT_FIRST_COMMAND_SPECIFIC };
+enum {
+  OPT_STATE = OPT_FIRST_COMMAND_SPECIFIC, OPT_STATE_CONTAINER, OPT_ALL,
+  OPT_CREDENTIALS, OPT_CACERT, OPT_ALLOW_HTTP,
+};
 
 static cJSON *
 disk_json (const struct jdisk *d, size_t i)
@@ -51,6 +62,11 @@ disk_json (const struct jdisk *d, size_t i)
   cJSON_AddNumberToObject (o, "cycle_progress", d->open && d->size
                            ? (double) donebytes / d->size : d->open ? 0 : 1);
   cJSON_AddNumberToObject (o, "last_end", d->last_end);
+  if (ns && d->last_end)
+    cJSON_AddNumberToObject (o, "lag", (double) (time (NULL) - d->last_end));
+  else
+    cJSON_AddNullToObject (o, "lag");
+  cJSON_AddBoolToObject (o, "host_only", source_host_only (d->source));
   if (d->error)
     cJSON_AddStringToObject (o, "error", d->error);
   else
@@ -58,20 +74,51 @@ disk_json (const struct jdisk *d, size_t i)
   return o;
 }
 
-static int
-show (const char *dir, const char *name, bool json, cJSON *arr, int *failed)
+/* The worker and host lines of a job whose state is in a container. */
+static void
+show_worker (cJSON *job, const struct journal *j, const char *worker,
+             bool held, bool json)
 {
-  CLEANUP_FREE char *path = replicate_journal_path (dir, name);
-  struct journal j = { 0 };
-  bool exists;
+  if (worker)
+    cJSON_AddStringToObject (job, "worker", worker);
+  else
+    cJSON_AddNullToObject (job, "worker");
+  cJSON_AddBoolToObject (job, "held", held);
+  if (j->host)
+    cJSON_AddStringToObject (job, "host", j->host);
+  else
+    cJSON_AddNullToObject (job, "host");
+  if (json)
+    return;
+  if (worker)
+    printf ("  worker %s (%s)\n", worker, held ? "holds the job now"
+            : "last held it; the job is free");
+  for (size_t i = 0; j->host && i < j->ndisks; i++)
+    if (source_host_only (j->disks[i].source))
+      printf ("  disk %zu: its source is on host %s only; another host "
+              "reads the same path there, with digests, not the bitmap\n",
+              i, j->host);
+}
 
-  if (!path || journal_load (&j, path, &exists) == -1) {
+static int
+show (struct state *st, const char *name, bool json, cJSON *arr,
+      int *failed)
+{
+  struct journal j = { 0 };
+  CLEANUP_FREE char *worker = NULL;
+  bool exists, held = false;
+
+  if (state_journal_load (st, name, &j, &exists) == -1) {
     journal_free (&j);
     return -1;
   }
   if (!exists) {
-    azp_error ("%s: no replication job %s (journal %s not found)", dir, name,
-               path);
+    azp_error ("%s: no replication job %s", state_where (st), name);
+    journal_free (&j);
+    return -1;
+  }
+  if (state_remote (st) &&
+      state_holder (st, name, &worker, &held) == -1) {
     journal_free (&j);
     return -1;
   }
@@ -87,8 +134,11 @@ show (const char *dir, const char *name, bool json, cJSON *arr, int *failed)
     if (!strcmp (j.disks[i].state, "failed"))
       *failed = 1;
   }
-  if (!json) {
+  if (!json)
     printf ("%s\n", j.name);
+  if (state_remote (st))
+    show_worker (job, &j, worker, held, json);
+  if (!json) {
     if (j.next_cycle) {
       time_t t = j.next_cycle;
       struct tm tm;
@@ -114,8 +164,11 @@ show (const char *dir, const char *name, bool json, cJSON *arr, int *failed)
                 d->cycles + 1,
                 d->size ? 100.0 * rangelist_bytes (&d->done) / d->size : 0.0,
                 human_size (d->cycle_bytes, s2));
-      printf ("    last recovery point: %s (%zu kept)\n",
+      printf ("    last recovery point: %s (%zu kept)",
               ns ? d->snapshots[ns - 1] : "none", ns);
+      if (ns && d->last_end)
+        printf (", lag %lld s", (long long) (time (NULL) - d->last_end));
+      printf ("\n");
       if (d->error)
         printf ("    error: %s\n", d->error);
     }
@@ -131,55 +184,63 @@ status_run (int argc, char **argv)
   static const struct option longopts[] = {
     COMMON_LONG_OPTIONS,
     { "state", required_argument, NULL, OPT_STATE },
+    { "state-container", required_argument, NULL, OPT_STATE_CONTAINER },
+    { "all", no_argument, NULL, OPT_ALL },
+    { "credentials", required_argument, NULL, OPT_CREDENTIALS },
+    { "cacert", required_argument, NULL, OPT_CACERT },
+    { "allow-http", no_argument, NULL, OPT_ALLOW_HTTP },
     { NULL, 0, NULL, 0 }
   };
   struct common_opts o = { 0 };
-  CLEANUP_FREE char *dir = NULL;
-  const char *state = NULL;
+  struct state_opts so = { .readonly = true };
+  struct blob_opts bo = { 0 };
+  CLEANUP_CREDS struct creds cr = { 0 };
+  const char *credentials = NULL;
+  struct state *st = NULL;
+  CLEANUP_FREE_STRING_LIST char **names = NULL;
   cJSON *arr = cJSON_CreateArray ();
+  bool all = false;
   int c, failed = 0, ret = EXIT_ERROR;
 
   while ((c = getopt_long (argc, argv, COMMON_SHORT_OPTIONS, longopts,
                            NULL)) != -1) {
     if (common_option (&o, c, usage))
       continue;
-    if (c == OPT_STATE)
-      state = optarg;
-    else {
+    switch (c) {
+    case OPT_STATE: so.dir = optarg; break;
+    case OPT_STATE_CONTAINER: so.container = optarg; break;
+    case OPT_ALL: all = true; break;
+    case OPT_CREDENTIALS: credentials = optarg; break;
+    case OPT_CACERT: bo.cacert = optarg; break;
+    case OPT_ALLOW_HTTP: bo.allow_http = true; break;
+    default:
       cJSON_Delete (arr);
       return usage_error ("status", "unknown option");
     }
   }
-  dir = state ? xstrdup (state) : replicate_default_state_dir ();
-  if (!dir || !arr)
+  if (all && optind < argc) {
+    cJSON_Delete (arr);
+    return usage_error ("status", "give --all or job names, not both");
+  }
+  if (!arr || (so.container && creds_load (&cr, credentials) == -1))
+    goto out;
+  st = state_open (&so, &cr, &bo);
+  if (!st)
     goto out;
   if (optind < argc) {
     for (int i = optind; i < argc; i++)
-      if (show (dir, argv[i], o.json, arr, &failed) == -1)
+      if (show (st, argv[i], o.json, arr, &failed) == -1)
         goto out;
   }
   else {
-    struct dirent **ents = NULL;
-    int n = scandir (dir, &ents, NULL, alphasort);
-    if (n < 0) {
-      if (o.json)
-        puts ("[]");
-      else
-        printf ("no replication jobs (%s does not exist)\n", dir);
-      cJSON_Delete (arr);
-      return EXIT_OK;
-    }
-    for (int i = 0; i < n; i++) {
-      size_t l = strlen (ents[i]->d_name);
-      if (l > 5 && !strcmp (ents[i]->d_name + l - 5, ".json") &&
-          ents[i]->d_name[0] != '.') {
-        ents[i]->d_name[l - 5] = '\0';
-        if (show (dir, ents[i]->d_name, o.json, arr, &failed) == -1)
-          failed = 1;
-      }
-      free (ents[i]);
-    }
-    free (ents);
+    names = state_list (st);
+    if (!names)
+      goto out;
+    if (!names[0] && !o.json)
+      printf ("no replication jobs in %s\n", state_where (st));
+    for (size_t i = 0; names[i]; i++)
+      if (show (st, names[i], o.json, arr, &failed) == -1)
+        failed = 1;
   }
   if (o.json) {
     char *s = cJSON_Print (arr);
@@ -189,6 +250,7 @@ status_run (int argc, char **argv)
   }
   ret = failed ? EXIT_NOTREADY : EXIT_OK;
  out:
+  state_close (st);
   cJSON_Delete (arr);
   return ret;
 }

@@ -7,6 +7,7 @@
 
 #include "prep/azprep.h"
 #include "replicate/engine/replicate.h"
+#include "replicate/engine/state.h"
 #include "replicate/azure/vhd.h"
 
 static const char usage[] =
@@ -20,6 +21,8 @@ static const char usage[] =
   "Options:\n"
   "  --recovery-point SNAP  verify this snapshot (\"latest\": the last one)\n"
   "  --state DIR       journal directory (default ~/.local/state/azprep)\n"
+  "  --state-container NAME  the job's state is in this container\n"
+  "                    (replicate --state-container)\n"
   "  --to-file FILE    the blob URLs with SAS again, one a line, one per\n"
   "                    disk, for a managed-disk target\n"
   "  --credentials FILE, --cacert FILE, --allow-http, --api-version V:\n"
@@ -32,6 +35,7 @@ static const char usage[] =
 enum {
   OPT_STATE = OPT_FIRST_COMMAND_SPECIFIC, OPT_RP, OPT_TO, OPT_CREDENTIALS,
   OPT_CACERT, OPT_ALLOW_HTTP, OPT_API_VERSION, OPT_TO_FILE,
+  OPT_STATE_CONTAINER,
 };
 
 struct vctx { struct rangelist data; };
@@ -198,6 +202,7 @@ verify_run (int argc, char **argv)
   static const struct option longopts[] = {
     COMMON_LONG_OPTIONS,
     { "state", required_argument, NULL, OPT_STATE },
+    { "state-container", required_argument, NULL, OPT_STATE_CONTAINER },
     { "recovery-point", required_argument, NULL, OPT_RP },
     { "to", required_argument, NULL, OPT_TO },
     { "to-file", required_argument, NULL, OPT_TO_FILE },
@@ -210,9 +215,10 @@ verify_run (int argc, char **argv)
   struct common_opts o = { 0 };
   struct job job = { 0 };
   CLEANUP_CREDS struct creds cr = { 0 };
-  CLEANUP_FREE char *jpath = NULL;
   const char *state = NULL, *rp = NULL, *credentials = NULL;
   struct blob_opts bo = { 0 };
+  struct state_opts so = { .readonly = true };
+  struct state *st = NULL;
   char **to = NULL;
   size_t nto = 0;
   bool exists;
@@ -224,6 +230,7 @@ verify_run (int argc, char **argv)
       continue;
     switch (c) {
     case OPT_STATE: state = optarg; break;
+    case OPT_STATE_CONTAINER: so.container = optarg; break;
     case OPT_RP: rp = optarg; break;
     case OPT_TO:
       creds_urls_free (to);
@@ -258,15 +265,14 @@ verify_run (int argc, char **argv)
     creds_urls_free (to);
     return usage_error ("verify", "give the job NAME");
   }
-  job.state_dir = state ? xstrdup (state) : replicate_default_state_dir ();
-  if (!job.state_dir || creds_load (&cr, credentials) == -1)
-    goto out;
-  jpath = replicate_journal_path (job.state_dir, argv[optind]);
-  if (!jpath || journal_load (&job.j, jpath, &exists) == -1)
+  so.dir = state;
+  if (creds_load (&cr, credentials) == -1 ||
+      !(st = state_open (&so, &cr, &bo)) ||
+      state_journal_load (st, argv[optind], &job.j, &exists) == -1)
     goto out;
   if (!exists) {
-    azp_error ("no replication job %s (journal %s not found)", argv[optind],
-               jpath);
+    azp_error ("no replication job %s in %s", argv[optind],
+               state_where (st));
     goto out;
   }
   job.client = blob_client_new (&cr, &bo);
@@ -278,6 +284,7 @@ verify_run (int argc, char **argv)
  out:
   /* For vsphere:// disks this also removes the cycle's snapshot. */
   job_close (&job);
+  state_close (st);
   creds_urls_free (to);
   return ret;
 }

@@ -9,6 +9,7 @@
 #include "prep/common/common.h"
 #include "replicate/azure/vhd.h"
 #include "replicate/engine/internal.h"
+#include "replicate/engine/state.h"
 
 /* Nothing was ever written for this disk: the run that saved the
  * journal stopped before (or while) creating or checking its blob. */
@@ -119,15 +120,29 @@ create_blob (const struct job *job, struct rdisk *d, const char *idx,
   return 0;
 }
 
-/* Hold the lease while writing (the same id across runs, so a run
- * after a crash carries on under its own lease).  0, -1 or -2 (leased
- * by someone else).
+/* Hold the lease while writing.  Local state: the same id across runs,
+ * so a run after a crash carries on under its own lease.  A state
+ * container: this worker's own id; the job's lock is ours, so a lease
+ * still held is a stale worker's: it is broken (the fence: that worker's
+ * next write gets 412).  0, -1 or -2 (leased by someone else).
  */
 static int
-take_lease (struct rdisk *d)
+take_lease (struct job *job, struct rdisk *d)
 {
   CLEANUP_FREE char *got = NULL;
+  const char *mine = state_lease_id (job->state);
 
+  if (mine) {
+    int r = blob_lease_try (d->blob, mine, -1);
+    if (r == -1 && !strcmp (blob_error_code (), "LeaseAlreadyPresent")) {
+      azp_info ("%s: taking the job over: breaking the lease of the worker "
+                "that wrote it last", blob_name (d->blob));
+      if (blob_lease_break_now (d->blob) == -1)
+        return -1;
+      r = blob_lease_try (d->blob, mine, -1);
+    }
+    return r == 0 ? blob_set_lease_id (d->blob, mine) : -1;
+  }
   if (blob_lease_acquire (d->blob, d->jd->lease, -1, &got) != -1)
     return 0;
   if (strcmp (blob_error_code (), "LeaseAlreadyPresent") != 0)
@@ -171,7 +186,7 @@ setup_blob (struct job *job, size_t i, const struct replicate_opts *o,
   else
     r = create_blob (job, d, idx, fresh);
   if (r == 0 && !jd->managed)
-    r = take_lease (d);
+    r = take_lease (job, d);
   blob_props_free (&p);
   return r;
 }

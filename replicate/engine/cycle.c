@@ -151,12 +151,7 @@ send_run (struct job *job, struct rdisk *d, struct cstate *cs,
     }
     memcpy (data, buf + b0 * MANIFEST_BLOCK, len);
   }
-  /* Until the write is known to have landed, the blob's content there
-   * is unknown.
-   */
   pthread_mutex_lock (&cs->lock);
-  for (size_t k = b0; k < b1; k++)
-    manifest_set_unknown (d->man, c->off / MANIFEST_BLOCK + k);
   c->outstanding++;
   pthread_mutex_unlock (&cs->lock);
   if (blob_writer_put (w, off, data, len, t) == -1) {
@@ -180,7 +175,7 @@ do_chunk (struct job *job, struct rdisk *d, struct cstate *cs,
   uint64_t rlen = off >= ssize ? 0 : (ssize - off < len ? ssize - off : len);
   struct extents e = { { 0 } };
   unsigned char dig[BPC][MANIFEST_ENTRY];
-  bool zero[BPC], want[BPC];
+  bool zero[BPC], want[BPC], changed[BPC];
   struct chunk *c;
   size_t nb = len / MANIFEST_BLOCK, b0;
   int r = -1;
@@ -240,15 +235,32 @@ do_chunk (struct job *job, struct rdisk *d, struct cstate *cs,
   c->off = off;
   c->len = len;
   c->outstanding = 1;
+  /* Until a write is known to have landed, the blob's content there is
+   * unknown: so the manifest says before anything is sent, in its
+   * remote copy too (a state container), so that a run resumed
+   * elsewhere after a crash sends these blocks again.
+   */
+  for (size_t k = 0; k < nb; k++) {
+    changed[k] = want[k] &&
+      !manifest_equal (d->man, off / MANIFEST_BLOCK + k, dig[k]);
+    if (changed[k]) {
+      pthread_mutex_lock (&cs->lock);
+      manifest_set_unknown (d->man, off / MANIFEST_BLOCK + k);
+      pthread_mutex_unlock (&cs->lock);
+    }
+  }
+  if (manifest_push (d->man) == -1) {
+    free (c);                   /* nothing queued: the chunk is not done */
+    goto out;
+  }
   /* Runs of changed blocks of one kind (zeros are sent as data on a
    * managed disk, so they merge with data there).
    */
   b0 = nb;
   for (size_t k = 0; k <= nb; k++) {
-    bool changed = k < nb && want[k] &&
-      !manifest_equal (d->man, off / MANIFEST_BLOCK + k, dig[k]);
+    bool chg = k < nb && changed[k];
     bool kind = k < nb && zero[k] && !jd->managed;
-    if (b0 < nb && (!changed || kind != (zero[b0] && !jd->managed))) {
+    if (b0 < nb && (!chg || kind != (zero[b0] && !jd->managed))) {
       if (send_run (job, d, cs, w, c, buf, dig, b0, k, zero[b0]) == -1) {
         pthread_mutex_lock (&cs->lock);
         chunk_release (cs, c);
@@ -257,7 +269,7 @@ do_chunk (struct job *job, struct rdisk *d, struct cstate *cs,
       }
       b0 = nb;
     }
-    if (changed && b0 == nb)
+    if (chg && b0 == nb)
       b0 = k;
   }
   pthread_mutex_lock (&cs->lock);

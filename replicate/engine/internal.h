@@ -17,6 +17,12 @@
  */
 int job_create (struct job *job, const struct replicate_opts *o,
                 const char *container_url);
+/* Record this host in the journal of a job whose state is in a
+ * container; when the last run was on another host, a source only that
+ * host can read is said so, and its dirty bitmap is not trusted this
+ * run (digests find the changes).  0 or -1.
+ */
+int job_note_host (struct job *job);
 /* Check that the command line names the job's disks.  0 or -1. */
 int job_check_disks (const struct job *job, const struct replicate_opts *o);
 

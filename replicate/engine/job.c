@@ -14,6 +14,7 @@
 #include "prep/common/common.h"
 #include "replicate/azure/vhd.h"
 #include "replicate/engine/internal.h"
+#include "replicate/engine/state.h"
 
 /* The source hooks, in the linker section REPLICATE_SOURCE() fills
  * (weak: a program may register none).
@@ -141,8 +142,13 @@ rdisk_open_source (struct job *job, struct rdisk *d)
 int
 rdisk_open_manifest (struct job *job, struct rdisk *d)
 {
-  CLEANUP_FREE char *path = xasprintf ("%s/%s", job->state_dir,
-                                       d->jd->manifest);
+  CLEANUP_FREE char *path = NULL;
+
+  if (job->state) {
+    d->man = state_manifest_open (job->state, &job->j, d - job->disks);
+    return d->man ? 0 : -1;
+  }
+  path = xasprintf ("%s/%s", job->state_dir, d->jd->manifest);
   if (!path)
     return -1;
   d->man = manifest_open (path, d->jd->size);
@@ -317,4 +323,37 @@ job_check_disks (const struct job *job, const struct replicate_opts *o)
       return -1;
     }
   return 0;
+}
+
+bool
+source_host_only (const char *source)
+{
+  return !strstr (source, "://") || !strncmp (source, "nbd+unix://", 11) ||
+    !strncmp (source, "nbds+unix://", 12);
+}
+
+int
+job_note_host (struct job *job)
+{
+  CLEANUP_FREE char *me = state_worker_id ();
+  char *slash = me ? strrchr (me, '/') : NULL;
+
+  if (!slash)
+    return -1;
+  *slash = '\0';
+  if (job->j.host && strcmp (job->j.host, me) != 0)
+    for (size_t i = 0; i < job->j.ndisks; i++) {
+      const struct jdisk *jd = &job->j.disks[i];
+      if (!source_host_only (jd->source))
+        continue;
+      azp_warning ("%s: the job last ran on %s: this source is a path on "
+                   "the host (this one is %s), read here as it is here%s",
+                   jd->source, job->j.host, me, jd->bitmap
+                   ? "; its dirty bitmap is not trusted this run: digests "
+                   "find what changed" : "");
+      job->use_bitmap = false;
+    }
+  free (job->j.host);
+  job->j.host = xstrdup (me);
+  return job->j.host ? 0 : -1;
 }

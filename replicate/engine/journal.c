@@ -12,7 +12,6 @@
 #include "replicate/engine/journal.h"
 
 #define JOURNAL_VERSION 1
-#define JOURNAL_MAX (16 * 1024 * 1024)
 
 static void
 jdisk_free (struct jdisk *d)
@@ -39,6 +38,7 @@ journal_free (struct journal *j)
   free (j->disks);
   free (j->path);
   free (j->name);
+  free (j->host);
   memset (j, 0, sizeof *j);
 }
 
@@ -134,6 +134,7 @@ journal_save (const struct journal *j)
   if (add_u64 (o, "version", JOURNAL_VERSION) || add_str (o, "name", j->name)
       || add_u64 (o, "created", j->created) ||
       add_u64 (o, "next_cycle", j->next_cycle) ||
+      (j->host && add_str (o, "host", j->host)) ||
       !(disks = cJSON_AddArrayToObject (o, "disks")))
     goto oom;
   for (size_t i = 0; i < j->ndisks; i++) {
@@ -145,7 +146,9 @@ journal_save (const struct journal *j)
   s = cJSON_Print (o);
   if (!s)
     goto oom;
-  return write_file_atomic (j->path, s, strlen (s));
+  if (write_file_atomic (j->path, s, strlen (s)) == -1)
+    return -1;
+  return j->sink ? j->sink (j->sink_opaque, s, strlen (s)) : 0;
  oom:
   azp_error ("%s: out of memory writing the journal", j->path);
   return -1;
@@ -260,13 +263,48 @@ disk_from_json (struct jdisk *d, cJSON *o)
 }
 
 int
+journal_parse (struct journal *j, const char *path, const char *buf,
+               size_t len)
+{
+  cJSON *o = NULL, *disks, *e;
+  bool bad = false;
+
+  o = cJSON_ParseWithLength (buf, len);
+  if (!o || !cJSON_IsObject (o) ||
+      get_u64 (o, "version", &bad) != JOURNAL_VERSION) {
+    azp_error ("journal %s: not a version %d azprep replication journal "
+               "(move it away to start over)", path, JOURNAL_VERSION);
+    cJSON_Delete (o);
+    return -1;
+  }
+  j->name = get_str (o, "name", &bad);
+  j->host = get_str (o, "host", &bad);
+  j->created = get_u64 (o, "created", &bad);
+  j->next_cycle = get_u64 (o, "next_cycle", &bad);
+  disks = cJSON_GetObjectItemCaseSensitive (o, "disks");
+  if (!cJSON_IsArray (disks) || cJSON_GetArraySize (disks) > 64)
+    bad = true;
+  cJSON_ArrayForEach (e, disks) {
+    struct jdisk *d = bad ? NULL : journal_add_disk (j);
+    if (!d || disk_from_json (d, e) == -1) {
+      bad = true;
+      break;
+    }
+  }
+  cJSON_Delete (o);
+  if (bad || !j->name) {
+    azp_error ("journal %s: malformed (move it away to start over)", path);
+    return -1;
+  }
+  return 0;
+}
+
+int
 journal_load (struct journal *j, const char *path, bool *exists)
 {
   CLEANUP_CLOSE int fd = -1;
   CLEANUP_FREE char *buf = NULL;
   struct stat st;
-  cJSON *o = NULL, *disks, *e;
-  bool bad = false;
   size_t len = 0;
 
   memset (j, 0, sizeof *j);
@@ -300,31 +338,5 @@ journal_load (struct journal *j, const char *path, bool *exists)
   }
   buf[len] = '\0';
   *exists = true;
-  o = cJSON_ParseWithLength (buf, len);
-  if (!o || !cJSON_IsObject (o) ||
-      get_u64 (o, "version", &bad) != JOURNAL_VERSION) {
-    azp_error ("journal %s: not a version %d azprep replication journal "
-               "(move it away to start over)", path, JOURNAL_VERSION);
-    cJSON_Delete (o);
-    return -1;
-  }
-  j->name = get_str (o, "name", &bad);
-  j->created = get_u64 (o, "created", &bad);
-  j->next_cycle = get_u64 (o, "next_cycle", &bad);
-  disks = cJSON_GetObjectItemCaseSensitive (o, "disks");
-  if (!cJSON_IsArray (disks) || cJSON_GetArraySize (disks) > 64)
-    bad = true;
-  cJSON_ArrayForEach (e, disks) {
-    struct jdisk *d = bad ? NULL : journal_add_disk (j);
-    if (!d || disk_from_json (d, e) == -1) {
-      bad = true;
-      break;
-    }
-  }
-  cJSON_Delete (o);
-  if (bad || !j->name) {
-    azp_error ("journal %s: malformed (move it away to start over)", path);
-    return -1;
-  }
-  return 0;
+  return journal_parse (j, path, buf, len);
 }

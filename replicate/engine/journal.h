@@ -47,6 +47,12 @@ struct journal {
                           * running job waits for it, else 0 */
   size_t ndisks;
   struct jdisk *disks;
+  char *host;            /* the host of the last run (a state container:
+                          * host-only sources), or NULL */
+  /* Called after each save with the JSON written (the copy in a state
+   * container), or NULL.  0 or -1. */
+  int (*sink) (void *opaque, const char *json, size_t len);
+  void *sink_opaque;
 };
 
 /* Load path.  A missing file is not an error: returns 0 with *exists
@@ -55,6 +61,12 @@ struct journal {
  */
 int journal_load (struct journal *j, const char *path, bool *exists);
 int journal_save (const struct journal *j);
+/* Parse a journal's JSON (buf, len bytes, NUL-terminated) into j (its
+ * path already set or NULL); path names it in messages.  0 or -1.
+ */
+int journal_parse (struct journal *j, const char *path, const char *buf,
+                   size_t len);
+#define JOURNAL_MAX (16 * 1024 * 1024)
 void journal_free (struct journal *j);
 /* Add a disk (zeroed); returns it or NULL. */
 struct jdisk *journal_add_disk (struct journal *j);

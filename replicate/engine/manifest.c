@@ -1,5 +1,7 @@
 /* The per-block manifest (see manifest.h). */
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -9,11 +11,22 @@
 #include "prep/common/common.h"
 #include "replicate/engine/manifest.h"
 
+#define MANIFEST_PAGE 512           /* a page of the remote copy */
+
 struct manifest {
   char *path;
   int fd;
   unsigned char *map;
   size_t len;
+  /* A remote copy (a page blob in a state container): one byte per
+   * MANIFEST_PAGE, set when an entry there changes, cleared (atomically,
+   * before the page is read) when it is uploaded, so an entry set while
+   * uploading marks its page again. */
+  unsigned char *dirty;
+  pthread_mutex_t hint;         /* the dirty pages are in [lo, hi) */
+  size_t lo, hi;
+  manifest_put_fn put;
+  void *opaque;
 };
 
 static const unsigned char unknown[MANIFEST_ENTRY] = {
@@ -73,6 +86,93 @@ manifest_sync (struct manifest *m)
     azp_error ("manifest %s: msync: %m", m->path);
     return -1;
   }
+  return manifest_push (m);
+}
+
+/* Page p of the remote copy changed. */
+static void
+mark (struct manifest *m, size_t p)
+{
+  pthread_mutex_lock (&m->hint);
+  __atomic_store_n (&m->dirty[p], 1, __ATOMIC_RELEASE);
+  if (p < m->lo)
+    m->lo = p;
+  if (p + 1 > m->hi)
+    m->hi = p + 1;
+  pthread_mutex_unlock (&m->hint);
+}
+
+size_t
+manifest_remote_size (uint64_t size)
+{
+  uint64_t n = (size + MANIFEST_BLOCK - 1) / MANIFEST_BLOCK;
+  return (n * MANIFEST_ENTRY + MANIFEST_PAGE - 1) / MANIFEST_PAGE
+    * MANIFEST_PAGE;
+}
+
+unsigned char *
+manifest_map (struct manifest *m, size_t *len)
+{
+  *len = m->len;
+  return m->map;
+}
+
+int
+manifest_set_remote (struct manifest *m, manifest_put_fn put, void *opaque)
+{
+  free (m->dirty);
+  m->dirty = calloc (manifest_remote_size (m->len / MANIFEST_ENTRY *
+                                           MANIFEST_BLOCK) / MANIFEST_PAGE,
+                     1);
+  if (!m->dirty) {
+    azp_error ("out of memory");
+    return -1;
+  }
+  pthread_mutex_init (&m->hint, NULL);
+  m->lo = SIZE_MAX;
+  m->hi = 0;
+  m->put = put;
+  m->opaque = opaque;
+  return 0;
+}
+
+int
+manifest_push (struct manifest *m)
+{
+  size_t np, lo;
+  unsigned char page[MANIFEST_PAGE * 64];
+
+  if (!m->put)
+    return 0;
+  pthread_mutex_lock (&m->hint);
+  lo = m->lo;
+  np = m->hi;
+  m->lo = SIZE_MAX;
+  m->hi = 0;
+  pthread_mutex_unlock (&m->hint);
+  for (size_t p = lo; p < np; ) {
+    size_t q = p, len;
+    while (q < np && q - p < 64 && __atomic_exchange_n (&m->dirty[q], 0,
+                                                        __ATOMIC_ACQ_REL))
+      q++;
+    if (q == p) {
+      p++;
+      continue;
+    }
+    /* The map's tail may end inside the last page: zeros beyond. */
+    memset (page, 0, sizeof page);
+    len = (q - p) * MANIFEST_PAGE;
+    memcpy (page, m->map + p * MANIFEST_PAGE,
+            p * MANIFEST_PAGE + len > m->len ? m->len - p * MANIFEST_PAGE
+            : len);
+    if (m->put (m->opaque, p * MANIFEST_PAGE, page, len) == -1) {
+      for (size_t k = p; k < np; k++)
+        if (k < q || m->dirty[k])
+          mark (m, k);
+      return -1;
+    }
+    p = q;
+  }
   return 0;
 }
 
@@ -81,6 +181,9 @@ manifest_close (struct manifest *m)
 {
   if (!m)
     return;
+  if (m->dirty)
+    pthread_mutex_destroy (&m->hint);
+  free (m->dirty);
   if (m->map)
     munmap (m->map, m->len);
   if (m->fd >= 0)
@@ -101,6 +204,8 @@ manifest_set (struct manifest *m, uint64_t b,
               const unsigned char d[MANIFEST_ENTRY])
 {
   memcpy (m->map + b * MANIFEST_ENTRY, d, MANIFEST_ENTRY);
+  if (m->dirty)
+    mark (m, b * MANIFEST_ENTRY / MANIFEST_PAGE);
 }
 
 void

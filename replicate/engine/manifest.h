@@ -18,7 +18,26 @@ struct manifest;
 
 /* Open (creating) the manifest for a disk of size bytes.  0 or -1. */
 struct manifest *manifest_open (const char *path, uint64_t size);
+/* Write the file to disk, then push the remote copy if there is one.
+ * 0 or -1. */
 int manifest_sync (struct manifest *m);
+
+/* A remote copy of the manifest (a page blob: the state container).
+ * put() writes len bytes (multiples of 512) at off; 0 or -1.  Once set,
+ * the pages whose entries change are pushed by manifest_push (and
+ * manifest_sync), and only those.
+ */
+typedef int (*manifest_put_fn) (void *opaque, uint64_t off, const void *buf,
+                                size_t len);
+int manifest_set_remote (struct manifest *m, manifest_put_fn put,
+                         void *opaque);
+/* Upload the changed pages to the remote copy (none: no-op).  0 or -1
+ * (the pages stay marked). */
+int manifest_push (struct manifest *m);
+/* The remote copy's size for a disk of size bytes (a multiple of 512). */
+size_t manifest_remote_size (uint64_t size);
+/* The mapped entries (to fill from the remote copy). */
+unsigned char *manifest_map (struct manifest *m, size_t *len);
 void manifest_close (struct manifest *m);
 /* Block index b's entry: compare, set, set to unknown/zero. */
 bool manifest_equal (const struct manifest *m, uint64_t b,

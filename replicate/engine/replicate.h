@@ -36,9 +36,15 @@ struct rdisk {
   bool have_changed;
 };
 
+struct state;
+
 struct job {
   struct journal j;
   char *state_dir;
+  struct state *state;          /* where the journal and manifests live
+                                 * (NULL: state_dir, as verify uses) */
+  uint64_t state_requests, state_bytes;   /* the state container's
+                                 * counters at the last cycle's end */
   struct blob_client *client;
   struct rdisk *disks;          /* j.ndisks of them */
   int parallel;
@@ -64,14 +70,22 @@ struct replicate_opts {
   int64_t parallel, cycles, interval, keep;   /* interval -1: the rule */
   bool continuous, allow_http, json;
   bool enable_cbt;              /* --enable-cbt */
+  const char *state_container;  /* --state-container, or NULL */
+  int64_t wait_lock;            /* --wait-lock SECS */
 };
 
 /* Run the job: open or create it, run its cycles, stop on SIGINT or
  * SIGTERM.  Returns 0 done (or stopped between cycles), 1 stopped
  * during a cycle, -1 error, -2 refused (a blob azprep did not create,
- * a managed disk of the wrong size).  Errors are reported.
+ * a managed disk of the wrong size), -3 the job's lease in the state
+ * container was lost (nothing more was written), -4 another worker
+ * holds the job.  Errors are reported.
  */
 int replicate_job_run (const struct replicate_opts *o);
+
+/* Can only the host that runs the job read this source (a local path,
+ * an NBD Unix socket)? */
+bool source_host_only (const char *source);
 
 /* Is url a blob URL (a SAS with sr=b, or a .vhd path) rather than a
  * container URL?

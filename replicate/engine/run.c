@@ -11,6 +11,7 @@
 #include "replicate/azure/auth.h"
 #include "replicate/azure/vhd.h"
 #include "replicate/engine/internal.h"
+#include "replicate/engine/state.h"
 
 /* Keep the last keep recovery points of each disk, and none that the
  * journal does not list. */
@@ -124,9 +125,32 @@ finish_cycle (struct job *job, const struct replicate_opts *o, double seconds)
   return journal_save (&job->j);
 }
 
+/* The state container's requests and bytes during the last cycle (a
+ * fleet's cost of keeping its state in the account). */
+static void
+report_state_cost (struct job *job)
+{
+  uint64_t rq, by;
+
+  if (!state_remote (job->state))
+    return;
+  state_counters (job->state, &rq, &by);
+  if (job->json)
+    printf ("{\"event\":\"state\",\"container\":\"%s\",\"requests\":%"
+            PRIu64 ",\"bytes_sent\":%" PRIu64 "}\n", state_where (job->state),
+            rq - job->state_requests, by - job->state_bytes);
+  else
+    azp_debug ("state container %s: %" PRIu64 " requests, %" PRIu64
+               " bytes sent this cycle", state_where (job->state),
+               rq - job->state_requests, by - job->state_bytes);
+  job->state_requests = rq;
+  job->state_bytes = by;
+}
+
 static void
 report_cycle (struct job *job, bool initial, double seconds)
 {
+  report_state_cost (job);
   for (size_t i = 0; i < job->j.ndisks; i++) {
     struct jdisk *jd = job->disks[i].jd;
     size_t ns = count_strings (jd->snapshots);
@@ -411,8 +435,9 @@ job_open (struct job *job, const struct replicate_opts *o,
           const struct creds *cr)
 {
   struct blob_opts bo = { .cacert = o->cacert, .allow_http = o->allow_http,
-                          .stop = job->stop };
-  CLEANUP_FREE char *jpath = NULL, *container_url = NULL;
+                          .stop = job->stop,
+                          .fence = state_fence (job->state) };
+  CLEANUP_FREE char *container_url = NULL;
   bool exists;
   int r;
 
@@ -427,12 +452,15 @@ job_open (struct job *job, const struct replicate_opts *o,
   container_url = target_container_url (o, cr);
   if (!container_url)
     return -1;
-  jpath = replicate_journal_path (job->state_dir, o->name);
-  if (!jpath || replicate_lock_job (job->state_dir, o->name, "replicate") == -1
-      || journal_load (&job->j, jpath, &exists) == -1)
+  r = state_lock (job->state, o->name, "replicate");
+  if (r < 0)
+    return r;
+  if (state_journal_load (job->state, o->name, &job->j, &exists) == -1)
     return -1;
   if (!exists ? job_create (job, o, container_url) == -1
       : job_check_disks (job, o) == -1)
+    return -1;
+  if (state_remote (job->state) && job_note_host (job) == -1)
     return -1;
   if (!exists && o->container &&
       create_container (job, o, cr, container_url) == -1)
@@ -454,25 +482,27 @@ replicate_job_run (const struct replicate_opts *o)
   struct job job = { 0 };
   CLEANUP_CREDS struct creds cr = { 0 };
   struct stopper stopper = { 0 };
+  struct state *st = NULL;
   int r = -1;
 
-  job.state_dir = o->state ? xstrdup (o->state)
-    : replicate_default_state_dir ();
-  if (!job.state_dir)
-    goto out;
-  {
-    const char *mk[] = { "mkdir", "-p", "-m", "0700", job.state_dir, NULL };
-    if (run_command (NULL, mk) != 0) {
-      azp_error ("%s: cannot create the state directory", job.state_dir);
-      goto out;
-    }
-  }
-  if (replicate_check_state_dir (job.state_dir) == -1)
-    goto out;
   if (creds_load (&cr, o->credentials) == -1)
     goto out;
   job.stop = stopper_start (&stopper);
   if (!job.stop)
+    goto out;
+  {
+    struct state_opts so = { .dir = o->state,
+                             .container = o->state_container,
+                             .wait_lock = o->wait_lock, .stop = job.stop };
+    struct blob_opts bo = { .cacert = o->cacert,
+                            .allow_http = o->allow_http, .stop = job.stop };
+    st = state_open (&so, &cr, &bo);
+  }
+  if (!st)
+    goto out;
+  job.state = st;
+  job.state_dir = xstrdup (st->dir);
+  if (!job.state_dir)
     goto out;
   r = job_open (&job, o, &cr);
   if (r == 0)
@@ -485,16 +515,19 @@ replicate_job_run (const struct replicate_opts *o)
   /* Leave the blobs unleased on a clean exit; after a failure keep the
    * lease so no one else writes a half-replicated disk.
    */
-  if (r >= 0)
+  if (r >= 0 && !*state_fence (st))
     for (size_t i = 0; job.disks && i < job.j.ndisks; i++)
       if (job.disks[i].blob && !job.j.disks[i].managed)
         blob_lease_release (job.disks[i].blob);
-  if (job.j.next_cycle) {
+  if (job.j.next_cycle && !*state_fence (st)) {
     job.j.next_cycle = 0;       /* no process waits for it any more */
     journal_save (&job.j);
   }
  out:
   job_close (&job);
+  if (st && *state_fence (st))
+    r = -3;
+  state_close (st);
   stopper_end (&stopper);
   return r;
 }

@@ -10,6 +10,8 @@
 //   blobtool.js list CONTAINER                  (JSON, with snapshots)
 //   blobtool.js create-page CONTAINER BLOB SIZE
 //   blobtool.js delete CONTAINER BLOB           (with its snapshots)
+//   blobtool.js break-lease CONTAINER BLOB      (at once, whoever holds it)
+//   blobtool.js cat CONTAINER BLOB              (a block blob, to stdout)
 //   blobtool.js snapshot CONTAINER BLOB         (prints its time; the
 //                                 snapshot copies the blob's metadata)
 //   blobtool.js sas-url CONTAINER BLOB|- PERMS [SECS]  (a service SAS URL,
@@ -142,6 +144,13 @@ async function main() {
   } else if (cmd === "delete") {
     await svc.getContainerClient(a[0]).getBlobClient(a[1])
       .delete({ deleteSnapshots: "include" });
+  } else if (cmd === "cat") {
+    const buf = await svc.getContainerClient(a[0]).getBlobClient(a[1])
+      .downloadToBuffer();
+    process.stdout.write(buf);
+  } else if (cmd === "break-lease") {
+    await svc.getContainerClient(a[0]).getBlobClient(a[1])
+      .getBlobLeaseClient().breakLease(0);
   } else if (cmd === "sas-url") {
     const m = parseCs();
     const cred = new StorageSharedKeyCredential(m.AccountName, m.AccountKey);

@@ -33,6 +33,10 @@ for (let i = 0; i < opts.length; i += 2) {
 let nmatch = 0;
 const stats = { requests: 0, faults: { 500: 0, 503: 0, drop_before: 0, drop_after: 0 },
                 matched: 0, lost: 0, then: 0,
+                // Writes to .vhd blobs (the replicas): Put Page data bytes
+                // forwarded, replies 412 (a lease fence), and the time
+                // (ms since the epoch) of the last one that succeeded.
+                vhd_page_bytes: 0, vhd_412: 0, vhd_last_ok_ms: 0,
                 retry_after_gaps_ms: [] };
 // A 503 carries Retry-After: 1.  The gap between it and the retry of the
 // same request (method, URL, range) shows whether the client waited.
@@ -83,6 +87,16 @@ const server = http.createServer((req, res) => {
       const rc = [];
       ur.on("data", (c) => rc.push(c));
       ur.on("end", () => {
+        if (req.method !== "GET" && req.method !== "HEAD" &&
+            /\.vhd(\?|$)/.test(req.url)) {
+          if (ur.statusCode === 412) stats.vhd_412++;
+          else if (ur.statusCode < 300) {
+            stats.vhd_last_ok_ms = Date.now();
+            if (req.headers["x-ms-page-write"] === "update")
+              stats.vhd_page_bytes += body.length;
+          }
+          save();
+        }
         if (fault === "drop_after" || fault === "lost") return req.socket.destroy();
         delay(() => { res.writeHead(ur.statusCode, ur.headers); res.end(Buffer.concat(rc)); });
       });
