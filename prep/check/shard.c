@@ -53,24 +53,9 @@ read_report (const char *path, cJSON *out)
   cJSON *j, *vms, *vm;
   int ret = -1;
 
-  {
-    CLEANUP_FCLOSE FILE *fp = fopen (path, "r");
-    if (!fp) {
-      azp_error ("%s: %m", path);
-      return -1;
-    }
-    text = malloc (SHARD_MAX_REPORT + 1);
-    if (!text) {
-      azp_error ("out of memory");
-      return -1;
-    }
-    len = fread (text, 1, SHARD_MAX_REPORT + 1, fp);
-    if (len > SHARD_MAX_REPORT) {
-      azp_error ("%s: larger than %d bytes", path, SHARD_MAX_REPORT);
-      return -1;
-    }
-    text[len] = '\0';
-  }
+  text = fleet_read_text (path, SHARD_MAX_REPORT, &len);
+  if (!text)
+    return -1;
   j = cJSON_ParseWithLength (text, len);
   vms = cJSON_GetObjectItem (j, "vms");
   if (!cJSON_IsObject (j) || !cJSON_IsArray (vms) ||

@@ -43,6 +43,9 @@ struct fleet_vm {
   char *ovf_vm;                /* the VM of a multi-VM OVF, or NULL */
   char *size;                  /* target Azure size, or NULL */
 };
+/* A text file of at most max bytes, NUL-terminated, its length in
+ * *len; NULL (reported) if it cannot be read or is larger. */
+char *fleet_read_text (const char *path, size_t max, size_t *len);
 /* Parse a --vms file (JSON list or one VM per line).  -1 on error. */
 int fleet_read (const char *path, struct fleet_vm **vms, size_t *n);
 void fleet_free (struct fleet_vm *vms, size_t n);
