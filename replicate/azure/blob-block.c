@@ -80,11 +80,13 @@ blob_get_all (struct blob *b, size_t max, char **data, size_t *len)
 }
 
 int
-blob_list_prefix (struct blob *container, const char *prefix,
-                  struct blob_list *out)
+blob_list_query (struct blob *container, const char *include,
+                 const char *prefix, const char *name, size_t max,
+                 struct blob_list *out)
 {
   CLEANUP_FREE char *marker = NULL, *pe = url_encode (prefix);
   static const long ok[] = { 200, 0 };
+  static const long quiet403[] = { 403, 0 };
 
   memset (out, 0, sizeof *out);
   if (!pe)
@@ -92,21 +94,22 @@ blob_list_prefix (struct blob *container, const char *prefix,
   do {
     CLEANUP_FREE char *me = marker ? url_encode (marker) : NULL;
     CLEANUP_FREE char *q =
-      xasprintf ("restype=container&comp=list&include=metadata&prefix=%s%s%s",
-                 pe, me ? "&marker=" : "", me ? me : "");
-    struct blob_request r = { "GET", q, NULL, NULL, 0, false, ok, NULL };
+      xasprintf ("restype=container&comp=list&include=%s&prefix=%s%s%s",
+                 include, pe, me ? "&marker=" : "", me ? me : "");
+    struct blob_request r = { "GET", q, NULL, NULL, 0, false, ok, quiet403 };
     struct blob_reply rp = { .body_max = 64 * 1024 * 1024 };
     int pr;
 
     free (marker);
     marker = NULL;
-    if (!q || blob_request (container, &r, &rp) == -1) {
+    if (!q || blob_request (container, &r, &rp) == -1 || rp.status == 403) {
+      pr = q && rp.status == 403 ? -2 : -1;
       blob_reply_free (&rp);
       blob_list_free (out);
-      return -1;
+      return pr;
     }
     pr = bloblist_parse (rp.body ? rp.body : "", rp.body_len,
-                         blob_name (container), NULL, 1000000, out, &marker);
+                         blob_name (container), name, max, out, &marker);
     blob_reply_free (&rp);
     if (pr == -1) {
       blob_list_free (out);
@@ -114,6 +117,18 @@ blob_list_prefix (struct blob *container, const char *prefix,
     }
   } while (marker);
   return 0;
+}
+
+int
+blob_list_prefix (struct blob *container, const char *prefix,
+                  struct blob_list *out)
+{
+  int r = blob_list_query (container, "metadata", prefix, NULL, 1000000, out);
+
+  if (r == -2)
+    azp_error ("%s: cannot list the container (HTTP 403: does the SAS allow "
+               "list?)", blob_name (container));
+  return r < 0 ? -1 : 0;
 }
 
 int

@@ -76,6 +76,14 @@ struct blob_request {
  */
 char **meta_headers (const char *const *metadata, const char *what);
 
+/* List Blobs of the container with include= (e.g. "metadata") and
+ * prefix, keeping the entries named name (all if NULL), at most max:
+ * 0, -1 or -2 (HTTP 403, not reported).
+ */
+int blob_list_query (struct blob *container, const char *include,
+                     const char *prefix, const char *name, size_t max,
+                     struct blob_list *out);
+
 /* Perform a request with retries.  Returns 0 when the final status is in
  * r->ok or r->quiet (the caller looks at reply->status), else -1 after
  * azp_error().  reply->body may be preset (fixed buffer) by the caller.

@@ -338,39 +338,8 @@ int
 blob_list_snapshots (struct blob *container, const char *name,
                      struct blob_list *out)
 {
-  CLEANUP_FREE char *marker = NULL, *pe = url_encode (name);
-
-  memset (out, 0, sizeof *out);
-  if (!pe)
-    return -1;
-  do {
-    CLEANUP_FREE char *me = marker ? url_encode (marker) : NULL;
-    CLEANUP_FREE char *q =
-      xasprintf ("restype=container&comp=list&include=snapshots,metadata"
-                 "&prefix=%s%s%s", pe, me ? "&marker=" : "", me ? me : "");
-    static const long quiet403[] = { 403, 0 };
-    struct blob_request r = { "GET", q, NULL, NULL, 0, false, ok200,
-                              quiet403 };
-    struct blob_reply rp = { .body_max = 64 * 1024 * 1024 };
-    int pr;
-
-    free (marker);
-    marker = NULL;
-    if (!q || blob_request (container, &r, &rp) == -1 || rp.status == 403) {
-      pr = q && rp.status == 403 ? -2 : -1;
-      blob_reply_free (&rp);
-      blob_list_free (out);
-      return pr;
-    }
-    pr = bloblist_parse (rp.body ? rp.body : "", rp.body_len,
-                         blob_name (container), name, 100000, out, &marker);
-    blob_reply_free (&rp);
-    if (pr == -1) {
-      blob_list_free (out);
-      return -1;
-    }
-  } while (marker);
-  return 0;
+  return blob_list_query (container, "snapshots,metadata", name, name,
+                          100000, out);
 }
 
 int

@@ -17,6 +17,9 @@
  */
 int job_create (struct job *job, const struct replicate_opts *o,
                 const char *container_url);
+/* A random (version 4) UUID into u and, if str is not NULL, as text
+ * into str[37].  0 or -1 (reported). */
+int random_uuid (unsigned char u[16], char *str);
 /* Record this host in the journal of a job whose state is in a
  * container; when the last run was on another host, a source only that
  * host can read is said so, and its dirty bitmap is not trusted this

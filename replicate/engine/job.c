@@ -199,7 +199,7 @@ replicate_url_is_blob (const char *url)
     (plen > 4 && strncasecmp (url + plen - 4, ".vhd", 4) == 0);
 }
 
-static int
+int
 random_uuid (unsigned char u[16], char *str /* [37] or NULL */)
 {
   if (getrandom (u, 16, 0) != 16) {
@@ -346,11 +346,11 @@ job_note_host (struct job *job)
       const struct jdisk *jd = &job->j.disks[i];
       if (!source_host_only (jd->source))
         continue;
-      azp_warning ("%s: the job last ran on %s: this source is a path on "
-                   "the host (this one is %s), read here as it is here%s",
-                   jd->source, job->j.host, me, jd->bitmap
-                   ? "; its dirty bitmap is not trusted this run: digests "
-                   "find what changed" : "");
+      azp_warning ("%s: the job last ran on host %s, this is %s: the "
+                   "path is read on this host and must name the same disk "
+                   "(shared storage)%s", jd->source, job->j.host, me,
+                   jd->bitmap ? "; its dirty bitmap is not trusted this "
+                   "run: digests find what changed" : "");
       job->use_bitmap = false;
     }
   free (job->j.host);

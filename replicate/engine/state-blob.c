@@ -7,12 +7,11 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "prep/common/common.h"
-#include "replicate/engine/replicate.h"
+#include "replicate/engine/internal.h"
 #include "replicate/engine/state.h"
 
 #define MAX_DISKS 64
@@ -110,16 +109,8 @@ state_blob_init (struct state *s, const struct state_opts *o,
     if (!s->dir)
       return -1;
   }
-  if (getrandom (u, sizeof u, 0) != sizeof u) {
-    azp_error ("getrandom: %m");
+  if (random_uuid (u, b->lease) == -1)
     return -1;
-  }
-  u[6] = (u[6] & 0x0f) | 0x40;
-  u[8] = (u[8] & 0x3f) | 0x80;
-  snprintf (b->lease, sizeof b->lease, "%02x%02x%02x%02x-%02x%02x-%02x%02x-"
-            "%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3], u[4],
-            u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14],
-            u[15]);
   if (o->readonly)
     return 0;
   {
@@ -373,10 +364,15 @@ manifest_put (void *opaque, uint64_t off, const void *buf, size_t len)
   return -1;
 }
 
-/* Fill the fresh local manifest from the page blob's written pages. */
+/* Fill the fresh local manifest from the page blob's written pages,
+ * in reads of up to 4 MiB that span the gaps under 1 MiB between them
+ * (pages pushed one by one come back as many small ranges; the gaps
+ * read as zeros, as they are in the map).
+ */
 static int
 fetch_manifest (struct blob *mb, struct manifest *m)
 {
+  const uint64_t max = 4 * 1024 * 1024, gap = 1024 * 1024;
   struct rangelist rl = { 0 };
   size_t len;
   unsigned char *map = manifest_map (m, &len);
@@ -384,15 +380,18 @@ fetch_manifest (struct blob *mb, struct manifest *m)
 
   if (blob_get_page_ranges (mb, NULL, 0, 0, &rl) == -1)
     return -1;
-  for (size_t k = 0; k < rl.n && r == 0; k++)
-    for (uint64_t off = rl.r[k].start; off < rl.r[k].end && off < len &&
-           r == 0; off += 4 * 1024 * 1024) {
-      uint64_t e = rl.r[k].end < off + 4 * 1024 * 1024 ? rl.r[k].end
-        : off + 4 * 1024 * 1024;
-      if (e > len)
-        e = len;
-      r = blob_get_range (mb, NULL, off, map + off, e - off);
+  for (size_t k = 0; k < rl.n && r == 0; ) {
+    uint64_t s = rl.r[k].start, e = rl.r[k].end;
+    while (++k < rl.n && rl.r[k].start - e < gap && rl.r[k].end - s <= max)
+      e = rl.r[k].end;
+    if (s >= len)
+      break;
+    for (uint64_t off = s; off < e && off < len && r == 0; off += max) {
+      uint64_t end = e - off > max ? off + max : e;
+      r = blob_get_range (mb, NULL, off, map + off,
+                          (end < len ? end : len) - off);
     }
+  }
   rangelist_free (&rl);
   return r;
 }
