@@ -25,10 +25,13 @@ for i in $(seq 1 300); do
   sleep 0.1
 done
 # libnbd's qemu-nbd must not see the signal (Ctrl-C goes to the whole
-# process group): it keeps serving until azprep closes it.
+# process group; Slurm's and systemd's stop, SIGTERM, to every process
+# of the job): it keeps serving until azprep closes it.
 for c in $(pgrep -P $pid || true); do
   [ $(( 0x$(sed -n 's/^SigBlk:\s*//p' /proc/$c/status) & 2 )) != 0 ] ||
     fail "the source server ($c) does not block SIGINT"
+  [ $(( 0x$(sed -n 's/^SigBlk:\s*//p' /proc/$c/status) & 0x4000 )) != 0 ] ||
+    fail "the source server ($c) does not block SIGTERM"
 done
 kill -INT $pid
 rc=0; wait $pid || rc=$?

@@ -47,7 +47,8 @@ json_get "$T/d.json" 'd.vms[0].disks[0].datastore_free' | grep -Eq '^[0-9]+$' ||
 [ "$(json_get "$T/vms.json" 'd[0].disks[0]')" = \
   "vsphere://$VCSIM_HOST/DC0/DC0_H0_VM1/0?http=1" ] || fail "vms disk URI"
 [ "$(json_get "$T/vms.json" 'Object.keys(d[0]).sort().join(",")')" = \
-  disks,format,name ] || fail "vms file keys"
+  disks,format,host,name ] || fail "vms file keys"
+[ "$(json_get "$T/vms.json" 'd[0].host')" = DC0_H0 ] || fail "vms file host"
 
 # Credentials from a file instead of the environment.
 printf 'user=user\npassword=pass\n' > "$T/creds"

@@ -175,6 +175,31 @@ read_lines (const char *path, const char *dir, char *text,
   return 0;
 }
 
+char *
+fleet_read_text (const char *path, size_t max, size_t *len)
+{
+  CLEANUP_FCLOSE FILE *fp = fopen (path, "r");
+  char *text;
+
+  if (!fp) {
+    azp_error ("%s: %m", path);
+    return NULL;
+  }
+  text = malloc (max + 1);
+  if (!text) {
+    azp_error ("out of memory");
+    return NULL;
+  }
+  *len = fread (text, 1, max + 1, fp);
+  if (*len > max) {
+    azp_error ("%s: larger than %zu bytes", path, max);
+    free (text);
+    return NULL;
+  }
+  text[*len] = '\0';
+  return text;
+}
+
 int
 fleet_read (const char *path, struct fleet_vm **vms_r, size_t *n_r)
 {
@@ -185,24 +210,9 @@ fleet_read (const char *path, struct fleet_vm **vms_r, size_t *n_r)
   const char *p;
   int r;
 
-  {
-    CLEANUP_FCLOSE FILE *fp = fopen (path, "r");
-    if (!fp) {
-      azp_error ("%s: %m", path);
-      return -1;
-    }
-    text = malloc (FLEET_MAX_FILE + 1);
-    if (!text) {
-      azp_error ("out of memory");
-      return -1;
-    }
-    len = fread (text, 1, FLEET_MAX_FILE + 1, fp);
-    if (len > FLEET_MAX_FILE) {
-      azp_error ("%s: larger than %d bytes", path, FLEET_MAX_FILE);
-      return -1;
-    }
-    text[len] = '\0';
-  }
+  text = fleet_read_text (path, FLEET_MAX_FILE, &len);
+  if (!text)
+    return -1;
   if (strlen (text) != len) {
     azp_error ("%s: not a text file", path);
     return -1;

@@ -43,6 +43,9 @@ struct fleet_vm {
   char *ovf_vm;                /* the VM of a multi-VM OVF, or NULL */
   char *size;                  /* target Azure size, or NULL */
 };
+/* A text file of at most max bytes, NUL-terminated, its length in
+ * *len; NULL (reported) if it cannot be read or is larger. */
+char *fleet_read_text (const char *path, size_t max, size_t *len);
 /* Parse a --vms file (JSON list or one VM per line).  -1 on error. */
 int fleet_read (const char *path, struct fleet_vm **vms, size_t *n);
 void fleet_free (struct fleet_vm *vms, size_t n);
@@ -56,5 +59,19 @@ int fleet_default_jobs (void);
  * the array of VM results, in the order of vms. */
 cJSON *fleet_check (const struct fleet_vm *vms, size_t n, int jobs,
                     const struct check_opts *o, const char *self);
+
+/* Shards (prep/check/shard.c).  "I/N" (0 <= I < N) into index and
+ * count: 0, or -1 if it is not one. */
+int fleet_parse_shard (const char *s, int64_t *index, int64_t *count);
+/* Move shard index of count (every count-th VM from index) to the
+ * front of vms, in order; returns how many (the rest stay, to free). */
+size_t fleet_select (struct fleet_vm *vms, size_t n, int64_t index,
+                     int64_t count);
+/* The VM objects of the report files (check --json) in one array: in
+ * the order of fleet (n VMs) if given, a VM no report has becoming an
+ * error result, else in the files' order.  NULL (reported) for a file
+ * that is not a report, a VM in two of them, or one not in fleet. */
+cJSON *fleet_merge (char *const *files, size_t nfiles,
+                    const struct fleet_vm *fleet, size_t n);
 
 #endif

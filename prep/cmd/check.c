@@ -16,7 +16,8 @@
 static const char usage[] =
   "Usage: azprep check [OPTIONS] [--format FMT] DISK...\n"
   "       azprep check [OPTIONS] --ovf FILE.ovf|FILE.ova | --vmx FILE.vmx\n"
-  "       azprep check [OPTIONS] --vms FLEET\n"
+  "       azprep check [OPTIONS] --vms FLEET [--shard I/N | --vm-index I]\n"
+  "       azprep check [OPTIONS] --merge [--vms FLEET] REPORT.json...\n"
   "Check, read-only, whether VMs are ready to migrate to Azure: every\n"
   "fixup's check (what 'azprep fix' would repair) and the readiness rules\n"
   "no fixup repairs (OS support, architecture, disk sizes and counts,\n"
@@ -28,6 +29,11 @@ static const char usage[] =
   "                     [D...]}] or one VM per line \"NAME DISK...\"\n"
   "  --jobs N           VMs checked at once (default: the cores, at most\n"
   "                     the GiB of available memory less one)\n"
+  "  --shard I/N        only every N-th VM of the fleet from VM I (0-based),\n"
+  "                     one of N machines' part; --json writes its report\n"
+  "  --vm-index I       only VM I of the fleet (0-based; an array task's)\n"
+  "  --merge            the reports of the shards (files of --json\n"
+  "                     output) into one, in the order of --vms if given\n"
   "  --ovf FILE         disks, firmware, CPUs, memory from an OVF or OVA\n"
   "                     (a vApp of several VMs is checked as a fleet)\n"
   "  --ovf-vm ID        only the VM (VirtualSystem) ID of the OVF or OVA\n"
@@ -94,12 +100,13 @@ struct check_args {
   const char *vms_file, *ovf, *ovf_vm, *vmx;
   const char *junit, *html;
   int jobs;
-  bool list;
+  int64_t shard, nshards;       /* --shard I/N, --vm-index I (N = -1) */
+  bool list, merge;
 };
 
 enum { OPT_VMS = OPT_FIRST_COMMAND_SPECIFIC, OPT_JOBS, OPT_OVF, OPT_VMX,
        OPT_NAME, OPT_SIZE, OPT_SIZES, OPT_JUNIT, OPT_HTML, OPT_LIST,
-       OPT_GENERATION, OPT_OVF_VM };
+       OPT_GENERATION, OPT_OVF_VM, OPT_SHARD, OPT_VM_INDEX, OPT_MERGE };
 
 /* One of check's own options or a disk (args_handler). */
 static int
@@ -124,6 +131,18 @@ check_option (int c, char *arg, void *data)
   case OPT_JUNIT: a->junit = arg; break;
   case OPT_HTML: a->html = arg; break;
   case OPT_LIST: a->list = true; break;
+  case OPT_MERGE: a->merge = true; break;
+  case OPT_SHARD:
+    if (a->nshards || fleet_parse_shard (arg, &a->shard, &a->nshards) == -1)
+      return usage_error ("check", "--shard I/N: 0 <= I < N, given once "
+                          "(not with --vm-index)");
+    break;
+  case OPT_VM_INDEX:
+    if (a->nshards || parse_int64 (arg, &a->shard) == -1 || a->shard < 0)
+      return usage_error ("check", "--vm-index: a number from 0, given "
+                          "once (not with --shard)");
+    a->nshards = -1;
+    break;
   case OPT_GENERATION:
     if (args_generation ("check", arg, &n) != -1)
       return EXIT_USAGE;
@@ -154,6 +173,9 @@ parse_args (int argc, char **argv, struct check_args *a)
     { "junit", required_argument, NULL, OPT_JUNIT },
     { "html", required_argument, NULL, OPT_HTML },
     { "list", no_argument, NULL, OPT_LIST },
+    { "merge", no_argument, NULL, OPT_MERGE },
+    { "shard", required_argument, NULL, OPT_SHARD },
+    { "vm-index", required_argument, NULL, OPT_VM_INDEX },
     { "generation", required_argument, NULL, OPT_GENERATION },
     { NULL, 0, NULL, 0 }
   };
@@ -175,6 +197,16 @@ check_args_complete (int argc, char **argv, struct check_args *a)
   if (disk_args_rest (&a->d, argc, argv) != -1)
     return EXIT_ERROR;
   a->co.trace = a->o.trace;
+  if (a->merge) {
+    if (a->ovf || a->vmx || a->nshards || a->d.ndisks == 0) {
+      disks_free (a->d.disks, a->d.ndisks);
+      return usage_error ("check", "--merge takes report files (and "
+                          "--vms), no --ovf, --vmx, --shard or --vm-index");
+    }
+    return -1;
+  }
+  if (a->nshards && !a->vms_file)
+    return usage_error ("check", "--shard and --vm-index go with --vms");
   if ((a->vms_file != NULL) + (a->ovf != NULL) + (a->vmx != NULL) > 1 ||
       ((a->vms_file || a->ovf || a->vmx) && a->d.ndisks)) {
     disks_free (a->d.disks, a->d.ndisks);
@@ -274,6 +306,27 @@ fleet_from_ovf (const struct check_args *a)
   return n > 1 ? 0 : -1;
 }
 
+/* --merge: the reports of the shards into one.  The operands are the
+ * report files, not disks. */
+static int
+check_merge (const struct check_args *a)
+{
+  struct fleet_vm *fleet = NULL;
+  size_t n = 0;
+  char **files = calloc (a->d.ndisks + 1, sizeof *files);
+  cJSON *vms = NULL;
+
+  if (files && (!a->vms_file || fleet_read (a->vms_file, &fleet, &n) == 0)) {
+    for (size_t i = 0; i < a->d.ndisks; i++)
+      files[i] = a->d.disks[i].path;
+    vms = fleet_merge (files, a->d.ndisks, fleet, n);
+  }
+  free (files);
+  fleet_free (fleet, n);
+  disks_free (a->d.disks, a->d.ndisks);
+  return vms ? write_report (a, vms) : EXIT_ERROR;
+}
+
 static int
 check_run (int argc, char **argv)
 {
@@ -293,13 +346,23 @@ check_run (int argc, char **argv)
   if (r != -1)
     return r;
 
+  if (a.merge)
+    return check_merge (&a);
   if (a.vms_file || (a.ovf && !a.ovf_vm && fleet_from_ovf (&a) == 0)) {
     struct fleet_vm *fleet = NULL;
-    size_t n = 0;
+    size_t n = 0, nsel;
     if (a.vms_file ? fleet_read (a.vms_file, &fleet, &n) == -1
         : fleet_ovf_vms (a.ovf, a.d.format, &fleet, &n) == -1)
       return EXIT_ERROR;
-    vms = fleet_check (fleet, n, a.jobs ? a.jobs : fleet_default_jobs (),
+    nsel = n;
+    if (a.nshards == -1 && a.shard >= (int64_t) n) {
+      fleet_free (fleet, n);
+      return usage_error ("check", "--vm-index: past the fleet's last VM");
+    }
+    if (a.nshards)
+      nsel = a.nshards == -1 ? fleet_select (fleet, n, a.shard, n)
+        : fleet_select (fleet, n, a.shard, a.nshards);
+    vms = fleet_check (fleet, nsel, a.jobs ? a.jobs : fleet_default_jobs (),
                        &a.co, "/proc/self/exe");
     fleet_free (fleet, n);
   }

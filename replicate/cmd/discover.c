@@ -217,6 +217,10 @@ write_vms_file (const char *path, cJSON *vms)
     cJSON_ArrayForEach (d, cJSON_GetObjectItem (vm, "disks"))
       cJSON_AddItemToArray (disks, cJSON_CreateString (json_str (d, "uri")));
     cJSON_AddStringToObject (o, "format", "raw");
+    /* The ESXi host: a fleet split by host for a per-host cap (Slurm
+     * licenses, replicate/fleet/replicate.sbatch). */
+    if (json_str (vm, "host") && *json_str (vm, "host"))
+      cJSON_AddStringToObject (o, "host", json_str (vm, "host"));
     cJSON_AddItemToArray (list, o);
   }
   s = cJSON_Print (list);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "prep/azprep.h"
+#include "replicate/cmd/fleet.h"
 #include "replicate/engine/replicate.h"
 #include "replicate/engine/state.h"
 #include "replicate/vsphere/vsphere.h"
@@ -12,6 +13,8 @@
 static const char usage[] =
   "Usage: azprep replicate [OPTIONS] --container NAME | --to URL |\n"
   "         --to-file FILE DISK...\n"
+  "       azprep replicate [OPTIONS] --container NAME | --to URL\n"
+  "         --vms FLEET [--jobs N | --vm-index I]\n"
   "Replicate a VM's disks to Azure Storage as fixed-VHD page blobs: an\n"
   "initial copy, then delta cycles sending only what changed.  Each\n"
   "completed cycle is a recovery point (a blob snapshot).  The disks are\n"
@@ -27,6 +30,13 @@ static const char usage[] =
   "                    there).  A SAS is a secret: never on the command\n"
   "                    line\n"
   "  --name NAME       job name and blob prefix (default: first disk's name)\n"
+  "Fleets:\n"
+  "  --vms FLEET       every VM of a fleet file (as check --vms reads it),\n"
+  "                    each its own job named after the VM, in a child\n"
+  "                    azprep; output lines carry the VM's name\n"
+  "  --jobs N          VMs replicated at once (default 4)\n"
+  "  --vm-index I      only VM I of FLEET (0-based), in this process: one\n"
+  "                    task of a Slurm or Kubernetes array\n"
   "Source:\n"
   "  --format FMT      format of the disks that follow (raw, qcow2, vmdk,\n"
   "                    vpc, vhdx); detected when not given.  A DISK may\n"
@@ -83,6 +93,7 @@ enum {
   OPT_CYCLES, OPT_CONTINUOUS, OPT_INTERVAL, OPT_KEEP, OPT_STATE, OPT_CACERT,
   OPT_ALLOW_HTTP, OPT_CREDENTIALS, OPT_BITMAP, OPT_ENABLE_CBT,
   OPT_TASK_TIMEOUT, OPT_KEEPALIVE, OPT_API_VERSION, OPT_TO_FILE,
+  OPT_VMS, OPT_JOBS, OPT_VM_INDEX,
   OPT_STATE_CONTAINER, OPT_WAIT_LOCK, OPT_LEASE_SECONDS,
 };
 
@@ -90,6 +101,8 @@ struct args {
   struct common_opts o;
   struct replicate_opts r;
   char **to_file;               /* the URLs read from --to-file */
+  const char *vms;              /* --vms FLEET, or NULL */
+  int64_t jobs, vm_index;       /* --jobs, --vm-index (-1: all VMs) */
 };
 
 /* The default job name: the first disk's file name without extension. */
@@ -110,8 +123,8 @@ default_name (const char *disk)
   return n;
 }
 
-static bool
-valid_name (const char *n)
+bool
+replicate_valid_name (const char *n)
 {
   if (!*n || strlen (n) > 200 || *n == '.' || *n == '-')
     return false;
@@ -122,6 +135,41 @@ valid_name (const char *n)
   return true;
 }
 
+/* The options together: -1 (go on), else the exit code. */
+static int
+args_complete (struct args *args)
+{
+  struct replicate_opts *a = &args->r;
+
+  if (args->vms && (a->ndisks || a->name))
+    return usage_error ("replicate", "--vms: the fleet file names the VMs "
+                        "and their disks (no DISK, no --name)");
+  if (args->vm_index >= 0 && !args->vms)
+    return usage_error ("replicate", "--vm-index goes with --vms");
+  if (args->vms && a->nto && replicate_url_is_blob (a->to[0]))
+    return usage_error ("replicate", "--vms: a container (--container, or "
+                        "a container URL), not blob URLs");
+  if (a->ndisks == 0 && !args->vms)
+    return usage_error ("replicate", "no disk given");
+  if (!a->container == !a->nto)
+    return usage_error ("replicate",
+                        "give either --container, --to or --to-file");
+  if (a->container && !replicate_valid_name (a->container))
+    return usage_error ("replicate", "--container: not a valid name");
+  if (a->nto > 1 && !replicate_url_is_blob (a->to[0]))
+    return usage_error ("replicate", "--to: one container URL only");
+  if (a->wait_lock && !a->state_container)
+    return usage_error ("replicate", "--wait-lock needs --state-container");
+  return -1;
+}
+
+int
+replicate_exit (int r)
+{
+  return r == 0 ? EXIT_OK : r == -2 ? EXIT_NOTREADY : r == -3 ? EXIT_LEASE_LOST
+    : r == -4 ? EXIT_BUSY : EXIT_ERROR;
+}
+
 /* The state options: 0 taken, an exit code (usage), or -1 not one. */
 static int
 state_option (struct replicate_opts *a, int c)
@@ -130,7 +178,7 @@ state_option (struct replicate_opts *a, int c)
 
   switch (c) {
   case OPT_STATE_CONTAINER:
-    if (!valid_name (optarg))
+    if (!replicate_valid_name (optarg))
       return usage_error ("replicate", "--state-container: not a valid name");
     a->state_container = optarg;
     return 0;
@@ -143,6 +191,28 @@ state_option (struct replicate_opts *a, int c)
     if (parse_int64 (optarg, &t) == -1 || t < 15 || t > 60)
       return usage_error ("replicate", "--lease-seconds: 15 to 60");
     setenv (STATE_LEASE_ENV, optarg, 1);
+    return 0;
+  default:
+    return -1;
+  }
+}
+
+/* The fleet options: 0 taken, an exit code (usage), or -1 not one. */
+static int
+fleet_option (struct args *args, int c)
+{
+  switch (c) {
+  case OPT_VMS:
+    args->vms = optarg;
+    return 0;
+  case OPT_JOBS:
+    if (parse_int64 (optarg, &args->jobs) == -1 || args->jobs < 1 ||
+        args->jobs > 256)
+      return usage_error ("replicate", "--jobs: 1 to 256");
+    return 0;
+  case OPT_VM_INDEX:
+    if (parse_int64 (optarg, &args->vm_index) == -1 || args->vm_index < 0)
+      return usage_error ("replicate", "--vm-index: a number from 0");
     return 0;
   default:
     return -1;
@@ -176,6 +246,9 @@ parse_args (int argc, char **argv, struct args *args)
     { "enable-cbt", no_argument, NULL, OPT_ENABLE_CBT },
     { "task-timeout", required_argument, NULL, OPT_TASK_TIMEOUT },
     { "keepalive", required_argument, NULL, OPT_KEEPALIVE },
+    { "vms", required_argument, NULL, OPT_VMS },
+    { "jobs", required_argument, NULL, OPT_JOBS },
+    { "vm-index", required_argument, NULL, OPT_VM_INDEX },
     { NULL, 0, NULL, 0 }
   };
   struct replicate_opts *a = &args->r;
@@ -202,6 +275,8 @@ parse_args (int argc, char **argv, struct args *args)
   a->cycles = 1;
   a->interval = -1;
   a->keep = 3;
+  args->jobs = 4;
+  args->vm_index = -1;
   a->disks = calloc (argc + 1, sizeof *a->disks);
   a->formats = calloc (argc + 1, sizeof *a->formats);
   a->to = calloc (argc + 1, sizeof *a->to);
@@ -211,7 +286,8 @@ parse_args (int argc, char **argv, struct args *args)
                            NULL)) != -1) {
     if (common_option (&args->o, c, usage))
       continue;
-    if ((r = state_option (a, c)) >= 0) {
+    if ((r = state_option (a, c)) >= 0 ||
+        (r = fleet_option (args, c)) >= 0) {
       if (r > 0)
         return r;
       continue;
@@ -290,16 +366,7 @@ parse_args (int argc, char **argv, struct args *args)
       return usage_error ("replicate", "unknown option");
     }
   }
-  if (a->ndisks == 0)
-    return usage_error ("replicate", "no disk given");
-  if (!a->container == !a->nto)
-    return usage_error ("replicate",
-                        "give either --container, --to or --to-file");
-  if (a->container && !valid_name (a->container))
-    return usage_error ("replicate", "--container: not a valid name");
-  if (a->nto > 1 && !replicate_url_is_blob (a->to[0]))
-    return usage_error ("replicate", "--to: one container URL only");
-  return -1;
+  return args_complete (args);
 }
 
 static int
@@ -312,23 +379,23 @@ replicate_run (int argc, char **argv)
   ret = parse_args (argc, argv, &a);
   if (ret != -1)
     goto out;
+  a.r.json = a.o.json;
+  if (a.vms) {
+    ret = a.vm_index >= 0 ? replicate_fleet_one (a.vms, a.vm_index, &a.r)
+      : replicate_fleet_all (a.vms, a.jobs, a.o.json, argc, argv);
+    goto out;
+  }
   name = a.r.name ? xstrdup (a.r.name) : default_name (a.r.disks[0]);
   ret = EXIT_ERROR;
   if (!name)
     goto out;
   a.r.name = name;
-  if (!valid_name (a.r.name)) {
+  if (!replicate_valid_name (a.r.name)) {
     ret = usage_error ("replicate", "--name: letters, digits, '-', '_', '.'");
     goto out;
   }
-  a.r.json = a.o.json;
-  if (a.r.wait_lock && !a.r.state_container) {
-    ret = usage_error ("replicate", "--wait-lock needs --state-container");
-    goto out;
-  }
   r = replicate_job_run (&a.r);
-  ret = r == 0 ? EXIT_OK : r == -2 ? EXIT_NOTREADY : r == -3 ? EXIT_LEASE_LOST
-    : r == -4 ? EXIT_BUSY : EXIT_ERROR;
+  ret = replicate_exit (r);
  out:
   free (a.r.disks);
   free (a.r.formats);

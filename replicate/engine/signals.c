@@ -17,9 +17,12 @@
 static volatile sig_atomic_t stop_requested;
 
 /* Children (qemu-nbd, nbdkit, qemu-img) get the mask azprep had, plus
- * SIGINT blocked: a Ctrl-C on the terminal reaches the whole process
- * group, and the source servers must keep serving until azprep has
- * stopped cleanly and closes them (with SIGTERM, left deliverable).
+ * SIGINT and SIGTERM blocked: a Ctrl-C on the terminal reaches the
+ * whole process group, and a batch system's or service manager's stop
+ * every process of the job (Slurm signals the step's process group or
+ * cgroup, systemd the unit's cgroup); the source servers must keep
+ * serving until azprep has stopped cleanly and closes them (qemu-nbd
+ * exits when its client goes, nbdkit on SIGQUIT: nbdkit_child_stop).
  */
 static sigset_t child_mask;
 static volatile sig_atomic_t stopper_active;
@@ -70,7 +73,7 @@ stopper_start (struct stopper *st)
   pthread_sigmask (SIG_BLOCK, &st->set, &st->old);
   child_mask = st->old;
   sigaddset (&child_mask, SIGINT);
-  sigdelset (&child_mask, SIGTERM);
+  sigaddset (&child_mask, SIGTERM);
   e = pthread_create (&st->thread, NULL, stop_thread, st);
   if (e) {
     errno = e;

@@ -175,7 +175,9 @@ nbdkit_child_stop (struct nbdkit_child *k)
 
   if (k->pid <= 0)
     return 0;
-  kill (k->pid, SIGTERM);
+  /* nbdkit quits on SIGQUIT as on SIGTERM, which a replication's
+   * children have blocked (replicate/engine/signals.c). */
+  kill (k->pid, SIGQUIT);
   while (waitpid (k->pid, &status, 0) == -1 && errno == EINTR)
     ;
   k->pid = 0;

@@ -53,7 +53,9 @@ enum nbdkit_start nbdkit_child_start (struct nbdkit_child *k,
 /* The first line of nbdkit's log ("" if none), or NULL. */
 char *nbdkit_child_log_line (const struct nbdkit_child *k);
 
-/* SIGTERM, then wait.  Its wait status; 0 if it was not running. */
+/* SIGQUIT (nbdkit quits on it as on SIGTERM, which children of a
+ * replication block), then wait.  Its wait status; 0 if it was not
+ * running. */
 int nbdkit_child_stop (struct nbdkit_child *k);
 
 /* Stop it, remove every file in DIR and DIR, free the paths. */
