@@ -157,12 +157,21 @@ echo "requeued delta: sent $sent for $changed changed bytes"
 same big-disk0.vhd "$T/big.raw"
 same big-disk0.vhd "$T/big.raw" "$(rp_of "$T/r5.out")"
 
-# The fleet seen from anywhere: the state container.  (status --all
-# is not asserted per VM: on h19state 22d67bd it shows the first job's
-# journal under every job; each job by name is right.)
+# The fleet seen from anywhere: the state container, each job with its
+# own journal (status --all showed the first job's under every name).
 expect_exit 0 "$AZPREP" status --all --state-container state \
   --credentials "$T/creds"
 [ "$(grep -c '^  worker ' "$T/out")" = 5 ] || fail "status --all: not 5 jobs"
+expect_exit 0 "$AZPREP" status --all --json --state-container state \
+  --credentials "$T/creds"
+node -e '
+  const jobs = JSON.parse(require("fs").readFileSync(process.argv[1]));
+  const names = jobs.map((j) => j.name).sort().join(" ");
+  if (names !== "big vm0 vm1 vm2 vm3") throw new Error("jobs: " + names);
+  for (const j of jobs)
+    if (!j.disks[0].source.endsWith("/" + j.name + ".raw"))
+      throw new Error(j.name + " shows " + j.disks[0].source);
+' "$T/out" || fail "status --all --json: a job shows another job's journal"
 for vm in vm0 vm1 vm2 vm3 big; do
   expect_exit 0 "$AZPREP" status --state-container state \
     --credentials "$T/creds" "$vm"

@@ -322,33 +322,41 @@ journal_sink (void *opaque, const char *json, size_t len)
   return 0;
 }
 
+/* The locked job's journal (replicate) gets the sink that saves it
+ * under the lease; any other job's (status --all, verify) is only read
+ * from its own blob. */
 static int
 blob_journal_load (struct state *s, const char *name, struct journal *j,
                    bool *exists)
 {
   struct sblob *b = sb (s);
+  bool locked = b->journal && b->name && !strcmp (b->name, name);
+  struct blob *jb = locked ? b->journal : journal_blob (b, name);
   CLEANUP_FREE char *buf = NULL;
   size_t len;
-  int r;
+  int r = -1;
 
   memset (j, 0, sizeof *j);
   *exists = false;
   j->path = xasprintf ("%s/%s.json", s->dir, name);
-  if (!j->path || (!b->journal && !(b->journal = journal_blob (b, name))))
-    return -1;
-  j->sink = journal_sink;
-  j->sink_opaque = b;
-  r = blob_get_all (b->journal, JOURNAL_MAX, &buf, &len);
-  if (r == -1)
-    return -1;
-  if (r == 1 || len == 0) {
+  if (!j->path || !jb)
+    goto out;
+  r = blob_get_all (jb, JOURNAL_MAX, &buf, &len);
+  if (r == 1 || (r == 0 && len == 0)) {
     unlink (j->path);
-    return 0;
+    r = 0;
   }
-  *exists = true;
-  r = journal_parse (j, blob_name (b->journal), buf, len);
-  j->sink = journal_sink;
-  j->sink_opaque = b;
+  else if (r == 0) {
+    *exists = true;
+    r = journal_parse (j, blob_name (jb), buf, len);
+  }
+  if (locked) {
+    j->sink = journal_sink;
+    j->sink_opaque = b;
+  }
+ out:
+  if (!locked)
+    blob_close (jb);
   return r;
 }
 
