@@ -15,14 +15,18 @@
 //                    closed without the reply (default 1)
 //     --then STATUS  the later ones are answered STATUS (error code
 //                    InjectedFault) without forwarding (default: forwarded)
+//     --copy-pending every reply saying x-ms-copy-status: success says
+//                    pending instead (a Copy Blob that never ends)
 "use strict";
 const http = require("http");
 const fs = require("fs");
 
 const [portfile, targetPort, statsfile, ...opts] = process.argv.slice(2);
 let every = 0, slow = 0, match = null, lose = 1, then = 0, port = 0;
+let copyPending = false;
 for (let i = 0; i < opts.length; i += 2) {
-  if (opts[i] === "--every") every = Number(opts[i + 1]);
+  if (opts[i] === "--copy-pending") { copyPending = true; i--; }
+  else if (opts[i] === "--every") every = Number(opts[i + 1]);
   else if (opts[i] === "--slow") slow = Number(opts[i + 1]);
   else if (opts[i] === "--port") port = Number(opts[i + 1]);
   else if (opts[i] === "--match") match = opts[i + 1];
@@ -32,7 +36,7 @@ for (let i = 0; i < opts.length; i += 2) {
 }
 let nmatch = 0;
 const stats = { requests: 0, faults: { 500: 0, 503: 0, drop_before: 0, drop_after: 0 },
-                matched: 0, lost: 0, then: 0,
+                matched: 0, lost: 0, then: 0, copy_pending: 0,
                 retry_after_gaps_ms: [] };
 // A 503 carries Retry-After: 1.  The gap between it and the retry of the
 // same request (method, URL, range) shows whether the client waited.
@@ -84,6 +88,11 @@ const server = http.createServer((req, res) => {
       ur.on("data", (c) => rc.push(c));
       ur.on("end", () => {
         if (fault === "drop_after" || fault === "lost") return req.socket.destroy();
+        if (copyPending && ur.headers["x-ms-copy-status"] === "success") {
+          ur.headers["x-ms-copy-status"] = "pending";
+          stats.copy_pending++;
+          save();
+        }
         delay(() => { res.writeHead(ur.statusCode, ur.headers); res.end(Buffer.concat(rc)); });
       });
     });
