@@ -182,7 +182,10 @@ ifupdown_edit (bool keep_static, const struct net_iface *ifc,
         first_word_is (l, "mapping") || first_word_is (l, "source") ||
         first_word_is (l, "iface")) {
       in_stanza = false;
-      if (names (l, ifc->name) && !first_word_is (l, "source")) {
+      /* An interface already named eth leaves the lists as they are (a
+       * second fix must not reorder a list the first left alone). */
+      if (names (l, ifc->name) && strcmp (ifc->name, eth) &&
+          !first_word_is (l, "source")) {
         /* Rename in the list of names, listing eth once: a list that
          * named both would name it twice, and a second fix would
          * drop the copy. */

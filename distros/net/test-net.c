@@ -268,7 +268,9 @@ variants (const struct stack_case *c)
 }
 
 /* ifupdown: an "auto" or "allow-hotplug" line that already names the
- * new name lists it once after the fix (a second fix dropped the copy).
+ * new name lists it once after the fix (a second fix dropped the copy);
+ * one that names only the new name is left alone (a second fix moved
+ * it to the front).
  * The last input is tests/fuzz/corpus/net/ifupdown-auto-lists-new-name
  * (less its first byte, which picks the stack): two stanzas of ens192,
  * one of another family, and an "auto" line naming both names. */
@@ -305,6 +307,8 @@ ifupdown_lists (void)
              "auto eth0\niface eth0 inet dhcp\n");
   fix_check (c, "allow-hotplug eth0 lo ens192\n\niface ens192 inet dhcp\n",
              "allow-hotplug eth0 lo\n\niface eth0 inet dhcp\n");
+  fix_check (c, "auto ens192\nallow-hotplug lo eth0\niface ens192 inet dhcp\n",
+             "auto eth0\nallow-hotplug lo eth0\niface eth0 inet dhcp\n");
   fix_check (c, ifupdown_fuzz_in, ifupdown_fuzz_out);
 }
 
