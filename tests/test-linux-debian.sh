@@ -66,7 +66,13 @@ assert_contains "$T/uefi.out" 'changed: \[linux-uefi-fallback\]'
 qemu-img create -q -f qcow2 -b "$T/bios.qcow2" -F qcow2 "$T/probe.qcow2"
 cat > "$T/probe.sh" <<EOP
 #!/bin/bash
-echo "azprep-probe addr \$(ip -4 -o addr show scope global)" > /dev/ttyS0
+# allow-hotplug: networking.service may end before eth0 has its lease.
+for i in \$(seq 120); do
+  a=\$(ip -4 -o addr show scope global)
+  [ -n "\$a" ] && break
+  sleep 1
+done
+echo "azprep-probe addr \$a" > /dev/ttyS0
 try () {
   timeout 5 bash -c "exec 3<>/dev/tcp/\$1/\$2" 2>/dev/null
   echo "azprep-probe \$1:\$2 rc=\$?" > /dev/ttyS0
@@ -81,7 +87,7 @@ After=network-online.target
 Before=multi-user.target ssh.service getty.target serial-getty@ttyS0.service
 [Service]
 Type=oneshot
-TimeoutStartSec=60
+TimeoutStartSec=180
 ExecStart=/usr/local/sbin/azprep-probe
 EOP
 
