@@ -9,7 +9,9 @@
 #           for the new controller);
 #           UEFI as it is: no \EFI\BOOT\BOOTX64.EFI, OVMF starts its shell;
 #   after   both reach the default target, get a DHCP lease, sshd answers;
-#           UEFI boots OVMF -> the disk's fallback loader.
+#           UEFI boots OVMF -> the disk's fallback loader;
+#           the BIOS guest cannot reach the host (boot-test's
+#           restrict=on): a unit the test adds tries at boot.
 # The "before" boots end as soon as boot-test sees the guest is stuck.
 # All disks are qcow2 overlays: the images are never written.  Their
 # backing files are followed because --format qcow2 says so.
@@ -29,6 +31,26 @@ ovl "$data" "$T/data.qcow2"
 ovl "$uefi" "$T/uefi.qcow2"
 ovl "$bios" "$T/con.qcow2"
 
+# The guest must not reach the host (restrict=on, issue 16 F7): a port
+# the test listens on at 127.0.0.1, which slirp without restrict=on
+# would serve to the guest as 10.0.2.2.  Every connection is recorded.
+python3 - "$T/listen" <<'EOP' &
+import socket, sys
+s = socket.socket ()
+s.bind (("127.0.0.1", 0))
+s.listen (8)
+with open (sys.argv[1] + ".port", "w") as f:
+    f.write ("%d\n" % s.getsockname ()[1])
+while True:
+    c, a = s.accept ()
+    with open (sys.argv[1] + ".log", "a") as f:
+        f.write ("connection from %s:%d\n" % a)
+    c.close ()
+EOP
+on_exit "kill $!"
+for _ in $(seq 50); do [ -s "$T/listen.port" ] && break; sleep 0.1; done
+hport=$(cat "$T/listen.port")
+
 # 1. fix, once per guest.
 expect_exit 0 "$AZPREP" fix --report "$T/bios.json" --format qcow2 "$T/bios.qcow2" \
   "$T/data.qcow2"
@@ -36,15 +58,48 @@ cp "$T/out" "$T/bios.out"
 expect_exit 0 "$AZPREP" fix --report "$T/uefi.json" --format qcow2 "$T/uefi.qcow2"
 cp "$T/out" "$T/uefi.out"
 assert_contains "$T/uefi.out" 'changed: \[linux-uefi-fallback\]'
+# The fixed BIOS guest boots (step 4) from an overlay that adds one
+# unit (step 2): before the default target and sshd, once the network
+# is up, it writes its address (from slirp's DHCP) on the console, tries
+# the test's host port, the host's port 22 and the instance metadata
+# service, and writes each result there.
+qemu-img create -q -f qcow2 -b "$T/bios.qcow2" -F qcow2 "$T/probe.qcow2"
+cat > "$T/probe.sh" <<EOP
+#!/bin/bash
+# allow-hotplug: networking.service may end before eth0 has its lease.
+for i in \$(seq 120); do
+  a=\$(ip -4 -o addr show scope global)
+  [ -n "\$a" ] && break
+  sleep 1
+done
+echo "azprep-probe addr \$a" > /dev/ttyS0
+try () {
+  timeout 5 bash -c "exec 3<>/dev/tcp/\$1/\$2" 2>/dev/null
+  echo "azprep-probe \$1:\$2 rc=\$?" > /dev/ttyS0
+}
+try 10.0.2.2 $hport & try 10.0.2.2 22 & try 169.254.169.254 80 & wait
+EOP
+cat > "$T/probe.service" <<EOP
+[Unit]
+Description=azprep test: try to reach the host from the guest
+Wants=network-online.target
+After=network-online.target
+Before=multi-user.target ssh.service getty.target serial-getty@ttyS0.service
+[Service]
+Type=oneshot
+TimeoutStartSec=180
+ExecStart=/usr/local/sbin/azprep-probe
+EOP
 
-# 2. One appliance: read both fixed guests back (read-only) and give the
+# 2. One appliance: read both fixed guests back (read-only), give the
 # unfixed BIOS copy a serial console, nothing else (the test's own edit,
-# so that the "before" boot shows why it fails).
+# so that the "before" boot shows why it fails), and add the probe.
 guestfish > "$T/rb" <<EOF2
 add $T/bios.qcow2 format:qcow2 readonly:true
 add $T/data.qcow2 format:qcow2 readonly:true
 add $T/uefi.qcow2 format:qcow2 readonly:true
 add $T/con.qcow2 format:qcow2
+add $T/probe.qcow2 format:qcow2
 run
 mount-ro /dev/sda1 /
 echo ==== bios
@@ -70,6 +125,12 @@ find /boot
 glob download /boot/initrd.img-*-amd64 $T/uefi.initrd
 umount-all
 $(grub_serial_console /dev/sdd1)
+umount-all
+mount /dev/sde1 /
+upload $T/probe.sh /usr/local/sbin/azprep-probe
+chmod 0755 /usr/local/sbin/azprep-probe
+upload $T/probe.service /etc/systemd/system/azprep-probe.service
+ln-s /etc/systemd/system/azprep-probe.service /etc/systemd/system/multi-user.target.wants/azprep-probe.service
 EOF2
 split_readback "$T/rb"
 check_serial_console
@@ -120,11 +181,19 @@ assert_contains "$T/out" '"firmware":[[:space:]]*"uefi"'
 assert_contains "$T/out" '"stuck":[[:space:]]*"the UEFI firmware found no boot loader'
 
 # 4. After: both boot, on a new controller with a new MAC, blank NVRAM.
-expect_exit 0 "$AZPREP" "${BT[@]}" --json --timeout 900 --format qcow2 \
-  "$T/bios.qcow2" "$T/data.qcow2"
+# The BIOS guest (with the probe) gets its lease and answers on the ssh
+# forward, but none of its connections out of the guest arrive.
+expect_exit 0 "$AZPREP" "${BT[@]}" --json --timeout 900 --console \
+  "$T/bios.log" --format qcow2 "$T/probe.qcow2" "$T/data.qcow2"
 assert_contains "$T/out" '"passed":[[:space:]]*true'
 assert_contains "$T/out" '"stuck":[[:space:]]*null'
 assert_contains "$T/out" '"ssh_banner":[[:space:]]*"SSH-2.0-OpenSSH'
+assert_contains "$T/bios.log" 'azprep-probe addr .*inet 10\.0\.2\.15/24' "dhcp"
+for to in "10\.0\.2\.2:$hport" '10\.0\.2\.2:22' '169\.254\.169\.254:80'; do
+  assert_contains "$T/bios.log" "azprep-probe $to rc=[1-9]" "guest to $to"
+done
+[ ! -e "$T/listen.log" ] ||
+  fail "the guest reached the host: $(cat "$T/listen.log")"
 expect_exit 0 "$AZPREP" "${BT[@]}" --json --timeout 900 \
   --console "$T/uefi.log" --format qcow2 "$T/uefi.qcow2"
 assert_contains "$T/out" '"firmware":[[:space:]]*"uefi"'

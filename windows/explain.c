@@ -9,36 +9,29 @@
 
 static const char *const hives[] = { "SYSTEM", "SOFTWARE" };
 
-/* Check one hive file in the filesystem mounted at /.  1 reported, 0
- * fine or absent. */
-static int
-check_one (struct guest *gs, const char *dev, const char *name)
+int
+win_explain_hive (const struct win_hive_source *src, const char *label,
+                  const char *path)
 {
-  CLEANUP_FREE char *p = xasprintf ("/Windows/System32/config/%s", name);
-  CLEANUP_FREE char *real = NULL, *label = NULL;
   char tmp[] = "/var/tmp/azprep-hive-XXXXXX";
-  CLEANUP_CLOSE int fd = -1;
-  bool dirty;
+  CLEANUP_CLOSE int fd = mkstemp (tmp);
   CLEANUP_HIVE_CLOSE hive_h *h = NULL;
+  bool dirty;
   int64_t size;
   int r = 0;
 
-  if (!p)
+  if (fd == -1)
     return 0;
-  real = win_find_file (gs, p);
-  if (!real || (fd = mkstemp (tmp)) == -1)
-    return 0;
-  label = xasprintf ("%s: %s hive %s:%s", gs->disks[0].path, name, dev,
-                     real);
-  /* The guest decides the file's size: no more than a hive can be. */
-  size = guestfs_filesize (gs->g, real);
-  if (label && size > WIN_HIVE_MAX) {
+  /* The guest decides the file's size: no more than a hive can be,
+   * checked before a byte of it is copied. */
+  size = src->size (src->arg, path);
+  if (size > WIN_HIVE_MAX) {
     azp_error ("%s: absurd size (%lld bytes): not a registry hive", label,
                (long long) size);
     unlink (tmp);
     return 1;
   }
-  if (label && size >= 0 && guestfs_download (gs->g, real, tmp) == 0) {
+  if (size >= 0 && src->download (src->arg, path, tmp) == 0) {
     if (win_hive_check_header (label, tmp, &dirty) == -1)
       r = 1;
     else if (!(h = hivex_open (tmp, 0))) {
@@ -48,6 +41,34 @@ check_one (struct guest *gs, const char *dev, const char *name)
   }
   unlink (tmp);
   return r;
+}
+
+static int64_t
+guest_size (void *gs, const char *path)
+{
+  return guestfs_filesize (((struct guest *) gs)->g, path);
+}
+
+static int
+guest_download (void *gs, const char *path, const char *dest)
+{
+  return guestfs_download (((struct guest *) gs)->g, path, dest);
+}
+
+/* Check one hive file in the filesystem mounted at /.  1 reported, 0
+ * fine or absent. */
+static int
+check_one (struct guest *gs, const char *dev, const char *name)
+{
+  const struct win_hive_source src = { guest_size, guest_download, gs };
+  CLEANUP_FREE char *p = xasprintf ("/Windows/System32/config/%s", name);
+  CLEANUP_FREE char *real = NULL, *label = NULL;
+
+  if (!p || !(real = win_find_file (gs, p)))
+    return 0;
+  label = xasprintf ("%s: %s hive %s:%s", gs->disks[0].path, name, dev,
+                     real);
+  return label ? win_explain_hive (&src, label, real) : 0;
 }
 
 int

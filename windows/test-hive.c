@@ -95,6 +95,54 @@ test_header (const char *good)
   unlink (p);
 }
 
+/* A hive source on the host: the size the "guest" claims, the file it
+ * serves, how many times it was copied. */
+struct fake { int64_t size; const char *file; int downloads; };
+
+static int64_t
+fake_size (void *arg, const char *path)
+{
+  return ((struct fake *) arg)->size;
+}
+
+static int
+fake_download (void *arg, const char *path, const char *dest)
+{
+  struct fake *f = arg;
+  f->downloads++;
+  copy (f->file, dest);
+  return 0;
+}
+
+/* The explanation of a failed inspection: a hive over Windows' limit is
+ * refused before any of it is copied (the guest chooses its size). */
+static void
+test_explain (const char *good)
+{
+  CLEANUP_FREE char *bad = xasprintf ("%s/bad", dir);
+  struct fake f = { WIN_HIVE_MAX + 1, good, 0 };
+  const struct win_hive_source src = { fake_size, fake_download, &f };
+  const char *err;
+
+  CHECK (win_explain_hive (&src, "SYSTEM hive", "/SYSTEM") == 1);
+  CHECK (f.downloads == 0);
+  err = log_last_error ();
+  CHECK (err && strstr (err, "SYSTEM hive: absurd size (2147483649 bytes)"));
+  f.size = WIN_HIVE_MAX;                       /* at the limit: read */
+  CHECK (win_explain_hive (&src, "SYSTEM hive", "/SYSTEM") == 0);
+  CHECK (f.downloads == 1);
+  f.size = -1;                                 /* unreadable: nothing */
+  CHECK (win_explain_hive (&src, "SYSTEM hive", "/SYSTEM") == 0);
+  CHECK (f.downloads == 1);
+  copy (good, bad);
+  patch (bad, 0, "XXXX", 4);
+  f.size = 8192;
+  f.file = bad;
+  CHECK (win_explain_hive (&src, "SYSTEM hive", "/SYSTEM") == 1);
+  CHECK (f.downloads == 2);
+  unlink (bad);
+}
+
 int
 main (void)
 {
@@ -112,6 +160,7 @@ main (void)
     return 1;
   sys = make_system (phony);
   test_header (sys);
+  test_explain (sys);
 
   /* A guest with no appliance: the hive copy is already local. */
   gs.windows_current_control_set = (char *) "ControlSet001";

@@ -64,6 +64,19 @@ win_data (struct guest *gs)
  * windows_flush uploads the hives the fixups changed, once after every
  * apply() (0 or -1), and windows_free releases the state (hive.c). */
 int windows_explain_inspect (struct guest *gs, const char *why);
+/* Where windows_explain_inspect reads a hive: the guest's files (in the
+ * unit test, the host's).  size gives -1 when the file cannot be read,
+ * download copies it to dest (0 or -1). */
+struct win_hive_source {
+  int64_t (*size) (void *arg, const char *path);
+  int (*download) (void *arg, const char *path, const char *dest);
+  void *arg;
+};
+/* Name what is wrong with the hive at path (label, in messages): an
+ * absurd size (then nothing is copied), not a hive, corrupted.  1 if it
+ * reported, 0 (fine, or unreadable). */
+int win_explain_hive (const struct win_hive_source *src, const char *label,
+                      const char *path);
 int inspect_windows_json (struct guest *gs, cJSON *o);
 int windows_flush (struct guest *gs);
 void windows_free (struct guest *gs);

@@ -182,13 +182,22 @@ ifupdown_edit (bool keep_static, const struct net_iface *ifc,
         first_word_is (l, "mapping") || first_word_is (l, "source") ||
         first_word_is (l, "iface")) {
       in_stanza = false;
-      if (names (l, ifc->name) && !first_word_is (l, "source")) {
-        /* Rename in the list of names. */
+      /* An interface already named eth leaves the lists as they are (a
+       * second fix must not reorder a list the first left alone). */
+      if (names (l, ifc->name) && strcmp (ifc->name, eth) &&
+          !first_word_is (l, "source")) {
+        /* Rename in the list of names, listing eth once: a list that
+         * named both would name it twice, and a second fix would
+         * drop the copy. */
         const char *p = l + line_indent (l);
         size_t kw = strcspn (p, " \t");
-        CLEANUP_FREE char *rest = words_remove (p + kw, ifc->name);
-        char *nl = xasprintf ("%.*s %s%s%s", (int) (p - l + kw), l, eth,
-                              rest && *rest ? " " : "", rest ? rest : "");
+        CLEANUP_FREE char *other = words_remove (p + kw, ifc->name);
+        CLEANUP_FREE char *rest = other ? words_remove (other, eth) : NULL;
+        char *nl;
+        if (!rest)
+          return -1;              /* reported */
+        nl = xasprintf ("%.*s %s%s%s", (int) (p - l + kw), l, eth,
+                        *rest ? " " : "", rest);
         if (set_line (ls, i, nl) == -1)
           return -1;
       }

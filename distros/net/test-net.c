@@ -211,6 +211,37 @@ clean (const struct stack_case *c, const char *text)
   return ok;
 }
 
+/* The fix of in (one interface) is want, which needs nothing and
+ * which a second fix leaves as it is. */
+static void
+fix_check (const struct stack_case *c, const char *in, const char *want)
+{
+  CLEANUP_FREE char *got = NULL, *again = NULL;
+  struct net_iface *list = NULL;
+  size_t n = 0;
+
+  CHECK (c->ops->parse (c->file, in, &list, &n) == 0 && n == 1);
+  if (n == 1) {
+    list[0].ops = c->ops;
+    CHECK (net_iface_problem (&list[0], 0, false) != NULL);
+    got = net_text_fix (&list[0], 0, false, in);
+    CHECK_STR (got, want);
+    if (got) {
+      CHECK (clean (c, got));
+      net_ifaces_free (list, n);
+      list = NULL;
+      n = 0;
+      CHECK (c->ops->parse (c->fixed_file, got, &list, &n) == 0 && n == 1);
+      if (n == 1) {
+        list[0].ops = c->ops;
+        again = net_text_fix (&list[0], 0, false, got);
+        CHECK_STR (again, got);
+      }
+    }
+  }
+  net_ifaces_free (list, n);
+}
+
 static size_t
 variants (const struct stack_case *c)
 {
@@ -223,32 +254,9 @@ variants (const struct stack_case *c)
   for (int final = 0; final < 2; final++) {
     CLEANUP_FREE char *in = make (c, false, ind, sep, rot, rev, final);
     CLEANUP_FREE char *want = make (c, true, ind, sep, rot, rev, final);
-    CLEANUP_FREE char *got = NULL, *again = NULL;
-    struct net_iface *list = NULL;
-    size_t n = 0;
     int fails = failures;
 
-    CHECK (c->ops->parse (c->file, in, &list, &n) == 0 && n == 1);
-    if (n == 1) {
-      list[0].ops = c->ops;
-      CHECK (net_iface_problem (&list[0], 0, false) != NULL);
-      got = net_text_fix (&list[0], 0, false, in);
-      CHECK_STR (got, want);
-      if (got) {
-        CHECK (clean (c, got));
-        net_ifaces_free (list, n);
-        list = NULL;
-        n = 0;
-        CHECK (c->ops->parse (c->fixed_file, got, &list, &n) == 0 &&
-               n == 1);
-        if (n == 1) {
-          list[0].ops = c->ops;
-          again = net_text_fix (&list[0], 0, false, got);
-          CHECK_STR (again, got);
-        }
-      }
-    }
-    net_ifaces_free (list, n);
+    fix_check (c, in, want);
     total++;
     if (failures > fails) {
       fprintf (stderr, "%s variant ind=%zu sep=%zu rot=%zu rev=%d "
@@ -259,6 +267,51 @@ variants (const struct stack_case *c)
   return total;
 }
 
+/* ifupdown: an "auto" or "allow-hotplug" line that already names the
+ * new name lists it once after the fix (a second fix dropped the copy);
+ * one that names only the new name is left alone (a second fix moved
+ * it to the front).
+ * The last input is tests/fuzz/corpus/net/ifupdown-auto-lists-new-name
+ * (less its first byte, which picks the stack): two stanzas of ens192,
+ * one of another family, and an "auto" line naming both names. */
+static const char ifupdown_fuzz_in[] =
+  "# in loopba`ck\n"
+  "\n"
+  "allow-h93\n"
+  "iface ens192 inetaddres/nedress 74.0.0.\330/24\n"
+  "    gak/interfaces.d\n"
+  "\n"
+  "auto lSTARTMODE-hotplug ens192`iface ens192 ******ie ens19ifa"
+  "ce eth0 inns096 ******ie ens19@ ******inet ctatic\n"
+  "    address 10.0(0.\315\365 low-h93\n"
+  "iface ens192 inet st dhcp\n";
+static const char ifupdown_fuzz_out[] =
+  "# in loopba`ck\n"
+  "\n"
+  "allow-h93\n"
+  "iface eth0 inetaddres/nedress 74.0.0.\330/24\n"
+  "    gak/interfaces.d\n"
+  "\n"
+  "auto eth0 lSTARTMODE-hotplug ens192`iface ******ie ens19iface"
+  " inns096 ******ie ens19@ ******inet ctatic\n"
+  "    address 10.0(0.\315\365 low-h93\n"
+  "iface eth0 inet st dhcp\n";
+
+static void
+ifupdown_lists (void)
+{
+  const struct stack_case *c = &cases[5];
+
+  fix_check (c, "auto ens192 eth0\niface ens192 inet static\n"
+             "    address 10.0.0.5/24\n",
+             "auto eth0\niface eth0 inet dhcp\n");
+  fix_check (c, "allow-hotplug eth0 lo ens192\n\niface ens192 inet dhcp\n",
+             "allow-hotplug eth0 lo\n\niface eth0 inet dhcp\n");
+  fix_check (c, "auto ens192\nallow-hotplug lo eth0\niface ens192 inet dhcp\n",
+             "auto eth0\nallow-hotplug lo eth0\niface eth0 inet dhcp\n");
+  fix_check (c, ifupdown_fuzz_in, ifupdown_fuzz_out);
+}
+
 int
 main (void)
 {
@@ -266,5 +319,6 @@ main (void)
     size_t n = variants (&cases[i]);
     printf ("test-net: %s %zu variants\n", cases[i].name, n);
   }
+  ifupdown_lists ();
   return UNIT_RESULT ("test-net");
 }

@@ -405,10 +405,11 @@ blob_copy_from (struct blob *b, struct blob *src, const char *snapshot)
     memset (srca, 0, strlen (srca));
   if (ret == -1)
     goto out;
-  /* Poll until the copy is no longer pending, within a deadline. */
+  /* Poll until the copy is no longer pending, within a deadline: waited
+   * counts the seconds slept, each sleep ends at the deadline at most. */
   for (unsigned delay = 1, waited = 0, limit = b->c->opts.copy_timeout_s
          ? b->c->opts.copy_timeout_s : 4 * 3600;
-       !strcmp (rp.copy_status, "pending"); waited += delay) {
+       !strcmp (rp.copy_status, "pending"); ) {
     struct blob_props p;
     if (waited >= limit) {
       azp_error ("%s: the copy from %s is still pending after %u s: "
@@ -417,12 +418,15 @@ blob_copy_from (struct blob *b, struct blob *src, const char *snapshot)
       ret = -1;
       goto out;
     }
+    if (delay > limit - waited)
+      delay = limit - waited;
     if (!blob_client_sleep (b->c, delay * 1000ull)) {
       azp_error ("%s: stopped while the copy from %s was pending",
                  blob_name (b), blob_name (src));
       ret = -1;
       goto out;
     }
+    waited += delay;
     if (delay < 10)
       delay *= 2;
     if (blob_get_properties (b, NULL, &p) == -1) {

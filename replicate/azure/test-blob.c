@@ -2,13 +2,60 @@
  * tests/test-replicate-blob.sh, which starts Azurite and sets
  * AZURE_STORAGE_CONNECTION_STRING.  Skips (77) when run without it.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "prep/common/common.h"
 #include "prep/common/unit.h"
 #include "replicate/azure/blob.h"
 
+static void
+watchdog (int sig)
+{
+  static const char m[] = "test-blob: FAIL: Copy Blob still polling after "
+    "60 s: its deadline did not fire\n";
+  ssize_t r = write (2, m, sizeof m - 1);
+  _exit (r < 0 ? 2 : 1);
+}
+
+/* AZPREP_TEST_COPY_PENDING: the connection string's endpoint is a proxy
+ * that says every copy is pending (faultproxy.js --copy-pending).
+ * Polling stops at the deadline with a clear error. */
+static int
+copy_pending (struct creds *cr)
+{
+  struct blob_opts o = { .max_tries = 3, .retry_base_ms = 50,
+                         .copy_timeout_s = 3 };
+  struct blob_client *c = blob_client_new (cr, &o);
+  struct blob *src, *dst;
+  time_t t0;
+  const char *err;
+
+  signal (SIGALRM, watchdog);
+  alarm (60);
+  CHECK (c != NULL);
+  if (!c)
+    return 1;
+  CHECK (blob_container_create (c, "live") == 0);
+  src = blob_open (c, "live", "pending-src.vhd");
+  dst = blob_open (c, "live", "pending.vhd");
+  CHECK (blob_create_page_blob (src, 1 << 20, NULL) == 0);
+  t0 = time (NULL);
+  CHECK (blob_copy_from (dst, src, NULL) == -1);
+  CHECK (time (NULL) - t0 >= 3);
+  err = log_last_error ();
+  CHECK (err && strstr (err, "pending.vhd: the copy from ") &&
+         strstr (err, "is still pending after 3 s: stopped waiting"));
+  CHECK (blob_delete (dst, NULL, true) == 0);
+  CHECK (blob_delete (src, NULL, true) == 0);
+  blob_close (src);
+  blob_close (dst);
+  blob_client_free (c);
+  return UNIT_RESULT ("test-blob (copy pending)");
+}
 
 int
 main (void)
@@ -30,6 +77,8 @@ main (void)
   }
   if (creds_load (&cr, NULL) == -1)
     return 1;
+  if (getenv ("AZPREP_TEST_COPY_PENDING"))
+    return copy_pending (&cr);
   c = blob_client_new (&cr, &o);
   CHECK (c != NULL);
   CHECK (blob_container_create (c, "live") == 0);

@@ -16,15 +16,18 @@
 //                    closed without the reply (default 1)
 //     --then STATUS  the later ones are answered STATUS (error code
 //                    InjectedFault) without forwarding (default: forwarded)
+//     --copy-pending every reply saying x-ms-copy-status: success says
+//                    pending instead (a Copy Blob that never ends)
 "use strict";
 const http = require("http");
 const fs = require("fs");
 
 const [portfile, targetPort, statsfile, ...opts] = process.argv.slice(2);
 let every = 0, slow = 0, match = null, lose = 1, then = 0, port = 0;
-let pass = 0;
+let pass = 0, copyPending = false;
 for (let i = 0; i < opts.length; i += 2) {
-  if (opts[i] === "--every") every = Number(opts[i + 1]);
+  if (opts[i] === "--copy-pending") { copyPending = true; i--; }
+  else if (opts[i] === "--every") every = Number(opts[i + 1]);
   else if (opts[i] === "--slow") slow = Number(opts[i + 1]);
   else if (opts[i] === "--port") port = Number(opts[i + 1]);
   else if (opts[i] === "--match") match = opts[i + 1];
@@ -35,7 +38,7 @@ for (let i = 0; i < opts.length; i += 2) {
 }
 let nmatch = 0;
 const stats = { requests: 0, faults: { 500: 0, 503: 0, drop_before: 0, drop_after: 0 },
-                matched: 0, lost: 0, then: 0,
+                matched: 0, lost: 0, then: 0, copy_pending: 0,
                 // Writes to .vhd blobs (the replicas): Put Page data bytes
                 // forwarded, replies 412 (a lease fence), and the time
                 // (ms since the epoch) of the last one that succeeded.
@@ -103,6 +106,11 @@ const server = http.createServer((req, res) => {
           save();
         }
         if (fault === "drop_after" || fault === "lost") return req.socket.destroy();
+        if (copyPending && ur.headers["x-ms-copy-status"] === "success") {
+          ur.headers["x-ms-copy-status"] = "pending";
+          stats.copy_pending++;
+          save();
+        }
         delay(() => { res.writeHead(ur.statusCode, ur.headers); res.end(Buffer.concat(rc)); });
       });
     });
