@@ -5,9 +5,11 @@
  *
  * Bases: the phony guest's hives (images/windows/NAME.reg.in merged into
  * an empty hive with hivexregedit, as images/windows/build.sh does),
- * the same after a fix, and one whose Select\Current is ControlSet002
- * beside a stale ControlSet001.  For every row, variants that differ
- * from a base in one way (see the kinds below).  On each:
+ * the same after a fix, one whose Select\Current is ControlSet002
+ * beside a stale ControlSet001, and extracts of real hives
+ * (tests/data/windows: two SYSTEMs, one SYSTEM and SOFTWARE pair).
+ * For every row, variants that differ from a base in one way (see the
+ * kinds below).  On each:
  *  - apply succeeds, or refuses with a message (and check refuses too);
  *  - check afterwards has no fixable finding;
  *  - a second apply changes nothing (not a byte);
@@ -30,7 +32,7 @@
 #include "windows/windows.h"
 
 #define PERMUTATIONS 3
-#define NBASES 5            /* of the table variants */
+#define NBASES 6            /* of the table variants */
 #define NRULE_BASES 2       /* more, for windows-rdp run whole */
 #define DATA "tests/data/windows/"
 
@@ -1392,22 +1394,25 @@ make_base (const char *phony, struct base *b, const char *tag, bool cs2)
   make_hive (phony, b->hive[HIVE_BCD], "", bcd_texts);
 }
 
-/* A base from real hives (tests/data/windows/README.md): SYSTEM and
- * BCD extracts merged into empty hives, SOFTWARE empty. */
+/* A base from real hives (tests/data/windows/README.md): SYSTEM, BCD
+ * and SOFTWARE extracts merged into empty hives (SOFTWARE empty when
+ * software is NULL). */
 static void
 stock_base (const char *phony, struct base *b, const char *tag,
-            const char *system, const char *rules)
+            const char *system, const char *rules, const char *software)
 {
   const char *none[] = { NULL };
   CLEANUP_FREE char *sys = reg_file (system, none);
   CLEANUP_FREE char *fw = reg_file (rules, none);
+  CLEANUP_FREE char *sw = software ? reg_file (software, none) : NULL;
   CLEANUP_FREE char *bcd = reg_file ("tests/data/windows/regipy-bcd.reg",
                                      none);
   const char *sys_texts[] = { sys, fw, NULL }, *bcd_texts[] = { bcd, NULL };
+  const char *sw_texts[] = { sw, NULL };
 
   files (tag, b->hive);
   make_hive (phony, b->hive[HIVE_SYSTEM], "", sys_texts);
-  make_hive (phony, b->hive[HIVE_SOFTWARE], "", none);
+  make_hive (phony, b->hive[HIVE_SOFTWARE], "", sw_texts);
   make_hive (phony, b->hive[HIVE_BCD], "", bcd_texts);
 }
 
@@ -1509,6 +1514,7 @@ main (void)
     { "ControlSet002 current", "ControlSet002" },
     { "regipy Windows 10 1709", "ControlSet001" },
     { "regipy SYSTEM_2", "ControlSet001" },
+    { "dfwinreg Windows 8.1 SYSTEM and SOFTWARE", "ControlSet001" },
     { "phony with regipy SYSTEM's rules (Windows 7)", "ControlSet001" },
     { "phony with regipy SYSTEM_B's rules (Windows 10)", "ControlSet001" },
   };
@@ -1529,17 +1535,21 @@ main (void)
   make_base (phony, &bases[2], "cs2", true);
   fix_all (&bases[2], NULL);
   stock_base (phony, &bases[3], "win10", DATA "regipy-win10-1709-system.reg",
-              DATA "regipy-win10-1709-rdp-rules.reg");
+              DATA "regipy-win10-1709-rdp-rules.reg", NULL);
   fix_all (&bases[3], NULL);
   stock_base (phony, &bases[4], "system2", DATA "regipy-system-2.reg",
-              DATA "regipy-system-2-rdp-rules.reg");
+              DATA "regipy-system-2-rdp-rules.reg", NULL);
   fix_all (&bases[4], NULL);
-  rules_base (&bases[0], &bases[5], "win7",
-              DATA "regipy-system-win7-rdp-rules.reg");
+  stock_base (phony, &bases[5], "win81", DATA "dfwinreg-win81-system.reg",
+              DATA "dfwinreg-win81-rdp-rules.reg",
+              DATA "dfwinreg-win81-software.reg");
   fix_all (&bases[5], NULL);
-  rules_base (&bases[0], &bases[6], "systemb",
-              DATA "regipy-system-b-rdp-rules.reg");
+  rules_base (&bases[0], &bases[6], "win7",
+              DATA "regipy-system-win7-rdp-rules.reg");
   fix_all (&bases[6], NULL);
+  rules_base (&bases[0], &bases[7], "systemb",
+              DATA "regipy-system-b-rdp-rules.reg");
+  fix_all (&bases[7], NULL);
   no_policy_key (&bases[0]);
 
   for (size_t i = 0; i < n; i++) {
@@ -1563,6 +1573,7 @@ main (void)
     variants_of (names[i], &bases[2], other_set, 2);
     variants_of (names[i], &bases[3], every, 7);
     variants_of (names[i], &bases[4], every, 7);
+    variants_of (names[i], &bases[5], every, 7);
     /* Select\Current naming a set that does not exist. */
     cs = "ControlSet003";
     {
