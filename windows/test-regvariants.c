@@ -248,7 +248,8 @@ dump (char *const *hive)
     dump_node (h, hivex_root (h), win_hive_name (w), "", &l);
     hivex_close (h);
   }
-  qsort (l.v, l.n, sizeof *l.v, cmp_str);
+  if (l.n > 0)                  /* qsort: v may be NULL */
+    qsort (l.v, l.n, sizeof *l.v, cmp_str);
   return l;
 }
 
@@ -724,7 +725,8 @@ rules_of (const char *system)
     }
   }
   hivex_close (h);
-  qsort (l.v, l.n, sizeof *l.v, cmp_str);
+  if (l.n > 0)                  /* qsort: v may be NULL */
+    qsort (l.v, l.n, sizeof *l.v, cmp_str);
   return l;
 }
 
@@ -1121,7 +1123,8 @@ subtree (const struct lines *l, const char *key)
     if (!strncasecmp (l->v[i], key, n)
         && (l->v[i][n] == '|' || l->v[i][n] == '\\'))
       add_line (&out, xstrdup (l->v[i] + n));
-  qsort (out.v, out.n, sizeof *out.v, cmp_str);
+  if (out.n > 0)
+    qsort (out.v, out.n, sizeof *out.v, cmp_str);
   return out;
 }
 
