@@ -13,6 +13,7 @@
 #   data changed.
 # - check.sbatch: a fleet check sharded over an array and merged gives
 #   the reports of one machine.  No appliance.
+# tests/run: waits
 source tests/lib/functions.sh
 source tests/lib/azurite.sh
 source tests/lib/slurm.sh

@@ -10,6 +10,7 @@
 #  - a worker whose renewal is blocked (test hook) stops every write
 #    before its lease expires (exit 5); one whose lease is broken from
 #    outside (SDK) stops as well.
+# tests/run: waits
 source tests/lib/functions.sh
 source tests/lib/azurite.sh
 source tests/lib/continuous.sh

@@ -7,6 +7,7 @@
 # the delta's data sent by both runs stays under 1.2x the data changed.
 # status --all --state-container shows the job from anywhere (text and
 # JSON), and the state container's cost per cycle is reported.
+# tests/run: waits
 source tests/lib/functions.sh
 source tests/lib/azurite.sh
 source tests/lib/continuous.sh

@@ -7,6 +7,7 @@
 # up the new cookie, the reads that got 401 are retried, and the
 # snapshot is removed.  The password is in no process's argv or
 # environment but azprep's own.  No appliance.
+# tests/run: waits
 source tests/lib/functions.sh
 source tests/lib/vcsim.sh
 source tests/lib/azurite.sh
