@@ -4,7 +4,8 @@
 # same TCG setting.  Both rebuild the initramfs with the guest's own
 # update-initramfs in the appliance.  Target: azprep at most 0.5x.
 # Alternating, each on a fresh copy (tests/bench/functions.sh; a fix is
-# minutes under TCG: BENCH_RUNS=3 pairs take a while).
+# minutes under TCG: BENCH_RUNS=3 pairs take a while).  Then azprep's
+# phases (tests/bench/phases.sh on its fix --json reports).
 source tests/bench/functions.sh
 disk="$IMAGES/debian-bios.img" data="$IMAGES/debian-bios-data.img"
 [ -f "$disk" ] || { echo "  skipped: $disk not built (make images)"; exit 0; }
@@ -17,6 +18,14 @@ fix_prep () {
   cp --sparse=always "$disk" "$B/a.img"
   cp --sparse=always "$data" "$B/a-data.img"
 }
-fix () { "$AZPREP" fix "$B/a.img" "$B/a-data.img"; }
+runs=0
+fix () {
+  runs=$((runs + 1))
+  "$AZPREP" fix --json "$B/a.img" "$B/a-data.img" >"$B/fix.$runs.json"
+}
 bench_pair "fix (Debian 12, initramfs-tools, BIOS) / virt-v2v" "<=" 0.5 \
   v2v fix
+# Where azprep's time goes: the phases of its fix runs (fix --json).
+echo "  azprep's phases, median of $runs runs (spread):"
+bash tests/bench/phases.sh "$B"/fix.*.json ||
+  echo "  (the phases could not be read)"
