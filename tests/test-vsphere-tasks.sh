@@ -13,21 +13,11 @@
 #     the killed run's snapshot is removed by name, and none is left.
 source tests/lib/functions.sh
 source tests/lib/vcsim.sh
-source tests/lib/azurite.sh
-requires nbdkit curl
-vcsim_start
-azurite_start
-MiB=1048576
-size=$((32 * MiB))
+vcsim_replication_setup
+size=$((32 * 1048576))
 vm=DC0_H0_VM1
 uri="vsphere://$VCSIM_HOST/DC0/$vm/0?http=1"
-rm -f "$T/disk.img"
-truncate -s "$size" "$T/disk.img"
-for b in $(seq 0 16 511); do
-  dd if=/dev/urandom of="$T/disk.img" bs=65536 seek="$b" count=1 \
-    conv=notrunc status=none
-done
-vcsim_put "$T/disk.img" "$vm"
+vcsim_sparse_disk "$T/disk.img" 32 16 "$vm"
 rep () {
   "$AZPREP" replicate --vsphere-allow-http --container vms --name vm1 \
     --state "$T/state" --json "$@" "$uri"
