@@ -217,6 +217,7 @@ struct vsphere;
 struct vsphere_tuning {
   int64_t task_timeout;       /* seconds; 0: wait while the task lives */
   int64_t keepalive;          /* seconds between keep-alives in a cycle */
+  bool json;                  /* task progress as JSON events on stdout */
 };
 extern struct vsphere_tuning vsphere_tuning;
 
