@@ -7,7 +7,8 @@
 #     that a pipeline reads; the snapshot is gone at the end.
 #  1b. A snapshot creation that takes 3.2 s is seen to end when it ends
 #     (WaitForUpdatesEx), not at the next poll (polls every 0.1 s
-#     doubling to 2 s see it at 5.1 s at the earliest).
+#     doubling to 2 s see it at 5.1 s at the earliest); the bridge,
+#     started meanwhile, reads nothing of the live disk.
 #  2. --task-timeout 1 on a removal that takes 6 s: a clear error naming
 #     the task, the VM and the snapshot, which is left named; the next
 #     run removes it by name.
@@ -76,7 +77,12 @@ check_point "initial cycle"
 
 # ---- 1b. the end of a long snapshot creation is seen when it happens
 vcsim_ctl "task-delay?method=CreateSnapshot_Task&seconds=3.2"
+vcsim_ctl stats-reset
 expect_exit 0 rep -v
+# The bridge started while the snapshot was being taken; it read nothing
+# of the live disk meanwhile.
+[ "$(vcsim_stats locked_refusals)" = 0 ] ||
+  fail "the live disk was read while the snapshot was being taken"
 took=$(sed -nE 's/.*create snapshot azprep-cycle-[0-9]+: task task-[0-9]+ done after ([0-9.]+) s/\1/p' "$T/err")
 [ -n "$took" ] || { cat "$T/err"; fail "no task wait time in the -v log"; }
 echo "a 3.2 s snapshot creation waited for: $took s"

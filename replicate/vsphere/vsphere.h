@@ -323,6 +323,13 @@ struct datastore_export;
 /* Start it for url and wait until it serves.  NULL (reported). */
 struct datastore_export *datastore_export_start (struct vsphere *v,
                                                  const char *url);
+/* The same in two halves: spawn starts nbdkit (which reads nothing
+ * until a client connects: the caller may spawn it before the snapshot
+ * that it reads exists) and ready waits until it serves (0, or -1
+ * reported; then stop it). */
+struct datastore_export *datastore_export_spawn (struct vsphere *v,
+                                                 const char *url);
+int datastore_export_ready (struct datastore_export *b);
 /* "/tmp/.../sock" and "nbd+unix:///?socket=/tmp/.../sock" */
 const char *datastore_export_socket (const struct datastore_export *b);
 const char *datastore_export_uri (const struct datastore_export *b);
