@@ -435,6 +435,7 @@ vsphere_cycle_begin (char *const *uris, size_t n,
   vm = vsphere_find_vm (inv, u.dcpath, u.vm, vsphere_host (c->v));
   if (!vm)
     goto fail;
+  azp_debug ("%s: found in the inventory (%s)", vm->name, vm->ref);
   c->vm_name = xstrdup (vm->name);
   c->vm_ref = xstrdup (vm->ref);
   if (!c->vm_name || !c->vm_ref)
