@@ -10,23 +10,13 @@
 # tests/run: waits
 source tests/lib/functions.sh
 source tests/lib/vcsim.sh
-source tests/lib/azurite.sh
-requires nbdkit curl
-VCSIM_ARGS="-idle 2" vcsim_start
-azurite_start
+VCSIM_ARGS="-idle 2" vcsim_replication_setup
 faultproxy_start --slow 400
 AZURE_STORAGE_CONNECTION_STRING=$(connection_string "$PROXY_ENDPOINT")
-MiB=1048576
-size=$((64 * MiB))
+size=$((64 * 1048576))
 uri="vsphere://$VCSIM_HOST/DC0/DC0_H0_VM1/0?http=1"
-rm -f "$T/disk.img"
-truncate -s "$size" "$T/disk.img"
 # Data in 16 chunks: with --parallel 1 the cycle lasts >= 6 s.
-for b in $(seq 0 64 1023); do
-  dd if=/dev/urandom of="$T/disk.img" bs=65536 seek="$b" count=1 \
-    conv=notrunc status=none
-done
-vcsim_put "$T/disk.img" DC0_H0_VM1
+vcsim_sparse_disk "$T/disk.img" 64 64 DC0_H0_VM1
 export VSPHERE_PASSWORD=pass
 
 # cycle NAME KEEPALIVE: a new job's first cycle; checks its blob.

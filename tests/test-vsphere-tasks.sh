@@ -3,7 +3,12 @@
 # task-delay control makes RemoveSnapshot_Task run for seconds reporting
 # TaskInfo.progress, as a consolidation does) and Azurite.  No appliance.
 #  1. A snapshot removal that takes 6 s: its progress is shown as it
-#     runs; the snapshot is gone at the end.
+#     runs, in the log and (--json) as task-progress events on stdout
+#     that a pipeline reads; the snapshot is gone at the end.
+#  1b. A snapshot creation that takes 3.2 s is seen to end when it ends
+#     (WaitForUpdatesEx), not at the next poll (polls every 0.1 s
+#     doubling to 2 s see it at 5.1 s at the earliest); the bridge,
+#     started meanwhile, reads nothing of the live disk.
 #  2. --task-timeout 1 on a removal that takes 6 s: a clear error naming
 #     the task, the VM and the snapshot, which is left named; the next
 #     run removes it by name.
@@ -13,21 +18,11 @@
 #     the killed run's snapshot is removed by name, and none is left.
 source tests/lib/functions.sh
 source tests/lib/vcsim.sh
-source tests/lib/azurite.sh
-requires nbdkit curl
-vcsim_start
-azurite_start
-MiB=1048576
-size=$((32 * MiB))
+vcsim_replication_setup
+size=$((32 * 1048576))
 vm=DC0_H0_VM1
 uri="vsphere://$VCSIM_HOST/DC0/$vm/0?http=1"
-rm -f "$T/disk.img"
-truncate -s "$size" "$T/disk.img"
-for b in $(seq 0 16 511); do
-  dd if=/dev/urandom of="$T/disk.img" bs=65536 seek="$b" count=1 \
-    conv=notrunc status=none
-done
-vcsim_put "$T/disk.img" "$vm"
+vcsim_sparse_disk "$T/disk.img" 32 16 "$vm"
 rep () {
   "$AZPREP" replicate --vsphere-allow-http --container vms --name vm1 \
     --state "$T/state" --json "$@" "$uri"
@@ -57,8 +52,43 @@ grep -E "remove snapshot azprep-cycle-[0-9]+: [0-9]+% done after [0-9]+ s" \
 sed -E 's/.*: ([0-9]+)% done.*/\1/' "$T/progress" | sort -n -c ||
   fail "progress does not rise: $(cat "$T/progress")"
 assert_contains "$T/err" "snapshot azprep-cycle-[0-9]+ removed"
+# The same progress as JSON events: one object a line, the task, what it
+# does, the percentages rising, at most one a second.
+grep '"event":"task-progress"' "$T/out" > "$T/events" ||
+  fail "no task-progress event on stdout with --json"
+node -e '
+  const ev = require("fs").readFileSync(process.argv[1], "utf8").trim()
+    .split("\n").map(l => JSON.parse(l));
+  if (ev.length < 3) throw new Error(ev.length + " events in 6 s");
+  for (let i = 0; i < ev.length; i++) {
+    const e = ev[i], p = ev[i - 1];
+    if (!/^task-[0-9]+$/.test(e.task) ||
+        !/: remove snapshot azprep-cycle-[0-9]+$/.test(e.what) ||
+        typeof e.percent !== "number" || e.percent < 0 || e.percent > 100 ||
+        typeof e.seconds !== "number")
+      throw new Error("bad event " + JSON.stringify(e));
+    if (p && (e.percent <= p.percent || e.seconds < p.seconds + 0.9))
+      throw new Error("not rising once a second: " + JSON.stringify([p, e]));
+  }
+  console.log(ev.length + " task-progress events, last " + ev.at(-1).percent + "%");
+' "$T/events" || fail "task-progress events: $(cat "$T/events")"
 no_snapshot "a long removal"
 check_point "initial cycle"
+
+# ---- 1b. the end of a long snapshot creation is seen when it happens
+vcsim_ctl "task-delay?method=CreateSnapshot_Task&seconds=3.2"
+vcsim_ctl stats-reset
+expect_exit 0 rep -v
+# The bridge started while the snapshot was being taken; it read nothing
+# of the live disk meanwhile.
+[ "$(vcsim_stats locked_refusals)" = 0 ] ||
+  fail "the live disk was read while the snapshot was being taken"
+took=$(sed -nE 's/.*create snapshot azprep-cycle-[0-9]+: task task-[0-9]+ done after ([0-9.]+) s/\1/p' "$T/err")
+[ -n "$took" ] || { cat "$T/err"; fail "no task wait time in the -v log"; }
+echo "a 3.2 s snapshot creation waited for: $took s"
+awk -v t="$took" 'BEGIN { exit !(t >= 3.2 && t < 4.5) }' ||
+  fail "the 3.2 s snapshot creation was seen to end after $took s"
+check_point "the cycle with a slow snapshot"
 
 # ---- 2. --task-timeout: the removal outlasts it
 vcsim_ctl "task-delay?method=RemoveSnapshot_Task&seconds=6"

@@ -380,6 +380,7 @@ replicate_run (int argc, char **argv)
   if (ret != -1)
     goto out;
   a.r.json = a.o.json;
+  vsphere_tuning.json = a.o.json;   /* task progress events */
   if (a.vms) {
     ret = a.vm_index >= 0 ? replicate_fleet_one (a.vms, a.vm_index, &a.r)
       : replicate_fleet_all (a.vms, a.jobs, a.o.json, argc, argv);

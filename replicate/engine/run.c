@@ -88,11 +88,14 @@ static int
 finish_cycle (struct job *job, const struct replicate_opts *o, double seconds)
 {
   time_t now = time (NULL);
+  uint64_t t0 = monotonic_ns (), tb = 0;    /* -v: where the time goes */
+  int r;
 
   for (size_t i = 0; i < job->j.ndisks; i++) {
     struct rdisk *d = &job->disks[i];
     struct jdisk *jd = d->jd;
     unsigned char f[VHD_FOOTER_SIZE];
+    uint64_t tb0 = monotonic_ns ();
 
     if (jd->cycles == 0) {
       vhd_footer (f, jd->size, now, jd->uuid);
@@ -101,6 +104,7 @@ finish_cycle (struct job *job, const struct replicate_opts *o, double seconds)
     }
     if (!jd->managed && take_point (job, i) == -1)
       return -1;
+    tb += monotonic_ns () - tb0;
     jd->cycles++;
     jd->open = false;
     /* The CBT chain advances with the recovery point. */
@@ -122,7 +126,11 @@ finish_cycle (struct job *job, const struct replicate_opts *o, double seconds)
   if (journal_save (&job->j) == -1)
     return -1;
   prune_points (job, o->keep);
-  return journal_save (&job->j);
+  r = journal_save (&job->j);
+  azp_debug ("recovery point: footer, Snapshot Blob and metadata %.2f s; "
+             "manifest, journal and pruning %.2f s", tb / 1e9,
+             (monotonic_ns () - t0 - tb) / 1e9);
+  return r;
 }
 
 /* The state container's requests and bytes during the last cycle (a

@@ -91,9 +91,8 @@ child_exec (const struct nbdkit_child *k, char **argv, char **envp)
   _exit (127);
 }
 
-enum nbdkit_start
-nbdkit_child_start (struct nbdkit_child *k, const char *const *args,
-                    int timeout, int *status)
+int
+nbdkit_child_spawn (struct nbdkit_child *k, const char *const *args)
 {
   const char *fixed[] = { "nbdkit", "-f", "--exit-with-parent",
                           "-U", k->sock, "-P", k->pidfile };
@@ -111,7 +110,7 @@ nbdkit_child_start (struct nbdkit_child *k, const char *const *args,
   envp = calloc (nenv + 2, sizeof *envp);
   if (!envp) {
     azp_error ("out of memory");
-    return NBDKIT_FAILED;
+    return -1;
   }
   nenv = 0;
   for (char **e = environ; *e; e++)
@@ -126,7 +125,7 @@ nbdkit_child_start (struct nbdkit_child *k, const char *const *args,
   argv = calloc (nfixed + nargs + 1, sizeof *argv);
   if (!argv) {
     azp_error ("out of memory");
-    return NBDKIT_FAILED;
+    return -1;
   }
   memcpy (argv, fixed, sizeof fixed);
   memcpy (argv + nfixed, args, nargs * sizeof *argv);
@@ -134,23 +133,39 @@ nbdkit_child_start (struct nbdkit_child *k, const char *const *args,
   if (k->pid == -1) {
     k->pid = 0;
     azp_error ("fork: %m");
-    return NBDKIT_FAILED;
+    return -1;
   }
   if (k->pid == 0)
     child_exec (k, (char **) argv, envp);
   azp_debug ("nbdkit (pid %d) on %s", (int) k->pid, k->sock);
+  return 0;
+}
 
-  /* Every 20 ms. */
-  for (int i = 0; i <= timeout * 50; i++) {
+enum nbdkit_start
+nbdkit_child_wait (struct nbdkit_child *k, int timeout, int *status)
+{
+  if (k->pid <= 0)
+    return NBDKIT_FAILED;
+  /* Every 5 ms: nbdkit serves within tens of milliseconds. */
+  for (int i = 0; i <= timeout * 200; i++) {
     if (access (k->pidfile, F_OK) == 0)
       return NBDKIT_SERVING;
     if (waitpid (k->pid, status, WNOHANG) == k->pid) {
       k->pid = 0;
       return NBDKIT_EXITED;
     }
-    usleep (20000);
+    usleep (5000);
   }
   return NBDKIT_TIMEOUT;
+}
+
+enum nbdkit_start
+nbdkit_child_start (struct nbdkit_child *k, const char *const *args,
+                    int timeout, int *status)
+{
+  if (nbdkit_child_spawn (k, args) == -1)
+    return NBDKIT_FAILED;
+  return nbdkit_child_wait (k, timeout, status);
 }
 
 char *

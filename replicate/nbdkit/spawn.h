@@ -49,6 +49,12 @@ enum nbdkit_start {
 enum nbdkit_start nbdkit_child_start (struct nbdkit_child *k,
                                       const char *const *args,
                                       int timeout, int *status);
+/* The same in two halves, to do other work while nbdkit starts: spawn
+ * forks it (0, or -1 reported); wait waits for its pid file
+ * (NBDKIT_FAILED if it was not spawned). */
+int nbdkit_child_spawn (struct nbdkit_child *k, const char *const *args);
+enum nbdkit_start nbdkit_child_wait (struct nbdkit_child *k, int timeout,
+                                     int *status);
 
 /* The first line of nbdkit's log ("" if none), or NULL. */
 char *nbdkit_child_log_line (const struct nbdkit_child *k);

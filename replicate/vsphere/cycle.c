@@ -435,6 +435,7 @@ vsphere_cycle_begin (char *const *uris, size_t n,
   vm = vsphere_find_vm (inv, u.dcpath, u.vm, vsphere_host (c->v));
   if (!vm)
     goto fail;
+  azp_debug ("%s: found in the inventory (%s)", vm->name, vm->ref);
   c->vm_name = xstrdup (vm->name);
   c->vm_ref = xstrdup (vm->ref);
   if (!c->vm_name || !c->vm_ref)
@@ -479,6 +480,13 @@ vsphere_cycle_begin (char *const *uris, size_t n,
     goto fail;
   if (prepare_cbt (c, vm, co) == -1)
     goto fail;
+  /* The bridges start while vCenter takes the snapshot, a process
+   * start-up off the cycle's path: nbdkit's curl plugin makes no request
+   * until a client connects, and the engine connects only once the
+   * snapshot exists (the live disk is never read). */
+  for (size_t i = 0; i < c->ndisks; i++)
+    if (!(c->disks[i].b = datastore_export_spawn (c->v, c->disks[i].url)))
+      goto fail;
   c->snap_ref = vsphere_create_snapshot (c->v, vm, c->snap_name,
                                          co->quiesce || u.quiesce);
   if (!c->snap_ref)
@@ -488,13 +496,10 @@ vsphere_cycle_begin (char *const *uris, size_t n,
     guard_start (c);
   if (c->cbt && snapshot_change_ids (c) == -1)
     goto fail_snap;
-  for (size_t i = 0; i < c->ndisks; i++) {
-    if (vsphere_probe_range (c->v, c->disks[i].url, &c->disks[i].size) == -1)
+  for (size_t i = 0; i < c->ndisks; i++)
+    if (vsphere_probe_range (c->v, c->disks[i].url, &c->disks[i].size) == -1
+        || datastore_export_ready (c->disks[i].b) == -1)
       goto fail_snap;
-    c->disks[i].b = datastore_export_start (c->v, c->disks[i].url);
-    if (!c->disks[i].b)
-      goto fail_snap;
-  }
   keepalive_start (c);
   vsphere_inventory_free (inv);
   vsphere_uri_free (&u);

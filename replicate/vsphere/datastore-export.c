@@ -32,6 +32,7 @@
 struct datastore_export {
   struct nbdkit_child nbdkit;  /* its directory holds sock, the cookie */
   char *cookie, *uri;
+  char *url;                   /* the datastore file, for messages */
   struct vsphere *v;           /* rewrites the cookie file */
 };
 
@@ -65,6 +66,7 @@ datastore_export_stop (struct datastore_export *b)
   nbdkit_child_free (&b->nbdkit);
   free (b->cookie);
   free (b->uri);
+  free (b->url);
   free (b);
 }
 
@@ -128,11 +130,10 @@ export_args (struct nbdkit_child *k, const char *argv[],
 }
 
 struct datastore_export *
-datastore_export_start (struct vsphere *v, const char *url)
+datastore_export_spawn (struct vsphere *v, const char *url)
 {
   struct datastore_export *b = calloc (1, sizeof *b);
   const char *argv[24];
-  int status;
 
   if (!b) {
     azp_error ("out of memory");
@@ -142,32 +143,58 @@ datastore_export_start (struct vsphere *v, const char *url)
     goto fail;
   b->cookie = nbdkit_child_path (&b->nbdkit, "cookie");
   b->v = v;
+  b->url = xstrdup (url);
   b->uri = xasprintf ("nbd+unix:///?socket=%s", b->nbdkit.sock);
-  if (!b->cookie || !b->uri ||
+  if (!b->cookie || !b->uri || !b->url ||
       vsphere_cookie_file_add (v, b->cookie) == -1 ||
       export_args (&b->nbdkit, argv, vsphere_options (v), url,
                    b->cookie) == -1)
     goto fail;
 
   azp_debug ("nbdkit bridge for %s", url);
-  switch (nbdkit_child_start (&b->nbdkit, argv, 30, &status)) {
+  if (nbdkit_child_spawn (&b->nbdkit, argv) == -1)
+    goto fail;
+  return b;
+ fail:
+  datastore_export_stop (b);
+  return NULL;
+}
+
+int
+datastore_export_ready (struct datastore_export *b)
+{
+  int status;
+
+  switch (nbdkit_child_wait (&b->nbdkit, 30, &status)) {
   case NBDKIT_SERVING:
-    return b;
+    azp_debug ("nbdkit bridge for %s serving", b->url);
+    return 0;
   case NBDKIT_EXITED:
     if (WIFEXITED (status) && WEXITSTATUS (status) == 127)
       azp_error ("nbdkit is not installed (needed to read vsphere:// disks)");
     else {
       CLEANUP_FREE char *why = nbdkit_child_log_line (&b->nbdkit);
-      azp_error ("%s: the nbdkit bridge failed: %s", url, why ? why : "");
+      azp_error ("%s: the nbdkit bridge failed: %s", b->url, why ? why : "");
     }
     break;
   case NBDKIT_TIMEOUT:
-    azp_error ("%s: the nbdkit bridge did not start within 30 seconds", url);
+    azp_error ("%s: the nbdkit bridge did not start within 30 seconds",
+               b->url);
     break;
   case NBDKIT_FAILED:
     break;
   }
- fail:
-  datastore_export_stop (b);
-  return NULL;
+  return -1;
+}
+
+struct datastore_export *
+datastore_export_start (struct vsphere *v, const char *url)
+{
+  struct datastore_export *b = datastore_export_spawn (v, url);
+
+  if (b && datastore_export_ready (b) == -1) {
+    datastore_export_stop (b);
+    return NULL;
+  }
+  return b;
 }

@@ -2,11 +2,15 @@
  * PropertyCollector (only the properties azprep needs), tasks,
  * snapshots.
  */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <time.h>
 
 #include "prep/common/common.h"
+#include "prep/common/json.h"
 #include "prep/common/xml.h"
 #include "replicate/vsphere/internal.h"
 
@@ -132,114 +136,347 @@ mono_now (void)
   return t.tv_sec + t.tv_nsec / 1e9;
 }
 
-/* TaskInfo.progress (percent) of a long task (a snapshot removal that
- * consolidates hours of writes), shown once it has run for 2 s, when it
- * changed, then at intervals of a third of its run time (2 s to 10 s):
- * a short task says it is moving, a long one does not flood the log.
- * Takes p. */
+/* What is known of a task being waited for. */
+struct task_wait {
+  const char *ref, *what;
+  double start, shown, json_shown;
+  char *state, *result, *progress;
+  char *seen;                 /* info.progress in the last answer */
+  char *error;                /* info.error, as a message */
+};
+
 static void
-show_progress (const char *what, char *p, double start, double *shown,
-               char **last)
+task_wait_clear (struct task_wait *t)
 {
-  double now = mono_now (), every = (now - start) / 3;
+  free (t->state);
+  free (t->result);
+  free (t->progress);
+  free (t->seen);
+  free (t->error);
+}
+
+/* TaskInfo.progress (percent) of a long task (a snapshot removal that
+ * consolidates hours of writes).  The log shows it once the task has run
+ * for 2 s, when it changed, then at intervals of a third of its run time
+ * (2 s to 10 s): a short task says it is moving, a long one does not
+ * flood the log.  With --json each change is also an event on stdout, at
+ * most one a second: {"event":"task-progress","task":REF,"what":WHAT,
+ * "percent":N,"seconds":S}.  Takes p. */
+static void
+show_progress (struct task_wait *t, char *p)
+{
+  double now = mono_now (), every = (now - t->start) / 3;
+  bool changed = p && (!t->progress || strcmp (t->progress, p));
+  int64_t pct;
 
   if (every < 2)
     every = 2;
   if (every > 10)
     every = 10;
-  if (p && now - start >= 2 && (*shown == 0 || now - *shown >= every) &&
-      (!*last || strcmp (*last, p))) {
-    azp_info ("%s: %s%% done after %.0f s", what, p, now - start);
-    *shown = now;
-    free (*last);
-    *last = p;
+  if (changed && vsphere_tuning.json && now - t->json_shown >= 1 &&
+      parse_int64 (p, &pct) == 0) {
+    CLEANUP_CJSON cJSON *o = cJSON_CreateObject ();
+    char *s;
+    json_add_str (o, "event", "task-progress");
+    json_add_str (o, "task", t->ref);
+    json_add_str (o, "what", t->what);
+    cJSON_AddNumberToObject (o, "percent", pct);
+    cJSON_AddNumberToObject (o, "seconds",
+                             (int64_t) ((now - t->start) * 10) / 10.0);
+    s = o ? cJSON_PrintUnformatted (o) : NULL;
+    if (s) {
+      printf ("%s\n", s);
+      fflush (stdout);
+      t->json_shown = now;
+    }
+    free (s);
+  }
+  if (changed && now - t->start >= 2 &&
+      (t->shown == 0 || now - t->shown >= every)) {
+    azp_info ("%s: %s%% done after %.0f s", t->what, p, now - t->start);
+    t->shown = now;
+  }
+  if (changed) {
+    free (t->progress);
+    t->progress = p;
     return;
   }
   free (p);
+}
+
+/* One property of the task: a propSet of RetrievePropertiesEx or a
+ * changeSet of WaitForUpdatesEx (both name and val). */
+static void
+task_property (struct task_wait *t, xmlNodePtr p)
+{
+  CLEANUP_FREE char *name = vsphere_child_text (p, "name");
+  xmlNodePtr val = vsphere_child (p, "val");
+
+  if (!name)
+    return;
+  if (!strcmp (name, "info.state")) {
+    free (t->state);
+    t->state = vsphere_child_text (p, "val");
+  }
+  else if (!strcmp (name, "info.progress")) {
+    free (t->seen);
+    t->seen = vsphere_child_text (p, "val");
+  }
+  else if (!strcmp (name, "info.result")) {
+    free (t->result);
+    t->result = vsphere_child_text (p, "val");
+  }
+  else if (!strcmp (name, "info.error") && val) {
+    struct vsphere_fault f = { 0 };
+    vsphere_fault_from_node (val, &f);
+    free (t->error);
+    t->error = vsphere_fault_message (&f, t->what);
+    vsphere_fault_clear (&f);
+  }
+}
+
+/* The properties in the children named elem of n; the progress of a
+ * task still running is shown (a task done at once shows none). */
+static void
+task_properties (struct task_wait *t, xmlNodePtr n, const char *elem)
+{
+  for (xmlNodePtr p = n ? n->children : NULL; p; p = p->next)
+    if (p->type == XML_ELEMENT_NODE && !strcmp ((const char *) p->name, elem))
+      task_property (t, p);
+  if (t->seen && (!t->state || (strcmp (t->state, "success") &&
+                                strcmp (t->state, "error")))) {
+    show_progress (t, t->seen);
+    t->seen = NULL;
+  }
+}
+
+/* 1 when the task has ended (success: 0 returned after; error: reported,
+ * -1 after), 0 while it runs. */
+static int
+task_ended (struct task_wait *t)
+{
+  if (!t->state || (strcmp (t->state, "success") &&
+                    strcmp (t->state, "error")))
+    return 0;
+  if (!strcmp (t->state, "error")) {
+    if (t->error)
+      azp_error ("%s", t->error);
+    else
+      azp_error ("%s: the task failed", t->what);
+  }
+  return 1;
+}
+
+/* The task's result ("" if none) once it succeeded, else NULL. */
+static char *
+task_outcome (struct task_wait *t)
+{
+  char *r;
+
+  if (!t->state || strcmp (t->state, "success"))
+    return NULL;
+  r = t->result ? t->result : xstrdup ("");
+  t->result = NULL;
+  azp_debug ("%s: task %s done after %.2f s", t->what, t->ref,
+             mono_now () - t->start);
+  return r;
+}
+
+static const char task_props[] =
+  "<propSet><type>Task</type>"
+  "<pathSet>info.state</pathSet><pathSet>info.error</pathSet>"
+  "<pathSet>info.result</pathSet><pathSet>info.progress</pathSet>"
+  "</propSet>";
+
+/* One look at the task (RetrievePropertiesEx).  0, or -1 (reported). */
+static int
+task_poll (struct vsphere *v, struct task_wait *t, const char *etask)
+{
+  xmlNodePtr rv;
+  CLEANUP_FREE char *body =
+    xasprintf ("<RetrievePropertiesEx xmlns=\"urn:vim25\">"
+               "<_this type=\"PropertyCollector\">%s</_this>"
+               "<specSet>%s<objectSet><obj type=\"Task\">%s</obj>"
+               "</objectSet></specSet><options/></RetrievePropertiesEx>",
+               v->property_collector, task_props, etask);
+  CLEANUP_XMLDOC xmlDoc *doc = body ?
+    vsphere_call (v, body, t->what, &rv) : NULL;
+
+  if (!doc)
+    return -1;
+  task_properties (t, vsphere_child (vsphere_child (rv, "returnval"),
+                                     "objects"), "propSet");
+  if (!t->state) {
+    azp_error ("%s: task %s has no state", t->what, t->ref);
+    return -1;
+  }
+  return 0;
+}
+
+/* Seconds left before --task-timeout (at least 1), or -1: no limit. */
+static int64_t
+time_left (const struct task_wait *t)
+{
+  double left = vsphere_tuning.task_timeout - (mono_now () - t->start);
+
+  if (vsphere_tuning.task_timeout <= 0)
+    return -1;
+  return left < 1 ? 1 : (int64_t) left;
+}
+
+/* Watch the task with a PropertyCollector of our own (VMware's way to
+ * wait for a task, as govmomi's task.Wait does: CreatePropertyCollector,
+ * CreateFilter on the task's info, then WaitForUpdatesEx, which returns
+ * as soon as a property changes or after maxWaitSeconds; vSphere Web
+ * Services API, PropertyCollector): the end of the task is seen when it
+ * happens, where polling sees it up to one poll interval late.  Each
+ * wait is at most the keep-alive interval, so the session stays alive
+ * through a long task.  1 ended, 0 timed out (--task-timeout), -1 the
+ * server refused the watch (the caller polls instead; nothing reported),
+ * -2 error (reported). */
+static int
+task_watch (struct vsphere *v, struct task_wait *t, const char *etask)
+{
+  xmlNodePtr rv;
+  struct vsphere_fault f;
+  CLEANUP_FREE char *pc = NULL, *body = NULL, *version = xstrdup ("");
+  int r = -1;
+
+  body = xasprintf ("<CreatePropertyCollector xmlns=\"urn:vim25\">"
+                    "<_this type=\"PropertyCollector\">%s</_this>"
+                    "</CreatePropertyCollector>", v->property_collector);
+  {
+    CLEANUP_XMLDOC xmlDoc *doc = body && version ?
+      vsphere_call_fault (v, body, t->what, &rv, &f) : NULL;
+    if (!doc) {
+      azp_debug ("%s: no PropertyCollector of our own (%s): polling",
+                 t->what, f.type ? f.type : "error");
+      vsphere_fault_clear (&f);
+      return -1;
+    }
+    pc = vsphere_child_text (rv, "returnval");
+  }
+  free (body);
+  body = pc ? xasprintf ("<CreateFilter xmlns=\"urn:vim25\">"
+                         "<_this type=\"PropertyCollector\">%s</_this>"
+                         "<spec>%s<objectSet><obj type=\"Task\">%s</obj>"
+                         "</objectSet></spec>"
+                         "<partialUpdates>false</partialUpdates>"
+                         "</CreateFilter>", pc, task_props, etask) : NULL;
+  {
+    CLEANUP_XMLDOC xmlDoc *doc = body ?
+      vsphere_call_fault (v, body, t->what, &rv, &f) : NULL;
+    if (!doc) {
+      vsphere_fault_clear (&f);
+      goto out;
+    }
+  }
+  while (r == -1) {
+    int64_t left = time_left (t), wait = vsphere_tuning.keepalive;
+    xmlNodePtr set;
+    if (left >= 0 && mono_now () - t->start >= vsphere_tuning.task_timeout) {
+      r = 0;
+      break;
+    }
+    if (wait > 60)
+      wait = 60;
+    if (left >= 0 && left < wait)
+      wait = left;
+    free (body);
+    body = xasprintf ("<WaitForUpdatesEx xmlns=\"urn:vim25\">"
+                      "<_this type=\"PropertyCollector\">%s</_this>"
+                      "<version>%s</version><options>"
+                      "<maxWaitSeconds>%" PRId64 "</maxWaitSeconds>"
+                      "</options></WaitForUpdatesEx>", pc, version, wait);
+    CLEANUP_XMLDOC xmlDoc *doc = body ?
+      vsphere_call_fault (v, body, t->what, &rv, &f) : NULL;
+    if (!doc) {
+      vsphere_fault_clear (&f);
+      break;
+    }
+    set = vsphere_child (rv, "returnval");
+    if (!set)
+      continue;               /* maxWaitSeconds passed: no change */
+    free (version);
+    version = vsphere_child_text (set, "version");
+    if (!version) {
+      r = -2;
+      azp_error ("%s: WaitForUpdatesEx without a version", t->what);
+      break;
+    }
+    for (xmlNodePtr fs = set->children; fs; fs = fs->next)
+      if (fs->type == XML_ELEMENT_NODE &&
+          !strcmp ((const char *) fs->name, "filterSet"))
+        for (xmlNodePtr os = fs->children; os; os = os->next)
+          if (os->type == XML_ELEMENT_NODE &&
+              !strcmp ((const char *) os->name, "objectSet"))
+            task_properties (t, os, "changeSet");
+    if (task_ended (t))
+      r = 1;
+  }
+ out:
+  free (body);
+  body = pc ? xasprintf ("<DestroyPropertyCollector xmlns=\"urn:vim25\">"
+                         "<_this type=\"PropertyCollector\">%s</_this>"
+                         "</DestroyPropertyCollector>", pc) : NULL;
+  if (body) {
+    CLEANUP_XMLDOC xmlDoc *doc = vsphere_call_fault (v, body, t->what, &rv,
+                                                     &f);
+    vsphere_fault_clear (&f);
+  }
+  return r;
+}
+
+/* Poll until the task ends (a server without WaitForUpdatesEx):
+ * every 0.1 s, doubling up to 2 s.  1 ended, 0 timed out, -2 error. */
+static int
+task_poll_loop (struct vsphere *v, struct task_wait *t, const char *etask)
+{
+  useconds_t delay = 100000;
+
+  while (vsphere_tuning.task_timeout <= 0 ||
+         mono_now () - t->start < vsphere_tuning.task_timeout) {
+    if (task_poll (v, t, etask) == -1)
+      return -2;
+    if (task_ended (t))
+      return 1;
+    usleep (delay);
+    if (delay < 2000000)
+      delay *= 2;
+  }
+  return 0;
 }
 
 char *
 vsphere_wait_task (struct vsphere *v, const char *task_ref, const char *what)
 {
   CLEANUP_FREE char *etask = vsphere_xml_escape (task_ref);
-  CLEANUP_FREE char *body = NULL;
-  useconds_t delay = 100000;
-  time_t start = time (NULL);
-  double mstart = mono_now (), shown = 0;
-  time_t deadline = vsphere_tuning.task_timeout > 0 ?
-    start + vsphere_tuning.task_timeout : 0;
-  CLEANUP_FREE char *last_progress = NULL;
+  struct task_wait t = { .ref = task_ref, .what = what,
+                         .start = mono_now () };
+  char *res = NULL;
+  int r;
 
   if (!etask)
     return NULL;
-  body = xasprintf ("<RetrievePropertiesEx xmlns=\"urn:vim25\">"
-                    "<_this type=\"PropertyCollector\">%s</_this>"
-                    "<specSet><propSet><type>Task</type>"
-                    "<pathSet>info.state</pathSet>"
-                    "<pathSet>info.error</pathSet>"
-                    "<pathSet>info.result</pathSet>"
-                    "<pathSet>info.progress</pathSet></propSet>"
-                    "<objectSet><obj type=\"Task\">%s</obj></objectSet>"
-                    "</specSet><options/></RetrievePropertiesEx>",
-                    v->property_collector, etask);
-  if (!body)
+  /* Most tasks (a snapshot of a quiet VM) are done at the first look. */
+  if (task_poll (v, &t, etask) == -1) {
+    task_wait_clear (&t);
     return NULL;
-  while (!deadline || time (NULL) < deadline) {
-    xmlNodePtr rv, objects;
-    CLEANUP_FREE char *state = NULL;
-    char *result = NULL;
-    CLEANUP_XMLDOC xmlDoc *doc = vsphere_call (v, body, what, &rv);
-    if (!doc)
-      return NULL;
-    objects = vsphere_child (vsphere_child (rv, "returnval"), "objects");
-    for (xmlNodePtr p = objects ? objects->children : NULL; p; p = p->next) {
-      CLEANUP_FREE char *name = NULL;
-      if (p->type != XML_ELEMENT_NODE || strcmp ((const char *) p->name,
-                                                 "propSet"))
-        continue;
-      name = vsphere_child_text (p, "name");
-      if (!name)
-        continue;
-      if (!strcmp (name, "info.state"))
-        state = vsphere_child_text (p, "val");
-      else if (!strcmp (name, "info.progress"))
-        show_progress (what, vsphere_child_text (p, "val"), mstart, &shown,
-                       &last_progress);
-      else if (!strcmp (name, "info.result")) {
-        free (result);
-        result = vsphere_child_text (p, "val");
-      }
-      else if (!strcmp (name, "info.error")) {
-        struct vsphere_fault f = { 0 };
-        CLEANUP_FREE char *msg = NULL;
-        vsphere_fault_from_node (vsphere_child (p, "val"), &f);
-        msg = vsphere_fault_message (&f, what);
-        azp_error ("%s", msg ? msg : what);
-        vsphere_fault_clear (&f);
-        free (result);
-        return NULL;
-      }
-    }
-    if (!state) {
-      azp_error ("%s: task %s has no state", what, task_ref);
-      free (result);
-      return NULL;
-    }
-    if (!strcmp (state, "success"))
-      return result ? result : xstrdup ("");
-    free (result);
-    if (!strcmp (state, "error")) {
-      azp_error ("%s: the task failed", what);
-      return NULL;
-    }
-    usleep (delay);
-    if (delay < 2000000)
-      delay *= 2;
   }
-  azp_error ("%s: task %s did not finish within %lld s (--task-timeout); "
-             "it may still be running in vCenter", what, task_ref,
-             (long long) vsphere_tuning.task_timeout);
-  return NULL;
+  r = task_ended (&t);
+  if (r == 0) {
+    r = task_watch (v, &t, etask);
+    if (r == -1)
+      r = task_poll_loop (v, &t, etask);
+  }
+  if (r == 1)
+    res = task_outcome (&t);
+  else if (r == 0)
+    azp_error ("%s: task %s did not finish within %lld s (--task-timeout); "
+               "it may still be running in vCenter", what, task_ref,
+               (long long) vsphere_tuning.task_timeout);
+  task_wait_clear (&t);
+  return res;
 }
 
 char *

@@ -217,6 +217,7 @@ struct vsphere;
 struct vsphere_tuning {
   int64_t task_timeout;       /* seconds; 0: wait while the task lives */
   int64_t keepalive;          /* seconds between keep-alives in a cycle */
+  bool json;                  /* task progress as JSON events on stdout */
 };
 extern struct vsphere_tuning vsphere_tuning;
 
@@ -322,6 +323,13 @@ struct datastore_export;
 /* Start it for url and wait until it serves.  NULL (reported). */
 struct datastore_export *datastore_export_start (struct vsphere *v,
                                                  const char *url);
+/* The same in two halves: spawn starts nbdkit (which reads nothing
+ * until a client connects: the caller may spawn it before the snapshot
+ * that it reads exists) and ready waits until it serves (0, or -1
+ * reported; then stop it). */
+struct datastore_export *datastore_export_spawn (struct vsphere *v,
+                                                 const char *url);
+int datastore_export_ready (struct datastore_export *b);
 /* "/tmp/.../sock" and "nbd+unix:///?socket=/tmp/.../sock" */
 const char *datastore_export_socket (const struct datastore_export *b);
 const char *datastore_export_uri (const struct datastore_export *b);

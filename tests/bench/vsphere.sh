@@ -16,6 +16,16 @@
 #     run also prints where a cycle's time goes: its stages (from
 #     azprep -v, timestamped) and the CPU seconds of azprep, Azurite and
 #     the simulator.  BENCH_CBT_ONLY=1 runs only this part.
+#     Where a CBT delta's time goes (main bfd3bdc, quiet machine, load
+#     about 2): of 1.85 s, the copy took 1.70 s and Azurite 1.67 s of
+#     CPU: Azurite, one node thread spending about 2.5 ms of CPU on each
+#     64 KiB Put Page (one per changed area: 1% of the blocks, scattered,
+#     cannot be merged without reading unchanged data), is saturated, and
+#     alone is 0.27x the digest cycle (6.08 s); every other stage (start,
+#     login, inventory, snapshot, bridge, QueryChangedDiskAreas, recovery
+#     point, removal, exit) took about 0.15 s together.  So the 0.1x time
+#     target is out of reach against Azurite; the summary prints Azurite's
+#     share of each run to show it.
 cd "$(dirname "$0")/../.."
 export AZPREP="$PWD/azprep" BUILD="$PWD/build"
 export LIBGUESTFS_CACHEDIR="${LIBGUESTFS_CACHEDIR:-$PWD/build/appliance-cache}"
@@ -106,11 +116,18 @@ cpu_of () { awk -v t="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / t }' "
 azurite_pid=$AZURITE_PID
 vcsim_pid=$(pgrep -f "^$BUILD/vcsim" | head -1)
 # cycle VAR_TIME VAR_BYTES JOB VM [OPTIONS]; also sets copy (the
-# engine's own figure: reading, comparing and sending) and stages: the
-# seconds of each stage from azprep's -v lines, timestamped as they
-# come (login; inventory and snapshot creation; the bridge's start and
-# QueryChangedDiskAreas; copy; blob snapshot and journal; snapshot
-# removal) and the CPU seconds of azprep, Azurite and the simulator.
+# engine's own figure: reading, comparing and sending, and recording
+# the recovery point), puts (its Put Page requests), azcpu (Azurite's
+# CPU seconds in the cycle) and stages: the seconds of each stage from
+# azprep's -v lines, timestamped as they come: start (the process,
+# RetrieveServiceContent and Login), inventory, snapshot (stale
+# snapshots, CreateSnapshot_Task and its wait; the bridge's nbdkit
+# starts meanwhile), bridge (changeIds of the snapshot, the size probe,
+# waiting for nbdkit to serve), QCDA (QueryChangedDiskAreas; 0 for the
+# digest cycle), copy, recovery point (footer, Snapshot Blob, metadata;
+# then manifest, journal), removal (bridge stop, RemoveSnapshot_Task and
+# its wait), exit (logout, process exit); and the CPU seconds of azprep
+# (with its nbdkit), Azurite and the simulator.
 cycle () {
   local __t=$1 __b=$2 t0 t1 rc=0 a0 v0
   shift 2
@@ -125,19 +142,28 @@ cycle () {
   printf -v "$__t" '%.2f' "$(echo "$t1 - $t0" | bc -l)"
   printf -v "$__b" '%s' "$(vcsim_stats folder_bytes)"
   copy=$(sed -nE 's/.* done: .* sent in ([0-9.]+) s.*/\1/p' "$T/cycle.err")
-  stages=$(awk -v t0="$t0" -v t1="$t1" -v cp="$copy" \
-    -v az="$(echo "$(cpu_of "$azurite_pid") - $a0" | bc -l)" \
+  puts=$(sed -nE 's/.* ([0-9]+) Put Page: .*/\1/p' "$T/cycle.err" | tail -1)
+  azcpu=$(echo "$(cpu_of "$azurite_pid") - $a0" | bc -l)
+  stages=$(awk -v t0="$t0" -v t1="$t1" -v az="$azcpu" \
     -v vc="$(echo "$(cpu_of "$vcsim_pid") - $v0" | bc -l)" \
     -v me="$(awk '{ print $2 + $3 }' "$T/cpu")" '
     / logged in as / && !l { l = $1 }
+    / found in the inventory / { iv = $1 }
     / snapshot azprep-cycle-[0-9]+ created/ { s = $1 }
-    / CBT reports | compares the whole disk| nbdkit \(pid/ { q = $1 }
+    / nbdkit bridge for .* serving/ { b = $1 }
+    / CBT reports / { q = $1 }
+    / recovery point: / { rp = $1
+      sub(/.*metadata /, ""); m1 = $0 + 0; sub(/.*pruning /, ""); m2 = $0 + 0 }
     / done: / { d = $1 }
     / snapshot azprep-cycle-[0-9]+ removed/ { r = $1 }
-    END { printf "login %.2f, snapshot %.2f, bridge+QCDA %.2f, copy %.2f, " \
-      "blob snapshot %.2f, removal %.2f; CPU azprep %.2f, Azurite %.2f, " \
-      "vcsim %.2f", l - t0, s - l, q - s, cp, d - q - cp, r - d, me, az, vc }' \
-    "$T/cycle.err")
+    END { # A line an older azprep does not print: its stage is 0, its
+      # time counted in the next stage.
+      if (!iv) iv = l; if (!b) b = s; if (!q) q = b; if (!rp) rp = d
+      printf "start %.2f, inventory %.2f, snapshot %.2f, bridge %.2f, " \
+        "QCDA %.2f, copy %.2f, recovery point %.2f+%.2f, removal %.2f, " \
+        "exit %.2f; CPU azprep %.2f, Azurite %.2f, vcsim %.2f", l - t0, \
+        iv - l, s - iv, b - s, q - b, rp - q - m1 - m2, m1, m2, r - d, \
+        t1 - r, me, az, vc }' "$T/cycle.err")
 }
 l0=$(load)
 echo "  load average before: $l0"
@@ -145,7 +171,7 @@ cycle t b digest DC0_H0_VM1
 echo "  initial, digest (CBT off): $t s ($copy s copying), $((b / 1048576)) MiB read"
 cycle t b cbt DC0_C0_RP0_VM1 --enable-cbt
 echo "  initial, CBT (allocated areas): $t s ($copy s copying), $((b / 1048576)) MiB read"
-dt=() db=() ct=() cb=() dc=() cc=()
+dt=() db=() ct=() cb=() dc=() cc=() ca=() cp=()
 for r in $(seq "$RUNS"); do
   churn
   cycle t b digest DC0_H0_VM1
@@ -153,7 +179,7 @@ for r in $(seq "$RUNS"); do
   cycle t b cbt DC0_C0_RP0_VM1
   grep -q 'CBT reports' "$T/cycle.err" ||
     { cat "$T/cycle.err"; fail "the CBT cycle did not use CBT"; }
-  ct+=("$t"); cb+=("$b"); cc+=("$copy")
+  ct+=("$t"); cb+=("$b"); cc+=("$copy"); ca+=("$azcpu"); cp+=("$puts")
   echo "  run $r: digest ${dt[-1]} s (copy ${dc[-1]} s) / $((db[-1] / 1048576)) MiB;" \
     "CBT ${ct[-1]} s (copy ${cc[-1]} s) / $((cb[-1] / 1024)) KiB;" \
     "load $(cut -d' ' -f1 /proc/loadavg)"
@@ -175,6 +201,18 @@ awk -v dt="$(med "${dt[@]}")" -v ct="$(med "${ct[@]}")" \
   printf "  CBT time / digest time:   %.3fx (target <= 0.1x)\n", ct / dt;
   printf "  copy (read, compare, send): digest %.2f s, CBT %.2f s: %.3fx\n", dc, cc, cc / dc;
   printf "  load average after: %s\n", la;
+}'
+# Azurite is one node thread: its CPU time for the delta's Put Pages is
+# a floor under the CBT cycle's time that no client change moves (each
+# 64 KiB area CBT names is one Put Page; scattered areas cannot be
+# merged without reading unchanged data).
+awk -v a="$(med "${ca[@]}")" -v p="$(med "${cp[@]}")" -v dt="$(med "${dt[@]}")" \
+    -v ct="$(med "${ct[@]}")" 'BEGIN {
+  printf "  Azurite CPU in a CBT cycle: %.2f s for %d Put Page (%.1f ms each) = %.3fx the digest cycle;\n",
+         a, p, p ? 1000 * a / p : 0, a / dt;
+  printf "  the rest of the CBT cycle: %.2f s = %.3fx\n", ct - a, (ct - a) / dt;
+  if (a / dt > 0.1)
+    printf "  Azurite alone is over 0.1x the digest cycle: the time target is out of reach against Azurite\n";
 }'
 # The verdict on the time ratio of each pair (tests/bench/functions.sh).
 tr=()

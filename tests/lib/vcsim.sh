@@ -32,6 +32,14 @@
 #                            tests/lib/azurite.sh)
 #   vcsim_test_disk FILE     a small raw Debian-like guest (ext4, no
 #                            partition table) made with mkfs.ext4 -d
+#   vcsim_sparse_disk FILE MIB STEP VM
+#                            FILE: a sparse MIB MiB disk with random data
+#                            in one 64 KiB block of every STEP, put as
+#                            VM's disk (vcsim_put)
+#   vcsim_replication_setup  the set-up of the replication tests that need
+#                            no appliance: tests/lib/azurite.sh, nbdkit
+#                            and curl required, vcsim (VCSIM_ARGS) and
+#                            Azurite started
 #   vsphere_proxy_start MODE FILE WHAT
 #                            tests/tools/vsphere-proxy.js MODE in front of
 #                            vcsim, writing FILE, stopped when the test
@@ -146,6 +154,24 @@ OSR
   rm -f "$1"
   truncate -s 128M "$1"
   mkfs.ext4 -q -F -d "$root" "$1" || fail "mkfs.ext4 -d"
+}
+
+vcsim_sparse_disk () {
+  local b
+  rm -f "$1"
+  truncate -s "$(($2 * 1048576))" "$1"
+  for b in $(seq 0 "$3" $(($2 * 16 - 1))); do
+    dd if=/dev/urandom of="$1" bs=65536 seek="$b" count=1 conv=notrunc \
+      status=none
+  done
+  vcsim_put "$1" "$4"
+}
+
+vcsim_replication_setup () {
+  source tests/lib/azurite.sh
+  requires nbdkit curl
+  vcsim_start
+  azurite_start
 }
 
 vcsim_ca () {

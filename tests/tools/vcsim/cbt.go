@@ -77,11 +77,22 @@ func isZero(b []byte) bool {
 	return bytes.Equal(b, zeros[:len(b)])
 }
 
-// A disk's content at one snapshot.
+// A disk's content at one snapshot.  Its digests are computed after
+// CreateSnapshot_Task has answered (a host tracks changes as the guest
+// writes, and a snapshot costs it nothing for CBT; the simulator, which
+// does not see the guest's writes, digests the frozen base instead, off
+// the task's path): ready is closed once blocks is set.
 type diskPoint struct {
 	changeID string
 	capacity int64
 	blocks   []digest
+	ready    chan struct{}
+}
+
+// The digests, once computed.
+func (p *diskPoint) digests() []digest {
+	<-p.ready
+	return p.blocks
 }
 
 type diskKey struct {
@@ -99,6 +110,9 @@ type chain struct {
 
 type cbt struct {
 	page int64
+
+	pendingMu sync.Mutex
+	pending   []chan struct{} // ready channels of digests being computed
 
 	mu     sync.Mutex
 	chains map[diskKey]*chain
@@ -128,16 +142,56 @@ func newTrackingUUID() string {
 	return s.String()
 }
 
-// Digests of the disk's current content, capacity bytes (a missing or short
-// file reads as zeros, as a thin disk does).  Holes in the sparse file are
-// zeros without being read (lseek SEEK_DATA).
-func readBlocks(d *types.VirtualDisk) []digest {
-	capacity := diskCapacity(d)
-	blocks := make([]digest, (capacity+cbtBlock-1)/cbtBlock)
-	var f *os.File
-	if local, ok := liveFile(d); ok {
-		f, _ = os.Open(local)
+// Wait until every snapshot's digests are computed: before the disk's
+// files change (a write, a consolidation).
+func (c *cbt) settle() {
+	c.pendingMu.Lock()
+	waits := append([]chan struct{}(nil), c.pending...)
+	c.pendingMu.Unlock()
+	for _, ready := range waits {
+		<-ready
 	}
+	c.pendingMu.Lock()
+	left := c.pending[:0]
+	for _, ready := range c.pending {
+		select {
+		case <-ready:
+		default:
+			left = append(left, ready)
+		}
+	}
+	c.pending = left
+	c.pendingMu.Unlock()
+}
+
+// The disk's current content, opened now (nil: none, all zeros).  A
+// consolidation renames the delta over the flat file: what is open
+// stays the content as it was.
+func openBlocks(d *types.VirtualDisk) *os.File {
+	if local, ok := liveFile(d); ok {
+		if f, err := os.Open(local); err == nil {
+			return f
+		}
+	}
+	return nil
+}
+
+// Digests of f, capacity bytes (a missing or short file reads as zeros,
+// as a thin disk does), into p in the background; closes f.  Holes in
+// the sparse file are zeros without being read (lseek SEEK_DATA).
+func (c *cbt) digestLater(p *diskPoint, f *os.File) {
+	p.ready = make(chan struct{})
+	c.pendingMu.Lock()
+	c.pending = append(c.pending, p.ready)
+	c.pendingMu.Unlock()
+	go func() {
+		p.blocks = readBlocks(f, p.capacity)
+		close(p.ready)
+	}()
+}
+
+func readBlocks(f *os.File, capacity int64) []digest {
+	blocks := make([]digest, (capacity+cbtBlock-1)/cbtBlock)
 	if f == nil {
 		return blocks
 	}
@@ -204,7 +258,8 @@ func (c *cbt) snapshotTaken(ref types.ManagedObjectReference) {
 			}
 			ch.seq++
 			p := &diskPoint{changeID: fmt.Sprintf("%s/%d", ch.uuid, ch.seq),
-				capacity: diskCapacity(d), blocks: readBlocks(d)}
+				capacity: diskCapacity(d)}
+			c.digestLater(p, openBlocks(d))
 			ch.points[p.changeID] = p
 			points[d.Key] = p
 			flatBacking(d).ChangeId = p.changeID
@@ -332,12 +387,17 @@ func (c *cbt) changes(vm *simulator.VirtualMachine, s *simulator.VirtualMachineS
 	}
 	info := &types.DiskChangeInfo{StartOffset: req.StartOffset,
 		Length: end - req.StartOffset}
+	now := p.digests()
+	var before []digest
+	if old != nil {
+		before = old.digests()
+	}
 	for i := req.StartOffset / cbtBlock; i*cbtBlock < end; i++ {
 		var changed bool
 		if old == nil {
-			changed = p.blocks[i] != 0
+			changed = now[i] != 0
 		} else {
-			changed = i >= int64(len(old.blocks)) || old.blocks[i] != p.blocks[i]
+			changed = i >= int64(len(before)) || before[i] != now[i]
 		}
 		if !changed {
 			continue

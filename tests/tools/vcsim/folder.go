@@ -134,6 +134,7 @@ func (fe *frontend) folder(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if r.Method == http.MethodPut {
+		fe.cbt.settle() // the file may change: its digests first
 		if fe.put(w, r, f) {
 			return
 		}

@@ -136,8 +136,10 @@ func (fe *frontend) afterCall(method *simulator.Method, cookie string, res *http
 	case "CreateSnapshot_Task":
 		fe.cbt.snapshotTaken(method.This)
 	case "RemoveSnapshot_Task", "RemoveAllSnapshots_Task":
+		fe.cbt.settle()
 		consolidate(false)
 	case "RevertToSnapshot_Task", "RevertToCurrentSnapshot_Task":
+		fe.cbt.settle()
 		consolidate(true)
 	}
 }

@@ -13,7 +13,10 @@ package main
 // behave like that: the reply names a new Task at once; the task is
 // "running" for S seconds with info.progress rising from 0 towards 100;
 // then the simulator runs the call itself and the task takes its
-// outcome (state, result, error).
+// outcome (state, result, error).  Every change goes through
+// simulator.Map.Update, as vCenter publishes TaskInfo changes: a client
+// waiting in PropertyCollector.WaitForUpdatesEx sees each one (the
+// simulator batches them every 250 ms) rather than only its polls.
 
 import (
 	"bytes"
@@ -67,10 +70,11 @@ func (fe *frontend) slowTask(w http.ResponseWriter, r *http.Request, body []byte
 	task := simulator.CreateTask(method.This, strings.ToLower(name[:1])+name[1:],
 		func(*simulator.Task) (types.AnyType, types.BaseMethodFault) { return nil, nil })
 	simulator.Map.WithLock(task, func() {
-		now := time.Now()
-		task.Info.State = types.TaskInfoStateRunning
-		task.Info.StartTime = &now
-		task.Info.Progress = 0
+		simulator.Map.Update(task, []types.PropertyChange{
+			{Name: "info.startTime", Val: time.Now()},
+			{Name: "info.state", Val: types.TaskInfoStateRunning},
+			{Name: "info.progress", Val: int32(0)},
+		})
 	})
 	writeResult(w, method.Name+"Response", task.Self)
 
@@ -80,7 +84,10 @@ func (fe *frontend) slowTask(w http.ResponseWriter, r *http.Request, body []byte
 		for i := 1; i < steps; i++ {
 			time.Sleep(d / steps)
 			p := int32(100 * i / steps)
-			simulator.Map.WithLock(task, func() { task.Info.Progress = p })
+			simulator.Map.WithLock(task, func() {
+				simulator.Map.Update(task, []types.PropertyChange{
+					{Name: "info.progress", Val: p}})
+			})
 		}
 		time.Sleep(d / steps)
 		replay.Body = io.NopCloser(bytes.NewReader(body))
@@ -101,15 +108,18 @@ func (fe *frontend) slowTask(w http.ResponseWriter, r *http.Request, body []byte
 			}
 			fe.afterCall(method, cookie, res)
 		}
-		simulator.Map.WithLock(task, func() {
-			now := time.Now()
-			task.Info.CompleteTime = &now
-			task.Info.State = state
-			task.Info.Result = result
-			task.Info.Error = fault
-			if state == types.TaskInfoStateSuccess {
-				task.Info.Progress = 100
-			}
-		})
+		// As the simulator's own Task.Run: the fault as a value.
+		changes := []types.PropertyChange{
+			{Name: "info.completeTime", Val: time.Now()},
+			{Name: "info.result", Val: result},
+		}
+		if state == types.TaskInfoStateSuccess {
+			changes = append(changes, types.PropertyChange{Name: "info.progress", Val: int32(100)})
+		} else if fault != nil {
+			changes = append(changes, types.PropertyChange{Name: "info.error", Val: *fault})
+		}
+		// The state last: a client that sees it has the rest.
+		changes = append(changes, types.PropertyChange{Name: "info.state", Val: state})
+		simulator.Map.WithLock(task, func() { simulator.Map.Update(task, changes) })
 	}()
 }
