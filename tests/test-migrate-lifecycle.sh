@@ -23,6 +23,14 @@
 #     back from the blob), production VM definition;
 #  8. complete: only the migrated copy is left, lease released, the
 #     journal is gone; complete refuses before a migration.
+# The job's state is in a state container (--state-container) and the
+# local --state directory is wiped before every command, as if each ran
+# on another host: nothing is read from local files.  migrate holds the
+# job's lease for its whole run (a replicate meanwhile is refused, exit
+# 6), its final cycle runs under it; complete deletes the job's state
+# blobs (status --all no longer lists it).  The local state directory's
+# path is test-migrate-linux's and -windows's (test-migrate),
+# test-migrate-state-container's (complete, host-side).
 # Two full hydrations (3 and 7), two cut short (1 and 2).
 source tests/lib/functions.sh
 requires nbdkit node pgrep sfdisk debugfs
@@ -31,11 +39,18 @@ source tests/lib/azurite.sh
 source tests/lib/migrate-functions.sh
 migrate_setup
 state=$T/state
+sc=(--state-container state --state "$state")
+wipe () { rm -rf "$state"; }
+# cj EXPR: json_get on the journal in the state container.
+cj () {
+  blobtool cat state jobs/deb/journal.json >"$T/cj.json"
+  json_get "$T/cj.json" "$1"
+}
 net=(--vnet v --subnet s --location westeurope)
 kernels=(5.4.0-150-generic 5.4.0-148-generic)
 
 cp --sparse=always "$img" "$T/src.img"
-expect_exit 0 $AZPREP replicate --name deb --container vms --state "$state" \
+expect_exit 0 $AZPREP replicate --name deb --container vms "${sc[@]}" \
   --cycles 1 "$T/src.img"
 replica_sum=$(mig sha256 vms deb-disk0.vhd)
 unchanged () {   # unchanged WHEN: the replica is as replicated
@@ -44,16 +59,21 @@ unchanged () {   # unchanged WHEN: the replica is as replicated
 }
 
 # complete refuses before any migration, and deletes nothing.
-expect_exit 3 $AZPREP complete --state "$state" deb
+wipe
+expect_exit 3 $AZPREP complete "${sc[@]}" deb
 assert_contains "$T/err" 'run azprep migrate first'
-[ -e "$state/deb.json" ] || fail "complete removed the journal"
+[ "$(cj d.name)" = deb ] || fail "complete removed the journal"
 
-bridge_up () { pgrep -f "url=$AZURITE_ENDPOINT/vms/deb-disk0-test.vhd" >/dev/null; }
-# Wait until the bridge serves the test copy (the hydration is under way).
+# bridge_up [SUFFIX]: the bridge serves the copy (default the test copy).
+bridge_up () {
+  pgrep -f "url=$AZURITE_ENDPOINT/vms/deb-disk0-${1:-test}.vhd" >/dev/null
+}
+# wait_bridge PID [SUFFIX]: until the bridge serves the copy (the
+# hydration is under way).
 wait_bridge () {
   local i
   for i in $(seq 1 600); do
-    bridge_up && return 0
+    bridge_up "${2:-test}" && return 0
     kill -0 "$1" 2>/dev/null || fail "azprep ended before the bridge started"
     sleep 0.1
   done
@@ -68,7 +88,8 @@ appliance_up () { pgrep -f "qemu.*$1" >/dev/null; }
 
 # 1. kill -9 during hydration, once the appliance (qemu) is running on
 #    the bridge: nbdkit and qemu end with azprep.
-$AZPREP test-migrate --state "$state" "${net[@]}" --output-dir "$T" deb \
+wipe
+$AZPREP test-migrate "${sc[@]}" "${net[@]}" --output-dir "$T" deb \
   >"$T/tm1.out" 2>&1 &
 pid=$!
 wait_bridge $pid
@@ -96,7 +117,8 @@ unchanged "kill -9"
 # 2. A storage error during hydration: the copy's lease is broken under
 #    the bridge, its writes fail (412); the copy held by the killed run
 #    is replaced first.
-$AZPREP test-migrate --state "$state" "${net[@]}" --output-dir "$T" deb \
+wipe
+$AZPREP test-migrate "${sc[@]}" "${net[@]}" --output-dir "$T" deb \
   >"$T/tm2.out" 2>"$T/tm2.err" &
 pid=$!
 wait_bridge $pid
@@ -116,8 +138,9 @@ cat "$T/tm2.err"
 unchanged "storage error"
 
 # 3. The same command again: a fresh copy of the recovery point, ready.
-rp1=$(json_get "$state/deb.json" 'd.disks[0].snapshots.slice(-1)[0]')
-expect_exit 0 $AZPREP test-migrate --state "$state" "${net[@]}" \
+rp1=$(cj 'd.disks[0].snapshots.slice(-1)[0]')
+wipe
+expect_exit 0 $AZPREP test-migrate "${sc[@]}" "${net[@]}" \
   --output-dir "$T" deb
 cat "$T/out"
 json_get "$T/deb-Test.report.json" d.status | grep -Eqx 'ready|warnings' ||
@@ -133,16 +156,18 @@ unchanged "test-migrate"
 copy_sum=$(mig sha256 vms deb-disk0-test.vhd)
 printf 'delta' | dd of="$T/src.img" bs=1 conv=notrunc status=none \
   seek=$(( $(stat -c %s "$T/src.img") - 4096 ))
-expect_exit 0 $AZPREP replicate --name deb --container vms --state "$state" \
+wipe
+expect_exit 0 $AZPREP replicate --name deb --container vms "${sc[@]}" \
   --cycles 1 "$T/src.img"
-[ "$(json_get "$state/deb.json" 'd.disks[0].snapshots.length')" -ge 2 ] ||
+[ "$(cj 'd.disks[0].snapshots.length')" -ge 2 ] ||
   fail "the delta cycle made no new recovery point"
 [ "$(mig sha256 vms deb-disk0-test.vhd)" = "$copy_sum" ] ||
   fail "the delta cycle changed the test copy"
 replica_sum=$(mig sha256 vms deb-disk0.vhd)
 
 # 5. cleanup-test: the replica and its recovery points, nothing else.
-expect_exit 0 $AZPREP cleanup-test --state "$state" deb
+wipe
+expect_exit 0 $AZPREP cleanup-test "${sc[@]}" deb
 assert_contains "$T/out" 'deleted .*/vms/deb-disk0-test.vhd'
 mig names vms >"$T/names"
 assert_not_contains "$T/names" '^deb-disk0-test'
@@ -153,23 +178,41 @@ assert_not_contains "$T/names" '^deb-disk0-test'
 unchanged "cleanup-test"
 
 # 6. migrate without the shutdown flag: refused, nothing created.
-expect_exit 3 $AZPREP migrate --state "$state" "${net[@]}" --output-dir "$T" deb
+wipe
+expect_exit 3 $AZPREP migrate "${sc[@]}" "${net[@]}" --output-dir "$T" deb
 assert_contains "$T/err" 'refused.*--source-shutdown'
 mig names vms >"$T/names2"
 cmp -s "$T/names" "$T/names2" || fail "a refused migrate changed the container"
 [ ! -e "$T/deb.report.json" ] || fail "a refused migrate wrote a report"
 
 # 7. migrate: final cycle, final point, hydrated migrated copy.
-cycles_before=$(json_get "$state/deb.json" 'd.disks[0].cycles')
-points_before=$(json_get "$state/deb.json" 'd.disks[0].snapshots.length')
-expect_exit 0 $AZPREP migrate --source-shutdown --state "$state" "${net[@]}" \
-  --output-dir "$T" deb
-cat "$T/out"
-[ "$(json_get "$state/deb.json" 'd.disks[0].cycles')" -gt "$cycles_before" ] ||
+#    It holds the job's lease all along: a replicate from elsewhere
+#    during the hydration is refused, naming migrate.
+cycles_before=$(cj 'd.disks[0].cycles')
+points_before=$(cj 'd.disks[0].snapshots.length')
+wipe
+$AZPREP migrate --source-shutdown "${sc[@]}" "${net[@]}" --output-dir "$T" \
+  deb >"$T/mig.out" 2>"$T/mig.err" &
+pid=$!
+wait_bridge $pid migrated
+expect_exit 6 $AZPREP replicate --name deb --container vms \
+  --state-container state --state "$T/other" --cycles 1 "$T/src.img"
+assert_contains "$T/err" "replicate deb: refused: the job is held by worker $(hostname)/$pid "
+rc=0; wait $pid || rc=$?
+cat "$T/mig.out"
+[ $rc = 0 ] || { cat "$T/mig.err"; fail "migrate exited $rc"; }
+cp "$T/mig.out" "$T/out"
+[ "$(cj 'd.disks[0].cycles')" -gt "$cycles_before" ] ||
   fail "no final delta cycle"
-[ "$(json_get "$state/deb.json" 'd.disks[0].snapshots.length')" -gt "$points_before" ] ||
+[ "$(cj 'd.disks[0].snapshots.length')" -gt "$points_before" ] ||
   fail "no final recovery point"
-last=$(json_get "$state/deb.json" 'd.disks[0].snapshots.slice(-1)[0]')
+last=$(cj 'd.disks[0].snapshots.slice(-1)[0]')
+# The final cycle wrote the replica under migrate's lease and let go of
+# it; migrate let go of the job.
+mig props vms deb-disk0.vhd >"$T/props"
+assert_contains "$T/props" '"leaseState":"available"'
+expect_exit 0 $AZPREP status "${sc[@]}" deb
+assert_contains "$T/out" "worker $(hostname)/$pid \\(last held it; the job is free\\)"
 [ "$(json_get "$T/deb.report.json" 'd.disks[0].recovery_point')" = "$last" ] ||
   fail "not the final recovery point"
 json_get "$T/deb.report.json" d.status | grep -Eqx 'ready|warnings' || fail "status"
@@ -191,7 +234,8 @@ assert_contains "$T/stub.log" '^update-grub$' "update-grub"
 migrated_sum=$(mig sha256 vms deb-disk0-migrated.vhd)
 
 # 8. complete: the migrated copy and nothing else.
-expect_exit 0 $AZPREP complete --state "$state" deb
+wipe
+expect_exit 0 $AZPREP complete "${sc[@]}" deb
 assert_contains "$T/out" 'Install the Azure VM agent'
 assert_contains "$T/out" 'Azure Backup'
 mig names vms >"$T/names"
@@ -201,5 +245,9 @@ mig names vms >"$T/names"
   fail "complete changed the migrated copy"
 mig props vms deb-disk0-migrated.vhd >"$T/props"
 assert_contains "$T/props" '"leaseState":"available"'
-[ ! -e "$state/deb.json" ] || fail "the journal is still there"
+blobtool list state >"$T/state.json"
+[ "$(json_get "$T/state.json" 'd.length')" = 0 ] ||
+  { cat "$T/state.json"; fail "the job's state is still in the container"; }
+expect_exit 0 $AZPREP status --all "${sc[@]}"
+assert_contains "$T/out" "no replication jobs in"
 echo ok

@@ -366,6 +366,27 @@ blob_delete (struct blob *b, const char *snapshot, bool include_snapshots)
 }
 
 int
+blob_delete_breaking (struct blob *b)
+{
+  struct blob_props p = { 0 };
+  int r = -1;
+
+  if (blob_get_properties (b, NULL, &p) == -1)
+    goto out;
+  r = 0;
+  if (!p.exists)
+    goto out;
+  if (p.lease_state && strcmp (p.lease_state, "available") &&
+      strcmp (p.lease_state, "broken") && blob_lease_break_now (b) == -1)
+    r = -1;
+  else
+    r = blob_delete (b, NULL, true);
+ out:
+  blob_props_free (&p);
+  return r;
+}
+
+int
 blob_copy_from (struct blob *b, struct blob *src, const char *snapshot)
 {
   static const long ok[] = { 202, 201, 0 };

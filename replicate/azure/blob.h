@@ -170,6 +170,12 @@ int blob_list_snapshots (struct blob *container, const char *name,
  */
 int blob_delete (struct blob *b, const char *snapshot,
                  bool include_snapshots);
+/* Delete the blob with its snapshots whoever leases it: a lease is
+ * broken first, at once (not released: a lease left by another run, or
+ * a killed one, must not keep it alive).  A missing blob is success.
+ * 0 or -1.
+ */
+int blob_delete_breaking (struct blob *b);
 /* Copy Blob from src (optionally its snapshot) into b, and wait until
  * the copy completes.  Same account (Shared Key) or src with a SAS.
  */

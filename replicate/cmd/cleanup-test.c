@@ -80,8 +80,14 @@ cleanup_test_run (int argc, char **argv)
                            &m, &name, args_one, &one);
   if (ret != -1)
     goto out;
+  /* No lock on the job: cleanup-test reads the journal and deletes only
+   * the test copies, never the journal or the replica (replication
+   * goes on meanwhile). */
+  ret = migrate_open (&m, name, NULL);
+  if (ret != EXIT_OK)
+    goto out;
   ret = EXIT_ERROR;
-  if (migrate_open (&m, name) == -1 || !(vm = xasprintf ("%s-Test", name)))
+  if (!(vm = xasprintf ("%s-Test", name)))
     goto out;
   if (o.json) {
     j = cJSON_CreateObject ();

@@ -1,23 +1,21 @@
 /* azprep complete: stop replication after a migration; keep only the
  * migrated copies. */
-#include <errno.h>
 #include <getopt.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "prep/azprep.h"
 #include "replicate/migrate/hydrate.h"
 #include "replicate/migrate/migrate.h"
-#include "replicate/engine/replicate.h"
 
 static const char usage[] =
   "Usage: azprep complete [OPTIONS] NAME\n"
   "Complete the migration of the replicated VM NAME: stop replication for\n"
   "it.  Delete the replica blobs with their recovery points (breaking\n"
-  "replication's lease), any test copies, and the local journal and\n"
-  "manifests; release the leases on the migrated copies and keep them\n"
-  "(the VM's managed disks are imported from them).  Print the remaining\n"
-  "steps and the post-migration recommendations.\n"
+  "replication's lease), any test copies, and the job's journal and\n"
+  "manifests (in the state directory, or the state container: status\n"
+  "--all no longer lists the job); release the leases on the migrated\n"
+  "copies and keep them (the VM's managed disks are imported from them).\n"
+  "Print the remaining steps and the post-migration recommendations.\n"
   "\n"
   "Refused unless every disk has a finished migrated copy (azprep migrate).\n"
   "\n"
@@ -26,10 +24,16 @@ static const char usage[] =
   "                       replication and deletes the replica: nothing of\n"
   "                       the VM is left in Azure Storage)\n"
   MIGRATE_USAGE
+  MIGRATE_WAIT_USAGE
   "  --json               print what was done as JSON\n"
   "  -v, --help           debug, this text\n"
   "\n"
-  "Exit: 0 completed, 1 error, 2 usage, 3 refused (not migrated).\n";
+  "The job is locked for the whole run (a replicate of it elsewhere is\n"
+  "refused meanwhile).\n"
+  "Exit: 0 completed, 1 error, 2 usage, 3 refused (not migrated),\n"
+  "      5 the job's lease in the state container was lost (another\n"
+  "      worker may hold it; nothing more was deleted), 6 another\n"
+  "      worker holds the job.\n";
 
 static const char *const steps[] = {
   "Install the Azure VM agent in the VM (walinuxagent / cloud-init on "
@@ -57,32 +61,6 @@ static const char *const recommendations[] = {
   "metrics, consider reservations or savings plans",
   NULL
 };
-
-static int
-remove_local (struct migrate *m)
-{
-  for (size_t i = 0; i < m->j.ndisks; i++) {
-    const char *man = m->j.disks[i].manifest;
-    CLEANUP_FREE char *p = NULL;
-    if (!man)
-      continue;
-    p = man[0] == '/' ? xstrdup (man) : xasprintf ("%s/%s", m->state_dir, man);
-    if (p && unlink (p) == -1 && errno != ENOENT) {
-      azp_error ("%s: %m", p);
-      return -1;
-    }
-  }
-  if (unlink (m->j.path) == -1) {
-    azp_error ("%s: %m", m->j.path);
-    return -1;
-  }
-  {
-    CLEANUP_FREE char *lock = replicate_lock_path (m->state_dir, m->name);
-    if (lock && unlink (lock) == -1 && errno != ENOENT)
-      azp_debug ("%s: %m", lock);
-  }
-  return 0;
-}
 
 static void
 print_list (const char *title, const char *const *l, const char *mark)
@@ -114,10 +92,10 @@ complete_run (int argc, char **argv)
                            &name, args_one, &one);
   if (ret != -1)
     goto out;
-  ret = EXIT_ERROR;
-  if (migrate_open (&m, name) == -1 ||
-      replicate_lock_job (m.state_dir, name, "complete") == -1)
+  ret = migrate_open (&m, name, "complete");
+  if (ret != EXIT_OK)
     goto out;
+  ret = EXIT_ERROR;
   kept = cJSON_AddArrayToObject (j, "kept");
   deleted = cJSON_AddArrayToObject (j, "deleted");
 
@@ -158,11 +136,11 @@ complete_run (int argc, char **argv)
         printf ("kept %s (lease released)\n", mig);
     }
   }
-  if (remove_local (&m) == -1)
+  if (state_remove (m.state, &m.j) == -1)
     goto out;
   if (!o.json) {
-    printf ("removed the journal %s: replication of %s has stopped\n",
-            m.j.path, name);
+    printf ("removed the job's journal and manifests from %s: replication "
+            "of %s has stopped\n", state_where (m.state), name);
     print_list ("Remaining steps:", steps, "[ ]");
     print_list ("Recommendations after the migration:", recommendations, "-");
   }

@@ -7,9 +7,8 @@
 #include <stdint.h>
 
 #include "replicate/engine/replicate.h"
+#include "replicate/engine/state.h"
 
-/* Is n a valid job name (replicate.c)? */
-bool replicate_valid_name (const char *n);
 /* The exit code of replicate_job_run's result (replicate.c). */
 int replicate_exit (int r);
 

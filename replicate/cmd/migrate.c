@@ -26,10 +26,16 @@ static const char usage[] =
   "                       see vCenter and refuses without it\n"
   "  --no-final-sync      skip the final delta cycle (the source is gone\n"
   "                       or unreadable; the latest recovery point is used)\n"
+  MIGRATE_WAIT_USAGE
   MIGRATE_RUN_USAGE
   "\n"
+  "With --state-container the job is locked (its lease) for the whole\n"
+  "run, and the final cycle writes the replica under that lease: a\n"
+  "replicate of the job elsewhere is refused meanwhile.\n"
   "Exit: 0 ready, 1 error (the replica is untouched), 2 usage,\n"
-  "      3 refused (no --source-shutdown, or not bootable).\n";
+  "      3 refused (no --source-shutdown, or not bootable), 5 the job's\n"
+  "      lease in the state container was lost (another worker may hold\n"
+  "      it; nothing more was written), 6 another worker holds the job.\n";
 
 /* Run argv with azprep's stderr (and stdout, or stderr when stdout
  * carries JSON): the child's progress and errors are the user's. */
@@ -65,8 +71,27 @@ run_visible (const char *const *argv, bool stdout_to_stderr)
   return WIFEXITED (status) ? WEXITSTATUS (status) : 128;
 }
 
+/* Run argv as a child that shares this run's lock on the job in the
+ * state container (its lease id, in the child's environment only; a
+ * local state directory's flock cannot be shared, so there the parent
+ * takes none and the child locks).  The child's exit code, or -1. */
+static int
+run_locked (struct migrate *m, const char *const *argv, bool json)
+{
+  CLEANUP_FREE char *join = NULL;
+  int r;
+
+  if (state_remote (m->state) &&
+      (!(join = state_join_env (m->state)) ||
+       setenv (STATE_JOIN_ENV, join, 1) == -1))
+    return -1;
+  r = run_visible (argv, json);
+  unsetenv (STATE_JOIN_ENV);
+  return r;
+}
+
 /* One more cycle of azprep replicate on the same job: the replication
- * code itself, as a child, with the journal's sources. */
+ * code itself, as a child, with the journal's sources.  An exit code. */
 static int
 final_cycle (struct migrate *m, bool json)
 {
@@ -79,27 +104,27 @@ final_cycle (struct migrate *m, bool json)
   slash = strrchr (blob, '/');
   if (!self || !slash) {
     azp_error ("%s: cannot run azprep replicate for the final cycle", m->name);
-    return -1;
+    return EXIT_ERROR;
   }
   container = strndup (blob, slash - blob);
   if (!container) {
     azp_error ("out of memory");
-    return -1;
+    return EXIT_ERROR;
   }
   argv = migrate_final_argv (m, self, container, json);
   if (!argv)
-    return -1;
+    return EXIT_ERROR;
   if (!json)
     printf ("final delta cycle (the source is shut down: nothing changes "
             "after it)\n");
-  r = run_visible (argv, json);
+  r = run_locked (m, argv, json);
   if (r != 0) {
     azp_error ("%s: the final delta cycle failed (azprep replicate exited %d, "
                "its messages are above); nothing was copied: fix the cause and "
                "run azprep migrate again", m->name, r);
-    return -1;
+    return r == EXIT_LEASE_LOST ? r : EXIT_ERROR;
   }
-  return 0;
+  return EXIT_OK;
 }
 
 static int
@@ -124,8 +149,12 @@ migrate_run_cmd (int argc, char **argv)
     goto out;
   }
 
-  if (migrate_open (&m, name) == -1)
+  /* With a container, the job's lock for the whole run (see
+   * run_locked). */
+  ret = migrate_open (&m, name, m.sa.container ? "migrate" : NULL);
+  if (ret != EXIT_OK)
     goto out;
+  ret = EXIT_ERROR;
   if (!a.no_sync) {
     /* A vSphere source: vCenter says whether the VM is really off. */
     if (m.j.ndisks > 0 && vsphere_uri_p (m.j.disks[0].source) &&
@@ -133,22 +162,13 @@ migrate_run_cmd (int argc, char **argv)
       ret = EXIT_NOTREADY;
       goto out;
     }
-    if (final_cycle (&m, a.o.json) == -1)
+    ret = final_cycle (&m, a.o.json);
+    if (ret != EXIT_OK)
       goto out;
+    ret = EXIT_ERROR;
     /* Reload: the cycle added the final recovery point. */
-    {
-      char *sd = m.state_dir;
-      const char *cf = m.creds_file, *ca = m.cacert;
-      bool ah = m.allow_http;
-      m.state_dir = NULL;
-      migrate_close (&m);
-      m.state_dir = sd;
-      m.creds_file = cf;
-      m.cacert = ca;
-      m.allow_http = ah;
-      if (migrate_open (&m, name) == -1)
-        goto out;
-    }
+    if (migrate_reload (&m) == -1)
+      goto out;
   }
   {
     struct migrate_from f = { "latest", "migrated", name, "migration",

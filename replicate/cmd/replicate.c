@@ -70,12 +70,7 @@ static const char usage[] =
   "  --credentials FILE  connection string, or AZURE_STORAGE_* lines\n"
   "                    (default: the AZURE_STORAGE_* environment variables)\n"
   "  --state DIR       journal directory (default ~/.local/state/azprep)\n"
-  "  --state-container NAME  keep the job's state (journal, manifests,\n"
-  "                    lock) in this container of the target's storage\n"
-  "                    account instead, so that any host can run or resume\n"
-  "                    the job (a fleet); --state is then only a cache\n"
-  "  --wait-lock SECS  with --state-container: wait up to SECS for another\n"
-  "                    worker to let go of the job (default 0: refuse)\n"
+  STATE_USAGE ("                    ")
   "  --json            progress and results as JSON lines on stdout\n"
   "  -v, --verbose     debug messages\n"
   "  --help            this text\n"
@@ -94,12 +89,12 @@ enum {
   OPT_ALLOW_HTTP, OPT_CREDENTIALS, OPT_BITMAP, OPT_ENABLE_CBT,
   OPT_TASK_TIMEOUT, OPT_KEEPALIVE, OPT_API_VERSION, OPT_TO_FILE,
   OPT_VMS, OPT_JOBS, OPT_VM_INDEX,
-  OPT_STATE_CONTAINER, OPT_WAIT_LOCK, OPT_LEASE_SECONDS,
 };
 
 struct args {
   struct common_opts o;
   struct replicate_opts r;
+  struct state_args st;         /* --state-container, --wait-lock */
   char **to_file;               /* the URLs read from --to-file */
   const char *vms;              /* --vms FLEET, or NULL */
   int64_t jobs, vm_index;       /* --jobs, --vm-index (-1: all VMs) */
@@ -123,24 +118,14 @@ default_name (const char *disk)
   return n;
 }
 
-bool
-replicate_valid_name (const char *n)
-{
-  if (!*n || strlen (n) > 200 || *n == '.' || *n == '-')
-    return false;
-  for (; *n; n++)
-    if (!((*n >= 'a' && *n <= 'z') || (*n >= 'A' && *n <= 'Z') ||
-          (*n >= '0' && *n <= '9') || *n == '-' || *n == '_' || *n == '.'))
-      return false;
-  return true;
-}
-
 /* The options together: -1 (go on), else the exit code. */
 static int
 args_complete (struct args *args)
 {
   struct replicate_opts *a = &args->r;
 
+  a->state_container = args->st.container;
+  a->wait_lock = args->st.wait_lock;
   if (args->vms && (a->ndisks || a->name))
     return usage_error ("replicate", "--vms: the fleet file names the VMs "
                         "and their disks (no DISK, no --name)");
@@ -158,9 +143,7 @@ args_complete (struct args *args)
     return usage_error ("replicate", "--container: not a valid name");
   if (a->nto > 1 && !replicate_url_is_blob (a->to[0]))
     return usage_error ("replicate", "--to: one container URL only");
-  if (a->wait_lock && !a->state_container)
-    return usage_error ("replicate", "--wait-lock needs --state-container");
-  return -1;
+  return state_args_check (&args->st, "replicate");
 }
 
 int
@@ -168,33 +151,6 @@ replicate_exit (int r)
 {
   return r == 0 ? EXIT_OK : r == -2 ? EXIT_NOTREADY : r == -3 ? EXIT_LEASE_LOST
     : r == -4 ? EXIT_BUSY : EXIT_ERROR;
-}
-
-/* The state options: 0 taken, an exit code (usage), or -1 not one. */
-static int
-state_option (struct replicate_opts *a, int c)
-{
-  int64_t t;
-
-  switch (c) {
-  case OPT_STATE_CONTAINER:
-    if (!replicate_valid_name (optarg))
-      return usage_error ("replicate", "--state-container: not a valid name");
-    a->state_container = optarg;
-    return 0;
-  case OPT_WAIT_LOCK:
-    if (parse_int64 (optarg, &a->wait_lock) == -1 || a->wait_lock < 0 ||
-        a->wait_lock > 7 * 86400)
-      return usage_error ("replicate", "--wait-lock: 0 to 604800 seconds");
-    return 0;
-  case OPT_LEASE_SECONDS:
-    if (parse_int64 (optarg, &t) == -1 || t < 15 || t > 60)
-      return usage_error ("replicate", "--lease-seconds: 15 to 60");
-    setenv (STATE_LEASE_ENV, optarg, 1);
-    return 0;
-  default:
-    return -1;
-  }
 }
 
 /* The fleet options: 0 taken, an exit code (usage), or -1 not one. */
@@ -235,9 +191,7 @@ parse_args (int argc, char **argv, struct args *args)
     { "interval", required_argument, NULL, OPT_INTERVAL },
     { "keep", required_argument, NULL, OPT_KEEP },
     { "state", required_argument, NULL, OPT_STATE },
-    { "state-container", required_argument, NULL, OPT_STATE_CONTAINER },
-    { "wait-lock", required_argument, NULL, OPT_WAIT_LOCK },
-    { "lease-seconds", required_argument, NULL, OPT_LEASE_SECONDS }, /* tests */
+    STATE_LONG_OPTIONS,
     { "cacert", required_argument, NULL, OPT_CACERT },
     { "api-version", required_argument, NULL, OPT_API_VERSION },
     { "allow-http", no_argument, NULL, OPT_ALLOW_HTTP },
@@ -286,8 +240,8 @@ parse_args (int argc, char **argv, struct args *args)
                            NULL)) != -1) {
     if (common_option (&args->o, c, usage))
       continue;
-    if ((r = state_option (a, c)) >= 0 ||
-        (r = fleet_option (args, c)) >= 0) {
+    r = state_args_option (&args->st, "replicate", c, optarg);
+    if (r >= 0 || (r = fleet_option (args, c)) >= 0) {
       if (r > 0)
         return r;
       continue;

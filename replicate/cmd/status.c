@@ -32,7 +32,7 @@ static const char usage[] =
   "Exit: 0 all jobs fine, 1 error, 2 usage, 3 some disk failed.\n";
 
 enum {
-  OPT_STATE = OPT_FIRST_COMMAND_SPECIFIC, OPT_STATE_CONTAINER, OPT_ALL,
+  OPT_STATE = OPT_FIRST_COMMAND_SPECIFIC, OPT_ALL,
   OPT_CREDENTIALS, OPT_CACERT, OPT_ALLOW_HTTP,
 };
 

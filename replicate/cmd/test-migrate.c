@@ -34,9 +34,23 @@ test_migrate_run (int argc, char **argv)
   ret = migrate_parse_args ("test-migrate", usage, argc, argv, &a, &m);
   if (ret != -1)
     goto out;
-  ret = EXIT_ERROR;
-  if (migrate_open (&m, a.name) == -1)
+  /* No lock on the job (with --state-container, no lease): test-migrate
+   * only reads the job, and replication goes on meanwhile (a
+   * --continuous replicate holds the lock for its whole life, so taking
+   * it would refuse every test migration).  The recovery point it
+   * copies is a snapshot, which no cycle writes; the journal is one Put
+   * Blob, read whole.  What it writes is its own DISK-test.vhd, under
+   * the copy's lease.  A cycle that prunes the point (--keep) during the
+   * server-side copy fails that copy (exit 1, replica untouched).  Two
+   * test-migrates of one job are not kept apart: the second breaks the
+   * first's lease on the copy and starts it over, but the copy's lease
+   * id is per copy (hydrate_lease_id), not per run, so once the second
+   * holds it the first's bridge could write into it: run one at a
+   * time.  A local --state takes no lock either. */
+  ret = migrate_open (&m, a.name, NULL);
+  if (ret != EXIT_OK)
     goto out;
+  ret = EXIT_ERROR;
   vmname = xasprintf ("%s-Test", a.name);
   if (vmname) {
     struct migrate_from f = { a.point, "test", vmname, "test migration",

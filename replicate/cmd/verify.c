@@ -35,7 +35,6 @@ static const char usage[] =
 enum {
   OPT_STATE = OPT_FIRST_COMMAND_SPECIFIC, OPT_RP, OPT_TO, OPT_CREDENTIALS,
   OPT_CACERT, OPT_ALLOW_HTTP, OPT_API_VERSION, OPT_TO_FILE,
-  OPT_STATE_CONTAINER,
 };
 
 struct vctx { struct rangelist data; };

@@ -36,6 +36,9 @@ struct sblob {
   pthread_cond_t cond;
   pthread_t thread;
   bool running, quit;
+  bool locked;                  /* the journal's lease is ours */
+  bool joined;                  /* ...and our parent's (STATE_JOIN_ENV):
+                                 * never released here */
 };
 
 static struct sblob *
@@ -55,6 +58,43 @@ state_counters (const struct state *s, uint64_t *requests, uint64_t *bytes)
 {
   *requests = state_remote (s) ? blob_client_requests (sb (s)->client) : 0;
   *bytes = state_remote (s) ? blob_client_bytes_sent (sb (s)->client) : 0;
+}
+
+/* migrate's final cycle: take the parent's lease id and worker name
+ * (STATE_JOIN_ENV) out of the environment.  0 or -1. */
+static int
+join_parent (struct sblob *b)
+{
+  const char *v = getenv (STATE_JOIN_ENV);
+  const char *sp = v ? strchr (v, ' ') : NULL;
+
+  if (!v)
+    return 0;
+  if (!sp || sp - v != 36 || !sp[1]) {
+    azp_error ("%s: not a lease id and a worker", STATE_JOIN_ENV);
+    return -1;
+  }
+  memcpy (b->lease, v, 36);
+  b->lease[36] = '\0';
+  free (b->worker);
+  b->worker = xstrdup (sp + 1);
+  b->joined = true;
+  /* For this run only, not its children; wiped as the secrets are. */
+  memset ((char *) v, 0, strlen (v));
+  unsetenv (STATE_JOIN_ENV);
+  return b->worker ? 0 : -1;
+}
+
+char *
+state_join_env (const struct state *s)
+{
+  const struct sblob *b = state_remote (s) ? sb (s) : NULL;
+
+  if (!b || !b->locked) {
+    azp_error ("internal error: no lock in a state container to share");
+    return NULL;
+  }
+  return xasprintf ("%s %s", b->lease, b->worker);
 }
 
 int
@@ -109,7 +149,7 @@ state_blob_init (struct state *s, const struct state_opts *o,
     if (!s->dir)
       return -1;
   }
-  if (random_uuid (u, b->lease) == -1)
+  if (random_uuid (u, b->lease) == -1 || join_parent (b) == -1)
     return -1;
   if (o->readonly)
     return 0;
@@ -291,6 +331,7 @@ blob_lock (struct state *s, const char *name, const char *what)
   }
   if (r == -1)
     return -1;
+  b->locked = true;
   blob_set_lease_id (b->journal, b->lease);
   if (blob_set_metadata (b->journal, meta) == -1)
     return -1;
@@ -498,25 +539,75 @@ blob_list (struct state *s)
 }
 
 static void
+stop_renewal (struct sblob *b)
+{
+  if (!b->running)
+    return;
+  pthread_mutex_lock (&b->lock);
+  b->quit = true;
+  pthread_cond_signal (&b->cond);
+  pthread_mutex_unlock (&b->lock);
+  pthread_join (b->thread, NULL);
+  b->running = false;
+}
+
+/* A cache file, if there. */
+static void
+uncache (const char *dir, const char *file)
+{
+  CLEANUP_FREE char *p = file ? xasprintf ("%s/%s", dir, file) : NULL;
+
+  if (p && unlink (p) == -1 && errno != ENOENT)
+    azp_debug ("%s: %m", p);
+}
+
+/* complete: the manifests' blobs (a lease on one is a stale worker's:
+ * broken), then the journal's under our lease, which goes with it. */
+static int
+blob_remove (struct state *s, const struct journal *j)
+{
+  struct sblob *b = sb (s);
+
+  if (!b->locked || strcmp (b->name, j->name)) {
+    azp_error ("internal error: job %s is not locked", j->name);
+    return -1;
+  }
+  for (size_t i = 0; i < j->ndisks; i++) {
+    CLEANUP_FREE char *bn = xasprintf ("jobs/%s/disk%zu.manifest", j->name,
+                                       i);
+    struct blob *mb = bn ? blob_open (b->client, b->container, bn) : NULL;
+    int r = mb ? blob_delete_breaking (mb) : -1;
+
+    blob_close (mb);
+    if (r == -1)
+      return -1;
+    uncache (s->dir, j->disks[i].manifest);
+  }
+  /* No renewal of a blob about to go (its 404 would read as a lost
+   * lease). */
+  stop_renewal (b);
+  if (blob_delete (b->journal, NULL, true) == -1)
+    return -1;
+  b->locked = false;
+  if (unlink (j->path) == -1 && errno != ENOENT)
+    azp_debug ("%s: %m", j->path);
+  return 0;
+}
+
+static void
 blob_state_close (struct state *s)
 {
   struct sblob *b = sb (s);
 
   if (!b)
     return;
-  if (b->running) {
-    pthread_mutex_lock (&b->lock);
-    b->quit = true;
-    pthread_cond_signal (&b->cond);
-    pthread_mutex_unlock (&b->lock);
-    pthread_join (b->thread, NULL);
-  }
+  stop_renewal (b);
   for (size_t i = 0; i < b->nman; i++) {
     if (!s->lost)
       blob_lease_release (b->man[i].mb);
     blob_close (b->man[i].mb);
   }
-  if (b->journal && b->running && !s->lost)
+  if (b->journal && b->locked && !b->joined && !s->lost)
     blob_lease_release (b->journal);
   blob_close (b->journal);
   blob_client_free (b->client);
@@ -536,5 +627,6 @@ const struct state_ops state_blob_ops = {
   .manifest_open = blob_manifest_open,
   .list = blob_list,
   .holder = blob_holder,
+  .remove = blob_remove,
   .close = blob_state_close,
 };

@@ -2,12 +2,61 @@
  * directory backend.
  */
 #include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "prep/common/common.h"
 #include "replicate/engine/replicate.h"
 #include "replicate/engine/state.h"
+
+bool
+replicate_valid_name (const char *n)
+{
+  if (!*n || strlen (n) > 200 || *n == '.' || *n == '-')
+    return false;
+  for (; *n; n++)
+    if (!((*n >= 'a' && *n <= 'z') || (*n >= 'A' && *n <= 'Z') ||
+          (*n >= '0' && *n <= '9') || *n == '-' || *n == '_' || *n == '.'))
+      return false;
+  return true;
+}
+
+int
+state_args_option (struct state_args *a, const char *cmd, int c,
+                   const char *arg)
+{
+  int64_t t;
+
+  switch (c) {
+  case OPT_STATE_CONTAINER:
+    if (!replicate_valid_name (arg))
+      return usage_error (cmd, "--state-container: not a valid name");
+    a->container = arg;
+    return 0;
+  case OPT_WAIT_LOCK:
+    if (parse_int64 (arg, &a->wait_lock) == -1 || a->wait_lock < 0 ||
+        a->wait_lock > 7 * 86400)
+      return usage_error (cmd, "--wait-lock: 0 to 604800 seconds");
+    return 0;
+  case OPT_LEASE_SECONDS:
+    if (parse_int64 (arg, &t) == -1 || t < 15 || t > 60)
+      return usage_error (cmd, "--lease-seconds: 15 to 60");
+    setenv (STATE_LEASE_ENV, arg, 1);
+    return 0;
+  default:
+    return -1;
+  }
+}
+
+int
+state_args_check (const struct state_args *a, const char *cmd)
+{
+  if (a->wait_lock && !a->container)
+    return usage_error (cmd, "--wait-lock needs --state-container");
+  return -1;
+}
 
 char *
 state_worker_id (void)
@@ -78,6 +127,12 @@ int
 state_lock (struct state *s, const char *name, const char *what)
 {
   return s->ops->lock (s, name, what);
+}
+
+int
+state_remove (struct state *s, const struct journal *j)
+{
+  return s->ops->remove (s, j);
 }
 
 int
@@ -154,6 +209,33 @@ local_manifest_open (struct state *s, const struct journal *j, size_t i)
   return path ? manifest_open (path, j->disks[i].size) : NULL;
 }
 
+/* The journal, the manifests (relative to the directory, or absolute
+ * in old journals), the lock file. */
+static int
+local_remove (struct state *s, const struct journal *j)
+{
+  CLEANUP_FREE char *lock = replicate_lock_path (s->dir, j->name);
+
+  for (size_t i = 0; i < j->ndisks; i++) {
+    const char *man = j->disks[i].manifest;
+    CLEANUP_FREE char *p = NULL;
+    if (!man)
+      continue;
+    p = man[0] == '/' ? xstrdup (man) : xasprintf ("%s/%s", s->dir, man);
+    if (p && unlink (p) == -1 && errno != ENOENT) {
+      azp_error ("%s: %m", p);
+      return -1;
+    }
+  }
+  if (unlink (j->path) == -1) {
+    azp_error ("%s: %m", j->path);
+    return -1;
+  }
+  if (lock && unlink (lock) == -1 && errno != ENOENT)
+    azp_debug ("%s: %m", lock);
+  return 0;
+}
+
 static char **
 local_list (struct state *s)
 {
@@ -182,5 +264,6 @@ const struct state_ops state_local_ops = {
   .manifest_open = local_manifest_open,
   .list = local_list,
   .holder = NULL,
+  .remove = local_remove,
   .close = NULL,
 };

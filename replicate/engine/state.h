@@ -25,6 +25,44 @@
 
 #define STATE_LEASE_DEFAULT 60          /* seconds */
 #define STATE_LEASE_ENV "AZPREP_STATE_LEASE_SECONDS"
+/* Internal: migrate's final cycle, a child azprep replicate, runs under
+ * its parent's lease ("LEASE-ID WORKER"); the child takes the variable
+ * out of its environment at once and never releases that lease. */
+#define STATE_JOIN_ENV "AZPREP_STATE_JOIN"
+
+/* The state options of every command on a job (replicate, status's
+ * --state-container aside; test-migrate, cleanup-test, migrate,
+ * complete): one table, one text, one parser. */
+enum { OPT_STATE_CONTAINER = 0x3c0, OPT_WAIT_LOCK, OPT_LEASE_SECONDS };
+#define STATE_LONG_OPTIONS                                              \
+  { "state-container", required_argument, NULL, OPT_STATE_CONTAINER },  \
+  { "wait-lock", required_argument, NULL, OPT_WAIT_LOCK },              \
+  { "lease-seconds", required_argument, NULL, OPT_LEASE_SECONDS } /* tests */
+/* Their help text; ind: the spaces that align the command's option
+ * descriptions.  --wait-lock is only for the commands that lock. */
+#define STATE_CONTAINER_USAGE(ind)                                      \
+  "  --state-container NAME  keep the job's state (journal, manifests,\n" \
+  ind "lock) in this container of the credentials' storage\n"           \
+  ind "account instead, so that any host can run or resume\n"           \
+  ind "the job (a fleet); --state is then only a cache\n"
+#define STATE_WAIT_USAGE(ind)                                           \
+  "  --wait-lock SECS  with --state-container: wait up to SECS for\n"   \
+  ind "another worker to let go of the job (default 0:\n"               \
+  ind "refuse)\n"
+#define STATE_USAGE(ind) STATE_CONTAINER_USAGE (ind) STATE_WAIT_USAGE (ind)
+struct state_args {
+  const char *container;    /* --state-container, or NULL */
+  int64_t wait_lock;        /* --wait-lock SECS */
+};
+/* One of STATE_LONG_OPTIONS for command cmd: 0 taken, -1 not one, or
+ * the exit code of a usage error (reported). */
+int state_args_option (struct state_args *a, const char *cmd, int c,
+                       const char *arg);
+/* The state options together: -1 (go on) or a usage error's exit
+ * code. */
+int state_args_check (const struct state_args *a, const char *cmd);
+/* Is n a valid job (or state container) name? */
+bool replicate_valid_name (const char *n);
 
 struct state;
 
@@ -36,7 +74,10 @@ struct state_opts {
                              * else 60) */
   int64_t wait_lock;        /* seconds to wait for a busy job (0: none) */
   volatile sig_atomic_t *stop;  /* set on a lost lease too (may be NULL) */
-  bool readonly;            /* status, verify: create nothing, lock nothing */
+  bool readonly;            /* create nothing: no directory, cache or
+                             * container (status, verify, and the
+                             * migration commands, which may still
+                             * lock a job that exists) */
 };
 
 /* Open the backend (a container is created if the credentials allow).
@@ -52,6 +93,16 @@ void state_close (struct state *s);
  * only after waiting that long).
  */
 int state_lock (struct state *s, const char *name, const char *what);
+/* Remove the locked job's state (j: its journal): its manifests, its
+ * journal (a container: their blobs and the local cache), its lock (a
+ * lease: gone with the journal blob).  Nothing is written under the
+ * lock after it.  0 or -1.
+ */
+int state_remove (struct state *s, const struct journal *j);
+/* The value of STATE_JOIN_ENV, "LEASE-ID WORKER" (malloc'd), for a child
+ * azprep replicate that runs a cycle under this worker's lock in a
+ * container (it must be held), or NULL (reported). */
+char *state_join_env (const struct state *s);
 /* Load job name's journal into j (j->path is the local file or cache,
  * and j->sink set for a container).  A missing journal: 0 with *exists
  * false.  0 or -1.
@@ -102,6 +153,7 @@ struct state_ops {
   char **(*list) (struct state *s);
   int (*holder) (struct state *s, const char *name, char **worker,
                  bool *held);
+  int (*remove) (struct state *s, const struct journal *j);
   void (*close) (struct state *s);
 };
 

@@ -26,8 +26,8 @@ const char **
 migrate_final_argv (const struct migrate *m, const char *self,
                     const char *container, bool json)
 {
-  /* 10 fixed words, 8 optional ones, 3 per disk, the NULL. */
-  struct argv_builder b = { .cap = 10 + 8 + 3 * m->j.ndisks + 1 };
+  /* 10 fixed words, 10 optional ones, 3 per disk, the NULL. */
+  struct argv_builder b = { .cap = 10 + 10 + 3 * m->j.ndisks + 1 };
   const struct lowered *l = opt_lowered ();
 
   b.v = calloc (b.cap, sizeof *b.v);
@@ -48,6 +48,12 @@ migrate_final_argv (const struct migrate *m, const char *self,
   if (m->creds_file) {
     add (&b, "--credentials");
     add (&b, m->creds_file);
+  }
+  /* The job's lock is shared with the child through its environment
+   * (STATE_JOIN_ENV), not here. */
+  if (m->sa.container) {
+    add (&b, "--state-container");
+    add (&b, m->sa.container);
   }
   if (m->cacert) {
     add (&b, "--cacert");

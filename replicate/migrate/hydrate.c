@@ -107,25 +107,8 @@ int
 hydrate_delete_blob (struct blob_client *c, const char *copy)
 {
   struct blob *b = blob_open_url (c, copy);
-  struct blob_props p = { 0 };
-  int r = -1;
+  int r = b ? blob_delete_breaking (b) : -1;
 
-  if (!b)
-    return -1;
-  if (blob_get_properties (b, NULL, &p) == -1)
-    goto out;
-  if (!p.exists) {
-    r = 0;
-    goto out;
-  }
-  /* Break, not release: a lease taken by another azprep run (or left
-   * by a killed one) must not keep the copy alive. */
-  if (p.lease_state && strcmp (p.lease_state, "available") &&
-      strcmp (p.lease_state, "broken") && blob_lease_break (b) == -1)
-    goto out;
-  r = blob_delete (b, NULL, true);
- out:
-  blob_props_free (&p);
   blob_close (b);
   return r;
 }

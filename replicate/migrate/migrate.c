@@ -13,8 +13,12 @@
 #include "replicate/engine/replicate.h"
 
 int
-migrate_option (struct migrate *m, int c, const char *arg)
+migrate_option (struct migrate *m, const char *cmd, int c, const char *arg)
 {
+  int r = state_args_option (&m->sa, cmd, c, arg);
+
+  if (r >= 0)
+    return r == 0 ? 1 : r;
   switch (c) {
   case OPT_MIG_STATE: m->state_dir = xstrdup (arg); return 1;
   case OPT_MIG_CREDENTIALS: m->creds_file = arg; return 1;
@@ -40,10 +44,12 @@ static int
 job_option (int c, char *arg, void *data)
 {
   struct job_parse *p = data;
-  int r = migrate_option (p->m, c, arg);
+  int r = migrate_option (p->m, p->cmd, c, arg);
 
   if (r == -1)
     return usage_error (p->cmd, "bad --api-version");
+  if (r > 1)
+    return r;
   if (r)
     return ARGS_OK;
   if (c == 1) {
@@ -68,7 +74,12 @@ migrate_parse_job (const char *cmd, const char *usage, int argc,
     return r;
   if (!*name)
     return usage_error (cmd, "no job NAME given");
-  return -1;
+  /* Only migrate and complete lock the job (see migrate_open's
+   * callers). */
+  if (m->sa.wait_lock && strcmp (cmd, "migrate") && strcmp (cmd, "complete"))
+    return usage_error (cmd, "--wait-lock: %s takes no lock on the job",
+                        cmd);
+  return state_args_check (&m->sa, cmd);
 }
 
 enum { OPT_POINT = OPT_FIRST_COMMAND_SPECIFIC, OPT_DIR, OPT_SHUTDOWN,
@@ -137,6 +148,8 @@ migrate_args_free (struct migrate_args *a)
 int
 migrate_end (struct migrate *m, struct migrate_args *a, cJSON *j, int ret)
 {
+  if (m->state && *state_fence (m->state))
+    ret = EXIT_LEASE_LOST;      /* lose() said so */
   migrate_close (m);
   if (a)
     migrate_args_free (a);
@@ -145,27 +158,34 @@ migrate_end (struct migrate *m, struct migrate_args *a, cJSON *j, int ret)
 }
 
 int
-migrate_open (struct migrate *m, const char *name)
+migrate_reload (struct migrate *m)
 {
-  CLEANUP_CREDS struct creds cr = { 0 };
-  CLEANUP_FREE char *path = NULL;
-  struct blob_opts bo = { 0 };
+  const char *where = state_where (m->state), *c = m->sa.container;
   bool exists;
 
-  m->name = name;
-  if (!m->state_dir && !(m->state_dir = replicate_default_state_dir ()))
+  journal_free (&m->j);
+  if (state_journal_load (m->state, m->name, &m->j, &exists) == -1)
     return -1;
-  path = replicate_journal_path (m->state_dir, name);
-  if (!path || journal_load (&m->j, path, &exists) == -1)
-    return -1;
-  if (!exists) {
+  /* A missing container reads as a missing journal (404): its error
+   * code tells them apart. */
+  if (!exists && c && !strcmp (blob_error_code (), "ContainerNotFound"))
+    azp_error ("no replication job '%s': the state container %s does not "
+               "exist (is --state-container %s the one of azprep replicate, "
+               "in this storage account?)", m->name, where, c);
+  else if (!exists && c)
+    azp_error ("no replication job '%s' in the state container %s (no "
+               "jobs/%s/journal.json there; run azprep replicate --name %s "
+               "--state-container %s first)", m->name, where, m->name,
+               m->name, c);
+  else if (!exists)
     azp_error ("%s: no replication job '%s' in %s (run azprep replicate "
-               "--name %s first, or give --state DIR)", path, name,
-               m->state_dir, name);
+               "--name %s first, give --state DIR, or --state-container "
+               "NAME if its state is in a container)", m->j.path, m->name,
+               where, m->name);
+  if (!exists)
     return -1;
-  }
   if (m->j.ndisks == 0) {
-    azp_error ("%s: the job has no disks", path);
+    azp_error ("%s: the job has no disks", m->j.path);
     return -1;
   }
   for (size_t i = 0; i < m->j.ndisks; i++)
@@ -174,15 +194,42 @@ migrate_open (struct migrate *m, const char *name)
                  "there is no recovery point to copy.  End the upload first "
                  "('az disk revoke-access'; a disk in upload state cannot be "
                  "snapshotted or attached, and after it no more deltas), "
-                 "then snapshot the disk or attach it in Azure", path, i);
+                 "then snapshot the disk or attach it in Azure", m->j.path,
+                 i);
       return -1;
     }
+  return 0;
+}
+
+int
+migrate_open (struct migrate *m, const char *name, const char *lock)
+{
+  CLEANUP_CREDS struct creds cr = { 0 };
+  struct blob_opts bo = { .cacert = m->cacert, .allow_http = m->allow_http };
+  struct state_opts so = { .container = m->sa.container,
+                           .wait_lock = m->sa.wait_lock, .readonly = true };
+  int r;
+
+  m->name = name;
+  if (!m->state_dir && !(m->state_dir = replicate_default_state_dir ()))
+    return EXIT_ERROR;
+  so.dir = m->state_dir;
   if (creds_load (&cr, m->creds_file) == -1)
-    return -1;
-  bo.cacert = m->cacert;
-  bo.allow_http = m->allow_http;
+    return EXIT_ERROR;
+  m->state = state_open (&so, &cr, &bo);
+  /* Absent: said so before any lock (which would create its blob). */
+  if (!m->state || migrate_reload (m) == -1)
+    return EXIT_ERROR;
+  if (lock) {
+    r = state_lock (m->state, name, lock);
+    if (r < 0)
+      return r == -4 ? EXIT_BUSY : EXIT_ERROR;
+    if (migrate_reload (m) == -1)   /* as it is under the lock */
+      return EXIT_ERROR;
+  }
+  bo.fence = state_fence (m->state);
   m->client = blob_client_new (&cr, &bo);
-  return m->client ? 0 : -1;
+  return m->client ? EXIT_OK : EXIT_ERROR;
 }
 
 void
@@ -190,6 +237,7 @@ migrate_close (struct migrate *m)
 {
   blob_client_free (m->client);
   journal_free (&m->j);
+  state_close (m->state);
   free (m->state_dir);
   memset (m, 0, sizeof *m);
 }

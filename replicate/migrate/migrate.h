@@ -2,7 +2,8 @@
  * replicated disks, with the VM definition and its ARM template.
  *
  * Test migration and migration of a replicated VM (the replication job
- * of azprep replicate, found by its name in the state directory):
+ * of azprep replicate, found by its name in the state directory or
+ * the state container, replicate/engine/state.h):
  * pick a recovery point, copy it, hydrate the copies through the
  * bridge, check, write the VM definition and the report.  Shared by
  * test-migrate, cleanup-test, migrate and complete.
@@ -18,6 +19,7 @@
 #include "replicate/azure/auth.h"
 #include "replicate/azure/blob.h"
 #include "replicate/engine/journal.h"
+#include "replicate/engine/state.h"
 #include "replicate/migrate/vmdef.h"
 
 enum {
@@ -30,13 +32,15 @@ enum {
   { "credentials", required_argument, NULL, OPT_MIG_CREDENTIALS },      \
   { "cacert", required_argument, NULL, OPT_MIG_CACERT },                \
   { "allow-http", no_argument, NULL, OPT_MIG_ALLOW_HTTP },              \
-  { "api-version", required_argument, NULL, OPT_MIG_API_VERSION }
+  { "api-version", required_argument, NULL, OPT_MIG_API_VERSION },     \
+  STATE_LONG_OPTIONS
 
 #define MIGRATE_USAGE                                                   \
   "Replication job:\n"                                                  \
   "  --state DIR          the state directory of azprep replicate\n"   \
   "                       (default $XDG_STATE_HOME/azprep or\n"        \
   "                       ~/.local/state/azprep)\n"                    \
+  STATE_CONTAINER_USAGE ("                       ")                     \
   "  --credentials FILE   storage credentials (else AZURE_STORAGE_*)\n" \
   "  --cacert FILE        CA certificates for HTTPS\n"                 \
   "  --allow-http         plain HTTP to a host that is not loopback\n" \
@@ -52,18 +56,27 @@ enum {
   "  --json               print the report as JSON\n"                  \
   "  -v, -x, --help       debug, trace libguestfs, this text\n"
 
+/* The commands that lock the job (migrate, complete) also take
+ * --wait-lock: their usage has it. */
+#define MIGRATE_WAIT_USAGE STATE_WAIT_USAGE ("                       ")
+
 struct migrate {
   const char *name;             /* the job = the VM */
   char *state_dir;
   const char *creds_file, *cacert;
   bool allow_http;
+  struct state_args sa;         /* --state-container, --wait-lock */
+  struct state *state;          /* where the job's journal is */
   struct journal j;
-  struct blob_client *client;
+  struct blob_client *client;   /* fenced by the job's lease, if held */
 };
 
-/* Handle one of MIGRATE_LONG_OPTIONS: 1 if it was one, 0 if not, -1
- * on a bad value (reported). */
-int migrate_option (struct migrate *m, int c, const char *arg);
+/* Handle one of MIGRATE_LONG_OPTIONS (the state options with
+ * state_args_option): 1 if it was one, 0 if not, -1 on a bad
+ * --api-version (not reported), or a usage error's exit code
+ * (reported). */
+int migrate_option (struct migrate *m, const char *cmd, int c,
+                    const char *arg);
 
 /* The command line of test-migrate and migrate (cmd "test-migrate" or
  * "migrate": --point is test-migrate's, --source-shutdown and
@@ -91,14 +104,25 @@ int migrate_parse_args (const char *cmd, const char *usage, int argc,
                         char **argv, struct migrate_args *a,
                         struct migrate *m);
 void migrate_args_free (struct migrate_args *a);
-/* The end of a command on a job: close m, free a and j (either may be
- * NULL); returns ret. */
+/* The end of a command on a job: close m (releasing the job's lock),
+ * free a and j (either may be NULL); returns ret, or EXIT_LEASE_LOST if
+ * the job's lease was lost meanwhile. */
 int migrate_end (struct migrate *m, struct migrate_args *a, cJSON *j,
                  int ret);
 
-/* Load the job's journal (it must exist), the credentials, the blob
- * client.  0 or -1 (reported). */
-int migrate_open (struct migrate *m, const char *name);
+/* Open the job's state (read-only: no directory, cache or container is
+ * created), load its journal (it must exist: from the container with
+ * --state-container, never from a local cache), the credentials, the
+ * blob client.  lock: NULL, or what the caller does ("complete"): take
+ * the job's lock (state_lock) for the rest of the run and load the
+ * journal again under it; with a container the blob client is then
+ * fenced by its lease.  Returns an exit code: EXIT_OK, EXIT_ERROR or
+ * EXIT_BUSY (another worker holds the job; reported, naming it). */
+int migrate_open (struct migrate *m, const char *name, const char *lock);
+/* Load the job's journal (again: after migrate's final cycle) from its
+ * state; it must exist, with disks that have recovery points to copy.
+ * 0 or -1 (reported, naming the job and where its state is). */
+int migrate_reload (struct migrate *m);
 void migrate_close (struct migrate *m);
 
 /* The recovery point of each disk: "latest" (or NULL), or a snapshot
@@ -137,8 +161,9 @@ int migrate_from_point (struct migrate *m, const struct migrate_args *a,
 char *migrate_copy_url (struct migrate *m, size_t i, const char *suffix);
 
 /* The command line of migrate's final cycle: azprep (self) replicate
- * --cycles 1 on the job, with m's options and --json, every disk of
- * the journal; container is the blob container of the replica.  A
+ * --cycles 1 on the job, with m's options (--state-container too) and
+ * --json, every disk of the journal; container is the blob container
+ * of the replica.  A
  * malloc'd NULL-terminated array of pointers into the arguments (free
  * the array only), or NULL (reported). */
 const char **migrate_final_argv (const struct migrate *m, const char *self,

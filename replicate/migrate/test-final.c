@@ -55,5 +55,18 @@ main (void)
   CHECK (v != NULL && count (v) == 10 + 3 * 200);
   CHECK_STR (v[10 + 3 * 199 + 2], "/d/199.raw");
   free (v);
+
+  /* Every option with a state container: the most words. */
+  m.creds_file = "/c";
+  m.cacert = "/ca";
+  m.allow_http = true;
+  m.sa.container = "state";
+  m.j.ndisks = 64;
+  v = migrate_final_argv (&m, "/bin/azprep", "vms", true);
+  CHECK (v != NULL && count (v) == 18 + 3 * 64);
+  CHECK_STR (v[10], "--credentials");
+  CHECK_STR (v[12], "--state-container");
+  CHECK_STR (v[13], "state");
+  free (v);
   return UNIT_RESULT ("test-final");
 }
