@@ -114,7 +114,8 @@ NodeName=localhost NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=1024 State=UNKNOWN
 PartitionName=azprep Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 EOT
   for kv in "${conf[@]}"; do
-    grep -v "^${kv%%=*}=" "$SLURM_DIR/slurm.conf" > "$SLURM_DIR/conf.new" || true
+    grep -v "^${kv%%=*}=" "$SLURM_DIR/slurm.conf" > "$SLURM_DIR/conf.new" ||
+      true
     echo "$kv" >> "$SLURM_DIR/conf.new"
     mv "$SLURM_DIR/conf.new" "$SLURM_DIR/slurm.conf"
   done
