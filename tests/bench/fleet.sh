@@ -37,12 +37,15 @@
 # Measured 2026-12-06, 3 runs a pair, other work on the 2 CPUs:
 #   main's slurm.conf (load 7-10): initial 1.27x (1.03-2.01), delta
 #   1.73x (1.39-1.80), the empty array 5.25 s (4.70-5.61);
-#   with the Epilog (load 8-9.5): initial 1.15x (1.11-1.45), delta 1.04x
-#   (1.02-1.34), empty array 2.76 s (2.65-2.77); again (load 6-8):
-#   initial 1.48x (1.38-1.49), delta 1.55x (1.25-1.67), empty array
-#   2.05 s (1.83-2.46).  On the quiet machine, main (load 2.6): 2.27x
-#   and 3.80x.  The empty array is the figure to trust: the load moves
-#   the pairs' ratios more than the change does.
+#   with the Epilog, Azurite's containers deleted between runs (load
+#   4.5-8.7): initial 1.22x (1.06-1.52), delta 1.59x (1.33-2.29): 0.34 s
+#   a wave beyond the one process, both; before those deletions the
+#   side run second (the array) lost up to 0.96 s a wave to Azurite's
+#   growing heap.  On the quiet machine, main (load 2.6): 2.27x and
+#   3.80x.  The empty array alone, with and without the Epilog
+#   alternating on one cluster (5 rounds, load 8-9): 3.75 s (2.72-5.78)
+#   vs 6.07 s (4.43-8.16).  The load moves the pairs more than the
+#   change does: compare the per-task figures above.
 source tests/bench/functions.sh
 source tests/lib/functions.sh
 on_exit 'rm -rf "$B"'    # tests/lib/functions.sh replaced the bench's trap
@@ -101,6 +104,7 @@ sbatch_array () {
 }
 array () {  # one cycle of the fleet by the array, until every VM is done
   local j n
+  last=${run}a
   # shellcheck disable=SC2046
   j=$(sbatch_array "0-$((VMS - 1))%2" replicate/fleet/replicate.sbatch \
         "$T/a-%A-%a.out" "$T/fleet.json" --json $(opts a))
@@ -108,6 +112,7 @@ array () {  # one cycle of the fleet by the array, until every VM is done
   [ "$n" = $VMS ] || { echo "array $j: $n VMs of $VMS done"; return 1; }
 }
 single () {
+  last=${run}s
   # shellcheck disable=SC2046
   "$AZPREP" replicate --vms "$T/fleet.json" --jobs 2 --json $(opts s) \
     > "$T/s-$run.out" 2> "$T/s-$run.err"
@@ -119,18 +124,31 @@ empty () {
     replicate/fleet/replicate.sbatch /dev/null "$T/fleet.json" >/dev/null
 }
 # The state container's requests in a delta run: its container's lines
-# in Azurite's log after the run's initial copy.
-declare -A mark
+# in Azurite's log after the run's initial copy, before it is deleted.
+declare -A mark upto
 mark () {
   [ -z "$state_container" ] || mark[$run$1]=$(wc -l < "$T/requests.log")
 }
 reqs () {  # RUN MODE
-  tail -n +$((${mark[$1$2]} + 1)) "$T/requests.log" |
+  sed -n "$((${mark[$1$2]} + 1)),${upto[$1$2]:-\$}p" "$T/requests.log" |
     grep -c "RequestURL=.*/s$1$2[/?]" || true
 }
+# Before each run, the last run's containers go: Azurite keeps them in
+# memory, and a heap that grows run by run would slow whichever side
+# runs second (bench_pair runs the peer first).
+last=
+forget () {
+  local c
+  [ -n "$last" ] || return 0
+  [ -z "$state_container" ] || upto[$last]=$(wc -l < "$T/requests.log")
+  for c in "b$last" "s$last"; do
+    blobtool delete-container "$c" >/dev/null 2>&1 || true
+  done
+  last=
+}
 
-array_prep () { run=$((run + 1)); }
-single_prep () { run=$((run + 1)); }
+array_prep () { forget; run=$((run + 1)); }
+single_prep () { forget; run=$((run + 1)); }
 fresh
 # extra: what the array took beyond the one process, a wave of tasks.
 extra () {
