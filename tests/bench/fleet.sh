@@ -9,15 +9,43 @@
 # Also a fleet check of 6 VMs that need no appliance, in 2 shards
 # merged vs check --vms --jobs 2 (the overhead of sharding alone).
 # With --state-container (when this azprep has it): the requests to the
-# state container per cycle, from Azurite's request log, and any figures
-# azprep prints about it.  Rounds alternate the two ways; medians, the
-# spread (min-max) and the load.  Figures only: nothing fails on time.
-# Measured 2026-12-06 (2 CPUs, load 3 to 5, 32 MiB VMs, 3 rounds): the
-# array took 9.9 s vs 7.2 s for the initial copy (1.37x) and 5.9 s vs
-# 3.4 s for a delta (1.72x): about 0.65 s per wave of 2 tasks, Slurm's
-# scheduling and task launch, constant per task, so under 1.1x once a
-# VM's cycle takes over ~6 s; the state container: 17 requests and
-# 4.8 KB per VM per delta cycle (azprep's "state" event).
+# state container per delta cycle, from Azurite's request log, and
+# azprep's "state" event.  Pairs alternate (bench_pair: medians, spread,
+# load, a row in make bench's table); figures only, nothing fails on
+# time.  Also the array of 8 tasks that do nothing: Slurm alone.
+#
+# Where an array task's time went (Slurm 22.05; slurmctld's and slurmd's
+# logs at debug2/debug4 with LogTimeFormat=iso8601_ms, the task's own
+# timestamps; 2 CPUs at load 4 to 10): slurmctld to slurmd 0.02 s;
+# slurmd's launch to azprep's exec 0.2 to 0.3 s (slurmstepd: plugins,
+# the node's hwloc topology loaded per step; bash); azprep's end to
+# slurmctld told 0.03 s.  Then the next task: without an Epilog, slurmd
+# answers the terminate request "already complete" and slurmctld starts
+# the next task on its next scheduling pass, once a second: 0.80 s
+# (0.64-0.94) after the end, the 0.65 s a wave measured before.  With
+# Epilog=/bin/true (tests/lib/slurm.sh; replicate.sbatch says why) slurmd
+# sends the end as a message on which slurmctld schedules at once:
+# 0.09 s (0.04-0.21), the Epilog included.  Per array: its first tasks
+# start on the next pass, 0.2 to 1.2 s after the submission (an array
+# never starts at submission), and squeue sees the end within 0.2 s.
+# The one process pays none of this, and nothing less per VM otherwise:
+# it forks and execs one azprep per VM, each with its own connections
+# and state container requests (17 a VM a delta), as a task does.
+# What remains is a second or so per array and 0.3 to 0.4 s per task:
+# within 1.1x once a VM's cycle takes some seconds, not with these
+# VMs' 0.3 s deltas on a quiet machine.
+# Measured 2026-12-06, 3 runs a pair, other work on the 2 CPUs:
+#   main's slurm.conf (load 7-10): initial 1.27x (1.03-2.01), delta
+#   1.73x (1.39-1.80), the empty array 5.25 s (4.70-5.61);
+#   with the Epilog, Azurite's containers deleted between runs (load
+#   4.5-8.7): initial 1.22x (1.06-1.52), delta 1.59x (1.33-2.29): 0.34 s
+#   a wave beyond the one process, both; before those deletions the
+#   side run second (the array) lost up to 0.96 s a wave to Azurite's
+#   growing heap.  On the quiet machine, main (load 2.6): 2.27x and
+#   3.80x.  The empty array alone, with and without the Epilog
+#   alternating on one cluster (5 rounds, load 8-9): 3.75 s (2.72-5.78)
+#   vs 6.07 s (4.43-8.16).  The load moves the pairs more than the
+#   change does: compare the per-task figures above.
 source tests/bench/functions.sh
 source tests/lib/functions.sh
 on_exit 'rm -rf "$B"'    # tests/lib/functions.sh replaced the bench's trap
@@ -26,7 +54,6 @@ source tests/lib/check-desc.sh
 source tests/lib/check-fleet.sh
 source tests/lib/azurite.sh
 requires bc python3 qemu-img
-ROUNDS=${BENCH_ROUNDS:-3}
 VMS=8
 MIB=${BENCH_VM_MIB:-32}
 MiB=$((1024 * 1024))
@@ -45,80 +72,120 @@ python3 -c '
 import json
 print(json.dumps([{"name": "vm%d" % i, "disks": ["vm%d.raw" % i],
                    "format": "raw"} for i in range(8)]))' > "$T/fleet.json"
-echo "  fleet: $VMS VMs of $MIB MiB of random data; $ROUNDS rounds"
+echo "  fleet: $VMS VMs of $MIB MiB of random data; $BENCH_RUNS runs a pair"
 
-# fresh: new disks for round $1.
 fresh () {
+  local i
   for i in $(seq 0 $((VMS - 1))); do
     head -c $((MIB * MiB)) /dev/urandom > "$T/vm$i.raw"
   done
 }
 change () {
+  local i
   for i in $(seq 0 $((VMS - 1))); do
     head -c $MiB /dev/urandom |
       dd of="$T/vm$i.raw" bs=1M seek=$((i % MIB)) conv=notrunc status=none
   done
 }
-# opts ROUND MODE: the azprep options of a round's container and state.
-opts () {
-  echo --container "b$1$2" --credentials "$T/creds" --state "$T/state-$1$2"
-  [ -z "$state_container" ] || echo --state-container "s$1$2"
+# Each run is a job of its own: its containers and state (run $run).
+run=0
+opts () {  # MODE (a: the array, s: the single process)
+  echo --container "b$run$1" --credentials "$T/creds" --state "$T/state-$run$1"
+  [ -z "$state_container" ] || echo --state-container "s$run$1"
 }
-array () {  # ROUND: one cycle of the fleet by the array, until done
-  local j
-  # shellcheck disable=SC2046
+# sbatch_array ARRAY SCRIPT OUTPUT ARGS...: submit, wait until all done
+sbatch_array () {
+  local j tasks=$1 script=$2 out=$3
+  shift 3
   j=$(env -u AZURE_STORAGE_CONNECTION_STRING AZPREP="$AZPREP" \
-        sbatch --parsable --array=0-$((VMS - 1))%2 -o "$T/a-%A-%a.out" \
-        replicate/fleet/replicate.sbatch "$T/fleet.json" --json \
-        $(opts "$1" a))
+        sbatch --parsable --array="$tasks" -o "$out" "$script" "$@")
   slurm_wait "$j" 1200
-  ! grep -l '"event":"cycle"' "$T"/a-"$j"-*.out >/dev/null ||
-    [ "$(grep -l '"event":"cycle"' "$T"/a-"$j"-*.out | wc -l)" = $VMS ] ||
-    echo "  (array $j: not every VM completed)"
+  echo "$j"
 }
-single () {  # ROUND
+array () {  # one cycle of the fleet by the array, until every VM is done
+  local j n
+  last=${run}a
   # shellcheck disable=SC2046
-  "$AZPREP" replicate --vms "$T/fleet.json" --jobs 2 --json \
-    $(opts "$1" s) > "$T/s-$1.out"
+  j=$(sbatch_array "0-$((VMS - 1))%2" replicate/fleet/replicate.sbatch \
+        "$T/a-%A-%a.out" "$T/fleet.json" --json $(opts a))
+  n=$(grep -l '"event":"cycle"' "$T"/a-"$j"-*.out | wc -l) || true
+  [ "$n" = $VMS ] || { echo "array $j: $n VMs of $VMS done"; return 1; }
 }
-reqs () {  # the state container's requests so far (Azurite's log)
-  [ -n "$state_container" ] || { echo 0; return; }
-  grep -c "RequestURL=.*/s[0-9]*[as][/?]" "$T/requests.log" || true
+single () {
+  last=${run}s
+  # shellcheck disable=SC2046
+  "$AZPREP" replicate --vms "$T/fleet.json" --jobs 2 --json $(opts s) \
+    > "$T/s-$run.out" 2> "$T/s-$run.err"
+}
+# Slurm alone: the same array of tasks that do nothing (AZPREP=true),
+# what each wave of tasks costs beyond its VMs' cycles.
+empty () {
+  AZPREP=true sbatch_array "0-$((VMS - 1))%2" \
+    replicate/fleet/replicate.sbatch /dev/null "$T/fleet.json" >/dev/null
+}
+# The state container's requests in a delta run: its container's lines
+# in Azurite's log after the run's initial copy, before it is deleted.
+declare -A mark upto
+mark () {
+  [ -z "$state_container" ] || mark[$run$1]=$(wc -l < "$T/requests.log")
+}
+reqs () {  # RUN MODE
+  sed -n "$((${mark[$1$2]} + 1)),${upto[$1$2]:-\$}p" "$T/requests.log" |
+    grep -c "RequestURL=.*/s$1$2[/?]" || true
+}
+# Before each run, the last run's containers go: Azurite keeps them in
+# memory, and a heap that grows run by run would slow whichever side
+# runs second (bench_pair runs the peer first).
+last=
+forget () {
+  local c
+  [ -n "$last" ] || return 0
+  [ -z "$state_container" ] || upto[$last]=$(wc -l < "$T/requests.log")
+  for c in "b$last" "s$last"; do
+    blobtool delete-container "$c" >/dev/null 2>&1 || true
+  done
+  last=
 }
 
-ai=() si=() ad=() sd=() loads=() sreq=()
-for r in $(seq 1 "$ROUNDS"); do
-  fresh
-  loads+=("$(load)")
-  # Alternate which goes first.
-  if [ $((r % 2)) = 1 ]; then
-    wall t1 array "$r"; wall t2 single "$r"
-  else
-    wall t2 single "$r"; wall t1 array "$r"
-  fi
-  ai+=("$t1") si+=("$t2")
-  change
-  q0=$(reqs)
-  if [ $((r % 2)) = 1 ]; then
-    wall t1 array "$r"; q1=$(reqs); wall t2 single "$r"
-  else
-    wall t2 single "$r"; q0=$(reqs); wall t1 array "$r"; q1=$(reqs)
-  fi
-  ad+=("$t1") sd+=("$t2") sreq+=($((q1 - q0)))
-  echo "  round $r: initial array ${ai[-1]}s single ${si[-1]}s;" \
-       "delta array ${ad[-1]}s single ${sd[-1]}s; load ${loads[-1]}"
+array_prep () { forget; run=$((run + 1)); }
+single_prep () { forget; run=$((run + 1)); }
+fresh
+# extra: what the array took beyond the one process, a wave of tasks.
+extra () {
+  awk -v a="$BENCH_OURS" -v s="$BENCH_PEER" -v w=$((VMS / 2)) 'BEGIN {
+    printf "  the array'"'"'s extra time: %.2f s, %.2f s a wave of 2 " \
+           "tasks (%d waves)\n", a - s, (a - s) / w, w }'
+}
+bench_pair \
+  "fleet initial copy, $VMS VMs of $MIB MiB: Slurm array / one process" \
+  "<=" 1.1 single array
+extra
+# A delta: each run's initial copy (untimed, the same way), 1 MiB
+# changed in each VM, then the timed cycle.
+adelta_prep () { array_prep; array; change; mark a; }
+sdelta_prep () { single_prep; single; change; mark s; }
+adelta () { array; }
+sdelta () { single; }
+bench_pair \
+  "fleet delta cycle, 1 MiB changed in each: Slurm array / one process" \
+  "<=" 1.1 sdelta adelta
+extra
+# What remains: Slurm's own cost, the same array of tasks that do
+# nothing.
+e=()
+for _ in $(seq "$BENCH_RUNS"); do
+  timed empty || true
+  e+=("$TIMED_WALL")
 done
-med () { printf '%s\n' "$@" | sort -n | sed -n "$((($# + 1) / 2))p"; }
-spread () { printf '%s\n' "$@" | sort -n | sed -n '1p;$p' | paste -sd- ; }
-report "initial copy, 8 VMs (spread a $(spread "${ai[@]}"), s $(spread "${si[@]}"))" \
-  "$(med "${ai[@]}")" "$(med "${si[@]}")" 1.1
-report "delta cycle, 8 VMs (spread a $(spread "${ad[@]}"), s $(spread "${sd[@]}"))" \
-  "$(med "${ad[@]}")" "$(med "${sd[@]}")" 1.1
-echo "  (azprep = the Slurm array, peer = one process --jobs 2)"
+read -r em emin emax <<<"$(stats "${e[@]}")"
+echo "  Slurm alone, the array of $VMS tasks that do nothing (AZPREP=true):" \
+     "$em s, median of $BENCH_RUNS ($emin-$emax), load $(load)"
 if [ -n "$state_container" ]; then
-  echo "  state container: $(med "${sreq[@]}") requests per delta cycle of" \
-       "$VMS VMs (median; Azurite's log)"
-  grep -h '"event":"state' "$T"/a-*.out "$T"/s-*.out 2>/dev/null | tail -3 |
+  r=()
+  for k in "${!mark[@]}"; do r+=("$(reqs "${k%?}" "${k: -1}")"); done
+  echo "  state container: $(stats "${r[@]}" | cut -d' ' -f1) requests per" \
+       "delta cycle of $VMS VMs (median of ${#r[@]} runs; Azurite's log)"
+  grep -h '"event":"state' "$T"/a-*.out "$T"/s-*.out 2>/dev/null | tail -2 |
     sed 's/^/  /' || true
 else
   echo "  state container: not in this azprep (--state-container): not measured"
@@ -126,32 +193,24 @@ fi
 
 # A fleet check in 2 shards, merged, vs one process: no appliance.
 shard_fleet
-ca=() cs=()
 check_array () {
-  local j
   rm -rf "$T/reports"
-  j=$(AZPREP="$AZPREP" sbatch --parsable --array=0-1 -o "$T/c-%a.out" \
-        replicate/fleet/check.sbatch "$T/shards.json" "$T/reports")
-  slurm_wait "$j"
+  sbatch_array 0-1 replicate/fleet/check.sbatch "$T/c-%a.out" \
+    "$T/shards.json" "$T/reports" >/dev/null
+  # The merge is a job of its own, submitted by the first task.
   for _ in $(seq 1 600); do
-    [ -s "$T/reports/report.json" ] && [ -z "$(squeue -h)" ] && break
+    [ -s "$T/reports/report.json" ] && [ -z "$(squeue -h)" ] && return 0
     sleep 0.1
   done
+  return 1
 }
-check_single () {
-  "$AZPREP" check --vms "$T/shards.json" --jobs 2 --json > "$T/one.json" ||
-    true
+check_single () {  # (exit 1: some of these VMs cannot be checked)
+  "$AZPREP" check --vms "$T/shards.json" --jobs 2 --json \
+    > "$T/one.json" 2>/dev/null || true
 }
-for r in $(seq 1 "$ROUNDS"); do
-  if [ $((r % 2)) = 1 ]; then
-    wall t1 check_array; wall t2 check_single
-  else
-    wall t2 check_single; wall t1 check_array
-  fi
-  ca+=("$t1") cs+=("$t2")
-done
+bench_pair \
+  "fleet check, 6 VMs without an appliance: 2 shards merged / one process" \
+  "<=" 1.1 check_single check_array
 cmp -s "$T/one.json" "$T/reports/report.json" ||
   echo "  (the merged report differs from one machine's)"
-report "check, 6 VMs no appliance, 2 shards (spread a $(spread "${ca[@]}"), s $(spread "${cs[@]}"))" \
-  "$(med "${ca[@]}")" "$(med "${cs[@]}")" 1.1
 echo "  load average at the end $(load)"

@@ -2,14 +2,16 @@
 # a one-node Slurm cluster on loopback, with its own munged, in scratch
 # directories, stopped when the test ends.
 #
-#   slurm_start [--licenses L] [--cpus N]
+#   slurm_start [--licenses L] [--cpus N] [--conf KEY=VALUE]...
 #                   start munged (as the munge user) and slurmctld and
 #                   slurmd (-N localhost) on 127.0.0.1, on free ports;
 #                   exports SLURM_CONF so sbatch, squeue, scontrol use
 #                   it.  L: slurm.conf Licenses (e.g. esx1:2); N: the
 #                   node's CPUs (default 4: tasks are mostly waiting on
 #                   I/O; SlurmdParameters=config_overrides lets it
-#                   exceed the machine's)
+#                   exceed the machine's); --conf: a slurm.conf line
+#                   that replaces the one with the same KEY (or is
+#                   added), e.g. SlurmctldDebug=debug2 to time a job
 #   slurm_wait JOBID [SECS]
 #                   wait until no task of the job (an array) is pending
 #                   or running (default at most 600 s); fails after
@@ -31,11 +33,12 @@ _slurm_port () {
 }
 
 slurm_start () {
-  local licenses= cpus=4
+  local licenses= cpus=4 conf=() kv
   while [ $# -gt 0 ]; do
     case $1 in
       --licenses) licenses=$2; shift 2 ;;
       --cpus) cpus=$2; shift 2 ;;
+      --conf) conf+=("$2"); shift 2 ;;
       *) fail "slurm_start: unknown option $1" ;;
     esac
   done
@@ -92,7 +95,14 @@ JobCompType=jobcomp/none
 MpiDefault=none
 SwitchType=switch/none
 SchedulerType=sched/backfill
-SchedulerParameters=sched_interval=1
+# The tuning replicate/fleet/replicate.sbatch explains: an Epilog (any)
+# has slurmd report a job's end in a message on which slurmctld starts
+# the next task at once (without one it waits for a scheduling pass);
+# batch_sched_delay=0: that pass (an array's first tasks) comes within
+# a second of a submission; sched_interval=1 (tests only): --begin and
+# requeued tasks are looked at every second, not every minute.
+SchedulerParameters=batch_sched_delay=0,sched_interval=1
+Epilog=/bin/true
 SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU
 ReturnToService=2
@@ -103,6 +113,12 @@ ${licenses:+Licenses=$licenses}
 NodeName=localhost NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=1024 State=UNKNOWN
 PartitionName=azprep Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 EOT
+  for kv in "${conf[@]}"; do
+    grep -v "^${kv%%=*}=" "$SLURM_DIR/slurm.conf" > "$SLURM_DIR/conf.new" ||
+      true
+    echo "$kv" >> "$SLURM_DIR/conf.new"
+    mv "$SLURM_DIR/conf.new" "$SLURM_DIR/slurm.conf"
+  done
   export SLURM_CONF=$SLURM_DIR/slurm.conf
   $SUDO slurmctld -D -i -f "$SLURM_CONF" >"$SLURM_DIR/slurmctld.out" 2>&1 &
   _slurm_pids+=($!)
