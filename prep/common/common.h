@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/types.h>
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0.1.0"
@@ -155,6 +156,11 @@ char *create_tempdir_beside (const char *path, const char *tag);
  * it survives a crash: 0, or -1 (errno set; not reported, as callers
  * treat it as best effort). */
 int fsync_dir_of (const char *path);
+/* Create path and its missing parents, as mkdir -p -m mode: the last
+ * component gets mode exactly, the parents 0777 less the umask; what
+ * exists as a directory (or a link to one) is kept.  0, or -1 (reported,
+ * naming the component). */
+int make_dirs (const char *path, mode_t mode);
 /* Parse a decimal integer strictly; 0 ok, -1 bad. */
 int parse_int64 (const char *s, int64_t *r);
 

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -113,4 +114,46 @@ write_file_atomic (const char *path, const void *buf, size_t len)
     close (fd);
   unlink (tmp);
   return -1;
+}
+
+/* mkdir -p without a process: each missing component of path in turn
+ * (the parents 0777 less the umask, the last one exactly mode), an
+ * existing directory (or a link to one) kept as it is. */
+int
+make_dirs (const char *path, mode_t mode)
+{
+  CLEANUP_FREE char *p = xstrdup (path);
+  size_t n = p ? strlen (p) : 0;
+  struct stat st;
+
+  if (!p)
+    return -1;
+  if (n == 0) {
+    azp_error ("mkdir: an empty path");
+    return -1;
+  }
+  while (n > 1 && p[n - 1] == '/')
+    p[--n] = '\0';
+  for (size_t i = 1; i <= n; i++) {
+    bool last = i == n;
+
+    if (!last && (p[i] != '/' || p[i - 1] == '/'))
+      continue;
+    p[i] = '\0';
+    if (mkdir (p, last ? mode : 0777) == 0) {
+      if (last && chmod (p, mode) == -1) {
+        azp_error ("chmod %s: %m", p);
+        return -1;
+      }
+    }
+    else if (errno != EEXIST || stat (p, &st) == -1 || !S_ISDIR (st.st_mode)) {
+      if (errno == EEXIST)
+        errno = ENOTDIR;
+      azp_error ("mkdir %s: %m", p);
+      return -1;
+    }
+    if (!last)
+      p[i] = '/';
+  }
+  return 0;
 }

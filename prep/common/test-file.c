@@ -88,6 +88,41 @@ test_planted (const char *dir)
   unlink (victim);
 }
 
+/* mkdir -p: parents made, the last one exactly 0700 whatever the
+ * umask, existing directories kept, a file in the way refused. */
+static void
+test_make_dirs (const char *dir)
+{
+  CLEANUP_FREE char *deep = xasprintf ("%s/a//b/c/", dir);
+  CLEANUP_FREE char *c = xasprintf ("%s/a/b/c", dir);
+  CLEANUP_FREE char *b = xasprintf ("%s/a/b", dir);
+  CLEANUP_FREE char *a = xasprintf ("%s/a", dir);
+  CLEANUP_FREE char *f = xasprintf ("%s/a/file", dir);
+  CLEANUP_FREE char *under = xasprintf ("%s/a/file/d", dir);
+  FILE *fp;
+
+  umask (0);
+  CHECK (make_dirs (deep, 0700) == 0);
+  CHECK (mode_of (c) == 0700);
+  CHECK (mode_of (a) == 0777);
+  CHECK (chmod (c, 0750) == 0);
+  CHECK (make_dirs (c, 0700) == 0);       /* kept as it was */
+  CHECK (mode_of (c) == 0750);
+  umask (077);
+  CHECK (make_dirs (c, 0700) == 0);
+  if ((fp = fopen (f, "w")))
+    fclose (fp);
+  CHECK (make_dirs (f, 0700) == -1);
+  CHECK (make_dirs (under, 0700) == -1);
+  CHECK (make_dirs ("", 0700) == -1);
+  CHECK (make_dirs ("/", 0700) == 0);
+  unlink (f);
+  rmdir (c);
+  rmdir (b);
+  rmdir (a);
+  umask (022);
+}
+
 int
 main (void)
 {
@@ -109,6 +144,7 @@ main (void)
   CHECK (fsync_dir_of (missing) == -1);
   unlink (path);
   test_planted (dir);
+  test_make_dirs (dir);
   CHECK (count_entries (dir) == 0);
   rmdir (dir);
   return UNIT_RESULT ("test-file");

@@ -153,12 +153,9 @@ state_blob_init (struct state *s, const struct state_opts *o,
     return -1;
   if (o->readonly)
     return 0;
-  {
-    const char *mk[] = { "mkdir", "-p", "-m", "0700", s->dir, NULL };
-    if (run_command (NULL, mk) != 0) {
-      azp_error ("%s: cannot create the state cache", s->dir);
-      return -1;
-    }
+  if (make_dirs (s->dir, 0700) == -1) {
+    azp_error ("%s: cannot create the state cache", s->dir);
+    return -1;
   }
   if (!cr->sas && blob_container_create (b->client, o->container) == -1)
     return -1;

@@ -72,9 +72,7 @@ state_worker_id (void)
 static int
 make_dir (const char *dir)
 {
-  const char *mk[] = { "mkdir", "-p", "-m", "0700", dir, NULL };
-
-  if (run_command (NULL, mk) != 0) {
+  if (make_dirs (dir, 0700) == -1) {
     azp_error ("%s: cannot create the state directory", dir);
     return -1;
   }
