@@ -1,7 +1,9 @@
 /* Reading and writing guest files for fixups: bounded reads, one backup
  * of each original, every change reported.
  */
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "prep/common/common.h"
 #include "prep/guest/guest.h"
@@ -18,6 +20,75 @@ guest_exists (struct guest *gs, const char *path)
   r = guestfs_exists (gs->g, path);
   guestfs_pop_error_handler (gs->g);
   return r == 1;
+}
+
+/* Is path of this kind (S_IFREG, S_IFDIR)?  stat or lstat in the
+ * daemon itself. */
+static int
+stat_is (guestfs_h *g, const char *path, bool follow, unsigned kind)
+{
+  struct guestfs_statns *st;
+  int r, e;
+
+  guestfs_push_error_handler (g, NULL, NULL);
+  st = follow ? guestfs_statns (g, path) : guestfs_lstatns (g, path);
+  e = st ? 0 : guestfs_last_errno (g);
+  if (!st && e != ENOENT && e != ENOTDIR)
+    azp_debug ("%s: %s", path, guestfs_last_error (g));
+  guestfs_pop_error_handler (g);
+  if (!st)
+    return e == ENOENT || e == ENOTDIR ? 0 : -1;
+  r = ((unsigned) st->st_mode & S_IFMT) == kind;
+  guestfs_free_statns (st);
+  return r;
+}
+
+int
+guest_is_file (guestfs_h *g, const char *path, bool follow)
+{
+  return stat_is (g, path, follow, S_IFREG);
+}
+
+int
+guest_is_dir (guestfs_h *g, const char *path, bool follow)
+{
+  return stat_is (g, path, follow, S_IFDIR);
+}
+
+static int
+compare_names (const void *a, const void *b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+char **
+guest_ls (guestfs_h *g, const char *dir)
+{
+  struct guestfs_dirent_list *l = guestfs_readdir (g, dir);
+  char **names;
+  size_t n = 0;
+
+  if (!l)
+    return NULL;
+  names = calloc (l->len + 1, sizeof *names);
+  for (size_t i = 0; names && i < l->len; i++) {
+    const char *name = l->val[i].name;
+    if (!strcmp (name, ".") || !strcmp (name, ".."))
+      continue;
+    names[n] = strdup (name);
+    if (!names[n]) {
+      free_string_list (names);
+      names = NULL;
+      break;
+    }
+    n++;
+  }
+  guestfs_free_dirent_list (l);
+  if (!names)
+    azp_error ("out of memory");
+  else
+    qsort (names, n, sizeof *names, compare_names);
+  return names;
 }
 
 char *
