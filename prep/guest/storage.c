@@ -174,7 +174,10 @@ guest_storage_free (struct guest *gs)
     free (b->device); free (b->type); free (b->uuid); free (b->label);
     free (b->partuuid); free (b->partlabel); free (b->disk);
     free (b->table); free (b->gpt_type);
+    free_string_list (b->tune2fs);
   }
+  free_string_list (gs->tune2fs_other);
+  gs->tune2fs_other = NULL;
   free (gs->bdevs);
   gs->bdevs = NULL;
   gs->nbdevs = 0;
@@ -188,6 +191,24 @@ guest_blockdev (struct guest *gs, const char *device)
     if (!strcmp (gs->bdevs[i].device, device))
       return &gs->bdevs[i];
   return NULL;
+}
+
+char *const *
+guest_tune2fs (struct guest *gs, const char *device)
+{
+  CLEANUP_FREE char *canon = guest_resolve_spec (gs, device);
+  char ***slot = &gs->tune2fs_other;
+
+  for (size_t i = 0; canon && i < gs->nbdevs; i++)
+    if (!strcmp (gs->bdevs[i].device, canon))
+      slot = &gs->bdevs[i].tune2fs;
+  if (*slot && gs->readonly && slot != &gs->tune2fs_other)
+    return *slot;
+  free_string_list (*slot);
+  guestfs_push_error_handler (gs->g, NULL, NULL);
+  *slot = guestfs_tune2fs_l (gs->g, device);
+  guestfs_pop_error_handler (gs->g);
+  return *slot;
 }
 
 /* "sdb2" -> index 1, partition "2". */
