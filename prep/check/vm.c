@@ -227,30 +227,6 @@ azure_json (const struct check_ctx *ctx, int generation)
   return a;
 }
 
-/* qemu-img info opens a truncated qcow2 without complaint (reads past
- * the end are zeroes); qemu-img check reads its tables.  Returns a
- * message if the image is damaged, else NULL. */
-static char *
-qcow2_damage (const struct disk *d)
-{
-  CLEANUP_FREE char *out = NULL, *err = NULL;
-  const char *argv[] = { "qemu-img", "check", "-U", "-q", "-f", "qcow2",
-                         d->path, NULL };
-  int r;
-
-  if (!d->format || strcmp (d->format, "qcow2") || strstr (d->path, "://"))
-    return NULL;
-  r = run_command_full (&out, &err, argv);
-  /* 0 clean, 3 leaked clusters only (harmless); 1 and 2: damaged. */
-  if (r == 0 || r == 3)
-    return NULL;
-  {
-    CLEANUP_FREE char *why = first_line (err && *err ? err : out);
-    return xasprintf ("qemu-img check: %s", why && *why ? why
-                      : "the image is damaged");
-  }
-}
-
 /* Is the disk left half-written by an interrupted azprep fix?  Opening
  * it would roll the fix back, which is a write: check only says so. */
 static bool
@@ -329,16 +305,11 @@ probe_disks (struct report *rep, struct disk *disks, size_t ndisks,
                       "an interrupted 'azprep fix' left %s.azprep-undo",
                       disks[i].path);
     else if (disk_probe (&disks[i]) == -1)
+      /* qemu-img info, and qemu-img check of a qcow2 (a truncated one
+       * still has a good header). */
       report_finding (rep, SEV_BLOCKER, "disk-unreadable",
                       disks[i].path, "check the disk image on the source",
                       false, "%s", log_last_error ());
-    else {
-      CLEANUP_FREE char *damage = qcow2_damage (&disks[i]);
-      if (damage)
-        report_finding (rep, SEV_BLOCKER, "disk-unreadable",
-                        disks[i].path, "copy the disk again from the "
-                        "source", false, "%s", damage);
-    }
   }
 }
 

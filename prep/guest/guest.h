@@ -20,6 +20,7 @@ struct disk {
   char *path;          /* as given on the command line */
   char *format;        /* given (--format) or detected (qemu-img info) */
   int64_t size;        /* virtual size in bytes */
+  bool probed;         /* disk_probe passed: not asked again */
   char *overlay;       /* temporary qcow2 overlay when writing */
   /* An NBD export ("unix:/path/to/socket" or "host:port") serving the
    * disk, raw, instead of a local file: path is then only its name in
@@ -146,7 +147,9 @@ enum {
 int disks_add (struct disk **disks, size_t *n, const char *path,
                const char *format);
 void disks_free (struct disk *disks, size_t n);
-/* qemu-img info: fill format (if not given) and size; clear error. */
+/* qemu-img info (and qemu-img check of formats with tables): fill
+ * format (if not given) and size; clear error.  Once: a disk it passed
+ * is not probed again (check probes before it opens). */
 int disk_probe (struct disk *d);
 
 /* Probe each disk with qemu-img info (format, size, corruption), create
