@@ -146,9 +146,12 @@ run_fixup (struct guest *gs, const struct fixup *f, cJSON *rules,
   char *only[2] = { (char *) f->name, NULL };
   struct fixup_selection sel = { only, NULL };
   size_t before = gs->report->nfindings;
+  double t0 = monotonic_seconds ();
   int r = fixups_check (gs, &sel);
   size_t now = gs->report->nfindings;
   const char **na;
+
+  fixup_timing (gs, f, t0);
 
   add_result (rules, f->name, "fixup", f->heading,
               r == -1 ? "error" : now > before ? "fail" : "pass",
@@ -323,6 +326,7 @@ open_and_inspect (struct vm_check *c, struct disk *disks, size_t ndisks,
   size_t nfixups;
   const struct fixup *const *all_fixups = fixup_all (&nfixups);
   struct guest *gs;
+  double t0;
 
   c->opened = guest_open (disks, ndisks, GUEST_READONLY |
                           (o->trace ? GUEST_TRACE : 0));
@@ -338,14 +342,19 @@ open_and_inspect (struct vm_check *c, struct disk *disks, size_t ndisks,
   gs->requested_generation = o->generation;
   c->stage = RULE_NEEDS_GUEST;
   c->ctx.gs = gs;
+  t0 = monotonic_seconds ();
   check_ctx_prepare (&c->ctx);         /* before inspection mounts */
+  guest_timing (gs, "storage", t0);
 
+  t0 = monotonic_seconds ();
   if (guest_inspect (gs) == -1) {
     if (report_count (gs->report, SEV_BLOCKER) == 0)
       check_failed (c);
     return;
   }
+  guest_timing (gs, "inspection", t0);
   c->generation = gs->generation;
+  t0 = monotonic_seconds ();
   if (guest_mount (gs) == -1) {
     check_failed (c);
     return;
@@ -353,6 +362,7 @@ open_and_inspect (struct vm_check *c, struct disk *disks, size_t ndisks,
   c->stage = RULE_NEEDS_OS;
   c->ctx.inspected = true;
   check_ctx_prepare (&c->ctx);         /* the fstab */
+  guest_timing (gs, "mount", t0);
 
   for (size_t i = 0; i < nfixups; i++) {
     if (fixup_applies (all_fixups[i], gs) &&
@@ -393,8 +403,11 @@ run_rules (struct vm_check *c, const struct vm_desc *desc, size_t ndisks,
       continue;
     }
     if (r->check) {
-      azp_debug ("rule: %s", r->id);
+      double t0 = monotonic_seconds ();
+      CLEANUP_FREE char *phase = xasprintf ("rule %s", r->id);
       ret = r->check (ctx);
+      if (phase && c->opened)
+        guest_timing (c->opened, phase, t0);
     }
     if (ret == -1) {
       c->failed = true;
@@ -514,8 +527,11 @@ check_vm (struct disk *disks, size_t ndisks, struct vm_desc *desc,
   free (c.at.fixup);
   free (c.error_copy);
   check_ctx_release (&c.ctx);
-  if (c.opened)
+  if (c.opened) {
+    double t0 = monotonic_seconds ();
     guest_close (c.opened);    /* frees the report it holds */
+    azp_debug ("time: close %.2f s", monotonic_seconds () - t0);
+  }
   else
     report_free (c.pre.report);
   sizes_free (c.sizes);
