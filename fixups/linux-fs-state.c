@@ -31,15 +31,6 @@ describe (struct guest *gs, const char *dev, const char *mp)
   return xasprintf ("%s (mounted on %s)", dev, mp);
 }
 
-static const char *
-kv (char *const *list, const char *key)
-{
-  for (size_t i = 0; list && list[i] && list[i + 1]; i += 2)
-    if (!strcmp (list[i], key))
-      return list[i + 1];
-  return NULL;
-}
-
 /* The filesystem type: from the block device table (blkid, read once),
  * else asked (a device the table does not name). */
 static char *
@@ -61,16 +52,12 @@ static int
 check_one (struct guest *gs, const char *dev, const char *mp)
 {
   CLEANUP_FREE char *type = fs_type (gs, dev), *where = NULL;
-  char *const *sb = NULL;
-  const char *state, *features;
+  struct guest_ext_state sb;
+  bool ext = type && !strncmp (type, "ext", 3) &&
+    guest_ext_state (gs, dev, &sb) == 0;
 
-  /* The superblock, as the filesystem rules read it (once, read-only). */
-  if (type && !strncmp (type, "ext", 3))
-    sb = guest_tune2fs (gs, dev);
-  state = kv (sb, "Filesystem state");
-  features = kv (sb, "Filesystem features");
   /* Where it is (two more questions) only when there is a finding. */
-  if (state && strstr (state, "error")) {
+  if (ext && sb.errors) {
     where = describe (gs, dev, mp);
     if (!where ||
         report_finding (gs->report, SEV_BLOCKER, "linux-fs-errors", mp,
@@ -78,10 +65,10 @@ check_one (struct guest *gs, const char *dev, const char *mp)
                         "then run azprep again", false,
                         "%s: the %s file system has errors recorded "
                         "(state: %s): repair it with fsck (e2fsck -f) on "
-                        "the source VM first", where, type, state) == -1)
+                        "the source VM first", where, type, sb.state) == -1)
       return -1;
   }
-  if (features && strstr (features, "read-only")) {
+  if (ext && sb.readonly) {
     if (!where && !(where = describe (gs, dev, mp)))
       return -1;
     return report_finding (gs->report, SEV_BLOCKER, "linux-fs-readonly", mp,

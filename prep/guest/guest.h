@@ -55,7 +55,6 @@ struct guest_blockdev {
   char *gpt_type;      /* GPT partition type GUID, upper case */
   int mbr_id;          /* MBR partition type, or -1 */
   bool bootable;       /* MBR active flag */
-  char **tune2fs;      /* ext2/3/4: tune2fs -l pairs (guest_tune2fs) */
 };
 
 struct guest {
@@ -92,7 +91,6 @@ struct guest {
   size_t nbdevs;
   bool storage_scanned;
   bool root_mounted;              /* read-only: inspection left / mounted */
-  char **tune2fs_other;           /* guest_tune2fs of a device not in bdevs */
   char **mountpoints;
   /* guest_inspect refused the guest (an encrypted root): commands exit
    * with EXIT_NOTREADY rather than EXIT_ERROR. */
@@ -176,13 +174,24 @@ char *guest_resolve_spec (struct guest *gs, const char *spec);
  * appliance names it (/dev/sdX...), by disk order; NULL if not one. */
 char *device_map_by_index (const char *spec);
 void guest_storage_free (struct guest *gs);
-/* tune2fs -l of an ext2/3/4 device: pairs (field, value) owned by the
- * handle, valid until the next call for that device; NULL if it cannot
- * be read.  A read-only handle reads each device once (the filesystem
- * rules and linux-fs-state share it: a process in the appliance costs
- * a good part of a second under TCG); a writable one reads it again at
- * every call, as a fixup may have changed the filesystem. */
-char *const *guest_tune2fs (struct guest *gs, const char *device);
+/* What tune2fs -l says of an ext2/3/4 superblock's state and features,
+ * read straight from the device (one read in the daemon, where
+ * tune2fs is a process in the appliance, a good part of a second under
+ * TCG): state as tune2fs prints it ("clean", "not clean", "... with
+ * errors"), errors recorded, the read-only feature. */
+struct guest_ext_state {
+  char state[32];
+  bool errors;
+  bool readonly;
+};
+/* 0, or -1 when the device cannot be read or holds no ext superblock
+ * (no message). */
+int guest_ext_state (struct guest *gs, const char *device,
+                     struct guest_ext_state *st);
+/* The same from the superblock's bytes (1024 from the device's byte
+ * 1024). */
+int ext_superblock_parse (const unsigned char *sb, size_t len,
+                          struct guest_ext_state *st);
 
 /* Mount the guest's filesystems (read-only if the handle is). */
 int guest_mount (struct guest *gs);

@@ -174,10 +174,7 @@ guest_storage_free (struct guest *gs)
     free (b->device); free (b->type); free (b->uuid); free (b->label);
     free (b->partuuid); free (b->partlabel); free (b->disk);
     free (b->table); free (b->gpt_type);
-    free_string_list (b->tune2fs);
   }
-  free_string_list (gs->tune2fs_other);
-  gs->tune2fs_other = NULL;
   free (gs->bdevs);
   gs->bdevs = NULL;
   gs->nbdevs = 0;
@@ -193,22 +190,50 @@ guest_blockdev (struct guest *gs, const char *device)
   return NULL;
 }
 
-char *const *
-guest_tune2fs (struct guest *gs, const char *device)
-{
-  CLEANUP_FREE char *canon = guest_resolve_spec (gs, device);
-  char ***slot = &gs->tune2fs_other;
+/* The ext2/3/4 superblock (e2fsprogs' ext2_fs.h): magic, state, and
+ * the read-only compatible features. */
+#define EXT_SB_MAGIC_AT 0x38
+#define EXT_SB_STATE_AT 0x3a
+#define EXT_SB_RO_COMPAT_AT 0x64
+#define EXT_SB_MAGIC 0xef53
+#define EXT_STATE_VALID 0x0001
+#define EXT_STATE_ERROR 0x0002
+#define EXT_RO_COMPAT_READONLY 0x1000
 
-  for (size_t i = 0; canon && i < gs->nbdevs; i++)
-    if (!strcmp (gs->bdevs[i].device, canon))
-      slot = &gs->bdevs[i].tune2fs;
-  if (*slot && gs->readonly && slot != &gs->tune2fs_other)
-    return *slot;
-  free_string_list (*slot);
+int
+ext_superblock_parse (const unsigned char *sb, size_t len,
+                      struct guest_ext_state *st)
+{
+  unsigned state;
+  uint32_t ro;
+
+  if (len < EXT_SB_RO_COMPAT_AT + 4 ||
+      (sb[EXT_SB_MAGIC_AT] | sb[EXT_SB_MAGIC_AT + 1] << 8) != EXT_SB_MAGIC)
+    return -1;
+  state = sb[EXT_SB_STATE_AT] | sb[EXT_SB_STATE_AT + 1] << 8;
+  ro = sb[EXT_SB_RO_COMPAT_AT] | sb[EXT_SB_RO_COMPAT_AT + 1] << 8 |
+    sb[EXT_SB_RO_COMPAT_AT + 2] << 16 |
+    (uint32_t) sb[EXT_SB_RO_COMPAT_AT + 3] << 24;
+  /* tune2fs's words (e2p's print_fs_state). */
+  snprintf (st->state, sizeof st->state, "%s%s",
+            state & EXT_STATE_VALID ? "clean" : "not clean",
+            state & EXT_STATE_ERROR ? " with errors" : "");
+  st->errors = state & EXT_STATE_ERROR;
+  st->readonly = ro & EXT_RO_COMPAT_READONLY;
+  return 0;
+}
+
+int
+guest_ext_state (struct guest *gs, const char *device,
+                 struct guest_ext_state *st)
+{
+  CLEANUP_FREE char *sb = NULL;
+  size_t len = 0;
+
   guestfs_push_error_handler (gs->g, NULL, NULL);
-  *slot = guestfs_tune2fs_l (gs->g, device);
+  sb = guestfs_pread_device (gs->g, device, 1024, 1024, &len);
   guestfs_pop_error_handler (gs->g);
-  return *slot;
+  return sb ? ext_superblock_parse ((const unsigned char *) sb, len, st) : -1;
 }
 
 /* "sdb2" -> index 1, partition "2". */

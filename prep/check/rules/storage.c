@@ -112,18 +112,16 @@ add_dirty (char ***l, size_t *n, const char *dev, const char *sev,
   nl[*n] = NULL;
 }
 
-/* ext2/3/4: the superblock's state; tune2fs -l reads it, no scan
- * (once: linux-fs-state reads the same). */
+/* ext2/3/4: the superblock's state, as tune2fs -l says it. */
 static void
 probe_ext (struct guest *gs, const char *dev, const char *type, char ***l,
            size_t *n)
 {
-  char *const *kv = guest_tune2fs (gs, dev);
-  for (size_t k = 0; kv && kv[k] && kv[k + 1]; k += 2)
-    if (!strcmp (kv[k], "Filesystem state") && strcmp (kv[k + 1], "clean"))
-      add_dirty (l, n, dev, strstr (kv[k + 1], "error") ? "blocker"
-                 : "warning", xasprintf ("%s filesystem state is \"%s\"",
-                                         type, kv[k + 1]));
+  struct guest_ext_state st;
+
+  if (guest_ext_state (gs, dev, &st) == 0 && strcmp (st.state, "clean"))
+    add_dirty (l, n, dev, st.errors ? "blocker" : "warning",
+               xasprintf ("%s filesystem state is \"%s\"", type, st.state));
 }
 
 /* XFS keeps no clean flag: xfs_repair -n (which writes nothing) exits 1
