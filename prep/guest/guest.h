@@ -219,6 +219,12 @@ int guest_symlink (struct guest *gs, const char *target, const char *link);
  * error naming it).  Returns a NUL-terminated buffer, or NULL. */
 char *guest_read_file (struct guest *gs, const char *path, size_t max,
                        size_t *len_r);
+/* Copy a guest file's first size bytes (fewer if it is shorter) to fd
+ * (named name in messages), in pread chunks of 1 MiB: guestfs_download
+ * streams it in small chunks, each a message through the emulated
+ * serial port.  0 or -1 (reported). */
+int guest_copy_to_fd (struct guest *gs, const char *path, uint64_t size,
+                      int fd, const char *name);
 /* Does this guest path exist (any type, no error)? */
 bool guest_exists (struct guest *gs, const char *path);
 /* Is path a regular file (guest_is_file), a directory (guest_is_dir),
