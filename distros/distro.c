@@ -145,7 +145,7 @@ detect_bootloader (struct guest *gs, struct distro_data *d)
     d->grubby = strdup (gb);
   /* BLS: RHEL 8+ keep one entry per kernel in /boot/loader/entries and
    * grubby edits them; grub.cfg then holds no kernel lines. */
-  if (guestfs_is_dir (gs->g, "/boot/loader/entries") > 0 && gb) {
+  if (guest_is_dir (gs->g, "/boot/loader/entries", false) > 0 && gb) {
     CLEANUP_FREE_STRING_LIST char **e =
       guestfs_glob_expand (gs->g, "/boot/loader/entries/*.conf");
     if (e && e[0]) {
@@ -156,9 +156,9 @@ detect_bootloader (struct guest *gs, struct distro_data *d)
   if (tool)
     d->grub = GRUB_MKCONFIG;
   if (gs->firmware == FIRMWARE_UEFI) {
-    if (guestfs_is_dir (gs->g, "/boot/efi/EFI") > 0)
+    if (guest_is_dir (gs->g, "/boot/efi/EFI", false) > 0)
       d->esp_efi = strdup ("/boot/efi/EFI");
-    else if (guestfs_is_dir (gs->g, "/efi/EFI") > 0)
+    else if (guest_is_dir (gs->g, "/efi/EFI", false) > 0)
       d->esp_efi = strdup ("/efi/EFI");
   }
 }

@@ -130,6 +130,13 @@ struct distro_data {
     char **files;
   } *listings;
   size_t nlistings;
+  /* Read-only handles: the names in the directories services.c looks
+   * in, each listed once (names NULL: it could not be listed). */
+  struct dir_names {
+    char *dir;
+    char **names;
+  } *dirs;
+  size_t ndirs;
 };
 
 /* Detect the family and the guest's tools, once.  Returns the data

@@ -446,12 +446,13 @@ initrd_list (struct guest *gs, const char *path)
     azp_error ("%s: %m", tmpl);
     return NULL;
   }
-  if (guestfs_download (gs->g, path, tmpl) == -1) {
-    azp_error ("%s: %s", path, guestfs_last_error (gs->g));
-    unlink (tmpl);
+  unlink (tmpl);
+  if (guest_copy_to_fd (gs, path, (uint64_t) size, fd, tmpl) == -1)
+    return NULL;
+  if (lseek (fd, 0, SEEK_SET) == -1) {
+    azp_error ("%s: %m", tmpl);
     return NULL;
   }
-  unlink (tmpl);
   files = initrd_list_fd (path, fd);
   if (files)
     listing_keep (gs, path, id, files);

@@ -138,7 +138,7 @@ find_initrd (struct guest *gs, const struct distro_ops *ops, const char *ver,
   for (size_t l = 0; l < 2; l++)
     for (size_t i = 0; lists[l][i]; i++) {
       CLEANUP_FREE char *p = expand (lists[l][i], ver);
-      if (p && guestfs_is_file (gs->g, p) > 0) {
+      if (p && guest_is_file (gs->g, p, false) > 0) {
         *exists = true;
         return strdup (p);
       }
@@ -164,7 +164,7 @@ kernels_detect (struct guest *gs, struct distro_data *d)
     int isdir;
 
     guestfs_push_error_handler (gs->g, NULL, NULL);
-    isdir = mods ? guestfs_is_dir (gs->g, mods) : 0;
+    isdir = mods ? guest_is_dir (gs->g, mods, false) : 0;
     guestfs_pop_error_handler (gs->g);
     /* A vmlinuz without modules (a rescue kernel, a leftover) is not a
      * kernel azprep can prepare; its initramfs is generic anyway. */

@@ -352,7 +352,7 @@ linux_probe (guestfs_h *g, char *const *top, char **hint_r)
   return has_entry (top, "etc") &&
     (has_entry (top, "usr") || has_entry (top, "bin") ||
      has_entry (top, "sbin")) &&
-    guestfs_is_dir (g, "/etc") == 1;
+    guest_is_dir (g, "/etc", false) == 1;
 }
 
 static int

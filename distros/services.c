@@ -32,19 +32,55 @@ use_systemd (struct guest *gs)
   return d && d->systemd;
 }
 
+/* Can dir hold an entry named name?  On a read-only handle the
+ * directory is listed once and the answer is "no" when the name is not
+ * in it: one question per directory instead of one per unit and
+ * directory (a dozen hypervisor tools, three unit directories).  When
+ * it may (or cannot be listed), the caller asks about the file itself:
+ * the entry may be a dangling link. */
+static bool
+may_hold (struct guest *gs, const char *dir, const char *name)
+{
+  struct distro_data *d = gs->readonly ? distro_get (gs) : NULL;
+  struct dir_names *l = NULL, *nl;
+
+  if (!d)
+    return true;
+  for (size_t i = 0; i < d->ndirs && !l; i++)
+    if (!strcmp (d->dirs[i].dir, dir))
+      l = &d->dirs[i];
+  if (!l) {
+    nl = realloc (d->dirs, (d->ndirs + 1) * sizeof *nl);
+    if (!nl)
+      return true;
+    d->dirs = nl;
+    l = &nl[d->ndirs];
+    l->dir = xstrdup (dir);
+    if (!l->dir)
+      return true;
+    guestfs_push_error_handler (gs->g, NULL, NULL);
+    l->names = guest_ls (gs->g, dir);
+    guestfs_pop_error_handler (gs->g);
+    d->ndirs++;
+  }
+  return !l->names || strv_has (l->names, name);
+}
+
 /* The unit file's path, or NULL. */
 static char *
 unit_path (struct guest *gs, const char *name)
 {
-  for (size_t i = 0; unit_dirs[i]; i++) {
-    char *p = xasprintf ("%s/%s.service", unit_dirs[i], name);
+  CLEANUP_FREE char *file = xasprintf ("%s.service", name);
+
+  for (size_t i = 0; file && unit_dirs[i]; i++) {
+    char *p;
     int r;
+    if (!may_hold (gs, unit_dirs[i], file))
+      continue;
+    p = xasprintf ("%s/%s", unit_dirs[i], file);
     if (!p)
       return NULL;
-    guestfs_push_error_handler (gs->g, NULL, NULL);
-    r = guestfs_is_file_opts (gs->g, p, GUESTFS_IS_FILE_OPTS_FOLLOWSYMLINKS,
-                              1, -1);
-    guestfs_pop_error_handler (gs->g);
+    r = guest_is_file (gs->g, p, true);
     if (r > 0)
       return p;
     free (p);
@@ -55,10 +91,13 @@ unit_path (struct guest *gs, const char *name)
 static bool
 masked (struct guest *gs, const char *name)
 {
-  CLEANUP_FREE char *p = xasprintf ("/etc/systemd/system/%s.service", name);
+  CLEANUP_FREE char *file = xasprintf ("%s.service", name);
+  CLEANUP_FREE char *p = xasprintf ("/etc/systemd/system/%s", file);
   CLEANUP_FREE char *t = NULL;
+  if (!p || !may_hold (gs, "/etc/systemd/system", file))
+    return false;
   guestfs_push_error_handler (gs->g, NULL, NULL);
-  t = p ? guestfs_readlink (gs->g, p) : NULL;
+  t = guestfs_readlink (gs->g, p);
   guestfs_pop_error_handler (gs->g);
   return t && !strcmp (t, "/dev/null");
 }
@@ -91,7 +130,7 @@ service_installed (struct guest *gs, const char *name)
   }
   {
     CLEANUP_FREE char *s = xasprintf ("/etc/init.d/%s", name);
-    return s && guest_exists (gs, s);
+    return s && may_hold (gs, "/etc/init.d", name) && guest_exists (gs, s);
   }
 }
 

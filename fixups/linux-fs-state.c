@@ -31,46 +31,52 @@ describe (struct guest *gs, const char *dev, const char *mp)
   return xasprintf ("%s (mounted on %s)", dev, mp);
 }
 
-static const char *
-kv (char **list, const char *key)
+/* The filesystem type: from the block device table (blkid, read once),
+ * else asked (a device the table does not name). */
+static char *
+fs_type (struct guest *gs, const char *dev)
 {
-  for (size_t i = 0; list && list[i] && list[i + 1]; i += 2)
-    if (!strcmp (list[i], key))
-      return list[i + 1];
-  return NULL;
+  CLEANUP_FREE char *canon = guest_resolve_spec (gs, dev);
+  const struct guest_blockdev *b = canon ? guest_blockdev (gs, canon) : NULL;
+  char *type;
+
+  if (b)
+    return b->type ? xstrdup (b->type) : NULL;
+  guestfs_push_error_handler (gs->g, NULL, NULL);
+  type = guestfs_vfs_type (gs->g, dev);
+  guestfs_pop_error_handler (gs->g);
+  return type;
 }
 
 static int
 check_one (struct guest *gs, const char *dev, const char *mp)
 {
-  CLEANUP_FREE char *type = NULL, *where = NULL;
-  CLEANUP_FREE_STRING_LIST char **sb = NULL;
-  const char *state, *features;
+  CLEANUP_FREE char *type = fs_type (gs, dev), *where = NULL;
+  struct guest_ext_state sb;
+  bool ext = type && !strncmp (type, "ext", 3) &&
+    guest_ext_state (gs, dev, &sb) == 0;
 
-  guestfs_push_error_handler (gs->g, NULL, NULL);
-  type = guestfs_vfs_type (gs->g, dev);
-  if (type && !strncmp (type, "ext", 3))
-    sb = guestfs_tune2fs_l (gs->g, dev);
-  guestfs_pop_error_handler (gs->g);
-  where = describe (gs, dev, mp);
-  if (!where)
-    return -1;
-  state = kv (sb, "Filesystem state");
-  features = kv (sb, "Filesystem features");
-  if (state && strstr (state, "error") &&
-      report_finding (gs->report, SEV_BLOCKER, "linux-fs-errors", mp,
-                      "repair it on the source VM (fsck, e2fsck -f), then "
-                      "run azprep again", false,
-                      "%s: the %s file system has errors recorded "
-                      "(state: %s): repair it with fsck (e2fsck -f) on "
-                      "the source VM first", where, type, state) == -1)
-    return -1;
-  if (features && strstr (features, "read-only"))
+  /* Where it is (two more questions) only when there is a finding. */
+  if (ext && sb.errors) {
+    where = describe (gs, dev, mp);
+    if (!where ||
+        report_finding (gs->report, SEV_BLOCKER, "linux-fs-errors", mp,
+                        "repair it on the source VM (fsck, e2fsck -f), "
+                        "then run azprep again", false,
+                        "%s: the %s file system has errors recorded "
+                        "(state: %s): repair it with fsck (e2fsck -f) on "
+                        "the source VM first", where, type, sb.state) == -1)
+      return -1;
+  }
+  if (ext && sb.readonly) {
+    if (!where && !(where = describe (gs, dev, mp)))
+      return -1;
     return report_finding (gs->report, SEV_BLOCKER, "linux-fs-readonly", mp,
                            "clear it on the source VM (tune2fs -O "
                            "^read-only) if the guest is meant to write there",
                            false, "%s: the %s file system has the read-only "
                            "feature: it cannot be written", where, type);
+  }
   if (!gs->readonly) {
     struct guestfs_statvfs *st;
     bool ro;
@@ -79,13 +85,17 @@ check_one (struct guest *gs, const char *dev, const char *mp)
     guestfs_pop_error_handler (gs->g);
     ro = st && (st->flag & ST_RDONLY_FLAG);
     guestfs_free_statvfs (st);
-    if (ro)
-      return report_finding (gs->report, SEV_BLOCKER, "linux-fs-readonly",
-                             mp, "check the file system on the source VM",
-                             false, "%s: the %s file system was mounted "
-                             "read-only although azprep asked to write "
-                             "(see the kernel's reason with -v -v)",
-                             where, type ? type : "?");
+    if (!ro)
+      return 0;
+    if (!where)
+      where = describe (gs, dev, mp);
+    return where ? report_finding (gs->report, SEV_BLOCKER,
+                                   "linux-fs-readonly", mp,
+                                   "check the file system on the source VM",
+                                   false, "%s: the %s file system was "
+                                   "mounted read-only although azprep asked "
+                                   "to write (see the kernel's reason with "
+                                   "-v -v)", where, type ? type : "?") : -1;
   }
   return 0;
 }

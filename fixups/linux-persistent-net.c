@@ -38,7 +38,7 @@ other_rules (struct guest *gs, bool fix, const char *const *known)
     CLEANUP_FREE char *text = NULL, *out = NULL;
     size_t n;
     if (strv_has ((char **) known, files[i]) ||
-        guestfs_is_file (gs->g, files[i]) <= 0)
+        guest_is_file (gs->g, files[i], false) <= 0)
       continue;
     text = distro_read_config (gs, files[i]);
     if (!text)
@@ -64,7 +64,7 @@ run (struct guest *gs, bool fix)
 
   for (size_t i = 0; d->ops->persistent_net[i]; i++) {
     const char *f = d->ops->persistent_net[i];
-    if (guestfs_is_file (gs->g, f) <= 0)
+    if (guest_is_file (gs->g, f, false) <= 0)
       continue;
     if (fix ? guest_remove_file (gs, f) == -1
         : report_finding (gs->report, SEV_WARNING, "linux-persistent-net-rules",

@@ -36,7 +36,7 @@ find_loader (struct guest *gs, struct distro_data *d, char **dir,
              const char **loader)
 {
   static const char *const loaders[] = { "shimx64.efi", "grubx64.efi", NULL };
-  CLEANUP_FREE_STRING_LIST char **names = guestfs_ls (gs->g, d->esp_efi);
+  CLEANUP_FREE_STRING_LIST char **names = guest_ls (gs->g, d->esp_efi);
 
   *dir = NULL;
   for (size_t l = 0; names && loaders[l]; l++)

@@ -115,10 +115,8 @@ call (const struct fixup *f, struct guest *gs, bool fix)
   return f->run ? f->run (gs, fix) : 0;
 }
 
-/* Run one fixup's check, attributing its findings to it.  Returns the
- * number of fixable findings it added, or -1. */
 /* The time a fixup took (its check, and its change when needed). */
-static void
+void
 fixup_timing (struct guest *gs, const struct fixup *f, double t0)
 {
   CLEANUP_FREE char *phase = xasprintf ("fixup %s", f->name);
@@ -126,6 +124,8 @@ fixup_timing (struct guest *gs, const struct fixup *f, double t0)
     guest_timing (gs, phase, t0);
 }
 
+/* Run one fixup's check, attributing its findings to it.  Returns the
+ * number of fixable findings it added, or -1. */
 static int
 run_check (struct guest *gs, const struct fixup *f)
 {

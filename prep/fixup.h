@@ -72,6 +72,8 @@ bool fixup_selected (const struct fixup_selection *s, const struct fixup *f);
 struct report;
 size_t fixup_unfixable_blockers (const struct report *r);
 
+/* Record the time since t0 (monotonic_seconds) as "fixup NAME". */
+void fixup_timing (struct guest *gs, const struct fixup *f, double t0);
 /* Run check() of every applicable, selected fixup.  Returns 0 or -1. */
 int fixups_check (struct guest *gs, const struct fixup_selection *s);
 /* Run apply() of every applicable, selected fixup that check() found

@@ -77,7 +77,7 @@ scan (const struct ifcfg_flavour *fl, struct guest *gs,
                                                                fl->glob);
   for (size_t i = 0; files && files[i]; i++) {
     CLEANUP_FREE char *text = NULL;
-    if (skipped (files[i]) || guestfs_is_file (gs->g, files[i]) <= 0)
+    if (skipped (files[i]) || guest_is_file (gs->g, files[i], false) <= 0)
       continue;
     text = distro_read_config (gs, files[i]);
     if (!text || parse (fl, files[i], text, list, n) == -1)

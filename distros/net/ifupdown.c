@@ -80,7 +80,7 @@ ifupdown_scan (struct guest *gs, struct net_iface **list, size_t *n)
   more = guestfs_glob_expand (gs->g, "/etc/network/interfaces.d/*");
   for (size_t i = 0; more && more[i]; i++)
     if (!strstr (more[i], ".azprep-orig") &&
-        guestfs_is_file (gs->g, more[i]) > 0 &&
+        guest_is_file (gs->g, more[i], false) > 0 &&
         scan_file (gs, more[i], list, n) == -1)
       return -1;
   return 0;

@@ -85,7 +85,7 @@ nm_scan (struct guest *gs, struct net_iface **list, size_t *n)
   files = guestfs_glob_expand (gs->g, pat);
   for (size_t i = 0; files && files[i]; i++) {
     CLEANUP_FREE char *text = NULL;
-    if (guestfs_is_file (gs->g, files[i]) <= 0)
+    if (guest_is_file (gs->g, files[i], false) <= 0)
       continue;
     text = distro_read_config (gs, files[i]);
     if (!text || nm_parse (files[i], text, list, n) == -1)

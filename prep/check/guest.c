@@ -200,7 +200,7 @@ check_ctx_prepare (struct check_ctx *ctx)
   if (!ctx->fses)
     ctx->fses = check_list_filesystems (gs);
   if (!ctx->dirty)
-    ctx->dirty = check_probe_dirty (g, ctx->fses);
+    ctx->dirty = check_probe_dirty (gs, ctx->fses);
   if (!ctx->fstab_read && gs->mounted && gs->type &&
       !strcmp (gs->type, "linux")) {
     ctx->nfstab = check_fstab_read (gs, &ctx->fstab);

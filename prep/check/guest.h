@@ -50,7 +50,7 @@ void check_ctx_prepare (struct check_ctx *ctx);
 void check_ctx_release (struct check_ctx *ctx);
 /* Which filesystems were not cleanly unmounted: triples device,
  * severity ("blocker" or "warning"), why (prep/check/rules/storage.c). */
-char **check_probe_dirty (guestfs_h *g, char *const *fses);
+char **check_probe_dirty (struct guest *gs, char *const *fses);
 
 /* Helpers for rules (prep/check/guest.c). */
 /* The whole-disk device (/dev/sdX) holding a partition, LV or whole

@@ -146,9 +146,12 @@ run_fixup (struct guest *gs, const struct fixup *f, cJSON *rules,
   char *only[2] = { (char *) f->name, NULL };
   struct fixup_selection sel = { only, NULL };
   size_t before = gs->report->nfindings;
+  double t0 = monotonic_seconds ();
   int r = fixups_check (gs, &sel);
   size_t now = gs->report->nfindings;
   const char **na;
+
+  fixup_timing (gs, f, t0);
 
   add_result (rules, f->name, "fixup", f->heading,
               r == -1 ? "error" : now > before ? "fail" : "pass",
@@ -225,30 +228,6 @@ azure_json (const struct check_ctx *ctx, int generation)
   else
     cJSON_AddNullToObject (a, "max_data_disks");
   return a;
-}
-
-/* qemu-img info opens a truncated qcow2 without complaint (reads past
- * the end are zeroes); qemu-img check reads its tables.  Returns a
- * message if the image is damaged, else NULL. */
-static char *
-qcow2_damage (const struct disk *d)
-{
-  CLEANUP_FREE char *out = NULL, *err = NULL;
-  const char *argv[] = { "qemu-img", "check", "-U", "-q", "-f", "qcow2",
-                         d->path, NULL };
-  int r;
-
-  if (!d->format || strcmp (d->format, "qcow2") || strstr (d->path, "://"))
-    return NULL;
-  r = run_command_full (&out, &err, argv);
-  /* 0 clean, 3 leaked clusters only (harmless); 1 and 2: damaged. */
-  if (r == 0 || r == 3)
-    return NULL;
-  {
-    CLEANUP_FREE char *why = first_line (err && *err ? err : out);
-    return xasprintf ("qemu-img check: %s", why && *why ? why
-                      : "the image is damaged");
-  }
 }
 
 /* Is the disk left half-written by an interrupted azprep fix?  Opening
@@ -329,16 +308,11 @@ probe_disks (struct report *rep, struct disk *disks, size_t ndisks,
                       "an interrupted 'azprep fix' left %s.azprep-undo",
                       disks[i].path);
     else if (disk_probe (&disks[i]) == -1)
+      /* qemu-img info, and qemu-img check of a qcow2 (a truncated one
+       * still has a good header). */
       report_finding (rep, SEV_BLOCKER, "disk-unreadable",
                       disks[i].path, "check the disk image on the source",
                       false, "%s", log_last_error ());
-    else {
-      CLEANUP_FREE char *damage = qcow2_damage (&disks[i]);
-      if (damage)
-        report_finding (rep, SEV_BLOCKER, "disk-unreadable",
-                        disks[i].path, "copy the disk again from the "
-                        "source", false, "%s", damage);
-    }
   }
 }
 
@@ -352,6 +326,7 @@ open_and_inspect (struct vm_check *c, struct disk *disks, size_t ndisks,
   size_t nfixups;
   const struct fixup *const *all_fixups = fixup_all (&nfixups);
   struct guest *gs;
+  double t0;
 
   c->opened = guest_open (disks, ndisks, GUEST_READONLY |
                           (o->trace ? GUEST_TRACE : 0));
@@ -367,14 +342,19 @@ open_and_inspect (struct vm_check *c, struct disk *disks, size_t ndisks,
   gs->requested_generation = o->generation;
   c->stage = RULE_NEEDS_GUEST;
   c->ctx.gs = gs;
+  t0 = monotonic_seconds ();
   check_ctx_prepare (&c->ctx);         /* before inspection mounts */
+  guest_timing (gs, "storage", t0);
 
+  t0 = monotonic_seconds ();
   if (guest_inspect (gs) == -1) {
     if (report_count (gs->report, SEV_BLOCKER) == 0)
       check_failed (c);
     return;
   }
+  guest_timing (gs, "inspection", t0);
   c->generation = gs->generation;
+  t0 = monotonic_seconds ();
   if (guest_mount (gs) == -1) {
     check_failed (c);
     return;
@@ -382,6 +362,7 @@ open_and_inspect (struct vm_check *c, struct disk *disks, size_t ndisks,
   c->stage = RULE_NEEDS_OS;
   c->ctx.inspected = true;
   check_ctx_prepare (&c->ctx);         /* the fstab */
+  guest_timing (gs, "mount", t0);
 
   for (size_t i = 0; i < nfixups; i++) {
     if (fixup_applies (all_fixups[i], gs) &&
@@ -422,8 +403,11 @@ run_rules (struct vm_check *c, const struct vm_desc *desc, size_t ndisks,
       continue;
     }
     if (r->check) {
-      azp_debug ("rule: %s", r->id);
+      double t0 = monotonic_seconds ();
+      CLEANUP_FREE char *phase = xasprintf ("rule %s", r->id);
       ret = r->check (ctx);
+      if (phase && c->opened)
+        guest_timing (c->opened, phase, t0);
     }
     if (ret == -1) {
       c->failed = true;
@@ -543,8 +527,11 @@ check_vm (struct disk *disks, size_t ndisks, struct vm_desc *desc,
   free (c.at.fixup);
   free (c.error_copy);
   check_ctx_release (&c.ctx);
-  if (c.opened)
+  if (c.opened) {
+    double t0 = monotonic_seconds ();
     guest_close (c.opened);    /* frees the report it holds */
+    azp_debug ("time: close %.2f s", monotonic_seconds () - t0);
+  }
   else
     report_free (c.pre.report);
   sizes_free (c.sizes);

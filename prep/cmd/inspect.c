@@ -45,6 +45,7 @@ inspect_run (int argc, char **argv)
   struct guest *gs;
   cJSON *j;
   int r, ret = EXIT_ERROR;
+  double t0;
 
   r = args_parse ("inspect", usage, argc, argv, longopts, &o,
                   inspect_option, &d);
@@ -57,14 +58,18 @@ inspect_run (int argc, char **argv)
                    (o.trace ? GUEST_TRACE : 0));
   if (!gs)
     goto out;
+  t0 = monotonic_seconds ();
   if (guest_inspect (gs) == -1 || guest_mount (gs) == -1) {
     if (gs->refused)
       ret = EXIT_NOTREADY;
     goto out_close;
   }
+  guest_timing (gs, "inspection", t0);
+  t0 = monotonic_seconds ();
   j = guest_inspect_json (gs);
   if (!j)
     goto out_close;
+  guest_timing (gs, "describe", t0);
   if (o.json) {
     char *s = cJSON_Print (j);
     if (s)
@@ -76,7 +81,9 @@ inspect_run (int argc, char **argv)
   cJSON_Delete (j);
   ret = EXIT_OK;
  out_close:
+  t0 = monotonic_seconds ();
   guest_close (gs);
+  azp_debug ("time: close %.2f s", monotonic_seconds () - t0);
  out:
   disks_free (d.disks, d.ndisks);
   return ret;

@@ -124,6 +124,8 @@ disk_probe (struct disk *d)
   bool told = d->format != NULL;
   int r;
 
+  if (d->probed)
+    return 0;
   /* A remote disk (in vCenter), read in place. */
   if (hook && !d->nbd_server && disk_attach (d, hook) == -1)
     return -1;
@@ -207,5 +209,6 @@ disk_probe (struct disk *d)
     return -1;
   azp_debug ("%s: format %s, virtual size %lld", d->path, d->format,
              (long long) d->size);
+  d->probed = true;
   return 0;
 }

@@ -1,7 +1,10 @@
 /* Reading and writing guest files for fixups: bounded reads, one backup
  * of each original, every change reported.
  */
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "prep/common/common.h"
 #include "prep/guest/guest.h"
@@ -20,13 +23,120 @@ guest_exists (struct guest *gs, const char *path)
   return r == 1;
 }
 
+/* Is path of this kind (S_IFREG, S_IFDIR)?  stat or lstat in the
+ * daemon itself. */
+static int
+stat_is (guestfs_h *g, const char *path, bool follow, unsigned kind)
+{
+  struct guestfs_statns *st;
+  int r, e;
+
+  guestfs_push_error_handler (g, NULL, NULL);
+  st = follow ? guestfs_statns (g, path) : guestfs_lstatns (g, path);
+  e = st ? 0 : guestfs_last_errno (g);
+  if (!st && e != ENOENT && e != ENOTDIR)
+    azp_debug ("%s: %s", path, guestfs_last_error (g));
+  guestfs_pop_error_handler (g);
+  if (!st)
+    return e == ENOENT || e == ENOTDIR ? 0 : -1;
+  r = ((unsigned) st->st_mode & S_IFMT) == kind;
+  guestfs_free_statns (st);
+  return r;
+}
+
+int
+guest_is_file (guestfs_h *g, const char *path, bool follow)
+{
+  return stat_is (g, path, follow, S_IFREG);
+}
+
+int
+guest_is_dir (guestfs_h *g, const char *path, bool follow)
+{
+  return stat_is (g, path, follow, S_IFDIR);
+}
+
+static int
+compare_names (const void *a, const void *b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+char **
+guest_ls (guestfs_h *g, const char *dir)
+{
+  struct guestfs_dirent_list *l = guestfs_readdir (g, dir);
+  char **names;
+  size_t n = 0;
+
+  if (!l)
+    return NULL;
+  names = calloc (l->len + 1, sizeof *names);
+  for (size_t i = 0; names && i < l->len; i++) {
+    const char *name = l->val[i].name;
+    if (!strcmp (name, ".") || !strcmp (name, ".."))
+      continue;
+    names[n] = strdup (name);
+    if (!names[n]) {
+      free_string_list (names);
+      names = NULL;
+      break;
+    }
+    n++;
+  }
+  guestfs_free_dirent_list (l);
+  if (!names)
+    azp_error ("out of memory");
+  else
+    qsort (names, n, sizeof *names, compare_names);
+  return names;
+}
+
+/* Read path from offset 0 in chunks of at most PREAD_CHUNK, each given
+ * to sink, until size bytes or the end of the file.  The bytes read,
+ * or -1 (reported). */
+static int64_t
+pread_chunks (struct guest *gs, const char *path, uint64_t size,
+              int (*sink) (void *opaque, const char *buf, size_t len),
+              void *opaque)
+{
+  uint64_t len = 0;
+
+  while (len < size) {
+    uint64_t want = size - len;
+    size_t got = 0;
+    CLEANUP_FREE char *chunk = NULL;
+    if (want > PREAD_CHUNK)
+      want = PREAD_CHUNK;
+    chunk = guestfs_pread (gs->g, path, (int) want, (int64_t) len, &got);
+    if (!chunk) {
+      azp_error ("%s: %s", path, guestfs_last_error (gs->g));
+      return -1;
+    }
+    if (got == 0)               /* the file shrank */
+      break;
+    if (sink (opaque, chunk, got) == -1)
+      return -1;
+    len += got;
+  }
+  return (int64_t) len;
+}
+
+static int
+to_memory (void *opaque, const char *buf, size_t len)
+{
+  char **end = opaque;
+  memcpy (*end, buf, len);
+  *end += len;
+  return 0;
+}
+
 char *
 guest_read_file (struct guest *gs, const char *path, size_t max,
                  size_t *len_r)
 {
-  int64_t size;
-  size_t len;
-  char *buf, *r;
+  int64_t size, len;
+  char *buf, *end;
 
   size = guestfs_filesize (gs->g, path);
   if (size == -1) {
@@ -45,28 +155,47 @@ guest_read_file (struct guest *gs, const char *path, size_t max,
     azp_error ("out of memory");
     return NULL;
   }
-  len = 0;
-  while (len < (size_t) size) {
-    size_t want = (size_t) size - len, got = 0;
-    CLEANUP_FREE char *chunk = NULL;
-    if (want > PREAD_CHUNK)
-      want = PREAD_CHUNK;
-    chunk = guestfs_pread (gs->g, path, (int) want, (int64_t) len, &got);
-    if (!chunk) {
-      azp_error ("%s: %s", path, guestfs_last_error (gs->g));
-      free (buf);
-      return NULL;
-    }
-    if (got == 0)               /* the file shrank */
-      break;
-    memcpy (buf + len, chunk, got);
-    len += got;
+  end = buf;
+  len = pread_chunks (gs, path, (uint64_t) size, to_memory, &end);
+  if (len == -1) {
+    free (buf);
+    return NULL;
   }
-  r = buf;
-  r[len] = '\0';
+  buf[len] = '\0';
   if (len_r)
-    *len_r = len;
-  return r;
+    *len_r = (size_t) len;
+  return buf;
+}
+
+struct fd_sink {
+  int fd;
+  const char *name;
+};
+
+static int
+to_fd (void *opaque, const char *buf, size_t len)
+{
+  const struct fd_sink *s = opaque;
+  while (len > 0) {
+    ssize_t r = write (s->fd, buf, len);
+    if (r == -1 && errno == EINTR)
+      continue;
+    if (r == -1) {
+      azp_error ("%s: write: %m", s->name);
+      return -1;
+    }
+    buf += r;
+    len -= (size_t) r;
+  }
+  return 0;
+}
+
+int
+guest_copy_to_fd (struct guest *gs, const char *path, uint64_t size, int fd,
+                  const char *name)
+{
+  struct fd_sink s = { fd, name };
+  return pread_chunks (gs, path, size, to_fd, &s) == -1 ? -1 : 0;
 }
 
 /* What a change record says a file held: its text when short and

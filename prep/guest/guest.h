@@ -20,6 +20,7 @@ struct disk {
   char *path;          /* as given on the command line */
   char *format;        /* given (--format) or detected (qemu-img info) */
   int64_t size;        /* virtual size in bytes */
+  bool probed;         /* disk_probe passed: not asked again */
   char *overlay;       /* temporary qcow2 overlay when writing */
   /* An NBD export ("unix:/path/to/socket" or "host:port") serving the
    * disk, raw, instead of a local file: path is then only its name in
@@ -144,7 +145,9 @@ enum {
 int disks_add (struct disk **disks, size_t *n, const char *path,
                const char *format);
 void disks_free (struct disk *disks, size_t n);
-/* qemu-img info: fill format (if not given) and size; clear error. */
+/* qemu-img info (and qemu-img check of formats with tables): fill
+ * format (if not given) and size; clear error.  Once: a disk it passed
+ * is not probed again (check probes before it opens). */
 int disk_probe (struct disk *d);
 
 /* Probe each disk with qemu-img info (format, size, corruption), create
@@ -171,6 +174,24 @@ char *guest_resolve_spec (struct guest *gs, const char *spec);
  * appliance names it (/dev/sdX...), by disk order; NULL if not one. */
 char *device_map_by_index (const char *spec);
 void guest_storage_free (struct guest *gs);
+/* What tune2fs -l says of an ext2/3/4 superblock's state and features,
+ * read straight from the device (one read in the daemon, where
+ * tune2fs is a process in the appliance, a good part of a second under
+ * TCG): state as tune2fs prints it ("clean", "not clean", "... with
+ * errors"), errors recorded, the read-only feature. */
+struct guest_ext_state {
+  char state[32];
+  bool errors;
+  bool readonly;
+};
+/* 0, or -1 when the device cannot be read or holds no ext superblock
+ * (no message). */
+int guest_ext_state (struct guest *gs, const char *device,
+                     struct guest_ext_state *st);
+/* The same from the superblock's bytes (1024 from the device's byte
+ * 1024). */
+int ext_superblock_parse (const unsigned char *sb, size_t len,
+                          struct guest_ext_state *st);
 
 /* Mount the guest's filesystems (read-only if the handle is). */
 int guest_mount (struct guest *gs);
@@ -198,8 +219,27 @@ int guest_symlink (struct guest *gs, const char *target, const char *link);
  * error naming it).  Returns a NUL-terminated buffer, or NULL. */
 char *guest_read_file (struct guest *gs, const char *path, size_t max,
                        size_t *len_r);
+/* Copy a guest file's first size bytes (fewer if it is shorter) to fd
+ * (named name in messages), in pread chunks of 1 MiB: guestfs_download
+ * streams it in small chunks, each a message through the emulated
+ * serial port.  0 or -1 (reported). */
+int guest_copy_to_fd (struct guest *gs, const char *path, uint64_t size,
+                      int fd, const char *name);
 /* Does this guest path exist (any type, no error)? */
 bool guest_exists (struct guest *gs, const char *path);
+/* Is path a regular file (guest_is_file), a directory (guest_is_dir),
+ * following a final symbolic link if follow?  1, 0 (no such path), or
+ * -1 (another error).  As guestfs_is_file and guestfs_is_dir, but with
+ * one stat in the daemon: those fork a process in the appliance at
+ * each call (their implementation chroots in a child), tens of ms
+ * under TCG. */
+int guest_is_file (guestfs_h *g, const char *path, bool follow);
+int guest_is_dir (guestfs_h *g, const char *path, bool follow);
+/* The names in a guest directory, sorted, without "." and "..", as
+ * guestfs_ls but in one reply (guestfs_ls writes a file in the
+ * appliance and downloads it).  NULL on error (the appliance's is not
+ * reported: the caller says). */
+char **guest_ls (guestfs_h *g, const char *dir);
 
 /* Inspection as JSON (schema in azprep(1)). */
 cJSON *guest_inspect_json (struct guest *gs);

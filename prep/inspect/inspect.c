@@ -277,7 +277,7 @@ needs_libguestfs (struct guest *gs)
 static const struct os_ops *
 probe_mounted (guestfs_h *g, char **hint_r)
 {
-  CLEANUP_FREE_STRING_LIST char **top = guestfs_ls (g, "/");
+  CLEANUP_FREE_STRING_LIST char **top = guest_ls (g, "/");
   size_t n;
   const struct os_ops *const *all = os_all (&n);
 

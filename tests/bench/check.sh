@@ -2,9 +2,26 @@
 # Benchmark: azprep check, alternating with its peer (method:
 # tests/bench/functions.sh).
 #  1. check of the Debian guest against a bare read-only appliance launch
-#     (guestfish --ro -a DISK run).  Target: <= 1.05x.
+#     (guestfish --ro -a DISK run).  Target: <= 1.05x.  What check does
+#     after the launch (check -v prints each phase) is some 125 cheap
+#     round trips and what no check can skip: list_partitions, one blkid
+#     per partition and one mount, each a process in the appliance
+#     (0.3-0.4 s each under TCG at load 6), the initramfs (7.5 MB) and
+#     modules.dep read and listed, and the close: 1.7 s of calls at load
+#     6 (5.3 s before issue 18), against a launch of 21-24 s.  Measured
+#     at load 3-6: 0.89x (0.80-1.01), CPU 14.6 s against 13.1 s (1.11x;
+#     1.24x before).  At that load the launches' own spread decides the
+#     wall-clock ratio; by CPU 1.11x is left, and 1.05x would need those
+#     three processes gone (partition tables and blkid read by azprep
+#     itself).
 #  2. a fleet of 8 VMs with --jobs 2 against 8 sequential single checks.
-#     Target: <= 0.45x.
+#     Target: <= 0.45x.  Under TCG each check's appliance keeps about one
+#     core busy (the sequential side's CPU is about its wall time), so
+#     two at a time cannot beat half the sequential time: the floor is
+#     1/min(jobs, cores), 0.50x with --jobs 2 on any machine, unless a
+#     fleet's VM costs less than a single check.  The bench prints it,
+#     and the floor the measured CPU sets (the fleet's CPU spread over
+#     the cores, over the sequential time), beside the target.
 # Figures and ratios only: nothing passes or fails on time.
 cd "$(dirname "$0")/../.."
 export AZPREP="$PWD/azprep" BUILD="$PWD/build"
@@ -48,3 +65,8 @@ sequential () {
 fleet () { checked "$AZPREP" check --vms "$T/fleet/fleet.txt" --jobs 2; }
 bench_pair "check, fleet of 8 with --jobs 2 / sequential" "<=" 0.45 \
   sequential fleet
+awk -v n="$(nproc)" -v cpu="$BENCH_OURS_CPU" -v seq="$BENCH_PEER" 'BEGIN {
+  j = n < 2 ? n : 2
+  printf "    floor: %.2fx (1/min(jobs 2, %d cores)); %.2fx from the CPU " \
+         "(%.1f s over %d cores / %.1f s sequential)\n",
+         1 / j, n, seq ? cpu / n / seq : 0, cpu, n, seq }'

@@ -88,7 +88,8 @@ bench_summary () {
 #   time target); ">=": the peer's time / azprep's (a speed target).
 #   The summary line goes to $BENCH_SUMMARY too when it is set.  Sets
 #   BENCH_PEER, BENCH_OURS (median seconds), BENCH_RATIO, BENCH_RSPREAD
-#   (min-max) and BENCH_VERDICT.
+#   (min-max), BENCH_VERDICT, and the median CPU seconds of each side,
+#   BENCH_PEER_CPU and BENCH_OURS_CPU.
 bench_pair () {
   local label=$1 op=$2 target=$3 peer=$4 ours=$5
   local p=() o=() pc=() oc=() r=() l0 l1 i failed=0 ps os rs pcs ocs v
@@ -123,7 +124,7 @@ bench_pair () {
   bench_summary "$label" "$op" "$target" "$rs" "$rmin" "$rmax" \
     "$os s / $ps s" "$l0" "$l1" "$v"
   BENCH_RATIO=$rs BENCH_RSPREAD="$rmin-$rmax" BENCH_VERDICT=$v
-  BENCH_PEER=$ps BENCH_OURS=$os
+  BENCH_PEER=$ps BENCH_OURS=$os BENCH_PEER_CPU=$pcs BENCH_OURS_CPU=$ocs
 }
 
 # The old one-line report (benchmarks not yet on bench_pair).

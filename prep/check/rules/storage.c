@@ -112,17 +112,16 @@ add_dirty (char ***l, size_t *n, const char *dev, const char *sev,
   nl[*n] = NULL;
 }
 
-/* ext2/3/4: the superblock's state; tune2fs -l reads it, no scan. */
+/* ext2/3/4: the superblock's state, as tune2fs -l says it. */
 static void
-probe_ext (guestfs_h *g, const char *dev, const char *type, char ***l,
+probe_ext (struct guest *gs, const char *dev, const char *type, char ***l,
            size_t *n)
 {
-  CLEANUP_FREE_STRING_LIST char **kv = guestfs_tune2fs_l (g, dev);
-  for (size_t k = 0; kv && kv[k] && kv[k + 1]; k += 2)
-    if (!strcmp (kv[k], "Filesystem state") && strcmp (kv[k + 1], "clean"))
-      add_dirty (l, n, dev, strstr (kv[k + 1], "error") ? "blocker"
-                 : "warning", xasprintf ("%s filesystem state is \"%s\"",
-                                         type, kv[k + 1]));
+  struct guest_ext_state st;
+
+  if (guest_ext_state (gs, dev, &st) == 0 && strcmp (st.state, "clean"))
+    add_dirty (l, n, dev, st.errors ? "blocker" : "warning",
+               xasprintf ("%s filesystem state is \"%s\"", type, st.state));
 }
 
 /* XFS keeps no clean flag: xfs_repair -n (which writes nothing) exits 1
@@ -164,8 +163,9 @@ probe_ntfs (guestfs_h *g, const char *dev, char ***l, size_t *n)
 }
 
 char **
-check_probe_dirty (guestfs_h *g, char *const *fses)
+check_probe_dirty (struct guest *gs, char *const *fses)
 {
+  guestfs_h *g = gs->g;
   char **l = calloc (1, sizeof *l);
   size_t n = 0;
 
@@ -177,7 +177,7 @@ check_probe_dirty (guestfs_h *g, char *const *fses)
   for (size_t i = 0; fses && fses[i]; i += 2) {
     const char *dev = fses[i], *type = fses[i + 1];
     if (!strncmp (type, "ext", 3))
-      probe_ext (g, dev, type, &l, &n);
+      probe_ext (gs, dev, type, &l, &n);
     else if (!strcmp (type, "xfs"))
       probe_xfs (g, dev, &l, &n);
     else if (!strcmp (type, "ntfs"))
