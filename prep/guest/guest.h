@@ -62,6 +62,7 @@ struct guest {
   size_t ndisks;
   bool readonly;
   bool trace;
+  double opened;              /* monotonic_seconds () at guest_open */
 
   /* Inspection (guest_inspect), strings owned by the handle. */
   char *root;                 /* root device, e.g. /dev/sda1 */
