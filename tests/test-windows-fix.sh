@@ -61,7 +61,16 @@ done
 # The next steps are findings, never changes.
 assert_not_contains "$T/win2019-bios.json" '"kind":\s*"(agent|chkdsk)'
 
-win_readback "${guests[@]}"
+WIN_ORIG=1 win_readback "${guests[@]}"
+# Each hive fix wrote kept its original beside it (NAME.azprep-orig):
+# a valid hive that is not the fixed one.
+for g in "${guests[@]}"; do
+  for h in SYSTEM SOFTWARE BCD; do
+    echo quit | hivexsh "$T/$g.$h.orig" >/dev/null 2>&1 \
+      || fail "$g: the $h backup is not a hive"
+    ! cmp -s "$T/$g.$h" "$T/$g.$h.orig" || fail "$g: the $h backup is the fixed hive"
+  done
+done
 for g in win2019-bios win2022-uefi; do
   win_compare "$g"
 done

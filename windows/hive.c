@@ -210,7 +210,8 @@ win_hive_transfer (struct guest *gs, enum win_hive which, bool upload)
       return -1;
     return win_hive_check_header (label, c->local, &c->dirty_header);
   }
-  if (guest_backup_file (gs, c->guest_path) == -1)
+  /* Downloaded from there in this run: it exists. */
+  if (guest_backup_present (gs, c->guest_path) == -1)
     return -1;
   if (guestfs_upload (gs->g, c->local, c->guest_path) == -1) {
     azp_error ("%s hive %s: cannot write: %s", names[which], c->guest_path,

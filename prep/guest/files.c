@@ -215,9 +215,17 @@ summarize (const char *content, size_t len)
 int
 guest_backup_file (struct guest *gs, const char *path)
 {
+  if (gs->no_backup || !guest_exists (gs, path))
+    return 0;
+  return guest_backup_present (gs, path);
+}
+
+int
+guest_backup_present (struct guest *gs, const char *path)
+{
   CLEANUP_FREE char *bak = NULL;
 
-  if (gs->no_backup || !guest_exists (gs, path))
+  if (gs->no_backup)
     return 0;
   bak = xasprintf ("%s" BACKUP_SUFFIX, path);
   if (!bak)
@@ -250,7 +258,8 @@ guest_write_file (struct guest *gs, const char *path, const char *content,
   after = summarize (content, len);
   if (gs->dry_run)
     return report_change (gs->report, "file", path, before, after);
-  if (guest_backup_file (gs, path) == -1)
+  if ((old ? guest_backup_present (gs, path)
+       : guest_backup_file (gs, path)) == -1)
     return -1;
   /* guestfs_write keeps owner and mode of an existing file. */
   if (guestfs_write (gs->g, path, content, len) == -1) {

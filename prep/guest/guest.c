@@ -172,6 +172,19 @@ appliance_size (struct guest *gs)
     guestfs_set_memsize (gs->g, 2 * mem);
 }
 
+/* -x: each libguestfs call and reply with the seconds since the handle
+ * was opened, so that a trace shows what each round trip costs. */
+static void
+trace_event (guestfs_h *g, void *opaque, uint64_t event, int handle,
+             int flags, const char *buf, size_t len, const uint64_t *array,
+             size_t alen)
+{
+  const struct guest *gs = opaque;
+
+  fprintf (stderr, "libguestfs: trace: [%8.3f] %.*s\n",
+           monotonic_seconds () - gs->opened, (int) len, buf);
+}
+
 struct guest *
 guest_open (struct disk *disks, size_t ndisks, unsigned flags)
 {
@@ -215,8 +228,12 @@ guest_open (struct disk *disks, size_t ndisks, unsigned flags)
     azp_error ("cannot create the libguestfs handle");
     goto fail;
   }
-  if (gs->trace)
+  gs->opened = monotonic_seconds ();
+  if (gs->trace) {
+    guestfs_set_event_callback (gs->g, trace_event, GUESTFS_EVENT_TRACE, 0,
+                                gs);
     guestfs_set_trace (gs->g, 1);
+  }
   if (log_verbose () > 1)
     guestfs_set_verbose (gs->g, 1);
   appliance_size (gs);

@@ -63,6 +63,7 @@ struct guest {
   size_t ndisks;
   bool readonly;
   bool trace;
+  double opened;              /* monotonic_seconds () at guest_open */
 
   /* Inspection (guest_inspect), strings owned by the handle. */
   char *root;                 /* root device, e.g. /dev/sda1 */
@@ -213,6 +214,8 @@ int guest_write_file (struct guest *gs, const char *path,
                       const char *content, size_t len);
 int guest_remove_file (struct guest *gs, const char *path);
 int guest_backup_file (struct guest *gs, const char *path);
+/* The same for a PATH known to exist (one round trip fewer). */
+int guest_backup_present (struct guest *gs, const char *path);
 int guest_symlink (struct guest *gs, const char *target, const char *link);
 
 /* Read a guest file whole (bounded at max bytes; a larger file is an

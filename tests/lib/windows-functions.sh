@@ -18,18 +18,23 @@ win_readback () {
   for n; do
     args+=(-a "$T/$n.img")
     dev=/dev/sd$(printf "\\x$(printf %x $((97 + i)))")
+    local cfg=/Windows/System32/config bcd=/Boot/BCD o
+    case $n in *uefi*) bcd=/EFI/Microsoft/Boot/BCD ;; esac
     script+="mount-ro ${dev}2 /
-download /Windows/System32/config/SYSTEM $T/$n.SYSTEM
-download /Windows/System32/config/SOFTWARE $T/$n.SOFTWARE
-umount-all
-mount-ro ${dev}1 /
+download $cfg/SYSTEM $T/$n.SYSTEM
+download $cfg/SOFTWARE $T/$n.SOFTWARE
 "
-    case $n in
-      *uefi*) script+="download /EFI/Microsoft/Boot/BCD $T/$n.BCD
-" ;;
-      *) script+="download /Boot/BCD $T/$n.BCD
-" ;;
-    esac
+    # WIN_ORIG=1: the backups fix keeps (NAME.azprep-orig) too.
+    for o in ${WIN_ORIG:+SYSTEM SOFTWARE}; do
+      script+="download $cfg/$o.azprep-orig $T/$n.$o.orig
+"
+    done
+    script+="umount-all
+mount-ro ${dev}1 /
+download $bcd $T/$n.BCD
+"
+    [ -z "${WIN_ORIG:-}" ] || script+="download $bcd.azprep-orig $T/$n.BCD.orig
+"
     script+="umount-all
 "
     i=$((i + 1))
