@@ -16,8 +16,9 @@
 # is vfat and not probed as a root).  The launch is about 60% of the fix
 # and the same appliance the peer launches; the BCD's two mount cycles
 # (about 1.5 s of the 5.5 s after inspection) are what the layout costs:
-# libguestfs mounts one tree at /, so reaching another partition means
-# unmounting the guest.  The UEFI fix's 1.7 s over BIOS in the quiet run
+# azprep mounts the guest's root at /, so reaching another partition
+# means unmounting it (libguestfs's mkmountpoint would hold both trees
+# at once under new roots, but every fixup's paths would change).  The UEFI fix's 1.7 s over BIOS in the quiet run
 # is not in the call counts (fewer calls, a vfat mount instead of
 # ntfs-3g); the UEFI fixes' own spread (17.7-20.6 s) covers it.  Last
 # measured at 0.72x (BIOS) and 0.81x (UEFI), main bfd3bdc, load 1.2-1.8:
