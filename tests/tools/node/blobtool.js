@@ -18,6 +18,9 @@
 //                                 valid SECS seconds, default 3600)
 //   blobtool.js upload-pages FILE CONTAINER BLOB PARALLEL
 //   blobtool.js delete-container CONTAINER      (and every blob in it)
+//   blobtool.js copy-isolation CONTAINER        (JSON: a page blob and its
+//                                 snapshot copied, the copies written: the
+//                                 first bytes of each afterwards)
 "use strict";
 const fs = require("fs");
 const crypto = require("crypto");
@@ -165,6 +168,26 @@ async function main() {
       version: "2022-11-02",
     }, cred).toString();
     console.log(url + "?" + q);
+  } else if (cmd === "copy-isolation") {
+    // Azure copies a blob's data: a write into a copy is seen in the
+    // copy only, never in the blob or snapshot it was copied from.
+    const cc = svc.getContainerClient(a[0]);
+    await cc.createIfNotExists();
+    const base = cc.getPageBlobClient("isolation-base.vhd");
+    await base.create(1 << 20);
+    await base.uploadPages(Buffer.alloc(65536, 0x41), 0, 65536);
+    const snap = base.withSnapshot((await base.createSnapshot()).snapshot);
+    const copies = { copy_of_snapshot: snap, copy_of_base: base };
+    const out = {};
+    for (const [name, src] of Object.entries(copies)) {
+      const c = cc.getPageBlobClient(name + ".vhd");
+      await (await c.beginCopyFromURL(src.url)).pollUntilDone();
+      await c.uploadPages(Buffer.alloc(4096, 0x42), 0, 4096);
+      out[name] = (await c.downloadToBuffer(0, 4)).toString();
+    }
+    out.snapshot = (await snap.downloadToBuffer(0, 4)).toString();
+    out.base = (await base.downloadToBuffer(0, 4)).toString();
+    console.log(JSON.stringify(out));
   } else if (cmd === "delete-container") {
     await svc.getContainerClient(a[0]).deleteIfExists();
   } else if (cmd === "upload-pages") {
