@@ -127,16 +127,16 @@ json_get () {
 # several GB/s, where sha256sum took 10-30 s per multi-GiB test disk.
 sum_of () { cksum < "$1" | tr ' ' '-'; }
 
-# For the real Debian guests' "before" boots.  grub_serial_console DEV:
-# guestfish commands that mount DEV (a guest's root, writable) and add
-# console=ttyS0 to the kernel lines of its grub.cfg, nothing else, so
-# that boot-test sees why the unfixed guest fails.  Then
-# check_serial_console checks the edit was made.
+# For the real Debian guests' "before" boots.  grub_serial_console DEV
+# [ARGS]: guestfish commands that mount DEV (a guest's root, writable)
+# and add console=ttyS0 (and ARGS) to the kernel lines of its grub.cfg,
+# nothing else, so that boot-test sees why the unfixed guest fails.
+# Then check_serial_console checks the edit was made.
 grub_serial_console () {
   cat <<EOT
 mount $1 /
 download /boot/grub/grub.cfg $T/con.cfg
-! sed -i -E 's/^([[:space:]]*linux[[:space:]].*) quiet\$/\1 console=ttyS0,115200n8/' $T/con.cfg
+! sed -i -E 's/^([[:space:]]*linux[[:space:]].*) quiet\$/\1 console=ttyS0,115200n8${2:+ $2}/' $T/con.cfg
 upload $T/con.cfg /boot/grub/grub.cfg
 EOT
 }
