@@ -13,6 +13,21 @@ qemu-io -f qcow2 -c 'write -P 7 1M 3M' "$img" >/dev/null
 export VSPHERE_PASSWORD=vc-Secret-7f3a9b2e
 export AZURE_STORAGE_KEY=$AZURITE_KEY
 
+# The watcher samples ten times a second, and qemu-nbd serving a 64 MiB
+# image may live less than that: a qemu-nbd first in PATH records its
+# own command line and the environment it inherited, then becomes the
+# real one.
+real_nbd=$(command -v qemu-nbd)
+mkdir "$T/bin"
+cat > "$T/bin/qemu-nbd" <<EOS
+#!/bin/sh
+{ echo "== \$\$"; tr '\\0' '\\n' < /proc/\$\$/cmdline
+  tr '\\0' '\\n' < /proc/\$\$/environ; } >> "$T/procs"
+exec "$real_nbd" "\$@"
+EOS
+chmod +x "$T/bin/qemu-nbd"
+export PATH=$T/bin:$PATH
+
 for cycle in 1 2; do
   expect_exit_watched 0 "$AZPREP" replicate --container vms --name env \
     --state "$T/state" "$img"
