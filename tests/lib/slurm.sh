@@ -137,9 +137,16 @@ EOT
 }
 
 slurm_wait () {
-  local job=$1 secs=${2:-600} i
+  local job=$1 secs=${2:-600} i out
   for i in $(seq 1 $((secs * 5))); do
-    [ -z "$(squeue -h -j "$job" 2>/dev/null)" ] && return 0
+    # Only an answer that lists no task ends the wait: a squeue that
+    # fails (slurmctld busy: "Socket timed out") prints nothing either.
+    if out=$(squeue -h -j "$job" 2>&1); then
+      [ -z "$out" ] && return 0
+    else
+      # Done so long ago that slurmctld forgot it (MinJobAge).
+      case $out in *"Invalid job id"*) return 0 ;; esac
+    fi
     sleep 0.2
   done
   squeue -j "$job" || true
