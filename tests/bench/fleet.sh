@@ -64,7 +64,13 @@ case $("$AZPREP" replicate --help) in
 esac
 
 echo "  machine: $(nproc) CPUs, load average $(load)"
-azurite_start ${state_container:+--log "$T/requests.log"}
+# Azurite keeps a deleted container's data until its own collection
+# runs: with BENCH_VM_MIB=256 in memory, the fourth or fifth run of
+# 2 GiB failed with 409 MemoryExtentStoreAtSizeLimit (azprep said so).
+# Fleets over 64 MiB a VM go on disk.
+loc=()
+[ "$MIB" -le 64 ] || loc=(--location "$T/azurite")
+azurite_start "${loc[@]}" ${state_container:+--log "$T/requests.log"}
 slurm_start --cpus 2
 connection_string "$AZURITE_ENDPOINT" > "$T/creds"
 chmod 600 "$T/creds"
@@ -109,7 +115,14 @@ array () {  # one cycle of the fleet by the array, until every VM is done
   j=$(sbatch_array "0-$((VMS - 1))%2" replicate/fleet/replicate.sbatch \
         "$T/a-%A-%a.out" "$T/fleet.json" --json $(opts a))
   n=$(grep -l '"event":"cycle"' "$T"/a-"$j"-*.out | wc -l) || true
-  [ "$n" = $VMS ] || { echo "array $j: $n VMs of $VMS done"; return 1; }
+  [ "$n" = $VMS ] && return 0
+  echo "array $j: $n VMs of $VMS done"
+  for f in "$T"/a-"$j"-*.out; do
+    grep -q '"event":"cycle"' "$f" || { echo "--- $f"; tail -n 15 "$f"; }
+  done
+  slurm_states "$j" | tr '\n' ' '; echo
+  grep -iE 'error|kill|fail' "$SLURM_DIR/slurmctld.log" | tail -n 5 || true
+  return 1
 }
 single () {
   last=${run}s

@@ -26,7 +26,7 @@ timed () {
   TIMED_CPU=$(awk '{ printf "%.2f", $2 + $3 }' <<<"$t")
   if [ "$rc" != 0 ]; then
     echo "  (command failed, exit $rc: $*)"
-    tail -5 "$B/wall.log" | sed 's/^/    /'
+    tail -25 "$B/wall.log" | sed 's/^/    /'
   fi
   return "$rc"
 }
