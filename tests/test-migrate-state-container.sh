@@ -8,7 +8,8 @@
 #    exist: exit 1, naming the job and the container; nothing is
 #    created (no journal blob, no container);
 #  - --wait-lock only with --state-container, and only for the commands
-#    that lock the job (migrate, complete);
+#    that lock the job (migrate, complete); status and verify parse the
+#    state options with the same parser, text and errors;
 #  - while a replicate elsewhere holds the job, migrate and complete are
 #    refused (exit 6) naming that worker, and create nothing;
 #    cleanup-test is not (it locks nothing); complete --wait-lock waits
@@ -70,6 +71,18 @@ assert_contains "$T/help" '--state-container NAME  keep the job'"'"'s state'
 assert_not_contains "$T/help" '--wait-lock'
 "$AZPREP" complete --help >"$T/help"
 assert_contains "$T/help" '--wait-lock SECS  with --state-container'
+# status and verify: the same state options, parser and text.
+expect_exit 2 "$AZPREP" status --wait-lock 5 --state-container state
+assert_contains "$T/err" 'status takes no lock on the job'
+expect_exit 2 "$AZPREP" verify --wait-lock 5 "${sc[@]}" b
+assert_contains "$T/err" 'verify takes no lock on the job'
+for c in status verify; do
+  expect_exit 2 "$AZPREP" $c --state-container no/such b
+  assert_contains "$T/err" "azprep: $c: --state-container: not a valid name"
+  "$AZPREP" $c --help >"$T/help"
+  assert_contains "$T/help" '--state-container NAME  keep the job'"'"'s state'
+  assert_not_contains "$T/help" '--wait-lock'
+done
 
 # Another worker holds the job: a replicate waiting between cycles.
 "$AZPREP" replicate --container vms --name b --state-container state \

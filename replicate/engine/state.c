@@ -51,8 +51,11 @@ state_args_option (struct state_args *a, const char *cmd, int c,
 }
 
 int
-state_args_check (const struct state_args *a, const char *cmd)
+state_args_check (const struct state_args *a, const char *cmd, bool locks)
 {
+  if (a->wait_lock && !locks)
+    return usage_error (cmd, "--wait-lock: %s takes no lock on the job",
+                        cmd);
   if (a->wait_lock && !a->container)
     return usage_error (cmd, "--wait-lock needs --state-container");
   return -1;

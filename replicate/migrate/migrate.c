@@ -76,10 +76,8 @@ migrate_parse_job (const char *cmd, const char *usage, int argc,
     return usage_error (cmd, "no job NAME given");
   /* Only migrate and complete lock the job (see migrate_open's
    * callers). */
-  if (m->sa.wait_lock && strcmp (cmd, "migrate") && strcmp (cmd, "complete"))
-    return usage_error (cmd, "--wait-lock: %s takes no lock on the job",
-                        cmd);
-  return state_args_check (&m->sa, cmd);
+  return state_args_check (&m->sa, cmd, !strcmp (cmd, "migrate") ||
+                           !strcmp (cmd, "complete"));
 }
 
 enum { OPT_POINT = OPT_FIRST_COMMAND_SPECIFIC, OPT_DIR, OPT_SHUTDOWN,
