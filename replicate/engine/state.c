@@ -125,9 +125,10 @@ state_close (struct state *s)
 }
 
 int
-state_lock (struct state *s, const char *name, const char *what)
+state_lock (struct state *s, const char *name, const char *what,
+            bool present)
 {
-  return s->ops->lock (s, name, what);
+  return s->ops->lock (s, name, what, present);
 }
 
 int
@@ -184,9 +185,17 @@ state_fence (const struct state *s)
 /* The local directory. */
 
 static int
-local_lock (struct state *s, const char *name, const char *what)
+local_lock (struct state *s, const char *name, const char *what,
+            bool present)
 {
-  return replicate_lock_job (s->dir, name, what);
+  CLEANUP_FREE char *path = present ? replicate_journal_path (s->dir, name)
+    : NULL;
+
+  if (present && !path)
+    return -1;
+  if (replicate_lock_job (s->dir, name, what) == -1)
+    return -1;
+  return present && access (path, F_OK) == -1 ? -2 : 0;
 }
 
 static int

@@ -92,9 +92,13 @@ void state_close (struct state *s);
 
 /* Lock job name for what ("replicate", "complete"): 0, -1 error, -4
  * busy (another worker holds it: reported, naming it; with wait_lock,
- * only after waiting that long).
+ * only after waiting that long).  present: the job must exist (migrate,
+ * complete): -2, not reported, if its journal is not there (in a
+ * container: nothing is created; a local directory: its lock file may
+ * be).
  */
-int state_lock (struct state *s, const char *name, const char *what);
+int state_lock (struct state *s, const char *name, const char *what,
+                bool present);
 /* Remove the locked job's state (j: its journal): its manifests, its
  * journal (a container: their blobs and the local cache), its lock (a
  * lease: gone with the journal blob).  Nothing is written under the
@@ -147,7 +151,8 @@ char *state_worker_id (void);
 /* The backends (state.c dispatches to them). */
 struct state_ops {
   const char *kind;
-  int (*lock) (struct state *s, const char *name, const char *what);
+  int (*lock) (struct state *s, const char *name, const char *what,
+               bool present);
   int (*journal_load) (struct state *s, const char *name, struct journal *j,
                        bool *exists);
   struct manifest *(*manifest_open) (struct state *s,
