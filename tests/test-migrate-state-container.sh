@@ -8,7 +8,8 @@
 #    exist: exit 1, naming the job and the container; nothing is
 #    created (no journal blob, no container);
 #  - --wait-lock only with --state-container, and only for the commands
-#    that lock the job (migrate, complete);
+#    that lock the job (migrate, complete); status and verify parse the
+#    state options with the same parser, text and errors;
 #  - while a replicate elsewhere holds the job, migrate and complete are
 #    refused (exit 6) naming that worker, and create nothing;
 #    cleanup-test is not (it locks nothing); complete --wait-lock waits
@@ -20,6 +21,10 @@
 #  - migrate's lease lost mid-run (broken from outside during its final
 #    cycle, which runs under it): the cycle stops writing and migrate
 #    exits 5, saying so.
+#  - a job removed between migrate's (or complete's) check that it
+#    exists and its lock (a complete on another host): refused as an
+#    absent job (exit 1), and the lock creates nothing (no empty journal
+#    blob for status --all to list).
 source tests/lib/functions.sh
 source tests/lib/azurite.sh
 requires qemu-img
@@ -70,6 +75,18 @@ assert_contains "$T/help" '--state-container NAME  keep the job'"'"'s state'
 assert_not_contains "$T/help" '--wait-lock'
 "$AZPREP" complete --help >"$T/help"
 assert_contains "$T/help" '--wait-lock SECS  with --state-container'
+# status and verify: the same state options, parser and text.
+expect_exit 2 "$AZPREP" status --wait-lock 5 --state-container state
+assert_contains "$T/err" 'status takes no lock on the job'
+expect_exit 2 "$AZPREP" verify --wait-lock 5 "${sc[@]}" b
+assert_contains "$T/err" 'verify takes no lock on the job'
+for c in status verify; do
+  expect_exit 2 "$AZPREP" $c --state-container no/such b
+  assert_contains "$T/err" "azprep: $c: --state-container: not a valid name"
+  "$AZPREP" $c --help >"$T/help"
+  assert_contains "$T/help" '--state-container NAME  keep the job'"'"'s state'
+  assert_not_contains "$T/help" '--wait-lock'
+done
 
 # Another worker holds the job: a replicate waiting between cycles.
 "$AZPREP" replicate --container vms --name b --state-container state \
@@ -176,4 +193,54 @@ assert_contains "$T/err.m" 'the final delta cycle failed \(azprep replicate exit
 blobtool list vms >"$T/vms.json"
 [ "$(json_get "$T/vms.json" 'd.some(b => b.name === "c-disk0-migrated.vhd")')" = false ] ||
   fail "migrate copied after losing the lease"
+kill $PROXY_PID
+
+# A job removed between the check that it exists and the lock: the
+# command's first write after the check (the lock's) is held at a proxy
+# while the journal blob is deleted (as by a complete elsewhere; the
+# manifests stay), then let through.
+for job in gone1 gone2; do
+  expect_exit 0 "$AZPREP" replicate --container vms --name $job \
+    --state-container state --state "$T/w0" "$T/vm.raw"
+done
+check_vanished () {   # JOB CMD...
+  local job=$1 pid rc=0 i
+  shift
+  rm -f "$T/release"
+  faultproxy_start --match "PUT /$AZURITE_ACCOUNT/state/jobs/$job/journal.json" \
+    --hold "$T/release"
+  AZURE_STORAGE_CONNECTION_STRING=$(connection_string "$PROXY_ENDPOINT") \
+    "$AZPREP" "$@" "${sc[@]}" $job >"$T/out.v" 2>"$T/err.v" &
+  pid=$!
+  for i in $(seq 1 300); do
+    [ "$(json_get "$PROXY_STATS" 'd.held')" = 1 ] && break
+    kill -0 $pid 2>/dev/null || break
+    sleep 0.1
+  done
+  [ "$(json_get "$PROXY_STATS" 'd.held')" = 1 ] ||
+    { kill $pid; cat "$T/err.v"; fail "$1 $job: no lock request after the check"; }
+  blobtool delete state jobs/$job/journal.json
+  touch "$T/release"
+  wait $pid || rc=$?
+  kill $PROXY_PID
+  cat "$T/err.v"
+  [ $rc = 1 ] || fail "$1 on a job removed before its lock exited $rc, not 1"
+  assert_contains "$T/err.v" "no replication job '$job' in the state container http[^ ]*/state \\(no jobs/$job/journal.json there"
+  blobtool list state >"$T/vanished.json"
+  [ "$(json_get "$T/vanished.json" "d.some(b => b.name === 'jobs/$job/journal.json')")" = false ] ||
+    fail "$1 on a job removed before its lock created its journal blob"
+  [ "$(json_get "$T/vanished.json" "d.some(b => b.name === 'jobs/$job/disk0.manifest')")" = true ] ||
+    fail "$1 on a removed job: its manifest went"
+}
+check_vanished gone1 migrate --source-shutdown "${net[@]}" --output-dir "$T"
+check_vanished gone2 complete --force
+blobtool list vms >"$T/vms.json"
+[ "$(json_get "$T/vms.json" 'd.some(b => b.name === "gone2-disk0.vhd")')" = true ] ||
+  fail "complete on a job removed before its lock deleted the replica"
+"$AZPREP" status --all --json --state-container state >"$T/all.json" \
+  2>"$T/all.err" || true
+assert_not_contains "$T/all.err" 'no replication job'
+[ "$(json_get "$T/all.json" 'd.some(j => /^gone/.test(j.name))')" = false ] ||
+  fail "status --all lists a removed job"
+[ ! -e "$none" ] || fail "a command wrote local state in $none"
 echo ok

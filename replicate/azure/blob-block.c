@@ -154,15 +154,16 @@ blob_lease_break_now (struct blob *b)
   return ret;
 }
 
-int
-blob_lease_try (struct blob *b, const char *id, int duration)
+/* blob_lease_try, and blob_lease_try_present with absent true. */
+static int
+lease_try (struct blob *b, const char *id, int duration, bool absent)
 {
   static const long ok[] = { 201, 0 };
-  static const long quiet[] = { 409, 0 };
+  static const long quiet[] = { 409, 0 }, quiet_absent[] = { 409, 404, 0 };
   char durh[64], proph[128];
   const char *h[] = { "x-ms-lease-action: acquire", durh, proph, NULL };
   struct blob_request r = { "PUT", "comp=lease", h, NULL, 0, false, ok,
-                            quiet };
+                            absent ? quiet_absent : quiet };
   struct blob_reply rp = { 0 };
   int ret;
 
@@ -175,6 +176,20 @@ blob_lease_try (struct blob *b, const char *id, int duration)
                  rp.error_code);
     ret = -1;
   }
+  else if (ret == 0 && rp.status == 404)
+    ret = -1;
   blob_reply_free (&rp);
   return ret;
+}
+
+int
+blob_lease_try (struct blob *b, const char *id, int duration)
+{
+  return lease_try (b, id, duration, false);
+}
+
+int
+blob_lease_try_present (struct blob *b, const char *id, int duration)
+{
+  return lease_try (b, id, duration, true);
 }

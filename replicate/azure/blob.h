@@ -201,6 +201,11 @@ int blob_lease_break_now (struct blob *b);
  * (not reported) or another failure (reported).
  */
 int blob_lease_try (struct blob *b, const char *id, int duration);
+/* The same on a blob that must exist, and is never created: a missing
+ * blob (or container) is not reported either: -1 with blob_error_code()
+ * "BlobNotFound" (or "ContainerNotFound").
+ */
+int blob_lease_try_present (struct blob *b, const char *id, int duration);
 
 /* Put Blob: a block blob holding data (a small state file), with
  * metadata ("name=value", may be NULL) and the lease id if one is set;

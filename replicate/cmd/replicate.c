@@ -143,7 +143,7 @@ args_complete (struct args *args)
     return usage_error ("replicate", "--container: not a valid name");
   if (a->nto > 1 && !replicate_url_is_blob (a->to[0]))
     return usage_error ("replicate", "--to: one container URL only");
-  return state_args_check (&args->st, "replicate");
+  return state_args_check (&args->st, "replicate", true);
 }
 
 int

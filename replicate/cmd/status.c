@@ -22,8 +22,7 @@ static const char usage[] =
   "\n"
   "Options:\n"
   "  --state DIR    journal directory (default ~/.local/state/azprep)\n"
-  "  --state-container NAME  the jobs whose state is in this container\n"
-  "                 (replicate --state-container), from any host\n"
+  STATE_CONTAINER_USAGE ("                 ")
   "  --all          every job (the default when no NAME is given)\n"
   "  --credentials FILE, --cacert FILE, --allow-http: as for replicate\n"
   "  --json         print JSON\n"
@@ -184,7 +183,7 @@ status_run (int argc, char **argv)
   static const struct option longopts[] = {
     COMMON_LONG_OPTIONS,
     { "state", required_argument, NULL, OPT_STATE },
-    { "state-container", required_argument, NULL, OPT_STATE_CONTAINER },
+    STATE_LONG_OPTIONS,
     { "all", no_argument, NULL, OPT_ALL },
     { "credentials", required_argument, NULL, OPT_CREDENTIALS },
     { "cacert", required_argument, NULL, OPT_CACERT },
@@ -193,6 +192,7 @@ status_run (int argc, char **argv)
   };
   struct common_opts o = { 0 };
   struct state_opts so = { .readonly = true };
+  struct state_args sa = { 0 };
   struct blob_opts bo = { 0 };
   CLEANUP_CREDS struct creds cr = { 0 };
   const char *credentials = NULL;
@@ -200,15 +200,21 @@ status_run (int argc, char **argv)
   CLEANUP_FREE_STRING_LIST char **names = NULL;
   cJSON *arr = cJSON_CreateArray ();
   bool all = false;
-  int c, failed = 0, ret = EXIT_ERROR;
+  int c, r, failed = 0, ret = EXIT_ERROR;
 
   while ((c = getopt_long (argc, argv, COMMON_SHORT_OPTIONS, longopts,
                            NULL)) != -1) {
     if (common_option (&o, c, usage))
       continue;
+    r = state_args_option (&sa, "status", c, optarg);
+    if (r > 0) {
+      cJSON_Delete (arr);
+      return r;
+    }
+    if (r == 0)
+      continue;
     switch (c) {
     case OPT_STATE: so.dir = optarg; break;
-    case OPT_STATE_CONTAINER: so.container = optarg; break;
     case OPT_ALL: all = true; break;
     case OPT_CREDENTIALS: credentials = optarg; break;
     case OPT_CACERT: bo.cacert = optarg; break;
@@ -222,6 +228,12 @@ status_run (int argc, char **argv)
     cJSON_Delete (arr);
     return usage_error ("status", "give --all or job names, not both");
   }
+  r = state_args_check (&sa, "status", false);
+  if (r != -1) {
+    cJSON_Delete (arr);
+    return r;
+  }
+  so.container = sa.container;
   if (!arr || (so.container && creds_load (&cr, credentials) == -1))
     goto out;
   st = state_open (&so, &cr, &bo);

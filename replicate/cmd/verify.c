@@ -21,8 +21,7 @@ static const char usage[] =
   "Options:\n"
   "  --recovery-point SNAP  verify this snapshot (\"latest\": the last one)\n"
   "  --state DIR       journal directory (default ~/.local/state/azprep)\n"
-  "  --state-container NAME  the job's state is in this container\n"
-  "                    (replicate --state-container)\n"
+  STATE_CONTAINER_USAGE ("                    ")
   "  --to-file FILE    the blob URLs with SAS again, one a line, one per\n"
   "                    disk, for a managed-disk target\n"
   "  --credentials FILE, --cacert FILE, --allow-http, --api-version V:\n"
@@ -201,7 +200,7 @@ verify_run (int argc, char **argv)
   static const struct option longopts[] = {
     COMMON_LONG_OPTIONS,
     { "state", required_argument, NULL, OPT_STATE },
-    { "state-container", required_argument, NULL, OPT_STATE_CONTAINER },
+    STATE_LONG_OPTIONS,
     { "recovery-point", required_argument, NULL, OPT_RP },
     { "to", required_argument, NULL, OPT_TO },
     { "to-file", required_argument, NULL, OPT_TO_FILE },
@@ -217,6 +216,7 @@ verify_run (int argc, char **argv)
   const char *state = NULL, *rp = NULL, *credentials = NULL;
   struct blob_opts bo = { 0 };
   struct state_opts so = { .readonly = true };
+  struct state_args sa = { 0 };
   struct state *st = NULL;
   char **to = NULL;
   size_t nto = 0;
@@ -227,9 +227,15 @@ verify_run (int argc, char **argv)
                            NULL)) != -1) {
     if (common_option (&o, c, usage))
       continue;
+    r = state_args_option (&sa, "verify", c, optarg);
+    if (r > 0) {
+      creds_urls_free (to);
+      return r;
+    }
+    if (r == 0)
+      continue;
     switch (c) {
     case OPT_STATE: state = optarg; break;
-    case OPT_STATE_CONTAINER: so.container = optarg; break;
     case OPT_RP: rp = optarg; break;
     case OPT_TO:
       creds_urls_free (to);
@@ -264,7 +270,13 @@ verify_run (int argc, char **argv)
     creds_urls_free (to);
     return usage_error ("verify", "give the job NAME");
   }
+  r = state_args_check (&sa, "verify", false);
+  if (r != -1) {
+    creds_urls_free (to);
+    return r;
+  }
   so.dir = state;
+  so.container = sa.container;
   if (creds_load (&cr, credentials) == -1 ||
       !(st = state_open (&so, &cr, &bo)) ||
       state_journal_load (st, argv[optind], &job.j, &exists) == -1)

@@ -460,7 +460,7 @@ job_open (struct job *job, const struct replicate_opts *o,
   container_url = target_container_url (o, cr);
   if (!container_url)
     return -1;
-  r = state_lock (job->state, o->name, "replicate");
+  r = state_lock (job->state, o->name, "replicate", false);
   if (r < 0)
     return r;
   if (state_journal_load (job->state, o->name, &job->j, &exists) == -1)

@@ -241,18 +241,24 @@ renew_thread (void *arg)
 
 /* Acquire blob's lease with this worker's id: 0, 1 held by someone
  * else, -1 error.  take: break another holder's lease first (a
- * takeover: the caller holds the job's lock).
+ * takeover: the caller holds the job's lock).  present: the blob must
+ * exist: 2 if it does not (not reported).
  */
 static int
-acquire (struct sblob *b, struct blob *bl, bool take)
+acquire (struct sblob *b, struct blob *bl, bool take, bool present)
 {
-  CLEANUP_FREE char *got = NULL;
+  const char *c;
 
   if (take && blob_lease_break_now (bl) == -1)
     return -1;
-  if (blob_lease_try (bl, b->lease, b->secs) == 0)
+  if ((present ? blob_lease_try_present : blob_lease_try)
+      (bl, b->lease, b->secs) == 0)
     return 0;
-  return strcmp (blob_error_code (), "LeaseAlreadyPresent") ? -1 : 1;
+  c = blob_error_code ();
+  if (present && (!strcmp (c, "BlobNotFound") ||
+                  !strcmp (c, "ContainerNotFound")))
+    return 2;
+  return strcmp (c, "LeaseAlreadyPresent") ? -1 : 1;
 }
 
 static void
@@ -298,7 +304,8 @@ blob_holder (struct state *s, const char *name, char **worker, bool *held)
 }
 
 static int
-blob_lock (struct state *s, const char *name, const char *what)
+blob_lock (struct state *s, const char *name, const char *what,
+           bool present)
 {
   struct sblob *b = sb (s);
   CLEANUP_FREE char *wm = xasprintf ("azprep_worker=%s", b->worker);
@@ -311,11 +318,16 @@ blob_lock (struct state *s, const char *name, const char *what)
   b->journal = journal_blob (b, name);
   if (!b->journal)
     return -1;
-  /* An empty journal blob: a job with no journal yet. */
-  if (blob_put_block_blob (b->journal, "", 0, NULL, true) == -1)
+  /* An empty journal blob: a job with no journal yet.  A job that must
+   * exist is never created: the lease on its journal blob is taken
+   * only if the blob is there, in one request (a check first would
+   * leave a window for a complete elsewhere to remove it). */
+  if (!present && blob_put_block_blob (b->journal, "", 0, NULL, true) == -1)
     return -1;
   for (;;) {
-    r = acquire (b, b->journal, false);
+    r = acquire (b, b->journal, false, present);
+    if (r == 2)
+      return -2;
     if (r <= 0)
       break;
     if (time (NULL) >= until) {
@@ -469,7 +481,7 @@ blob_manifest_open (struct state *s, const struct journal *j, size_t i)
   }
   /* We hold the job's lock: a lease still on the manifest is a stale
    * worker's. */
-  if (acquire (b, mb, true) != 0)
+  if (acquire (b, mb, true, false) != 0)
     goto fail_p;
   blob_set_lease_id (mb, b->lease);
   /* The cache is rebuilt from the container: another worker may have

@@ -51,8 +51,11 @@ state_args_option (struct state_args *a, const char *cmd, int c,
 }
 
 int
-state_args_check (const struct state_args *a, const char *cmd)
+state_args_check (const struct state_args *a, const char *cmd, bool locks)
 {
+  if (a->wait_lock && !locks)
+    return usage_error (cmd, "--wait-lock: %s takes no lock on the job",
+                        cmd);
   if (a->wait_lock && !a->container)
     return usage_error (cmd, "--wait-lock needs --state-container");
   return -1;
@@ -122,9 +125,10 @@ state_close (struct state *s)
 }
 
 int
-state_lock (struct state *s, const char *name, const char *what)
+state_lock (struct state *s, const char *name, const char *what,
+            bool present)
 {
-  return s->ops->lock (s, name, what);
+  return s->ops->lock (s, name, what, present);
 }
 
 int
@@ -181,9 +185,17 @@ state_fence (const struct state *s)
 /* The local directory. */
 
 static int
-local_lock (struct state *s, const char *name, const char *what)
+local_lock (struct state *s, const char *name, const char *what,
+            bool present)
 {
-  return replicate_lock_job (s->dir, name, what);
+  CLEANUP_FREE char *path = present ? replicate_journal_path (s->dir, name)
+    : NULL;
+
+  if (present && !path)
+    return -1;
+  if (replicate_lock_job (s->dir, name, what) == -1)
+    return -1;
+  return present && access (path, F_OK) == -1 ? -2 : 0;
 }
 
 static int

@@ -30,9 +30,9 @@
  * out of its environment at once and never releases that lease. */
 #define STATE_JOIN_ENV "AZPREP_STATE_JOIN"
 
-/* The state options of every command on a job (replicate, status's
- * --state-container aside; test-migrate, cleanup-test, migrate,
- * complete): one table, one text, one parser. */
+/* The state options of every command on a job (replicate, status,
+ * verify, test-migrate, cleanup-test, migrate, complete): one table, one
+ * text, one parser. */
 enum { OPT_STATE_CONTAINER = 0x3c0, OPT_WAIT_LOCK, OPT_LEASE_SECONDS };
 #define STATE_LONG_OPTIONS                                              \
   { "state-container", required_argument, NULL, OPT_STATE_CONTAINER },  \
@@ -58,9 +58,11 @@ struct state_args {
  * the exit code of a usage error (reported). */
 int state_args_option (struct state_args *a, const char *cmd, int c,
                        const char *arg);
-/* The state options together: -1 (go on) or a usage error's exit
- * code. */
-int state_args_check (const struct state_args *a, const char *cmd);
+/* The state options together (locks: cmd locks the job, so that
+ * --wait-lock is one of its options): -1 (go on) or a usage error's
+ * exit code. */
+int state_args_check (const struct state_args *a, const char *cmd,
+                      bool locks);
 /* Is n a valid job (or state container) name? */
 bool replicate_valid_name (const char *n);
 
@@ -90,9 +92,13 @@ void state_close (struct state *s);
 
 /* Lock job name for what ("replicate", "complete"): 0, -1 error, -4
  * busy (another worker holds it: reported, naming it; with wait_lock,
- * only after waiting that long).
+ * only after waiting that long).  present: the job must exist (migrate,
+ * complete): -2, not reported, if its journal is not there (in a
+ * container: nothing is created; a local directory: its lock file may
+ * be).
  */
-int state_lock (struct state *s, const char *name, const char *what);
+int state_lock (struct state *s, const char *name, const char *what,
+                bool present);
 /* Remove the locked job's state (j: its journal): its manifests, its
  * journal (a container: their blobs and the local cache), its lock (a
  * lease: gone with the journal blob).  Nothing is written under the
@@ -145,7 +151,8 @@ char *state_worker_id (void);
 /* The backends (state.c dispatches to them). */
 struct state_ops {
   const char *kind;
-  int (*lock) (struct state *s, const char *name, const char *what);
+  int (*lock) (struct state *s, const char *name, const char *what,
+               bool present);
   int (*journal_load) (struct state *s, const char *name, struct journal *j,
                        bool *exists);
   struct manifest *(*manifest_open) (struct state *s,

@@ -76,10 +76,8 @@ migrate_parse_job (const char *cmd, const char *usage, int argc,
     return usage_error (cmd, "no job NAME given");
   /* Only migrate and complete lock the job (see migrate_open's
    * callers). */
-  if (m->sa.wait_lock && strcmp (cmd, "migrate") && strcmp (cmd, "complete"))
-    return usage_error (cmd, "--wait-lock: %s takes no lock on the job",
-                        cmd);
-  return state_args_check (&m->sa, cmd);
+  return state_args_check (&m->sa, cmd, !strcmp (cmd, "migrate") ||
+                           !strcmp (cmd, "complete"));
 }
 
 enum { OPT_POINT = OPT_FIRST_COMMAND_SPECIFIC, OPT_DIR, OPT_SHUTDOWN,
@@ -157,33 +155,42 @@ migrate_end (struct migrate *m, struct migrate_args *a, cJSON *j, int ret)
   return ret;
 }
 
+/* The job is not in its state (blob_error_code() tells a missing
+ * container apart): say so. */
+static void
+report_absent (const struct migrate *m)
+{
+  const char *where = state_where (m->state), *c = m->sa.container;
+
+  if (c && !strcmp (blob_error_code (), "ContainerNotFound"))
+    azp_error ("no replication job '%s': the state container %s does not "
+               "exist (is --state-container %s the one of azprep replicate, "
+               "in this storage account?)", m->name, where, c);
+  else if (c)
+    azp_error ("no replication job '%s' in the state container %s (no "
+               "jobs/%s/journal.json there; run azprep replicate --name %s "
+               "--state-container %s first)", m->name, where, m->name,
+               m->name, c);
+  else
+    azp_error ("%s: no replication job '%s' in %s (run azprep replicate "
+               "--name %s first, give --state DIR, or --state-container "
+               "NAME if its state is in a container)", m->j.path, m->name,
+               where, m->name);
+}
+
 int
 migrate_reload (struct migrate *m)
 {
-  const char *where = state_where (m->state), *c = m->sa.container;
   bool exists;
 
   journal_free (&m->j);
   if (state_journal_load (m->state, m->name, &m->j, &exists) == -1)
     return -1;
-  /* A missing container reads as a missing journal (404): its error
-   * code tells them apart. */
-  if (!exists && c && !strcmp (blob_error_code (), "ContainerNotFound"))
-    azp_error ("no replication job '%s': the state container %s does not "
-               "exist (is --state-container %s the one of azprep replicate, "
-               "in this storage account?)", m->name, where, c);
-  else if (!exists && c)
-    azp_error ("no replication job '%s' in the state container %s (no "
-               "jobs/%s/journal.json there; run azprep replicate --name %s "
-               "--state-container %s first)", m->name, where, m->name,
-               m->name, c);
-  else if (!exists)
-    azp_error ("%s: no replication job '%s' in %s (run azprep replicate "
-               "--name %s first, give --state DIR, or --state-container "
-               "NAME if its state is in a container)", m->j.path, m->name,
-               where, m->name);
-  if (!exists)
+  /* A missing container reads as a missing journal (404). */
+  if (!exists) {
+    report_absent (m);
     return -1;
+  }
   if (m->j.ndisks == 0) {
     azp_error ("%s: the job has no disks", m->j.path);
     return -1;
@@ -217,11 +224,14 @@ migrate_open (struct migrate *m, const char *name, const char *lock)
   if (creds_load (&cr, m->creds_file) == -1)
     return EXIT_ERROR;
   m->state = state_open (&so, &cr, &bo);
-  /* Absent: said so before any lock (which would create its blob). */
+  /* Absent: said so before any lock.  The lock creates nothing either:
+   * a job removed since (a complete elsewhere) is refused as absent. */
   if (!m->state || migrate_reload (m) == -1)
     return EXIT_ERROR;
   if (lock) {
-    r = state_lock (m->state, name, lock);
+    r = state_lock (m->state, name, lock, true);
+    if (r == -2)
+      report_absent (m);
     if (r < 0)
       return r == -4 ? EXIT_BUSY : EXIT_ERROR;
     if (migrate_reload (m) == -1)   /* as it is under the lock */

@@ -18,13 +18,17 @@
 //                    InjectedFault) without forwarding (default: forwarded)
 //     --copy-pending every reply saying x-ms-copy-status: success says
 //                    pending instead (a Copy Blob that never ends)
+//     --hold FILE    with --match: the matched requests after --pass wait
+//                    until FILE exists, then are forwarded (not lost);
+//                    stats "held" counts them as they arrive (a test acts
+//                    between two requests of a client, deterministically)
 "use strict";
 const http = require("http");
 const fs = require("fs");
 
 const [portfile, targetPort, statsfile, ...opts] = process.argv.slice(2);
 let every = 0, slow = 0, match = null, lose = 1, then = 0, port = 0;
-let pass = 0, copyPending = false;
+let pass = 0, copyPending = false, hold = null;
 for (let i = 0; i < opts.length; i += 2) {
   if (opts[i] === "--copy-pending") { copyPending = true; i--; }
   else if (opts[i] === "--every") every = Number(opts[i + 1]);
@@ -34,11 +38,12 @@ for (let i = 0; i < opts.length; i += 2) {
   else if (opts[i] === "--lose") lose = Number(opts[i + 1]);
   else if (opts[i] === "--pass") pass = Number(opts[i + 1]);
   else if (opts[i] === "--then") then = Number(opts[i + 1]);
+  else if (opts[i] === "--hold") hold = opts[i + 1];
   else { console.error("faultproxy: unknown option " + opts[i]); process.exit(2); }
 }
 let nmatch = 0;
 const stats = { requests: 0, faults: { 500: 0, 503: 0, drop_before: 0, drop_after: 0 },
-                matched: 0, lost: 0, then: 0, copy_pending: 0,
+                matched: 0, lost: 0, then: 0, copy_pending: 0, held: 0,
                 // Writes to .vhd blobs (the replicas): Put Page data bytes
                 // forwarded, replies 412 (a lease fence), and the time
                 // (ms since the epoch) of the last one that succeeded.
@@ -61,9 +66,20 @@ const server = http.createServer((req, res) => {
   const chunks = [];
   req.on("data", (c) => chunks.push(c));
   req.on("end", () => {
+    if (hold !== null && match !== null &&
+        (req.method + " " + req.url).includes(match) && nmatch++ >= pass) {
+      stats.matched++;
+      stats.held++;
+      save();
+      const wait = () => (fs.existsSync(hold) ? handle(false) : setTimeout(wait, 50));
+      return wait();
+    }
+    handle(hold === null);
+  });
+  function handle(faults) {
     const body = Buffer.concat(chunks);
     let fault = null;
-    if (match !== null && (req.method + " " + req.url).includes(match)) {
+    if (faults && match !== null && (req.method + " " + req.url).includes(match)) {
       stats.matched++;
       const k = nmatch++ - pass;
       if (k < 0) { /* forwarded as usual */ }
@@ -75,7 +91,7 @@ const server = http.createServer((req, res) => {
         return res.end("<?xml version=\"1.0\"?><Error><Code>InjectedFault</Code></Error>");
       }
     }
-    else if (every > 0 && n % every === 0)
+    else if (faults && every > 0 && n % every === 0)
       fault = ["500", "503", "drop_before", "drop_after"][nfault++ % 4];
     if (fault && fault !== "lost") stats.faults[fault]++;
     save();
@@ -116,7 +132,7 @@ const server = http.createServer((req, res) => {
     });
     up.on("error", () => req.socket.destroy());
     up.end(body);
-  });
+  }
 });
 server.listen(port, "127.0.0.1", () => {
   save();
