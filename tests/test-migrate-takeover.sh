@@ -42,8 +42,12 @@ start () {
     deb >"$T/tm$1.out" 2>"$T/tm$1.err" &
   pid=$!
   on_exit "kill -9 -- -$pid 2>/dev/null"
-  [ "$(ps -o pgid= -p $pid | tr -d ' ')" = "$pid" ] ||
-    fail "test-migrate #$1 does not lead its process group"
+  local i
+  for i in $(seq 1 100); do   # until setsid has made the group
+    [ "$(ps -o pgid= -p $pid | tr -d ' ')" = "$pid" ] && return 0
+    sleep 0.05
+  done
+  fail "test-migrate #$1 does not lead its process group"
 }
 # at_bridge N PID: until test-migrate #N has leased and marked its copy
 # and its bridges serve it (it says it launches the appliance next).
