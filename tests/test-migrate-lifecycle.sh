@@ -21,7 +21,8 @@
 #  7. migrate --source-shutdown: final delta cycle, final recovery
 #     point, hydrated DISK-migrated.vhd (the initramfs tool's log read
 #     back from the blob), production VM definition;
-#  8. complete: only the migrated copy is left, lease released, the
+#  8. complete: only the migrated copy is left, its lease broken (said
+#     so: migrate's lease id is not kept, so it cannot be released), the
 #     journal is gone; complete refuses before a migration.
 # The job's state is in a state container (--state-container) and the
 # local --state directory is wiped before every command, as if each ran
@@ -243,8 +244,9 @@ mig names vms >"$T/names"
   { cat "$T/names"; fail "complete left more than the migrated copy"; }
 [ "$(mig sha256 vms deb-disk0-migrated.vhd)" = "$migrated_sum" ] ||
   fail "complete changed the migrated copy"
+assert_contains "$T/out" '^kept .*/vms/deb-disk0-migrated\.vhd \(its lease broken\)$'
 mig props vms deb-disk0-migrated.vhd >"$T/props"
-assert_contains "$T/props" '"leaseState":"available"'
+assert_contains "$T/props" '"leaseState":"broken"'
 blobtool list state >"$T/state.json"
 [ "$(json_get "$T/state.json" 'd.length')" = 0 ] ||
   { cat "$T/state.json"; fail "the job's state is still in the container"; }

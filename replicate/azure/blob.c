@@ -8,7 +8,6 @@
 
 static const long ok200[] = { 200, 0 };
 static const long ok201[] = { 201, 0 };
-static const long ok202[] = { 202, 0 };
 static const long ok_del[] = { 202, 0 };
 static const long quiet404[] = { 404, 0 };
 
@@ -523,7 +522,7 @@ lease_op (struct blob *b, const char *action, const long *ok)
   pthread_mutex_unlock (&b->lock);
   if (lease)
     lh = xasprintf ("x-ms-lease-id: %s", lease);
-  const char *h[] = { ah, strcmp (action, "break") && lh ? lh : NULL, NULL };
+  const char *h[] = { ah, lh, NULL };
   struct blob_request r = { "PUT", "comp=lease", h, NULL, 0, false, ok,
                             NULL };
   if (!ah)
@@ -545,12 +544,6 @@ int
 blob_lease_release (struct blob *b)
 {
   return lease_op (b, "release", ok200);
-}
-
-int
-blob_lease_break (struct blob *b)
-{
-  return lease_op (b, "break", ok202);
 }
 
 int

@@ -190,7 +190,6 @@ int blob_lease_acquire (struct blob *b, const char *proposed_id,
                         int duration, char **lease_id);
 int blob_lease_renew (struct blob *b);
 int blob_lease_release (struct blob *b);
-int blob_lease_break (struct blob *b);
 /* Break the blob's lease now (break period 0), whoever holds it; no
  * lease is success.  0 or -1.
  */

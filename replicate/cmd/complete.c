@@ -13,8 +13,9 @@ static const char usage[] =
   "it.  Delete the replica blobs with their recovery points (breaking\n"
   "replication's lease), any test copies, and the job's journal and\n"
   "manifests (in the state directory, or the state container: status\n"
-  "--all no longer lists the job); release the leases on the migrated\n"
-  "copies and keep them (the VM's managed disks are imported from them).\n"
+  "--all no longer lists the job); break the leases on the migrated\n"
+  "copies (migrate took them; their ids are not kept) and keep them (the\n"
+  "VM's managed disks are imported from them).\n"
   "Print the remaining steps and the post-migration recommendations.\n"
   "\n"
   "Refused unless every disk has a finished migrated copy (azprep migrate).\n"
@@ -129,11 +130,11 @@ complete_run (int argc, char **argv)
     if (hydrate_copy_state (m.client, mig, &state) == -1)
       goto out;
     if (state) {
-      if (hydrate_release (m.client, mig) == -1)
+      if (hydrate_break_lease (m.client, mig) == -1)
         goto out;
       cJSON_AddItemToArray (kept, cJSON_CreateString (mig));
       if (!o.json)
-        printf ("kept %s (lease released)\n", mig);
+        printf ("kept %s (its lease broken)\n", mig);
     }
   }
   if (state_remove (m.state, &m.j) == -1)

@@ -42,11 +42,13 @@ test_migrate_run (int argc, char **argv)
    * Blob, read whole.  What it writes is its own DISK-test.vhd, under
    * the copy's lease.  A cycle that prunes the point (--keep) during the
    * server-side copy fails that copy (exit 1, replica untouched).  Two
-   * test-migrates of one job are not kept apart: the second breaks the
-   * first's lease on the copy and starts it over, but the copy's lease
-   * id is per copy (hydrate_lease_id), not per run, so once the second
-   * holds it the first's bridge could write into it: run one at a
-   * time.  A local --state takes no lock either. */
+   * test-migrates of one job are not kept apart either: the second
+   * breaks the first's lease on the copy and starts it over under a
+   * lease of its own (the service chooses its id, per run), so the
+   * first's bridges get 412 on every write, its marks are refused, and
+   * it exits 1 saying another run took the copy over, writing nothing
+   * into the second's copy, its metadata or its report.  The last one
+   * started wins.  A local --state takes no lock either. */
   ret = migrate_open (&m, a.name, NULL);
   if (ret != EXIT_OK)
     goto out;

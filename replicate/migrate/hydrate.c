@@ -1,6 +1,5 @@
 /* Hydration of recovery-point copies through the bridge: see hydrate.h. */
 #include <string.h>
-#include <openssl/evp.h>
 
 #include "prep/common/common.h"
 #include "prep/check/rule.h"
@@ -19,23 +18,6 @@ hydrate_copy_url (const char *replica, const char *suffix)
   if (n > 4 && !strcasecmp (replica + n - 4, ".vhd"))
     n -= 4;
   return xasprintf ("%.*s-%s.vhd", (int) n, replica, suffix);
-}
-
-void
-hydrate_lease_id (const char *copy, char out[37])
-{
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  CLEANUP_FREE char *s = xasprintf ("azprep-hydrate:%s", copy);
-
-  memset (md, 0, sizeof md);
-  if (s)
-    EVP_Digest (s, strlen (s), md, &len, EVP_md5 (), NULL);
-  snprintf (out, 37,
-            "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-            "%02x%02x%02x%02x%02x%02x",
-            md[0], md[1], md[2], md[3], md[4], md[5], md[6], md[7], md[8],
-            md[9], md[10], md[11], md[12], md[13], md[14], md[15]);
 }
 
 /* Set the copy's metadata (all of it: Set Blob Metadata replaces). */
@@ -87,18 +69,11 @@ hydrate_copy_state (struct blob_client *c, const char *copy, char **state)
 }
 
 int
-hydrate_release (struct blob_client *c, const char *copy)
+hydrate_break_lease (struct blob_client *c, const char *copy)
 {
   struct blob *b = blob_open_url (c, copy);
-  char id[37];
-  int r;
+  int r = b ? blob_lease_break_now (b) : -1;
 
-  if (!b)
-    return -1;
-  hydrate_lease_id (copy, id);
-  r = blob_set_lease_id (b, id);
-  if (r == 0)
-    r = blob_lease_release (b);
   blob_close (b);
   return r;
 }
@@ -123,7 +98,7 @@ hydrate_copy (struct blob_client *c, struct hydrate_disk *d)
 
   if (!d->copy && !(d->copy = hydrate_copy_url (d->replica, "test")))
     return -1;
-  hydrate_lease_id (d->copy, d->lease_id);
+  d->lease_id[0] = '\0';
   if (hydrate_delete_blob (c, d->copy) == -1)
     return -1;
   src = blob_open_url (c, d->replica);
@@ -143,8 +118,16 @@ hydrate_copy (struct blob_client *c, struct hydrate_disk *d)
     goto out;
   }
   d->blob_size = p.size;
-  if (blob_lease_acquire (dst, d->lease_id, -1, &lease) == -1)
+  /* The service chooses the id: this run's only, so that a run this
+   * one replaced (it broke that run's lease) gets 412 on its writes. */
+  if (blob_lease_acquire (dst, NULL, -1, &lease) == -1)
     goto out;
+  if (strlen (lease) >= sizeof d->lease_id) {
+    azp_error ("%s: unexpected lease id from the service (%zu bytes)",
+               blob_name (dst), strlen (lease));
+    goto out;
+  }
+  memcpy (d->lease_id, lease, strlen (lease) + 1);
   r = mark (dst, d, "running");
  out:
   blob_props_free (&p);
@@ -153,16 +136,51 @@ hydrate_copy (struct blob_client *c, struct hydrate_disk *d)
   return r;
 }
 
-static void
-mark_all (struct blob_client *c, struct hydrate_disk *disks, size_t n,
-          const char *state)
+/* Why a mark under this run's lease was refused, if the copy is no
+ * longer this run's (another run took it over, its lease was broken, or
+ * it was deleted).  True if another run holds it now. */
+static bool
+taken_over (const struct hydrate_disk *d)
 {
+  const char *code = blob_error_code ();
+
+  if (!strcmp (code, "LeaseIdMismatchWithBlobOperation")) {
+    azp_error ("%s: another run took the copy over (it broke this run's "
+               "lease and holds its own: a second test-migrate or migrate "
+               "of the job?); this run writes nothing more into it and "
+               "leaves it to that run", d->copy);
+    return true;
+  }
+  if (!strcmp (code, "LeaseNotPresentWithBlobOperation") ||
+      !strcmp (code, "LeaseLost"))
+    azp_error ("%s: this run's lease on the copy was broken (cleanup-test, "
+               "another run starting over, or by hand); this run writes "
+               "nothing more into it", d->copy);
+  else if (blob_error_status () == 404)
+    azp_error ("%s: the copy was deleted (cleanup-test, or another run "
+               "starting over)", d->copy);
+  return false;
+}
+
+/* Mark every copy, under this run's lease: a copy another run took over
+ * refuses (412) and is left alone.  0, or -1 if one was not marked
+ * (*taken set if another run holds one now). */
+static int
+mark_all (struct blob_client *c, struct hydrate_disk *disks, size_t n,
+          const char *state, bool *taken)
+{
+  int r = 0;
+
   for (size_t i = 0; i < n; i++) {
     struct blob *b = open_copy (c, &disks[i]);
-    if (b)
-      mark (b, &disks[i], state);
+    if (!b || mark (b, &disks[i], state) == -1) {
+      r = -1;
+      if (b && taken_over (&disks[i]))
+        *taken = true;
+    }
     blob_close (b);
   }
+  return r;
 }
 
 /* azprep check's readiness rules, on the prepared guest: they only
@@ -303,8 +321,9 @@ hydrate_guest (struct blob_client *c, struct hydrate_disk *disks, size_t n,
     if (br[i] && blob_export_stop (br[i], &disks[i].stats) == -1)
       ret = -1;
   disks_free (gd, ngd);
-  mark_all (c, disks, n, ret == 0 ? "done"
-            : r->blockers ? "refused" : "failed");
+  if (mark_all (c, disks, n, ret == 0 ? "done"
+                : r->blockers ? "refused" : "failed", &r->taken_over) == -1)
+    ret = -1;
   return ret;
 }
 

@@ -5,11 +5,14 @@
  * bridge (nbdkit + azblob), so only the blocks they touch travel.  The
  * replica is only ever read by the server-side copy.
  *
- * Each copy is held under an infinite lease with an id derived from its
- * name (so cleanup can release it without local state) and carries the
- * metadata azprephydration=running|done|failed: a copy that is not
- * "done" is never deployed, and the next run starts it again from the
- * recovery point.
+ * Each copy is held under an infinite lease whose id the service chose
+ * for this run only (the bridges send it on every write), and carries
+ * the metadata azprephydration=running|done|failed, set under that
+ * lease: a copy that is not "done" is never deployed, and the next run
+ * starts it again from the recovery point.  A run that starts over
+ * breaks the lease first, so a run it replaced gets 412 on every write
+ * and mark and fails without touching the new copy.  Whoever ends a
+ * copy's lease without holding it (cleanup-test, complete) breaks it.
  */
 #ifndef AZPREP_HYDRATE_H
 #define AZPREP_HYDRATE_H
@@ -26,7 +29,7 @@ struct hydrate_disk {
   const char *replica;        /* the replica blob's URL (no SAS) */
   const char *snapshot;       /* its recovery point (NULL: the blob) */
   char *copy;                 /* URL of <replica without .vhd>-SUFFIX.vhd */
-  char lease_id[37];
+  char lease_id[37];          /* this run's lease on the copy */
   uint64_t blob_size;
   struct blob_export_stats stats;
 };
@@ -42,6 +45,7 @@ struct hydrate_result {
   size_t blockers, warnings;
   char *size;                 /* the VM size: given or suggested */
   bool size_suggested;
+  bool taken_over;            /* another run leases a copy now */
 };
 
 struct hydrate_opts {
@@ -58,19 +62,18 @@ struct hydrate_opts {
  * "migrated"): NAME.vhd -> NAME-SUFFIX.vhd.  NULL if the URL has a
  * query. */
 char *hydrate_copy_url (const char *replica, const char *suffix);
-/* The deterministic lease id (a GUID) of a copy. */
-void hydrate_lease_id (const char *copy, char out[37]);
 
 /* Replace the copy d->copy (break its lease, delete) with a fresh
- * server-side copy of the recovery point, lease it, mark it running.
- * 0 or -1. */
+ * server-side copy of the recovery point, lease it (a new id, into
+ * d->lease_id), mark it running.  0 or -1. */
 int hydrate_copy (struct blob_client *c, struct hydrate_disk *d);
 
 /* Prepare the guest made of the copies (in order, OS disk first)
  * through the bridges, then run azprep check's readiness rules on the
  * prepared guest (the same appliance); mark each copy done, refused (a
- * blocker: the guest would not boot) or failed.  0, or -1 (reported;
- * r->blockers says if it was a refusal). */
+ * blocker: the guest would not boot) or failed, under this run's
+ * lease.  0, or -1 (reported; r->blockers says if it was a refusal,
+ * r->taken_over if another run leases a copy now: it is left alone). */
 int hydrate_guest (struct blob_client *c, struct hydrate_disk *disks,
                    size_t n, const struct hydrate_opts *o,
                    struct hydrate_result *r);
@@ -84,8 +87,10 @@ int hydrate_delete_blob (struct blob_client *c, const char *copy);
  * does not exist).  0 or -1. */
 int hydrate_copy_state (struct blob_client *c, const char *copy,
                         char **state);
-/* Release the lease on a finished copy (it stays). */
-int hydrate_release (struct blob_client *c, const char *copy);
+/* Break the lease on a finished copy at once (it stays): the run that
+ * took it is over and its id is not kept.  No lease is success.  0 or
+ * -1. */
+int hydrate_break_lease (struct blob_client *c, const char *copy);
 
 /* JSON of one disk: replica, snapshot, copy, bridge counters. */
 cJSON *hydrate_disk_json (const struct hydrate_disk *d);

@@ -456,7 +456,7 @@ migrate_hydrate (struct migrate *m, const char **points,
       goto out;
   }
   if (hydrate_guest (m->client, hd, n, &ho, &hr) == -1) {
-    if (hr.blockers)
+    if (hr.blockers && !hr.taken_over)
       status = "refused", ret = EXIT_NOTREADY;
     goto out;
   }
@@ -507,7 +507,10 @@ migrate_hydrate (struct migrate *m, const char **points,
     status = "error";
   }
   cJSON_AddStringToObject (rep, "status", status);
-  if (report_path && migrate_write_json (report_path, rep) == -1)
+  /* A run whose copies another run took over leaves the report, as the
+   * copies, to that run (the same output directory, maybe). */
+  if (report_path && !hr.taken_over &&
+      migrate_write_json (report_path, rep) == -1)
     ret = EXIT_ERROR;
   if (r->json)
     migrate_print_json (rep);
@@ -515,6 +518,11 @@ migrate_hydrate (struct migrate *m, const char **points,
     azp_error ("%s: refused: the guest would not boot on Azure (the blockers "
                "are above); the replica is untouched (report: %s)",
                r->vm_name, report_path);
+  else if (hr.taken_over)
+    azp_error ("%s: failed: another run took the copies over (see above); "
+               "the replica is untouched; this run's report is not written "
+               "(%s is that run's)", r->vm_name,
+               report_path ? report_path : "the report");
   else if (ret != EXIT_OK && report_path)
     azp_error ("%s: failed; the replica is untouched; run the same command "
                "again to start over from the recovery point (report: %s)",

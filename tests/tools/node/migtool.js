@@ -75,7 +75,7 @@ async function main() {
   } else if (cmd === "props") {
     const p = await svc.getContainerClient(a[0]).getBlobClient(a[1]).getProperties();
     console.log(JSON.stringify({ size: p.contentLength, metadata: p.metadata,
-      leaseState: p.leaseState, leaseStatus: p.leaseStatus }));
+      leaseState: p.leaseState, leaseStatus: p.leaseStatus, etag: p.etag }));
   } else if (cmd === "snapshot") {
     const r = await svc.getContainerClient(a[0]).getBlobClient(a[1]).createSnapshot();
     console.log(r.snapshot);
