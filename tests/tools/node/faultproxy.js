@@ -53,7 +53,11 @@ const stats = { requests: 0, faults: { 500: 0, 503: 0, drop_before: 0, drop_afte
 // same request (method, URL, range) shows whether the client waited.
 const pending503 = new Map();
 let nfault = 0;
-function save() { fs.writeFileSync(statsfile, JSON.stringify(stats)); }
+// Whole or not at all: a test may read it at any moment.
+function save() {
+  fs.writeFileSync(statsfile + ".tmp", JSON.stringify(stats));
+  fs.renameSync(statsfile + ".tmp", statsfile);
+}
 
 const agent = new http.Agent({ keepAlive: true });
 const server = http.createServer((req, res) => {
